@@ -1,0 +1,35 @@
+"""CTC greedy decoding that keeps, for each character, the time steps it was read at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DecodedChar:
+    char: str
+    first_step: int  # first time step where this character was the best class
+    last_step: int  # last such step (inclusive)
+    confidence: float  # best probability over its steps
+
+
+def ctc_greedy(probs: np.ndarray, classes: list[str], blank: int = 0) -> list[DecodedChar]:
+    """Decode one sequence of per-step class probabilities (T, C).
+
+    Repeated classes collapse into one character unless separated by a blank.
+    """
+    best = probs.argmax(axis=1)
+    best_prob = probs[np.arange(len(best)), best]
+    chars: list[DecodedChar] = []
+    t, steps = 0, len(best)
+    while t < steps:
+        cls = int(best[t])
+        end = t
+        while end + 1 < steps and best[end + 1] == cls:
+            end += 1
+        if cls != blank:
+            chars.append(DecodedChar(classes[cls], t, end, float(best_prob[t : end + 1].max())))
+        t = end + 1
+    return chars

@@ -1,0 +1,141 @@
+"""Text detection: a DB (differentiable binarisation) model's probability map -> text-line quads.
+
+Model-neutral pre- and post-processing live here as plain functions; inference is one call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pyclipper
+
+from ocrcli.runtime import Model
+
+# ImageNet statistics, applied to BGR channels as PaddleOCR's detectors were trained.
+_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
+_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    thresh: float = 0.2  # probability above which a pixel is text
+    box_thresh: float = 0.4  # mean probability a region needs to count as a line
+    unclip_ratio: float = 1.4  # how far to grow the shrunk text kernel back out
+    max_side: int = 1600  # detector input bound: huge pages are scaled down to this
+    min_side: int = 640  # small images are scaled up to this
+    max_candidates: int = 3000
+    min_size: float = 3.0  # smallest line height kept, in detector pixels
+
+
+def detector_scale(height: int, width: int, settings: DetectorSettings) -> float:
+    """Scale from the page to the detector's input.
+
+    Pages are scaled so their longer side is at most `max_side` (bounds time and memory on huge
+    pages) and their shorter side at least `min_side` (small crops get enough pixels per letter).
+    """
+    long_side, short_side = max(height, width), min(height, width)
+    scale = min(1.0, settings.max_side / long_side)
+    if short_side * scale < settings.min_side:
+        scale = min(settings.min_side / short_side, settings.max_side / long_side * 2)
+    return scale
+
+
+def preprocess(image_rgb: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """Resize (sides multiples of 32), normalise and lay out as NCHW; also the per-axis scales used."""
+    h, w = image_rgb.shape[:2]
+    new_h = max(32, int(round(h * scale / 32)) * 32)
+    new_w = max(32, int(round(w * scale / 32)) * 32)
+    interpolation = cv2.INTER_AREA if new_h < h else cv2.INTER_LINEAR
+    resized = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
+    bgr = resized[:, :, ::-1].astype(np.float32)
+    bgr -= _MEAN
+    bgr /= _STD
+    return bgr.transpose(2, 0, 1)[None].copy(), (new_w / w, new_h / h)
+
+
+def detect(model: Model, image_rgb: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """Text-line quads in page pixels: float32 array (N, 4, 2), corners clockwise from top-left."""
+    scale = detector_scale(*image_rgb.shape[:2], settings)
+    batch, (sx, sy) = preprocess(image_rgb, scale)
+    prob = model(batch)[0, 0]
+    quads = db_postprocess(prob, settings)
+    if len(quads):
+        quads[:, :, 0] /= sx
+        quads[:, :, 1] /= sy
+        h, w = image_rgb.shape[:2]
+        np.clip(quads[:, :, 0], 0, w - 1, out=quads[:, :, 0])
+        np.clip(quads[:, :, 1], 0, h - 1, out=quads[:, :, 1])
+    return quads
+
+
+def db_postprocess(prob: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """Probability map -> quads (N, 4, 2) in the map's pixels."""
+    bitmap = (prob > settings.thresh).astype(np.uint8)
+    contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    quads = []
+    for contour in contours[: settings.max_candidates]:
+        rect = cv2.minAreaRect(contour)
+        if min(rect[1]) < settings.min_size:
+            continue
+        if region_score(prob, contour.reshape(-1, 2)) < settings.box_thresh:
+            continue
+        grown = unclip(cv2.boxPoints(rect), settings.unclip_ratio)
+        if grown is None:
+            continue
+        rect = cv2.minAreaRect(grown)
+        if min(rect[1]) < settings.min_size + 2:
+            continue
+        quads.append(order_corners(cv2.boxPoints(rect)))
+    if not quads:
+        return np.zeros((0, 4, 2), dtype=np.float32)
+    return np.array(quads, dtype=np.float32)
+
+
+def region_score(prob: np.ndarray, polygon: np.ndarray) -> float:
+    """Mean probability inside a polygon (computed on its bounding window only)."""
+    x0, y0 = np.floor(polygon.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(polygon.max(axis=0)).astype(int)
+    h, w = prob.shape
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w - 1), min(y1, h - 1)
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
+    cv2.fillPoly(mask, [(polygon - [x0, y0]).astype(np.int32)], 1)
+    return float(cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], mask)[0])
+
+
+def unclip(box: np.ndarray, ratio: float) -> np.ndarray | None:
+    """Grow a shrunk text kernel back to the text's extent (offset = area * ratio / perimeter)."""
+    area = cv2.contourArea(box)
+    perimeter = cv2.arcLength(box, True)
+    if perimeter == 0:
+        return None
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath([tuple(p) for p in box.tolist()], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    grown = offset.Execute(area * ratio / perimeter)
+    if len(grown) != 1:
+        return None
+    return np.array(grown[0], dtype=np.float32)
+
+
+def order_corners(points: np.ndarray) -> np.ndarray:
+    """Corners of a rectangle clockwise from the top-left, taking the reading direction as left to right.
+
+    The top edge is the long side whose midpoint is higher; for near-square boxes the top-left is the
+    corner with the smallest x + y.
+    """
+    pts = np.asarray(points, dtype=np.float32).reshape(4, 2)
+    # Sort clockwise around the centre (image y grows downwards, so atan2 order is clockwise).
+    centre = pts.mean(axis=0)
+    angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
+    pts = pts[np.argsort(angles)]
+    # Start from the corner that makes edge 0 (p0->p1) the top, pointing right.
+    best, best_key = 0, None
+    for start in range(4):
+        p0, p1 = pts[start], pts[(start + 1) % 4]
+        edge = p1 - p0
+        # Prefer edges pointing right (x grows), then those higher on the page.
+        key = (-edge[0] / (np.hypot(*edge) + 1e-6), (p0[1] + p1[1]) / 2)
+        if best_key is None or key < best_key:
+            best, best_key = start, key
+    return np.roll(pts, -best, axis=0)

@@ -1,0 +1,137 @@
+"""The OCR result tree: document -> page -> line -> word, with geometry and confidence.
+
+Coordinates are pixels of the page image as the file displays it (origin top-left), even when the
+page was rotated to be read. `to_dict()` gives the JSON form described in ocrcli/document.schema.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+Quad = tuple[float, ...]  # x0, y0, ..., x3, y3: clockwise from the text's top-left corner
+
+
+def _round(values: Any, ndigits: int = 1) -> list[float]:
+    return [round(float(v), ndigits) for v in values]
+
+
+def box_of_quad(quad: Quad) -> Box:
+    xs, ys = quad[0::2], quad[1::2]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+@dataclass
+class Word:
+    text: str
+    quad: Quad
+    confidence: float
+
+    @property
+    def box(self) -> Box:
+        return box_of_quad(self.quad)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "box": _round(self.box),
+            "quad": _round(self.quad),
+            "confidence": round(self.confidence, 4),
+        }
+
+
+@dataclass
+class Line:
+    text: str
+    quad: Quad
+    confidence: float
+    words: list[Word] = field(default_factory=list)
+    block: int = 0
+
+    @property
+    def box(self) -> Box:
+        return box_of_quad(self.quad)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "box": _round(self.box),
+            "quad": _round(self.quad),
+            "confidence": round(self.confidence, 4),
+            "block": self.block,
+            "words": [w.to_dict() for w in self.words],
+        }
+
+
+@dataclass
+class Page:
+    page: int  # 1-based
+    width: int
+    height: int
+    dpi: float | None
+    orientation: int = 0  # degrees clockwise the page was turned to be read upright
+    orientation_confidence: float = 1.0
+    lines: list[Line] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        blocks: dict[int, list[int]] = {}
+        for i, line in enumerate(self.lines):
+            blocks.setdefault(line.block, []).append(i)
+        return {
+            "page": self.page,
+            "width": self.width,
+            "height": self.height,
+            "dpi": round(self.dpi, 2) if self.dpi else None,
+            "orientation": self.orientation,
+            "orientation_confidence": round(self.orientation_confidence, 4),
+            "blocks": [
+                {
+                    "box": _round(_union([self.lines[i].box for i in idx])),
+                    "lines": idx,
+                }
+                for _, idx in sorted(blocks.items())
+            ],
+            "lines": [line.to_dict() for line in self.lines],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+@dataclass
+class Document:
+    source: dict[str, Any]  # {"path": ..., "sha256": ...}
+    pages: list[Page]
+    models: dict[str, str]  # role -> model name
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(page.text for page in self.pages)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ocrcli import __version__
+
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "ocrcli", "version": __version__},
+            "source": self.source,
+            "models": self.models,
+            "pages": [p.to_dict() for p in self.pages],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+def _union(boxes: list[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )

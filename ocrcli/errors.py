@@ -1,0 +1,33 @@
+"""Errors users can act on, each with a stable process exit code (documented in README.md)."""
+
+from __future__ import annotations
+
+# Exit codes: stable, documented in README.md and `ocr --help`.
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad arguments (typer/click uses 2 too)
+EXIT_INPUT = 3  # one or more input files could not be read
+EXIT_MODELS = 4  # model files missing or corrupt
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+class OcrError(Exception):
+    """Base class: a one-line message for the user and the exit code it maps to."""
+
+    exit_code = EXIT_INPUT
+
+
+class BadInputError(OcrError):
+    """An input file cannot be read: corrupt, empty, not an image, too large."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ModelError(OcrError):
+    """A model file is missing, corrupt, or the manifest is wrong."""
+
+    exit_code = EXIT_MODELS

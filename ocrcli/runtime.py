@@ -1,0 +1,51 @@
+"""ONNX Runtime sessions: created once per process, with explicit thread settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from ocrcli.errors import ModelError
+
+THREADS_ENV = "OCRCLI_THREADS"
+
+
+def default_threads() -> int:
+    """Inference threads per process: $OCRCLI_THREADS, else 1.
+
+    One thread is the most CPU-efficient setting (no spinning or synchronisation); throughput comes
+    from running one worker process per core instead.
+    """
+    try:
+        return max(1, int(os.environ.get(THREADS_ENV, "1")))
+    except ValueError:
+        return 1
+
+
+class Model:
+    """One ONNX model: a session plus its input and output names."""
+
+    def __init__(self, path: Path, threads: int):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        # Detector input sizes change page to page: an arena would keep the largest ever seen.
+        options.enable_cpu_mem_arena = False
+        if threads > 1:
+            # Idle threads spinning burn CPU another worker could use.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"{path}: cannot load ONNX model ({str(exc).splitlines()[0]})") from exc
+        self.input_name = self.session.get_inputs()[0].name
+        self.metadata = self.session.get_modelmeta().custom_metadata_map
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]

@@ -1,0 +1,438 @@
+"""ocrcli.imageio: every pixel mode comes out as the colours the file shows; every bad input is a
+one-line BadInputError naming the file."""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ocrcli import imageio
+from ocrcli.errors import BadInputError
+from ocrcli.imageio import SUPPORTED_SUFFIXES, PageImage, count_pages, iter_pages, load_pages, to_rgb
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TESS_IMG = DATA / "tess" / "img"
+
+
+def load_one(path: Path, **kwargs: int) -> PageImage:
+    pages = load_pages(path, **kwargs)
+    assert len(pages) == 1
+    page = pages[0]
+    assert page.image.dtype == np.uint8
+    assert page.image.ndim == 3 and page.image.shape[2] == 3
+    assert page.image.flags.c_contiguous
+    assert page.index == 0
+    return page
+
+
+def save(image: Image.Image, path: Path, **kwargs: object) -> Path:
+    image.save(path, **kwargs)
+    return path
+
+
+def bad_input(path: Path, **kwargs: int) -> BadInputError:
+    with pytest.raises(BadInputError) as info:
+        load_pages(path, **kwargs)
+    message = str(info.value)
+    assert path.name in message
+    assert "\n" not in message
+    return info.value
+
+
+# --- pixel modes ---------------------------------------------------------------------------------
+
+
+def test_rgb_png_round_trips_exactly(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (13, 17, 3), dtype=np.uint8)
+    page = load_one(save(Image.fromarray(pixels), tmp_path / "rgb.png"))
+    np.testing.assert_array_equal(page.image, pixels)
+
+
+def palette_image(size: tuple[int, int] = (8, 4)) -> Image.Image:
+    im = Image.new("P", size, 0)
+    im.putpalette([200, 30, 40, 10, 220, 30] + [0, 0, 0] * 254)
+    for x in range(size[0] // 2, size[0]):
+        for y in range(size[1]):
+            im.putpixel((x, y), 1)
+    return im
+
+
+def test_palette_png_uses_palette_colours(tmp_path: Path) -> None:
+    page = load_one(save(palette_image(), tmp_path / "palette.png"))
+    assert page.image.shape == (4, 8, 3)
+    assert tuple(page.image[0, 0]) == (200, 30, 40)
+    assert tuple(page.image[3, 7]) == (10, 220, 30)
+
+
+def test_palette_transparency_is_white(tmp_path: Path) -> None:
+    page = load_one(save(palette_image(), tmp_path / "palette-t.png", transparency=0))
+    assert tuple(page.image[0, 0]) == (255, 255, 255)
+    assert tuple(page.image[3, 7]) == (10, 220, 30)
+
+
+def test_gif_with_transparency(tmp_path: Path) -> None:
+    page = load_one(save(palette_image(), tmp_path / "palette.gif", transparency=0))
+    assert tuple(page.image[0, 0]) == (255, 255, 255)
+    assert tuple(page.image[3, 7]) == (10, 220, 30)
+
+
+def test_rgba_is_composited_over_white(tmp_path: Path) -> None:
+    im = Image.new("RGBA", (3, 1))
+    im.putpixel((0, 0), (255, 0, 0, 0))  # fully transparent red
+    im.putpixel((1, 0), (0, 0, 255, 255))
+    im.putpixel((2, 0), (0, 0, 0, 128))
+    page = load_one(save(im, tmp_path / "rgba.png"))
+    assert tuple(page.image[0, 0]) == (255, 255, 255)
+    assert tuple(page.image[0, 1]) == (0, 0, 255)
+    assert all(abs(int(v) - 127) <= 1 for v in page.image[0, 2])
+
+
+def test_la_is_composited_over_white(tmp_path: Path) -> None:
+    im = Image.new("LA", (2, 1))
+    im.putpixel((0, 0), (0, 0))
+    im.putpixel((1, 0), (40, 255))
+    page = load_one(save(im, tmp_path / "la.png"))
+    assert tuple(page.image[0, 0]) == (255, 255, 255)
+    assert tuple(page.image[0, 1]) == (40, 40, 40)
+
+
+def test_one_bit_tiff(tmp_path: Path) -> None:
+    im = Image.new("1", (10, 6), 1)
+    for x in range(5):
+        im.putpixel((x, 2), 0)
+    page = load_one(save(im, tmp_path / "bilevel.tif", compression="group4"))
+    assert page.image.shape == (6, 10, 3)
+    assert set(np.unique(page.image)) == {0, 255}
+    assert tuple(page.image[2, 0]) == (0, 0, 0)
+    assert tuple(page.image[0, 0]) == (255, 255, 255)
+
+
+def test_16bit_png_with_12bit_range_is_not_black(tmp_path: Path) -> None:
+    values = np.linspace(0, 4095, 64 * 8).astype(np.uint16).reshape(8, 64)
+    page = load_one(save(Image.fromarray(values), tmp_path / "grey16.png"))
+    grey = page.image[:, :, 0].astype(int)
+    assert grey.max() >= 250 and grey.min() == 0
+    assert np.all(np.diff(grey[0]) >= 0)  # still a gradient, not clipped to white
+    assert np.array_equal(page.image[:, :, 0], page.image[:, :, 2])
+
+
+def test_16bit_big_endian_tiff_full_range(tmp_path: Path) -> None:
+    # Not Image.convert("I;16B"): that conversion itself clips at 255.
+    im = Image.fromarray(np.array([[0, 32768, 65535]], dtype=">u2"))
+    assert im.mode == "I;16B"
+    page = load_one(save(im, tmp_path / "grey16b.tif"))
+    assert list(page.image[0, :, 0]) == [0, 128, 255]
+
+
+def test_32bit_integer_and_float_tiffs(tmp_path: Path) -> None:
+    ints = Image.fromarray(np.array([[0, 1 << 19, (1 << 20) - 1]], dtype=np.int32))
+    assert ints.mode == "I"
+    assert list(load_one(save(ints, tmp_path / "int32.tif")).image[0, :, 0]) == [0, 128, 255]
+    floats = Image.fromarray(np.array([[0.0, 0.5, 1.0]], dtype=np.float32))
+    assert floats.mode == "F"
+    assert list(load_one(save(floats, tmp_path / "float.tif")).image[0, :, 0]) == [0, 128, 255]
+
+
+def test_cmyk_jpeg(tmp_path: Path) -> None:
+    page = load_one(save(Image.new("CMYK", (16, 16), (0, 255, 255, 0)), tmp_path / "cmyk.jpg"))
+    r, g, b = (int(v) for v in page.image[8, 8])
+    assert r > 230 and g < 30 and b < 30
+
+
+def test_lab_and_ycbcr_tiffs(tmp_path: Path) -> None:
+    lab = load_one(save(Image.new("LAB", (4, 4), (128, 128, 128)), tmp_path / "lab.tif"))
+    assert all(abs(int(v) - 119) <= 2 for v in lab.image[0, 0])  # L=50 neutral grey
+    ycc = load_one(save(Image.new("YCbCr", (4, 4), (255, 128, 128)), tmp_path / "ycc.tif"))
+    assert all(int(v) >= 250 for v in ycc.image[0, 0])
+
+
+def test_exif_orientation_6_is_applied(tmp_path: Path) -> None:
+    stored = Image.new("RGB", (40, 20), (0, 0, 255))
+    stored.paste((255, 0, 0), (0, 0, 20, 20))  # left half red
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display = stored rotated 90 degrees clockwise
+    page = load_one(save(stored, tmp_path / "rotated.jpg", exif=exif, quality=95))
+    assert page.image.shape == (40, 20, 3)  # transposed vs the stored 20 x 40
+    top, bottom = page.image[5, 10].astype(int), page.image[35, 10].astype(int)
+    assert top[0] > 200 and top[2] < 60  # the stored left edge is now at the top
+    assert bottom[2] > 200 and bottom[0] < 60
+
+
+def test_bmp_and_webp(tmp_path: Path) -> None:
+    pixels = np.zeros((5, 7, 3), np.uint8)
+    pixels[:, :3] = (10, 200, 30)
+    for name, kwargs in (("bmp.bmp", {}), ("lossless.webp", {"lossless": True})):
+        if name.endswith(".webp") and ".webp" not in SUPPORTED_SUFFIXES:
+            continue
+        page = load_one(save(Image.fromarray(pixels), tmp_path / name, **kwargs))
+        np.testing.assert_array_equal(page.image, pixels)
+
+
+# --- multi-page, laziness, page counts -----------------------------------------------------------
+
+
+def three_page_tiff(path: Path) -> Path:
+    frames = [Image.new("L", (30, 20), 50), Image.new("RGB", (10, 40), (1, 2, 3)), Image.new("1", (7, 9), 1)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(300, 300))
+    return path
+
+
+def test_multi_page_tiff(tmp_path: Path) -> None:
+    path = three_page_tiff(tmp_path / "three.tif")
+    pages = load_pages(path)
+    assert [p.index for p in pages] == [0, 1, 2]
+    assert [p.image.shape for p in pages] == [(20, 30, 3), (40, 10, 3), (9, 7, 3)]
+    assert tuple(pages[1].image[0, 0]) == (1, 2, 3)
+    assert tuple(pages[2].image[0, 0]) == (255, 255, 255)
+    assert count_pages(path) == 3
+
+
+def test_iter_pages_is_lazy(tmp_path: Path) -> None:
+    pages = iter_pages(three_page_tiff(tmp_path / "three.tif"))
+    first = next(pages)
+    assert first.index == 0 and first.image.shape == (20, 30, 3)
+    pages.close()
+
+
+def test_animated_gif_is_one_page(tmp_path: Path) -> None:
+    frames = [Image.new("P", (6, 6), i) for i in range(3)]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    assert count_pages(path) == 1
+    assert len(load_pages(path)) == 1
+
+
+def test_count_pages_single_and_missing(tmp_path: Path) -> None:
+    assert count_pages(save(palette_image(), tmp_path / "one.png")) == 1
+    with pytest.raises(BadInputError, match="not found"):
+        count_pages(tmp_path / "missing.png")
+
+
+# --- dpi -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "dpi", "expected"),
+    [
+        ("a.png", (300, 300), 300.0),
+        ("b.png", None, None),
+        ("c.tif", (150, 150), 150.0),
+        ("d.tif", None, None),
+        ("e.jpg", (200, 200), 200.0),
+        ("f.jpg", None, None),  # Pillow writes JFIF density 1:1, "no unit"
+        ("g.png", (10, 10), None),  # implausible
+        ("h.tif", (204, 98), 204.0),  # fax: x resolution wins
+    ],
+)
+def test_dpi(tmp_path: Path, name: str, dpi: tuple[int, int] | None, expected: float | None) -> None:
+    kwargs = {"dpi": dpi} if dpi else {}
+    page = load_one(save(Image.new("RGB", (8, 8), "white"), tmp_path / name, **kwargs))
+    assert page.dpi == expected
+
+
+# --- bad inputs ----------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert "not found" in bad_input(tmp_path / "nope.png").reason
+
+
+def test_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "scans.png"
+    folder.mkdir()
+    assert "directory" in bad_input(folder).reason
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jpg"
+    path.touch()
+    assert "empty" in bad_input(path).reason
+
+
+def test_text_named_png(tmp_path: Path) -> None:
+    path = tmp_path / "notes.png"
+    path.write_text("this is not a picture\n")
+    assert "not an image" in bad_input(path).reason
+
+
+def noise(size: tuple[int, int] = (200, 200)) -> Image.Image:
+    return Image.effect_noise(size, 60).convert("RGB")
+
+
+@pytest.mark.parametrize("name", ["cut.jpg", "cut.png", "cut.tif"])
+def test_truncated_files(tmp_path: Path, name: str) -> None:
+    path = save(noise(), tmp_path / name)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    reason = bad_input(path).reason
+    assert "truncated" in reason or "corrupt" in reason
+
+
+def test_truncated_jpeg_says_truncated(tmp_path: Path) -> None:
+    path = save(noise(), tmp_path / "half.jpg")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert "truncated" in bad_input(path).reason
+
+
+def test_header_only_jpeg(tmp_path: Path) -> None:
+    path = save(noise(), tmp_path / "header.jpg")
+    path.write_bytes(path.read_bytes()[:300])
+    assert "truncated" in bad_input(path).reason
+
+
+def test_truncated_second_tiff_page_names_the_page(tmp_path: Path) -> None:
+    path = tmp_path / "two.tif"
+    noise().save(path, save_all=True, append_images=[noise((300, 300))])
+    data = path.read_bytes()
+    with Image.open(path) as im:
+        im.seek(1)
+        offset, length = im.tile[0].offset, len(data)  # second page's pixel data
+    # Zero the second page's pixel data out of existence by cutting the file inside it.
+    path.write_bytes(data[: offset + (length - offset) // 4])
+    pages = iter_pages(path)
+    with pytest.raises(BadInputError) as info:
+        list(pages)
+    assert "page 2 of 2" in info.value.reason or "truncated" in info.value.reason
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read anything")
+def test_permission_denied(tmp_path: Path) -> None:
+    path = save(noise((8, 8)), tmp_path / "locked.png")
+    path.chmod(0)
+    try:
+        assert "permission" in bad_input(path).reason
+    finally:
+        path.chmod(0o644)
+
+
+def png_with_claimed_size(path: Path, width: int, height: int) -> Path:
+    """A real 1x1 PNG whose IHDR claims another size (with a valid CRC): a cheap bomb."""
+    Image.new("1", (1, 1)).save(path)
+    data = bytearray(path.read_bytes())
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_decompression_bomb_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restore after the test
+    monkeypatch.delenv(imageio.MAX_PIXELS_ENV, raising=False)
+    path = png_with_claimed_size(tmp_path / "bomb.png", 100_000, 100_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's DecompressionBombWarning must not fire first
+        error = bad_input(path)
+    assert "100000x100000" in error.reason
+    assert "10,000 megapixels" in error.reason
+    assert "limit of 200 megapixels" in error.reason
+    assert "OCRCLI_MAX_PIXELS" in error.reason
+
+
+def test_limit_from_argument_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save(noise((40, 30)), tmp_path / "small.png")
+    assert "40x30 = 1,200 pixels" in bad_input(path, max_pixels=1000).reason
+    assert load_one(path, max_pixels=1200).image.shape == (30, 40, 3)
+    monkeypatch.setenv(imageio.MAX_PIXELS_ENV, "1_000")
+    assert "over the limit of 1,000 pixels" in bad_input(path).reason
+    monkeypatch.setenv(imageio.MAX_PIXELS_ENV, "lots")
+    assert imageio.MAX_PIXELS_ENV in bad_input(path).reason
+
+
+def test_pillow_guard_does_not_fire_below_our_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restore after the test
+    monkeypatch.delenv(imageio.MAX_PIXELS_ENV, raising=False)
+    # 90 megapixels: over Pillow's default warning threshold, under our 200 megapixel limit, so
+    # decoding is attempted and fails on the 1x1 pixel data instead.
+    bomb = png_with_claimed_size(tmp_path / "big.png", 10_000, 9_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reason = bad_input(bomb).reason
+    assert "truncated" in reason or "corrupt" in reason
+
+
+# --- to_rgb --------------------------------------------------------------------------------------
+
+
+def test_to_rgb_uint8_rgb_is_returned_as_is() -> None:
+    rgb = np.zeros((2, 3, 3), np.uint8)
+    assert to_rgb(rgb) is rgb
+
+
+@pytest.mark.parametrize(
+    ("array", "expected"),
+    [
+        (np.array([[0, 200]], np.uint8), [0, 200]),
+        (np.array([[[0], [200]]], np.uint8), [0, 200]),
+        (np.array([[False, True]]), [0, 255]),
+        (np.array([[0, 4095]], np.uint16), [0, 255]),
+        (np.array([[0, 65535]], np.uint16), [0, 255]),
+        (np.array([[0, 200]], np.int64), [0, 200]),
+        (np.array([[0.0, 1.0]], np.float32), [0, 255]),
+        (np.array([[0.0, 200.0]], np.float64), [0, 200]),
+        (np.array([[-1.0, 3.0]], np.float64), [0, 255]),
+        (np.array([[np.nan, 1.0]], np.float32), [0, 255]),
+    ],
+)
+def test_to_rgb_grey(array: np.ndarray, expected: list[int]) -> None:
+    rgb = to_rgb(array)
+    assert rgb.dtype == np.uint8 and rgb.shape == (1, 2, 3) and rgb.flags.c_contiguous
+    assert list(rgb[0, :, 0]) == expected
+    assert np.array_equal(rgb[:, :, 0], rgb[:, :, 1])
+
+
+def test_to_rgb_alpha_over_white() -> None:
+    rgba = np.array([[[255, 0, 0, 0], [0, 0, 255, 255], [0, 0, 0, 128]]], np.uint8)
+    rgb = to_rgb(rgba)
+    assert rgb.tolist()[0][:2] == [[255, 255, 255], [0, 0, 255]]
+    assert rgb[0, 2].tolist() == [127, 127, 127]
+    grey_alpha = np.array([[[0, 0], [40, 255]]], np.uint8)
+    assert to_rgb(grey_alpha).tolist() == [[[255, 255, 255], [40, 40, 40]]]
+
+
+def test_to_rgb_keeps_channel_order_and_makes_contiguous() -> None:
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[..., 0] = 255
+    view = rgb[:, ::2]
+    out = to_rgb(view)
+    assert out.flags.c_contiguous and out.shape == (4, 2, 3)
+    assert out[0, 0].tolist() == [255, 0, 0]
+
+
+@pytest.mark.parametrize("shape", [(4,), (4, 4, 5), (2, 2, 2, 3), (0, 4)])
+def test_to_rgb_rejects_bad_shapes(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match="shape"):
+        to_rgb(np.zeros(shape, np.uint8))
+
+
+def test_supported_suffixes() -> None:
+    assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"} <= SUPPORTED_SUFFIXES
+    assert all(s.startswith(".") and s == s.lower() for s in SUPPORTED_SUFFIXES)
+
+
+# --- real scans ----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not (TESS_IMG / "phototest.tif").exists(), reason="shared data not present")
+def test_real_bilevel_tiff() -> None:
+    page = load_one(TESS_IMG / "phototest.tif")  # 1-bit, 640 x 480, 200 dpi
+    assert page.image.shape == (480, 640, 3)
+    assert page.dpi == 200.0
+    assert set(np.unique(page.image)) == {0, 255}
+    assert page.image.mean() > 200  # mostly white paper
+
+
+@pytest.mark.skipif(not (TESS_IMG / "phototest-rotated-L.png").exists(), reason="shared data not present")
+def test_real_palette_png_is_not_black() -> None:
+    page = load_one(TESS_IMG / "phototest-rotated-L.png")  # palette PNG, pHYs 7874 ppm
+    assert page.image.shape == (640, 480, 3)
+    assert page.dpi == 200.0
+    assert page.image.mean() > 200
