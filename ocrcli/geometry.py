@@ -21,14 +21,16 @@ def crop_transform(quad: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
     return cv2.getPerspectiveTransform(quad.astype(np.float32), target)
 
 
-def rectify(image: np.ndarray, quad: np.ndarray, out_h: int, max_w: int) -> tuple[np.ndarray, np.ndarray]:
+def rectify(
+    image: np.ndarray, quad: np.ndarray, out_h: int, max_w: int, squeeze: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Warp a text-line quad straight into a crop of height out_h; return the crop and its matrix.
 
     Warping straight to the target height avoids a second resize. The crop keeps the line's aspect
     ratio, capped at max_w.
     """
     width, height = quad_size(quad)
-    out_w = int(np.clip(round(width * out_h / max(height, 1.0)), 8, max_w))
+    out_w = int(np.clip(round(width * squeeze * out_h / max(height, 1.0)), 8, max_w))
     matrix = crop_transform(quad, out_w, out_h)
     interpolation = cv2.INTER_AREA if height > 2 * out_h else cv2.INTER_LINEAR
     crop = cv2.warpPerspective(

@@ -140,8 +140,9 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
         raise BadInputError(path, "permission denied") from exc
     except OSError as exc:
         raise BadInputError(path, f"cannot read file ({_one_line(exc)})") from exc
-    # Our own per-frame check (in _read_frame, with a message naming OCRCLI_MAX_PIXELS) replaces
-    # Pillow's: Pillow's fires first, with a confusing message, and below limits the user raised.
+    # Pillow's own bomb guard (a warning over 89 megapixels, an error over 179) would fire first,
+    # below a limit the user raised, and without saying how to raise it. The per-frame check in
+    # _read_frame replaces it. This is process-wide, which is fine: all images load through here.
     Image.MAX_IMAGE_PIXELS = None
     try:
         return Image.open(file)

@@ -1,29 +1,30 @@
 """Reading order of detected text lines, from their boxes alone: columns, rows and blocks.
 
-The page is cut recursively. In a region, a column gutter is a vertical strip that few boxes cross
-(a dip in the profile of boxes crossing each x). The boxes that do cross it (titles, abstracts,
-full-width captions, footers) cut the region into horizontal bands; each band is read left side first,
-then right side, and each side is cut again (three columns, nested layouts). A gutter is only believed
-when some band has a real text column on both sides: several lines, each side's lines wide. That
-rejects the big gap between a receipt's labels and its right-aligned prices. A region without a gutter
-is read row by row: boxes at the same height (pieces of one line, a key and its value) left to right,
-and a vertical gap much larger than a line starts a new block.
+The page is cut recursively. In a region, a candidate column gutter is a vertical strip that few
+boxes cross (a dip in the count of boxes crossing each x). The boxes that do cross it (title,
+abstract, full-width captions, footers) cut the region into horizontal bands; each band is read left
+side first, then right side, and every part is cut again (three columns, nested layouts). A gutter is
+only believed when, in some band, both sides hold a text column: several wide lines, running beside
+each other, and not merely a few rows cut in two. That rejects the gap between a receipt's labels
+and its right-aligned prices. A region without a gutter is read row by row: boxes at the same height
+(pieces of one line, a key and its value) left to right; a blank gap taller than a line starts a new
+block.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 Box = tuple[float, float, float, float]
 
-MIN_COLUMN_LINES = 3  # lines each side of a gutter needs, in at least one band
-MIN_COLUMN_WIDTH = 6.0  # median line width of a text column, in line heights (prices are ~3)
-ROW_OVERLAP = 0.5  # vertical overlap, as a fraction of the smaller height, that puts boxes in one row
+MIN_COLUMN_LINES = 3  # wide lines each side of a gutter needs, in at least one band
+MIN_COLUMN_WIDTH = 6.0  # a text column's wide lines, in line heights (prices are ~3)
+LOCKSTEP_LINES = 6  # fewer lines than this each side, all row-aligned: a table or key/value pairs
+ROW_OVERLAP = 0.5  # vertical overlap, as a fraction of the smaller height, that makes one row
 BLOCK_GAP = 1.0  # blank space between rows, in line heights, that starts a new block
-MAX_BINS = 1000  # resolution cap of the crossing profile
+MAX_BINS = 1000  # cap on the crossing profile's resolution (bins are a quarter line height)
 
 
 def reading_order(boxes: Sequence[Box], page_width: float, page_height: float) -> list[list[int]]:
@@ -31,143 +32,211 @@ def reading_order(boxes: Sequence[Box], page_width: float, page_height: float) -
     within the block. Flattened, the blocks list every index exactly once."""
     if len(boxes) == 0:
         return []
-    raw = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    raw = np.nan_to_num(raw)
-    # Tolerate flipped corners; boxes are kept as (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1.
-    arr = np.column_stack(
-        [
-            np.minimum(raw[:, 0], raw[:, 2]),
-            np.minimum(raw[:, 1], raw[:, 3]),
-            np.maximum(raw[:, 0], raw[:, 2]),
-            np.maximum(raw[:, 1], raw[:, 3]),
-        ]
-    )
-    heights = arr[:, 3] - arr[:, 1]
-    # Floor: degenerate boxes must not make every gap look huge.
-    line_height = max(float(np.median(heights)), 1e-3 * max(page_width, page_height, 1.0), 1.0)
+    raw = np.nan_to_num(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
+    # Tolerate flipped corners: keep (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1.
+    arr = np.column_stack([np.minimum(raw[:, :2], raw[:, 2:]), np.maximum(raw[:, :2], raw[:, 2:])])
+    # The floor keeps degenerate boxes (points, rules) from making every gap look huge.
+    floor = max(1.0, 1e-3 * max(page_width, page_height))
+    line_height = max(float(np.median(arr[:, 3] - arr[:, 1])), floor)
     return _segment(arr, np.arange(len(arr)), line_height)
 
 
 def _segment(arr: np.ndarray, idx: np.ndarray, line_height: float) -> list[list[int]]:
-    """Blocks of the region made of boxes `idx`, in reading order."""
+    """Blocks of the region made of the boxes `idx`, in reading order."""
     parts = _split_columns(arr, idx, line_height) if len(idx) >= 2 * MIN_COLUMN_LINES else None
-    if parts is None:
+    if parts is None or len(parts) == 1:  # one part: no progress, stop cutting
         return _row_blocks(arr, idx, line_height)
-    return [block for part in parts if len(part) for block in _segment(arr, part, line_height)]
-
-
-@dataclass
-class _Gutter:
-    score: float
-    parts: list[np.ndarray]
+    return [block for part in parts for block in _segment(arr, part, line_height)]
 
 
 def _split_columns(arr: np.ndarray, idx: np.ndarray, line_height: float) -> list[np.ndarray] | None:
-    """Cut the region at its best column gutter: index groups in reading order, or None."""
+    """Cut the region at its best column gutter into parts in reading order; None without one."""
     x0, x1 = arr[idx, 0], arr[idx, 2]
     lo, hi = float(x0.min()), float(x1.max())
     step = max(line_height / 4, (hi - lo) / MAX_BINS)
     edges = np.arange(lo, hi + step, step)
     if len(edges) < 4:
         return None
-    centers = (edges[:-1] + edges[1:]) / 2
-    crossing = _crossing_profile(x0, x1, centers)
-    # Boxes sorted top to bottom once; every candidate gutter reuses this order.
-    by_y = idx[np.argsort((arr[idx, 1] + arr[idx, 3]) / 2, kind="stable")]
-    best: _Gutter | None = None
+    crossing = _crossing_profile(x0, x1, (edges[:-1] + edges[1:]) / 2)
+    by_y = _top_down(arr, idx)  # every candidate reuses this order
+    best, best_score = None, 0
     for start, stop in _dips(crossing):
-        gutter = _try_gutter(arr, by_y, float(edges[start]), float(edges[stop]), line_height)
-        if gutter is not None and (best is None or gutter.score > best.score):
-            best = gutter
-    return None if best is None else best.parts
+        strip = float(edges[start]), float(edges[stop])
+        score = _gutter_score(arr, by_y, strip, line_height)
+        if score > best_score:
+            best, best_score = strip, score
+    return None if best is None else _cut(arr, by_y, best, line_height)
 
 
 def _crossing_profile(x0: np.ndarray, x1: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Number of boxes strictly crossing each bin center."""
-    first = np.searchsorted(centers, x0, side="right")
-    last = np.searchsorted(centers, x1, side="left")
     diff = np.zeros(len(centers) + 1, dtype=np.int64)
-    np.add.at(diff, first, 1)
-    np.add.at(diff, last, -1)
+    np.add.at(diff, np.searchsorted(centers, x0, side="right"), 1)
+    np.add.at(diff, np.searchsorted(centers, x1, side="left"), -1)
     return np.cumsum(diff)[:-1]
 
 
 def _dips(profile: np.ndarray) -> list[tuple[int, int]]:
-    """Bin ranges [start, stop) of local-minimum plateaus, lower than something on both sides."""
+    """Bin ranges [start, stop) of the plateaus lower than both neighbouring plateaus."""
     change = np.flatnonzero(np.diff(profile)) + 1
     starts = np.concatenate([[0], change])
     stops = np.concatenate([change, [len(profile)]])
     values = profile[starts]
-    dips = []
-    for k in range(1, len(starts) - 1):
-        if values[k] < values[k - 1] and values[k] < values[k + 1]:
-            dips.append((int(starts[k]), int(stops[k])))
-    return dips
+    low = (values[1:-1] < values[:-2]) & (values[1:-1] < values[2:])
+    return [(int(starts[k + 1]), int(stops[k + 1])) for k in np.flatnonzero(low)]
 
 
-def _try_gutter(
-    arr: np.ndarray, by_y: np.ndarray, left_edge: float, right_edge: float, line_height: float
-) -> _Gutter | None:
-    """Bands and sides for a gutter strip; None unless some band holds a text column on each side."""
+def _sides(arr: np.ndarray, by_y: np.ndarray, strip: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over `by_y`: boxes crossing the whole strip, and boxes right of it (the rest is left)."""
     x0, x1 = arr[by_y, 0], arr[by_y, 2]
-    spanning = (x0 < left_edge) & (x1 > right_edge)
-    right = ~spanning & ((x0 + x1) / 2 >= (left_edge + right_edge) / 2)
-    # A band is a run of non-spanning boxes between spanning ones.
-    band = np.cumsum(spanning)
-    score = 0.0
-    parts: list[np.ndarray] = []
-    for b in np.unique(band):
+    spanning = (x0 < strip[0]) & (x1 > strip[1])
+    right = ~spanning & ((x0 + x1) / 2 >= (strip[0] + strip[1]) / 2)
+    return spanning, right
+
+
+def _gutter_score(arr: np.ndarray, by_y: np.ndarray, strip: tuple[float, float], line_height: float) -> int:
+    """Lines in the bands that prove the gutter (0: not a gutter)."""
+    spanning, right = _sides(arr, by_y, strip)
+    band = np.cumsum(spanning)  # spanning boxes cut the region into bands
+    wide = _wide(arr, by_y, line_height)
+    left = ~spanning & ~right
+    count = band[-1] + 1
+    wide_left = np.bincount(band[wide & left], minlength=count)
+    wide_right = np.bincount(band[wide & right], minlength=count)
+    score = 0
+    # Cheap count first: only the few bands with enough wide lines each side get the full test.
+    for b in np.flatnonzero((wide_left >= MIN_COLUMN_LINES) & (wide_right >= MIN_COLUMN_LINES)):
         in_band = band == b
-        span = by_y[in_band & spanning]
-        left_ids = by_y[in_band & ~spanning & ~right]
-        right_ids = by_y[in_band & right]
-        if len(span):
-            parts.append(span)
-        parts.extend([left_ids, right_ids])
-        if _is_column(arr, left_ids, line_height) and _is_column(arr, right_ids, line_height):
-            score += len(left_ids) + len(right_ids)
-    if score == 0:
-        return None
-    return _Gutter(score, parts)
+        if _proves_gutter(arr, by_y[in_band & left], by_y[in_band & right], line_height):
+            score += int(np.count_nonzero(in_band & ~spanning))
+    return score
 
 
-def _is_column(arr: np.ndarray, ids: np.ndarray, line_height: float) -> bool:
-    """Several lines of running text, as opposed to a stack of labels or prices."""
-    if len(ids) < MIN_COLUMN_LINES:
+def _proves_gutter(arr: np.ndarray, left: np.ndarray, right: np.ndarray, line_height: float) -> bool:
+    """Both sides hold a text column, beside each other, and not just a few rows cut in two.
+
+    Wide lines are counted rather than a median width taken: a column also holds small pieces
+    (formulas, a line the detector cut up). Typeset columns share a baseline grid too, so rows aligned
+    across the gutter only count against short columns.
+    """
+    wide_left = left[_wide(arr, left, line_height)]
+    wide_right = right[_wide(arr, right, line_height)]
+    side_by_side = min(_level_with(arr, wide_left, wide_right), _level_with(arr, wide_right, wide_left))
+    if side_by_side < MIN_COLUMN_LINES:
         return False
-    widths = arr[ids, 2] - arr[ids, 0]
-    return float(np.median(widths)) >= MIN_COLUMN_WIDTH * line_height
+    if min(len(left), len(right)) >= LOCKSTEP_LINES:
+        return True
+    few, many = (left, right) if len(left) <= len(right) else (right, left)
+    return not all(_same_row_as_any(arr, i, many) for i in few)
+
+
+def _wide(arr: np.ndarray, ids: np.ndarray, line_height: float) -> np.ndarray:
+    """Mask of the boxes `ids` wide enough to be a line of running text."""
+    return arr[ids, 2] - arr[ids, 0] >= MIN_COLUMN_WIDTH * line_height
+
+
+def _level_with(arr: np.ndarray, ids: np.ndarray, other: np.ndarray) -> int:
+    """How many boxes `ids` have their middle within the vertical extent of the boxes `other`."""
+    if len(ids) == 0 or len(other) == 0:
+        return 0
+    middle = (arr[ids, 1] + arr[ids, 3]) / 2
+    return int(np.count_nonzero((middle >= arr[other, 1].min()) & (middle <= arr[other, 3].max())))
+
+
+def _same_row_as_any(arr: np.ndarray, i: int, others: np.ndarray) -> bool:
+    """Box i overlaps one of the boxes `others` by more than ROW_OVERLAP of the smaller height."""
+    overlap = np.minimum(arr[i, 3], arr[others, 3]) - np.maximum(arr[i, 1], arr[others, 1])
+    smaller = np.minimum(arr[i, 3] - arr[i, 1], arr[others, 3] - arr[others, 1])
+    return bool(np.any(overlap > ROW_OVERLAP * smaller))
+
+
+def _cut(
+    arr: np.ndarray, by_y: np.ndarray, strip: tuple[float, float], line_height: float
+) -> list[np.ndarray]:
+    """Parts in reading order: runs of spanning boxes, and each band's left then right side."""
+    spanning, right = _sides(arr, by_y, strip)
+    spanning |= _alone_in_gutter(arr, by_y, spanning, right, line_height)
+    parts: list[list[int]] = []
+    run: list[int] = []
+    left_side: list[int] = []
+    right_side: list[int] = []
+    for i, is_spanning, is_right in zip(by_y.tolist(), spanning, right, strict=True):
+        if is_spanning:
+            parts += [left_side, right_side]
+            left_side, right_side = [], []
+            run.append(i)
+        else:
+            parts.append(run)
+            run = []
+            (right_side if is_right else left_side).append(i)
+    parts += [run, left_side, right_side]
+    return [np.array(part, dtype=np.int64) for part in parts if part]
+
+
+def _alone_in_gutter(
+    arr: np.ndarray, by_y: np.ndarray, spanning: np.ndarray, right: np.ndarray, line_height: float
+) -> np.ndarray:
+    """Mask of boxes in the blank between the columns with no line beside them (a centered page
+    number): full-width elements too. A speck in the gutter beside column text must not cut a band."""
+    wide = _wide(arr, by_y, line_height)
+    left_wide, right_wide = wide & ~spanning & ~right, wide & right
+    alone = np.zeros(len(by_y), dtype=bool)
+    if not (left_wide.any() and right_wide.any()):
+        return alone
+    gap_start = np.percentile(arr[by_y[left_wide], 2], 90)
+    gap_end = np.percentile(arr[by_y[right_wide], 0], 10)
+    middle = (arr[by_y, 0] + arr[by_y, 2]) / 2
+    for k in np.flatnonzero(~spanning & (middle > gap_start) & (middle < gap_end)):
+        others = by_y[~spanning & (by_y != by_y[k])]
+        alone[k] = not _same_row_as_any(arr, int(by_y[k]), others)
+    return alone
 
 
 def _row_blocks(arr: np.ndarray, idx: np.ndarray, line_height: float) -> list[list[int]]:
     """Single-column region: rows top to bottom, boxes of a row left to right, blocks at big gaps."""
-    rows = _rows(arr, idx)
     blocks: list[list[int]] = []
     bottom = -np.inf
-    for row in rows:
+    for row in _rows(arr, idx):
         top = float(arr[row, 1].min())
-        if not blocks or top - bottom > BLOCK_GAP * line_height:
+        if top - bottom > BLOCK_GAP * line_height:
             blocks.append([])
-        blocks[-1].extend(int(i) for i in row)
+        blocks[-1].extend(row)
         bottom = max(bottom, float(arr[row, 3].max()))
     return blocks
 
 
 def _rows(arr: np.ndarray, idx: np.ndarray) -> list[list[int]]:
-    """Group boxes into visual rows: vertical overlap with the row's mean extent."""
-    order = idx[np.argsort((arr[idx, 1] + arr[idx, 3]) / 2, kind="stable")]
+    """Group boxes into visual rows: side by side, level with the row's mean vertical extent."""
     rows: list[list[int]] = []
     top = bottom = 0.0  # mean extent of the current row
-    for i in order:
+    for i in _top_down(arr, idx).tolist():
         y0, y1 = float(arr[i, 1]), float(arr[i, 3])
-        overlap = min(y1, bottom) - max(y0, top)
-        # `>=` with the max lets a zero-height box join a row it touches.
-        if rows and overlap >= max(ROW_OVERLAP * min(y1 - y0, bottom - top), 0.0):
+        if rows and _level(y0, y1, top, bottom) and _side_by_side(arr, i, rows[-1]):
             row = rows[-1]
-            row.append(int(i))
+            row.append(i)
             top += (y0 - top) / len(row)
             bottom += (y1 - bottom) / len(row)
         else:
-            rows.append([int(i)])
+            rows.append([i])
             top, bottom = y0, y1
-    return [sorted(row, key=lambda i: (arr[i, 0], arr[i, 1])) for row in rows]
+    return [sorted(row, key=lambda i: tuple(arr[i])) for row in rows]
+
+
+def _level(y0: float, y1: float, top: float, bottom: float) -> bool:
+    """Vertical overlap of at least ROW_OVERLAP of the smaller height. `>=` and the 0 let a
+    zero-height box (a dot, a rule) join a row it touches."""
+    return min(y1, bottom) - max(y0, top) >= max(ROW_OVERLAP * min(y1 - y0, bottom - top), 0.0)
+
+
+def _side_by_side(arr: np.ndarray, i: int, row: list[int]) -> bool:
+    """Box i is left or right of every box of the row, not above or below one: on a skewed page the
+    boxes of consecutive lines grow tall enough to overlap vertically, but they are stacked."""
+    overlap = np.minimum(arr[i, 2], arr[row, 2]) - np.maximum(arr[i, 0], arr[row, 0])
+    narrower = np.minimum(arr[i, 2] - arr[i, 0], arr[row, 2] - arr[row, 0])
+    return bool(np.all(overlap <= ROW_OVERLAP * narrower))
+
+
+def _top_down(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """`idx` sorted by vertical middle, then left edge, so that the input order never matters."""
+    b = arr[idx]
+    return idx[np.lexsort((b[:, 3], b[:, 2], b[:, 0], (b[:, 1] + b[:, 3]) / 2))]

@@ -41,6 +41,11 @@ class Engine:
         self.detector = Model(self.models.detector.path, threads)
         self.recognizer = Model(self.models.recognizer.path, threads)
         self.classes = models.read_dictionary(self.models.dictionary)
+        self.reread_below = float(os.environ.get("REREAD", "0"))
+        if self.reread_below:
+            small = models.select("accurate", models_dir)
+            self.reviewer = Model(small.recognizer.path, threads)
+            self.reviewer_classes = models.read_dictionary(small.dictionary)
         self.detector_settings = detector or DetectorSettings()
         self.recognizer_settings = recognizer or RecognizerSettings()
 
@@ -80,6 +85,14 @@ class Engine:
                 crops = crop_lines(upright, quads, self.recognizer_settings)
         with clock("recognition"):
             readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
+            if self.reread_below:
+                doubtful = [i for i, r in enumerate(readings)
+                            if r.chars and min(c.confidence for c in r.chars) < self.reread_below]
+                if doubtful:
+                    second = recognize(self.reviewer, [crops[i] for i in doubtful], self.reviewer_classes,
+                                       self.recognizer_settings)
+                    for i, r in zip(doubtful, second):
+                        readings[i] = r
             lines = [
                 build_line(r.chars, r.step_width, c.image.shape[1], c.matrix)
                 for r, c in zip(readings, crops, strict=True)

@@ -36,7 +36,7 @@ class Model:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         # Detector input sizes change page to page: an arena would keep the largest ever seen.
-        options.enable_cpu_mem_arena = False
+        options.enable_cpu_mem_arena = os.environ.get("ARENA") == "1"
         if threads > 1:
             # Idle threads spinning burn CPU another worker could use.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")

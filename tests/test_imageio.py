@@ -294,13 +294,34 @@ def test_truncated_second_tiff_page_names_the_page(tmp_path: Path) -> None:
     data = path.read_bytes()
     with Image.open(path) as im:
         im.seek(1)
-        offset, length = im.tile[0].offset, len(data)  # second page's pixel data
-    # Zero the second page's pixel data out of existence by cutting the file inside it.
-    path.write_bytes(data[: offset + (length - offset) // 4])
+        start = im.tile[0].offset  # where the second page's pixel data begins
+    path.write_bytes(data[: start + (len(data) - start) // 4])
     pages = iter_pages(path)
+    assert next(pages).image.shape == (200, 200, 3)  # the intact first page still loads
     with pytest.raises(BadInputError) as info:
-        list(pages)
-    assert "page 2 of 2" in info.value.reason or "truncated" in info.value.reason
+        next(pages)
+    assert "page 2 of 2" in info.value.reason
+    assert "truncated" in info.value.reason
+
+
+def test_corrupt_png_data(tmp_path: Path) -> None:
+    path = save(noise(), tmp_path / "garbled.png")
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 4
+    data[start + 10 : start + 400] = bytes(390)  # wreck the zlib stream (the CRC no longer matches)
+    path.write_bytes(bytes(data))
+    reason = bad_input(path).reason
+    assert "corrupt" in reason or "truncated" in reason
+
+
+def test_permission_error_from_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save(noise((8, 8)), tmp_path / "locked.png")
+
+    def refuse(*args: object, **kwargs: object) -> Image.Image:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", refuse)  # works when the tests run as root, too
+    assert "permission denied" in bad_input(path).reason
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read anything")
