@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +29,7 @@ app = typer.Typer(
 stderr = Console(stderr=True)
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     fast = "fast"
     accurate = "accurate"
 
@@ -59,7 +59,9 @@ def image(
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
     tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
     models_dir: ModelsOption = None,
-    threads: Annotated[int | None, typer.Option(help="Inference threads ($OCRCLI_THREADS, default 1).")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Inference threads ($OCRCLI_THREADS, default 1).")
+    ] = None,
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text."""
     from ocrcli.pipeline import Engine  # heavy imports only when needed
@@ -89,7 +91,9 @@ def image(
     raise typer.Exit(errors.EXIT_INPUT if failed else errors.EXIT_OK)
 
 
-def _emit(doc: dict[str, Any], path: Path, stream: Any, output: Path | None, text: bool, several: bool) -> None:
+def _emit(
+    doc: dict[str, Any], path: Path, stream: Any, output: Path | None, text: bool, several: bool
+) -> None:
     if stream is not None:
         stream.write(json.dumps(doc, ensure_ascii=False) + "\n")
         stream.flush()
@@ -117,19 +121,26 @@ def list_models(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON on stdout.")] = False,
 ) -> None:
     """List the models: role, tiers, size, hash status and location."""
-    specs = _run_or_exit(lambda: models.load_manifest(models_dir))
+    manifest = _run_or_exit(lambda: models.load_manifest(models_dir))
+    used_by = {
+        spec.name: [tier for tier, roles in manifest.tiers.items() if spec.name in roles.values()]
+        for spec in manifest.models
+    }
+    for spec in manifest.models:  # a dictionary serves the tiers of the recognizers naming it
+        if spec.dictionary:
+            used_by[spec.dictionary] = sorted({*used_by.get(spec.dictionary, []), *used_by[spec.name]})
     rows = [
         {
             "name": s.name,
             "role": s.role,
-            "tiers": list(s.tiers),
+            "tiers": used_by[s.name],
             "size": s.path.stat().st_size if s.path.is_file() else None,
             "status": models.status(s),
             "path": str(s.path),
             "package": s.package,
             "license": s.license,
         }
-        for s in specs
+        for s in manifest.models
     ]
     if as_json:
         print(json.dumps(rows, indent=1))
@@ -138,8 +149,11 @@ def list_models(
         for r in rows:
             size = f"{r['size'] / 1e6:.1f} MB" if r["size"] else "-"
             style = "green" if r["status"] == "ok" else "red"
-            table.add_row(r["name"], r["role"], ",".join(r["tiers"]), size, f"[{style}]{r['status']}", r["path"])
-        Console().print(table)
+            table.add_row(
+                r["name"], r["role"], ",".join(r["tiers"]), size, f"[{style}]{r['status']}", r["path"]
+            )
+        # A pipe gets full lines, not a table cut to 80 columns.
+        Console(width=None if sys.stdout.isatty() else 250).print(table)
     if any(r["status"] not in ("ok", "unverified") for r in rows):
         raise typer.Exit(errors.EXIT_MODELS)
 

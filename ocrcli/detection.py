@@ -23,7 +23,7 @@ class DetectorSettings:
     thresh: float = 0.2  # probability above which a pixel is text
     box_thresh: float = 0.4  # mean probability a region needs to count as a line
     unclip_ratio: float = 1.4  # how far to grow the shrunk text kernel back out
-    max_side: int = 1600  # detector input bound: huge pages are scaled down to this
+    max_side: int = 1280  # detector input bound: larger pages are scaled down to this
     min_side: int = 640  # small images are scaled up to this
     max_candidates: int = 3000
     min_size: float = 3.0  # smallest line height kept, in detector pixels

@@ -21,15 +21,14 @@ from typing import Any
 from ocrcli.errors import ModelError
 
 MODELS_ENV = "OCRCLI_MODELS"
-TIERS = ("fast", "accurate")
 ROLES = ("page_orientation", "line_orientation", "detector", "recognizer")
+OPTIONAL_ROLES = ("reviewer",)  # re-reads lines the recognizer was unsure of
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     role: str
-    tiers: tuple[str, ...]
     path: Path  # resolved location on disk
     sha256: str | None
     size: int | None
@@ -41,6 +40,18 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class Manifest:
+    models: list[ModelSpec]
+    tiers: dict[str, dict[str, str | None]]  # tier -> role -> model name
+
+    def find(self, name: str) -> ModelSpec:
+        for spec in self.models:
+            if spec.name == name:
+                return spec
+        raise ModelError(f"the model manifest has no model named {name!r}")
+
+
+@dataclass(frozen=True)
 class ModelSet:
     """The models one tier runs with, all verified."""
 
@@ -49,13 +60,15 @@ class ModelSet:
     line_orientation: ModelSpec
     detector: ModelSpec
     recognizer: ModelSpec
-    dictionary: ModelSpec
+    reviewer: ModelSpec | None
+    dictionaries: dict[str, ModelSpec]  # recognizer name -> its character list
 
     def names(self) -> dict[str, str]:
-        return {role: getattr(self, role).name for role in ROLES}
+        roles = [r for r in (*ROLES, *OPTIONAL_ROLES) if getattr(self, r) is not None]
+        return {role: getattr(self, role).name for role in roles}
 
 
-def load_manifest(models_dir: str | os.PathLike | None = None) -> list[ModelSpec]:
+def load_manifest(models_dir: str | os.PathLike | None = None) -> Manifest:
     """Read the manifest (ours, or the one in models_dir / $OCRCLI_MODELS) and resolve file paths."""
     models_dir = models_dir or os.environ.get(MODELS_ENV) or None
     if models_dir:
@@ -71,7 +84,8 @@ def load_manifest(models_dir: str | os.PathLike | None = None) -> list[ModelSpec
         text = importlib.resources.files("ocrcli.manifest").joinpath("manifest.json").read_text("utf-8")
     try:
         manifest = json.loads(text)
-        return [_spec(entry, models_dir) for entry in manifest["models"]]
+        specs = [_spec(entry, models_dir) for entry in manifest["models"]]
+        return Manifest(specs, dict(manifest["tiers"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{manifest_path}: invalid model manifest ({exc})") from exc
 
@@ -82,7 +96,6 @@ def _spec(entry: dict[str, Any], models_dir: str | os.PathLike | None) -> ModelS
     return ModelSpec(
         name=entry["name"],
         role=entry["role"],
-        tiers=tuple(entry.get("tiers", TIERS)),
         path=path,
         sha256=entry.get("sha256"),
         size=entry.get("size"),
@@ -161,22 +174,27 @@ class _HashCache:
 
 def select(tier: str = "fast", models_dir: str | os.PathLike | None = None) -> ModelSet:
     """The verified models of a tier; a clear ModelError naming the fix if any is missing or corrupt."""
-    if tier not in TIERS:
-        raise ModelError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
-    specs = load_manifest(models_dir)
-    chosen: dict[str, ModelSpec] = {}
-    for role in ROLES:
-        candidates = [s for s in specs if s.role == role and tier in s.tiers]
-        if not candidates:
+    manifest = load_manifest(models_dir)
+    if tier not in manifest.tiers:
+        raise ModelError(f"unknown tier {tier!r}; choose one of {', '.join(manifest.tiers)}")
+    names = manifest.tiers[tier]
+    chosen: dict[str, ModelSpec | None] = {}
+    for role in (*ROLES, *OPTIONAL_ROLES):
+        name = names.get(role)
+        if name is None and role in ROLES:
             raise ModelError(f"the model manifest names no {role} model for tier {tier!r}")
-        chosen[role] = candidates[0]
-    dict_name = chosen["recognizer"].dictionary
-    dictionary = next((s for s in specs if s.name == dict_name), None)
-    if dictionary is None:
-        raise ModelError(f"recognizer {chosen['recognizer'].name} names dictionary {dict_name!r}, not in manifest")
-    for spec in [*chosen.values(), dictionary]:
-        _require_ok(spec)
-    return ModelSet(tier=tier, dictionary=dictionary, **chosen)
+        chosen[role] = manifest.find(name) if name else None
+    dictionaries = {}
+    for role in ("recognizer", "reviewer"):
+        spec = chosen[role]
+        if spec is not None:
+            if not spec.dictionary:
+                raise ModelError(f"recognizer {spec.name} names no dictionary in the model manifest")
+            dictionaries[spec.name] = manifest.find(spec.dictionary)
+    for spec in [*chosen.values(), *dictionaries.values()]:
+        if spec is not None:
+            _require_ok(spec)
+    return ModelSet(tier=tier, dictionaries=dictionaries, **chosen)
 
 
 def _require_ok(spec: ModelSpec) -> None:

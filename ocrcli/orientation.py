@@ -69,10 +69,10 @@ def decide(page_probs: np.ndarray, flip_votes: tuple[int, int]) -> Orientation:
     degrees = ANGLES[best] if probs[best] >= PAGE_CONFIDENCE else 0
     confidence = probs[ANGLES.index(degrees)]
     flipped, sampled = flip_votes
-    if sampled >= MIN_VOTES and flipped >= FLIP_SHARE * sampled:
-        # The lines say the proposal is upside down. Overrule a confident "upright" never: upright
-        # pages are the common case and the line classifier errs on clean pages.
-        if degrees != 0 or confidence < PAGE_CONFIDENCE:
-            degrees = (degrees + 180) % 360
-            confidence = flipped / sampled
+    lines_disagree = sampled >= MIN_VOTES and flipped >= FLIP_SHARE * sampled
+    # Never overrule a confident "upright": upright pages are the common case and the line
+    # classifier errs on clean pages.
+    if lines_disagree and (degrees != 0 or confidence < PAGE_CONFIDENCE):
+        degrees = (degrees + 180) % 360
+        confidence = flipped / sampled
     return Orientation(degrees, confidence, probs, flip_votes)

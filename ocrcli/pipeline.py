@@ -16,8 +16,8 @@ from ocrcli.document import Document, Line, Page, Word
 from ocrcli.geometry import rotate_image, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.orientation import ANGLES, PAGE_CONFIDENCE, classify_page, decide, upside_down_votes
-from ocrcli.recognition import RecognizerSettings, crop_lines, recognize
-from ocrcli.runtime import Model, default_threads
+from ocrcli.recognition import LineCrop, LineReading, RecognizerSettings, crop_lines, recognize
+from ocrcli.runtime import Model, default_threads, keep_freed_memory
 from ocrcli.words import build_line
 
 MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rules, pictures)
@@ -35,17 +35,15 @@ class Engine:
         recognizer: RecognizerSettings | None = None,
     ):
         self.models = models.select(tier, models_dir)
+        keep_freed_memory()
         threads = threads or default_threads()
         self.page_classifier = Model(self.models.page_orientation.path, threads)
         self.line_classifier = Model(self.models.line_orientation.path, threads)
         self.detector = Model(self.models.detector.path, threads)
         self.recognizer = Model(self.models.recognizer.path, threads)
-        self.classes = models.read_dictionary(self.models.dictionary)
-        self.reread_below = float(os.environ.get("REREAD", "0"))
-        if self.reread_below:
-            small = models.select("accurate", models_dir)
-            self.reviewer = Model(small.recognizer.path, threads)
-            self.reviewer_classes = models.read_dictionary(small.dictionary)
+        self.classes = models.read_dictionary(self.models.dictionaries[self.models.recognizer.name])
+        self._reviewer: tuple[Model, list[str]] | None = None  # loaded on first use
+        self.threads = threads
         self.detector_settings = detector or DetectorSettings()
         self.recognizer_settings = recognizer or RecognizerSettings()
 
@@ -85,14 +83,7 @@ class Engine:
                 crops = crop_lines(upright, quads, self.recognizer_settings)
         with clock("recognition"):
             readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
-            if self.reread_below:
-                doubtful = [i for i, r in enumerate(readings)
-                            if r.chars and min(c.confidence for c in r.chars) < self.reread_below]
-                if doubtful:
-                    second = recognize(self.reviewer, [crops[i] for i in doubtful], self.reviewer_classes,
-                                       self.recognizer_settings)
-                    for i, r in zip(doubtful, second):
-                        readings[i] = r
+            readings = self._review(readings, crops)
             lines = [
                 build_line(r.chars, r.step_width, c.image.shape[1], c.matrix)
                 for r, c in zip(readings, crops, strict=True)
@@ -112,6 +103,23 @@ class Engine:
             lines=lines,
             timings=timings,
         )
+
+    def _review(self, readings: list[LineReading], crops: list[LineCrop]) -> list[LineReading]:
+        """Re-read with the (larger) reviewer model the lines the recognizer was unsure of."""
+        threshold = self.recognizer_settings.review_below
+        doubtful = [i for i, r in enumerate(readings) if r.chars and r.confidence < threshold]
+        if not doubtful or self.models.reviewer is None:
+            return readings
+        if self._reviewer is None:
+            spec = self.models.reviewer
+            classes = models.read_dictionary(self.models.dictionaries[spec.name])
+            self._reviewer = (Model(spec.path, self.threads), classes)
+        model, classes = self._reviewer
+        second = recognize(model, [crops[i] for i in doubtful], classes, self.recognizer_settings)
+        readings = list(readings)
+        for i, reading in zip(doubtful, second, strict=True):
+            readings[i] = reading
+        return readings
 
 
 def _in_reading_order(lines: list[Line], width: int, height: int) -> list[Line]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +21,11 @@ class RecognizerSettings:
     max_batch_width: int = 16000  # bounds memory: sum of padded widths in one batch
     max_padding: float = 0.15  # a batch's narrowest crop may be this much narrower than its widest
     vertical_ratio: float = 1.5  # a quad this much taller than wide is read top to bottom
-    min_width: int = 0  # pad narrower batches to this width
-    stretch: float = 0.0  # percentile for contrast stretching (0 = off)
-    squeeze: float = 1.0  # horizontal scale of crops relative to keeping the aspect ratio
-    grow: float = 0.0  # grow quads vertically by this share of their height
+    # Crops are narrowed to this share of their natural width: the recogniser reads slightly
+    # condensed text as well, and its cost grows with crop width (see benchmarks/README.md).
+    squeeze: float = 0.8
+    # Lines read with a mean character confidence below this go to the tier's reviewer model.
+    review_below: float = float(os.environ.get("REVIEW", "0.95"))
 
 
 @dataclass
@@ -37,6 +39,10 @@ class LineReading:
     chars: list[DecodedChar]
     step_width: float  # crop pixels per model time step
 
+    @property
+    def confidence(self) -> float:
+        return float(np.mean([c.confidence for c in self.chars])) if self.chars else 0.0
+
 
 def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSettings) -> list[LineCrop]:
     crops = []
@@ -45,14 +51,7 @@ def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSetting
         if height >= settings.vertical_ratio * width:
             # Vertical text: start the quad at its top-right corner so reading runs downwards.
             quad = np.roll(quad, -1, axis=0)
-        if settings.grow:
-            up = (quad[3] - quad[0]) * settings.grow / 2
-            quad = quad + np.array([-up, -up, up, up], dtype=np.float32)
         crop, matrix = rectify(image, quad, CROP_HEIGHT, settings.max_crop_width, settings.squeeze)
-        if settings.stretch:
-            lo, hi = np.percentile(crop, [settings.stretch, 100 - settings.stretch])
-            if hi - lo > 10:
-                crop = np.clip((crop.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
         crops.append(LineCrop(crop, matrix))
     return crops
 
@@ -90,7 +89,7 @@ def recognize(
     widths = [c.image.shape[1] for c in crops]
     readings: list[LineReading | None] = [None] * len(crops)
     for batch in width_batches(widths, settings):
-        width = max(settings.min_width, -(-max(widths[i] for i in batch) // 8) * 8)
+        width = -(-max(widths[i] for i in batch) // 8) * 8
         probs = model(to_input([crops[i].image for i in batch], width))
         step_width = width / probs.shape[1]
         for k, i in enumerate(batch):

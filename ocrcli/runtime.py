@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,25 @@ def default_threads() -> int:
         return 1
 
 
+def keep_freed_memory() -> None:
+    """Let glibc keep freed buffers for reuse instead of returning them to the kernel.
+
+    Each inference allocates and frees tens of MB; by default glibc hands blocks over 128 KB straight
+    back to the kernel, and touching fresh pages again costs more system time than the model's own
+    work on small inputs (measured: sys CPU 2.3 s -> 0.5 s over five pages). Unlike onnxruntime's
+    arena, which keeps the largest size ever requested per model, the heap is shared by all models.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (musl, ...)
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 256 << 20)
+    libc.mallopt(m_trim_threshold, 512 << 20)
+
+
 class Model:
     """One ONNX model: a session plus its input and output names."""
 
@@ -36,7 +57,7 @@ class Model:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         # Detector input sizes change page to page: an arena would keep the largest ever seen.
-        options.enable_cpu_mem_arena = os.environ.get("ARENA") == "1"
+        options.enable_cpu_mem_arena = False
         if threads > 1:
             # Idle threads spinning burn CPU another worker could use.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
