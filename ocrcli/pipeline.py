@@ -85,7 +85,7 @@ class Engine:
             readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
             readings = self._review(readings, crops)
             lines = [
-                build_line(r.chars, r.step_width, c.image.shape[1], c.matrix)
+                build_line(r.chars, r.step_width, c.image, c.matrix)
                 for r, c in zip(readings, crops, strict=True)
             ]
             lines = [ln for ln in lines if ln is not None and ln.confidence >= MIN_LINE_CONFIDENCE]
@@ -107,7 +107,7 @@ class Engine:
     def _review(self, readings: list[LineReading], crops: list[LineCrop]) -> list[LineReading]:
         """Re-read with the (larger) reviewer model the lines the recognizer was unsure of."""
         threshold = self.recognizer_settings.review_below
-        doubtful = [i for i, r in enumerate(readings) if r.chars and r.confidence < threshold]
+        doubtful = [i for i, r in enumerate(readings) if r.chars and r.doubt < threshold]
         if not doubtful or self.models.reviewer is None:
             return readings
         if self._reviewer is None:

@@ -43,6 +43,22 @@ class LineReading:
     def confidence(self) -> float:
         return float(np.mean([c.confidence for c in self.chars])) if self.chars else 0.0
 
+    @property
+    def doubt(self) -> float:
+        if os.environ.get("DOUBT") == "word":
+            words, current = [], []
+            for c in self.chars:
+                if c.char == " ":
+                    if current:
+                        words.append(current)
+                    current = []
+                else:
+                    current.append(c.confidence)
+            if current:
+                words.append(current)
+            return min(float(np.mean(w)) for w in words) if words else 1.0
+        return self.confidence
+
 
 def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSettings) -> list[LineCrop]:
     crops = []

@@ -1,9 +1,11 @@
 """Split a recognised line into words and place each word on the page.
 
-A CTC recogniser tells at which time step (so at which x in the line crop) it read each character.
-A word spans from half a character pitch before its first character to half a pitch after its last;
-the crop's corners then map that span back onto the page through the crop's perspective matrix, so
-words on skewed or rotated lines get skewed or rotated quads.
+A CTC recogniser tells at which time step (so at which x in the line crop) it read each character,
+but its peaks mark roughly where a character is, not where its ink starts and ends. So a word's ends
+are estimated as half a character pitch around its first and last characters, then snapped to the
+ink of the crop, searching only the gap towards the neighbouring words. The crop's corners then
+map that span back onto the page through the crop's perspective matrix, so words on skewed or
+rotated lines get skewed or rotated quads.
 """
 
 from __future__ import annotations
@@ -35,19 +37,58 @@ def split_words(chars: list[DecodedChar]) -> list[list[DecodedChar]]:
     return [w for w in words if w]
 
 
+def ink_columns(crop: np.ndarray) -> np.ndarray:
+    """Which columns of a line crop hold ink (pixels far from the background, dark or light text)."""
+    grey = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
+    background = np.median(grey)
+    contrast = max(30.0, 0.4 * float(np.abs(grey - background).max()))
+    return (np.abs(grey - background) > contrast).any(axis=0)
+
+
+def gap_between(left: float, right: float, ink: np.ndarray) -> float:
+    """Where to split two neighbouring words: the middle of the widest blank run in [left, right]."""
+    lo, hi = int(max(left, 0)), int(min(right, len(ink)))
+    best, best_len, run_start = (left + right) / 2, 0, None
+    for x in range(lo, hi + 1):
+        blank = x < hi and not ink[x]
+        if blank and run_start is None:
+            run_start = x
+        elif not blank and run_start is not None:
+            if x - run_start > best_len:
+                best, best_len = (run_start + x) / 2, x - run_start
+            run_start = None
+    return best
+
+
 def build_line(
-    chars: list[DecodedChar], step_width: float, crop_width: int, matrix: np.ndarray
+    chars: list[DecodedChar], step_width: float, crop: np.ndarray, matrix: np.ndarray
 ) -> Line | None:
     """A Line with its words, in page coordinates; None if nothing was read."""
     words_chars = split_words(chars)
     if not words_chars:
         return None
+    crop_width = crop.shape[1]
     pitch = char_pitch(chars, step_width)
+    ink = ink_columns(crop)
+
+    def centre(ch: DecodedChar) -> float:
+        return (ch.first_step + ch.last_step + 1) / 2 * step_width
+
+    # Word k lies between splits[k] and splits[k + 1].
+    splits = [0.0]
+    for prev, nxt in zip(words_chars, words_chars[1:], strict=False):
+        splits.append(gap_between(centre(prev[-1]), centre(nxt[0]), ink))
+    splits.append(float(crop_width))
+
     words = []
-    for wc in words_chars:
-        start = (wc[0].first_step + wc[0].last_step + 1) / 2 * step_width - pitch / 2
-        end = (wc[-1].first_step + wc[-1].last_step + 1) / 2 * step_width + pitch / 2
-        start, end = max(0.0, start), min(float(crop_width), end)
+    for k, wc in enumerate(words_chars):
+        # The splits lie in blank gaps, so the ink between them is this word's.
+        cols = np.flatnonzero(ink[int(splits[k]) : int(np.ceil(splits[k + 1]))])
+        if len(cols):
+            start, end = int(splits[k]) + float(cols[0]), int(splits[k]) + float(cols[-1]) + 1.0
+        else:  # no ink found (faint print): trust the recogniser's positions
+            start = max(splits[k], centre(wc[0]) - pitch / 2)
+            end = min(splits[k + 1], centre(wc[-1]) + pitch / 2)
         corners = np.array([[start, 0], [end, 0], [end, CROP_HEIGHT], [start, CROP_HEIGHT]])
         quad = tuple(float(v) for v in map_points(matrix, corners).ravel())
         confidence = float(np.mean([c.confidence for c in wc]))

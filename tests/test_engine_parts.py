@@ -1,0 +1,166 @@
+"""Model-neutral parts of the pipeline on synthetic inputs: DB post-processing, CTC decoding,
+word splitting and box mapping, orientation decisions, rotations."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from ocrcli.ctc import ctc_greedy
+from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
+from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
+from ocrcli.orientation import decide
+from ocrcli.recognition import CROP_HEIGHT, RecognizerSettings, width_batches
+from ocrcli.words import build_line, split_words
+
+
+def probability_map(shape: tuple[int, int], rects: list[tuple]) -> np.ndarray:
+    """A DB-like probability map: 0.9 inside the (rotated) rectangles, 0.02 elsewhere."""
+    prob = np.full(shape, 0.02, dtype=np.float32)
+    for rect in rects:
+        cv2.fillPoly(prob, [cv2.boxPoints(rect).astype(np.int32)], 0.9)
+    return prob
+
+
+def test_db_postprocess_finds_each_text_region_grown_back_out():
+    rects = [((100, 50), (120, 10), 0), ((200, 150), (150, 12), -20)]
+    quads = db_postprocess(probability_map((240, 320), rects), DetectorSettings())
+    assert len(quads) == 2
+    quads = sorted(quads, key=lambda q: q[:, 1].mean())
+    for quad, (centre, (w, h), _) in zip(quads, rects, strict=True):
+        assert np.allclose(quad.mean(axis=0), centre, atol=2)
+        top, side = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[3] - quad[0])
+        # The kernel is grown by area * 1.4 / perimeter on each side (+1 px or so of rasterisation).
+        grow = w * h * 1.4 / (2 * (w + h))
+        assert top == pytest.approx(w + 2 * grow, abs=4)
+        assert side == pytest.approx(h + 2 * grow, abs=4)
+    # The second line is tilted by 20 degrees: its top edge must rise to the right.
+    edge = quads[1][1] - quads[1][0]
+    assert np.degrees(np.arctan2(-edge[1], edge[0])) == pytest.approx(20, abs=2)
+
+
+def test_db_postprocess_drops_faint_and_tiny_regions():
+    prob = probability_map((100, 100), [((50, 20), (60, 1.5), 0)])  # thinner than min_size
+    prob[60:80, 10:90] = 0.3  # above thresh but below box_thresh
+    assert len(db_postprocess(prob, DetectorSettings())) == 0
+
+
+@pytest.mark.parametrize("angle", [0, 15, -15, 30, -30])
+def test_order_corners_starts_top_left_and_runs_clockwise(angle):
+    quad = order_corners(cv2.boxPoints(((100, 100), (80, 20), angle)))
+    top, bottom = quad[1] - quad[0], quad[2] - quad[3]
+    assert top[0] > 0 and bottom[0] > 0  # both long edges point right
+    assert quad[:2, 1].mean() < quad[2:, 1].mean()  # top edge above bottom edge
+
+
+def test_detector_scale_bounds_huge_pages_and_grows_small_ones():
+    settings = DetectorSettings(max_side=1280, min_side=640)
+    assert max(9000, 9000) * detector_scale(9000, 9000, settings) <= 1280
+    assert detector_scale(2200, 1700, settings) == pytest.approx(1280 / 2200)
+    assert 300 * detector_scale(300, 200, settings) >= 640 * 300 / 200 - 1
+
+
+def one_hot(sequence: list[int], classes: int = 5) -> np.ndarray:
+    probs = np.full((len(sequence), classes), 0.01, dtype=np.float32)
+    probs[np.arange(len(sequence)), sequence] = 0.95
+    return probs
+
+
+def test_ctc_greedy_collapses_repeats_and_keeps_time_steps():
+    classes = ["", "a", "b", "c", " "]
+    # steps:   0  1  2  3  4  5  6  7  8  9
+    sequence = [0, 1, 1, 0, 1, 4, 0, 2, 2, 3]
+    chars = ctc_greedy(one_hot(sequence), classes)
+    assert "".join(c.char for c in chars) == "aa bc"
+    assert [(c.first_step, c.last_step) for c in chars] == [(1, 2), (4, 4), (5, 5), (7, 8), (9, 9)]
+    assert all(c.confidence == pytest.approx(0.95) for c in chars)
+
+
+def test_ctc_greedy_on_blank_only_reads_nothing():
+    assert ctc_greedy(one_hot([0, 0, 0]), ["", "a", "b", "c", " "]) == []
+
+
+def test_split_words_ignores_leading_trailing_and_repeated_spaces():
+    classes = ["", "a", "b", "c", " "]
+    chars = ctc_greedy(one_hot([4, 1, 0, 4, 0, 4, 2, 3, 4]), classes)
+    assert ["".join(c.char for c in w) for w in split_words(chars)] == ["a", "bc"]
+
+
+def test_word_boxes_follow_a_rotated_line_back_onto_the_page():
+    """Two inked words in a crop of a line tilted by 30 degrees land inside the line's page quad,
+    in order along its direction, with the ink's extent."""
+    width = 200
+    crop = np.full((CROP_HEIGHT, width, 3), 255, dtype=np.uint8)
+    crop[10:38, 20:70] = 0  # word 1 ink: x 20..70
+    crop[10:38, 110:180] = 0  # word 2 ink: x 110..180
+    # The recogniser saw "ab" around steps 4-7 and "cd" around steps 15-20 (step = 8 px).
+    sequence = [0] * 25
+    sequence[4], sequence[7], sequence[11], sequence[15], sequence[20] = 1, 2, 4, 3, 1
+    chars = ctc_greedy(one_hot(sequence), ["", "a", "b", "c", " "])
+    line_quad = cv2.boxPoints(((300, 300), (250, 60), -30))
+    quad = order_corners(line_quad)
+    matrix = crop_transform(quad, width, CROP_HEIGHT)
+    line = build_line(chars, 8.0, crop, matrix)
+    assert line is not None and line.text == "ab ca"
+    first, second = (np.array(w.quad).reshape(4, 2) for w in line.words)
+    direction = (quad[1] - quad[0]) / np.linalg.norm(quad[1] - quad[0])
+    scale = np.linalg.norm(quad[1] - quad[0]) / width
+    # Along the line, word 1 spans the ink columns 20..70, word 2 110..180 (in crop pixels).
+    along = lambda p: float((p - quad[0]) @ direction) / scale  # noqa: E731
+    assert along(first[0]) == pytest.approx(20, abs=1.5) and along(first[1]) == pytest.approx(70, abs=1.5)
+    assert along(second[0]) == pytest.approx(110, abs=1.5) and along(second[1]) == pytest.approx(180, abs=1.5)
+    # The word quads are tilted like the line.
+    edge = first[1] - first[0]
+    assert np.degrees(np.arctan2(-edge[1], edge[0])) == pytest.approx(30, abs=1)
+    assert np.allclose(np.array(line.quad).reshape(4, 2), quad, atol=0.5)
+
+
+def test_width_batches_group_similar_widths_and_cover_everything():
+    widths = [100, 900, 105, 110, 880, 300, 95, 2000]
+    batches = width_batches(widths, RecognizerSettings(max_batch=3, max_padding=0.15))
+    assert sorted(i for b in batches for i in b) == list(range(len(widths)))
+    for batch in batches:
+        ws = [widths[i] for i in batch]
+        assert len(batch) <= 3 and min(ws) >= 0.85 * max(ws)
+
+
+@pytest.mark.parametrize("degrees", [0, 90, 180, 270])
+def test_unrotate_points_inverts_rotate_image(degrees):
+    image = np.zeros((40, 60), dtype=np.uint8)
+    image[10, 50] = 255  # a marker at x=50, y=10
+    turned = rotate_image(image, degrees)
+    y, x = np.argwhere(turned == 255)[0]
+    # Pixel centres: (x + 0.5, y + 0.5) in the turned image maps back to (50.5, 10.5).
+    back = unrotate_points(np.array([[x + 0.5, y + 0.5]]), degrees, 60, 40)
+    assert np.allclose(back, [[50.5, 10.5]])
+
+
+def test_map_points_inverts_the_crop_transform():
+    quad = np.array([[10, 20], [110, 30], [105, 80], [5, 70]], dtype=np.float32)
+    matrix = crop_transform(quad, 200, 48)
+    corners = np.array([[0, 0], [200, 0], [200, 48], [0, 48]], dtype=np.float64)
+    assert np.allclose(map_points(matrix, corners), quad, atol=1e-3)
+
+
+UPRIGHT = np.array([0.92, 0.03, 0.03, 0.02])
+
+
+def test_orientation_keeps_a_confident_upright_page_even_if_lines_vote_to_flip():
+    assert decide(UPRIGHT, (12, 12)).degrees == 0
+
+
+def test_orientation_follows_a_confident_classifier_when_lines_agree():
+    result = decide(np.array([0.02, 0.03, 0.92, 0.03]), (0, 10))
+    assert result.degrees == 180 and result.confidence == pytest.approx(0.92)
+
+
+def test_orientation_lines_fix_a_quarter_turn_mixup():
+    assert decide(np.array([0.02, 0.9, 0.05, 0.03]), (9, 10)).degrees == 270
+
+
+def test_orientation_unsure_classifier_defers_to_a_clear_line_majority_only():
+    unsure = np.array([0.4, 0.1, 0.35, 0.15])
+    assert decide(unsure, (10, 10)).degrees == 180
+    assert decide(unsure, (6, 10)).degrees == 0  # not a clear majority
+    assert decide(unsure, (3, 3)).degrees == 0  # too few lines to judge
