@@ -21,7 +21,13 @@ def ctc_greedy(probs: np.ndarray, classes: list[str], blank: int = 0) -> list[De
     Repeated classes collapse into one character unless separated by a blank.
     """
     best = probs.argmax(axis=1)
-    best_prob = probs[np.arange(len(best)), best]
+    return ctc_collapse(best, probs[np.arange(len(best)), best], classes, blank)
+
+
+def ctc_collapse(
+    best: np.ndarray, best_prob: np.ndarray, classes: list[str], blank: int = 0
+) -> list[DecodedChar]:
+    """Decode from each step's best class and its probability (both of shape (T,))."""
     chars: list[DecodedChar] = []
     t, steps = 0, len(best)
     while t < steps:

@@ -49,10 +49,14 @@ def preprocess(image_rgb: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[f
     new_w = max(32, int(round(w * scale / 32)) * 32)
     interpolation = cv2.INTER_AREA if new_h < h else cv2.INTER_LINEAR
     resized = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
-    bgr = resized[:, :, ::-1].astype(np.float32)
-    bgr -= _MEAN
-    bgr /= _STD
-    return bgr.transpose(2, 0, 1)[None].copy(), (new_w / w, new_h / h)
+    # Normalise channel by channel straight into the NCHW buffer (BGR order, as trained).
+    batch = np.empty((1, 3, new_h, new_w), dtype=np.float32)
+    for out_channel, in_channel in enumerate((2, 1, 0)):
+        plane = batch[0, out_channel]
+        plane[:] = resized[:, :, in_channel]
+        plane -= _MEAN[out_channel]
+        plane *= 1.0 / _STD[out_channel]
+    return batch, (new_w / w, new_h / h)
 
 
 def detect(model: Model, image_rgb: np.ndarray, settings: DetectorSettings) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocrcli.ctc import DecodedChar, ctc_greedy
+from ocrcli.ctc import DecodedChar, ctc_collapse
 from ocrcli.geometry import quad_size, rectify
 from ocrcli.runtime import Model
 
@@ -108,8 +108,11 @@ def recognize(
         width = -(-max(widths[i] for i in batch) // 8) * 8
         probs = model(to_input([crops[i].image for i in batch], width))
         step_width = width / probs.shape[1]
+        best = probs.argmax(axis=2)  # one pass over the whole batch: the class axis is large
+        best_prob = np.take_along_axis(probs, best[:, :, None], axis=2)[:, :, 0]
         for k, i in enumerate(batch):
             # Steps past the crop's own width only saw padding.
             steps = min(probs.shape[1], int(np.ceil(widths[i] / step_width)) + 1)
-            readings[i] = LineReading(ctc_greedy(probs[k, :steps], classes), step_width)
+            chars = ctc_collapse(best[k, :steps], best_prob[k, :steps], classes)
+            readings[i] = LineReading(chars, step_width)
     return [r for r in readings if r is not None]

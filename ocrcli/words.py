@@ -10,6 +10,7 @@ rotated lines get skewed or rotated quads.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ocrcli.ctc import DecodedChar
@@ -39,10 +40,12 @@ def split_words(chars: list[DecodedChar]) -> list[list[DecodedChar]]:
 
 def ink_columns(crop: np.ndarray) -> np.ndarray:
     """Which columns of a line crop hold ink (pixels far from the background, dark or light text)."""
-    grey = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
-    background = np.median(grey)
-    contrast = max(30.0, 0.4 * float(np.abs(grey - background).max()))
-    return (np.abs(grey - background) > contrast).any(axis=0)
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
+    counts = np.bincount(grey.ravel(), minlength=256)
+    background = int(np.searchsorted(np.cumsum(counts), grey.size / 2))  # the median grey
+    distance = cv2.absdiff(grey, np.full_like(grey, background))
+    contrast = max(30, int(0.4 * int(distance.max())))
+    return (distance > contrast).any(axis=0)
 
 
 def gap_between(left: float, right: float, ink: np.ndarray) -> float:
