@@ -14,7 +14,10 @@ Four measurements, run from the project root:
 3. Memory: peak RSS of a fresh process that loads the engine and reads one docbank page.
 4. --huge: `ocr image` on a synthetic 9000 x 9000 px page (a docbank page tiled).
 
+--limit counts image files (the first ones by name); figures are per page (a TIFF may hold several).
 The machine may be shared: every figure is one noisy sample. Check the load average in the header.
+See benchmarks/README.md for what each figure means. Quote them in issue notes; never assert them
+in unit tests.
 """
 
 from __future__ import annotations

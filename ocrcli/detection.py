@@ -23,8 +23,11 @@ class DetectorSettings:
     thresh: float = 0.2  # probability above which a pixel is text
     box_thresh: float = 0.4  # mean probability a region needs to count as a line
     unclip_ratio: float = 1.4  # how far to grow the shrunk text kernel back out
-    max_side: int = 1280  # detector input bound: larger pages are scaled down to this
+    max_side: int = 1280  # larger pages are scaled down to this (time grows with area)...
+    min_scale: float = 0.5  # ...but never below half size, so small print stays readable
     min_side: int = 640  # small images are scaled up to this
+    tile: int = 2048  # larger detector inputs run in tiles (memory grows with area: ~90 B/px)
+    tile_overlap: int = 128
     max_candidates: int = 3000
     min_size: float = 3.0  # smallest line height kept, in detector pixels
 
@@ -32,43 +35,75 @@ class DetectorSettings:
 def detector_scale(height: int, width: int, settings: DetectorSettings) -> float:
     """Scale from the page to the detector's input.
 
-    Pages are scaled so their longer side is at most `max_side` (bounds time and memory on huge
-    pages) and their shorter side at least `min_side` (small crops get enough pixels per letter).
+    Pages are scaled so their longer side is at most `max_side` but never below `min_scale` (huge
+    pages then run in tiles), and their shorter side at least `min_side` (small crops get enough
+    pixels per letter).
     """
     long_side, short_side = max(height, width), min(height, width)
-    scale = min(1.0, settings.max_side / long_side)
+    scale = min(1.0, max(settings.max_side / long_side, settings.min_scale))
     if short_side * scale < settings.min_side:
         scale = min(settings.min_side / short_side, settings.max_side / long_side * 2)
     return scale
 
 
-def preprocess(image_rgb: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, float]]:
-    """Resize (sides multiples of 32), normalise and lay out as NCHW; also the per-axis scales used."""
+def resize_for_detector(image_rgb: np.ndarray, scale: float) -> np.ndarray:
+    """Resize so both sides are multiples of 32, as the detector's down-sampling needs."""
     h, w = image_rgb.shape[:2]
     new_h = max(32, int(round(h * scale / 32)) * 32)
     new_w = max(32, int(round(w * scale / 32)) * 32)
     interpolation = cv2.INTER_AREA if new_h < h else cv2.INTER_LINEAR
-    resized = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
-    # Normalise channel by channel straight into the NCHW buffer (BGR order, as trained).
-    batch = np.empty((1, 3, new_h, new_w), dtype=np.float32)
+    return cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
+
+
+def to_input(image_rgb: np.ndarray) -> np.ndarray:
+    """Normalise channel by channel straight into an NCHW buffer (BGR order, as trained)."""
+    h, w = image_rgb.shape[:2]
+    batch = np.empty((1, 3, h, w), dtype=np.float32)
     for out_channel, in_channel in enumerate((2, 1, 0)):
         plane = batch[0, out_channel]
-        plane[:] = resized[:, :, in_channel]
+        plane[:] = image_rgb[:, :, in_channel]
         plane -= _MEAN[out_channel]
         plane *= 1.0 / _STD[out_channel]
-    return batch, (new_w / w, new_h / h)
+    return batch
+
+
+def probability_map(model: Model, image_rgb: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+    """The detector's text probability per pixel; inputs larger than `tile` run in overlapping tiles.
+
+    The map is local (each pixel depends on a small neighbourhood), so tiles stitched together,
+    each keeping all but the outer half of its overlap, give the same map as one large run.
+    """
+    h, w = image_rgb.shape[:2]
+    if h <= tile and w <= tile:
+        return model(to_input(image_rgb))[0, 0]
+    prob = np.empty((h, w), dtype=np.float32)
+    step = tile - overlap
+    for y0 in range(0, h, step):
+        for x0 in range(0, w, step):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            part = model(to_input(image_rgb[y0:y1, x0:x1]))[0, 0]
+            # Keep the tile's inner part: skip half the overlap on every side that has a neighbour.
+            top = overlap // 2 if y0 else 0
+            left = overlap // 2 if x0 else 0
+            prob[y0 + top : y1, x0 + left : x1] = part[top:, left:]
+            if x1 == w:
+                break
+        if y1 == h:
+            break
+    return prob
 
 
 def detect(model: Model, image_rgb: np.ndarray, settings: DetectorSettings) -> np.ndarray:
     """Text-line quads in page pixels: float32 array (N, 4, 2), corners clockwise from top-left."""
-    scale = detector_scale(*image_rgb.shape[:2], settings)
-    batch, (sx, sy) = preprocess(image_rgb, scale)
-    prob = model(batch)[0, 0]
+    h, w = image_rgb.shape[:2]
+    resized = resize_for_detector(image_rgb, detector_scale(h, w, settings))
+    sx, sy = resized.shape[1] / w, resized.shape[0] / h
+    prob = probability_map(model, resized, settings.tile, settings.tile_overlap)
+    del resized
     quads = db_postprocess(prob, settings)
     if len(quads):
         quads[:, :, 0] /= sx
         quads[:, :, 1] /= sy
-        h, w = image_rgb.shape[:2]
         np.clip(quads[:, :, 0], 0, w - 1, out=quads[:, :, 0])
         np.clip(quads[:, :, 1], 0, h - 1, out=quads[:, :, 1])
     return quads

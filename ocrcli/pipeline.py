@@ -107,7 +107,7 @@ class Engine:
     def _review(self, readings: list[LineReading], crops: list[LineCrop]) -> list[LineReading]:
         """Re-read with the (larger) reviewer model the lines the recognizer was unsure of."""
         threshold = self.recognizer_settings.review_below
-        doubtful = [i for i, r in enumerate(readings) if r.chars and r.doubt < threshold]
+        doubtful = [i for i, r in enumerate(readings) if r.chars and r.confidence < threshold]
         if not doubtful or self.models.reviewer is None:
             return readings
         if self._reviewer is None:
