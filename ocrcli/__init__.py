@@ -1,3 +1,54 @@
-"""ocrcli: batch document OCR on the CPU."""
+"""ocrcli: batch document OCR on the CPU.
+
+    from ocrcli import read, Engine
+    doc = read("scan.png")                 # a path, or an RGB numpy array (H x W x 3, uint8)
+    print(doc.text)
+    for line in doc.pages[0].lines:
+        for word in line.words:
+            print(word.text, word.box, word.confidence)
+    engine = Engine(tier="accurate")       # load the models once, read many pages
+    doc.to_dict()                          # the JSON form (ocrcli/document.schema.json)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+__all__ = ["Engine", "read", "Document", "Page", "Line", "Word", "OcrError", "__version__"]
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ocrcli.document import Document, Line, Page, Word
+    from ocrcli.errors import OcrError
+    from ocrcli.pipeline import Engine
+
+_engines: dict[str, Any] = {}
+
+
+def read(source: str | os.PathLike | np.ndarray, tier: str = "fast") -> Document:
+    """OCR one image file (all its frames) or an RGB numpy array; models load once per tier."""
+    from ocrcli.pipeline import Engine
+
+    if tier not in _engines:
+        _engines[tier] = Engine(tier)
+    return _engines[tier].read(source)
+
+
+def __getattr__(name: str) -> Any:
+    # Imported lazily so `import ocrcli` (and `ocr --help`) stays fast.
+    if name == "Engine":
+        from ocrcli.pipeline import Engine
+
+        return Engine
+    if name in ("Document", "Page", "Line", "Word"):
+        from ocrcli import document
+
+        return getattr(document, name)
+    if name == "OcrError":
+        from ocrcli.errors import OcrError
+
+        return OcrError
+    raise AttributeError(name)

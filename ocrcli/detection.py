@@ -27,7 +27,7 @@ class DetectorSettings:
     min_scale: float = 0.5  # ...but never below half size, so small print stays readable
     min_side: int = 640  # small images are scaled up to this
     tile: int = 2048  # larger detector inputs run in tiles (memory grows with area: ~90 B/px)
-    tile_overlap: int = 128
+    tile_overlap: int = 256  # the detector sees context well beyond its 3x3 kernels
     max_candidates: int = 3000
     min_size: float = 3.0  # smallest line height kept, in detector pixels
 

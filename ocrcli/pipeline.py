@@ -15,7 +15,14 @@ from ocrcli.detection import DetectorSettings, detect
 from ocrcli.document import Document, Line, Page, Word
 from ocrcli.geometry import rotate_image, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
-from ocrcli.orientation import ANGLES, PAGE_CONFIDENCE, classify_page, decide, upside_down_votes
+from ocrcli.orientation import (
+    ANGLES,
+    PAGE_CONFIDENCE,
+    Orientation,
+    classify_page,
+    decide,
+    upside_down_votes,
+)
 from ocrcli.recognition import LineCrop, LineReading, RecognizerSettings, crop_lines, recognize
 from ocrcli.runtime import Model, default_threads, keep_freed_memory
 from ocrcli.words import build_line
@@ -67,20 +74,7 @@ class Engine:
         clock = _Clock(timings)
         height, width = image.shape[:2]
 
-        with clock("orientation"):
-            probs = classify_page(self.page_classifier, image)
-            best = int(np.argmax(probs))
-            proposal = ANGLES[best] if probs[best] >= PAGE_CONFIDENCE else 0
-            upright = rotate_image(image, -proposal)
-        with clock("detection"):
-            quads = detect(self.detector, upright, self.detector_settings)
-            crops = crop_lines(upright, quads, self.recognizer_settings)
-        with clock("orientation"):
-            orientation = decide(probs, upside_down_votes(self.line_classifier, [c.image for c in crops]))
-            if orientation.degrees != proposal:  # the lines overruled the classifier by a half turn
-                upright = rotate_image(upright, 180)
-                quads = _half_turn(quads, upright.shape[1], upright.shape[0])
-                crops = crop_lines(upright, quads, self.recognizer_settings)
+        upright, _, crops, orientation = self.orient(image, clock)
         with clock("recognition"):
             readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
             readings = self._review(readings, crops)
@@ -103,6 +97,27 @@ class Engine:
             lines=lines,
             timings=timings,
         )
+
+    def orient(
+        self, image: np.ndarray, clock: _Clock | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[LineCrop], Orientation]:
+        """Turn the page upright and find its lines: (upright image, line quads, crops, decision)."""
+        clock = clock or _Clock({})
+        with clock("orientation"):
+            probs = classify_page(self.page_classifier, image)
+            best = int(np.argmax(probs))
+            proposal = ANGLES[best] if probs[best] >= PAGE_CONFIDENCE else 0
+            upright = rotate_image(image, -proposal)
+        with clock("detection"):
+            quads = detect(self.detector, upright, self.detector_settings)
+            crops = crop_lines(upright, quads, self.recognizer_settings)
+        with clock("orientation"):
+            orientation = decide(probs, upside_down_votes(self.line_classifier, [c.image for c in crops]))
+            if orientation.degrees != proposal:  # the lines overruled the classifier by a half turn
+                upright = rotate_image(upright, 180)
+                quads = _half_turn(quads, upright.shape[1], upright.shape[0])
+                crops = crop_lines(upright, quads, self.recognizer_settings)
+        return upright, quads, crops, orientation
 
     def _review(self, readings: list[LineReading], crops: list[LineCrop]) -> list[LineReading]:
         """Re-read with the (larger) reviewer model the lines the recognizer was unsure of."""

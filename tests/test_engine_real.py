@@ -1,0 +1,183 @@
+"""The engine with its real models on real pages from ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+import ocrcli
+from ocrcli.detection import DetectorSettings, db_postprocess, probability_map, resize_for_detector
+from ocrcli.imageio import load_pages
+from ocrcli.pipeline import Engine
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine("fast")
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def cer(predicted: str, truth: str) -> float:
+    return Levenshtein.distance(norm(predicted), norm(truth)) / len(norm(truth))
+
+
+def gt_records(set_name: str) -> list[dict]:
+    with open(DATA / set_name / "gt.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+PHOTOTEST = {
+    "phototest.tif": 0,
+    "phototest-rotated-R.png": 90,
+    "phototest-rotated-180.png": 180,
+    "phototest-rotated-L.png": 270,
+}
+
+
+@pytest.mark.parametrize("name,degrees", PHOTOTEST.items())
+def test_phototest_in_every_orientation_is_turned_and_read(engine, name, degrees):
+    truth = next(r["text"] for r in gt_records("tess") if r["image"].endswith("/" + name))
+    doc = engine.read(DATA / "tess" / "img" / name)
+    page = doc.pages[0]
+    assert page.orientation == degrees
+    assert cer(page.text, truth) <= 0.03
+    # Boxes stay in the frame of the file as displayed: inside the image, and the words of a
+    # page turned by a quarter run down (90) or up (270) the page.
+    for line in page.lines:
+        x0, y0, x1, y1 = line.box
+        assert 0 <= x0 < x1 <= page.width and 0 <= y0 < y1 <= page.height
+    first = np.array(page.lines[0].quad).reshape(4, 2)
+    direction = first[1] - first[0]
+    expected = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[degrees]
+    assert np.dot(direction / np.linalg.norm(direction), expected) > 0.95
+
+
+UPRIGHT_PAGES = [
+    (set_name, rec["image"])
+    for set_name in ("docbank", "sroie", "tess")
+    for rec in gt_records(set_name)
+    if "rotated" not in rec["image"]
+]
+
+
+def test_no_upright_page_in_any_set_is_turned(engine):
+    turned = []
+    for set_name, image in UPRIGHT_PAGES:
+        page = load_pages(DATA / set_name / image)[0]
+        orientation = engine.orient(page.image)[3]
+        if orientation.degrees != 0:
+            turned.append((image, orientation))
+    assert len(UPRIGHT_PAGES) >= 100 and turned == []
+
+
+def test_docbank_page_words_match_the_ground_truth_boxes(engine):
+    rec = next(r for r in gt_records("docbank") if r.get("two_column"))
+    doc = engine.read(DATA / "docbank" / rec["image"])
+    words = [w for line in doc.pages[0].lines for w in line.words]
+    truth = [w for w in rec["words"] if "(cid:" not in w["text"] and w["label"] not in ("equation", "table")]
+
+    def iou(a, b):
+        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        inter = ix * iy
+        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+    by_text: dict[str, list] = {}
+    for w in words:
+        by_text.setdefault(norm(w.text), []).append(w.box)
+    matched = sum(
+        any(iou(box, t["box"]) >= 0.5 for box in by_text.get(norm(t["text"]), [])) for t in truth
+    )
+    assert matched / len(truth) >= 0.85
+    # Words run left to right within their line.
+    for line in doc.pages[0].lines:
+        starts = [w.box[0] for w in line.words]
+        assert starts == sorted(starts)
+
+
+def test_two_column_page_is_read_column_by_column(engine):
+    rec = next(r for r in gt_records("docbank") if r.get("two_column"))
+    doc = engine.read(DATA / "docbank" / rec["image"])
+    predicted = norm(doc.pages[0].text).split()
+    truth = norm(rec["text"]).split()
+    from difflib import SequenceMatcher
+
+    assert SequenceMatcher(None, predicted, truth, autojunk=False).ratio() >= 0.85
+
+
+def test_receipt_lines_are_found_and_read(engine):
+    rec = gt_records("sroie")[1]
+    doc = engine.read(DATA / "sroie" / rec["image"])
+    assert cer(doc.pages[0].text.lower(), rec["text"].lower()) <= 0.15
+    boxes = [line.box for line in doc.pages[0].lines]
+
+    def covered(gt_box):
+        x0, y0, x1, y1 = gt_box
+        area = (x1 - x0) * (y1 - y0)
+        best = 0.0
+        for b in boxes:
+            ix = max(0.0, min(x1, b[2]) - max(x0, b[0]))
+            iy = max(0.0, min(y1, b[3]) - max(y0, b[1]))
+            best = max(best, ix * iy / area)
+        return best >= 0.5
+
+    assert sum(covered(line["box"]) for line in rec["lines"]) / len(rec["lines"]) >= 0.95
+
+
+def test_api_reads_a_numpy_array_like_the_file(engine):
+    path = DATA / "tess" / "img" / "phototest.tif"
+    from_file = engine.read(path)
+    from_array = ocrcli.read(load_pages(path)[0].image)
+    assert from_array.text == from_file.text
+    assert from_array.source == {"path": None, "sha256": None}
+    assert from_file.source["sha256"] and len(from_file.source["sha256"]) == 64
+
+
+def test_document_json_follows_the_schema(engine):
+    doc = engine.read(DATA / "tess" / "img" / "phototest-rotated-R.png").to_dict()
+    jsonschema.validate(doc, SCHEMA)
+    page = doc["pages"][0]
+    assert page["dpi"] == 200.0 and page["orientation"] == 90
+    assert sorted(i for b in page["blocks"] for i in b["lines"]) == list(range(len(page["lines"])))
+    assert {"orientation", "detection", "recognition", "layout"} <= set(page["timings"])
+    assert set(doc["models"]) >= {"page_orientation", "detector", "recognizer"}
+
+
+def test_tiled_detection_matches_one_whole_run(engine):
+    """Stitched tiles give nearly the same probability map as one run, and the same lines."""
+    image = load_pages(DATA / "docbank" / gt_records("docbank")[0]["image"])[0].image
+    resized = resize_for_detector(image, 0.6)  # 1312 x 1024
+    whole = probability_map(engine.detector, resized, tile=4096, overlap=128)
+    tiled = probability_map(engine.detector, resized, tile=1024, overlap=256)
+    assert whole.shape == tiled.shape
+    assert np.mean(np.abs(whole - tiled)) < 0.005
+    assert np.mean((whole > 0.2) != (tiled > 0.2)) < 0.005
+    settings = DetectorSettings()
+    assert abs(len(db_postprocess(whole, settings)) - len(db_postprocess(tiled, settings))) <= 1
+
+
+def test_huge_page_is_tiled_and_read(tmp_path):
+    """A 9000 x 9000 page: bounded detector input (tiles), and the small print still reads."""
+    page = load_pages(DATA / "tess" / "img" / "phototest.tif")[0].image
+    huge = np.full((9000, 9000, 3), 255, dtype=np.uint8)
+    h, w = page.shape[:2]
+    huge[100 : 100 + h, 100 : 100 + w] = page
+    huge[8000 : 8000 + h, 8000 : 8000 + w] = page
+    engine = Engine("fast", detector=DetectorSettings())
+    doc = engine.read(huge)
+    text = doc.pages[0].text
+    assert text.count("lazy fox") == 8  # four times per copy
+    assert text.count("12 point text") == 2
