@@ -1,13 +1,13 @@
 """ocrcli: batch document OCR on the CPU.
 
-    from ocrcli import read, Engine
-    doc = read("scan.png")                 # a path, or an RGB numpy array (H x W x 3, uint8)
-    print(doc.text)
-    for line in doc.pages[0].lines:
-        for word in line.words:
-            print(word.text, word.box, word.confidence)
-    engine = Engine(tier="accurate")       # load the models once, read many pages
-    doc.to_dict()                          # the JSON form (ocrcli/document.schema.json)
+from ocrcli import read, Engine
+doc = read("scan.png")                 # a path, or an RGB numpy array (H x W x 3, uint8)
+print(doc.text)
+for line in doc.pages[0].lines:
+    for word in line.words:
+        print(word.text, word.box, word.confidence)
+engine = Engine(tier="accurate")       # load the models once, read many pages
+doc.to_dict()                          # the JSON form (ocrcli/document.schema.json)
 """
 
 from __future__ import annotations

@@ -74,12 +74,13 @@ def image(
     try:
         for path in files:
             try:
-                doc = engine.read(path).to_dict()
+                document = engine.read(path)
+                doc, page_texts = document.to_dict(), [page.text for page in document.pages]
             except OcrError as exc:
                 failed += 1
                 report(f"error: {exc}")
-                doc = {"source": {"path": str(path)}, "error": {"message": str(exc)}}
-            _emit(doc, path, stream, output, text, several=len(files) > 1)
+                doc, page_texts = {"source": {"path": str(path)}, "error": {"message": str(exc)}}, []
+            _emit(doc, page_texts, path, stream, output, text, several=len(files) > 1)
     except KeyboardInterrupt:
         report("interrupted")
         raise typer.Exit(errors.EXIT_INTERRUPTED) from None
@@ -92,7 +93,13 @@ def image(
 
 
 def _emit(
-    doc: dict[str, Any], path: Path, stream: Any, output: Path | None, text: bool, several: bool
+    doc: dict[str, Any],
+    page_texts: list[str],
+    path: Path,
+    stream: Any,
+    output: Path | None,
+    text: bool,
+    several: bool,
 ) -> None:
     if stream is not None:
         stream.write(json.dumps(doc, ensure_ascii=False) + "\n")
@@ -101,8 +108,8 @@ def _emit(
         target = output / f"{path.stem}.json" if several or output.is_dir() else output
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    if text and "error" not in doc:
-        page_texts = ["\n".join(line["text"] for line in page["lines"]) for page in doc["pages"]]
+    if text and page_texts:
+        # Pages are separated by a form feed, as pdftotext does.
         sys.stdout.write("\n\f\n".join(page_texts) + "\n")
         sys.stdout.flush()
 

@@ -79,7 +79,15 @@ class Page:
 
     @property
     def text(self) -> str:
-        return "\n".join(line.text for line in self.lines)
+        """The page's text in reading order; lines side by side on one row (a receipt's item and
+        price) share a text line."""
+        rows: list[list[Line]] = []
+        for line in self.lines:
+            if rows and rows[-1][-1].block == line.block and _same_row(rows[-1][-1], line):
+                rows[-1].append(line)
+            else:
+                rows.append([line])
+        return "\n".join(" ".join(line.text for line in row) for row in rows)
 
     def to_dict(self) -> dict[str, Any]:
         blocks: dict[int, list[int]] = {}
@@ -126,6 +134,22 @@ class Document:
             "pages": [p.to_dict() for p in self.pages],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
+
+
+def _same_row(first: Line, then: Line) -> bool:
+    """Does `then` continue `first`'s row: level with it and further along its reading direction?"""
+    p0, p1, _, p3 = (complex(first.quad[2 * i], first.quad[2 * i + 1]) for i in range(4))
+    along, across = p1 - p0, p3 - p0
+    if not along or not across:
+        return False
+    centre_first = sum(complex(first.quad[2 * i], first.quad[2 * i + 1]) for i in range(4)) / 4
+    centre_then = sum(complex(then.quad[2 * i], then.quad[2 * i + 1]) for i in range(4)) / 4
+    offset = centre_then - centre_first
+    # Projections onto the line's direction and its normal (complex numbers as 2-D vectors).
+    forward = (offset * along.conjugate()).real / abs(along)
+    sideways = (offset * across.conjugate()).real / abs(across)
+    then_height = abs(complex(then.quad[6] - then.quad[0], then.quad[7] - then.quad[1]))
+    return forward > 0 and abs(sideways) < 0.5 * min(abs(across), then_height)
 
 
 def _union(boxes: list[Box]) -> Box:

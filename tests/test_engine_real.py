@@ -98,9 +98,7 @@ def test_docbank_page_words_match_the_ground_truth_boxes(engine):
     by_text: dict[str, list] = {}
     for w in words:
         by_text.setdefault(norm(w.text), []).append(w.box)
-    matched = sum(
-        any(iou(box, t["box"]) >= 0.5 for box in by_text.get(norm(t["text"]), [])) for t in truth
-    )
+    matched = sum(any(iou(box, t["box"]) >= 0.5 for box in by_text.get(norm(t["text"]), [])) for t in truth)
     assert matched / len(truth) >= 0.85
     # Words run left to right within their line.
     for line in doc.pages[0].lines:

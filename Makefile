@@ -1,0 +1,30 @@
+# One command to set up and run on the bundled examples, one to run the tests.
+# Both create .venv and install the project into it from this repository's own files.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint setup clean
+
+demo: setup  ## OCR the bundled sample scans: plain text to the terminal, JSON into out/
+	$(BIN)/ocr models
+	$(BIN)/ocr image examples/scans/* --text
+	$(BIN)/ocr image examples/scans/* -o out/
+	@echo "JSON written to out/"
+
+test: setup  ## lint, then the whole test suite (needs ../shared/data beside the repo)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q
+
+setup: $(BIN)/ocr
+
+$(BIN)/ocr: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,36 @@
+"""Pull the date and the total out of receipts, from ocrcli's JSON Lines.
+
+    ocr image examples/scans/receipt.jpg --json - | python examples/receipt_totals.py
+
+The total is the amount on the same row as a word like TOTAL (lines of one row sit at the same
+height on the page, so the JSON's boxes tell which amount belongs to which label).
+"""
+
+import json
+import re
+import sys
+
+DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")
+AMOUNT = re.compile(r"(\d+[.,]\d{2})\b")
+TOTAL_LABEL = re.compile(r"\b(grand\s+)?total\b(?!\s*(qty|quantity|items?))", re.IGNORECASE)
+
+
+def same_row(a, b):
+    top, bottom = max(a["box"][1], b["box"][1]), min(a["box"][3], b["box"][3])
+    return bottom - top > 0.5 * min(a["box"][3] - a["box"][1], b["box"][3] - b["box"][1])
+
+
+for raw in sys.stdin:
+    doc = json.loads(raw)
+    if "error" in doc:
+        continue
+    lines = [line for page in doc["pages"] for line in page["lines"]]
+    date = next((m.group(0) for line in lines if (m := DATE.search(line["text"]))), None)
+    total = None
+    for line in lines:
+        if TOTAL_LABEL.search(line["text"]) and "sub" not in line["text"].lower():
+            row = [other for other in lines if same_row(line, other)]
+            amounts = [m.group(1) for other in row for m in AMOUNT.finditer(other["text"])]
+            if amounts:
+                total = amounts[-1]  # the last total on a receipt is the one paid
+    print(json.dumps({"source": doc["source"]["path"], "date": date, "total": total}))

@@ -1,0 +1,3 @@
+from ocrcli.cli import main
+
+main()

@@ -1,0 +1,146 @@
+"""The `ocr` command as users and scripts run it: stdout holds only results, errors are one line on
+stderr naming the file, exit codes are the documented ones, and a bad file never stops the rest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
+ROTATED = DATA / "tess" / "img" / "phototest-rotated-L.png"
+OCR = [sys.executable, "-m", "ocrcli"]
+
+
+def ocr(*args: object, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, input=stdin, timeout=600)
+
+
+def png_claiming(path: Path, width: int, height: int) -> Path:
+    """A small valid PNG whose header claims width x height pixels (a decompression bomb)."""
+    Image.new("L", (8, 8), 255).save(path)
+    data = bytearray(path.read_bytes())
+    ihdr = data[12:29]  # b"IHDR" + 13 bytes of fields
+    ihdr[4:12] = struct.pack(">II", width, height)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def bad_files(tmp_path: Path) -> dict[str, Path]:
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image\n")
+    truncated = tmp_path / "truncated.jpg"
+    Image.open(PHOTOTEST).convert("RGB").save(truncated, quality=90)
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+    bomb = png_claiming(tmp_path / "bomb.png", 100_000, 100_000)
+    return {"empty": empty, "not an image": text, "truncated": truncated, "bomb": bomb}
+
+
+def test_bad_files_are_reported_and_the_good_ones_still_read(bad_files):
+    inputs = [PHOTOTEST, *bad_files.values(), ROTATED]
+    result = ocr("image", *inputs, "--json", "-")
+    assert result.returncode == 3
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    # One document per input, in input order, each naming its source.
+    assert [d["source"]["path"] for d in docs] == [str(p) for p in inputs]
+    assert "lazy fox" in " ".join(line["text"] for line in docs[0]["pages"][0]["lines"])
+    assert docs[-1]["pages"][0]["orientation"] == 270
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == len(bad_files)
+    for path, line, doc in zip(bad_files.values(), errors, docs[1:-1], strict=True):
+        assert str(path) in line and line.startswith("ocr: error:")
+        assert doc["error"]["message"] in line
+    assert "empty" in errors[0]
+    assert "not an image" in errors[1] or "unrecognised" in errors[1]
+    assert "truncated" in errors[2]
+    assert "megapixel" in errors[3] and "OCRCLI_MAX_PIXELS" in errors[3]
+
+
+def test_missing_file_is_a_clear_error():
+    result = ocr("image", "/nonexistent/scan.png")
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "/nonexistent/scan.png" in result.stderr and "not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_text_output_is_plain_text_in_reading_order():
+    result = ocr("image", PHOTOTEST, "--text")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("This is a lot of 12 point text")
+    assert not result.stdout.lstrip().startswith("{")
+
+
+def test_output_folder_gets_one_json_per_input(tmp_path):
+    result = ocr("image", PHOTOTEST, ROTATED, "-o", tmp_path / "out")
+    assert result.returncode == 0 and result.stdout == ""
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["phototest-rotated-L.json", "phototest.json"]
+    doc = json.loads((tmp_path / "out" / "phototest.json").read_text())
+    assert (doc["pages"][0]["width"], doc["pages"][0]["height"]) == Image.open(PHOTOTEST).size
+
+
+def test_models_lists_every_model_as_ok():
+    result = ocr("models", "--json")
+    assert result.returncode == 0
+    rows = json.loads(result.stdout)
+    assert {r["role"] for r in rows} >= {"page_orientation", "detector", "recognizer", "dictionary"}
+    assert all(r["status"] == "ok" and r["size"] > 0 for r in rows)
+
+
+def test_corrupt_model_is_a_clear_error_with_the_fix(tmp_path):
+    """A models folder (--models) whose detector file is damaged: exit 4, one line naming it."""
+    from ocrcli.models import load_manifest
+
+    manifest = json.loads((Path(__file__).resolve().parents[1] / "models" / "manifest.json").read_text())
+    for spec, entry in zip(load_manifest().models, manifest["models"], strict=True):
+        target = tmp_path / Path(entry["path"]).name.replace(".", f"-{entry['name']}.", 1)
+        shutil.copyfile(spec.path, target)
+        entry["path"] = target.name
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert ocr("image", PHOTOTEST, "--models", tmp_path, "--text").returncode == 0
+
+    detector = next(e for e in manifest["models"] if e["name"] == "pp-ocrv6-tiny-det")
+    damaged = bytearray((tmp_path / detector["path"]).read_bytes())
+    damaged[5000:5010] = b"0123456789"
+    (tmp_path / detector["path"]).write_bytes(bytes(damaged))
+    result = ocr("image", PHOTOTEST, "--models", tmp_path)
+    assert result.returncode == 4
+    assert "pp-ocrv6-tiny-det" in result.stderr and "hash mismatch" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert ocr("models", "--models", tmp_path).returncode == 4
+
+
+def test_models_folder_without_manifest_explains_what_to_do(tmp_path):
+    result = ocr("image", PHOTOTEST, "--models", tmp_path)
+    assert result.returncode == 4
+    assert "manifest.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stdout_closed_early_is_not_a_traceback():
+    """`ocr image ... --json - | head -c 100`: the reader goes away; no BrokenPipe traceback."""
+    proc = subprocess.Popen(
+        [*OCR, "image", PHOTOTEST, ROTATED, PHOTOTEST, "--json", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=600)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
