@@ -23,9 +23,8 @@ class RecognizerSettings:
     # Crops are narrowed to this share of their natural width: the recogniser reads slightly
     # condensed text as well, and its cost grows with crop width (see benchmarks/README.md).
     squeeze: float = 0.8
-    # Lines read with a mean character confidence below this go to the tier's reviewer model.
-    # (Measured on docbank: 0.95 re-reads ~2% of the text at +8% CPU; stricter triggers cost more.)
-    review_below: float = 0.95
+    # Words read with a mean character confidence below this go to the tier's reviewer model.
+    review_below: float = 0.9
 
 
 @dataclass

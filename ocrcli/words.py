@@ -10,6 +10,8 @@ rotated lines get skewed or rotated quads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -63,13 +65,21 @@ def gap_between(left: float, right: float, ink: np.ndarray) -> float:
     return best
 
 
-def build_line(
-    chars: list[DecodedChar], step_width: float, crop: np.ndarray, matrix: np.ndarray
-) -> Line | None:
-    """A Line with its words, in page coordinates; None if nothing was read."""
+@dataclass
+class WordSpan:
+    """A word read in a line crop: its text, confidence and extent along the crop (pixels)."""
+
+    text: str
+    confidence: float
+    start: float
+    end: float
+
+
+def word_spans(chars: list[DecodedChar], step_width: float, crop: np.ndarray) -> list[WordSpan]:
+    """The words of a recognised line, each with its extent in the crop (snapped to the ink)."""
     words_chars = split_words(chars)
     if not words_chars:
-        return None
+        return []
     crop_width = crop.shape[1]
     pitch = char_pitch(chars, step_width)
     ink = ink_columns(crop)
@@ -83,7 +93,7 @@ def build_line(
         splits.append(gap_between(centre(prev[-1]), centre(nxt[0]), ink))
     splits.append(float(crop_width))
 
-    words = []
+    spans = []
     for k, wc in enumerate(words_chars):
         # The splits lie in blank gaps, so the ink between them is this word's.
         cols = np.flatnonzero(ink[int(splits[k]) : int(np.ceil(splits[k + 1]))])
@@ -92,12 +102,25 @@ def build_line(
         else:  # no ink found (faint print): trust the recogniser's positions
             start = max(splits[k], centre(wc[0]) - pitch / 2)
             end = min(splits[k + 1], centre(wc[-1]) + pitch / 2)
-        corners = np.array([[start, 0], [end, 0], [end, CROP_HEIGHT], [start, CROP_HEIGHT]])
+        text = "".join(c.char for c in wc)
+        spans.append(WordSpan(text, float(np.mean([c.confidence for c in wc])), start, end))
+    return spans
+
+
+def place_line(spans: list[WordSpan], crop_width: int, matrix: np.ndarray) -> Line | None:
+    """A Line with its words in page coordinates, through the crop's matrix; None if no words."""
+    if not spans:
+        return None
+    words = []
+    for span in spans:
+        corners = np.array(
+            [[span.start, 0], [span.end, 0], [span.end, CROP_HEIGHT], [span.start, CROP_HEIGHT]]
+        )
         quad = tuple(float(v) for v in map_points(matrix, corners).ravel())
-        confidence = float(np.mean([c.confidence for c in wc]))
-        words.append(Word("".join(c.char for c in wc), quad, confidence))
+        words.append(Word(span.text, quad, span.confidence))
     corners = np.array([[0, 0], [crop_width, 0], [crop_width, CROP_HEIGHT], [0, CROP_HEIGHT]])
     line_quad = tuple(float(v) for v in map_points(matrix, corners).ravel())
-    text = " ".join(w.text for w in words)
-    confidence = float(np.mean([c.confidence for c in chars if not c.char.isspace()]))
-    return Line(text, line_quad, confidence, words)
+    # Line confidence: word confidences weighted by length, like a mean over characters.
+    weights = [len(w.text) for w in words]
+    confidence = float(np.average([w.confidence for w in words], weights=weights))
+    return Line(" ".join(w.text for w in words), line_quad, confidence, words)

@@ -12,7 +12,7 @@ from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, o
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
 from ocrcli.orientation import decide
 from ocrcli.recognition import CROP_HEIGHT, RecognizerSettings, width_batches
-from ocrcli.words import build_line, split_words
+from ocrcli.words import place_line, split_words, word_spans
 
 
 def probability_map(shape: tuple[int, int], rects: list[tuple]) -> np.ndarray:
@@ -101,7 +101,7 @@ def test_word_boxes_follow_a_rotated_line_back_onto_the_page():
     line_quad = cv2.boxPoints(((300, 300), (250, 60), -30))
     quad = order_corners(line_quad)
     matrix = crop_transform(quad, width, CROP_HEIGHT)
-    line = build_line(chars, 8.0, crop, matrix)
+    line = place_line(word_spans(chars, 8.0, crop), width, matrix)
     assert line is not None and line.text == "ab ca"
     first, second = (np.array(w.quad).reshape(4, 2) for w in line.words)
     direction = (quad[1] - quad[0]) / np.linalg.norm(quad[1] - quad[0])
@@ -164,3 +164,15 @@ def test_orientation_unsure_classifier_defers_to_a_clear_line_majority_only():
     assert decide(unsure, (10, 10)).degrees == 180
     assert decide(unsure, (6, 10)).degrees == 0  # not a clear majority
     assert decide(unsure, (3, 3)).degrees == 0  # too few lines to judge
+
+
+def test_review_windows_give_doubtful_words_context_and_merge_when_close():
+    from ocrcli.pipeline import _review_windows
+
+    doubtful = [False] * 12
+    assert _review_windows(doubtful, 3) == []
+    doubtful[0] = doubtful[11] = True
+    assert _review_windows(doubtful, 3) == [(0, 3), (8, 11)]
+    doubtful[5] = True  # its window touches both neighbours' windows: one window
+    assert _review_windows(doubtful, 3) == [(0, 11)]
+    assert _review_windows([True], 3) == [(0, 0)]
