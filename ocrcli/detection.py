@@ -23,8 +23,9 @@ class DetectorSettings:
     thresh: float = 0.2  # probability above which a pixel is text
     box_thresh: float = 0.4  # mean probability a region needs to count as a line
     unclip_ratio: float = 1.4  # how far to grow the shrunk text kernel back out
-    max_side: int = 1280  # larger pages are scaled down to this (time grows with area)...
-    min_scale: float = 0.5  # ...but never below half size, so small print stays readable
+    max_side: int = 1280  # larger pages are first scaled down to this (time grows with area)...
+    min_text_height: float = 10.0  # ...and if their lines come out lower than this (detector px)...
+    good_text_height: float = 16.0  # ...detected again at a scale that makes them this high
     min_side: int = 640  # small images are scaled up to this
     tile: int = 2048  # larger detector inputs run in tiles (memory grows with area: ~90 B/px)
     tile_overlap: int = 256  # the detector sees context well beyond its 3x3 kernels
@@ -33,14 +34,14 @@ class DetectorSettings:
 
 
 def detector_scale(height: int, width: int, settings: DetectorSettings) -> float:
-    """Scale from the page to the detector's input.
+    """First scale from the page to the detector's input.
 
-    Pages are scaled so their longer side is at most `max_side` but never below `min_scale` (huge
-    pages then run in tiles), and their shorter side at least `min_side` (small crops get enough
-    pixels per letter).
+    Pages are scaled so their longer side is at most `max_side`, and their shorter side at least
+    `min_side` (small crops get enough pixels per letter). `detect` looks again, closer, when the
+    text found is too small to trust.
     """
     long_side, short_side = max(height, width), min(height, width)
-    scale = min(1.0, max(settings.max_side / long_side, settings.min_scale))
+    scale = min(1.0, settings.max_side / long_side)
     if short_side * scale < settings.min_side:
         scale = min(settings.min_side / short_side, settings.max_side / long_side * 2)
     return scale
@@ -94,9 +95,28 @@ def probability_map(model: Model, image_rgb: np.ndarray, tile: int, overlap: int
 
 
 def detect(model: Model, image_rgb: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """Text-line quads in page pixels: float32 array (N, 4, 2), corners clockwise from top-left."""
+    """Text-line quads in page pixels: float32 array (N, 4, 2), corners clockwise from top-left.
+
+    A big page is first searched scaled down; if the lines found are too small for the detector to
+    trust (small print on a big scan, or a huge page), it is searched again at a scale that makes
+    them a comfortable height, in tiles if need be. Big scans of big print stay cheap.
+    """
     h, w = image_rgb.shape[:2]
-    resized = resize_for_detector(image_rgb, detector_scale(h, w, settings))
+    scale = detector_scale(h, w, settings)
+    quads = _detect_at(model, image_rgb, scale, settings)
+    if scale < 1.0:
+        heights = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1) * scale if len(quads) else []
+        if len(heights) < 3 or np.median(heights) < settings.min_text_height:
+            typical = np.median(heights) if len(heights) >= 3 else settings.min_text_height / 2
+            closer = min(1.0, scale * settings.good_text_height / max(typical, 1.0))
+            if closer > scale * 1.2:
+                quads = _detect_at(model, image_rgb, closer, settings)
+    return quads
+
+
+def _detect_at(model: Model, image_rgb: np.ndarray, scale: float, settings: DetectorSettings) -> np.ndarray:
+    h, w = image_rgb.shape[:2]
+    resized = resize_for_detector(image_rgb, scale)
     sx, sy = resized.shape[1] / w, resized.shape[0] / h
     prob = probability_map(model, resized, settings.tile, settings.tile_overlap)
     del resized
