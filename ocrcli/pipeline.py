@@ -24,7 +24,7 @@ from ocrcli.orientation import (
     upside_down_votes,
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, recognize
-from ocrcli.runtime import Model, default_threads, keep_freed_memory
+from ocrcli.runtime import Model, default_threads, keep_freed_memory, limit_opencv_threads
 from ocrcli.words import WordSpan, place_line, word_spans
 
 MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rules, pictures)
@@ -47,6 +47,7 @@ class Engine:
         self.models = models.select(tier, models_dir)
         keep_freed_memory()
         threads = threads or default_threads()
+        limit_opencv_threads(threads)
         self.page_classifier = Model(self.models.page_orientation.path, threads)
         self.line_classifier = Model(self.models.line_orientation.path, threads)
         self.detector = Model(self.models.detector.path, threads)

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnxruntime as ort
 
@@ -25,6 +26,12 @@ def default_threads() -> int:
         return max(1, int(os.environ.get(THREADS_ENV, "1")))
     except ValueError:
         return 1
+
+
+def limit_opencv_threads(threads: int) -> None:
+    """OpenCV's own thread pool (resizing, warping) follows the inference thread count: with one
+    worker process per core, extra threads only compete for the same cores."""
+    cv2.setNumThreads(threads)
 
 
 def keep_freed_memory() -> None:
