@@ -124,8 +124,8 @@ class Engine:
     def _review(self, spans: list[list[WordSpan]], crops: list[LineCrop]) -> None:
         """Re-read with the (larger) reviewer model the words the recognizer was unsure of.
 
-        Each doubtful word is re-read with REVIEW_CONTEXT words of its line on either side (the recogniser
-        needs context: isolated words read worse than the first reading), and the reviewer's words
+        Each doubtful word is re-read with REVIEW_CONTEXT words of its line on either side (the
+        recogniser needs context: isolated words read worse than the first reading), and the reviewer's words
         replace the whole window, so it can also split or join words. Whole lines would cost
         several times more. The reviewer's reading is kept unless it is clearly less sure; it is
         better on most doubtful words, not on every tiny crop, such as a lone digit.
@@ -141,6 +141,7 @@ class Engine:
         bounds = [
             _window_bounds(spans[i], first, last, crops[i].image.shape[1]) for i, first, last in windows
         ]
+        # Windows keep their line's matrix: their words are shifted back into line-crop columns below.
         window_crops = [
             LineCrop(np.ascontiguousarray(crops[i].image[:, x0:x1]), crops[i].matrix)
             for (i, _, _), (x0, x1) in zip(windows, bounds, strict=True)

@@ -38,10 +38,6 @@ class LineReading:
     chars: list[DecodedChar]
     step_width: float  # crop pixels per model time step
 
-    @property
-    def confidence(self) -> float:
-        return float(np.mean([c.confidence for c in self.chars])) if self.chars else 0.0
-
 
 def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSettings) -> list[LineCrop]:
     crops = []
