@@ -24,7 +24,6 @@ class DetectorSettings:
     box_thresh: float = 0.4  # mean probability a region needs to count as a line
     unclip_ratio: float = 1.4  # how far to grow the shrunk text kernel back out
     max_side: int = 1280  # larger pages are first scaled down to this (time grows with area)...
-    min_scale: float = 0.25  # ...but not below a quarter: thin lone glyphs ("1") vanish below it
     min_text_height: float = 10.0  # ...and if their lines come out lower than this (detector px)...
     good_text_height: float = 16.0  # ...detected again at a scale that makes them this high
     min_side: int = 640  # small images are scaled up to this
@@ -37,12 +36,12 @@ class DetectorSettings:
 def detector_scale(height: int, width: int, settings: DetectorSettings) -> float:
     """First scale from the page to the detector's input.
 
-    Pages are scaled so their longer side is at most `max_side` (but by no less than `min_scale`),
-    and their shorter side at least `min_side` (small crops get enough pixels per letter).
-    `detect` looks again, closer, when the text found is too small to trust.
+    Pages are scaled so their longer side is at most `max_side`, and their shorter side at least
+    `min_side` (small crops get enough pixels per letter). `detect` looks again, closer, when the
+    text found is too small to trust.
     """
     long_side, short_side = max(height, width), min(height, width)
-    scale = min(1.0, max(settings.max_side / long_side, settings.min_scale))
+    scale = min(1.0, settings.max_side / long_side)
     if short_side * scale < settings.min_side:
         scale = min(settings.min_side / short_side, settings.max_side / long_side * 2)
     return scale
