@@ -130,13 +130,13 @@ def status(spec: ModelSpec, use_cache: bool = True) -> str:
     key = f"{spec.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     digest = cache.entries.get(key)
     if digest is None:
-        digest = _sha256(spec.path)
+        digest = file_sha256(spec.path)
         cache.entries[key] = digest
         cache.save()
     return "ok" if digest == spec.sha256 else "hash mismatch"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

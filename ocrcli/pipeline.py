@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -25,7 +23,7 @@ from ocrcli.orientation import (
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, recognize
 from ocrcli.runtime import Model, default_threads, keep_freed_memory, limit_opencv_threads
-from ocrcli.words import WordSpan, place_line, word_spans
+from ocrcli.words import WordSpan, mean_confidence, place_line, word_spans
 
 MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rules, pictures)
 # Words re-read by the reviewer come with this many neighbours per side: measured on docbank,
@@ -66,7 +64,7 @@ class Engine:
             origin = {"path": None, "sha256": None}
         else:
             pages = list(self.iter_read(source))
-            origin = {"path": str(source), "sha256": file_sha256(source)}
+            origin = {"path": str(source), "sha256": models.file_sha256(source)}
         return Document(origin, pages, self.models.names(), {"total": time.perf_counter() - start})
 
     def iter_read(self, path: str | os.PathLike) -> Iterator[Page]:
@@ -152,7 +150,7 @@ class Engine:
         jobs = list(zip(windows, bounds, window_crops, readings, strict=True))
         for (i, first, last), (x0, _), crop, reading in reversed(jobs):
             second = word_spans(reading.chars, reading.step_width, crop.image)
-            if not second or _mean_confidence(second) <= _mean_confidence(spans[i][first : last + 1]) - 0.2:
+            if not second or mean_confidence(second) <= mean_confidence(spans[i][first : last + 1]) - 0.2:
                 continue
             for word in second:
                 word.start += x0
@@ -194,10 +192,6 @@ def _window_bounds(line: list[WordSpan], first: int, last: int, width: int) -> t
     return max(0, int(start)), min(width, int(np.ceil(end)))
 
 
-def _mean_confidence(line: list[WordSpan]) -> float:
-    return float(np.average([w.confidence for w in line], weights=[len(w.text) for w in line]))
-
-
 def _in_reading_order(lines: list[Line], width: int, height: int) -> list[Line]:
     blocks = layout.reading_order([ln.box for ln in lines], width, height)
     ordered = []
@@ -226,14 +220,6 @@ def _to_page_frame(line: Line, degrees: int, width: int, height: int) -> None:
 
     line.quad = move(line.quad)
     line.words = [Word(w.text, move(w.quad), w.confidence) for w in line.words]
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(Path(path), "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Clock:

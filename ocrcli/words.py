@@ -107,6 +107,11 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: np.ndarray) ->
     return spans
 
 
+def mean_confidence(words: list[WordSpan]) -> float:
+    """Word confidences weighted by length, like a mean over characters."""
+    return float(np.average([w.confidence for w in words], weights=[len(w.text) for w in words]))
+
+
 def place_line(spans: list[WordSpan], crop_width: int, matrix: np.ndarray) -> Line | None:
     """A Line with its words in page coordinates, through the crop's matrix; None if no words."""
     if not spans:
@@ -120,7 +125,4 @@ def place_line(spans: list[WordSpan], crop_width: int, matrix: np.ndarray) -> Li
         words.append(Word(span.text, quad, span.confidence))
     corners = np.array([[0, 0], [crop_width, 0], [crop_width, CROP_HEIGHT], [0, CROP_HEIGHT]])
     line_quad = tuple(float(v) for v in map_points(matrix, corners).ravel())
-    # Line confidence: word confidences weighted by length, like a mean over characters.
-    weights = [len(w.text) for w in words]
-    confidence = float(np.average([w.confidence for w in words], weights=weights))
-    return Line(" ".join(w.text for w in words), line_quad, confidence, words)
+    return Line(" ".join(w.text for w in words), line_quad, mean_confidence(spans), words)
