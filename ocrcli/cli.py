@@ -34,6 +34,11 @@ class Tier(StrEnum):
     accurate = "accurate"
 
 
+ThreadsOption = Annotated[int | None, typer.Option(help="Inference threads ($OCRCLI_THREADS, default 1).")]
+SidecarOption = Annotated[
+    Path | None,
+    typer.Option("--sidecar", help="Where to write the JSON sidecar (default: the PDF's path with .json)."),
+]
 ModelsOption = Annotated[
     Path | None,
     typer.Option("--models", help="Folder with other model weights and a manifest.json ($OCRCLI_MODELS)."),
@@ -59,13 +64,21 @@ def image(
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
     tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
     models_dir: ModelsOption = None,
-    threads: Annotated[
-        int | None, typer.Option(help="Inference threads ($OCRCLI_THREADS, default 1).")
+    threads: ThreadsOption = None,
+    pdf: Annotated[
+        Path | None,
+        typer.Option("--pdf", help="Also write one searchable PDF of all the images (a page per frame)."),
     ] = None,
+    sidecar: SidecarOption = None,
 ) -> None:
-    """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text."""
+    """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
+    with --pdf, a searchable PDF and its JSON sidecar."""
     from ocrcli.pipeline import Engine  # heavy imports only when needed
 
+    if pdf is not None:
+        engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
+        _write_pdf(lambda: _images_pdf(engine, files, pdf), pdf, sidecar, json_out, text)
+        return
     if json_out is None and output is None and not text:
         json_out = "-"
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
@@ -90,6 +103,95 @@ def image(
         if stream not in (None, sys.stdout):
             stream.close()
     raise typer.Exit(errors.EXIT_INPUT if failed else errors.EXIT_OK)
+
+
+@app.command("pdf")
+def pdf_command(
+    source: Annotated[Path, typer.Argument(help="The PDF to OCR.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the new PDF here.")] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Replace the input, atomically, once the new PDF is verified.")
+    ] = False,
+    pages: Annotated[str | None, typer.Option(help="Pages to OCR, e.g. 1-3,7 (default: all).")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="OCR pages that have text too; old OCR layers go.")
+    ] = False,
+    redo: Annotated[
+        bool, typer.Option("--redo", help="Replace old invisible OCR layers (any tool's).")
+    ] = False,
+    password: Annotated[str | None, typer.Option(help="Password of an encrypted PDF.")] = None,
+    invalidate_signatures: Annotated[
+        bool, typer.Option("--invalidate-signatures", help="Rewrite a signed PDF, breaking its signature.")
+    ] = False,
+    sidecar: SidecarOption = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Also write the JSON to FILE or -.")] = None,
+    text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
+    tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
+    models_dir: ModelsOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """OCR a PDF: add an invisible text layer to its pages without changing anything else, and
+    write a JSON sidecar. Pages that already have text are left alone unless --force or --redo."""
+    from ocrcli.pipeline import Engine
+    from ocrcli.searchable import ExistingText, PdfOptions, ocr_pdf, parse_page_ranges
+
+    if (output is None) == (not in_place):
+        _usage_error("give either -o OUTPUT.pdf or --in-place")
+    if force and redo:
+        _usage_error("--force and --redo exclude each other")
+    try:
+        selected = parse_page_ranges(pages) if pages else None
+    except ValueError as exc:
+        _usage_error(f"--pages: {exc}")
+    dest = source if in_place else output
+    options = PdfOptions(
+        pages=selected,
+        existing_text=ExistingText.force if force else ExistingText.redo if redo else ExistingText.skip,
+        password=password,
+        invalidate_signatures=invalidate_signatures,
+    )
+    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
+    _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text)
+
+
+def _images_pdf(engine: Any, files: list[Path], pdf: Path) -> Any:
+    from ocrcli.searchable import images_to_pdf
+
+    return images_to_pdf(engine, files, pdf)
+
+
+def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None, text: bool) -> None:
+    """Run `make` (which writes the PDF and returns the document), then write the sidecar."""
+    from ocrcli.safewrite import write_bytes_atomically
+
+    try:
+        document = make()
+    except OcrError as exc:
+        report(f"error: {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        report("interrupted; nothing was written")
+        raise typer.Exit(errors.EXIT_INTERRUPTED) from None
+    for page in document.pages:
+        if page.skipped and page.skipped != "not in --pages":
+            report(f"{document.source['path']}: page {page.page} skipped: {page.skipped}")
+    doc = document.to_dict()
+    doc["output"] = {"pdf": str(pdf)}
+    sidecar = sidecar or pdf.with_suffix(".json")
+    write_bytes_atomically(sidecar, (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    stream = _open_stream(json_out)
+    try:
+        _emit(doc, [p.text for p in document.pages], pdf, stream, None, text, several=False)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    finally:
+        if stream not in (None, sys.stdout):
+            stream.close()
+
+
+def _usage_error(message: str) -> None:
+    report(f"error: {message}")
+    raise typer.Exit(errors.EXIT_USAGE)
 
 
 def _emit(

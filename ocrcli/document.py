@@ -76,6 +76,7 @@ class Page:
     orientation_confidence: float = 1.0
     lines: list[Line] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    skipped: str | None = None  # why a PDF page was not OCRed
 
     @property
     def text(self) -> str:
@@ -109,6 +110,7 @@ class Page:
             ],
             "lines": [line.to_dict() for line in self.lines],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            **({"skipped": self.skipped} if self.skipped else {}),
         }
 
 

@@ -1,0 +1,126 @@
+"""Graft a text layer onto a PDF page, and take invisible OCR text off one, with pikepdf.
+
+The layer is appended to the page's content, which is wrapped in q/Q first so whatever state it
+leaves cannot move the layer. (Not as a Form XObject: pdfminer does no layout analysis inside
+forms, so it read a form's text as one run-on line.) A `cm` maps the displayed page (points, origin
+at the bottom-left of the CropBox as shown, /Rotate applied) onto the page's user space, so the
+layer is written in the same frame as the OCR coordinates whatever the page's boxes and rotation.
+Nothing else on the page is touched: images are not re-encoded and boxes, rotation and annotations
+stay as they were.
+"""
+
+from __future__ import annotations
+
+import pikepdf
+
+from ocrcli.pdffont import GlyphlessFont
+from ocrcli.textlayer import FONT_RESOURCE
+
+LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
+INVISIBLE = 3  # text render mode: neither fill nor stroke
+SHOW_TEXT = {"Tj", "TJ", "'", '"'}
+
+
+def display_frame(page: pikepdf.Page) -> tuple[list[float], float, float]:
+    """(matrix from displayed-page points to user space, displayed width, displayed height)."""
+    x0, y0, x1, y1 = _normalised(page.obj.get("/CropBox") or page.mediabox)
+    mx0, my0, mx1, my1 = _normalised(page.mediabox)
+    # Viewers show the CropBox clipped to the MediaBox.
+    x0, y0, x1, y1 = max(x0, mx0), max(y0, my0), min(x1, mx1), min(y1, my1)
+    width, height = x1 - x0, y1 - y0
+    rotate = page_rotation(page)
+    if rotate == 90:
+        return [0, 1, -1, 0, x1, y0], height, width
+    if rotate == 180:
+        return [-1, 0, 0, -1, x1, y1], width, height
+    if rotate == 270:
+        return [0, -1, 1, 0, x0, y1], height, width
+    return [1, 0, 0, 1, x0, y0], width, height
+
+
+def page_rotation(page: pikepdf.Page) -> int:
+    try:
+        return int(page.obj.get("/Rotate", 0)) % 360 // 90 * 90
+    except (TypeError, ValueError):
+        return 0
+
+
+def add_text_layer(page: pikepdf.Page, content: bytes, font: GlyphlessFont) -> None:
+    """Draw `content` (from textlayer.layer_content) over the page, in a marked-content sequence
+    that `remove_text_layers` recognises."""
+    matrix, _, _ = display_frame(page)
+    _own_resources(page, "/Font")[FONT_RESOURCE] = font.font
+    cm = " ".join(f"{v:g}" for v in matrix).encode()
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"\nQ\n" + LAYER_TAG.unparse() + b" BMC q " + cm + b" cm\n" + content + b"Q EMC\n")
+
+
+def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
+    """Take off an earlier OCR layer: ours (its marked-content sequence) and any invisible text
+    drawn by the page or the forms it draws (OCRmyPDF's and Tesseract's layers). True if any went."""
+    removed = False
+    for stream in [page, *_forms(page.obj)]:
+        instructions = pikepdf.parse_content_stream(stream)
+        kept = _without_ocr_text(instructions)
+        if len(kept) != len(instructions):
+            data = pikepdf.unparse_content_stream(kept)
+            if stream is page:
+                page.obj.Contents = pdf.make_stream(data)
+            else:
+                stream.write(data)
+            removed = True
+    return removed
+
+
+def _without_ocr_text(instructions: list) -> list:
+    """The instructions minus our marked layers and text shown in render mode 3."""
+    kept = []
+    mode, saved = 0, []
+    marks: list[bool] = []  # open marked-content sequences: is each one our layer?
+    for instruction in instructions:
+        op = str(getattr(instruction, "operator", ""))
+        operands = getattr(instruction, "operands", [])
+        inside_layer = any(marks)
+        if op in ("BMC", "BDC"):
+            marks.append(bool(operands) and operands[0] == LAYER_TAG)
+        elif op == "EMC" and marks:
+            inside_layer = marks.pop() or inside_layer
+        if inside_layer or any(marks):
+            continue
+        if op == "q":
+            saved.append(mode)
+        elif op == "Q" and saved:
+            mode = saved.pop()
+        elif op == "Tr" and operands:
+            mode = int(operands[0])
+        if op in SHOW_TEXT and mode == INVISIBLE:
+            continue
+        kept.append(instruction)
+    return kept
+
+
+def _forms(page: pikepdf.Dictionary) -> list[pikepdf.Stream]:
+    """Form XObjects the page draws directly (OCRmyPDF puts its layer in one)."""
+    resources = page.get("/Resources")
+    xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+    if not isinstance(xobjects, pikepdf.Dictionary):
+        return []
+    return [x for _, x in xobjects.items() if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form"]
+
+
+def _own_resources(page: pikepdf.Page, kind: str) -> pikepdf.Dictionary:
+    """The page's `kind` resource dictionary (/Font, ...), made a direct copy of its own first, so
+    adding to it never changes other pages that share the page's resources."""
+    copy = _dictionary_copy(page.obj.get("/Resources"))
+    copy[kind] = _dictionary_copy(copy.get(kind))
+    page.obj.Resources = copy
+    return copy[kind]
+
+
+def _dictionary_copy(value: object) -> pikepdf.Dictionary:
+    return pikepdf.Dictionary(value) if isinstance(value, pikepdf.Dictionary) else pikepdf.Dictionary()
+
+
+def _normalised(box: pikepdf.Array) -> tuple[float, float, float, float]:
+    a, b, c, d = (float(v) for v in box)
+    return min(a, c), min(b, d), max(a, c), max(b, d)

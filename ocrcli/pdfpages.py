@@ -1,0 +1,133 @@
+"""Reading PDF input: open it (pikepdf to edit, pdfium to render), tell which pages already have
+text, and render a page as an RGB image at a resolution that suits its content."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pikepdf
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from ocrcli.errors import BadInputError, OcrError
+
+DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
+MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
+MAX_RENDER_PIXELS = int(os.environ.get("OCRCLI_MAX_RENDER_PIXELS", 40_000_000))
+INVISIBLE = 3  # text render mode
+
+
+class EncryptedError(BadInputError):
+    """The PDF needs a password we do not have (or the one given is wrong)."""
+
+
+class SignedError(BadInputError):
+    """The PDF carries a digital signature that rewriting it would break."""
+
+
+@dataclass
+class PageText:
+    visible: int  # text objects drawn visibly
+    invisible: int  # text objects in render mode 3 (an OCR layer)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.visible or self.invisible)
+
+
+@dataclass
+class OpenPdf:
+    pdf: pikepdf.Pdf  # to edit and save
+    render: pdfium.PdfDocument  # to render and inspect text
+
+    def close(self) -> None:
+        self.render.close()
+        self.pdf.close()
+
+
+def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
+    """Open a PDF for OCR, or raise a BadInputError that says why it cannot be."""
+    if os.path.getsize(path) == 0:
+        raise BadInputError(path, "empty file (0 bytes)")
+    try:
+        pdf = pikepdf.open(path, password=password or "")
+    except pikepdf.PasswordError:
+        reason = "wrong password" if password else "encrypted: give its password with --password"
+        raise EncryptedError(path, reason) from None
+    except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
+        raise BadInputError(path, f"not a readable PDF ({_first_line(exc)})") from None
+    try:
+        if len(pdf.pages) == 0:
+            raise BadInputError(path, "the PDF has no pages")
+        document = pdfium.PdfDocument(str(path), password=password)
+    except pdfium.PdfiumError as exc:
+        pdf.close()
+        raise BadInputError(path, f"not a renderable PDF ({_first_line(exc)})") from None
+    except OcrError:
+        pdf.close()
+        raise
+    except Exception as exc:  # qpdf raises its errors lazily, when the page tree is read
+        pdf.close()
+        raise BadInputError(path, f"not a readable PDF ({_first_line(exc)})") from None
+    return OpenPdf(pdf, document)
+
+
+def is_signed(pdf: pikepdf.Pdf) -> bool:
+    """Does the document carry a digital signature (a signed /Sig field)?"""
+    form = pdf.Root.get("/AcroForm")
+    if not isinstance(form, pikepdf.Dictionary):
+        return False
+    todo, seen = list(form.get("/Fields") or []), set()
+    while todo:
+        field = todo.pop()
+        if not isinstance(field, pikepdf.Dictionary) or (field.is_indirect and field.objgen in seen):
+            continue
+        if field.is_indirect:
+            seen.add(field.objgen)
+        if field.get("/FT") == "/Sig" and "/V" in field:
+            return True
+        todo += list(field.get("/Kids") or [])
+    return False
+
+
+def page_text(page: pdfium.PdfPage) -> PageText:
+    """Count the page's text objects (in forms too), visible and invisible."""
+    visible = invisible = 0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT]):
+        if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
+            invisible += 1
+        else:
+            visible += 1
+    return PageText(visible, invisible)
+
+
+def render_dpi(page: pdfium.PdfPage) -> float:
+    """The resolution to OCR a page at: its images' own, within [MIN_DPI, MAX_DPI], lowered so
+    the rendering stays within MAX_RENDER_PIXELS."""
+    dpis = []
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+        metadata = pdfium_c.FPDF_IMAGEOBJ_METADATA()
+        if pdfium_c.FPDFImageObj_GetImageMetadata(obj.raw, page.raw, ctypes.byref(metadata)):
+            dpis.append(max(metadata.horizontal_dpi, metadata.vertical_dpi))
+    dpi = min(max(max(dpis), MIN_DPI), MAX_DPI) if dpis else DEFAULT_DPI
+    width, height = page.get_size()
+    pixels = width * height * (dpi / 72) ** 2
+    if pixels > MAX_RENDER_PIXELS:
+        dpi *= math.sqrt(MAX_RENDER_PIXELS / pixels)
+    return dpi
+
+
+def render(page: pdfium.PdfPage, dpi: float) -> np.ndarray:
+    """The page as displayed (CropBox, /Rotate), without annotations, as an RGB array."""
+    bitmap = page.render(scale=dpi / 72, draw_annots=False, may_draw_forms=False, rev_byteorder=True)
+    image = bitmap.to_numpy()
+    return np.ascontiguousarray(image[:, :, :3]) if image.ndim == 3 else np.dstack([image] * 3)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,78 @@
+"""Replace a file atomically: write beside it, verify, fsync, rename over it.
+
+Until the final rename the destination is untouched, and the rename either happens whole or not
+at all, so an exception, Ctrl-C, kill -9 or a full disk at any moment leaves the old file as it
+was. Temporary files are named `.NAME.*.ocrcli-tmp`; one is left behind only if the process is
+killed outright, and `stale_temporaries` finds those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+TEMP_SUFFIX = ".ocrcli-tmp"
+
+
+def write_atomically(
+    dest: str | os.PathLike,
+    write: Callable[[Path], None],
+    verify: Callable[[Path], None] | None = None,
+) -> None:
+    """`write(tmp)` then `verify(tmp)` (raise to refuse), then move tmp over `dest`."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        if verify is not None:
+            verify(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        _copy_mode(dest, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(dest.parent)
+
+
+def write_bytes_atomically(dest: str | os.PathLike, data: bytes) -> None:
+    write_atomically(dest, lambda tmp: tmp.write_bytes(data))
+
+
+def stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Temporary files a killed run left in `folder`."""
+    return sorted(Path(folder).glob(f".*{TEMP_SUFFIX}"))
+
+
+def _copy_mode(dest: Path, tmp: Path) -> None:
+    """The new file keeps the old one's permissions; a new file gets the usual umask default."""
+    try:
+        mode = stat.S_IMODE(dest.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (where the platform allows opening a directory)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,193 @@
+"""Searchable PDFs: OCR a PDF's pages and graft a text layer onto them, or wrap images in a PDF
+with one. Either way the PDF is written atomically and the OCR document (the sidecar) returned,
+its coordinates matching the PDF pages (points = pixels * 72 / dpi, displayed frame)."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import pikepdf
+
+from ocrcli import models, pdfgraft, pdfpages
+from ocrcli.document import Document, Page
+from ocrcli.errors import BadInputError
+from ocrcli.imageio import iter_pages
+from ocrcli.pdffont import GlyphlessFont
+from ocrcli.pipeline import Engine
+from ocrcli.safewrite import write_atomically
+from ocrcli.textlayer import layer_content
+
+
+class ExistingText(StrEnum):
+    """What to do with a page that already has text."""
+
+    skip = "skip"  # leave it alone and report it (the default)
+    redo = "redo"  # replace an earlier invisible OCR layer; pages with visible text are skipped
+    force = "force"  # OCR every page; earlier OCR layers are replaced, visible text is not doubled
+
+
+@dataclass
+class PdfOptions:
+    pages: set[int] | None = None  # 1-based page numbers to OCR; None: all
+    existing_text: ExistingText = ExistingText.skip
+    password: str | None = None
+    invalidate_signatures: bool = False
+
+
+def parse_page_ranges(spec: str) -> set[int]:
+    """ "1-3,7" -> {1, 2, 3, 7}; raises ValueError with the reason."""
+    pages: set[int] = set()
+    for part in spec.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            lo = int(first)
+            hi = int(last) if dash else lo
+        except ValueError:
+            raise ValueError(f"{part.strip()!r} is not a page number or a range like 2-5") from None
+        if lo < 1 or hi < lo:
+            raise ValueError(f"{part.strip()!r} is not a range of pages from 1 up")
+        pages.update(range(lo, hi + 1))
+    return pages
+
+
+def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None = None) -> Document:
+    """OCR `source` and write the searchable PDF to `dest` (which may be `source` itself)."""
+    options = options or PdfOptions()
+    start = time.perf_counter()
+    sha256 = models.file_sha256(source)
+    opened = pdfpages.open_pdf(source, options.password)
+    try:
+        if pdfpages.is_signed(opened.pdf) and not options.invalidate_signatures:
+            raise pdfpages.SignedError(
+                source,
+                "digitally signed; rewriting it would break the signature "
+                "(pass --invalidate-signatures to accept that)",
+            )
+        font = GlyphlessFont(opened.pdf)
+        pages = []
+        for index, page in enumerate(opened.pdf.pages):
+            pages.append(_ocr_pdf_page(engine, opened, index, page, font, options))
+        font.finish()
+        _save(opened.pdf, dest, source)
+    except (pikepdf.PdfError, pikepdf.ForeignObjectError) as exc:
+        raise BadInputError(source, f"cannot rewrite this PDF ({str(exc).splitlines()[0][:200]})") from None
+    finally:
+        opened.close()
+    origin = {"path": str(source), "sha256": sha256}
+    return Document(origin, pages, engine.models.names(), {"total": time.perf_counter() - start})
+
+
+def images_to_pdf(engine: Engine, sources: list[Path], dest: Path) -> Document:
+    """Wrap the images (every frame of a multi-page TIFF) in one searchable PDF, a page per frame
+    at the size its resolution gives; image data is embedded losslessly by img2pdf."""
+    start = time.perf_counter()
+    pdf = pikepdf.open(io.BytesIO(_img2pdf(sources)))
+    font = GlyphlessFont(pdf)
+    pages: list[Page] = []
+    for source in sources:
+        for frame in iter_pages(source):
+            if len(pages) >= len(pdf.pages):
+                raise BadInputError(source, "img2pdf made fewer pages than the image has frames")
+            pdf_page = pdf.pages[len(pages)]
+            _, width_pt, _ = pdfgraft.display_frame(pdf_page)
+            dpi = frame.image.shape[1] * 72 / width_pt  # the page's true resolution
+            page = engine.read_page(frame.image, len(pages) + 1, dpi)
+            _graft(pdf_page, page, font)
+            pages.append(page)
+    if len(pages) != len(pdf.pages):
+        raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
+    font.finish()
+    _save(pdf, dest)
+    origin = {"path": str(sources[0]), "sha256": models.file_sha256(sources[0])}
+    if len(sources) > 1:
+        origin["paths"] = [str(s) for s in sources]
+    return Document(origin, pages, engine.models.names(), {"total": time.perf_counter() - start})
+
+
+def _ocr_pdf_page(
+    engine: Engine,
+    opened: pdfpages.OpenPdf,
+    index: int,
+    page: pikepdf.Page,
+    font: GlyphlessFont,
+    options: PdfOptions,
+) -> Page:
+    number = index + 1
+    rendered = opened.render[index]
+    try:
+        dpi = pdfpages.render_dpi(rendered)
+        width_pt, height_pt = rendered.get_size()
+        width, height = max(1, round(width_pt * dpi / 72)), max(1, round(height_pt * dpi / 72))
+        reason = _reason_to_skip(number, pdfpages.page_text(rendered), options)
+        if reason:
+            return Page(number, width, height, dpi, skipped=reason)
+        if options.existing_text is not ExistingText.skip:
+            pdfgraft.remove_text_layers(opened.pdf, page)
+        result = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
+        _graft(page, result, font)
+        return result
+    finally:
+        rendered.close()
+
+
+def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> str | None:
+    if options.pages is not None and number not in options.pages:
+        return "not in --pages"
+    if options.existing_text is ExistingText.force:
+        return None
+    if text.visible:
+        return "page has text (--force to OCR it anyway)"
+    if text.invisible and options.existing_text is ExistingText.skip:
+        return "page has an OCR text layer (--redo to replace it)"
+    return None
+
+
+def _graft(pdf_page: pikepdf.Page, page: Page, font: GlyphlessFont) -> None:
+    if not page.lines:
+        return
+    _, width_pt, height_pt = pdfgraft.display_frame(pdf_page)
+    points_per_px = width_pt / page.width
+    pdfgraft.add_text_layer(pdf_page, layer_content(page, font, points_per_px, height_pt), font)
+
+
+def _save(pdf: pikepdf.Pdf, dest: Path, source: Path | None = None) -> None:
+    expected_pages = len(pdf.pages)
+
+    def write(tmp: Path) -> None:
+        # Streams are copied as they are: images are never decoded and re-encoded.
+        pdf.save(tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+
+    def verify(tmp: Path) -> None:
+        with pikepdf.open(tmp) as check:
+            if len(check.pages) != expected_pages:
+                raise BadInputError(source or dest, "the written PDF did not verify (page count changed)")
+            check.Root.Pages  # noqa: B018 - the page tree must resolve
+
+    write_atomically(dest, write, verify)
+
+
+def _img2pdf(sources: list[Path]) -> bytes:
+    import img2pdf
+
+    try:
+        return img2pdf.convert([os.fspath(s) for s in sources], rotation=img2pdf.Rotation.ifvalid)
+    except Exception:  # noqa: BLE001 - img2pdf refuses some images (16-bit colour); convert those
+        return img2pdf.convert([_lossless_png(s) for s in sources])
+
+
+def _lossless_png(source: Path) -> bytes:
+    """The image as 8-bit RGB PNG frames img2pdf accepts (a multi-page TIFF stays multi-page)."""
+    from PIL import Image
+
+    frames = [Image.fromarray(f.image) for f in iter_pages(source)]
+    out = io.BytesIO()
+    if len(frames) == 1:
+        frames[0].save(out, format="PNG")
+    else:
+        frames[0].save(out, "TIFF", compression="tiff_deflate", save_all=True, append_images=frames[1:])
+    return out.getvalue()

@@ -1,0 +1,84 @@
+"""The invisible text layer of one page: a content stream that draws each word on its box.
+
+Each word is drawn in text render mode 3 (invisible) with a text matrix along its quad, so skewed
+lines and lines on turned pages follow their text: the font size is the quad's height (the font is
+one em from descender to ascender, see pdffont), the baseline sits a descent above the quad's
+bottom edge, and horizontal scaling stretches the word's advance to the quad's width. Between two
+words of a line an explicit space is drawn, scaled to fill exactly the gap to the next word, so
+extractors that read spaces and those that infer word breaks from positions both see two words.
+Lines follow in reading order; each starts a new text matrix, which extractors read as a new line.
+
+Coordinates: the stream is in points of the page as displayed, origin bottom-left; the caller maps
+that frame onto the PDF page (see pdfgraft).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ocrcli.document import Page, Quad
+from ocrcli.pdffont import ADVANCE_EM, DESCENT_EM, GlyphlessFont
+
+FONT_RESOURCE = "/OcrcliFont"
+MIN_SPACE_PT = 0.05  # a space between words that touch still separates them for extractors
+
+
+def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
+    """The page's text layer as a content stream in displayed-page points."""
+    ops = ["BT", "3 Tr"]
+    size = None
+    space = font.encode(" ").hex()
+    for line in page.lines:
+        words = [w for w in line.words if w.text.strip()]
+        frames = [_word_frame(w.quad, points_per_px, height_pt) for w in words]
+        for i, (word, frame) in enumerate(zip(words, frames, strict=True)):
+            if frame is None:
+                continue
+            origin, direction, width, height = frame
+            text = word.text.strip()
+            if size != height:
+                size = height
+                ops.append(f"{FONT_RESOURCE} {_num(size)} Tf")
+            dx, dy = direction
+            rotation = f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
+            ops.append(f"{rotation} {_num(origin[0])} {_num(origin[1])} Tm")
+            ops.append(f"{_num(_scaling(width, len(text), size))} Tz <{font.encode(text).hex()}> Tj")
+            following = next((f for f in frames[i + 1 :] if f is not None), None)
+            if following is not None:
+                # The gap along the baseline from this word's end to the next word's start.
+                end = (origin[0] + dx * width, origin[1] + dy * width)
+                gap = (following[0][0] - end[0]) * dx + (following[0][1] - end[1]) * dy
+                ops.append(f"{_num(_scaling(max(gap, MIN_SPACE_PT), 1, size))} Tz <{space}> Tj")
+    ops.append("ET")
+    return ("\n".join(ops) + "\n").encode("ascii")
+
+
+def _word_frame(
+    quad: Quad, points_per_px: float, height_pt: float
+) -> tuple[tuple[float, float], tuple[float, float], float, float] | None:
+    """(baseline origin, unit direction, width, height) of a word quad, in displayed-page points."""
+    # Image pixels (y down) to points (y up).
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = (
+        (quad[2 * i] * points_per_px, height_pt - quad[2 * i + 1] * points_per_px) for i in range(4)
+    )
+    along = ((x1 - x0 + x2 - x3) / 2, (y1 - y0 + y2 - y3) / 2)  # left to right along the text
+    up = ((x0 - x3 + x1 - x2) / 2, (y0 - y3 + y1 - y2) / 2)  # bottom to top
+    width, height = math.hypot(*along), math.hypot(*up)
+    if width <= 0.01 or height <= 0.01:
+        return None
+    dx, dy = along[0] / width, along[1] / width
+    # The baseline is a descent above the bottom edge, measured perpendicular to the text.
+    normal = (-dy, dx)
+    lift = height * DESCENT_EM
+    origin = (x3 + normal[0] * lift, y3 + normal[1] * lift)
+    return origin, (dx, dy), width, height
+
+
+def _scaling(width: float, chars: int, size: float) -> float:
+    """Horizontal scaling (percent) that makes `chars` glyphs of `size` span `width`."""
+    return 100.0 * width / (chars * ADVANCE_EM * size)
+
+
+def _num(value: float, digits: int = 2) -> str:
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
