@@ -34,7 +34,13 @@ def glyphless_truetype() -> bytes:
     builder.setupGlyphOrder([".notdef", "blank"])
     builder.setupCharacterMap({0x20: "blank"})  # unused by PDF readers (CIDToGIDMap maps codes)
     empty = TTGlyphPen(None).glyph()
-    builder.setupGlyf({".notdef": empty, "blank": empty})
+    # The glyph is one zero-area stroke across the em box: it paints nothing, yet gives the glyph a
+    # bounding box, without which pdfium computes empty character boxes and drops lone characters.
+    pen = TTGlyphPen(None)
+    pen.moveTo((0, DESCENT))
+    pen.lineTo((ADVANCE, ASCENT))
+    pen.closePath()
+    builder.setupGlyf({".notdef": empty, "blank": pen.glyph()})
     builder.setupHorizontalMetrics({".notdef": (ADVANCE, 0), "blank": (ADVANCE, 0)})
     builder.setupHorizontalHeader(ascent=ASCENT, descent=DESCENT)
     builder.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular"})

@@ -1,9 +1,9 @@
 """The invisible text layer of one page: a content stream that draws each word on its box.
 
 Each word is drawn in text render mode 3 (invisible) with a text matrix along its quad, so skewed
-lines and lines on turned pages follow their text: the font size is the quad's height (the font is
-one em from descender to ascender, see pdffont), the baseline sits a descent above the quad's
-bottom edge, and horizontal scaling stretches the word's advance to the quad's width. Between two
+lines and lines on turned pages follow their text: the font size is the median word height of the
+word's block (the font is one em from descender to ascender, see pdffont), the em box is centred on
+the quad's middle line, and horizontal scaling stretches the word's advance to the quad's width. Between two
 words of a line an explicit space is drawn, scaled to fill exactly the gap to the next word, so
 extractors that read spaces and those that infer word breaks from positions both see two words.
 Lines follow in reading order; each starts a new text matrix, which extractors read as a new line.
@@ -15,6 +15,7 @@ that frame onto the PDF page (see pdfgraft).
 from __future__ import annotations
 
 import math
+import statistics
 
 from ocrcli.document import Page, Quad
 from ocrcli.pdffont import ADVANCE_EM, DESCENT_EM, GlyphlessFont
@@ -26,20 +27,21 @@ MIN_SPACE_PT = 0.05  # a space between words that touch still separates them for
 def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
     """The page's text layer as a content stream in displayed-page points."""
     ops = ["BT", "3 Tr"]
-    size = None
     space = font.encode(" ").hex()
+    sizes = _block_font_sizes(page, points_per_px, height_pt)
+    current_size = None
     for line in page.lines:
+        size = sizes[line.block]
         words = [w for w in line.words if w.text.strip()]
-        frames = [_word_frame(w.quad, points_per_px, height_pt) for w in words]
+        frames = [_word_frame(w.quad, points_per_px, height_pt, size) for w in words]
         for i, (word, frame) in enumerate(zip(words, frames, strict=True)):
             if frame is None:
                 continue
-            origin, direction, width, height = frame
+            origin, (dx, dy), width = frame
             text = word.text.strip()
-            if size != height:
-                size = height
+            if size != current_size:
+                current_size = size
                 ops.append(f"{FONT_RESOURCE} {_num(size)} Tf")
-            dx, dy = direction
             rotation = f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
             ops.append(f"{rotation} {_num(origin[0])} {_num(origin[1])} Tm")
             ops.append(f"{_num(_scaling(width, len(text), size))} Tz <{font.encode(text).hex()}> Tj")
@@ -53,10 +55,37 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     return ("\n".join(ops) + "\n").encode("ascii")
 
 
+def _block_font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int, float]:
+    """One font size per block: the median height of its words. Extractors that find paragraphs
+    and columns by layout (poppler, pdfminer) keep lines of differing sizes apart, and detected
+    line heights vary by a few pixels from line to line."""
+    heights: dict[int, list[float]] = {}
+    for line in page.lines:
+        for word in line.words:
+            frame = _quad_frame(word.quad, points_per_px, height_pt)
+            if frame is not None:
+                heights.setdefault(line.block, []).append(frame[3])
+    page_size = round(statistics.median([h for hs in heights.values() for h in hs]), 2) if heights else 0
+    return {block: page_size for block, h in heights.items()}
+
+
 def _word_frame(
+    quad: Quad, points_per_px: float, height_pt: float, size: float
+) -> tuple[tuple[float, float], tuple[float, float], float] | None:
+    """(baseline origin, unit direction, width) of a word drawn at `size`, its em box centred on
+    the quad's middle line, in displayed-page points."""
+    frame = _quad_frame(quad, points_per_px, height_pt)
+    if frame is None:
+        return None
+    middle_left, (dx, dy), width, _ = frame
+    drop = size * (0.5 - DESCENT_EM)  # from the em box's middle down to the baseline
+    return (middle_left[0] + dy * drop, middle_left[1] - dx * drop), (dx, dy), width
+
+
+def _quad_frame(
     quad: Quad, points_per_px: float, height_pt: float
 ) -> tuple[tuple[float, float], tuple[float, float], float, float] | None:
-    """(baseline origin, unit direction, width, height) of a word quad, in displayed-page points."""
+    """(middle of the left edge, unit direction, width, height) of a quad in displayed-page points."""
     # Image pixels (y down) to points (y up).
     (x0, y0), (x1, y1), (x2, y2), (x3, y3) = (
         (quad[2 * i] * points_per_px, height_pt - quad[2 * i + 1] * points_per_px) for i in range(4)
@@ -66,12 +95,7 @@ def _word_frame(
     width, height = math.hypot(*along), math.hypot(*up)
     if width <= 0.01 or height <= 0.01:
         return None
-    dx, dy = along[0] / width, along[1] / width
-    # The baseline is a descent above the bottom edge, measured perpendicular to the text.
-    normal = (-dy, dx)
-    lift = height * DESCENT_EM
-    origin = (x3 + normal[0] * lift, y3 + normal[1] * lift)
-    return origin, (dx, dy), width, height
+    return ((x0 + x3) / 2, (y0 + y3) / 2), (along[0] / width, along[1] / width), width, height
 
 
 def _scaling(width: float, chars: int, size: float) -> float:
