@@ -78,17 +78,21 @@ class Page:
     timings: dict[str, float] = field(default_factory=dict)
     skipped: str | None = None  # why a PDF page was not OCRed
 
-    @property
-    def text(self) -> str:
-        """The page's text in reading order; lines side by side on one row (a receipt's item and
-        price) share a text line."""
+    def rows(self) -> list[list[Line]]:
+        """Lines in reading order, grouped into rows: lines side by side on one row of a block (a
+        receipt's item and price) share a row."""
         rows: list[list[Line]] = []
         for line in self.lines:
             if rows and rows[-1][-1].block == line.block and _same_row(rows[-1][-1], line):
                 rows[-1].append(line)
             else:
                 rows.append([line])
-        return "\n".join(" ".join(line.text for line in row) for row in rows)
+        return rows
+
+    @property
+    def text(self) -> str:
+        """The page's text in reading order, a row per text line."""
+        return "\n".join(" ".join(line.text for line in row) for row in self.rows())
 
     def to_dict(self) -> dict[str, Any]:
         blocks: dict[int, list[int]] = {}

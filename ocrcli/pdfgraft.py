@@ -1,10 +1,11 @@
 """Graft a text layer onto a PDF page, and take invisible OCR text off one, with pikepdf.
 
-The layer is appended to the page's content, which is wrapped in q/Q first so whatever state it
-leaves cannot move the layer. (Not as a Form XObject: pdfminer does no layout analysis inside
-forms, so it read a form's text as one run-on line.) A `cm` maps the displayed page (points, origin
-at the bottom-left of the CropBox as shown, /Rotate applied) onto the page's user space, so the
-layer is written in the same frame as the OCR coordinates whatever the page's boxes and rotation.
+The layer is a Form XObject drawn after the page's own content, which is wrapped in q/Q first so
+whatever state it leaves cannot move the layer. The form's matrix maps the displayed page (points,
+origin at the bottom-left of the CropBox as shown, /Rotate applied) onto the page's user space, so
+the layer is written in the same frame as the OCR coordinates whatever the page's boxes and
+rotation. A form also fixes pdfminer's reading: it does no layout analysis inside forms and gives
+their text in content order, which is our reading order, even for turned or two-column pages.
 Nothing else on the page is touched: images are not re-encoded and boxes, rotation and annotations
 stay as they were.
 """
@@ -45,20 +46,50 @@ def page_rotation(page: pikepdf.Page) -> int:
         return 0
 
 
-def add_text_layer(page: pikepdf.Page, content: bytes, font: GlyphlessFont) -> None:
-    """Draw `content` (from textlayer.layer_content) over the page, in a marked-content sequence
-    that `remove_text_layers` recognises."""
-    matrix, _, _ = display_frame(page)
-    _own_resources(page, "/Font")[FONT_RESOURCE] = font.font
-    cm = " ".join(f"{v:g}" for v in matrix).encode()
+def turn_user_space(page: pikepdf.Page, degrees: int) -> None:
+    """Keep the page's look but turn its user space `degrees` counter-clockwise under the display
+    (through /Rotate): text that is turned `degrees` clockwise on the page is then upright in user
+    space, where pdfminer, which ignores /Rotate, reads it. For pages we made (images), never for
+    the user's PDFs, whose /Rotate stays as it was."""
+    old_matrix, width, height = display_frame(page)
+    rotate = (page_rotation(page) + degrees) % 360
+    user_width, user_height = (height, width) if rotate in (90, 270) else (width, height)
+    page.obj.MediaBox = [0, 0, user_width, user_height]
+    if "/CropBox" in page.obj:
+        del page.obj.CropBox
+    page.obj.Rotate = rotate
+    new_matrix, _, _ = display_frame(page)
+    move = _compose(_invert(old_matrix), new_matrix)  # old user -> display -> new user
+    page.contents_add(b"q " + _matrix_bytes(move) + b" cm\n", prepend=True)
+    page.contents_add(b"\nQ\n")
+
+
+def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: GlyphlessFont) -> None:
+    """Draw `content` (from textlayer.layer_content) over the page as a Form XObject, invoked in a
+    marked-content sequence that `remove_text_layers` recognises."""
+    matrix, width, height = display_frame(page)
+    form = pdf.make_stream(
+        content,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, width, height],
+        Matrix=matrix,
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary({FONT_RESOURCE: font.font})),
+    )
+    _own_resources(page, "/XObject")[LAYER_TAG] = form
+    tag = LAYER_TAG.unparse()
     page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"\nQ\n" + LAYER_TAG.unparse() + b" BMC q " + cm + b" cm\n" + content + b"Q EMC\n")
+    page.contents_add(b"\nQ\n" + tag + b" BMC q " + tag + b" Do Q EMC\n")
 
 
 def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     """Take off an earlier OCR layer: ours (its marked-content sequence) and any invisible text
     drawn by the page or the forms it draws (OCRmyPDF's and Tesseract's layers). True if any went."""
     removed = False
+    xobjects = _own_resources(page, "/XObject")
+    if LAYER_TAG in xobjects:
+        del xobjects[LAYER_TAG]
+        removed = True
     for stream in [page, *_forms(page.obj)]:
         instructions = pikepdf.parse_content_stream(stream)
         kept = _without_ocr_text(instructions)
@@ -119,6 +150,23 @@ def _own_resources(page: pikepdf.Page, kind: str) -> pikepdf.Dictionary:
 
 def _dictionary_copy(value: object) -> pikepdf.Dictionary:
     return pikepdf.Dictionary(value) if isinstance(value, pikepdf.Dictionary) else pikepdf.Dictionary()
+
+
+def _compose(first: list[float], then: list[float]) -> list[float]:
+    """The matrix applying `first`, then `then` (PDF's [a b c d e f] convention)."""
+    a, b, c, d, e, f = first
+    p, q, r, s, t, u = then
+    return [a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s, e * p + f * r + t, e * q + f * s + u]
+
+
+def _invert(m: list[float]) -> list[float]:
+    a, b, c, d, e, f = m
+    det = a * d - b * c
+    return [d / det, -b / det, -c / det, a / det, (c * f - d * e) / det, (b * e - a * f) / det]
+
+
+def _matrix_bytes(m: list[float]) -> bytes:
+    return " ".join(f"{v:.6g}" for v in m).encode()
 
 
 def _normalised(box: pikepdf.Array) -> tuple[float, float, float, float]:

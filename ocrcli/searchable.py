@@ -97,7 +97,9 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path) -> Document:
             _, width_pt, _ = pdfgraft.display_frame(pdf_page)
             dpi = frame.image.shape[1] * 72 / width_pt  # the page's true resolution
             page = engine.read_page(frame.image, len(pages) + 1, dpi)
-            _graft(pdf_page, page, font)
+            if page.orientation:
+                pdfgraft.turn_user_space(pdf_page, page.orientation)
+            _graft(pdf, pdf_page, page, font)
             pages.append(page)
     if len(pages) != len(pdf.pages):
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
@@ -129,7 +131,7 @@ def _ocr_pdf_page(
         if options.existing_text is not ExistingText.skip:
             pdfgraft.remove_text_layers(opened.pdf, page)
         result = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
-        _graft(page, result, font)
+        _graft(opened.pdf, page, result, font)
         return result
     finally:
         rendered.close()
@@ -147,12 +149,12 @@ def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -
     return None
 
 
-def _graft(pdf_page: pikepdf.Page, page: Page, font: GlyphlessFont) -> None:
+def _graft(pdf: pikepdf.Pdf, pdf_page: pikepdf.Page, page: Page, font: GlyphlessFont) -> None:
     if not page.lines:
         return
     _, width_pt, height_pt = pdfgraft.display_frame(pdf_page)
     points_per_px = width_pt / page.width
-    pdfgraft.add_text_layer(pdf_page, layer_content(page, font, points_per_px, height_pt), font)
+    pdfgraft.add_text_layer(pdf, pdf_page, layer_content(page, font, points_per_px, height_pt), font)
 
 
 def _save(pdf: pikepdf.Pdf, dest: Path, source: Path | None = None) -> None:

@@ -2,11 +2,12 @@
 
 Each word is drawn in text render mode 3 (invisible) with a text matrix along its quad, so skewed
 lines and lines on turned pages follow their text: the font size is the median word height of the
-word's block (the font is one em from descender to ascender, see pdffont), the em box is centred on
-the quad's middle line, and horizontal scaling stretches the word's advance to the quad's width. Between two
-words of a line an explicit space is drawn, scaled to fill exactly the gap to the next word, so
-extractors that read spaces and those that infer word breaks from positions both see two words.
-Lines follow in reading order; each starts a new text matrix, which extractors read as a new line.
+page (the font is one em from descender to ascender, see pdffont), the em box is centred on the
+quad's middle line, and horizontal scaling stretches the word's advance to the quad's width. Between two
+words of a row (a line, or lines side by side like a receipt's item and price) an explicit space is
+drawn, scaled to fill exactly the gap to the next word, so extractors that read spaces and those
+that infer word breaks from positions both see two words, and layout-analysing extractors see one
+row. Rows follow in reading order; each starts a new text matrix, which extractors read as a new line.
 
 Coordinates: the stream is in points of the page as displayed, origin bottom-left; the caller maps
 that frame onto the PDF page (see pdfgraft).
@@ -21,52 +22,56 @@ from ocrcli.document import Page, Quad
 from ocrcli.pdffont import ADVANCE_EM, DESCENT_EM, GlyphlessFont
 
 FONT_RESOURCE = "/OcrcliFont"
-MIN_SPACE_PT = 0.05  # a space between words that touch still separates them for extractors
+MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
+MIN_GAP_EM = 0.15  # gap left between words: poppler and pdfminer break words at 0.1 em
+MAX_TRIM = 0.3  # a word gives up at most this share of its width to make that gap
 
 
 def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
     """The page's text layer as a content stream in displayed-page points."""
-    ops = ["BT", "3 Tr"]
+    size = _font_size(page, points_per_px, height_pt)
+    if size is None:
+        return b""
+    ops = ["BT", "3 Tr", f"{FONT_RESOURCE} {_num(size)} Tf"]
     space = font.encode(" ").hex()
-    sizes = _block_font_sizes(page, points_per_px, height_pt)
-    current_size = None
-    for line in page.lines:
-        size = sizes[line.block]
-        words = [w for w in line.words if w.text.strip()]
-        frames = [_word_frame(w.quad, points_per_px, height_pt, size) for w in words]
-        for i, (word, frame) in enumerate(zip(words, frames, strict=True)):
-            if frame is None:
-                continue
-            origin, (dx, dy), width = frame
-            text = word.text.strip()
-            if size != current_size:
-                current_size = size
-                ops.append(f"{FONT_RESOURCE} {_num(size)} Tf")
+    for row in page.rows():
+        placed = [
+            (word.text.strip(), frame)
+            for line in row
+            for word in line.words
+            if word.text.strip() and (frame := _word_frame(word.quad, points_per_px, height_pt, size))
+        ]
+        for i, (text, (origin, (dx, dy), width)) in enumerate(placed):
+            gap = None
+            if i + 1 < len(placed):
+                # The gap along the baseline to the next word's start. Extractors that find word
+                # breaks by position need a gap of about 0.1 em: touching words are trimmed to leave it.
+                ahead = placed[i + 1][1][0]
+                gap = (ahead[0] - origin[0]) * dx + (ahead[1] - origin[1]) * dy - width
+                trim = min(max(0.0, MIN_GAP_EM * size - gap), width * MAX_TRIM)
+                width, gap = width - trim, gap + trim
             rotation = f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
             ops.append(f"{rotation} {_num(origin[0])} {_num(origin[1])} Tm")
             ops.append(f"{_num(_scaling(width, len(text), size))} Tz <{font.encode(text).hex()}> Tj")
-            following = next((f for f in frames[i + 1 :] if f is not None), None)
-            if following is not None:
-                # The gap along the baseline from this word's end to the next word's start.
-                end = (origin[0] + dx * width, origin[1] + dy * width)
-                gap = (following[0][0] - end[0]) * dx + (following[0][1] - end[1]) * dy
+            if gap is not None:
                 ops.append(f"{_num(_scaling(max(gap, MIN_SPACE_PT), 1, size))} Tz <{space}> Tj")
+            else:  # the row's end: extractors that read in content order (pdfminer in forms) need it
+                ops.append(f"{_num(_scaling(MIN_SPACE_PT, 1, size))} Tz <{space}> Tj")
     ops.append("ET")
     return ("\n".join(ops) + "\n").encode("ascii")
 
 
-def _block_font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int, float]:
-    """One font size per block: the median height of its words. Extractors that find paragraphs
-    and columns by layout (poppler, pdfminer) keep lines of differing sizes apart, and detected
-    line heights vary by a few pixels from line to line."""
-    heights: dict[int, list[float]] = {}
-    for line in page.lines:
-        for word in line.words:
-            frame = _quad_frame(word.quad, points_per_px, height_pt)
-            if frame is not None:
-                heights.setdefault(line.block, []).append(frame[3])
-    page_size = round(statistics.median([h for hs in heights.values() for h in hs]), 2) if heights else 0
-    return {block: page_size for block, h in heights.items()}
+def _font_size(page: Page, points_per_px: float, height_pt: float) -> float | None:
+    """One font size for the page: the median word height. Extractors that find lines, paragraphs
+    and columns by layout (poppler, pdfminer) keep text of differing sizes apart, and detected line
+    heights vary by a few pixels from line to line."""
+    heights = [
+        frame[3]
+        for line in page.lines
+        for word in line.words
+        if (frame := _quad_frame(word.quad, points_per_px, height_pt))
+    ]
+    return round(statistics.median(heights), 2) if heights else None
 
 
 def _word_frame(
