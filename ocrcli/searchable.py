@@ -104,7 +104,7 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path) -> Document:
     if len(pages) != len(pdf.pages):
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
     font.finish()
-    _save(pdf, dest)
+    _save(pdf, dest, compact=True)
     origin = {"path": str(sources[0]), "sha256": models.file_sha256(sources[0])}
     if len(sources) > 1:
         origin["paths"] = [str(s) for s in sources]
@@ -157,12 +157,15 @@ def _graft(pdf: pikepdf.Pdf, pdf_page: pikepdf.Page, page: Page, font: Glyphless
     pdfgraft.add_text_layer(pdf, pdf_page, layer_content(page, font, points_per_px, height_pt), font)
 
 
-def _save(pdf: pikepdf.Pdf, dest: Path, source: Path | None = None) -> None:
+def _save(pdf: pikepdf.Pdf, dest: Path, source: Path | None = None, compact: bool = False) -> None:
+    """Write atomically. A user's PDF keeps its structure (object streams or not); a PDF we made
+    from images packs its objects into object streams (compact)."""
     expected_pages = len(pdf.pages)
+    objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
 
     def write(tmp: Path) -> None:
         # Streams are copied as they are: images are never decoded and re-encoded.
-        pdf.save(tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+        pdf.save(tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none, object_stream_mode=objects)
 
     def verify(tmp: Path) -> None:
         with pikepdf.open(tmp) as check:

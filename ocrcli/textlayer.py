@@ -23,8 +23,9 @@ from ocrcli.pdffont import ADVANCE_EM, DESCENT_EM, GlyphlessFont
 
 FONT_RESOURCE = "/OcrcliFont"
 MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
-MIN_GAP_EM = 0.15  # gap left between words: poppler and pdfminer break words at 0.1 em
+MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
 MAX_TRIM = 0.3  # a word gives up at most this share of its width to make that gap
+SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 
 
 def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
@@ -41,6 +42,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             for word in line.words
             if word.text.strip() and (frame := _word_frame(word.quad, points_per_px, height_pt, size))
         ]
+        pen = None  # where the text position is after the previous word and its space
         for i, (text, (origin, (dx, dy), width)) in enumerate(placed):
             gap = None
             if i + 1 < len(placed):
@@ -50,13 +52,16 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
                 gap = (ahead[0] - origin[0]) * dx + (ahead[1] - origin[1]) * dy - width
                 trim = min(max(0.0, MIN_GAP_EM * size - gap), width * MAX_TRIM)
                 width, gap = width - trim, gap + trim
-            rotation = f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
-            ops.append(f"{rotation} {_num(origin[0])} {_num(origin[1])} Tm")
-            ops.append(f"{_num(_scaling(width, len(text), size))} Tz <{font.encode(text).hex()}> Tj")
-            if gap is not None:
-                ops.append(f"{_num(_scaling(max(gap, MIN_SPACE_PT), 1, size))} Tz <{space}> Tj")
-            else:  # the row's end: extractors that read in content order (pdfminer in forms) need it
-                ops.append(f"{_num(_scaling(MIN_SPACE_PT, 1, size))} Tz <{space}> Tj")
+            if pen is None or _distance(pen, origin) > SAME_SPOT_EM * size or pen[2] != (dx, dy):
+                rotation = f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
+                ops.append(f"{rotation} {_num(origin[0])} {_num(origin[1])} Tm")
+            ops.append(f"{_num(_scaling(width, len(text), size), 1)} Tz <{font.encode(text).hex()}> Tj")
+            # The space after a word spans the gap to the next one, so the next word usually starts
+            # where the space leaves the text position and needs no text matrix of its own.
+            space_width = max(gap, MIN_SPACE_PT) if gap is not None else MIN_SPACE_PT
+            ops.append(f"{_num(_scaling(space_width, 1, size), 1)} Tz <{space}> Tj")
+            advance = width + space_width
+            pen = (origin[0] + dx * advance, origin[1] + dy * advance, (dx, dy)) if gap is not None else None
     ops.append("ET")
     return ("\n".join(ops) + "\n").encode("ascii")
 
@@ -101,6 +106,10 @@ def _quad_frame(
     if width <= 0.01 or height <= 0.01:
         return None
     return ((x0 + x3) / 2, (y0 + y3) / 2), (along[0] / width, along[1] / width), width, height
+
+
+def _distance(a: tuple, b: tuple) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
 
 
 def _scaling(width: float, chars: int, size: float) -> float:
