@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PDFJS := tests/js/node_modules/pdfjs-dist/package.json
 
 .PHONY: demo test lint setup clean
 
@@ -13,7 +14,7 @@ demo: setup  ## OCR the bundled sample scans: plain text to the terminal, JSON i
 	$(BIN)/ocr image examples/scans/* -o out/
 	@echo "JSON written to out/"
 
-test: setup  ## lint, then the whole test suite (needs ../shared/data beside the repo)
+test: setup $(PDFJS)  ## lint, then the whole test suite (needs ../shared/data beside the repo)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
@@ -24,6 +25,10 @@ $(BIN)/ocr: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+$(PDFJS): tests/js/package-lock.json  ## pdf.js for the tests: a text extractor none of us wrote
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	@touch $@
 
 clean:

@@ -16,8 +16,8 @@ from ocrcli import errors, models
 from ocrcli.errors import OcrError
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 all done; 2 bad arguments; 3 some inputs could not be read (the others were "
-    "processed); 4 models missing or corrupt; 130 interrupted."
+    "Exit codes: 0 all done; 1 unexpected error (a bug); 2 bad arguments; 3 some inputs could not be "
+    "read (the others were processed); 4 models missing or corrupt; 130 interrupted."
 )
 
 app = typer.Typer(
@@ -172,6 +172,8 @@ def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None,
     except KeyboardInterrupt:
         report("interrupted; nothing was written")
         raise typer.Exit(errors.EXIT_INTERRUPTED) from None
+    except Exception as exc:
+        _internal_error(exc)
     for page in document.pages:
         if page.skipped and page.skipped != "not in --pages":
             report(f"{document.source['path']}: page {page.page} skipped: {page.skipped}")
@@ -187,6 +189,17 @@ def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None,
     finally:
         if stream not in (None, sys.stdout):
             stream.close()
+
+
+def _internal_error(exc: Exception) -> None:
+    """One line instead of a traceback (OCRCLI_DEBUG=1 shows it): nothing was written."""
+    import os
+
+    if os.environ.get("OCRCLI_DEBUG"):
+        raise exc
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    report(f"error: unexpected {type(exc).__name__}: {message} (nothing was written; please report this)")
+    raise typer.Exit(errors.EXIT_INTERNAL) from None
 
 
 def _usage_error(message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # Exit codes: stable, documented in README.md and `ocr --help`.
 EXIT_OK = 0
+EXIT_INTERNAL = 1  # an unexpected error: a bug (OCRCLI_DEBUG=1 shows the traceback)
 EXIT_USAGE = 2  # bad arguments (typer/click uses 2 too)
 EXIT_INPUT = 3  # one or more input files could not be read
 EXIT_MODELS = 4  # model files missing or corrupt

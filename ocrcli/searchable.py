@@ -73,7 +73,7 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
         for index, page in enumerate(opened.pdf.pages):
             pages.append(_ocr_pdf_page(engine, opened, index, page, font, options))
         font.finish()
-        _save(opened.pdf, dest, source)
+        _save(opened.pdf, dest, source, password=options.password)
     except (pikepdf.PdfError, pikepdf.ForeignObjectError) as exc:
         raise BadInputError(source, f"cannot rewrite this PDF ({str(exc).splitlines()[0][:200]})") from None
     finally:
@@ -157,18 +157,28 @@ def _graft(pdf: pikepdf.Pdf, pdf_page: pikepdf.Page, page: Page, font: Glyphless
     pdfgraft.add_text_layer(pdf, pdf_page, layer_content(page, font, points_per_px, height_pt), font)
 
 
-def _save(pdf: pikepdf.Pdf, dest: Path, source: Path | None = None, compact: bool = False) -> None:
-    """Write atomically. A user's PDF keeps its structure (object streams or not); a PDF we made
-    from images packs its objects into object streams (compact)."""
+def _save(
+    pdf: pikepdf.Pdf,
+    dest: Path,
+    source: Path | None = None,
+    compact: bool = False,
+    password: str | None = None,
+) -> None:
+    """Write atomically. A user's PDF keeps its structure (object streams or not) and its
+    encryption (same passwords and permissions); a PDF we made from images packs its objects into
+    object streams (compact)."""
     expected_pages = len(pdf.pages)
     objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
 
     def write(tmp: Path) -> None:
         # Streams are copied as they are: images are never decoded and re-encoded.
-        pdf.save(tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none, object_stream_mode=objects)
+        if pdf.is_encrypted:  # keep the input's encryption; qpdf then copies streams as they are
+            pdf.save(tmp, object_stream_mode=objects, encryption=True)
+        else:
+            pdf.save(tmp, object_stream_mode=objects, stream_decode_level=pikepdf.StreamDecodeLevel.none)
 
     def verify(tmp: Path) -> None:
-        with pikepdf.open(tmp) as check:
+        with pikepdf.open(tmp, password=password or "") as check:
             if len(check.pages) != expected_pages:
                 raise BadInputError(source or dest, "the written PDF did not verify (page count changed)")
             check.Root.Pages  # noqa: B018 - the page tree must resolve
