@@ -59,7 +59,7 @@ def turn_user_space(page: pikepdf.Page, degrees: int) -> None:
         del page.obj.CropBox
     page.obj.Rotate = rotate
     new_matrix, _, _ = display_frame(page)
-    move = _compose(_invert(old_matrix), new_matrix)  # old user -> display -> new user
+    move = _compose(invert(old_matrix), new_matrix)  # old user -> display -> new user
     page.contents_add(b"q " + _matrix_bytes(move) + b" cm\n", prepend=True)
     page.contents_add(b"\nQ\n")
 
@@ -159,7 +159,12 @@ def _compose(first: list[float], then: list[float]) -> list[float]:
     return [a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s, e * p + f * r + t, e * q + f * s + u]
 
 
-def _invert(m: list[float]) -> list[float]:
+def apply(m: list[float], x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = m
+    return a * x + c * y + e, b * x + d * y + f
+
+
+def invert(m: list[float]) -> list[float]:
     a, b, c, d, e, f = m
     det = a * d - b * c
     return [d / det, -b / det, -c / det, a / det, (c * f - d * e) / det, (b * e - a * f) / det]

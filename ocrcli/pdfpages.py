@@ -105,6 +105,15 @@ def page_text(page: pdfium.PdfPage) -> PageText:
     return PageText(visible, invisible)
 
 
+def visible_text_boxes(page: pdfium.PdfPage) -> list[tuple[float, float, float, float]]:
+    """Bounds (left, bottom, right, top, in user space) of the page's visible text objects."""
+    boxes = []
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT]):
+        if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) != INVISIBLE:
+            boxes.append(tuple(obj.get_bounds()))
+    return boxes
+
+
 def render_dpi(page: pdfium.PdfPage) -> float:
     """The resolution to OCR a page at: its images' own, within [MIN_DPI, MAX_DPI], lowered so
     the rendering stays within MAX_RENDER_PIXELS."""

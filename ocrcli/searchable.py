@@ -14,7 +14,7 @@ from pathlib import Path
 import pikepdf
 
 from ocrcli import models, pdfgraft, pdfpages
-from ocrcli.document import Document, Page
+from ocrcli.document import Document, Page, Word
 from ocrcli.errors import BadInputError
 from ocrcli.imageio import iter_pages
 from ocrcli.pdffont import GlyphlessFont
@@ -131,10 +131,36 @@ def _ocr_pdf_page(
         if options.existing_text is not ExistingText.skip:
             pdfgraft.remove_text_layers(opened.pdf, page)
         result = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
+        if pdfpages.page_text(rendered).visible:  # --force: the page's own text is not doubled
+            _drop_words_on_text(result, pdfpages.visible_text_boxes(rendered), page, dpi)
         _graft(opened.pdf, page, result, font)
         return result
     finally:
         rendered.close()
+
+
+def _drop_words_on_text(result: Page, boxes: list, page: pikepdf.Page, dpi: float) -> None:
+    """Drop OCR words whose centre lies on the page's own text, so extractors do not read it twice;
+    the sidecar then lists the words the layer adds (text in images)."""
+    matrix, _, height_pt = pdfgraft.display_frame(page)
+    to_display = pdfgraft.invert(matrix)
+    scale = dpi / 72
+    rects = []
+    for left, bottom, right, top in boxes:
+        corners = [pdfgraft.apply(to_display, x, y) for x in (left, right) for y in (bottom, top)]
+        xs = [x * scale for x, _ in corners]
+        ys = [(height_pt - y) * scale for _, y in corners]
+        rects.append((min(xs), min(ys), max(xs), max(ys)))
+
+    def on_text(word: Word) -> bool:
+        x0, y0, x1, y1 = word.box
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        return any(a <= cx <= c and b <= cy <= d for a, b, c, d in rects)
+
+    for line in result.lines:
+        line.words = [w for w in line.words if not on_text(w)]
+        line.text = " ".join(w.text for w in line.words)
+    result.lines = [line for line in result.lines if line.words]
 
 
 def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> str | None:

@@ -1,0 +1,346 @@
+"""Searchable PDFs, end to end: real models, real PDFs, real extractors (poppler, pdfminer, pdfium)
+and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import pikepdf
+import pypdfium2 as pdfium
+import pytest
+from pdfminer.high_level import extract_text
+
+from ocrcli.document import Line, Page, Word
+from ocrcli.pdffont import GlyphlessFont
+from ocrcli.pdfgraft import add_text_layer, display_frame
+from ocrcli.textlayer import layer_content
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+CHECKER = ROOT.parent / "shared" / "tools" / "check_searchable_pdf.py"
+OCR = [sys.executable, "-m", "ocrcli"]
+PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
+SANDWICH = DATA / "pdfs" / "pikepdf_sandwich.pdf"  # made by OCRmyPDF: an image and its OCR layer
+
+
+def ocr(*args: object, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def check(original: Path, output: Path, sidecar: Path) -> dict:
+    """The yardstick's verdict as JSON (pass, and every result)."""
+    run = subprocess.run(
+        [sys.executable, str(CHECKER), str(original), str(output), str(sidecar), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    return json.loads(run.stdout)
+
+
+def failures(verdict: dict) -> list[str]:
+    return [f"p{r['page']} {r['check']}: {r['detail']}" for r in verdict["results"] if r["status"] == "FAIL"]
+
+
+def words(text: str) -> list[str]:
+    return unicodedata.normalize("NFKC", text).split()
+
+
+def sidecar_words(sidecar: Path) -> list[str]:
+    doc = json.loads(sidecar.read_text())
+    return [t for p in doc["pages"] for ln in p["lines"] for w in ln["words"] for t in words(w["text"])]
+
+
+def pdftotext(path: Path, *options: str) -> str:
+    run = subprocess.run(["pdftotext", *options, str(path), "-"], capture_output=True, text=True, check=True)
+    return run.stdout
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        DATA / "tess" / "img" / "phototest.tif",
+        DATA / "tess" / "img" / "phototest-rotated-R.png",
+        DATA / "tess" / "img" / "eurotext.tif",
+        DATA / "sroie" / "img" / "064.jpg",
+        DATA / "docbank" / "img" / "103.tar_1408.2982.gz_banach_4.jpg",
+    ],
+    ids=lambda p: p.stem[:20],
+)
+def test_image_to_searchable_pdf_passes_the_yardstick(tmp_path: Path, image: Path) -> None:
+    out = tmp_path / "out.pdf"
+    run = ocr("image", image, "--pdf", out)
+    assert run.returncode == 0, run.stderr
+    verdict = check(image, out, tmp_path / "out.json")
+    assert verdict["pass"], failures(verdict)
+    # JPEG bytes are embedded as they are: the PDF is the image plus a small text layer.
+    if image.suffix == ".jpg":
+        assert out.stat().st_size <= 1.10 * image.stat().st_size
+
+
+def test_multipage_tiff_and_several_images_make_one_pdf(tmp_path: Path) -> None:
+    from PIL import Image
+
+    tiff = tmp_path / "two.tif"
+    first = Image.open(PHOTOTEST)
+    first.save(tiff, save_all=True, append_images=[first.rotate(180)], dpi=(200, 200))
+    out = tmp_path / "all.pdf"
+    run = ocr("image", tiff, DATA / "sroie" / "img" / "064.jpg", "--pdf", out)
+    assert run.returncode == 0, run.stderr
+    with pikepdf.open(out) as pdf:
+        assert len(pdf.pages) == 3
+        width_in = float(pdf.pages[0].mediabox[2]) / 72
+        assert abs(width_in - first.width / 200) < 0.01  # the page has the image's physical size
+    sidecar = json.loads((tmp_path / "all.json").read_text())
+    assert [p["page"] for p in sidecar["pages"]] == [1, 2, 3]
+    assert sidecar["pages"][1]["orientation"] == 180
+    for page in range(1, 4):  # each page's text is where the sidecar says, in every extractor
+        assert "quick" in pdftotext(out, "-f", str(page), "-l", str(page)) or page == 3
+
+
+def _phototest_pdf(path: Path, rotate: int, origin: tuple[float, float]) -> None:
+    """A scanned page: phototest as an image on a MediaBox that starts at `origin`, with a CropBox
+    cutting 10 pt off each side, shown with /Rotate `rotate`."""
+    import img2pdf
+
+    pdf = pikepdf.open(__import__("io").BytesIO(img2pdf.convert(str(PHOTOTEST))))
+    page = pdf.pages[0]
+    x0, y0 = origin
+    _, _, width, height = (float(v) for v in page.mediabox)
+    page.contents_add(f"1 0 0 1 {x0} {y0} cm\n".encode(), prepend=True)
+    page.obj.MediaBox = [x0, y0, x0 + width, y0 + height]
+    page.obj.CropBox = [x0 + 10, y0 + 10, x0 + width - 10, y0 + height - 10]
+    page.obj.Rotate = rotate
+    pdf.save(path)
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_positions_under_rotate_with_offset_boxes(tmp_path: Path, rotate: int) -> None:
+    original = tmp_path / "in.pdf"
+    _phototest_pdf(original, rotate, origin=(-300, 150))
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", original, "-o", out)
+    assert run.returncode == 0, run.stderr
+    verdict = check(original, out, tmp_path / "out.json")  # geometry: pdftotext -bbox vs sidecar boxes
+    assert verdict["pass"], failures(verdict)
+    geometry = next(r for r in verdict["results"] if r["check"] == "geometry")
+    assert geometry["figures"]["iou_frac"] >= 0.95
+    sidecar = json.loads((tmp_path / "out.json").read_text())
+    assert sidecar["pages"][0]["orientation"] == (360 - rotate) % 360  # the text turns with the page
+
+
+UNICODE_WORDS = ["café", "Straße", "€12,50", "ﬁnal", "中文", "naïve"]
+
+
+def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
+    """A text layer with accents, €, a ligature and CJK, extracted by four readers."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(400, 200))
+    words, x = [], 20.0
+    for text in UNICODE_WORDS:
+        width = 12.0 * len(text)
+        words.append(Word(text, (x, 50, x + width, 50, x + width, 70, x, 70), 0.99))
+        x += width + 10
+    line = Line(" ".join(UNICODE_WORDS), (20, 50, x, 50, x, 70, 20, 70), 0.99, words)
+    page = Page(1, 400, 200, 72.0, lines=[line])
+    font = GlyphlessFont(pdf)
+    _, _, height = display_frame(pdf.pages[0])
+    add_text_layer(pdf, pdf.pages[0], layer_content(page, font, 1.0, height), font)
+    font.finish()
+    path = tmp_path / "unicode.pdf"
+    pdf.save(path)
+
+    document = pdfium.PdfDocument(str(path))
+    extracted = {
+        "pdftotext": pdftotext(path),
+        "pdftotext-raw": pdftotext(path, "-raw"),
+        "pdfminer": extract_text(str(path)),
+        "pdfium": document[0].get_textpage().get_text_range(),
+    }
+    for reader, text in extracted.items():
+        got = unicodedata.normalize("NFC", text).split()
+        # poppler spells the ﬁ ligature out as "fi" (its choice, the ToUnicode map says U+FB01).
+        assert [unicodedata.normalize("NFKC", w) for w in got] == [
+            unicodedata.normalize("NFKC", w) for w in UNICODE_WORDS
+        ], reader
+        assert "€12,50" in got and "中文" in got and "Straße" in got and "café" in got, reader
+    assert "ﬁnal" in extracted["pdfium"] and "ﬁnal" in extracted["pdfminer"]
+
+
+def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocrmypdf_layer(tmp_path: Path) -> None:
+    original = tmp_path / "sandwich.pdf"
+    shutil.copy(SANDWICH, original)
+    before = sha256(original)
+    ocrmypdf_words = words(pdftotext(original))
+
+    skipped = tmp_path / "skipped.pdf"
+    run = ocr("pdf", original, "-o", skipped)
+    assert run.returncode == 0, run.stderr
+    assert "skipped" in run.stderr and "--redo" in run.stderr
+    assert json.loads((tmp_path / "skipped.json").read_text())["pages"][0]["skipped"]
+    assert words(pdftotext(skipped)) == ocrmypdf_words  # nothing added, nothing lost
+
+    redone = tmp_path / "redone.pdf"
+    run = ocr("pdf", original, "-o", redone, "--redo")
+    assert run.returncode == 0, run.stderr
+    verdict = check(original, redone, tmp_path / "redone.json")
+    double = [r for r in verdict["results"] if r["check"] == "double-text"]
+    assert double and all(r["status"] == "PASS" for r in double), failures(verdict)
+    ours = Counter(sidecar_words(tmp_path / "redone.json"))
+    extracted = Counter(words(pdftotext(redone, "-raw")))
+    assert sum((ours & extracted).values()) >= 0.98 * sum(ours.values())
+    assert sum(extracted.values()) <= 1.05 * sum(ours.values())  # OCRmyPDF's layer is gone
+
+    again = tmp_path / "again.pdf"  # redo on our own output: still one layer
+    run = ocr("pdf", redone, "-o", again, "--redo")
+    assert run.returncode == 0, run.stderr
+    assert sum(Counter(words(pdftotext(again, "-raw"))).values()) <= 1.05 * sum(ours.values())
+    assert sha256(original) == before
+
+
+def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None:
+    original = DATA / "pdfs" / "ocrmypdf_cmyk.pdf"  # a photo with some vector text
+    out = tmp_path / "forced.pdf"
+    run = ocr("pdf", original, "-o", out)
+    assert "skipped" in run.stderr
+    run = ocr("pdf", original, "-o", out, "--force")
+    assert run.returncode == 0, run.stderr
+    verdict = check(original, out, tmp_path / "forced.json")
+    # The page's own text stays as it is (its order and spelling are the maker's), the layer adds
+    # the words of the photo: nothing doubled, nothing else changed, the new words all extract.
+    for result in verdict["results"]:
+        if result["check"] in ("structure", "visual", "double-text", "preservation"):
+            assert result["status"] == "PASS", result
+        if result["check"].startswith("text["):
+            assert result["figures"]["recall"] == 1.0, result
+    assert sidecar_words(tmp_path / "forced.json")
+
+
+def test_encrypted_pdf_needs_its_password_and_stays_encrypted(tmp_path: Path) -> None:
+    encrypted = tmp_path / "secret.pdf"
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:
+        pdf.save(encrypted, encryption=pikepdf.Encryption(user="s3cret", owner="owner"))
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", encrypted, "-o", out)
+    assert run.returncode == 3
+    assert "encrypted" in run.stderr and "--password" in run.stderr and "Traceback" not in run.stderr
+    assert not out.exists()
+    run = ocr("pdf", encrypted, "-o", out, "--password", "wrong")
+    assert run.returncode == 3 and "wrong password" in run.stderr
+    run = ocr("pdf", encrypted, "-o", out, "--password", "s3cret")
+    assert run.returncode == 0, run.stderr
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(out)  # the output keeps the input's encryption
+    assert "LinnSequencer" in pdftotext(out, "-upw", "s3cret")
+
+
+def test_signed_pdf_is_not_rewritten_unless_accepted(tmp_path: Path) -> None:
+    signed = tmp_path / "signed.pdf"
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:
+        signature = pikepdf.Dictionary(Type=pikepdf.Name.Sig)
+        field = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, T="Signature1", V=signature))
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field], SigFlags=3)
+        pdf.save(signed)
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", signed, "-o", out)
+    assert run.returncode == 3 and "signed" in run.stderr and not out.exists()
+    run = ocr("pdf", signed, "-o", out, "--invalidate-signatures")
+    assert run.returncode == 0, run.stderr
+
+
+def test_pages_option_ocrs_only_those_pages(tmp_path: Path) -> None:
+    original = DATA / "pdfs" / "ocrmypdf_multipage.pdf"
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", original, "-o", out, "--pages", "1,2")
+    assert run.returncode == 0, run.stderr
+    pages = json.loads((tmp_path / "out.json").read_text())["pages"]
+    assert len(pages) == 6
+    assert [p.get("skipped") for p in pages[2:]] == ["not in --pages"] * 4
+    assert not any(p["lines"] for p in pages[2:])
+    run = ocr("pdf", original, "-o", out, "--pages", "3-1")
+    assert run.returncode == 2 and "--pages" in run.stderr
+
+
+def test_in_place_killed_at_any_moment_leaves_the_original_or_the_result(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    source = DATA / "pdfs" / "pikepdf_congress.pdf"
+    target = tmp_path / "congress.pdf"
+    original = source.read_bytes()
+    outcomes = set()
+    for delay in (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0):
+        target.write_bytes(original)
+        process = subprocess.Popen([*OCR, "pdf", str(target), "--in-place"], stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        data = target.read_bytes()
+        if data == original:
+            outcomes.add("original")
+        else:  # the rename happened: a complete, verified PDF with the text layer
+            with pikepdf.open(target) as pdf:
+                assert len(pdf.pages) == 1
+            assert len(words(pdftotext(target))) > 100
+            outcomes.add("result")
+        for leftover in tmp_path.glob(".*.ocrcli-tmp"):  # only kill -9 leaves one; it is not the file
+            leftover.unlink()
+    assert "original" in outcomes  # the kills did land mid-run
+
+    target.write_bytes(original)  # Ctrl-C: no leftovers at all
+    process = subprocess.Popen([*OCR, "pdf", str(target), "--in-place"], stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    if process.returncode == 130:
+        assert target.read_bytes() == original
+    assert not list(tmp_path.glob(".*.ocrcli-tmp"))
+
+
+def _corpus() -> list[Path]:
+    return sorted((DATA / "pdfs").glob("*.pdf"))
+
+
+def test_every_corpus_pdf_ends_cleanly_and_no_original_changes(tmp_path: Path) -> None:
+    """Every real-world or malformed PDF: a correct output or a one-line error with a documented
+    exit code, within 60 s and 2 GB; never a traceback, a hang or a changed original."""
+    import resource
+
+    files = _corpus()
+    assert len(files) >= 50
+    before = {f.name: sha256(f) for f in files}
+    outcomes = {}
+    for original in files:
+        out = tmp_path / (original.stem + ".pdf")
+        run = ocr("pdf", original, "-o", out, timeout=60)
+        assert "Traceback" not in run.stderr, original.name
+        assert run.returncode in (0, 3), f"{original.name}: exit {run.returncode}: {run.stderr}"
+        if run.returncode == 3:
+            errors = [ln for ln in run.stderr.splitlines() if "error" in ln]
+            assert len(errors) == 1 and original.name in errors[0], run.stderr
+            assert not out.exists()
+        else:
+            with pikepdf.open(out) as pdf, pikepdf.open(original) as source:
+                assert len(pdf.pages) == len(source.pages)
+            sidecar = json.loads(out.with_suffix(".json").read_text())
+            assert len(sidecar["pages"]) == len(pdfium.PdfDocument(str(out)))
+        outcomes[original.name] = run.returncode
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_kb < 2 * 1024 * 1024, f"a run peaked at {peak_kb / 1024:.0f} MB"
+    assert {f.name: sha256(f) for f in files} == before
+    # The encrypted file whose password nobody knows, and the broken ones, are refused cleanly.
+    assert outcomes["pdfjs_print_protection.pdf"] == 3
+    assert outcomes["ocrmypdf_invalid.pdf"] == 3
+    assert sum(rc == 0 for rc in outcomes.values()) >= 40
