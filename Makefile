@@ -12,7 +12,8 @@ demo: setup  ## OCR the bundled sample scans: plain text to the terminal, JSON i
 	$(BIN)/ocr models
 	$(BIN)/ocr image examples/scans/* --text
 	$(BIN)/ocr image examples/scans/* -o out/
-	@echo "JSON written to out/"
+	$(BIN)/ocr image examples/scans/* --pdf out/scans.pdf
+	@echo "JSON written to out/; searchable PDF of the scans: out/scans.pdf (sidecar out/scans.json)"
 
 test: setup $(PDFJS)  ## lint, then the whole test suite (needs ../shared/data beside the repo)
 	$(BIN)/ruff check .
