@@ -1,12 +1,16 @@
 // Extract the text of every page of a PDF with Mozilla's pdf.js (pdfjs-dist, legacy build for Node).
 //
-//   node tests/js/pdfjs_text.mjs FILE.pdf
+//   node tests/js/pdfjs_text.mjs [--join=spaced|firefox] FILE.pdf
 //
 // stdout: one JSON object {"pages": ["text of page 1", "text of page 2", ...]}.
-// Page text: the getTextContent() items in order, a single space between two items (none next to an
-// item whose str is empty, and none where the text already has whitespace on that side), and a
-// newline after every item whose hasEOL is true.
-// Exit 1 with a one-line message on stderr if the PDF cannot be read or opened; exit 2 on bad usage.
+// Page text: the getTextContent() items in order (pdf.js's default Unicode normalization, as its
+// copy does: "ﬁ" comes out as "fi"), a newline after every item whose hasEOL is true, and between items:
+//   spaced (default): a single space between two items, none next to an item whose str is empty and
+//     none where the text already has whitespace on that side (pdf.js emits many spaces as " " items);
+//   firefox: nothing, as Firefox's find bar and copy join them; pdf.js splits items at font changes
+//     and superscripts without a gap ("NOTE" + ": text"), which stay glued here and get a space above.
+// Exit 1 with a one-line message on stderr if the PDF cannot be read or opened or a page's text cannot
+// be extracted; exit 2 on bad usage.
 // Installed by `npm ci --prefix tests/js`; used by tests/pdfjs.py.
 
 import { readFile } from "node:fs/promises";
@@ -26,13 +30,13 @@ console.info = console.error;
 console.debug = console.error;
 
 // Joins the text items of one page; see the header comment.
-function joinItems(items) {
+function joinItems(items, spaced) {
   let text = "";
   let prev = null; // the last item with a non-empty str since the last newline
   for (const item of items) {
     const str = item.str ?? "";
     if (str !== "") {
-      if (prev !== null && !/\s$/u.test(prev) && !/^\s/u.test(str)) {
+      if (spaced && prev !== null && !/\s$/u.test(prev) && !/^\s/u.test(str)) {
         text += " ";
       }
       text += str;
@@ -47,8 +51,12 @@ function joinItems(items) {
 }
 
 async function main(argv) {
+  let join = "spaced";
+  if (argv.length === 2 && /^--join=(spaced|firefox)$/.test(argv[0])) {
+    join = argv.shift().slice("--join=".length);
+  }
   if (argv.length !== 1 || argv[0].startsWith("-")) {
-    die("usage: node pdfjs_text.mjs FILE.pdf", 2);
+    die("usage: node pdfjs_text.mjs [--join=spaced|firefox] FILE.pdf", 2);
   }
   const file = argv[0];
 
@@ -97,20 +105,20 @@ async function main(argv) {
     die(`cannot open ${file}: ${err?.name ?? "Error"}: ${err?.message ?? err}`);
   }
 
-  try {
-    const pages = [];
-    for (let n = 1; n <= doc.numPages; n++) {
+  const pages = [];
+  for (let n = 1; n <= doc.numPages; n++) {
+    try {
       const page = await doc.getPage(n);
       const content = await page.getTextContent();
-      pages.push(joinItems(content.items));
+      pages.push(joinItems(content.items, join === "spaced"));
       page.cleanup();
+    } catch (err) {
+      await loadingTask.destroy().catch(() => {});
+      die(`cannot extract the text of page ${n} of ${file}: ${err?.name ?? "Error"}: ${err?.message ?? err}`);
     }
-    process.stdout.write(`${JSON.stringify({ pages })}\n`);
-  } catch (err) {
-    await loadingTask.destroy().catch(() => {});
-    die(`cannot extract text from ${file}: ${err?.name ?? "Error"}: ${err?.message ?? err}`);
   }
   await loadingTask.destroy();
+  process.stdout.write(`${JSON.stringify({ pages })}\n`);
 }
 
 await main(process.argv.slice(2));
