@@ -77,7 +77,9 @@ def image(
 
     if pdf is not None:
         engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
-        _write_pdf(lambda: _images_pdf(engine, files, pdf), pdf, sidecar, json_out, text)
+        from ocrcli.searchable import images_to_pdf
+
+        _write_pdf(lambda: images_to_pdf(engine, files, pdf), pdf, sidecar, json_out, text)
         return
     if json_out is None and output is None and not text:
         json_out = "-"
@@ -154,12 +156,6 @@ def pdf_command(
     _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text)
 
 
-def _images_pdf(engine: Any, files: list[Path], pdf: Path) -> Any:
-    from ocrcli.searchable import images_to_pdf
-
-    return images_to_pdf(engine, files, pdf)
-
-
 def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None, text: bool) -> None:
     """Run `make` (which writes the PDF and returns the document), then write the sidecar."""
     from ocrcli.safewrite import write_bytes_atomically
@@ -197,8 +193,8 @@ def _internal_error(exc: Exception) -> None:
 
     if os.environ.get("OCRCLI_DEBUG"):
         raise exc
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    report(f"error: unexpected {type(exc).__name__}: {message} (nothing was written; please report this)")
+    detail = errors.one_line(exc)
+    report(f"error: unexpected {type(exc).__name__}: {detail} (nothing was written; please report this)")
     raise typer.Exit(errors.EXIT_INTERNAL) from None
 
 

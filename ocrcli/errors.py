@@ -11,6 +11,13 @@ EXIT_MODELS = 4  # model files missing or corrupt
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line (whitespace collapsed, at most `limit` characters), or
+    its type's name when it has none: for the one-line errors users see."""
+    text = " ".join(str(exc).split())[:limit]
+    return text or type(exc).__name__
+
+
 class OcrError(Exception):
     """Base class: a one-line message for the user and the exit code it maps to."""
 

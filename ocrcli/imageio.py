@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-from ocrcli.errors import BadInputError
+from ocrcli.errors import BadInputError, one_line
 
 MAX_PIXELS: int = 200_000_000  # default per-frame limit; the environment variable below overrides it
 MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
@@ -139,7 +139,7 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
     except PermissionError as exc:
         raise BadInputError(path, "permission denied") from exc
     except OSError as exc:
-        raise BadInputError(path, f"cannot read file ({_one_line(exc)})") from exc
+        raise BadInputError(path, f"cannot read file ({one_line(exc)})") from exc
     # Pillow's own bomb guard (a warning over 89 megapixels, an error over 179) would fire first,
     # below a limit the user raised, and without saying how to raise it. The per-frame check in
     # _read_frame replaces it. This is process-wide, which is fine: all images load through here.
@@ -151,7 +151,7 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
     except UnidentifiedImageError as exc:
         raise BadInputError(path, "not an image, or an image format that cannot be read") from exc
     except Image.DecompressionBombError as exc:  # only if someone re-enabled Pillow's limit
-        raise BadInputError(path, f"image is too large ({_one_line(exc)})") from exc
+        raise BadInputError(path, f"image is too large ({one_line(exc)})") from exc
     except Exception as exc:  # a plugin recognised the format but choked on the header
         raise BadInputError(path, _decode_reason(exc)) from exc
 
@@ -163,7 +163,7 @@ def _frame_count(path: str | os.PathLike[str], im: Image.Image) -> int:
     try:
         return max(1, int(getattr(im, "n_frames", 1)))
     except Exception as exc:
-        raise BadInputError(path, f"corrupt multi-page TIFF ({_one_line(exc)})") from exc
+        raise BadInputError(path, f"corrupt multi-page TIFF ({one_line(exc)})") from exc
 
 
 def _read_frame(
@@ -207,17 +207,12 @@ def _format_pixels(pixels: int) -> str:
 
 
 def _decode_reason(exc: BaseException) -> str:
-    detail = _one_line(exc)
+    detail = one_line(exc)
     if isinstance(exc, MemoryError):
         return "not enough memory to decode the image"
     if isinstance(exc, EOFError) or "truncat" in detail.lower():
         return f"image data is truncated, the file is incomplete ({detail})"
     return f"corrupt or unreadable image data ({detail})"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 def _dpi(info: dict) -> float | None:

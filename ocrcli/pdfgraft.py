@@ -15,10 +15,10 @@ from __future__ import annotations
 import pikepdf
 
 from ocrcli.pdffont import GlyphlessFont
+from ocrcli.pdfpages import INVISIBLE
 from ocrcli.textlayer import FONT_RESOURCE
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
-INVISIBLE = 3  # text render mode: neither fill nor stroke
 SHOW_TEXT = {"Tj", "TJ", "'", '"'}
 
 

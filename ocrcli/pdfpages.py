@@ -13,7 +13,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ocrcli.errors import BadInputError, OcrError
+from ocrcli.errors import BadInputError, OcrError, one_line
 
 DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
@@ -31,12 +31,8 @@ class SignedError(BadInputError):
 
 @dataclass
 class PageText:
-    visible: int  # text objects drawn visibly
+    visible: list[tuple[float, float, float, float]]  # bounds of visible text objects, user space
     invisible: int  # text objects in render mode 3 (an OCR layer)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.visible or self.invisible)
 
 
 @dataclass
@@ -59,20 +55,20 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
         reason = "wrong password" if password else "encrypted: give its password with --password"
         raise EncryptedError(path, reason) from None
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
-        raise BadInputError(path, f"not a readable PDF ({_first_line(exc)})") from None
+        raise BadInputError(path, f"not a readable PDF ({one_line(exc)})") from None
     try:
         if len(pdf.pages) == 0:
             raise BadInputError(path, "the PDF has no pages")
         document = pdfium.PdfDocument(str(path), password=password)
     except pdfium.PdfiumError as exc:
         pdf.close()
-        raise BadInputError(path, f"not a renderable PDF ({_first_line(exc)})") from None
+        raise BadInputError(path, f"not a renderable PDF ({one_line(exc)})") from None
     except OcrError:
         pdf.close()
         raise
     except Exception as exc:  # qpdf raises its errors lazily, when the page tree is read
         pdf.close()
-        raise BadInputError(path, f"not a readable PDF ({_first_line(exc)})") from None
+        raise BadInputError(path, f"not a readable PDF ({one_line(exc)})") from None
     return OpenPdf(pdf, document)
 
 
@@ -95,23 +91,15 @@ def is_signed(pdf: pikepdf.Pdf) -> bool:
 
 
 def page_text(page: pdfium.PdfPage) -> PageText:
-    """Count the page's text objects (in forms too), visible and invisible."""
-    visible = invisible = 0
+    """The page's text objects (in forms too): bounds (left, bottom, right, top) of the visible
+    ones, and how many are invisible."""
+    visible, invisible = [], 0
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT]):
         if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
             invisible += 1
         else:
-            visible += 1
+            visible.append(tuple(obj.get_bounds()))
     return PageText(visible, invisible)
-
-
-def visible_text_boxes(page: pdfium.PdfPage) -> list[tuple[float, float, float, float]]:
-    """Bounds (left, bottom, right, top, in user space) of the page's visible text objects."""
-    boxes = []
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT]):
-        if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) != INVISIBLE:
-            boxes.append(tuple(obj.get_bounds()))
-    return boxes
 
 
 def render_dpi(page: pdfium.PdfPage) -> float:
@@ -135,8 +123,3 @@ def render(page: pdfium.PdfPage, dpi: float) -> np.ndarray:
     bitmap = page.render(scale=dpi / 72, draw_annots=False, may_draw_forms=False, rev_byteorder=True)
     image = bitmap.to_numpy()
     return np.ascontiguousarray(image[:, :, :3]) if image.ndim == 3 else np.dstack([image] * 3)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from ocrcli.errors import ModelError
+from ocrcli.errors import ModelError, one_line
 
 THREADS_ENV = "OCRCLI_THREADS"
 
@@ -71,7 +71,7 @@ class Model:
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"{path}: cannot load ONNX model ({str(exc).splitlines()[0]})") from exc
+            raise ModelError(f"{path}: cannot load ONNX model ({one_line(exc)})") from exc
         self.input_name = self.session.get_inputs()[0].name
         self.metadata = self.session.get_modelmeta().custom_metadata_map
 

@@ -3,7 +3,7 @@
 Until the final rename the destination is untouched, and the rename either happens whole or not
 at all, so an exception, Ctrl-C, kill -9 or a full disk at any moment leaves the old file as it
 was. Temporary files are named `.NAME.*.ocrcli-tmp`; one is left behind only if the process is
-killed outright, and `stale_temporaries` finds those.
+killed outright.
 """
 
 from __future__ import annotations
@@ -46,11 +46,6 @@ def write_atomically(
 
 def write_bytes_atomically(dest: str | os.PathLike, data: bytes) -> None:
     write_atomically(dest, lambda tmp: tmp.write_bytes(data))
-
-
-def stale_temporaries(folder: str | os.PathLike) -> list[Path]:
-    """Temporary files a killed run left in `folder`."""
-    return sorted(Path(folder).glob(f".*{TEMP_SUFFIX}"))
 
 
 def _copy_mode(dest: Path, tmp: Path) -> None:

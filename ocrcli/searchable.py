@@ -15,7 +15,7 @@ import pikepdf
 
 from ocrcli import models, pdfgraft, pdfpages
 from ocrcli.document import Document, Page, Word
-from ocrcli.errors import BadInputError
+from ocrcli.errors import BadInputError, one_line
 from ocrcli.imageio import iter_pages
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pipeline import Engine
@@ -75,7 +75,7 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
         font.finish()
         _save(opened.pdf, dest, source, password=options.password)
     except (pikepdf.PdfError, pikepdf.ForeignObjectError) as exc:
-        raise BadInputError(source, f"cannot rewrite this PDF ({str(exc).splitlines()[0][:200]})") from None
+        raise BadInputError(source, f"cannot rewrite this PDF ({one_line(exc)})") from None
     finally:
         opened.close()
     origin = {"path": str(source), "sha256": sha256}
@@ -125,14 +125,15 @@ def _ocr_pdf_page(
         dpi = pdfpages.render_dpi(rendered)
         width_pt, height_pt = rendered.get_size()
         width, height = max(1, round(width_pt * dpi / 72)), max(1, round(height_pt * dpi / 72))
-        reason = _reason_to_skip(number, pdfpages.page_text(rendered), options)
+        text = pdfpages.page_text(rendered)
+        reason = _reason_to_skip(number, text, options)
         if reason:
             return Page(number, width, height, dpi, skipped=reason)
         if options.existing_text is not ExistingText.skip:
             pdfgraft.remove_text_layers(opened.pdf, page)
         result = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
-        if pdfpages.page_text(rendered).visible:  # --force: the page's own text is not doubled
-            _drop_words_on_text(result, pdfpages.visible_text_boxes(rendered), page, dpi)
+        if text.visible:  # --force: the page's own text is not doubled
+            _drop_words_on_text(result, text.visible, page, dpi)
         _graft(opened.pdf, page, result, font)
         return result
     finally:
