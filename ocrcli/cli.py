@@ -17,7 +17,8 @@ from ocrcli.errors import OcrError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 all done; 1 unexpected error (a bug); 2 bad arguments; 3 some inputs could not be "
-    "read (the others were processed); 4 models missing or corrupt; 130 interrupted."
+    "read (the others were processed); 4 models missing or corrupt; 130 interrupted (Ctrl-C, SIGTERM); "
+    "141 stdout closed by its reader."
 )
 
 app = typer.Typer(
@@ -231,6 +232,146 @@ def _open_stream(json_out: str | None) -> Any:
     if json_out == "-":
         return sys.stdout
     return open(json_out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+
+
+@app.command("scan")
+def scan_command(
+    input_dir: Annotated[Path, typer.Argument(help="Folder of images and PDFs (searched recursively).")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Folder for the outputs, mirroring the input tree (default: INPUT_DIR-ocr beside it).",
+        ),
+    ] = None,
+    in_place: Annotated[
+        bool,
+        typer.Option(
+            "--in-place",
+            help="Replace each PDF atomically once its new version is verified; an image's PDF goes "
+            "beside it. Sidecars go beside the PDFs.",
+        ),
+    ] = False,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Only files whose name or relative path match.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Skip files whose name or relative path match.")
+    ] = None,
+    recursive: Annotated[bool, typer.Option(help="Look in subfolders too.")] = True,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")
+    ] = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write only the JSON sidecars.")] = False,
+    no_sidecar: Annotated[bool, typer.Option("--no-sidecar", help="Write only the PDFs.")] = False,
+    pages: Annotated[str | None, typer.Option(help="Pages to OCR in each PDF, e.g. 1-3,7.")] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Redo documents whose outputs are current; OCR pages that have text."),
+    ] = False,
+    redo: Annotated[
+        bool, typer.Option("--redo", help="Replace old invisible OCR layers (any tool's).")
+    ] = False,
+    password: Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")] = None,
+    invalidate_signatures: Annotated[
+        bool, typer.Option("--invalidate-signatures", help="Rewrite signed PDFs, breaking their signatures.")
+    ] = False,
+    json_out: Annotated[
+        str | None,
+        typer.Option("--json", help="Write a JSON document per line, as each one completes, to FILE or -."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display or summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each file.")] = False,
+    tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
+    models_dir: ModelsOption = None,
+) -> None:
+    """OCR a folder: a searchable PDF and a JSON sidecar per document, on a pool of worker
+    processes. Re-running skips documents whose outputs are current; Ctrl-C stops cleanly and the
+    next run continues. Originals are never modified unless --in-place."""
+    import os
+    import time
+
+    from ocrcli import discover
+    from ocrcli.pool import EngineSpec
+    from ocrcli.progress import ScanDisplay, summary_table
+    from ocrcli.scan import Scan, ScanOptions
+    from ocrcli.searchable import ExistingText, PdfOptions, parse_page_ranges
+
+    if not input_dir.is_dir():
+        _usage_error(f"{input_dir}: not a folder")
+    if in_place and output is not None:
+        _usage_error("give either -o OUTPUT_DIR or --in-place, not both")
+    if force and redo:
+        _usage_error("--force and --redo exclude each other")
+    if no_pdf and no_sidecar:
+        _usage_error("--no-pdf and --no-sidecar leave nothing to write")
+    try:
+        selected = parse_page_ranges(pages) if pages else None
+    except ValueError as exc:
+        _usage_error(f"--pages: {exc}")
+    out_dir = None if in_place else output or input_dir.resolve().parent / f"{input_dir.resolve().name}-ocr"
+    files = discover.find_files(input_dir, include, exclude, recursive, skip=[out_dir] if out_dir else [])
+    if in_place:  # an image's PDF from an earlier run is an output, not an input
+        files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
+    items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
+    options = ScanOptions(
+        engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1),
+        pdf_options=PdfOptions(
+            pages=selected,
+            existing_text=ExistingText.force if force else ExistingText.redo if redo else ExistingText.skip,
+            password=password,
+            invalidate_signatures=invalidate_signatures,
+        ),
+        jobs=jobs or len(os.sched_getaffinity(0)),
+        redo_current=force,
+        in_place=in_place,
+    )
+    if not quiet:
+        where = "in place" if in_place else f"into {out_dir}"
+        report(f"{len(items)} documents in {input_dir}, writing {where}, {options.jobs} workers")
+    stream = _open_stream(json_out)
+    display = ScanDisplay(stderr, len(items), live=stderr.is_terminal and not quiet, verbose=verbose)
+    started = time.perf_counter()
+    code = errors.EXIT_OK
+    try:
+        with _sigterm_as_interrupt(), display:
+            scan = Scan(items, options, display, stream)
+            outcomes = _run_or_exit(scan.run)
+    except KeyboardInterrupt:
+        outcomes, code = scan.outcomes if "scan" in locals() else [], errors.EXIT_INTERRUPTED
+        report("interrupted: documents in progress were not written; run the same command to continue")
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        _quiet_broken_pipe()
+        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
+    finally:
+        if stream not in (None, sys.stdout):
+            stream.close()
+    if not quiet:
+        table = summary_table(outcomes, time.perf_counter() - started)
+        Console(stderr=True, width=None if stderr.is_terminal else 200).print(table)
+    if code == errors.EXIT_OK and any(o.status == "failed" for o in outcomes):
+        code = errors.EXIT_INPUT
+    raise typer.Exit(code)
+
+
+def _sigterm_as_interrupt() -> Any:
+    """SIGTERM (kill, a service stopping) stops a batch as cleanly as Ctrl-C."""
+    import contextlib
+    import signal
+
+    @contextlib.contextmanager
+    def handler() -> Any:
+        def interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return handler()
 
 
 @app.command("models")

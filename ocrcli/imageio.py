@@ -69,6 +69,16 @@ def iter_pages(path: str | os.PathLike[str], max_pixels: int | None = None) -> I
             yield _read_frame(path, im, index, count, limit)
 
 
+def read_page(path: str | os.PathLike[str], index: int, max_pixels: int | None = None) -> PageImage:
+    """One page (0-based `index`) of the file, seeking past the others without decoding them."""
+    limit = _pixel_limit(path, max_pixels)
+    with _open(path) as im:
+        count = _frame_count(path, im)
+        if not 0 <= index < count:
+            raise BadInputError(path, f"has no page {index + 1} (it has {count})")
+        return _read_frame(path, im, index, count, limit)
+
+
 def load_pages(path: str | os.PathLike[str], max_pixels: int | None = None) -> list[PageImage]:
     """All pages of the file (see `iter_pages`)."""
     return list(iter_pages(path, max_pixels))

@@ -4,19 +4,22 @@ its coordinates matching the PDF pages (points = pixels * 72 / dpi, displayed fr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 import pikepdf
+import pypdfium2 as pdfium
 
 from ocrcli import models, pdfgraft, pdfpages
 from ocrcli.document import Document, Page, Word
 from ocrcli.errors import BadInputError, one_line
-from ocrcli.imageio import iter_pages
+from ocrcli.imageio import iter_pages, read_page
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pipeline import Engine
 from ocrcli.safewrite import write_atomically
@@ -55,27 +58,29 @@ def parse_page_ranges(spec: str) -> set[int]:
     return pages
 
 
+@dataclass
+class PageReading:
+    """One page's OCR result and what grafting it onto its PDF page needs."""
+
+    page: Page
+    visible_text: list[tuple[float, float, float, float]] = field(default_factory=list)  # user space
+    replace_layers: bool = False  # remove earlier OCR layers from the page first
+
+
 def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None = None) -> Document:
     """OCR `source` and write the searchable PDF to `dest` (which may be `source` itself)."""
     options = options or PdfOptions()
     start = time.perf_counter()
     sha256 = models.file_sha256(source)
-    opened = pdfpages.open_pdf(source, options.password)
+    opened = open_for_ocr(source, options)
     try:
-        if pdfpages.is_signed(opened.pdf) and not options.invalidate_signatures:
-            raise pdfpages.SignedError(
-                source,
-                "digitally signed; rewriting it would break the signature "
-                "(pass --invalidate-signatures to accept that)",
-            )
-        font = GlyphlessFont(opened.pdf)
-        pages = []
-        for index, page in enumerate(opened.pdf.pages):
-            pages.append(_ocr_pdf_page(engine, opened, index, page, font, options))
-        font.finish()
-        _save(opened.pdf, dest, source, password=options.password)
-    except (pikepdf.PdfError, pikepdf.ForeignObjectError) as exc:
-        raise BadInputError(source, f"cannot rewrite this PDF ({one_line(exc)})") from None
+        with rewrite_errors(source):
+            grafter = PdfGrafter(opened.pdf)
+            pages = [
+                grafter.add(index, read_pdf_page(engine, opened.render, index, options))
+                for index in range(len(opened.pdf.pages))
+            ]
+            grafter.save(dest, source, options.password)
     finally:
         opened.close()
     origin = {"path": str(source), "sha256": sha256}
@@ -86,41 +91,56 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path) -> Document:
     """Wrap the images (every frame of a multi-page TIFF) in one searchable PDF, a page per frame
     at the size its resolution gives; image data is embedded losslessly by img2pdf."""
     start = time.perf_counter()
-    pdf = pikepdf.open(io.BytesIO(_img2pdf(sources)))
-    font = GlyphlessFont(pdf)
+    grafter = PdfGrafter(images_pdf(sources), from_images=True)
     pages: list[Page] = []
     for source in sources:
         for frame in iter_pages(source):
-            if len(pages) >= len(pdf.pages):
+            if len(pages) >= len(grafter.pdf.pages):
                 raise BadInputError(source, "img2pdf made fewer pages than the image has frames")
-            pdf_page = pdf.pages[len(pages)]
-            _, width_pt, _ = pdfgraft.display_frame(pdf_page)
-            dpi = frame.image.shape[1] * 72 / width_pt  # the page's true resolution
-            page = engine.read_page(frame.image, len(pages) + 1, dpi)
-            if page.orientation:
-                pdfgraft.turn_user_space(pdf_page, page.orientation)
-            _graft(pdf, pdf_page, page, font)
-            pages.append(page)
-    if len(pages) != len(pdf.pages):
+            page = engine.read_page(frame.image, len(pages) + 1, frame.dpi)
+            pages.append(grafter.add(len(pages), PageReading(page)))
+    if len(pages) != len(grafter.pdf.pages):
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
-    font.finish()
-    _save(pdf, dest, compact=True)
+    grafter.save(dest, sources[0])
     origin = {"path": str(sources[0]), "sha256": models.file_sha256(sources[0])}
     if len(sources) > 1:
         origin["paths"] = [str(s) for s in sources]
     return Document(origin, pages, engine.models.names(), {"total": time.perf_counter() - start})
 
 
-def _ocr_pdf_page(
-    engine: Engine,
-    opened: pdfpages.OpenPdf,
-    index: int,
-    page: pikepdf.Page,
-    font: GlyphlessFont,
-    options: PdfOptions,
-) -> Page:
+def open_for_ocr(source: Path, options: PdfOptions) -> pdfpages.OpenPdf:
+    """Open a PDF to OCR, refusing a signed one unless the user accepted breaking the signature."""
+    opened = pdfpages.open_pdf(source, options.password)
+    if pdfpages.is_signed(opened.pdf) and not options.invalidate_signatures:
+        opened.close()
+        raise pdfpages.SignedError(
+            source,
+            "digitally signed; rewriting it would break the signature "
+            "(pass --invalidate-signatures to accept that)",
+        )
+    return opened
+
+
+def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
+    """A PDF of the images, a page per frame (no text yet)."""
+    return pikepdf.open(io.BytesIO(_img2pdf(sources)))
+
+
+@contextlib.contextmanager
+def rewrite_errors(source: Path) -> Iterator[None]:
+    """qpdf's errors while editing or saving, as the user's one-line error about `source`."""
+    try:
+        yield
+    except (pikepdf.PdfError, pikepdf.ForeignObjectError) as exc:
+        raise BadInputError(source, f"cannot rewrite this PDF ({one_line(exc)})") from None
+
+
+def read_pdf_page(
+    engine: Engine, document: pdfium.PdfDocument, index: int, options: PdfOptions
+) -> PageReading:
+    """Render and OCR page `index` of the PDF, unless its existing text says to skip it."""
     number = index + 1
-    rendered = opened.render[index]
+    rendered = document[index]
     try:
         dpi = pdfpages.render_dpi(rendered)
         width_pt, height_pt = rendered.get_size()
@@ -128,16 +148,51 @@ def _ocr_pdf_page(
         text = pdfpages.page_text(rendered)
         reason = _reason_to_skip(number, text, options)
         if reason:
-            return Page(number, width, height, dpi, skipped=reason)
-        if options.existing_text is not ExistingText.skip:
-            pdfgraft.remove_text_layers(opened.pdf, page)
-        result = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
-        if text.visible:  # --force: the page's own text is not doubled
-            _drop_words_on_text(result, text.visible, page, dpi)
-        _graft(opened.pdf, page, result, font)
-        return result
+            return PageReading(Page(number, width, height, dpi, skipped=reason))
+        page = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
+        return PageReading(page, text.visible, options.existing_text is not ExistingText.skip)
     finally:
         rendered.close()
+
+
+def read_image_page(engine: Engine, source: Path, index: int) -> PageReading:
+    """OCR frame `index` of an image file (its dpi is set when grafted onto its PDF page)."""
+    frame = read_page(source, index)
+    return PageReading(engine.read_page(frame.image, index + 1, frame.dpi))
+
+
+class PdfGrafter:
+    """Grafts OCR'd pages, in any order, onto the pages of an open PDF; then saves it."""
+
+    def __init__(self, pdf: pikepdf.Pdf, from_images: bool = False):
+        self.pdf = pdf
+        self.from_images = from_images  # the PDF was made from images by img2pdf (images_pdf)
+        self.font = GlyphlessFont(pdf)
+
+    def add(self, index: int, reading: PageReading) -> Page:
+        """Graft the reading of page `index` and return its page, in the PDF page's coordinates."""
+        pdf_page = self.pdf.pages[index]
+        page = reading.page
+        if page.skipped:
+            return page
+        if self.from_images:
+            _, width_pt, _ = pdfgraft.display_frame(pdf_page)
+            page.dpi = page.width * 72 / width_pt  # the page's true resolution, as img2pdf sized it
+            if page.orientation:
+                pdfgraft.turn_user_space(pdf_page, page.orientation)
+        if reading.replace_layers:
+            pdfgraft.remove_text_layers(self.pdf, pdf_page)
+        if reading.visible_text:  # --force: the page's own text is not doubled
+            _drop_words_on_text(page, reading.visible_text, pdf_page, page.dpi)
+        _graft(self.pdf, pdf_page, page, self.font)
+        return page
+
+    def save(self, dest: Path, source: Path, password: str | None = None) -> None:
+        self.font.finish()
+        _save(self.pdf, dest, source, compact=self.from_images, password=password)
+
+    def close(self) -> None:
+        self.pdf.close()
 
 
 def _drop_words_on_text(result: Page, boxes: list, page: pikepdf.Page, dpi: float) -> None:

@@ -1,0 +1,110 @@
+"""A batch's inputs: which files in a folder to OCR, and where each one's outputs go."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocrcli.imageio import SUPPORTED_SUFFIXES
+
+PDF_SUFFIX = ".pdf"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One document of the batch and its outputs (None when not written)."""
+
+    path: Path
+    kind: str  # "pdf" or "image"
+    pdf: Path | None
+    sidecar: Path | None
+
+
+def find_files(
+    root: Path,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    recursive: bool = True,
+    skip: list[Path] | None = None,
+) -> list[Path]:
+    """Images and PDFs under `root`, sorted, without hidden files and folders or folders in
+    `skip` (our own output folder). A glob matches a file's name or its path relative to root."""
+    skip_dirs = {s.resolve() for s in skip or []}
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if recursive and not d.startswith(".") and (Path(folder) / d).resolve() not in skip_dirs
+        )
+        for name in sorted(files):
+            path = Path(folder) / name
+            relative = path.relative_to(root).as_posix()
+            if name.startswith(".") or kind_of(path) is None:
+                continue
+            if include and not _matches(name, relative, include):
+                continue
+            if exclude and _matches(name, relative, exclude):
+                continue
+            found.append(path)
+    return found
+
+
+def kind_of(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    if suffix == PDF_SUFFIX:
+        return "pdf"
+    return "image" if suffix in SUPPORTED_SUFFIXES else None
+
+
+def plan(
+    files: list[Path], root: Path, output_dir: Path | None, pdf: bool = True, sidecar: bool = True
+) -> list[Item]:
+    """Name each file's outputs: the input tree mirrored under `output_dir`, or, in place (no
+    output_dir), each PDF replaced and each image's PDF written beside it. Outputs are NAME.pdf
+    and NAME.json; an image whose stem a PDF in its folder shares gets NAME.EXT.pdf instead."""
+    pdf_stems = {(f.parent, f.stem) for f in files if kind_of(f) == "pdf"}
+    items = []
+    for file in files:
+        kind = kind_of(file)
+        assert kind is not None
+        base = file if output_dir is None else output_dir / file.relative_to(root)
+        if kind == "pdf":
+            out = base
+        elif (file.parent, file.stem) in pdf_stems:
+            out = base.with_name(base.name + PDF_SUFFIX)
+        else:
+            out = base.with_suffix(PDF_SUFFIX)
+        items.append(Item(file, kind, out if pdf else None, out.with_suffix(".json") if sidecar else None))
+    return items
+
+
+def made_by_us(pdf: Path) -> bool:
+    """Is this PDF the output of an earlier run for another input (an image's PDF written in
+    place)? Its sidecar says so."""
+    record = read_sidecar(pdf.with_suffix(".json"))
+    if not record:
+        return False
+    output = (record.get("output") or {}).get("pdf")
+    source = (record.get("source") or {}).get("path")
+    # Names, not paths: the record holds paths as the user gave them, from wherever they ran it.
+    return bool(output and source) and Path(output).name == pdf.name and Path(source).name != pdf.name
+
+
+def read_sidecar(path: Path) -> dict | None:
+    """An ocrcli sidecar's content, or None if there is none (or the file is something else)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or (record.get("tool") or {}).get("name") != "ocrcli":
+        return None
+    return record
+
+
+def _matches(name: str, relative: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(relative, p) for p in patterns)

@@ -1,0 +1,182 @@
+"""A pool of worker processes that OCR one page per task, each loading the models once.
+
+The parent hands each idle worker one task over its own pipe, so it always knows which task a
+worker holds: a worker that dies (OOM-killed, segfault) fails only that task, and a fresh worker
+takes its place. Workers ignore SIGINT; the parent decides what Ctrl-C means and stops them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from ocrcli.errors import ModelError, OcrError, one_line
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """What each worker loads."""
+
+    tier: str = "fast"
+    models_dir: str | None = None
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """OCR page `index` (0-based) of the PDF or image at `path`."""
+
+    kind: str  # "pdf" or "image"
+    path: str
+    index: int
+    options: Any = None  # searchable.PdfOptions for PDFs
+
+
+class TaskFailed(Exception):
+    """A task's one-line error (worker exceptions do not cross the pipe as objects)."""
+
+
+def _worker_main(conn: Connection, spec: EngineSpec) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    from ocrcli.pipeline import Engine
+
+    try:
+        engine = Engine(spec.tier, spec.models_dir, spec.threads)
+    except OcrError as exc:
+        conn.send(("fatal", str(exc)))
+        return
+    open_path, document = None, None  # the PDF this worker last read, kept open for its next page
+    while True:
+        try:
+            task: PageTask = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        try:
+            if task.kind == "pdf" and task.path != open_path:
+                if document is not None:
+                    document.close()
+                open_path, document = None, None
+                document = _open_for_rendering(task)
+                open_path = task.path
+            conn.send(("ok", _read(engine, task, document)))
+        except OcrError as exc:
+            conn.send(("error", str(exc)))
+        except MemoryError:
+            conn.send(("error", f"{task.path}: page {task.index + 1}: out of memory"))
+        except Exception as exc:  # noqa: BLE001 - one page's bug fails its document, not the batch
+            detail = f"unexpected {type(exc).__name__}: {one_line(exc)}"
+            conn.send(("error", f"{task.path}: page {task.index + 1}: {detail}"))
+
+
+def _open_for_rendering(task: PageTask) -> Any:
+    import pypdfium2 as pdfium
+
+    from ocrcli.errors import BadInputError
+
+    try:
+        return pdfium.PdfDocument(task.path, password=task.options.password)
+    except pdfium.PdfiumError as exc:
+        raise BadInputError(task.path, f"not a renderable PDF ({one_line(exc)})") from None
+
+
+def _read(engine: Any, task: PageTask, document: Any) -> Any:
+    from ocrcli import searchable
+
+    if task.kind == "pdf":
+        return searchable.read_pdf_page(engine, document, task.index, task.options)
+    return searchable.read_image_page(engine, Path(task.path), task.index)
+
+
+class _Worker:
+    def __init__(self, context: Any, spec: EngineSpec):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child, spec), daemon=True)
+        self.process.start()
+        child.close()
+
+    def death(self) -> str:
+        self.process.join(1)
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+            return f"the worker process was killed by {name}{hint}"
+        return f"the worker process died (exit code {code})"
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.conn.close()
+
+
+class WorkerPool:
+    """`size` worker processes; `run` feeds them tasks and yields outcomes as they complete."""
+
+    def __init__(self, size: int, spec: EngineSpec):
+        # forkserver: workers start from a clean, single-threaded process, not a copy of this one.
+        self.context = multiprocessing.get_context("forkserver")
+        self.spec = spec
+        self.workers = [_Worker(self.context, spec) for _ in range(size)]
+
+    def run(self, tasks: Iterator[tuple[Any, PageTask]]) -> Iterator[tuple[Any, Any]]:
+        """Yield (key, result) per task in completion order; the result is a TaskFailed when the
+        task failed. Tasks are drawn from `tasks` only when a worker is free, so the caller can
+        open documents lazily and stop feeding a document that has failed."""
+        busy: dict[_Worker, tuple[Any, PageTask]] = {}
+        exhausted = False
+        while True:
+            for worker in [w for w in self.workers if w not in busy]:
+                if exhausted:
+                    break
+                task = next(tasks, None)
+                if task is None:
+                    exhausted = True
+                    break
+                key, page_task = task
+                try:
+                    worker.conn.send(page_task)
+                except (BrokenPipeError, OSError):  # died since its last task
+                    self._replace(worker)
+                    yield key, TaskFailed(f"{page_task.path}: {worker.death()}")
+                    continue
+                busy[worker] = key, page_task
+            if not busy:
+                return
+            waitables = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            ready = set(wait(waitables))
+            for worker in [w for w in busy if w.conn in ready or w.process.sentinel in ready]:
+                key, page_task = busy.pop(worker)
+                yield key, self._receive(worker, page_task)
+
+    def _receive(self, worker: _Worker, task: PageTask) -> Any:
+        try:
+            status, value = worker.conn.recv()
+        except (EOFError, OSError):
+            message = f"{task.path}: page {task.index + 1}: {worker.death()}"
+            self._replace(worker)
+            return TaskFailed(message)
+        if status == "fatal":
+            raise ModelError(value)
+        return value if status == "ok" else TaskFailed(value)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.stop()
+        self.workers[self.workers.index(worker)] = _Worker(self.context, self.spec)
+
+    def close(self) -> None:
+        """Stop every worker now (their tasks are abandoned)."""
+        for worker in self.workers:
+            worker.stop()
+        for worker in self.workers:
+            worker.process.join(2)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

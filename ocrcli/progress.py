@@ -1,0 +1,111 @@
+"""What `ocr scan` shows on stderr: a live progress display, a line per failure (and per file
+with -v), and a summary table at the end. Nothing here writes to stdout."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ocrcli.discover import Item
+from ocrcli.scan import Outcome
+
+
+class ScanDisplay:
+    """The scan's Reporter: progress while it runs (only on a terminal, and not with --quiet)."""
+
+    def __init__(self, console: Console, documents: int, live: bool, verbose: bool):
+        self.console = console
+        self.verbose = verbose
+        self.started = time.perf_counter()
+        self.pages_done = 0
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("docs, {task.fields[pages]} pages, {task.fields[rate]} pages/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[current]}", style="dim"),
+            console=console,
+            disable=not live,
+            transient=True,
+            refresh_per_second=4,
+        )
+        self.task = self.progress.add_task("OCR", total=documents, pages=0, rate="-", current="")
+
+    def __enter__(self) -> ScanDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def document_started(self, item: Item, pages: int) -> None:
+        self.progress.update(self.task, current=_short(item))
+
+    def page_done(self, item: Item) -> None:
+        self.pages_done += 1
+        rate = self.pages_done / max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, pages=self.pages_done, rate=f"{rate:.2f}", current=_short(item))
+
+    def document_finished(self, outcome: Outcome) -> None:
+        self.progress.advance(self.task)
+        if outcome.status == "failed":
+            self.log(f"ocr: error: {outcome.error}")
+        elif self.verbose:
+            what = {
+                "done": f"done, {outcome.pages} pages in {outcome.seconds:.1f} s",
+                "current": "up to date",
+            }
+            target = f" -> {outcome.item.pdf}" if outcome.item.pdf and outcome.status == "done" else ""
+            self.log(f"ocr: {outcome.item.path}: {what[outcome.status]}{target}")
+
+    def log(self, message: str) -> None:
+        """A line above the progress display (never wrapped, no markup)."""
+        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def summary_table(outcomes: list[Outcome], seconds: float) -> Table:
+    """Done, skipped and failed documents (with the reasons), pages, wall time and pages/s."""
+    done = [o for o in outcomes if o.status == "done"]
+    current = [o for o in outcomes if o.status == "current"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    pages = sum(o.pages for o in done)
+    skipped_pages: Counter[str] = Counter()
+    for o in done:
+        skipped_pages.update(o.skipped_pages)
+    table = Table("", "documents", "pages", "why", title="ocr scan", box=None, title_justify="left")
+    table.add_row("done", str(len(done)), str(pages), "")
+    for reason, count in sorted(skipped_pages.items()):
+        table.add_row("  pages not OCRed", "", str(count), reason)
+    table.add_row("skipped", str(len(current)), "", "outputs up to date (--force to redo)" if current else "")
+    for reason, count in Counter(_reason(o.error or "") for o in failed).most_common():
+        table.add_row("[red]failed", str(count), "", reason)
+    if not failed:
+        table.add_row("failed", "0", "", "")
+    rate = pages / seconds if seconds > 0 else 0.0
+    table.add_row("total", str(len(outcomes)), str(pages), f"{seconds:.1f} s wall, {rate:.2f} pages/s")
+    return table
+
+
+def _reason(error: str) -> str:
+    """The reason without the file name: 'a.pdf: encrypted: ...' -> 'encrypted: ...'."""
+    _, _, reason = error.partition(": ")
+    return reason or error
+
+
+def _short(item: Item, width: int = 40) -> str:
+    name = str(item.path)
+    return name if len(name) <= width else "…" + name[-(width - 1) :]

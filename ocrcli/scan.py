@@ -1,0 +1,315 @@
+"""`ocr scan`: OCR a batch of documents on a worker pool, a page per task.
+
+The parent opens documents lazily, as workers free up, and hands out their pages; workers render
+(or decode) and OCR them; the parent grafts each page's text onto the document's PDF as it comes
+back and spools its JSON to a temporary file, so memory stays flat however long the document.
+When a document's last page is in, its PDF and then its sidecar are written atomically (the
+sidecar last: it marks the document done for the next run) and its JSON line is streamed out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from ocrcli import __version__, models
+from ocrcli.discover import Item, made_by_us, read_sidecar
+from ocrcli.document import Document
+from ocrcli.errors import BadInputError, OcrError, one_line
+from ocrcli.imageio import count_pages
+from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
+from ocrcli.safewrite import write_atomically
+from ocrcli.searchable import (
+    PageReading,
+    PdfGrafter,
+    PdfOptions,
+    images_pdf,
+    open_for_ocr,
+    rewrite_errors,
+)
+
+
+@dataclass
+class ScanOptions:
+    engine: EngineSpec
+    pdf_options: PdfOptions
+    jobs: int
+    redo_current: bool = False  # --force: redo documents whose outputs are current
+    in_place: bool = False
+
+
+@dataclass
+class Outcome:
+    """How one document ended."""
+
+    item: Item
+    status: str  # "done", "current" (outputs up to date, skipped) or "failed"
+    pages: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    skipped_pages: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+
+class Reporter(Protocol):
+    def document_started(self, item: Item, pages: int) -> None: ...
+    def page_done(self, item: Item) -> None: ...
+    def document_finished(self, outcome: Outcome) -> None: ...
+
+
+@dataclass
+class _Open:
+    """A document being OCRed."""
+
+    item: Item
+    sha256: str
+    page_count: int
+    grafter: PdfGrafter | None
+    spool: IO[str]  # each finished page's JSON, one per line, in page order
+    started: float
+    next_page: int = 0  # the next page to graft (pages arrive in any order)
+    arrived: dict[int, PageReading] = field(default_factory=dict)
+    failed: str | None = None
+    skipped_pages: dict[str, int] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.spool.close()
+        if self.grafter is not None:
+            self.grafter.close()
+
+
+def run_record(options: ScanOptions) -> dict[str, Any]:
+    """What makes a document's outputs current: the tool and model versions and the options that
+    change them (the input's own hash is in the sidecar's source)."""
+    selected = models.select(options.engine.tier, options.engine.models_dir)
+    specs = [getattr(selected, role) for role in selected.names()]
+    pdf = options.pdf_options
+    return {
+        "tool_version": __version__,
+        "models": {spec.name: spec.sha256 for spec in specs},
+        "options": {
+            "tier": options.engine.tier,
+            "pages": sorted(pdf.pages) if pdf.pages else None,
+            "existing_text": pdf.existing_text.value,
+        },
+    }
+
+
+class Scan:
+    """One batch run. `run` yields nothing; results reach the reporter and the JSON stream."""
+
+    def __init__(
+        self,
+        items: list[Item],
+        options: ScanOptions,
+        reporter: Reporter,
+        stream: IO[str] | None = None,
+    ):
+        self.items = items
+        self.options = options
+        self.reporter = reporter
+        self.stream = stream
+        self.record = run_record(options)
+        self.open: dict[Path, _Open] = {}
+        self.outcomes: list[Outcome] = []  # so far, in completion order
+
+    def run(self) -> list[Outcome]:
+        """Process every item; an interruption propagates once nothing is left half-written."""
+        try:
+            with WorkerPool(max(1, self.options.jobs), self.options.engine) as pool:
+                for doc, result in pool.run(self._tasks()):
+                    self._arrived(doc, result)
+        finally:
+            for doc in self.open.values():  # interrupted: drop what was in flight, write nothing
+                doc.close()
+            self.open.clear()
+        return self.outcomes
+
+    # -- handing out pages ------------------------------------------------------------------
+
+    def _tasks(self) -> Iterator[tuple[_Open, PageTask]]:
+        for item in self.items:
+            doc = self._start(item)
+            if doc is None:
+                continue
+            for index in range(doc.page_count):
+                if doc.failed:
+                    break
+                yield doc, PageTask(item.kind, str(item.path), index, self.options.pdf_options)
+
+    def _start(self, item: Item) -> _Open | None:
+        """Open the document, or finish it at once: current outputs, or unreadable."""
+        started = time.perf_counter()
+        try:
+            sha256 = models.file_sha256(item.path)
+            previous = read_sidecar(item.sidecar) if item.sidecar else None
+            if not self.options.redo_current and self._is_current(item, sha256, previous):
+                self._finish(Outcome(item, "current", len(previous["pages"]) if previous else 0), previous)
+                return None
+            self._check_overwrites(item)
+            grafter, page_count = self._open_pdf(item)
+        except OcrError as exc:
+            self._finish(Outcome(item, "failed", error=str(exc)))
+            return None
+        except OSError as exc:
+            self._finish(Outcome(item, "failed", error=f"{item.path}: {one_line(exc)}"))
+            return None
+        except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the batch
+            self._finish(Outcome(item, "failed", error=_unexpected(item.path, exc)))
+            return None
+        spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed with the doc
+        doc = _Open(item, sha256, page_count, grafter, spool, started)
+        self.open[item.path] = doc
+        self.reporter.document_started(item, page_count)
+        return doc
+
+    def _open_pdf(self, item: Item) -> tuple[PdfGrafter | None, int]:
+        """The PDF the pages are grafted onto (None with --no-pdf) and the page count."""
+        if item.kind == "image":
+            if item.pdf is None:
+                return None, count_pages(item.path)
+            with rewrite_errors(item.path):
+                grafter = PdfGrafter(images_pdf([item.path]), from_images=True)
+            return grafter, len(grafter.pdf.pages)
+        options = self.options.pdf_options
+        if item.pdf is None:  # nothing is rewritten, so a signature does not matter
+            options = PdfOptions(options.pages, options.existing_text, options.password, True)
+        opened = open_for_ocr(item.path, options)
+        opened.render.close()  # workers render; this process only grafts
+        if item.pdf is None:
+            count = len(opened.pdf.pages)
+            opened.pdf.close()
+            return None, count
+        return PdfGrafter(opened.pdf), len(opened.pdf.pages)
+
+    def _is_current(self, item: Item, sha256: str, previous: dict | None) -> bool:
+        if item.sidecar is None:  # no record to compare: outputs newer than the input will do
+            return item.pdf is not None and _newer(item.pdf, item.path)
+        if previous is None or previous.get("run") != self.record:
+            return False
+        output = previous.get("output") or {}
+        # In place, the input is the PDF we wrote: its hash is the output's.
+        if sha256 not in (previous["source"].get("sha256"), output.get("sha256")):
+            return False
+        return item.pdf is None or (output.get("pdf") is not None and item.pdf.exists())
+
+    def _check_overwrites(self, item: Item) -> None:
+        """Never replace a file of the user's that is not ours to replace."""
+        if item.sidecar and item.sidecar.exists() and read_sidecar(item.sidecar) is None:
+            raise BadInputError(item.path, f"{item.sidecar} exists and is no ocrcli sidecar; leaving it")
+        image_pdf_in_place = self.options.in_place and item.pdf and item.pdf != item.path
+        if image_pdf_in_place and item.pdf.exists() and not made_by_us(item.pdf):
+            raise BadInputError(item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it")
+
+    # -- collecting pages -------------------------------------------------------------------
+
+    def _arrived(self, doc: _Open, result: Any) -> None:
+        if doc.failed or doc.item.path not in self.open:
+            return  # an earlier page failed: the document is already reported
+        if isinstance(result, TaskFailed):
+            self._fail(doc, str(result))
+            return
+        self.reporter.page_done(doc.item)
+        doc.arrived[result.page.page - 1] = result
+        try:
+            while doc.next_page in doc.arrived:  # graft and spool in page order
+                reading = doc.arrived.pop(doc.next_page)
+                page = reading.page
+                if doc.grafter is not None:
+                    with rewrite_errors(doc.item.path):
+                        page = doc.grafter.add(doc.next_page, reading)
+                if page.skipped:
+                    doc.skipped_pages[page.skipped] = doc.skipped_pages.get(page.skipped, 0) + 1
+                doc.spool.write(json.dumps(page.to_dict(), ensure_ascii=False) + "\n")
+                doc.next_page += 1
+            if doc.next_page == doc.page_count:
+                self._complete(doc)
+        except OcrError as exc:
+            self._fail(doc, str(exc))
+        except OSError as exc:
+            self._fail(doc, f"{doc.item.path}: cannot write the output ({one_line(exc)})")
+        except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the batch
+            self._fail(doc, _unexpected(doc.item.path, exc))
+
+    def _fail(self, doc: _Open, message: str) -> None:
+        doc.failed = message
+        self.open.pop(doc.item.path, None)
+        doc.close()
+        outcome = Outcome(doc.item, "failed", doc.next_page, time.perf_counter() - doc.started, message)
+        self._finish(outcome)
+
+    def _complete(self, doc: _Open) -> None:
+        item = doc.item
+        output: dict[str, Any] = {"pdf": None, "sidecar": str(item.sidecar) if item.sidecar else None}
+        if doc.grafter is not None and item.pdf is not None:
+            doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password)
+            output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
+        seconds = time.perf_counter() - doc.started
+        head = Document({"path": str(item.path), "sha256": doc.sha256}, [], self.record["models"]).to_dict()
+        head.pop("pages")
+        head.update(timings={"total": round(seconds, 4)}, output=output, run=self.record)
+        if item.sidecar is not None:
+            write_atomically(item.sidecar, lambda tmp: self._write_document(head, doc.spool, tmp))
+        self.open.pop(item.path, None)
+        outcome = Outcome(item, "done", doc.page_count, seconds, skipped_pages=doc.skipped_pages)
+        if self.stream is not None:
+            self._stream_document(head, doc.spool)
+        doc.close()
+        self._finish(outcome)
+
+    def _finish(self, outcome: Outcome, previous: dict | None = None) -> None:
+        self.outcomes.append(outcome)
+        self.reporter.document_finished(outcome)
+        if self.stream is None or outcome.status == "done":  # a done one has streamed already
+            return
+        if outcome.status == "failed":
+            line = {
+                "source": {"path": str(outcome.item.path)},
+                "status": "failed",
+                "error": {"message": outcome.error},
+            }
+        elif previous is not None:  # current: its sidecar again, so the stream stays complete
+            line = {**previous, "status": "current"}
+        else:
+            line = {"source": {"path": str(outcome.item.path)}, "status": "current"}
+        self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+    @staticmethod
+    def _write_document(head: dict[str, Any], spool: IO[str], tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as out:
+            for chunk in _document_chunks(head, spool, separator=",\n"):
+                out.write(chunk)
+            out.write("\n")
+
+    def _stream_document(self, head: dict[str, Any], spool: IO[str]) -> None:
+        assert self.stream is not None
+        for chunk in _document_chunks({**head, "status": "done"}, spool, separator=","):
+            self.stream.write(chunk)
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _document_chunks(head: dict[str, Any], spool: IO[str], separator: str) -> Iterator[str]:
+    """The document as JSON text in pieces: `head`'s fields, then "pages" from the spool."""
+    spool.seek(0)
+    opening = json.dumps(head, ensure_ascii=False)
+    yield opening[:-1] + ', "pages": ['
+    for number, line in enumerate(spool):
+        yield (separator if number else separator.lstrip(",")) + line.rstrip("\n")
+    yield "]}"
+
+
+def _newer(output: Path, source: Path) -> bool:
+    with contextlib.suppress(OSError):
+        return output.stat().st_mtime >= source.stat().st_mtime
+    return False
+
+
+def _unexpected(path: Path, exc: Exception) -> str:
+    return f"{path}: unexpected {type(exc).__name__}: {one_line(exc)} (please report this)"
