@@ -1,0 +1,296 @@
+"""`ocr scan` as users run it on folders: good files done, bad ones reported while the batch goes
+on, JSON Lines on stdout only, resume, Ctrl-C, a worker killed mid-document, in-place safety."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import img2pdf
+import pikepdf
+import pytest
+from PIL import Image
+
+from ocrcli import discover
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TESS = DATA / "tess" / "img"
+OCR = [sys.executable, "-m", "ocrcli"]
+TEMP_SUFFIX = ".ocrcli-tmp"
+
+
+def ocr(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, timeout=900)
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def pdftotext(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def image_pdf(path: Path, image: Path, copies: int) -> Path:
+    """A scanned-style PDF (no text) made by img2pdf, `copies` pages of `image`."""
+    path.write_bytes(img2pdf.convert([str(image)] * copies))
+    return path
+
+
+def pages_without_timings(sidecar: Path) -> list[dict]:
+    pages = json.loads(sidecar.read_text(encoding="utf-8"))["pages"]
+    for page in pages:
+        page.pop("timings")
+    return pages
+
+
+def temporaries(*folders: Path) -> list[Path]:
+    return [p for folder in folders for p in folder.rglob(f"*{TEMP_SUFFIX}")]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A nested folder of good and bad files, and a hidden folder that must be left alone."""
+    root = tmp_path_factory.mktemp("mixed") / "in"
+    (root / "scans" / "deeper").mkdir(parents=True)
+    (root / ".hidden").mkdir()
+    Image.open(TESS / "phototest.tif").save(root / "phototest.tif")
+    Image.open(TESS / "eurotext.tif").save(root / "scans" / "eurotext.tif")
+    image_pdf(root / "scans" / "deeper" / "scan.pdf", TESS / "phototest-rotated-R.png", 1)
+    Image.open(TESS / "phototest.tif").save(root / ".hidden" / "secret.png")
+    (root / "empty.pdf").write_bytes(b"")
+    (root / "notes.png").write_text("this is not an image\n")
+    corrupt = root / "scans" / "corrupt.jpg"
+    Image.open(TESS / "phototest.tif").convert("RGB").save(corrupt, quality=90)
+    corrupt.write_bytes(corrupt.read_bytes()[: corrupt.stat().st_size // 3])
+    locked = root / "scans" / "locked.pdf"
+    with pikepdf.open(image_pdf(root / "plain.tmp", TESS / "phototest.tif", 1)) as pdf:
+        pdf.save(locked, encryption=pikepdf.Encryption(user="secret", owner="owner"))
+    (root / "plain.tmp").unlink()
+    return root
+
+
+GOOD = ["phototest.tif", "scans/eurotext.tif", "scans/deeper/scan.pdf"]
+BAD = {
+    "empty.pdf": "empty",
+    "notes.png": "not an image",
+    "scans/corrupt.jpg": "truncated",
+    "scans/locked.pdf": "encrypted",
+}
+
+
+@pytest.fixture(scope="module")
+def mixed_run(mixed: Path) -> tuple[subprocess.CompletedProcess, Path, dict[str, str]]:
+    before = hashes(mixed)
+    out = mixed.parent / "out"
+    return ocr("scan", mixed, "-o", out, "--json", "-"), out, before
+
+
+def test_mixed_folder_good_done_bad_reported(mixed: Path, mixed_run: tuple) -> None:
+    run, out, before = mixed_run
+    assert run.returncode == 3, run.stderr  # documented: some documents failed
+    assert "Traceback" not in run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]  # stdout: JSON Lines only
+    by_path = {Path(d["source"]["path"]).as_posix(): d for d in lines}
+    root = mixed.as_posix() + "/"
+    assert sorted(p.removeprefix(root) for p in by_path) == sorted([*GOOD, *BAD])  # hidden skipped
+    for name, reason in BAD.items():
+        doc = by_path[root + name]
+        assert doc["status"] == "failed" and reason in doc["error"]["message"], doc
+        errors = [line for line in run.stderr.splitlines() if name in line and "error" in line]
+        assert len(errors) == 1 and reason in errors[0], run.stderr
+        assert not (out / name).with_suffix(".pdf").exists()
+    for name in GOOD:
+        doc = by_path[root + name]
+        assert doc["status"] == "done" and doc["pages"][0]["lines"], doc
+        pdf, sidecar = (out / name).with_suffix(".pdf"), (out / name).with_suffix(".json")
+        assert doc["output"]["pdf"] == str(pdf) and json.loads(sidecar.read_text())["pages"] == doc["pages"]
+    assert "quick brown dog" in " ".join(pdftotext(out / "phototest.pdf").split())
+    assert "quick brown dog" in " ".join(pdftotext(out / "scans/deeper/scan.pdf").split())
+    assert hashes(mixed) == before  # originals untouched
+    assert not temporaries(out, mixed)
+
+
+def test_rerun_skips_current_outputs_and_force_redoes(mixed: Path, mixed_run: tuple) -> None:
+    _, out, _ = mixed_run
+    written = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    again = ocr("scan", mixed, "-o", out, "--json", "-")
+    assert again.returncode == 3  # the bad files are still bad
+    statuses = sorted(json.loads(line)["status"] for line in again.stdout.splitlines())
+    assert statuses == ["current"] * len(GOOD) + ["failed"] * len(BAD)
+    assert {p: p.stat().st_mtime_ns for p in written} == written  # nothing rewritten
+    assert "up to date" in again.stderr
+
+    forced = ocr("scan", mixed, "-o", out, "--force", "--include", "phototest.tif", "--json", "-")
+    assert forced.returncode == 0, forced.stderr
+    assert [json.loads(line)["status"] for line in forced.stdout.splitlines()] == ["done"]
+    assert (out / "phototest.pdf").stat().st_mtime_ns > written[out / "phototest.pdf"]
+
+
+def test_head_closes_the_pipe_without_a_traceback(mixed: Path, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*OCR, "scan", mixed, "-o", tmp_path / "out", "--json", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = process.stdout.readline()
+    process.stdout.close()  # what `| head -1` does
+    stderr = process.stderr.read()
+    assert process.wait(timeout=300) == 141, stderr  # documented: stdout closed by its reader
+    assert json.loads(first)["source"]["path"]
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    assert not temporaries(tmp_path)
+
+
+def _wait_for(condition, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_sigint_then_rerun_gives_the_clean_runs_outputs(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest-rotated-L.png").save(folder / "a.png")
+    image_pdf(folder / "b.pdf", TESS / "phototest.tif", 8)
+    Image.open(TESS / "eurotext.tif").save(folder / "c.tif")
+    before = hashes(folder)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [*OCR, "scan", folder, "-o", out], stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    _wait_for(lambda: (out / "a.json").exists())
+    os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole process group
+    stopped = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - stopped < 3, "Ctrl-C took too long"
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not (out / "b.pdf").exists() and not (out / "b.json").exists()  # nothing half-written
+    assert not temporaries(out, folder)
+
+    resumed = ocr("scan", folder, "-o", out, "-v")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "a.png: up to date" in resumed.stderr
+    clean = ocr("scan", folder, "-o", tmp_path / "clean")
+    assert clean.returncode == 0, clean.stderr
+    for name in ("a", "b", "c"):
+        assert pages_without_timings(out / f"{name}.json") == pages_without_timings(
+            tmp_path / "clean" / f"{name}.json"
+        )
+        assert pdftotext(out / f"{name}.pdf") == pdftotext(tmp_path / "clean" / f"{name}.pdf")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (tmp_path / "clean").iterdir())
+    assert hashes(folder) == before
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _worker_pids(pid: int) -> list[int]:
+    """The pool's workers: processes under the forkserver that have loaded models."""
+    return [p for p in _descendants(pid) if "forkserver" in _cmdline(p) and _cpu_seconds(p) > 0.3]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_killed_worker_fails_only_its_document_and_in_place_original_survives(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    long_pdf = image_pdf(folder / "long.pdf", TESS / "phototest.tif", 16)
+    short_pdf = image_pdf(folder / "m.pdf", TESS / "eurotext.tif", 1)
+    Image.open(TESS / "phototest.tif").save(folder / "z.tif")
+    long_before = long_pdf.read_bytes()
+    process = subprocess.Popen(
+        [*OCR, "scan", folder, "--in-place", "--json", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Let the workers load their models and get into long.pdf's pages (it comes first), then
+    # kill one as the kernel's OOM killer would.
+    _wait_for(lambda: any(_cpu_seconds(p) > 1.5 for p in _worker_pids(process.pid)))
+    victim = max(_worker_pids(process.pid), key=_cpu_seconds)
+    os.kill(victim, signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 3, stderr
+    docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, stdout.splitlines())}
+    assert docs["long.pdf"]["status"] == "failed", docs["long.pdf"]
+    assert "killed by SIGKILL" in docs["long.pdf"]["error"]["message"]
+    assert any("long.pdf" in line and "SIGKILL" in line for line in stderr.splitlines())
+    assert long_pdf.read_bytes() == long_before  # in place, but failed: byte-identical
+    assert not (folder / "long.json").exists()
+    # The pool carried on with a fresh worker: the other documents are done.
+    assert docs["m.pdf"]["status"] == "done" and docs["z.tif"]["status"] == "done"
+    assert "quick" in pdftotext(short_pdf)  # replaced in place: now searchable
+    assert "quick brown dog" in " ".join(pdftotext(folder / "z.pdf").split())
+    assert (folder / "z.json").exists() and (folder / "m.json").exists()
+    assert not temporaries(folder)
+
+
+def test_discovery_skips_hidden_and_output_folders_and_names_outputs(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    for name in ["a.png", "a.pdf", "b.JPG", "sub/c.tiff", ".h.png", ".git/d.png", "out/e.png", "notes.txt"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"x")
+    found = discover.find_files(root, skip=[root / "out"])
+    assert [p.relative_to(root).as_posix() for p in found] == ["a.pdf", "a.png", "b.JPG", "sub/c.tiff"]
+    assert [p.name for p in discover.find_files(root, include=["*.png", "sub/*"])] == [
+        "a.png",
+        "e.png",
+        "c.tiff",
+    ]
+    assert [p.name for p in discover.find_files(root, exclude=["sub/*", "a.*"], skip=[root / "out"])] == [
+        "b.JPG"
+    ]
+    assert [p.name for p in discover.find_files(root, recursive=False)] == ["a.pdf", "a.png", "b.JPG"]
+
+    out = tmp_path / "out"
+    items = {i.path.name: i for i in discover.plan(found, root, out)}
+    assert items["a.pdf"].pdf == out / "a.pdf" and items["a.pdf"].sidecar == out / "a.json"
+    assert items["a.png"].pdf == out / "a.png.pdf"  # a.pdf is taken by the PDF of the same name
+    assert items["a.png"].sidecar == out / "a.png.json"
+    assert items["c.tiff"].pdf == out / "sub" / "c.pdf"
+    in_place = {i.path.name: i for i in discover.plan(found, root, None, sidecar=False)}
+    assert in_place["a.pdf"].pdf == root / "a.pdf" and in_place["a.pdf"].sidecar is None
+    assert in_place["b.JPG"].pdf == root / "b.pdf"
+    assert discover.plan(found, root, out, pdf=False)[0].pdf is None
