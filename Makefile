@@ -8,12 +8,13 @@ PDFJS := tests/js/node_modules/pdfjs-dist/package.json
 
 .PHONY: demo test lint setup clean
 
-demo: setup  ## OCR the bundled sample scans: plain text to the terminal, JSON into out/
+demo: setup  ## OCR the bundled sample scans: a searchable PDF + JSON each in out/scan, text to the terminal
 	$(BIN)/ocr models
+	$(BIN)/ocr scan examples/scans -o out/scan -v
 	$(BIN)/ocr image examples/scans/* --text
-	$(BIN)/ocr image examples/scans/* -o out/
+	$(BIN)/ocr image examples/scans/* -o out/json/
 	$(BIN)/ocr image examples/scans/* --pdf out/scans.pdf
-	@echo "JSON written to out/; searchable PDF of the scans: out/scans.pdf (sidecar out/scans.json)"
+	@echo "Searchable PDFs and sidecars: out/scan/; JSON per image: out/json/; all scans in one PDF: out/scans.pdf"
 
 test: setup $(PDFJS)  ## lint, then the whole test suite (needs ../shared/data beside the repo)
 	$(BIN)/ruff check .

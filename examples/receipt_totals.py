@@ -1,6 +1,7 @@
 """Pull the date and the total out of receipts, from ocrcli's JSON Lines.
 
     ocr image examples/scans/receipt.jpg --json - | python examples/receipt_totals.py
+    ocr scan receipts/ --no-pdf --json - | python examples/receipt_totals.py
 
 The total is the amount on the same row as a word like TOTAL (lines of one row sit at the same
 height on the page, so the JSON's boxes tell which amount belongs to which label).

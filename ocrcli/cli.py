@@ -311,6 +311,8 @@ def scan_command(
     except ValueError as exc:
         _usage_error(f"--pages: {exc}")
     out_dir = None if in_place else output or input_dir.resolve().parent / f"{input_dir.resolve().name}-ocr"
+    if out_dir is not None and out_dir.resolve() == input_dir.resolve():
+        _usage_error("the output folder is the input folder: use --in-place to write beside the inputs")
     files = discover.find_files(input_dir, include, exclude, recursive, skip=[out_dir] if out_dir else [])
     if in_place:  # an image's PDF from an earlier run is an output, not an input
         files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pikepdf
 import pypdfium2 as pdfium
@@ -21,9 +22,11 @@ from ocrcli.document import Document, Page, Word
 from ocrcli.errors import BadInputError, one_line
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.pdffont import GlyphlessFont
-from ocrcli.pipeline import Engine
 from ocrcli.safewrite import write_atomically
 from ocrcli.textlayer import layer_content
+
+if TYPE_CHECKING:  # the batch runner's parent process grafts pages without loading onnxruntime
+    from ocrcli.pipeline import Engine
 
 
 class ExistingText(StrEnum):

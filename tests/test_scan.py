@@ -13,16 +13,19 @@ import time
 from pathlib import Path
 
 import img2pdf
+import jsonschema
 import pikepdf
 import pytest
 from PIL import Image
 
+import ocrcli
 from ocrcli import discover
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TESS = DATA / "tess" / "img"
 OCR = [sys.executable, "-m", "ocrcli"]
 TEMP_SUFFIX = ".ocrcli-tmp"
+SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
 
 
 def ocr(*args: object) -> subprocess.CompletedProcess:
@@ -113,6 +116,7 @@ def test_mixed_folder_good_done_bad_reported(mixed: Path, mixed_run: tuple) -> N
     for name in GOOD:
         doc = by_path[root + name]
         assert doc["status"] == "done" and doc["pages"][0]["lines"], doc
+        jsonschema.validate(doc, SCHEMA)
         pdf, sidecar = (out / name).with_suffix(".pdf"), (out / name).with_suffix(".json")
         assert doc["output"]["pdf"] == str(pdf) and json.loads(sidecar.read_text())["pages"] == doc["pages"]
     assert "quick brown dog" in " ".join(pdftotext(out / "phototest.pdf").split())

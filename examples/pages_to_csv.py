@@ -1,0 +1,24 @@
+"""Turn ocrcli's JSON Lines into a CSV of document, page and text, a row per page.
+
+    ocr scan scans --json - | python examples/pages_to_csv.py > pages.csv
+
+Failed documents are listed on stderr; pages that were not OCRed (they already had text) get
+their reason in the `skipped` column.
+"""
+
+import csv
+import json
+import sys
+
+writer = csv.writer(sys.stdout)
+writer.writerow(["document", "page", "words", "skipped", "text"])
+for raw in sys.stdin:
+    doc = json.loads(raw)
+    if "error" in doc:
+        print(f"failed {doc['source']['path']}: {doc['error']['message']}", file=sys.stderr)
+        continue
+    for page in doc["pages"]:
+        # Lines come in reading order; a row per line keeps receipts' item and price apart.
+        text = "\n".join(line["text"] for line in page["lines"])
+        words = sum(len(line["words"]) for line in page["lines"])
+        writer.writerow([doc["source"]["path"], page["page"], words, page.get("skipped", ""), text])
