@@ -53,6 +53,30 @@ def keep_freed_memory() -> None:
     libc.mallopt(m_trim_threshold, 512 << 20)
 
 
+def release_freed_memory(above_mb: float) -> bool:
+    """Hand freed heap memory back to the kernel when this process's RSS is over `above_mb`.
+
+    keep_freed_memory trades memory for speed; a long-running worker calls this between pages so
+    that what it keeps stays bounded. Returns whether it trimmed.
+    """
+    if not sys.platform.startswith("linux") or resident_mb() <= above_mb:
+        return False
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+def resident_mb() -> float:
+    """This process's resident set size in MB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 class Model:
     """One ONNX model: a session plus its input and output names."""
 
