@@ -140,6 +140,8 @@ class WorkerPool:
             for worker in [w for w in self.workers if w not in busy]:
                 if exhausted:
                     break
+                if not worker.process.is_alive():  # died while idle: no task of anyone's was lost
+                    worker = self._replace(worker)
                 task = next(tasks, None)
                 if task is None:
                     exhausted = True
@@ -171,9 +173,11 @@ class WorkerPool:
             raise ModelError(value)
         return value if status == "ok" else TaskFailed(value)
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker) -> _Worker:
         worker.stop()
-        self.workers[self.workers.index(worker)] = _Worker(self.context, self.spec)
+        fresh = _Worker(self.context, self.spec)
+        self.workers[self.workers.index(worker)] = fresh
+        return fresh
 
     def close(self) -> None:
         """Stop every worker now (their tasks are abandoned)."""

@@ -188,8 +188,9 @@ class Scan:
         return PdfGrafter(opened.pdf), len(opened.pdf.pages)
 
     def _is_current(self, item: Item, sha256: str, previous: dict | None) -> bool:
-        if item.sidecar is None:  # no record to compare: outputs newer than the input will do
-            return item.pdf is not None and _newer(item.pdf, item.path)
+        if item.sidecar is None:  # no record to compare: a PDF newer than the input will do
+            # (in place there is no telling; pages OCRed before are skipped, as having text)
+            return item.pdf is not None and item.pdf != item.path and _newer(item.pdf, item.path)
         if previous is None or previous.get("run") != self.record:
             return False
         output = previous.get("output") or {}
