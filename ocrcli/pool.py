@@ -134,33 +134,42 @@ class WorkerPool:
         """Yield (key, result) per task in completion order; the result is a TaskFailed when the
         task failed. Tasks are drawn from `tasks` only when a worker is free, so the caller can
         open documents lazily and stop feeding a document that has failed."""
-        busy: dict[_Worker, tuple[Any, PageTask]] = {}
-        exhausted = False
+        self._busy: dict[_Worker, tuple[Any, PageTask]] = {}
+        self._tasks, self._exhausted = tasks, False
         while True:
-            for worker in [w for w in self.workers if w not in busy]:
-                if exhausted:
-                    break
-                if not worker.process.is_alive():  # died while idle: no task of anyone's was lost
-                    worker = self._replace(worker)
-                task = next(tasks, None)
-                if task is None:
-                    exhausted = True
-                    break
-                key, page_task = task
-                try:
-                    worker.conn.send(page_task)
-                except (BrokenPipeError, OSError):  # died since its last task
-                    self._replace(worker)
-                    yield key, TaskFailed(f"{page_task.path}: {worker.death()}")
-                    continue
-                busy[worker] = key, page_task
-            if not busy:
+            yield from self._dispatch()
+            if not self._busy:
                 return
-            waitables = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            waitables = [w.conn for w in self._busy] + [w.process.sentinel for w in self._busy]
             ready = set(wait(waitables))
-            for worker in [w for w in busy if w.conn in ready or w.process.sentinel in ready]:
-                key, page_task = busy.pop(worker)
-                yield key, self._receive(worker, page_task)
+            done = []
+            for worker in [w for w in self._busy if w.conn in ready or w.process.sentinel in ready]:
+                key, page_task = self._busy.pop(worker)
+                done.append((key, self._receive(worker, page_task)))
+            # Hand out the next tasks before the caller works on these results (grafting,
+            # writing files), so that the workers are not kept waiting for it.
+            yield from self._dispatch()
+            yield from done
+
+    def _dispatch(self) -> Iterator[tuple[Any, Any]]:
+        """Give every idle worker a task; yields the tasks that could not be handed over."""
+        for worker in [w for w in self.workers if w not in self._busy]:
+            if self._exhausted:
+                return
+            if not worker.process.is_alive():  # died while idle: no task of anyone's was lost
+                worker = self._replace(worker)
+            task = next(self._tasks, None)
+            if task is None:
+                self._exhausted = True
+                return
+            key, page_task = task
+            try:
+                worker.conn.send(page_task)
+            except (BrokenPipeError, OSError):  # died since its last task
+                self._replace(worker)
+                yield key, TaskFailed(f"{page_task.path}: {worker.death()}")
+                continue
+            self._busy[worker] = key, page_task
 
     def _receive(self, worker: _Worker, task: PageTask) -> Any:
         try:
