@@ -26,9 +26,19 @@ from ocrcli.runtime import Model, default_threads, keep_freed_memory, limit_open
 from ocrcli.words import WordSpan, mean_confidence, place_line, word_spans
 
 MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rules, pictures)
+# A line of one or two characters (a receipt's quantity "1", a lone ":") reads with a noisier
+# confidence; dropping one loses a whole line, keeping a wrong one costs a character or two.
+# Measured: sroie line recall 98.85 -> 98.998 % (1976 of 1996 lines), case-insensitive CER 4.85 -> 4.92 %;
+# docbank and tess unchanged.
+SHORT_LINE_CHARS, MIN_SHORT_LINE_CONFIDENCE = 2, 0.3
 # Words re-read by the reviewer come with this many neighbours per side: measured on docbank,
 # 1 gains little, 2 most, 3 a little more for ~5% more CPU (see the issue notes).
 REVIEW_CONTEXT = 3
+
+
+def _confident(line: Line) -> bool:
+    short = len(line.text.replace(" ", "")) <= SHORT_LINE_CHARS
+    return line.confidence >= (MIN_SHORT_LINE_CONFIDENCE if short else MIN_LINE_CONFIDENCE)
 
 
 class Engine:
@@ -82,7 +92,7 @@ class Engine:
             spans = [word_spans(r.chars, r.step_width, c.image) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
             lines = [place_line(s, c.image.shape[1], c.matrix) for s, c in zip(spans, crops, strict=True)]
-            lines = [ln for ln in lines if ln is not None and ln.confidence >= MIN_LINE_CONFIDENCE]
+            lines = [ln for ln in lines if ln is not None and _confident(ln)]
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
             for line in lines:
