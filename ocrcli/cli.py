@@ -263,6 +263,12 @@ def scan_command(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")
     ] = None,
+    page_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001, help="Seconds one page may take; then its worker is stopped, the document fails."
+        ),
+    ] = 600.0,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write only the JSON sidecars.")] = False,
     no_sidecar: Annotated[bool, typer.Option("--no-sidecar", help="Write only the PDFs.")] = False,
     pages: Annotated[str | None, typer.Option(help="Pages to OCR in each PDF, e.g. 1-3,7.")] = None,
@@ -328,6 +334,7 @@ def scan_command(
         jobs=jobs or len(os.sched_getaffinity(0)),
         redo_current=force,
         in_place=in_place,
+        page_timeout=page_timeout,
     )
     if not quiet:
         where = "in place" if in_place else f"into {out_dir}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -105,6 +106,7 @@ class _Worker:
         self.process = context.Process(target=_worker_main, args=(child, spec), daemon=True)
         self.process.start()
         child.close()
+        self.started = 0.0  # when its current task was handed over (time.monotonic)
 
     def death(self) -> str:
         self.process.join(1)
@@ -124,10 +126,11 @@ class _Worker:
 class WorkerPool:
     """`size` worker processes; `run` feeds them tasks and yields outcomes as they complete."""
 
-    def __init__(self, size: int, spec: EngineSpec):
+    def __init__(self, size: int, spec: EngineSpec, page_timeout: float | None = None):
         # forkserver: workers start from a clean, single-threaded process, not a copy of this one.
         self.context = multiprocessing.get_context("forkserver")
         self.spec = spec
+        self.page_timeout = page_timeout  # a worker stuck longer on one page is stopped
         self.workers = [_Worker(self.context, spec) for _ in range(size)]
 
     def run(self, tasks: Iterator[tuple[Any, PageTask]]) -> Iterator[tuple[Any, Any]]:
@@ -141,11 +144,12 @@ class WorkerPool:
             if not self._busy:
                 return
             waitables = [w.conn for w in self._busy] + [w.process.sentinel for w in self._busy]
-            ready = set(wait(waitables))
+            ready = set(wait(waitables, self._time_left()))
             done = []
             for worker in [w for w in self._busy if w.conn in ready or w.process.sentinel in ready]:
                 key, page_task = self._busy.pop(worker)
                 done.append((key, self._receive(worker, page_task)))
+            done += self._stop_overdue()
             # Hand out the next tasks before the caller works on these results (grafting,
             # writing files), so that the workers are not kept waiting for it.
             yield from self._dispatch()
@@ -170,6 +174,26 @@ class WorkerPool:
                 yield key, TaskFailed(f"{page_task.path}: {worker.death()}")
                 continue
             self._busy[worker] = key, page_task
+            worker.started = time.monotonic()
+
+    def _time_left(self) -> float | None:
+        """Seconds until the busiest worker's page is overdue (None: no limit)."""
+        if self.page_timeout is None:
+            return None
+        oldest = min(w.started for w in self._busy)
+        return max(0.0, oldest + self.page_timeout - time.monotonic())
+
+    def _stop_overdue(self) -> list[tuple[Any, TaskFailed]]:
+        """Kill the workers stuck on a page past the limit (a pathological file); fail those pages."""
+        if self.page_timeout is None:
+            return []
+        now, stopped = time.monotonic(), []
+        for worker in [w for w in self._busy if now - w.started > self.page_timeout]:
+            key, task = self._busy.pop(worker)
+            self._replace(worker)
+            message = f"{task.path}: page {task.index + 1}: not done after {self.page_timeout:g} s; stopped"
+            stopped.append((key, TaskFailed(message)))
+        return stopped
 
     def _receive(self, worker: _Worker, task: PageTask) -> Any:
         try:

@@ -42,6 +42,7 @@ class ScanOptions:
     jobs: int
     redo_current: bool = False  # --force: redo documents whose outputs are current
     in_place: bool = False
+    page_timeout: float | None = None  # seconds one page may take before its worker is stopped
 
 
 @dataclass
@@ -121,7 +122,8 @@ class Scan:
     def run(self) -> list[Outcome]:
         """Process every item; an interruption propagates once nothing is left half-written."""
         try:
-            with WorkerPool(max(1, self.options.jobs), self.options.engine) as pool:
+            jobs = max(1, self.options.jobs)
+            with WorkerPool(jobs, self.options.engine, self.options.page_timeout) as pool:
                 for doc, result in pool.run(self._tasks()):
                     self._arrived(doc, result)
         finally:

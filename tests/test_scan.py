@@ -271,6 +271,22 @@ def test_killed_worker_fails_only_its_document_and_in_place_original_survives(tm
     assert not temporaries(folder)
 
 
+def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """A worker stuck on a page (a pathological file) is stopped; here every page is "stuck"."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.tif")
+    image_pdf(folder / "b.pdf", TESS / "eurotext.tif", 2)
+    run = ocr("scan", folder, "-o", tmp_path / "out", "--page-timeout", "0.01", "--json", "-")
+    assert run.returncode == 3, run.stderr
+    docs = [json.loads(line) for line in run.stdout.splitlines()]
+    assert sorted(Path(d["source"]["path"]).name for d in docs) == ["a.tif", "b.pdf"]
+    for doc in docs:
+        assert doc["status"] == "failed" and "not done after 0.01 s; stopped" in doc["error"]["message"]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.pdf"))
+    assert not temporaries(tmp_path)
+
+
 def test_discovery_skips_hidden_and_output_folders_and_names_outputs(tmp_path: Path) -> None:
     root = tmp_path / "in"
     for name in ["a.png", "a.pdf", "b.JPG", "sub/c.tiff", ".h.png", ".git/d.png", "out/e.png", "notes.txt"]:
