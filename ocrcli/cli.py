@@ -231,7 +231,10 @@ def _open_stream(json_out: str | None) -> Any:
         return None
     if json_out == "-":
         return sys.stdout
-    return open(json_out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    try:
+        return open(json_out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        _usage_error(f"--json {json_out}: {errors.one_line(exc)}")
 
 
 @app.command("scan")
@@ -317,8 +320,9 @@ def scan_command(
     except ValueError as exc:
         _usage_error(f"--pages: {exc}")
     out_dir = None if in_place else output or input_dir.resolve().parent / f"{input_dir.resolve().name}-ocr"
-    if out_dir is not None and out_dir.resolve() == input_dir.resolve():
-        _usage_error("the output folder is the input folder: use --in-place to write beside the inputs")
+    if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
+        # Mirrored outputs would land on the inputs themselves.
+        _usage_error("the output folder is or contains the input folder: choose another, or --in-place")
     files = discover.find_files(input_dir, include, exclude, recursive, skip=[out_dir] if out_dir else [])
     if in_place:  # an image's PDF from an earlier run is an output, not an input
         files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
@@ -345,7 +349,7 @@ def scan_command(
     code = errors.EXIT_OK
     try:
         with _sigterm_as_interrupt(), display:
-            scan = Scan(items, options, display, stream)
+            scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # models checked here
             outcomes = _run_or_exit(scan.run)
     except KeyboardInterrupt:
         outcomes, code = scan.outcomes if "scan" in locals() else [], errors.EXIT_INTERRUPTED

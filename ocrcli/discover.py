@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +66,8 @@ def plan(
 ) -> list[Item]:
     """Name each file's outputs: the input tree mirrored under `output_dir`, or, in place (no
     output_dir), each PDF replaced and each image's PDF written beside it. Outputs are NAME.pdf
-    and NAME.json; an image whose stem a PDF in its folder shares gets NAME.EXT.pdf instead."""
-    pdf_stems = {(f.parent, f.stem) for f in files if kind_of(f) == "pdf"}
+    and NAME.json; an image whose stem another input in its folder shares gets NAME.EXT.pdf."""
+    stems = Counter((f.parent, f.stem.lower()) for f in files)
     items = []
     for file in files:
         kind = kind_of(file)
@@ -74,7 +75,7 @@ def plan(
         base = file if output_dir is None else output_dir / file.relative_to(root)
         if kind == "pdf":
             out = base
-        elif (file.parent, file.stem) in pdf_stems:
+        elif stems[(file.parent, file.stem.lower())] > 1:  # a.png beside a.pdf or a.jpg
             out = base.with_name(base.name + PDF_SUFFIX)
         else:
             out = base.with_suffix(PDF_SUFFIX)

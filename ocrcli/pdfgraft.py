@@ -12,6 +12,8 @@ stay as they were.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pikepdf
 
 from ocrcli.pdffont import GlyphlessFont
@@ -177,3 +179,16 @@ def _matrix_bytes(m: list[float]) -> bytes:
 def _normalised(box: pikepdf.Array) -> tuple[float, float, float, float]:
     a, b, c, d = (float(v) for v in box)
     return min(a, c), min(b, d), max(a, c), max(b, d)
+
+
+def has_our_layer(path: Path) -> bool:
+    """Does the PDF at `path` carry an ocrcli text layer on any page (False if it cannot be read)?"""
+    try:
+        with pikepdf.open(path) as pdf:
+            for page in pdf.pages:
+                xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
+                if LAYER_TAG in xobjects:
+                    return True
+    except Exception:  # noqa: BLE001 - unreadable or encrypted: not provably ours
+        return False
+    return False

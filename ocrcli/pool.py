@@ -112,7 +112,10 @@ class _Worker:
         self.process.join(1)
         code = self.process.exitcode
         if code is not None and code < 0:
-            name = signal.Signals(-code).name
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:  # a real-time signal has no name
+                name = f"signal {-code}"
             hint = " (out of memory?)" if -code == signal.SIGKILL else ""
             return f"the worker process was killed by {name}{hint}"
         return f"the worker process died (exit code {code})"
@@ -142,7 +145,9 @@ class WorkerPool:
         while True:
             yield from self._dispatch()
             if not self._busy:
-                return
+                if self._exhausted:
+                    return
+                continue  # every hand-over failed: try again with the fresh workers
             waitables = [w.conn for w in self._busy] + [w.process.sentinel for w in self._busy]
             ready = set(wait(waitables, self._time_left()))
             done = []
@@ -169,10 +174,13 @@ class WorkerPool:
             key, page_task = task
             try:
                 worker.conn.send(page_task)
-            except (BrokenPipeError, OSError):  # died since its last task
-                self._replace(worker)
-                yield key, TaskFailed(f"{page_task.path}: {worker.death()}")
-                continue
+            except OSError:  # it died after its last result: the task never started, so retry
+                worker = self._replace(worker)
+                try:
+                    worker.conn.send(page_task)
+                except OSError:
+                    yield key, TaskFailed(f"{page_task.path}: {worker.death()}")
+                    continue
             self._busy[worker] = key, page_task
             worker.started = time.monotonic()
 

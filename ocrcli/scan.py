@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from ocrcli import __version__, models
-from ocrcli.discover import Item, made_by_us, read_sidecar
+from ocrcli import __version__, models, pdfgraft
+from ocrcli.discover import Item, read_sidecar
 from ocrcli.document import Document
 from ocrcli.errors import BadInputError, OcrError, one_line
 from ocrcli.imageio import count_pages
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 from ocrcli.safewrite import write_atomically
 from ocrcli.searchable import (
+    ExistingText,
     PageReading,
     PdfGrafter,
     PdfOptions,
@@ -154,7 +155,10 @@ class Scan:
                 self._finish(Outcome(item, "current", len(previous["pages"]) if previous else 0), previous)
                 return None
             self._check_overwrites(item)
+            spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed with the doc
             grafter, page_count = self._open_pdf(item)
+        except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
+            raise
         except OcrError as exc:
             self._finish(Outcome(item, "failed", error=str(exc)))
             return None
@@ -164,7 +168,6 @@ class Scan:
         except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the batch
             self._finish(Outcome(item, "failed", error=_unexpected(item.path, exc)))
             return None
-        spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed with the doc
         doc = _Open(item, sha256, page_count, grafter, spool, started)
         self.open[item.path] = doc
         self.reporter.document_started(item, page_count)
@@ -193,11 +196,17 @@ class Scan:
         if item.sidecar is None:  # no record to compare: a PDF newer than the input will do
             # (in place there is no telling; pages OCRed before are skipped, as having text)
             return item.pdf is not None and item.pdf != item.path and _newer(item.pdf, item.path)
-        if previous is None or previous.get("run") != self.record:
+        if previous is None:
             return False
         output = previous.get("output") or {}
-        # In place, the input is the PDF we wrote: its hash is the output's.
-        if sha256 not in (previous["source"].get("sha256"), output.get("sha256")):
+        if self.options.in_place and item.pdf == item.path and sha256 == output.get("sha256"):
+            # The PDF is the one we wrote. Redone with other options or another version, its pages
+            # would all be skipped as having an OCR layer, and the sidecar emptied: --redo it.
+            return (
+                self.options.pdf_options.existing_text is ExistingText.skip
+                or previous.get("run") == self.record
+            )
+        if previous.get("run") != self.record or sha256 != previous["source"].get("sha256"):
             return False
         return item.pdf is None or (output.get("pdf") is not None and item.pdf.exists())
 
@@ -205,8 +214,7 @@ class Scan:
         """Never replace a file of the user's that is not ours to replace."""
         if item.sidecar and item.sidecar.exists() and read_sidecar(item.sidecar) is None:
             raise BadInputError(item.path, f"{item.sidecar} exists and is no ocrcli sidecar; leaving it")
-        image_pdf_in_place = self.options.in_place and item.pdf and item.pdf != item.path
-        if image_pdf_in_place and item.pdf.exists() and not made_by_us(item.pdf):
+        if item.pdf and item.pdf != item.path and item.pdf.exists() and not _ours(item.pdf, item.sidecar):
             raise BadInputError(item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it")
 
     # -- collecting pages -------------------------------------------------------------------
@@ -232,6 +240,8 @@ class Scan:
                 doc.next_page += 1
             if doc.next_page == doc.page_count:
                 self._complete(doc)
+        except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
+            raise
         except OcrError as exc:
             self._fail(doc, str(exc))
         except OSError as exc:
@@ -316,3 +326,11 @@ def _newer(output: Path, source: Path) -> bool:
 
 def _unexpected(path: Path, exc: Exception) -> str:
     return f"{path}: unexpected {type(exc).__name__}: {one_line(exc)} (please report this)"
+
+
+def _ours(pdf: Path, sidecar: Path | None) -> bool:
+    """Is the existing `pdf` an output of ours: named by its sidecar, or (a run stopped between
+    writing the PDF and its sidecar, or --no-sidecar) carrying our text layer?"""
+    record = read_sidecar(sidecar) if sidecar else None
+    output = ((record or {}).get("output") or {}).get("pdf")
+    return (bool(output) and Path(output).name == pdf.name) or pdfgraft.has_our_layer(pdf)

@@ -287,16 +287,64 @@ def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp
     assert not temporaries(tmp_path)
 
 
+def test_never_overwrites_what_it_did_not_make(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.tif")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.pdf").write_bytes(b"%PDF-1.4 the user's own file")
+    run = ocr("scan", folder, "-o", out, "--json", "-")
+    assert run.returncode == 3
+    assert "exists and was not made by ocrcli" in json.loads(run.stdout)["error"]["message"]
+    assert (out / "a.pdf").read_bytes() == b"%PDF-1.4 the user's own file"
+    # An output folder holding the input folder would put outputs on the originals.
+    refused = ocr("scan", folder, "-o", tmp_path)
+    assert refused.returncode == 2 and "contains the input folder" in refused.stderr
+
+
+def test_models_missing_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    Image.open(TESS / "phototest.tif").save(tmp_path / "in" / "a.tif")
+    run = ocr("scan", tmp_path / "in", "--models", tmp_path / "nowhere")
+    assert run.returncode == 4, run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) <= 2
+
+
+def test_in_place_rerun_with_other_options_keeps_the_sidecar(tmp_path: Path) -> None:
+    """Our PDF, redone with other options, would have every page skipped as having an OCR layer
+    and its sidecar emptied: it counts as current unless --redo or --force."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image_pdf(folder / "a.pdf", TESS / "phototest.tif", 1)
+    assert ocr("scan", folder, "--in-place").returncode == 0
+    before = (folder / "a.json").read_text()
+    again = ocr("scan", folder, "--in-place", "--tier", "accurate", "--json", "-")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "current"
+    assert (folder / "a.json").read_text() == before
+    assert json.loads(before)["pages"][0]["lines"]
+
+
 def test_discovery_skips_hidden_and_output_folders_and_names_outputs(tmp_path: Path) -> None:
     root = tmp_path / "in"
-    for name in ["a.png", "a.pdf", "b.JPG", "sub/c.tiff", ".h.png", ".git/d.png", "out/e.png", "notes.txt"]:
+    names = ["a.png", "a.pdf", "b.JPG", "sub/c.tiff", "sub/c.png", ".h.png", ".git/d.png", "out/e.png"]
+    names.append("notes.txt")
+    for name in names:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b"x")
     found = discover.find_files(root, skip=[root / "out"])
-    assert [p.relative_to(root).as_posix() for p in found] == ["a.pdf", "a.png", "b.JPG", "sub/c.tiff"]
+    assert [p.relative_to(root).as_posix() for p in found] == [
+        "a.pdf",
+        "a.png",
+        "b.JPG",
+        "sub/c.png",
+        "sub/c.tiff",
+    ]
     assert [p.name for p in discover.find_files(root, include=["*.png", "sub/*"])] == [
         "a.png",
         "e.png",
+        "c.png",
         "c.tiff",
     ]
     assert [p.name for p in discover.find_files(root, exclude=["sub/*", "a.*"], skip=[root / "out"])] == [
@@ -309,7 +357,9 @@ def test_discovery_skips_hidden_and_output_folders_and_names_outputs(tmp_path: P
     assert items["a.pdf"].pdf == out / "a.pdf" and items["a.pdf"].sidecar == out / "a.json"
     assert items["a.png"].pdf == out / "a.png.pdf"  # a.pdf is taken by the PDF of the same name
     assert items["a.png"].sidecar == out / "a.png.json"
-    assert items["c.tiff"].pdf == out / "sub" / "c.pdf"
+    # Two images of one stem: each keeps its extension, neither overwrites the other.
+    assert items["c.tiff"].pdf == out / "sub" / "c.tiff.pdf"
+    assert items["c.png"].pdf == out / "sub" / "c.png.pdf"
     in_place = {i.path.name: i for i in discover.plan(found, root, None, sidecar=False)}
     assert in_place["a.pdf"].pdf == root / "a.pdf" and in_place["a.pdf"].sidecar is None
     assert in_place["b.JPG"].pdf == root / "b.pdf"
