@@ -74,6 +74,7 @@ class _Open:
     grafter: PdfGrafter | None
     spool: IO[str]  # each finished page's JSON, one per line, in page order
     started: float
+    identity: tuple[int, ...]  # the input's size, mtime and inode when opened (see _identity)
     next_page: int = 0  # the next page to graft (pages arrive in any order)
     arrived: dict[int, PageReading] = field(default_factory=dict)
     failed: str | None = None
@@ -149,6 +150,7 @@ class Scan:
         """Open the document, or finish it at once: current outputs, or unreadable."""
         started = time.perf_counter()
         try:
+            identity = _identity(item.path)
             sha256 = models.file_sha256(item.path)
             previous = read_sidecar(item.sidecar) if item.sidecar else None
             if not self.options.redo_current and self._is_current(item, sha256, previous):
@@ -168,7 +170,7 @@ class Scan:
         except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the batch
             self._finish(Outcome(item, "failed", error=_unexpected(item.path, exc)))
             return None
-        doc = _Open(item, sha256, page_count, grafter, spool, started)
+        doc = _Open(item, sha256, page_count, grafter, spool, started, identity)
         self.open[item.path] = doc
         self.reporter.document_started(item, page_count)
         return doc
@@ -259,8 +261,12 @@ class Scan:
     def _complete(self, doc: _Open) -> None:
         item = doc.item
         output: dict[str, Any] = {"pdf": None, "sidecar": str(item.sidecar) if item.sidecar else None}
+        in_place = item.pdf == item.path
         if doc.grafter is not None and item.pdf is not None:
-            doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password)
+            if in_place and _identity(item.path) != doc.identity:
+                raise BadInputError(item.path, "changed while it was being OCRed; left as it is (run again)")
+            if not (in_place and doc.grafter.changed_pages == 0):  # in place, nothing to add: keep it
+                doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password)
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
         seconds = time.perf_counter() - doc.started
         head = Document({"path": str(item.path), "sha256": doc.sha256}, [], self.record["models"]).to_dict()
@@ -334,3 +340,9 @@ def _ours(pdf: Path, sidecar: Path | None) -> bool:
     record = read_sidecar(sidecar) if sidecar else None
     output = ((record or {}).get("output") or {}).get("pdf")
     return (bool(output) and Path(output).name == pdf.name) or pdfgraft.has_our_layer(pdf)
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    """What changes when someone saves over a file: size, modification time, inode."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino

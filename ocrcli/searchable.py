@@ -171,6 +171,7 @@ class PdfGrafter:
         self.pdf = pdf
         self.from_images = from_images  # the PDF was made from images by img2pdf (images_pdf)
         self.font = GlyphlessFont(pdf)
+        self.changed_pages = 0  # pages OCRed (grafted, or old layers removed): 0 leaves the PDF as it was
 
     def add(self, index: int, reading: PageReading) -> Page:
         """Graft the reading of page `index` and return its page, in the PDF page's coordinates."""
@@ -178,6 +179,7 @@ class PdfGrafter:
         page = reading.page
         if page.skipped:
             return page
+        self.changed_pages += 1
         if self.from_images:
             _, width_pt, _ = pdfgraft.display_frame(pdf_page)
             page.dpi = page.width * 72 / width_pt  # the page's true resolution, as img2pdf sized it

@@ -326,6 +326,33 @@ def test_in_place_rerun_with_other_options_keeps_the_sidecar(tmp_path: Path) -> 
     assert json.loads(before)["pages"][0]["lines"]
 
 
+def test_in_place_leaves_a_pdf_edited_during_its_ocr_and_one_with_nothing_to_add(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    edited = image_pdf(folder / "a.pdf", TESS / "phototest.tif", 12)
+    born_digital = folder / "b.pdf"  # every page has text: nothing to add, so not rewritten
+    born_digital.write_bytes((DATA / "pdfs" / "pypdf_sample_files_crazyones-pdfa.pdf").read_bytes())
+    digital_before = born_digital.read_bytes()
+    process = subprocess.Popen(
+        [*OCR, "scan", folder, "--in-place", "--json", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(lambda: any(_cpu_seconds(p) > 1.5 for p in _worker_pids(process.pid)))
+    with open(edited, "ab") as f:  # the user saves the file meanwhile (an incremental update)
+        f.write(b"\n% edited by the user\n")
+    users_version = edited.read_bytes()
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 3, stderr
+    docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, stdout.splitlines())}
+    assert "changed while it was being OCRed" in docs["a.pdf"]["error"]["message"]
+    assert edited.read_bytes() == users_version  # the user's save wins
+    assert docs["b.pdf"]["status"] == "done" and docs["b.pdf"]["pages"][0]["skipped"]
+    assert born_digital.read_bytes() == digital_before
+    assert not temporaries(folder)
+
+
 def test_discovery_skips_hidden_and_output_folders_and_names_outputs(tmp_path: Path) -> None:
     root = tmp_path / "in"
     names = ["a.png", "a.pdf", "b.JPG", "sub/c.tiff", "sub/c.png", ".h.png", ".git/d.png", "out/e.png"]
