@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,6 +42,11 @@ ThreadsOption = Annotated[int | None, typer.Option(help="Inference threads ($OCR
 SidecarOption = Annotated[
     Path | None,
     typer.Option("--sidecar", help="Where to write the JSON sidecar (default: the PDF's path with .json)."),
+]
+RedoOption = Annotated[bool, typer.Option("--redo", help="Replace old invisible OCR layers (any tool's).")]
+PasswordOption = Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")]
+InvalidateSignaturesOption = Annotated[
+    bool, typer.Option("--invalidate-signatures", help="Rewrite signed PDFs, breaking their signatures.")
 ]
 ModelsOption = Annotated[
     Path | None,
@@ -119,13 +127,9 @@ def pdf_command(
     force: Annotated[
         bool, typer.Option("--force", help="OCR pages that have text too; old OCR layers go.")
     ] = False,
-    redo: Annotated[
-        bool, typer.Option("--redo", help="Replace old invisible OCR layers (any tool's).")
-    ] = False,
-    password: Annotated[str | None, typer.Option(help="Password of an encrypted PDF.")] = None,
-    invalidate_signatures: Annotated[
-        bool, typer.Option("--invalidate-signatures", help="Rewrite a signed PDF, breaking its signature.")
-    ] = False,
+    redo: RedoOption = False,
+    password: PasswordOption = None,
+    invalidate_signatures: InvalidateSignaturesOption = False,
     sidecar: SidecarOption = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Also write the JSON to FILE or -.")] = None,
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
@@ -136,25 +140,34 @@ def pdf_command(
     """OCR a PDF: add an invisible text layer to its pages without changing anything else, and
     write a JSON sidecar. Pages that already have text are left alone unless --force or --redo."""
     from ocrcli.pipeline import Engine
-    from ocrcli.searchable import ExistingText, PdfOptions, ocr_pdf, parse_page_ranges
+    from ocrcli.searchable import ocr_pdf
 
     if (output is None) == (not in_place):
         _usage_error("give either -o OUTPUT.pdf or --in-place")
+    options = _pdf_options(pages, force, redo, password, invalidate_signatures)
+    dest = source if in_place else output
+    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
+    _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text)
+
+
+def _pdf_options(
+    pages: str | None, force: bool, redo: bool, password: str | None, invalidate_signatures: bool
+) -> Any:
+    """The PDF options `ocr pdf` and `ocr scan` share, checked (exit 2 on bad ones)."""
+    from ocrcli.searchable import ExistingText, PdfOptions, parse_page_ranges
+
     if force and redo:
         _usage_error("--force and --redo exclude each other")
     try:
         selected = parse_page_ranges(pages) if pages else None
     except ValueError as exc:
         _usage_error(f"--pages: {exc}")
-    dest = source if in_place else output
-    options = PdfOptions(
+    return PdfOptions(
         pages=selected,
         existing_text=ExistingText.force if force else ExistingText.redo if redo else ExistingText.skip,
         password=password,
         invalidate_signatures=invalidate_signatures,
     )
-    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
-    _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text)
 
 
 def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None, text: bool) -> None:
@@ -279,13 +292,9 @@ def scan_command(
         bool,
         typer.Option("--force", help="Redo documents whose outputs are current; OCR pages that have text."),
     ] = False,
-    redo: Annotated[
-        bool, typer.Option("--redo", help="Replace old invisible OCR layers (any tool's).")
-    ] = False,
-    password: Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")] = None,
-    invalidate_signatures: Annotated[
-        bool, typer.Option("--invalidate-signatures", help="Rewrite signed PDFs, breaking their signatures.")
-    ] = False,
+    redo: RedoOption = False,
+    password: PasswordOption = None,
+    invalidate_signatures: InvalidateSignaturesOption = False,
     json_out: Annotated[
         str | None,
         typer.Option("--json", help="Write a JSON document per line, as each one completes, to FILE or -."),
@@ -305,20 +314,14 @@ def scan_command(
     from ocrcli.pool import EngineSpec
     from ocrcli.progress import ScanDisplay, summary_table
     from ocrcli.scan import Scan, ScanOptions
-    from ocrcli.searchable import ExistingText, PdfOptions, parse_page_ranges
 
     if not input_dir.is_dir():
         _usage_error(f"{input_dir}: not a folder")
     if in_place and output is not None:
         _usage_error("give either -o OUTPUT_DIR or --in-place, not both")
-    if force and redo:
-        _usage_error("--force and --redo exclude each other")
     if no_pdf and no_sidecar:
         _usage_error("--no-pdf and --no-sidecar leave nothing to write")
-    try:
-        selected = parse_page_ranges(pages) if pages else None
-    except ValueError as exc:
-        _usage_error(f"--pages: {exc}")
+    pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures)
     out_dir = None if in_place else output or input_dir.resolve().parent / f"{input_dir.resolve().name}-ocr"
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.
@@ -329,12 +332,7 @@ def scan_command(
     items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
     options = ScanOptions(
         engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1),
-        pdf_options=PdfOptions(
-            pages=selected,
-            existing_text=ExistingText.force if force else ExistingText.redo if redo else ExistingText.skip,
-            password=password,
-            invalidate_signatures=invalidate_signatures,
-        ),
+        pdf_options=pdf_options,
         jobs=jobs or len(os.sched_getaffinity(0)),
         redo_current=force,
         in_place=in_place,
@@ -345,14 +343,14 @@ def scan_command(
         report(f"{len(items)} documents in {input_dir}, writing {where}, {options.jobs} workers")
     stream = _open_stream(json_out)
     display = ScanDisplay(stderr, len(items), live=stderr.is_terminal and not quiet, verbose=verbose)
+    scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # the models are checked here
     started = time.perf_counter()
     code = errors.EXIT_OK
     try:
         with _sigterm_as_interrupt(), display:
-            scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # models checked here
             outcomes = _run_or_exit(scan.run)
     except KeyboardInterrupt:
-        outcomes, code = scan.outcomes if "scan" in locals() else [], errors.EXIT_INTERRUPTED
+        outcomes, code = scan.outcomes, errors.EXIT_INTERRUPTED
         report("interrupted: documents in progress were not written; run the same command to continue")
     except BrokenPipeError:  # `| head`: the reader has what it wanted
         _quiet_broken_pipe()
@@ -368,23 +366,18 @@ def scan_command(
     raise typer.Exit(code)
 
 
-def _sigterm_as_interrupt() -> Any:
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (kill, a service stopping) stops a batch as cleanly as Ctrl-C."""
-    import contextlib
-    import signal
 
-    @contextlib.contextmanager
-    def handler() -> Any:
-        def interrupt(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
 
-        previous = signal.signal(signal.SIGTERM, interrupt)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-
-    return handler()
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command("models")

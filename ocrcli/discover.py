@@ -87,12 +87,15 @@ def made_by_us(pdf: Path) -> bool:
     """Is this PDF the output of an earlier run for another input (an image's PDF written in
     place)? Its sidecar says so."""
     record = read_sidecar(pdf.with_suffix(".json"))
-    if not record:
-        return False
-    output = (record.get("output") or {}).get("pdf")
-    source = (record.get("source") or {}).get("path")
+    source = ((record or {}).get("source") or {}).get("path")
+    return names_output(record, pdf) and bool(source) and Path(source).name != pdf.name
+
+
+def names_output(record: dict | None, pdf: Path) -> bool:
+    """Does this sidecar record `pdf` as the PDF it was written with?"""
+    output = ((record or {}).get("output") or {}).get("pdf")
     # Names, not paths: the record holds paths as the user gave them, from wherever they ran it.
-    return bool(output and source) and Path(output).name == pdf.name and Path(source).name != pdf.name
+    return bool(output) and Path(output).name == pdf.name
 
 
 def read_sidecar(path: Path) -> dict | None:

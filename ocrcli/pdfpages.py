@@ -59,10 +59,7 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
     try:
         if len(pdf.pages) == 0:
             raise BadInputError(path, "the PDF has no pages")
-        document = pdfium.PdfDocument(str(path), password=password)
-    except pdfium.PdfiumError as exc:
-        pdf.close()
-        raise BadInputError(path, f"not a renderable PDF ({one_line(exc)})") from None
+        document = open_for_rendering(path, password)
     except OcrError:
         pdf.close()
         raise
@@ -70,6 +67,14 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
         pdf.close()
         raise BadInputError(path, f"not a readable PDF ({one_line(exc)})") from None
     return OpenPdf(pdf, document)
+
+
+def open_for_rendering(path: str | os.PathLike, password: str | None = None) -> pdfium.PdfDocument:
+    """The PDF in pdfium, to render pages and read their text objects."""
+    try:
+        return pdfium.PdfDocument(str(path), password=password)
+    except pdfium.PdfiumError as exc:
+        raise BadInputError(path, f"not a renderable PDF ({one_line(exc)})") from None
 
 
 def is_signed(pdf: pikepdf.Pdf) -> bool:

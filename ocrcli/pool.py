@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from ocrcli import pdfpages
 from ocrcli.errors import ModelError, OcrError, one_line
 from ocrcli.runtime import release_freed_memory
 
@@ -67,8 +68,8 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
             if task.kind == "pdf" and task.path != open_path:
                 if document is not None:
                     document.close()
-                open_path, document = None, None
-                document = _open_for_rendering(task)
+                    open_path, document = None, None
+                document = pdfpages.open_for_rendering(task.path, task.options.password)
                 open_path = task.path
             conn.send(("ok", _read(engine, task, document)))
             release_freed_memory(WORKER_KEEP_MB)
@@ -79,17 +80,6 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
         except Exception as exc:  # noqa: BLE001 - one page's bug fails its document, not the batch
             detail = f"unexpected {type(exc).__name__}: {one_line(exc)}"
             conn.send(("error", f"{task.path}: page {task.index + 1}: {detail}"))
-
-
-def _open_for_rendering(task: PageTask) -> Any:
-    import pypdfium2 as pdfium
-
-    from ocrcli.errors import BadInputError
-
-    try:
-        return pdfium.PdfDocument(task.path, password=task.options.password)
-    except pdfium.PdfiumError as exc:
-        raise BadInputError(task.path, f"not a renderable PDF ({one_line(exc)})") from None
 
 
 def _read(engine: Any, task: PageTask, document: Any) -> Any:

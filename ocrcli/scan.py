@@ -10,6 +10,7 @@ sidecar last: it marks the document done for the next run) and its JSON line is 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import tempfile
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ocrcli import __version__, models, pdfgraft
-from ocrcli.discover import Item, read_sidecar
+from ocrcli.discover import Item, names_output, read_sidecar
 from ocrcli.document import Document
 from ocrcli.errors import BadInputError, OcrError, one_line
 from ocrcli.imageio import count_pages
@@ -161,14 +162,8 @@ class Scan:
             grafter, page_count = self._open_pdf(item)
         except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
             raise
-        except OcrError as exc:
-            self._finish(Outcome(item, "failed", error=str(exc)))
-            return None
-        except OSError as exc:
-            self._finish(Outcome(item, "failed", error=f"{item.path}: {one_line(exc)}"))
-            return None
-        except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the batch
-            self._finish(Outcome(item, "failed", error=_unexpected(item.path, exc)))
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            self._finish(Outcome(item, "failed", error=_failure(item.path, exc)))
             return None
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity)
         self.open[item.path] = doc
@@ -185,7 +180,7 @@ class Scan:
             return grafter, len(grafter.pdf.pages)
         options = self.options.pdf_options
         if item.pdf is None:  # nothing is rewritten, so a signature does not matter
-            options = PdfOptions(options.pages, options.existing_text, options.password, True)
+            options = dataclasses.replace(options, invalidate_signatures=True)
         opened = open_for_ocr(item.path, options)
         opened.render.close()  # workers render; this process only grafts
         if item.pdf is None:
@@ -244,12 +239,8 @@ class Scan:
                 self._complete(doc)
         except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
             raise
-        except OcrError as exc:
-            self._fail(doc, str(exc))
-        except OSError as exc:
-            self._fail(doc, f"{doc.item.path}: cannot write the output ({one_line(exc)})")
-        except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the batch
-            self._fail(doc, _unexpected(doc.item.path, exc))
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            self._fail(doc, _failure(doc.item.path, exc))
 
     def _fail(self, doc: _Open, message: str) -> None:
         doc.failed = message
@@ -330,7 +321,12 @@ def _newer(output: Path, source: Path) -> bool:
     return False
 
 
-def _unexpected(path: Path, exc: Exception) -> str:
+def _failure(path: Path, exc: Exception) -> str:
+    """A document's failure as one line naming the file."""
+    if isinstance(exc, OcrError):
+        return str(exc)
+    if isinstance(exc, OSError):  # reading the input or writing the outputs
+        return f"{path}: {one_line(exc)}"
     return f"{path}: unexpected {type(exc).__name__}: {one_line(exc)} (please report this)"
 
 
@@ -338,8 +334,7 @@ def _ours(pdf: Path, sidecar: Path | None) -> bool:
     """Is the existing `pdf` an output of ours: named by its sidecar, or (a run stopped between
     writing the PDF and its sidecar, or --no-sidecar) carrying our text layer?"""
     record = read_sidecar(sidecar) if sidecar else None
-    output = ((record or {}).get("output") or {}).get("pdf")
-    return (bool(output) and Path(output).name == pdf.name) or pdfgraft.has_our_layer(pdf)
+    return names_output(record, pdf) or pdfgraft.has_our_layer(pdf)
 
 
 def _identity(path: Path) -> tuple[int, ...]:

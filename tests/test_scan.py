@@ -237,6 +237,19 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _scan_in_place_until_busy(folder: Path) -> subprocess.Popen:
+    """`ocr scan --in-place --json -` started, returned once a worker has its models loaded and
+    is well into the first document's pages."""
+    process = subprocess.Popen(
+        [*OCR, "scan", folder, "--in-place", "--json", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(lambda: any(_cpu_seconds(p) > 1.5 for p in _worker_pids(process.pid)))
+    return process
+
+
 def test_killed_worker_fails_only_its_document_and_in_place_original_survives(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -244,15 +257,8 @@ def test_killed_worker_fails_only_its_document_and_in_place_original_survives(tm
     short_pdf = image_pdf(folder / "m.pdf", TESS / "eurotext.tif", 1)
     Image.open(TESS / "phototest.tif").save(folder / "z.tif")
     long_before = long_pdf.read_bytes()
-    process = subprocess.Popen(
-        [*OCR, "scan", folder, "--in-place", "--json", "-"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    # Let the workers load their models and get into long.pdf's pages (it comes first), then
-    # kill one as the kernel's OOM killer would.
-    _wait_for(lambda: any(_cpu_seconds(p) > 1.5 for p in _worker_pids(process.pid)))
+    # Once the workers are into long.pdf's pages (it comes first), kill one as the OOM killer would.
+    process = _scan_in_place_until_busy(folder)
     victim = max(_worker_pids(process.pid), key=_cpu_seconds)
     os.kill(victim, signal.SIGKILL)
     stdout, stderr = process.communicate(timeout=600)
@@ -333,13 +339,7 @@ def test_in_place_leaves_a_pdf_edited_during_its_ocr_and_one_with_nothing_to_add
     born_digital = folder / "b.pdf"  # every page has text: nothing to add, so not rewritten
     born_digital.write_bytes((DATA / "pdfs" / "pypdf_sample_files_crazyones-pdfa.pdf").read_bytes())
     digital_before = born_digital.read_bytes()
-    process = subprocess.Popen(
-        [*OCR, "scan", folder, "--in-place", "--json", "-"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _wait_for(lambda: any(_cpu_seconds(p) > 1.5 for p in _worker_pids(process.pid)))
+    process = _scan_in_place_until_busy(folder)
     with open(edited, "ab") as f:  # the user saves the file meanwhile (an incremental update)
         f.write(b"\n% edited by the user\n")
     users_version = edited.read_bytes()
