@@ -1,13 +1,22 @@
 """The invisible text layer of one page: a content stream that draws each word on its box.
 
-Each word is drawn in text render mode 3 (invisible) with a text matrix along its quad, so skewed
-lines and lines on turned pages follow their text: the font size is the median word height of the
-page (the font is one em from descender to ascender, see pdffont), the em box is centred on the
-quad's middle line, and horizontal scaling stretches the word's advance to the quad's width. Between two
-words of a row (a line, or lines side by side like a receipt's item and price) an explicit space is
-drawn, scaled to fill exactly the gap to the next word, so extractors that read spaces and those
-that infer word breaks from positions both see two words, and layout-analysing extractors see one
-row. Rows follow in reading order; each starts a new text matrix, which extractors read as a new line.
+Each word is drawn in text render mode 3 (invisible): the em box (the font is one em from descender
+to ascender, see pdffont) is centred on the quad's middle line, and horizontal scaling stretches
+the word's advance to the quad's width. Between two words of a row (a line, or lines side by side
+like a receipt's item and price) an explicit space is drawn, scaled to fill exactly the gap to the
+next word, so extractors that read spaces and those that infer word breaks from positions both see
+two words. Rows follow in reading order; each starts a new text matrix, which extractors read as a
+new line.
+
+Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text from positions:
+- Lines within SNAP_DEGREES of a page axis (a skewed scan) are drawn along that axis, each word
+  centred on its quad; steeper lines (turned text, a chart's slanted labels) keep a text matrix
+  along their quad. Poppler ends a word wherever a glyph's baseline drifts 0.5 pt from the word's
+  first glyph, so a long word drawn at a 3 degree skew came out as fragments ("(I nc lu si ve").
+- Font sizes: lines of about the same height (within SAME_SIZE) share one size, so body text whose
+  detected line heights vary stays in one poppler block, while a caption or heading of another
+  size is kept apart from it, as poppler does with born-digital text; with one size for the whole
+  page, a caption between two columns joined them into one block read line across line.
 
 Coordinates: the stream is in points of the page as displayed, origin bottom-left; the caller maps
 that frame onto the PDF page (see pdfgraft).
@@ -18,32 +27,39 @@ from __future__ import annotations
 import math
 import statistics
 
-from ocrcli.document import Page, Quad
+from ocrcli.document import Line, Page, Quad
 from ocrcli.pdffont import ADVANCE_EM, DESCENT_EM, GlyphlessFont
 
 FONT_RESOURCE = "/OcrcliFont"
 MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
 MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
 MAX_TRIM = 0.3  # a word gives up at most this share of its width to make that gap
+SNAP_DEGREES = 10.0  # a line this close to a page axis is drawn along it: see _word_frame
+MAX_DRIFT_EM = 0.4  # a line drawn along a page axis strays at most this far from level
+MAX_SQUEEZE_EM = 1.0  # unless it strays more than this: then each word stays on its own level
+SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 
 
 def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
     """The page's text layer as a content stream in displayed-page points."""
-    size = _font_size(page, points_per_px, height_pt)
-    if size is None:
+    sizes = _font_sizes(page, points_per_px, height_pt)
+    if not sizes:
         return b""
-    ops = ["BT", "3 Tr", f"{FONT_RESOURCE} {_num(size)} Tf"]
+    ops = ["BT", "3 Tr"]
     space = font.encode(" ").hex()
+    current_size = None
     for row in page.rows():
         placed = [
-            (word.text.strip(), frame)
+            (text, frame, sizes[id(line)])
             for line in row
-            for word in line.words
-            if word.text.strip() and (frame := _word_frame(word.quad, points_per_px, height_pt, size))
+            for text, frame in _line_words(line, points_per_px, height_pt, sizes[id(line)])
         ]
         pen = None  # where the text position is after the previous word and its space
-        for i, (text, (origin, (dx, dy), width)) in enumerate(placed):
+        for i, (text, (origin, (dx, dy), width), size) in enumerate(placed):
+            if size != current_size:
+                ops.append(f"{FONT_RESOURCE} {_num(size)} Tf")
+                current_size, pen = size, None
             gap = None
             if i + 1 < len(placed):
                 # The gap along the baseline to the next word's start. Extractors that find word
@@ -55,6 +71,8 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             if pen is None or _distance(pen, origin) > SAME_SPOT_EM * size or pen[2] != (dx, dy):
                 rotation = f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
                 ops.append(f"{rotation} {_num(origin[0])} {_num(origin[1])} Tm")
+            else:
+                origin = pen[:2]  # drawn where the text position is, so the next word starts from there
             ops.append(f"{_num(_scaling(width, len(text), size), 1)} Tz <{font.encode(text).hex()}> Tj")
             # The space after a word spans the gap to the next one, so the next word usually starts
             # where the space leaves the text position and needs no text matrix of its own.
@@ -66,28 +84,69 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     return ("\n".join(ops) + "\n").encode("ascii")
 
 
-def _font_size(page: Page, points_per_px: float, height_pt: float) -> float | None:
-    """One font size for the page: the median word height. Extractors that find lines, paragraphs
-    and columns by layout (poppler, pdfminer) keep text of differing sizes apart, and detected line
-    heights vary by a few pixels from line to line."""
-    heights = [
-        frame[3]
+def _font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int, float]:
+    """A font size per line (keyed by id) from the line's height, lines of about the same height
+    sharing one size (see the module's docstring): the median height of the lines takes every line
+    within SAME_SIZE of it, then the median of the rest does the same, until all have a size."""
+    heights = {
+        id(line): frame[3]
         for line in page.lines
+        if (frame := _quad_frame(line.quad, points_per_px, height_pt))
+    }
+    sizes: dict[int, float] = {}
+    while len(sizes) < len(heights):
+        left = {key: h for key, h in heights.items() if key not in sizes}
+        size = statistics.median_high(left.values())
+        sizes.update({key: round(size, 2) for key, h in left.items() if abs(h / size - 1) <= SAME_SIZE})
+    return sizes
+
+
+Frame = tuple[tuple[float, float], tuple[float, float], float]  # baseline origin, direction, width
+
+
+def _line_words(line: Line, points_per_px: float, height_pt: float, size: float) -> list[tuple[str, Frame]]:
+    """The words of a line with the frames they are drawn in. A line within SNAP_DEGREES of a page
+    axis is drawn along it: each word through its quad's centre, the words' baselines drawn closer
+    together where the line drifts more than MAX_DRIFT_EM (up to MAX_SQUEEZE_EM), so that poppler
+    keeps the line whole (it takes into a line only words within half an em of the baseline of
+    its leftmost one) while no word is moved more than a third of an em."""
+    line_frame = _quad_frame(line.quad, points_per_px, height_pt)
+    axis = _square_direction(*line_frame[1]) if line_frame else None
+    placed = [
+        (text, frame)
         for word in line.words
-        if (frame := _quad_frame(word.quad, points_per_px, height_pt))
+        if (text := word.text.strip())
+        and (frame := _word_frame(word.quad, points_per_px, height_pt, size, axis))
     ]
-    return round(statistics.median(heights), 2) if heights else None
+    if axis is None or len(placed) < 2:
+        return placed
+    up = (-axis[1], axis[0])
+    levels = [origin[0] * up[0] + origin[1] * up[1] for _, (origin, _, _) in placed]
+    low, high = min(levels), max(levels)
+    if not MAX_DRIFT_EM * size < high - low <= MAX_SQUEEZE_EM * size:
+        return placed  # level enough already, or too steep to level without misplacing words
+    middle, squeeze = (low + high) / 2, MAX_DRIFT_EM * size / (high - low)
+    squeezed = []
+    for (text, (origin, direction, width)), level in zip(placed, levels, strict=True):
+        shift = (middle + (level - middle) * squeeze) - level
+        squeezed.append((text, ((origin[0] + up[0] * shift, origin[1] + up[1] * shift), direction, width)))
+    return squeezed
 
 
 def _word_frame(
-    quad: Quad, points_per_px: float, height_pt: float, size: float
-) -> tuple[tuple[float, float], tuple[float, float], float] | None:
-    """(baseline origin, unit direction, width) of a word drawn at `size`, its em box centred on
-    the quad's middle line, in displayed-page points."""
+    quad: Quad, points_per_px: float, height_pt: float, size: float, axis: tuple[float, float] | None
+) -> Frame | None:
+    """The frame of a word drawn at `size`, its em box centred on the quad's middle line: along the
+    quad, or along `axis` through the quad's centre and as wide as the quad's projection on it."""
     frame = _quad_frame(quad, points_per_px, height_pt)
     if frame is None:
         return None
     middle_left, (dx, dy), width, _ = frame
+    if axis is not None:
+        centre = (middle_left[0] + dx * width / 2, middle_left[1] + dy * width / 2)
+        width *= max(0.0, dx * axis[0] + dy * axis[1])
+        (dx, dy) = axis
+        middle_left = (centre[0] - dx * width / 2, centre[1] - dy * width / 2)
     drop = size * (0.5 - DESCENT_EM)  # from the em box's middle down to the baseline
     return (middle_left[0] + dy * drop, middle_left[1] - dx * drop), (dx, dy), width
 
@@ -106,6 +165,14 @@ def _quad_frame(
     if width <= 0.01 or height <= 0.01:
         return None
     return ((x0 + x3) / 2, (y0 + y3) / 2), (along[0] / width, along[1] / width), width, height
+
+
+def _square_direction(dx: float, dy: float) -> tuple[float, float] | None:
+    """The page axis (0, 90, 180 or 270 degrees) a direction is within SNAP_DEGREES of, if any."""
+    for axis in ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)):
+        if dx * axis[0] + dy * axis[1] >= math.cos(math.radians(SNAP_DEGREES)):
+            return axis
+    return None
 
 
 def _distance(a: tuple, b: tuple) -> float:
