@@ -9,10 +9,11 @@ two words. Rows follow in reading order; each starts a new text matrix, which ex
 new line.
 
 Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text from positions:
-- Lines within SNAP_DEGREES of a page axis (a skewed scan) are drawn along that axis, each word
-  centred on its quad; steeper lines (turned text, a chart's slanted labels) keep a text matrix
-  along their quad. Poppler ends a word wherever a glyph's baseline drifts 0.5 pt from the word's
-  first glyph, so a long word drawn at a 3 degree skew came out as fragments ("(I nc lu si ve").
+- Every line is drawn along the page axis (0, 90, 180 or 270 degrees) nearest its direction, each
+  word centred on its quad: poppler ends a word wherever a glyph's baseline drifts 0.5 pt from the
+  word's first glyph, so a long word drawn along a 3 degree skew came out in fragments
+  ("(I nc lu si ve"), and a chart's slanted labels letter by letter. A skewed line's words are
+  drawn on levels squeezed together (see _line_words) so that poppler also keeps the line whole.
 - Font sizes: lines of about the same height (within SAME_SIZE) share one size, so body text whose
   detected line heights vary stays in one poppler block, while a caption or heading of another
   size is kept apart from it, as poppler does with born-digital text; with one size for the whole
@@ -34,7 +35,6 @@ FONT_RESOURCE = "/OcrcliFont"
 MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
 MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
 MAX_TRIM = 0.3  # a word gives up at most this share of its width to make that gap
-SNAP_DEGREES = 10.0  # a line this close to a page axis is drawn along it: see _word_frame
 MAX_DRIFT_EM = 0.4  # a line drawn along a page axis strays at most this far from level
 MAX_SQUEEZE_EM = 1.0  # unless it strays more than this: then each word stays on its own level
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
@@ -105,20 +105,22 @@ Frame = tuple[tuple[float, float], tuple[float, float], float]  # baseline origi
 
 
 def _line_words(line: Line, points_per_px: float, height_pt: float, size: float) -> list[tuple[str, Frame]]:
-    """The words of a line with the frames they are drawn in. A line within SNAP_DEGREES of a page
-    axis is drawn along it: each word through its quad's centre, the words' baselines drawn closer
+    """The words of a line with the frames they are drawn in, along the page axis nearest the
+    line's direction: each word through its quad's centre, the words' baselines drawn closer
     together where the line drifts more than MAX_DRIFT_EM (up to MAX_SQUEEZE_EM), so that poppler
     keeps the line whole (it takes into a line only words within half an em of the baseline of
     its leftmost one) while no word is moved more than a third of an em."""
     line_frame = _quad_frame(line.quad, points_per_px, height_pt)
-    axis = _square_direction(*line_frame[1]) if line_frame else None
+    if line_frame is None:
+        return []
+    axis = _nearest_axis(*line_frame[1])
     placed = [
         (text, frame)
         for word in line.words
         if (text := word.text.strip())
         and (frame := _word_frame(word.quad, points_per_px, height_pt, size, axis))
     ]
-    if axis is None or len(placed) < 2:
+    if len(placed) < 2:
         return placed
     up = (-axis[1], axis[0])
     levels = [origin[0] * up[0] + origin[1] * up[1] for _, (origin, _, _) in placed]
@@ -134,19 +136,18 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float)
 
 
 def _word_frame(
-    quad: Quad, points_per_px: float, height_pt: float, size: float, axis: tuple[float, float] | None
+    quad: Quad, points_per_px: float, height_pt: float, size: float, axis: tuple[float, float]
 ) -> Frame | None:
-    """The frame of a word drawn at `size`, its em box centred on the quad's middle line: along the
-    quad, or along `axis` through the quad's centre and as wide as the quad's projection on it."""
+    """The frame of a word drawn at `size` along `axis`, its em box centred on the quad's centre,
+    as wide as the quad's projection on the axis."""
     frame = _quad_frame(quad, points_per_px, height_pt)
     if frame is None:
         return None
     middle_left, (dx, dy), width, _ = frame
-    if axis is not None:
-        centre = (middle_left[0] + dx * width / 2, middle_left[1] + dy * width / 2)
-        width *= max(0.0, dx * axis[0] + dy * axis[1])
-        (dx, dy) = axis
-        middle_left = (centre[0] - dx * width / 2, centre[1] - dy * width / 2)
+    centre = (middle_left[0] + dx * width / 2, middle_left[1] + dy * width / 2)
+    width *= max(0.0, dx * axis[0] + dy * axis[1])
+    (dx, dy) = axis
+    middle_left = (centre[0] - dx * width / 2, centre[1] - dy * width / 2)
     drop = size * (0.5 - DESCENT_EM)  # from the em box's middle down to the baseline
     return (middle_left[0] + dy * drop, middle_left[1] - dx * drop), (dx, dy), width
 
@@ -167,12 +168,9 @@ def _quad_frame(
     return ((x0 + x3) / 2, (y0 + y3) / 2), (along[0] / width, along[1] / width), width, height
 
 
-def _square_direction(dx: float, dy: float) -> tuple[float, float] | None:
-    """The page axis (0, 90, 180 or 270 degrees) a direction is within SNAP_DEGREES of, if any."""
-    for axis in ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)):
-        if dx * axis[0] + dy * axis[1] >= math.cos(math.radians(SNAP_DEGREES)):
-            return axis
-    return None
+def _nearest_axis(dx: float, dy: float) -> tuple[float, float]:
+    """The page axis (0, 90, 180 or 270 degrees) nearest a unit direction."""
+    return (math.copysign(1.0, dx), 0.0) if abs(dx) >= abs(dy) else (0.0, math.copysign(1.0, dy))
 
 
 def _distance(a: tuple, b: tuple) -> float:
