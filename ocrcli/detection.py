@@ -23,6 +23,10 @@ class DetectorSettings:
     thresh: float = 0.2  # probability above which a pixel is text
     box_thresh: float = 0.4  # mean probability a region needs to count as a line
     unclip_ratio: float = 1.4  # how far to grow the shrunk text kernel back out
+    # A compact kernel (a lone "1" or ":", under 3x as long as wide) grows by at least this share
+    # of unclip_ratio x its long side: the area / perimeter offset grows it less than a line of the
+    # same text height, and a lone character's box came out too small to cover it.
+    compact_grow: float = 0.2
     max_side: int = 1280  # larger pages are first scaled down to this (time grows with area)...
     min_text_height: float = 10.0  # ...and if their lines come out lower than this (detector px)...
     good_text_height: float = 16.0  # ...detected again at a scale that makes them this high
@@ -140,7 +144,7 @@ def db_postprocess(prob: np.ndarray, settings: DetectorSettings) -> np.ndarray:
             continue
         if region_score(prob, contour.reshape(-1, 2)) < settings.box_thresh:
             continue
-        grown = unclip(cv2.boxPoints(rect), settings.unclip_ratio)
+        grown = unclip(cv2.boxPoints(rect), settings.unclip_ratio, settings.compact_grow)
         if grown is None:
             continue
         rect = cv2.minAreaRect(grown)
@@ -163,15 +167,20 @@ def region_score(prob: np.ndarray, polygon: np.ndarray) -> float:
     return float(cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], mask)[0])
 
 
-def unclip(box: np.ndarray, ratio: float) -> np.ndarray | None:
-    """Grow a shrunk text kernel back to the text's extent (offset = area * ratio / perimeter)."""
+def unclip(box: np.ndarray, ratio: float, compact_grow: float = 0.0) -> np.ndarray | None:
+    """Grow a shrunk text kernel back to the text's extent: offset = area * ratio / perimeter, and
+    for a kernel under 3x as long as wide at least compact_grow * ratio * its long side."""
     area = cv2.contourArea(box)
     perimeter = cv2.arcLength(box, True)
     if perimeter == 0:
         return None
+    distance = area * ratio / perimeter
+    short_side, long_side = sorted(np.linalg.norm(box - np.roll(box, 1, axis=0), axis=1)[:2])
+    if long_side < 3 * short_side:
+        distance = max(distance, compact_grow * ratio * long_side)
     offset = pyclipper.PyclipperOffset()
     offset.AddPath([tuple(p) for p in box.tolist()], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
-    grown = offset.Execute(area * ratio / perimeter)
+    grown = offset.Execute(distance)
     if len(grown) != 1:
         return None
     return np.array(grown[0], dtype=np.float32)
