@@ -20,6 +20,21 @@ from ocrcli.document import Line, Word
 from ocrcli.geometry import map_points
 from ocrcli.recognition import CROP_HEIGHT
 
+# A blank this share of the crop height between two characters is a space: a fixed-pitch space is
+# about 0.55 of it, the blank around a "." or ":" in its fixed-pitch cell about 0.25 (sroie,
+# fast tier: case-insensitive CER 4.89 -> 4.42 %).
+WIDE_BLANK = 0.38
+
+
+def _spaced(char: str) -> bool:
+    """Whether a script separates words with spaces (not CJK, kana or hangul)."""
+    return not (
+        "\u2e80" <= char <= "\ua4cf"  # CJK radicals, kana, CJK ideographs, Yi
+        or "\uac00" <= char <= "\ud7af"  # hangul
+        or "\uf900" <= char <= "\ufaff"  # CJK compatibility ideographs
+        or "\uff00" <= char <= "\uffef"  # full-width forms
+    )
+
 
 def char_pitch(chars: list[DecodedChar], step_width: float) -> float:
     """Average distance between neighbouring character centres, in crop pixels."""
@@ -29,14 +44,28 @@ def char_pitch(chars: list[DecodedChar], step_width: float) -> float:
     return (centres[-1] - centres[0]) / (len(centres) - 1)
 
 
-def split_words(chars: list[DecodedChar]) -> list[list[DecodedChar]]:
+def split_words(
+    chars: list[DecodedChar],
+    ink: np.ndarray | None = None,
+    step_width: float = 0.0,
+    min_blank: float = np.inf,
+) -> list[list[DecodedChar]]:
+    """Characters grouped into words: at the spaces the recogniser read, and, given the crop's ink
+    columns, wherever two characters stand a blank of `min_blank` columns apart (a receipt's
+    fixed-pitch "TEL : 07-386 7524", whose spaces the recogniser often drops)."""
     words: list[list[DecodedChar]] = [[]]
     for ch in chars:
         if ch.char.isspace():
             if words[-1]:
                 words.append([])
-        else:
-            words[-1].append(ch)
+            continue
+        if words[-1] and ink is not None:
+            left = (words[-1][-1].first_step + words[-1][-1].last_step + 1) / 2 * step_width
+            right = (ch.first_step + ch.last_step + 1) / 2 * step_width
+            wide = widest_blank(left, right, ink)[1] >= min_blank
+            if wide and _spaced(words[-1][-1].char) and _spaced(ch.char):
+                words.append([])
+        words[-1].append(ch)
     return [w for w in words if w]
 
 
@@ -50,8 +79,8 @@ def ink_columns(crop: np.ndarray) -> np.ndarray:
     return (distance > contrast).any(axis=0)
 
 
-def gap_between(left: float, right: float, ink: np.ndarray) -> float:
-    """Where to split two neighbouring words: the middle of the widest blank run in [left, right]."""
+def widest_blank(left: float, right: float, ink: np.ndarray) -> tuple[float, int]:
+    """The middle and length of the widest blank run of columns in [left, right]."""
     lo, hi = int(max(left, 0)), int(min(right, len(ink)))
     best, best_len, run_start = (left + right) / 2, 0, None
     for x in range(lo, hi + 1):
@@ -62,7 +91,7 @@ def gap_between(left: float, right: float, ink: np.ndarray) -> float:
             if x - run_start > best_len:
                 best, best_len = (run_start + x) / 2, x - run_start
             run_start = None
-    return best
+    return best, best_len
 
 
 @dataclass
@@ -77,12 +106,12 @@ class WordSpan:
 
 def word_spans(chars: list[DecodedChar], step_width: float, crop: np.ndarray) -> list[WordSpan]:
     """The words of a recognised line, each with its extent in the crop (snapped to the ink)."""
-    words_chars = split_words(chars)
+    ink = ink_columns(crop)
+    words_chars = split_words(chars, ink, step_width, WIDE_BLANK * crop.shape[0])
     if not words_chars:
         return []
     crop_width = crop.shape[1]
     pitch = char_pitch(chars, step_width)
-    ink = ink_columns(crop)
 
     def centre(ch: DecodedChar) -> float:
         return (ch.first_step + ch.last_step + 1) / 2 * step_width
@@ -90,7 +119,7 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: np.ndarray) ->
     # Word k lies between splits[k] and splits[k + 1].
     splits = [0.0]
     for prev, nxt in zip(words_chars, words_chars[1:], strict=False):
-        splits.append(gap_between(centre(prev[-1]), centre(nxt[0]), ink))
+        splits.append(widest_blank(centre(prev[-1]), centre(nxt[0]), ink)[0])
     splits.append(float(crop_width))
 
     spans = []

@@ -89,6 +89,22 @@ def test_split_words_ignores_leading_trailing_and_repeated_spaces():
     assert ["".join(c.char for c in w) for w in split_words(chars)] == ["a", "bc"]
 
 
+def test_split_words_splits_at_a_wide_blank_the_recogniser_read_no_space_in():
+    """Fixed-pitch receipts: "TEL:07" read without spaces although the print has blank cells; a
+    blank as wide as the threshold splits, a narrower one does not, and CJK never splits."""
+    from ocrcli.ctc import DecodedChar
+
+    ink = np.ones(100, dtype=bool)
+    ink[12:30] = False  # a wide blank between steps 1 and 3 (centres at 10 and 35)
+    ink[42:47] = False  # a narrow one between steps 3 and 5
+    chars = [DecodedChar(c, i, i, 0.9) for c, i in (("T", 0), ("L", 3), ("0", 5))]
+    words = split_words(chars, ink, step_width=10.0, min_blank=15)
+    assert ["".join(c.char for c in w) for w in words] == ["T", "L0"]
+    cjk = [DecodedChar(c, i, i, 0.9) for c, i in (("不", 0), ("退", 3))]
+    assert len(split_words(cjk, ink, step_width=10.0, min_blank=15)) == 1
+    assert len(split_words(chars)) == 1  # without the crop's ink: only the recogniser's spaces
+
+
 def test_word_boxes_follow_a_rotated_line_back_onto_the_page():
     """Two inked words in a crop of a line tilted by 30 degrees land inside the line's page quad,
     in order along its direction, with the ink's extent."""
