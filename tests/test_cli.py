@@ -144,3 +144,12 @@ def test_stdout_closed_early_is_not_a_traceback():
     stderr = proc.stderr.read().decode()
     proc.wait(timeout=600)
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_package_version_matches_the_installed_metadata() -> None:
+    """Resume compares the tool version in sidecars: ocrcli.__version__ must follow pyproject.toml."""
+    import importlib.metadata
+
+    import ocrcli
+
+    assert importlib.metadata.version("ocrcli") == ocrcli.__version__
