@@ -53,6 +53,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
         placed = [
             (text, frame, sizes[id(line)])
             for line in row
+            if id(line) in sizes  # not a line with a degenerate quad
             for text, frame in _line_words(line, points_per_px, height_pt, sizes[id(line)])
         ]
         pen = None  # where the text position is after the previous word and its space

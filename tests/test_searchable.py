@@ -171,6 +171,27 @@ def test_positions_under_rotate_with_offset_boxes(tmp_path: Path, rotate: int) -
 UNICODE_WORDS = ["café", "Straße", "€12,50", "ﬁnal", "中文", "naïve"]
 
 
+def test_text_layer_skips_a_degenerate_line_and_draws_the_rest() -> None:
+    """A line whose quad has no area (a zero-height detection) is left out; its neighbours stay."""
+    pdf = pikepdf.new()
+    flat = (50.0, 90.0, 90.0, 90.0, 90.0, 90.0, 50.0, 90.0)
+    good = (20.0, 50.0, 80.0, 50.0, 80.0, 70.0, 20.0, 70.0)
+    page = Page(
+        1,
+        400,
+        200,
+        72.0,
+        lines=[
+            Line("x", flat, 0.9, [Word("x", flat, 0.9)]),
+            Line("kept", good, 0.9, [Word("kept", good, 0.9)]),
+        ],
+    )
+    font = GlyphlessFont(pdf)
+    content = layer_content(page, font, 1.0, 200.0)
+    assert f"<{font.encode('kept').hex()}> Tj".encode() in content
+    assert f"<{font.encode('x').hex()}> Tj".encode() not in content
+
+
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
     """A text layer with accents, €, a ligature and CJK, extracted by four readers."""
     pdf = pikepdf.new()
