@@ -36,9 +36,14 @@ def _spaced(char: str) -> bool:
     )
 
 
+def char_centre(ch: DecodedChar, step_width: float) -> float:
+    """Where in the crop (pixels) the recogniser read a character: the middle of its time steps."""
+    return (ch.first_step + ch.last_step + 1) / 2 * step_width
+
+
 def char_pitch(chars: list[DecodedChar], step_width: float) -> float:
     """Average distance between neighbouring character centres, in crop pixels."""
-    centres = [(c.first_step + c.last_step + 1) / 2 * step_width for c in chars]
+    centres = [char_centre(c, step_width) for c in chars]
     if len(centres) < 2:
         return CROP_HEIGHT * 0.5
     return (centres[-1] - centres[0]) / (len(centres) - 1)
@@ -60,8 +65,7 @@ def split_words(
                 words.append([])
             continue
         if words[-1] and ink is not None:
-            left = (words[-1][-1].first_step + words[-1][-1].last_step + 1) / 2 * step_width
-            right = (ch.first_step + ch.last_step + 1) / 2 * step_width
+            left, right = char_centre(words[-1][-1], step_width), char_centre(ch, step_width)
             wide = widest_blank(left, right, ink)[1] >= min_blank
             if wide and _spaced(words[-1][-1].char) and _spaced(ch.char):
                 words.append([])
@@ -113,13 +117,12 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: np.ndarray) ->
     crop_width = crop.shape[1]
     pitch = char_pitch(chars, step_width)
 
-    def centre(ch: DecodedChar) -> float:
-        return (ch.first_step + ch.last_step + 1) / 2 * step_width
-
     # Word k lies between splits[k] and splits[k + 1].
     splits = [0.0]
     for prev, nxt in zip(words_chars, words_chars[1:], strict=False):
-        splits.append(widest_blank(centre(prev[-1]), centre(nxt[0]), ink)[0])
+        splits.append(
+            widest_blank(char_centre(prev[-1], step_width), char_centre(nxt[0], step_width), ink)[0]
+        )
     splits.append(float(crop_width))
 
     spans = []
@@ -129,8 +132,8 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: np.ndarray) ->
         if len(cols):
             start, end = int(splits[k]) + float(cols[0]), int(splits[k]) + float(cols[-1]) + 1.0
         else:  # no ink found (faint print): trust the recogniser's positions
-            start = max(splits[k], centre(wc[0]) - pitch / 2)
-            end = min(splits[k + 1], centre(wc[-1]) + pitch / 2)
+            start = max(splits[k], char_centre(wc[0], step_width) - pitch / 2)
+            end = min(splits[k + 1], char_centre(wc[-1], step_width) + pitch / 2)
         text = "".join(c.char for c in wc)
         spans.append(WordSpan(text, float(np.mean([c.confidence for c in wc])), start, end))
     return spans
