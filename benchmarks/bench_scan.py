@@ -23,7 +23,8 @@ own pixel size, without resampling.
   Ghostscript is not used for `--output-type pdf`: OCRmyPDF 17 rasterizes with pypdfium2.
 - ocrcli: `ocr scan IN -o OUT --quiet` with its default workers (one per core), into a fresh folder.
 - `--scaling`: `ocr scan --jobs 1` and `--jobs 2` on the same batch; `--repeat N` runs N such
-  pairs and judges the median ratio (one pair varies by about 10 % on a shared VM).
+  pairs, alternating which of the two runs first, and judges the median ratio (the CPU time of
+  the same pages drifts by +-15 % over minutes on a shared VM, so one pair is noisy).
 - `--long [N]`: `ocr scan` on one N-page PDF (default 200, docbank images in turn); the peak total
   RSS in each tenth of the run (~ up to page N/10, 2N/10 ... N, if the rate is steady).
 - `--accuracy`: order-free bag-of-words F1 (NFKC, whitespace split) of `pdftotext` on each tool's
@@ -31,7 +32,10 @@ own pixel size, without resampling.
 
 Peak RSS is the largest sum, over samples every 0.1 s, of the RSS of the command and all its
 descendants (read from /proc, Linux only). Pages shared between processes count once per process,
-so it overstates the memory in use; peak PSS (smaps_rollup) shares them out. CPU s/page is user +
+so it overstates the memory in use; peak PSS (smaps_rollup) shares them out. PSS is sampled only
+every 2 s: reading smaps_rollup of a few large processes costs ~15 ms of CPU, which at 10 samples
+a second took 15 % of a core from the command, and so from --jobs 2 but not from --jobs 1, whose
+second core was idle (the sampler's own CPU time is in the JSON as sampler_cpu_s). CPU s/page is user +
 sys of the command and all its descendants (os.wait4, this process being their subreaper). "other
 load" is the mean CPU use of everything else on the machine during the run, in cores: well above
 0, the wall times are not comparable. Timings are single noisy samples (+-15% seen between runs):
@@ -68,6 +72,7 @@ SETS = ("docbank", "sroie")
 PER_SET = 20
 WRAP_DPI = 200
 SAMPLE_S = 0.1
+PSS_EVERY = 20  # samples
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MB = 1024 * 1024
@@ -96,7 +101,9 @@ class Run:
     pages_out: int
     out_dir: str
     log: str
-    samples: list[tuple[float, float, float]] = field(default_factory=list)  # (elapsed s, RSS MB, PSS MB)
+    sampler_cpu_s: float = 0.0  # CPU time this script spent sampling memory during the run
+    # (elapsed s, RSS MB, PSS MB or None where not sampled)
+    samples: list[tuple[float, float, float | None]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -122,8 +129,8 @@ class Run:
 # --- measuring ------------------------------------------------------------------------------------
 
 
-def tree_memory(root: int) -> tuple[float, float]:
-    """Total RSS and PSS in MB of process `root` and all its descendants, from /proc."""
+def tree_memory(root: int, pss: bool) -> tuple[float, float | None]:
+    """Total RSS and (if `pss`) PSS in MB of process `root` and all its descendants, from /proc."""
     children: dict[int, list[int]] = defaultdict(list)
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -142,9 +149,9 @@ def tree_memory(root: int) -> tuple[float, float]:
     while stack:
         pid = stack.pop()
         total_rss += rss.get(pid, 0)
-        total_pss_kb += pss_kb(pid)
+        total_pss_kb += pss_kb(pid) if pss else 0
         stack.extend(children.get(pid, ()))
-    return total_rss / MB, total_pss_kb / 1024
+    return total_rss / MB, total_pss_kb / 1024 if pss else None
 
 
 def pss_kb(pid: int) -> int:
@@ -188,8 +195,8 @@ def measure(label: str, argv: list[str], pages: int, out_dir: Path, log: Path) -
     out_dir.mkdir(parents=True)
     print(f"bench_scan: {label}: {' '.join(argv[:8])}{' ...' if len(argv) > 8 else ''}", file=sys.stderr)
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    samples: list[tuple[float, float, float]] = []
-    cpu, status = 0.0, None
+    samples: list[tuple[float, float, float | None]] = []
+    cpu, status, sampler_cpu = 0.0, None, time.process_time()
     env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}  # OCRmyPDF sets its own
     with open(log, "wb") as out:
         busy, start = busy_cpu_s(), time.perf_counter()
@@ -199,9 +206,11 @@ def measure(label: str, argv: list[str], pages: int, out_dir: Path, log: Path) -
                 cpu += cpu_s
                 status = exited if pid == proc.pid else status
             if status is None:
-                samples.append((time.perf_counter() - start, *tree_memory(proc.pid)))
+                memory = tree_memory(proc.pid, pss=len(samples) % PSS_EVERY == 0)
+                samples.append((time.perf_counter() - start, *memory))
                 time.sleep(SAMPLE_S)
         wall = time.perf_counter() - start
+        sampler_cpu = time.process_time() - sampler_cpu
         deadline = time.monotonic() + 60  # orphans still running: wait for them, for their CPU time
         while has_children() and time.monotonic() < deadline:
             cpu += sum(cpu_s for _, _, cpu_s in reap())
@@ -217,7 +226,8 @@ def measure(label: str, argv: list[str], pages: int, out_dir: Path, log: Path) -
         cpu_s=cpu,
         other_cores=max(busy - cpu, 0.0) / wall,
         peak_rss_mb=max((rss for _, rss, _ in samples), default=0.0),
-        peak_pss_mb=max((pss for _, _, pss in samples), default=0.0),
+        peak_pss_mb=max((pss for _, _, pss in samples if pss is not None), default=0.0),
+        sampler_cpu_s=sampler_cpu,
         pages_out=count_pages(sorted(out_dir.rglob("*.pdf"))),
         out_dir=str(out_dir),
         log=str(log),
@@ -478,12 +488,15 @@ def main() -> None:
                 + ", ".join(f"{k} {v:.3f}" for k, v in accuracy(run, batch, args.data).items())
             )
     if ocrcli and args.scaling:
-        # Pairs of runs, --jobs 1 then --jobs 2: on a shared VM one pair's ratio varies by +-10 %,
-        # so the bar is judged on the median of args.repeat pairs.
+        # Pairs of runs, --jobs 1 and --jobs 2: on a shared VM the CPU time of the same pages drifts
+        # by +-15 % over minutes, so one pair's ratio is noisy. The order alternates from pair to
+        # pair, so that a drift does not favour one side, and the bar is judged on the median.
         ratios = []
         report += ["", "## Scaling", ""]
-        for _ in range(args.repeat):
-            one, two = (run_ocrcli(args.ocr, batch, args.work, jobs, f"jobs{jobs}") for jobs in (1, 2))
+        for pair in range(args.repeat):
+            order = (1, 2) if pair % 2 == 0 else (2, 1)
+            ran = {jobs: run_ocrcli(args.ocr, batch, args.work, jobs, f"jobs{jobs}") for jobs in order}
+            one, two = ran[1], ran[2]
             runs += [one, two]
             ratios.append(two.pages_per_s / one.pages_per_s)
             report += [*table([one, two], one, "x --jobs 1"), ""]
