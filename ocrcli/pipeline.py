@@ -89,9 +89,12 @@ class Engine:
         upright, _, crops, orientation = self.orient(image, clock)
         with clock("recognition"):
             readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
-            spans = [word_spans(r.chars, r.step_width, c.image) for r, c in zip(readings, crops, strict=True)]
+            pairs = list(zip(readings, crops, strict=True))
+            spans = [word_spans(r.chars, r.step_width, c.image, c.margin) for r, c in pairs]
             self._review(spans, crops)
-            lines = [place_line(s, c.image.shape[1], c.matrix) for s, c in zip(spans, crops, strict=True)]
+            lines = [
+                place_line(s, c.image.shape[1], c.matrix, c.margin) for s, c in zip(spans, crops, strict=True)
+            ]
             lines = [ln for ln in lines if ln is not None and _confident(ln)]
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ocrcli.ctc import DecodedChar, ctc_collapse
@@ -25,12 +26,17 @@ class RecognizerSettings:
     squeeze: float = 0.8
     # Words read with a mean character confidence below this go to the tier's reviewer model.
     review_below: float = 0.9
+    # Background added at both ends of a crop, in crop pixels: the recogniser drops a character
+    # that touches the crop's end (a receipt's lone ":" after "CASH", whose detected box ends
+    # right at its dots, was read with P(":") 0.42 < P(blank) 0.49).
+    end_margin: int = 4
 
 
 @dataclass
 class LineCrop:
     image: np.ndarray  # CROP_HEIGHT x W x 3, RGB
     matrix: np.ndarray  # page -> crop perspective matrix
+    margin: int = 0  # columns of added background at each end; the line is the rest
 
 
 @dataclass
@@ -47,8 +53,19 @@ def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSetting
             # Vertical text: start the quad at its top-right corner so reading runs downwards.
             quad = np.roll(quad, -1, axis=0)
         crop, matrix = rectify(image, quad, CROP_HEIGHT, settings.max_crop_width, settings.squeeze)
-        crops.append(LineCrop(crop, matrix))
+        crops.append(_with_margin(crop, matrix, settings.end_margin))
     return crops
+
+
+def _with_margin(crop: np.ndarray, matrix: np.ndarray, margin: int) -> LineCrop:
+    """The crop with `margin` columns of its background colour (the median of its top and bottom
+    rows, which lie outside the text) added at both ends, and its matrix moved to match."""
+    if margin <= 0:
+        return LineCrop(crop, matrix)
+    background = np.median(np.concatenate([crop[0], crop[-1]]), axis=0)
+    padded = cv2.copyMakeBorder(crop, 0, 0, margin, margin, cv2.BORDER_CONSTANT, value=background.tolist())
+    shift = np.array([[1.0, 0.0, margin], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    return LineCrop(padded, shift @ matrix, margin)
 
 
 def width_batches(widths: list[int], settings: RecognizerSettings) -> list[list[int]]:

@@ -108,22 +108,24 @@ class WordSpan:
     end: float
 
 
-def word_spans(chars: list[DecodedChar], step_width: float, crop: np.ndarray) -> list[WordSpan]:
-    """The words of a recognised line, each with its extent in the crop (snapped to the ink)."""
+def word_spans(
+    chars: list[DecodedChar], step_width: float, crop: np.ndarray, margin: int = 0
+) -> list[WordSpan]:
+    """The words of a recognised line, each with its extent in the crop (snapped to the ink),
+    within the line's part of the crop (all but `margin` columns at each end)."""
     ink = ink_columns(crop)
     words_chars = split_words(chars, ink, step_width, WIDE_BLANK * crop.shape[0])
     if not words_chars:
         return []
-    crop_width = crop.shape[1]
     pitch = char_pitch(chars, step_width)
 
     # Word k lies between splits[k] and splits[k + 1].
-    splits = [0.0]
+    splits = [float(margin)]
     for prev, nxt in zip(words_chars, words_chars[1:], strict=False):
         splits.append(
             widest_blank(char_centre(prev[-1], step_width), char_centre(nxt[0], step_width), ink)[0]
         )
-    splits.append(float(crop_width))
+    splits.append(float(crop.shape[1] - margin))
 
     spans = []
     for k, wc in enumerate(words_chars):
@@ -144,8 +146,9 @@ def mean_confidence(words: list[WordSpan]) -> float:
     return float(np.average([w.confidence for w in words], weights=[len(w.text) for w in words]))
 
 
-def place_line(spans: list[WordSpan], crop_width: int, matrix: np.ndarray) -> Line | None:
-    """A Line with its words in page coordinates, through the crop's matrix; None if no words."""
+def place_line(spans: list[WordSpan], crop_width: int, matrix: np.ndarray, margin: int = 0) -> Line | None:
+    """A Line with its words in page coordinates, through the crop's matrix; None if no words.
+    The line's quad is the crop's but for `margin` columns at each end."""
     if not spans:
         return None
     words = []
@@ -155,6 +158,7 @@ def place_line(spans: list[WordSpan], crop_width: int, matrix: np.ndarray) -> Li
         )
         quad = tuple(float(v) for v in map_points(matrix, corners).ravel())
         words.append(Word(span.text, quad, span.confidence))
-    corners = np.array([[0, 0], [crop_width, 0], [crop_width, CROP_HEIGHT], [0, CROP_HEIGHT]])
+    left, right = margin, crop_width - margin
+    corners = np.array([[left, 0], [right, 0], [right, CROP_HEIGHT], [left, CROP_HEIGHT]])
     line_quad = tuple(float(v) for v in map_points(matrix, corners).ravel())
     return Line(" ".join(w.text for w in words), line_quad, mean_confidence(spans), words)

@@ -11,7 +11,7 @@ from ocrcli.ctc import ctc_greedy
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
 from ocrcli.orientation import decide
-from ocrcli.recognition import CROP_HEIGHT, RecognizerSettings, width_batches
+from ocrcli.recognition import CROP_HEIGHT, RecognizerSettings, crop_lines, width_batches
 from ocrcli.words import place_line, split_words, word_spans
 
 
@@ -132,6 +132,26 @@ def test_word_boxes_follow_a_rotated_line_back_onto_the_page():
     edge = first[1] - first[0]
     assert np.degrees(np.arctan2(-edge[1], edge[0])) == pytest.approx(30, abs=1)
     assert np.allclose(np.array(line.quad).reshape(4, 2), quad, atol=0.5)
+
+
+def test_crop_margin_is_background_and_leaves_line_and_word_boxes_in_place():
+    """Crops get end_margin columns of background at each end (grey page, dark ink here), and the
+    line's quad and a word's box still map back to the detected quad and the ink."""
+    page = np.full((200, 400, 3), 180, dtype=np.uint8)
+    for x in range(110, 290, 12):  # one word's strokes, inside the line's quad: ink x 110..282
+        page[60:100, x : x + 4] = 20
+    quad = np.array([[100, 50], [300, 50], [300, 110], [100, 110]], dtype=np.float32)
+    plain, padded = (crop_lines(page, quad[None], RecognizerSettings(end_margin=m))[0] for m in (0, 4))
+    assert padded.margin == 4 and padded.image.shape[1] == plain.image.shape[1] + 8
+    assert (padded.image[:, :4] == 180).all() and (padded.image[:, -4:] == 180).all()
+    assert (padded.image[:, 4:-4] == plain.image).all()
+    width = padded.image.shape[1]
+    chars = ctc_greedy(one_hot([0, 1, 0, 2, 0] + [0] * (width // 8 - 5)), ["", "a", "b"])
+    line = place_line(word_spans(chars, 8.0, padded.image, 4), width, padded.matrix, 4)
+    assert line is not None
+    assert np.allclose(np.array(line.quad).reshape(4, 2), quad, atol=0.5)
+    ink = np.array([[110, 50], [282, 50], [282, 110], [110, 110]])
+    assert np.allclose(np.array(line.words[0].quad).reshape(4, 2), ink, atol=2.0)
 
 
 def test_width_batches_group_similar_widths_and_cover_everything():
