@@ -167,9 +167,11 @@ def _wait_for(condition, timeout: float = 300) -> None:
 def test_sigint_then_rerun_gives_the_clean_runs_outputs(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    Image.open(TESS / "phototest-rotated-L.png").save(folder / "a.png")
-    image_pdf(folder / "b.pdf", TESS / "phototest.tif", 8)
-    Image.open(TESS / "eurotext.tif").save(folder / "c.tif")
+    # a is one quick upright page and b has many: Ctrl-C comes while b is still being read (with
+    # a turned page as a, or only 8 pages in b, a fast machine had finished before the signal).
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    image_pdf(folder / "b.pdf", TESS / "phototest.tif", 24)
+    Image.open(TESS / "phototest-rotated-L.png").save(folder / "c.png")
     before = hashes(folder)
     out = tmp_path / "out"
     process = subprocess.Popen(
