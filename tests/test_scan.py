@@ -167,15 +167,20 @@ def _wait_for(condition, timeout: float = 300) -> None:
 def test_sigint_then_rerun_gives_the_clean_runs_outputs(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    # a is one quick upright page and b has many: Ctrl-C comes while b is still being read (with
-    # a turned page as a, or only 8 pages in b, a fast machine had finished before the signal).
+    # a is one quick upright page and b has many, so Ctrl-C lands while b is still being read.
     Image.open(TESS / "phototest.tif").save(folder / "a.png")
     image_pdf(folder / "b.pdf", TESS / "phototest.tif", 24)
     Image.open(TESS / "phototest-rotated-L.png").save(folder / "c.png")
     before = hashes(folder)
     out = tmp_path / "out"
+    # A shell's background job (`cmd &`, nohup) starts with SIGINT ignored, and Python keeps it so:
+    # give the command the default disposition that a terminal's foreground job has.
     process = subprocess.Popen(
-        [*OCR, "scan", folder, "-o", out], stderr=subprocess.PIPE, text=True, start_new_session=True
+        [*OCR, "scan", folder, "-o", out],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     _wait_for(lambda: (out / "a.json").exists())
     os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole process group
