@@ -52,7 +52,8 @@ def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSetting
         if height >= settings.vertical_ratio * width:
             # Vertical text: start the quad at its top-right corner so reading runs downwards.
             quad = np.roll(quad, -1, axis=0)
-        crop, matrix = rectify(image, quad, CROP_HEIGHT, settings.max_crop_width, settings.squeeze)
+        line_width = settings.max_crop_width - 2 * settings.end_margin  # the margins count too
+        crop, matrix = rectify(image, quad, CROP_HEIGHT, line_width, settings.squeeze)
         crops.append(_with_margin(crop, matrix, settings.end_margin))
     return crops
 

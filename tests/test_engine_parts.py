@@ -143,6 +143,10 @@ def test_crop_margin_is_background_and_leaves_line_and_word_boxes_in_place():
     quad = np.array([[100, 50], [300, 50], [300, 110], [100, 110]], dtype=np.float32)
     plain, padded = (crop_lines(page, quad[None], RecognizerSettings(end_margin=m))[0] for m in (0, 4))
     assert padded.margin == 4 and padded.image.shape[1] == plain.image.shape[1] + 8
+    longest = crop_lines(
+        page, np.array([[[0, 0], [399, 0], [399, 2], [0, 2]]], dtype=np.float32), RecognizerSettings()
+    )
+    assert longest[0].image.shape[1] == RecognizerSettings().max_crop_width  # margins included
     assert (padded.image[:, :4] == 180).all() and (padded.image[:, -4:] == 180).all()
     assert (padded.image[:, 4:-4] == plain.image).all()
     width = padded.image.shape[1]
