@@ -89,12 +89,9 @@ class Engine:
         upright, _, crops, orientation = self.orient(image, clock)
         with clock("recognition"):
             readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
-            pairs = list(zip(readings, crops, strict=True))
-            spans = [word_spans(r.chars, r.step_width, c.image, c.margin) for r, c in pairs]
+            spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
-            lines = [
-                place_line(s, c.image.shape[1], c.matrix, c.margin) for s, c in zip(spans, crops, strict=True)
-            ]
+            lines = [place_line(s, c) for s, c in zip(spans, crops, strict=True)]
             lines = [ln for ln in lines if ln is not None and _confident(ln)]
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
@@ -162,7 +159,7 @@ class Engine:
         # Replace from the right, so earlier windows' word indices stay valid.
         jobs = list(zip(windows, bounds, window_crops, readings, strict=True))
         for (i, first, last), (x0, _), crop, reading in reversed(jobs):
-            second = word_spans(reading.chars, reading.step_width, crop.image)
+            second = word_spans(reading.chars, reading.step_width, crop)
             if not second or mean_confidence(second) <= mean_confidence(spans[i][first : last + 1]) - 0.2:
                 continue
             for word in second:

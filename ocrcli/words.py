@@ -18,7 +18,7 @@ import numpy as np
 from ocrcli.ctc import DecodedChar
 from ocrcli.document import Line, Word
 from ocrcli.geometry import map_points
-from ocrcli.recognition import CROP_HEIGHT
+from ocrcli.recognition import CROP_HEIGHT, LineCrop
 
 # A blank this share of the crop height between two characters is a space: a fixed-pitch space is
 # about 0.55 of it, the blank around a "." or ":" in its fixed-pitch cell about 0.25 (sroie,
@@ -108,24 +108,22 @@ class WordSpan:
     end: float
 
 
-def word_spans(
-    chars: list[DecodedChar], step_width: float, crop: np.ndarray, margin: int = 0
-) -> list[WordSpan]:
+def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> list[WordSpan]:
     """The words of a recognised line, each with its extent in the crop (snapped to the ink),
-    within the line's part of the crop (all but `margin` columns at each end)."""
-    ink = ink_columns(crop)
-    words_chars = split_words(chars, ink, step_width, WIDE_BLANK * crop.shape[0])
+    within the line's part of the crop (all but its margin columns at each end)."""
+    ink = ink_columns(crop.image)
+    words_chars = split_words(chars, ink, step_width, WIDE_BLANK * crop.image.shape[0])
     if not words_chars:
         return []
     pitch = char_pitch(chars, step_width)
 
     # Word k lies between splits[k] and splits[k + 1].
-    splits = [float(margin)]
+    splits = [float(crop.margin)]
     for prev, nxt in zip(words_chars, words_chars[1:], strict=False):
         splits.append(
             widest_blank(char_centre(prev[-1], step_width), char_centre(nxt[0], step_width), ink)[0]
         )
-    splits.append(float(crop.shape[1] - margin))
+    splits.append(float(crop.image.shape[1] - crop.margin))
 
     spans = []
     for k, wc in enumerate(words_chars):
@@ -146,9 +144,9 @@ def mean_confidence(words: list[WordSpan]) -> float:
     return float(np.average([w.confidence for w in words], weights=[len(w.text) for w in words]))
 
 
-def place_line(spans: list[WordSpan], crop_width: int, matrix: np.ndarray, margin: int = 0) -> Line | None:
+def place_line(spans: list[WordSpan], crop: LineCrop) -> Line | None:
     """A Line with its words in page coordinates, through the crop's matrix; None if no words.
-    The line's quad is the crop's but for `margin` columns at each end."""
+    The line's quad is the crop's but for its margin columns at each end."""
     if not spans:
         return None
     words = []
@@ -156,9 +154,9 @@ def place_line(spans: list[WordSpan], crop_width: int, matrix: np.ndarray, margi
         corners = np.array(
             [[span.start, 0], [span.end, 0], [span.end, CROP_HEIGHT], [span.start, CROP_HEIGHT]]
         )
-        quad = tuple(float(v) for v in map_points(matrix, corners).ravel())
+        quad = tuple(float(v) for v in map_points(crop.matrix, corners).ravel())
         words.append(Word(span.text, quad, span.confidence))
-    left, right = margin, crop_width - margin
+    left, right = crop.margin, crop.image.shape[1] - crop.margin
     corners = np.array([[left, 0], [right, 0], [right, CROP_HEIGHT], [left, CROP_HEIGHT]])
-    line_quad = tuple(float(v) for v in map_points(matrix, corners).ravel())
+    line_quad = tuple(float(v) for v in map_points(crop.matrix, corners).ravel())
     return Line(" ".join(w.text for w in words), line_quad, mean_confidence(spans), words)

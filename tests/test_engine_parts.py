@@ -11,7 +11,7 @@ from ocrcli.ctc import ctc_greedy
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
 from ocrcli.orientation import decide
-from ocrcli.recognition import CROP_HEIGHT, RecognizerSettings, crop_lines, width_batches
+from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, width_batches
 from ocrcli.words import place_line, split_words, word_spans
 
 
@@ -119,7 +119,8 @@ def test_word_boxes_follow_a_rotated_line_back_onto_the_page():
     line_quad = cv2.boxPoints(((300, 300), (250, 60), -30))
     quad = order_corners(line_quad)
     matrix = crop_transform(quad, width, CROP_HEIGHT)
-    line = place_line(word_spans(chars, 8.0, crop), width, matrix)
+    line_crop = LineCrop(crop, matrix)
+    line = place_line(word_spans(chars, 8.0, line_crop), line_crop)
     assert line is not None and line.text == "ab ca"
     first, second = (np.array(w.quad).reshape(4, 2) for w in line.words)
     direction = (quad[1] - quad[0]) / np.linalg.norm(quad[1] - quad[0])
@@ -151,7 +152,7 @@ def test_crop_margin_is_background_and_leaves_line_and_word_boxes_in_place():
     assert (padded.image[:, 4:-4] == plain.image).all()
     width = padded.image.shape[1]
     chars = ctc_greedy(one_hot([0, 1, 0, 2, 0] + [0] * (width // 8 - 5)), ["", "a", "b"])
-    line = place_line(word_spans(chars, 8.0, padded.image, 4), width, padded.matrix, 4)
+    line = place_line(word_spans(chars, 8.0, padded), padded)
     assert line is not None
     assert np.allclose(np.array(line.quad).reshape(4, 2), quad, atol=0.5)
     ink = np.array([[110, 50], [282, 50], [282, 110], [110, 110]])
