@@ -19,6 +19,9 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   size is kept apart from it, as poppler does with born-digital text; with one size for the whole
   page, a caption between two columns joined them into one block read line across line.
 
+And one from pdfium (Chrome), which sorts the text objects of a line by x: an upside-down row is
+drawn as a single TJ (see _upside_down_row), or its words come out in reverse.
+
 Coordinates: the stream is in points of the page as displayed, origin bottom-left; the caller maps
 that frame onto the PDF page (see pdfgraft).
 """
@@ -39,6 +42,12 @@ MAX_DRIFT_EM = 0.4  # a line drawn along a page axis strays at most this far fro
 MAX_SQUEEZE_EM = 1.0  # unless it strays more than this: then each word stays on its own level
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
+MAX_TJ_SQUEEZE_EM, MAX_TJ_STRETCH_EM = 0.18, 0.06  # see _upside_down_row
+UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upside_down_row)
+
+
+Frame = tuple[tuple[float, float], tuple[float, float], float]  # baseline origin, direction, width
+Placed = tuple[str, Frame, float | None, float]  # text, frame, gap to the next word (None: last), size
 
 
 def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
@@ -47,7 +56,6 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     if not sizes:
         return b""
     ops = ["BT", "3 Tr"]
-    space = font.encode(" ").hex()
     current_size = None
     for row in page.rows():
         placed = [
@@ -56,33 +64,88 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             if id(line) in sizes  # not a line with a degenerate quad
             for text, frame in _line_words(line, points_per_px, height_pt, sizes[id(line)])
         ]
+        if not placed:
+            continue
+        words = _with_gaps(placed)
+        row_size = words[0][3]
+        if all(w[1][1] == UPSIDE_DOWN and w[3] == row_size for w in words):
+            if row_size != current_size:
+                ops.append(f"{FONT_RESOURCE} {_num(row_size)} Tf")
+                current_size = row_size
+            ops.extend(_upside_down_row(words, font))
+            continue
         pen = None  # where the text position is after the previous word and its space
-        for i, (text, (origin, (dx, dy), width), size) in enumerate(placed):
+        for text, (origin, (dx, dy), width), gap, size in words:
             if size != current_size:
                 ops.append(f"{FONT_RESOURCE} {_num(size)} Tf")
                 current_size, pen = size, None
-            gap = None
-            if i + 1 < len(placed):
-                # The gap along the baseline to the next word's start. Extractors that find word
-                # breaks by position need a gap of about 0.1 em: touching words are trimmed to leave it.
-                ahead = placed[i + 1][1][0]
-                gap = (ahead[0] - origin[0]) * dx + (ahead[1] - origin[1]) * dy - width
-                trim = min(max(0.0, MIN_GAP_EM * size - gap), width * MAX_TRIM)
-                width, gap = width - trim, gap + trim
             if pen is None or _distance(pen, origin) > SAME_SPOT_EM * size or pen[2] != (dx, dy):
-                rotation = f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
-                ops.append(f"{rotation} {_num(origin[0])} {_num(origin[1])} Tm")
+                ops.append(f"{_rotation(dx, dy)} {_num(origin[0])} {_num(origin[1])} Tm")
             else:
                 origin = pen[:2]  # drawn where the text position is, so the next word starts from there
             ops.append(f"{_num(_scaling(width, len(text), size), 1)} Tz <{font.encode(text).hex()}> Tj")
             # The space after a word spans the gap to the next one, so the next word usually starts
             # where the space leaves the text position and needs no text matrix of its own.
             space_width = max(gap, MIN_SPACE_PT) if gap is not None else MIN_SPACE_PT
-            ops.append(f"{_num(_scaling(space_width, 1, size), 1)} Tz <{space}> Tj")
+            ops.append(f"{_num(_scaling(space_width, 1, size), 1)} Tz <{font.encode(' ').hex()}> Tj")
             advance = width + space_width
             pen = (origin[0] + dx * advance, origin[1] + dy * advance, (dx, dy)) if gap is not None else None
     ops.append("ET")
     return ("\n".join(ops) + "\n").encode("ascii")
+
+
+def _with_gaps(placed: list[tuple[str, Frame, float]]) -> list[Placed]:
+    """The words of a row with the gap along the baseline from each to the next. Extractors that
+    find word breaks by position need a gap of about 0.1 em: touching words are trimmed to leave it."""
+    words = []
+    for i, (text, (origin, direction, width), size) in enumerate(placed):
+        gap = None
+        if i + 1 < len(placed):
+            ahead = placed[i + 1][1][0]
+            gap = (ahead[0] - origin[0]) * direction[0] + (ahead[1] - origin[1]) * direction[1] - width
+            trim = min(max(0.0, MIN_GAP_EM * size - gap), width * MAX_TRIM)
+            width, gap = width - trim, gap + trim
+        words.append((text, (origin, direction, width), gap, size))
+    return words
+
+
+def _upside_down_row(words: list[Placed], font: GlyphlessFont) -> list[str]:
+    """An upside-down row as one TJ, its words and spaces placed by kerning.
+
+    pdfium (Chrome) sorts the text objects of a line by their origins' x, so an upside-down row
+    drawn word by word came out with its words reversed; the items of one TJ stay in order. One
+    TJ has one horizontal scaling, so each word's glyphs are drawn closer together or further apart
+    by kerning to fit its box, but only within what extractors take for one word: glyphs overlapping
+    by 0.2 em split a word in poppler, and a gap of 0.1 em does in poppler and pdfium. A word
+    whose glyphs would need more is drawn a little wider or narrower than its box.
+    """
+    _, ((x, _), (dx, dy), _), _, size = words[0]
+    y = statistics.fmean(w[1][0][1] for w in words)  # one baseline: the words' levels differ a little
+    pitches = [width / len(text) for text, (_, _, width), _, _ in words]
+    closer, apart = MAX_TJ_SQUEEZE_EM * size, MAX_TJ_STRETCH_EM * size
+    low, high = max(pitches) - apart, min(pitches) + closer  # glyph advances that suit every word
+    # The median word's advance if it suits every word, else the one that misfits least.
+    pitch = min(max(statistics.median(pitches), low), high) if low <= high else (low + high) / 2
+    scale = pitch / (ADVANCE_EM * size)  # Tz / 100
+    unit = size * scale / 1000  # points one TJ unit moves the next glyph back
+
+    items, pen = [], 0.0  # pen: where the text position is, along the row from its start
+    for (text, ((word_x, _), _, _), _, _), word_pitch in zip(words, pitches, strict=True):
+        squeeze = min(max(pitch - word_pitch, -apart), closer)
+        kern = round(squeeze / unit)
+        # A word drawn wider or narrower than its box is centred on it, sharing the difference
+        # between the gaps on either side.
+        start = (word_x - x) * dx - len(text) * (pitch - kern * unit - word_pitch) / 2
+        if pen:  # kerning after the previous word's space, to this word's start
+            items.append(str(round((pen - start) / unit)))
+        if kern:
+            items.extend(f"<{font.encode(char).hex()}> {kern}" for char in text)
+        else:
+            items.append(f"<{font.encode(text).hex()}>")
+        items.append(f"<{font.encode(' ').hex()}>")
+        pen = start + len(text) * (pitch - kern * unit) + pitch
+    start_at = f"{_rotation(dx, dy)} {_num(x)} {_num(y)} Tm"
+    return [start_at, f"{_num(100 * scale, 1)} Tz [{' '.join(items)}] TJ"]
 
 
 def _font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int, float]:
@@ -100,9 +163,6 @@ def _font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int,
         size = statistics.median_high(left.values())
         sizes.update({key: round(size, 2) for key, h in left.items() if abs(h / size - 1) <= SAME_SIZE})
     return sizes
-
-
-Frame = tuple[tuple[float, float], tuple[float, float], float]  # baseline origin, direction, width
 
 
 def _line_words(line: Line, points_per_px: float, height_pt: float, size: float) -> list[tuple[str, Frame]]:
@@ -167,6 +227,11 @@ def _quad_frame(
     if width <= 0.01 or height <= 0.01:
         return None
     return ((x0 + x3) / 2, (y0 + y3) / 2), (along[0] / width, along[1] / width), width, height
+
+
+def _rotation(dx: float, dy: float) -> str:
+    """The a b c d of a text matrix that runs along the unit direction (dx, dy)."""
+    return f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
 
 
 def _nearest_axis(dx: float, dy: float) -> tuple[float, float]:

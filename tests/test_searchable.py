@@ -73,6 +73,7 @@ def sha256(path: Path) -> str:
     [
         DATA / "tess" / "img" / "phototest.tif",
         DATA / "tess" / "img" / "phototest-rotated-R.png",
+        DATA / "tess" / "img" / "phototest-rotated-180.png",  # pdfium reversed upside-down rows' words
         DATA / "tess" / "img" / "eurotext.tif",
         DATA / "tess" / "img" / "linn.png",  # two columns beside a caption of another size
         DATA / "sroie" / "img" / "064.jpg",
