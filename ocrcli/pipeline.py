@@ -23,7 +23,7 @@ from ocrcli.orientation import (
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, recognize
 from ocrcli.runtime import Model, default_threads, keep_freed_memory, limit_opencv_threads
-from ocrcli.words import WordSpan, mean_confidence, place_line, word_spans
+from ocrcli.words import WordSpan, mean_confidence, place_line, unspaced_script, word_spans
 
 MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rules, pictures)
 # A line of one or two characters (a receipt's quantity "1", a lone ":") reads with a noisier
@@ -39,6 +39,15 @@ REVIEW_CONTEXT = 3
 def _confident(line: Line) -> bool:
     short = len(line.text.replace(" ", "")) <= SHORT_LINE_CHARS
     return line.confidence >= (MIN_SHORT_LINE_CONFIDENCE if short else MIN_LINE_CONFIDENCE)
+
+
+def _without_stray_ideographs(lines: list[Line]) -> list[Line]:
+    """The lines less those of one CJK character, unless the page has CJK text of two or more
+    characters in a line: on a page in another script such a line is a mark the recogniser took
+    for an ideograph (a chart's axis ticks came out as a row of 17 "不")."""
+    if any(sum(map(unspaced_script, ln.text)) >= 2 for ln in lines):
+        return lines
+    return [ln for ln in lines if not (len(text := ln.text.strip()) == 1 and unspaced_script(text))]
 
 
 class Engine:
@@ -92,7 +101,7 @@ class Engine:
             spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
             lines = [place_line(s, c) for s, c in zip(spans, crops, strict=True)]
-            lines = [ln for ln in lines if ln is not None and _confident(ln)]
+            lines = _without_stray_ideographs([ln for ln in lines if ln is not None and _confident(ln)])
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
             for line in lines:

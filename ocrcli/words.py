@@ -26,9 +26,9 @@ from ocrcli.recognition import CROP_HEIGHT, LineCrop
 WIDE_BLANK = 0.38
 
 
-def _spaced(char: str) -> bool:
-    """Whether a script separates words with spaces (not CJK, kana or hangul)."""
-    return not (
+def unspaced_script(char: str) -> bool:
+    """Whether a character's script writes words without spaces between them (CJK, kana, hangul)."""
+    return (
         "\u2e80" <= char <= "\ua4cf"  # CJK radicals, kana, CJK ideographs, Yi
         or "\uac00" <= char <= "\ud7af"  # hangul
         or "\uf900" <= char <= "\ufaff"  # CJK compatibility ideographs
@@ -67,7 +67,7 @@ def split_words(
         if words[-1] and ink is not None:
             left, right = char_centre(words[-1][-1], step_width), char_centre(ch, step_width)
             wide = widest_blank(left, right, ink)[1] >= min_blank
-            if wide and _spaced(words[-1][-1].char) and _spaced(ch.char):
+            if wide and not unspaced_script(words[-1][-1].char) and not unspaced_script(ch.char):
                 words.append([])
         words[-1].append(ch)
     return [w for w in words if w]

@@ -219,3 +219,18 @@ def test_review_windows_give_doubtful_words_context_and_merge_when_close():
     doubtful[5] = True  # its window touches both neighbours' windows: one window
     assert _review_windows(doubtful, 3) == [(0, 11)]
     assert _review_windows([True], 3) == [(0, 0)]
+
+
+def test_lone_ideographs_are_dropped_only_from_pages_without_cjk_text() -> None:
+    from ocrcli.document import Line
+    from ocrcli.pipeline import _without_stray_ideographs
+
+    def line(text: str) -> Line:
+        return Line(text, (0, 0, 10, 0, 10, 10, 0, 10), 0.9)
+
+    # A chart's axis ticks read as "不" among Latin labels: the ticks go, the labels stay.
+    latin_page = [line("600"), line("不"), line("Support"), line("不"), line("No vote")]
+    assert [ln.text for ln in _without_stray_ideographs(latin_page)] == ["600", "Support", "No vote"]
+    # On a page with Chinese text, a one-character line is as likely text as a mark: kept.
+    chinese_page = [line("如有千便，敬请厚谅"), line("米"), line("TOTAL")]
+    assert _without_stray_ideographs(chinese_page) == chinese_page
