@@ -24,6 +24,7 @@ MIN_COLUMN_WIDTH = 6.0  # a text column's wide lines, in line heights (prices ar
 LOCKSTEP_LINES = 6  # fewer lines than this each side, all row-aligned: a table or key/value pairs
 ROW_OVERLAP = 0.5  # vertical overlap, as a fraction of the smaller height, that makes one row
 BLOCK_GAP = 1.0  # blank space between rows, in line heights, that starts a new block
+HEADING_GAP = 0.5  # blank space above a heading, in line heights (lines of a paragraph: ~0.2)
 MAX_BINS = 1000  # cap on the crossing profile's resolution (bins are a quarter line height)
 
 
@@ -156,6 +157,7 @@ def _cut(
     """Parts in reading order: runs of spanning boxes, and each band's left then right side."""
     spanning, right = _sides(arr, by_y, strip)
     spanning |= _alone_in_gutter(arr, by_y, spanning, right, line_height)
+    spanning |= _headings_below_columns(arr, by_y, spanning, right, line_height)
     parts: list[list[int]] = []
     run: list[int] = []
     left_side: list[int] = []
@@ -190,6 +192,40 @@ def _alone_in_gutter(
         others = by_y[~spanning & (by_y != by_y[k])]
         alone[k] = not _same_row_as_any(arr, int(by_y[k]), others)
     return alone
+
+
+def _headings_below_columns(
+    arr: np.ndarray, by_y: np.ndarray, spanning: np.ndarray, right: np.ndarray, line_height: float
+) -> np.ndarray:
+    """Mask of the headings of full-width text that sit under one column after both have ended:
+    a band's lowest box on one side, below everything on the other, under half as wide as its
+    side's widest line, set off from the text above it and right above the next full-width box.
+    ("Additional Features" over a poster's full-width list was read before the right column.)"""
+    heading = np.zeros(len(by_y), dtype=bool)
+    band = np.cumsum(spanning)
+    width = arr[by_y, 2] - arr[by_y, 0]
+    for b in range(int(band[-1])):  # every band followed by a spanning box
+        in_band = (band == b) & ~spanning
+        if not in_band.any():
+            continue
+        below = arr[by_y[np.flatnonzero(band == b + 1)[0]], 1]  # top of the next spanning box
+        for side in (in_band & ~right, in_band & right):
+            other = in_band & ~side
+            if not side.any() or not other.any():
+                continue
+            last = np.flatnonzero(side)[np.argmax(arr[by_y[side], 1])]
+            rest = side.copy()
+            rest[last] = False
+            top, bottom = arr[by_y[last], 1], arr[by_y[last], 3]
+            above = max(arr[by_y[other], 3].max(), arr[by_y[rest], 3].max() if rest.any() else -np.inf)
+            if (
+                width[last] < 0.5 * width[side].max()
+                and top > arr[by_y[other], 3].max()
+                and top - above >= HEADING_GAP * line_height
+                and below - bottom < BLOCK_GAP * line_height
+            ):
+                heading[last] = True
+    return heading
 
 
 def _row_blocks(arr: np.ndarray, idx: np.ndarray, line_height: float) -> list[list[int]]:

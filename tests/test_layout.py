@@ -362,3 +362,17 @@ def test_real_pages_skewed(bench: ModuleType, docbank: list, sroie: list, degree
     assert mean_score(p for p in turned_pages if p.layout == "two-column") >= 0.88  # measured 0.915
     assert mean_score(p for p in turned_pages if p.layout == "one-column") >= 0.90  # measured 0.919
     assert mean_score(bench.rotated(p, degrees) for p in sroie) >= 0.88  # measured 0.904
+
+
+def test_heading_under_the_left_column_goes_with_the_full_width_text_below() -> None:
+    # Both columns end level; a short heading under the left one titles the full-width list below.
+    left, right = column(*LEFT, 200, 20), column(*RIGHT, 200, 20)
+    heading = [(150.0, 200 + 20 * 36 + 20, 450.0, 200 + 20 * 36 + 46)]
+    full_width = column(150, 1550, 200 + 21 * 36 + 20, 4)
+    boxes = left + right + heading + full_width
+    assert order(boxes) == list(range(len(boxes)))
+    # A left column that runs on past the right one keeps its last lines, short or not.
+    longer_left = column(*LEFT, 200, 24)
+    longer_left[-1] = (150.0, longer_left[-1][1], 450.0, longer_left[-1][3])
+    boxes = longer_left + right + column(150, 1550, 200 + 24 * 36 + 30, 3)
+    assert order(boxes) == list(range(len(boxes)))
