@@ -31,6 +31,8 @@ MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rule
 # Measured: sroie line recall 98.85 -> 98.998 % (1976 of 1996 lines), case-insensitive CER 4.85 -> 4.92 %;
 # docbank and tess unchanged.
 SHORT_LINE_CHARS, MIN_SHORT_LINE_CONFIDENCE = 2, 0.3
+CJK_TEXT_CHARS, STRAY_MARK_CHARS = 3, 3  # see _without_stray_ideographs
+PATTERN_LETTERS = 6  # see _border_pattern
 # Words re-read by the reviewer come with this many neighbours per side: measured on docbank,
 # 1 gains little, 2 most, 3 a little more for ~5% more CPU (see the issue notes).
 REVIEW_CONTEXT = 3
@@ -41,13 +43,33 @@ def _confident(line: Line) -> bool:
     return line.confidence >= (MIN_SHORT_LINE_CONFIDENCE if short else MIN_LINE_CONFIDENCE)
 
 
+def _border_pattern(line: Line) -> bool:
+    """A line of one letter over and over, with no digit ("w w wwww wwwwwww"): a zigzag border or
+    a pattern read as text, not words (no line of the ground-truth sets is one)."""
+    letters = [c.lower() for c in line.text if c.isalpha()]
+    return len(letters) >= PATTERN_LETTERS and len(set(letters)) == 1 and not any(map(str.isdigit, line.text))
+
+
 def _without_stray_ideographs(lines: list[Line]) -> list[Line]:
-    """The lines less those of one CJK character, unless the page has CJK text of two or more
-    characters in a line: on a page in another script such a line is a mark the recogniser took
-    for an ideograph (a chart's axis ticks came out as a row of 17 "不")."""
-    if any(sum(map(unspaced_script, ln.text)) >= 2 for ln in lines):
+    """The lines with the CJK characters of short lines taken out, unless the page writes CJK (a
+    line of CJK_TEXT_CHARS or more): on a page in another script such a character is a mark the
+    recogniser took for an ideograph (a chart's axis ticks came out as a row of 17 "不", a
+    receipt's "*S" as "*ー"). Lines and words left empty go."""
+    if any(sum(map(unspaced_script, ln.text)) >= CJK_TEXT_CHARS for ln in lines):
         return lines
-    return [ln for ln in lines if not (len(text := ln.text.strip()) == 1 and unspaced_script(text))]
+    kept = []
+    for line in lines:
+        if len(line.text.replace(" ", "")) <= STRAY_MARK_CHARS and any(map(unspaced_script, line.text)):
+            words = [
+                Word(text, w.quad, w.confidence)
+                for w in line.words
+                if (text := "".join(c for c in w.text if not unspaced_script(c)))
+            ]
+            if not words:
+                continue
+            line = Line(" ".join(w.text for w in words), line.quad, line.confidence, words, line.block)
+        kept.append(line)
+    return kept
 
 
 class Engine:
@@ -101,7 +123,8 @@ class Engine:
             spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
             lines = [place_line(s, c) for s, c in zip(spans, crops, strict=True)]
-            lines = _without_stray_ideographs([ln for ln in lines if ln is not None and _confident(ln)])
+            lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]
+            lines = _without_stray_ideographs(lines)
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
             for line in lines:

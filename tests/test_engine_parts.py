@@ -221,16 +221,32 @@ def test_review_windows_give_doubtful_words_context_and_merge_when_close():
     assert _review_windows([True], 3) == [(0, 0)]
 
 
-def test_lone_ideographs_are_dropped_only_from_pages_without_cjk_text() -> None:
-    from ocrcli.document import Line
+def test_stray_ideographs_go_only_from_pages_without_cjk_text() -> None:
+    from ocrcli.document import Line, Word
     from ocrcli.pipeline import _without_stray_ideographs
+
+    def line(text: str) -> Line:
+        quad = (0, 0, 10, 0, 10, 10, 0, 10)
+        return Line(text, quad, 0.9, [Word(w, quad, 0.9) for w in text.split()])
+
+    # A chart's axis ticks read as "不" among Latin labels go; a receipt's "*S" read as "*ー" keeps
+    # its star; a long line is left as it is.
+    latin_page = [line("600"), line("不"), line("Support"), line("*ー"), line("No vote 不 here")]
+    kept = _without_stray_ideographs(latin_page)
+    assert [ln.text for ln in kept] == ["600", "Support", "*", "No vote 不 here"]
+    assert [w.text for w in kept[2].words] == ["*"]
+    # On a page with Chinese text, a short line is as likely text as a mark: kept.
+    chinese_page = [line("如有千便，敬请厚谅"), line("米"), line("TOTAL")]
+    assert _without_stray_ideographs(chinese_page) == chinese_page
+
+
+def test_a_line_of_one_letter_repeated_is_a_border_not_text() -> None:
+    from ocrcli.document import Line
+    from ocrcli.pipeline import _border_pattern
 
     def line(text: str) -> Line:
         return Line(text, (0, 0, 10, 0, 10, 10, 0, 10), 0.9)
 
-    # A chart's axis ticks read as "不" among Latin labels: the ticks go, the labels stay.
-    latin_page = [line("600"), line("不"), line("Support"), line("不"), line("No vote")]
-    assert [ln.text for ln in _without_stray_ideographs(latin_page)] == ["600", "Support", "No vote"]
-    # On a page with Chinese text, a one-character line is as likely text as a mark: kept.
-    chinese_page = [line("如有千便，敬请厚谅"), line("米"), line("TOTAL")]
-    assert _without_stray_ideographs(chinese_page) == chinese_page
+    assert _border_pattern(line("w w wwww wwwwwwwwwwwwwwwww"))
+    for text in ("www.example.com", "Mississippi", "III", "1111111", "------", "aaaaa 12345"):
+        assert not _border_pattern(line(text)), text
