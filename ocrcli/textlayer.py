@@ -68,7 +68,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             continue
         words = _with_gaps(placed)
         row_size = words[0][3]
-        if all(w[1][1] == UPSIDE_DOWN and w[3] == row_size for w in words):
+        if all(w[1][1] == UPSIDE_DOWN and w[3] == row_size and w[1][2] > 0 for w in words):
             if row_size != current_size:
                 ops.append(f"{FONT_RESOURCE} {_num(row_size)} Tf")
                 current_size = row_size
