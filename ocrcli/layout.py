@@ -217,10 +217,11 @@ def _headings_below_columns(
             rest = side.copy()
             rest[last] = False
             top, bottom = arr[by_y[last], 1], arr[by_y[last], 3]
-            above = max(arr[by_y[other], 3].max(), arr[by_y[rest], 3].max() if rest.any() else -np.inf)
+            other_bottom = arr[by_y[other], 3].max()
+            above = max(other_bottom, arr[by_y[rest], 3].max() if rest.any() else -np.inf)
             if (
                 width[last] < 0.5 * width[side].max()
-                and top > arr[by_y[other], 3].max()
+                and top > other_bottom
                 and top - above >= HEADING_GAP * line_height
                 and below - bottom < BLOCK_GAP * line_height
             ):

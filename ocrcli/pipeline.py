@@ -38,8 +38,13 @@ PATTERN_LETTERS = 6  # see _border_pattern
 REVIEW_CONTEXT = 3
 
 
+def _chars(line: Line) -> int:
+    """How many characters a line has besides spaces."""
+    return len(line.text.replace(" ", ""))
+
+
 def _confident(line: Line) -> bool:
-    short = len(line.text.replace(" ", "")) <= SHORT_LINE_CHARS
+    short = _chars(line) <= SHORT_LINE_CHARS
     return line.confidence >= (MIN_SHORT_LINE_CONFIDENCE if short else MIN_LINE_CONFIDENCE)
 
 
@@ -59,7 +64,7 @@ def _without_stray_ideographs(lines: list[Line]) -> list[Line]:
         return lines
     kept = []
     for line in lines:
-        if len(line.text.replace(" ", "")) <= STRAY_MARK_CHARS and any(map(unspaced_script, line.text)):
+        if _chars(line) <= STRAY_MARK_CHARS and any(map(unspaced_script, line.text)):
             words = [
                 Word(text, w.quad, w.confidence)
                 for w in line.words

@@ -56,6 +56,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     if not sizes:
         return b""
     ops = ["BT", "3 Tr"]
+    space = font.encode(" ").hex()
     current_size = None
     for row in page.rows():
         placed = [
@@ -72,7 +73,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             if row_size != current_size:
                 ops.append(f"{FONT_RESOURCE} {_num(row_size)} Tf")
                 current_size = row_size
-            ops.extend(_upside_down_row(words, font))
+            ops.extend(_upside_down_row(words, font, space))
             continue
         pen = None  # where the text position is after the previous word and its space
         for text, (origin, (dx, dy), width), gap, size in words:
@@ -87,7 +88,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             # The space after a word spans the gap to the next one, so the next word usually starts
             # where the space leaves the text position and needs no text matrix of its own.
             space_width = max(gap, MIN_SPACE_PT) if gap is not None else MIN_SPACE_PT
-            ops.append(f"{_num(_scaling(space_width, 1, size), 1)} Tz <{font.encode(' ').hex()}> Tj")
+            ops.append(f"{_num(_scaling(space_width, 1, size), 1)} Tz <{space}> Tj")
             advance = width + space_width
             pen = (origin[0] + dx * advance, origin[1] + dy * advance, (dx, dy)) if gap is not None else None
     ops.append("ET")
@@ -109,7 +110,7 @@ def _with_gaps(placed: list[tuple[str, Frame, float]]) -> list[Placed]:
     return words
 
 
-def _upside_down_row(words: list[Placed], font: GlyphlessFont) -> list[str]:
+def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: str) -> list[str]:
     """An upside-down row as one TJ, its words and spaces placed by kerning.
 
     pdfium (Chrome) sorts the text objects of a line by their origins' x, so an upside-down row
@@ -142,7 +143,7 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont) -> list[str]:
             items.extend(f"<{font.encode(char).hex()}> {kern}" for char in text)
         else:
             items.append(f"<{font.encode(text).hex()}>")
-        items.append(f"<{font.encode(' ').hex()}>")
+        items.append(f"<{space}>")
         pen = start + len(text) * (pitch - kern * unit) + pitch
     start_at = f"{_rotation(dx, dy)} {_num(x)} {_num(y)} Tm"
     return [start_at, f"{_num(100 * scale, 1)} Tz [{' '.join(items)}] TJ"]
