@@ -18,6 +18,12 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   detected line heights vary stays in one poppler block, while a caption or heading of another
   size is kept apart from it, as poppler does with born-digital text; with one size for the whole
   page, a caption between two columns joined them into one block read line across line.
+- A block with rows of lines side by side (a receipt's items and prices) is drawn in one size,
+  TABLE_SIZE times its median line height. poppler grows a block only down to lines of the same
+  size within 1.5 em and overlapping it, and takes in words beside it only within 1 em: at the
+  text's own size a receipt fell apart, at its wider gaps between rows and between item and
+  price, into blocks of items and blocks of prices, read one after the other. In the larger size
+  the block holds together and is read row by row.
 
 And one from pdfium (Chrome), which sorts the text objects of a line by x: an upside-down row is
 drawn as a single TJ (see _upside_down_row), or its words come out in reverse.
@@ -28,6 +34,7 @@ that frame onto the PDF page (see pdfgraft).
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 
@@ -41,6 +48,7 @@ MAX_TRIM = 0.3  # a word gives up at most this share of its width to make that g
 MAX_DRIFT_EM = 0.4  # a line drawn along a page axis strays at most this far from level
 MAX_SQUEEZE_EM = 1.0  # unless it strays more than this: then each word stays on its own level
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
+TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see the module's docstring)
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 MAX_TJ_SQUEEZE_EM, MAX_TJ_STRETCH_EM = 0.18, 0.06  # see _upside_down_row
 UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upside_down_row)
@@ -152,7 +160,8 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: str) -> li
 def _font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int, float]:
     """A font size per line (keyed by id) from the line's height, lines of about the same height
     sharing one size (see the module's docstring): the median height of the lines takes every line
-    within SAME_SIZE of it, then the median of the rest does the same, until all have a size."""
+    within SAME_SIZE of it, then the median of the rest does the same, until all have a size. Then
+    each block of side-by-side rows gets one size of its own, TABLE_SIZE times its median height."""
     heights = {
         id(line): frame[3]
         for line in page.lines
@@ -163,6 +172,13 @@ def _font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int,
         left = {key: h for key, h in heights.items() if key not in sizes}
         size = statistics.median_high(left.values())
         sizes.update({key: round(size, 2) for key, h in left.items() if abs(h / size - 1) <= SAME_SIZE})
+    for _, block_rows in itertools.groupby(page.rows(), key=lambda row: row[0].block):
+        rows = list(block_rows)
+        lines = [id(line) for row in rows for line in row if id(line) in heights]
+        if not lines or all(len(row) == 1 for row in rows):
+            continue
+        size = round(TABLE_SIZE * statistics.median(heights[key] for key in lines), 2)
+        sizes.update(dict.fromkeys(lines, size))
     return sizes
 
 
