@@ -194,6 +194,33 @@ def test_text_layer_skips_a_degenerate_line_and_draws_the_rest() -> None:
     assert f"<{font.encode('x').hex()}> Tj".encode() not in content
 
 
+def test_side_by_side_rows_share_one_larger_font_size() -> None:
+    """A block of rows whose lines sit side by side (a receipt's item and price) is drawn at 1.5
+    times its line height, so poppler keeps items and prices in one block; a block of plain lines
+    keeps the size of its lines' height."""
+
+    def line(text: str, x0: float, y0: float, block: int) -> Line:
+        quad = (x0, y0, x0 + 10 * len(text), y0, x0 + 10 * len(text), y0 + 20, x0, y0 + 20)
+        return Line(text, quad, 0.9, [Word(text, quad, 0.9)], block)
+
+    page = Page(
+        1,
+        400,
+        300,
+        72.0,
+        lines=[
+            line("Heading", 20, 20, 0),
+            line("Total", 20, 100, 1),
+            line("12.00", 300, 100, 1),
+            line("Cash", 20, 130, 1),
+            line("20.00", 300, 130, 1),
+        ],
+    )
+    content = layer_content(page, GlyphlessFont(pikepdf.new()), 1.0, 300.0).decode()
+    sizes = [float(op.split()[1]) for op in content.splitlines() if op.endswith(" Tf")]
+    assert sizes == [20.0, 30.0]  # the heading at its height, then one size for the whole table
+
+
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
     """A text layer with accents, €, a ligature and CJK, extracted by four readers."""
     pdf = pikepdf.new()
