@@ -174,11 +174,11 @@ def _font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int,
         sizes.update({key: round(size, 2) for key, h in left.items() if abs(h / size - 1) <= SAME_SIZE})
     for _, block_rows in itertools.groupby(page.rows(), key=lambda row: row[0].block):
         rows = list(block_rows)
-        lines = [id(line) for row in rows for line in row if id(line) in heights]
-        if not lines or all(len(row) == 1 for row in rows):
+        keys = [id(line) for row in rows for line in row if id(line) in heights]
+        if not keys or all(len(row) == 1 for row in rows):
             continue
-        size = round(TABLE_SIZE * statistics.median(heights[key] for key in lines), 2)
-        sizes.update(dict.fromkeys(lines, size))
+        size = round(TABLE_SIZE * statistics.median(heights[key] for key in keys), 2)
+        sizes.update(dict.fromkeys(keys, size))
     return sizes
 
 
