@@ -2,10 +2,12 @@
 yardstick, ../shared/tools/check_searchable_pdf.py. Prints one row per input (checks failed, size
 growth) and a summary.
 
-    python benchmarks/check_pdfs.py [--out DIR] [--sets images,pdfs]
+    python benchmarks/check_pdfs.py [--out DIR] [--sets images,pdfs] [--images SET:FIRST:END ...]
 
-Images: all of tess/img, the first 10 docbank and 10 sroie pages. PDFs: every file in
-../shared/data/pdfs that opens and has a page without text (per index.tsv), run with a 60 s limit.
+Images: all of tess/img, the first 10 docbank and 10 sroie pages (the issue's sets); --images
+takes others instead, e.g. `--images sroie:10:40` for sroie's 11th to 40th image by name, pages
+not used in tuning. PDFs: every file in ../shared/data/pdfs that opens and has a page without text
+(per index.tsv), run with a 60 s limit.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ CHECKER = ROOT.parent / "shared" / "tools" / "check_searchable_pdf.py"
 OCR = [sys.executable, "-m", "ocrcli"]
 
 
-def images() -> list[Path]:
+def images(ranges: list[str]) -> list[Path]:
+    if ranges:
+        chosen = []
+        for spec in ranges:
+            name, first, end = spec.split(":")
+            chosen += sorted((DATA / name / "img").iterdir())[int(first) : int(end)]
+        return chosen
     docbank = sorted((DATA / "docbank" / "img").iterdir())[:10]
     sroie = sorted((DATA / "sroie" / "img").iterdir())[:10]
     return sorted((DATA / "tess" / "img").iterdir()) + docbank + sroie
@@ -57,11 +65,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/ocrcli-check-pdfs"))
     parser.add_argument("--sets", default="images,pdfs")
+    parser.add_argument("--images", action="append", default=[], metavar="SET:FIRST:END")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = []
     if "images" in args.sets:
-        jobs += [("image", p) for p in images()]
+        jobs += [("image", p) for p in images(args.images)]
     if "pdfs" in args.sets:
         jobs += [("pdf", p) for p in pdfs()]
     passed = judged = 0
