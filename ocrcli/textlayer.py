@@ -60,13 +60,14 @@ Placed = tuple[str, Frame, float | None, float]  # text, frame, gap to the next 
 
 def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
     """The page's text layer as a content stream in displayed-page points."""
-    sizes = _font_sizes(page, points_per_px, height_pt)
+    rows = page.rows()
+    sizes = _font_sizes(page, rows, points_per_px, height_pt)
     if not sizes:
         return b""
     ops = ["BT", "3 Tr"]
     space = font.encode(" ").hex()
     current_size = None
-    for row in page.rows():
+    for row in rows:
         placed = [
             (text, frame, sizes[id(line)])
             for line in row
@@ -157,11 +158,14 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: str) -> li
     return [start_at, f"{_num(100 * scale, 1)} Tz [{' '.join(items)}] TJ"]
 
 
-def _font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int, float]:
+def _font_sizes(
+    page: Page, rows: list[list[Line]], points_per_px: float, height_pt: float
+) -> dict[int, float]:
     """A font size per line (keyed by id) from the line's height, lines of about the same height
     sharing one size (see the module's docstring): the median height of the lines takes every line
     within SAME_SIZE of it, then the median of the rest does the same, until all have a size. Then
-    each block of side-by-side rows gets one size of its own, TABLE_SIZE times its median height."""
+    each block of side-by-side rows (`rows` is page.rows()) gets one size of its own, TABLE_SIZE
+    times its median height."""
     heights = {
         id(line): frame[3]
         for line in page.lines
@@ -172,10 +176,10 @@ def _font_sizes(page: Page, points_per_px: float, height_pt: float) -> dict[int,
         left = {key: h for key, h in heights.items() if key not in sizes}
         size = statistics.median_high(left.values())
         sizes.update({key: round(size, 2) for key, h in left.items() if abs(h / size - 1) <= SAME_SIZE})
-    for _, block_rows in itertools.groupby(page.rows(), key=lambda row: row[0].block):
-        rows = list(block_rows)
-        keys = [id(line) for row in rows for line in row if id(line) in heights]
-        if not keys or all(len(row) == 1 for row in rows):
+    for _, block in itertools.groupby(rows, key=lambda row: row[0].block):
+        block_rows = list(block)
+        keys = [id(line) for row in block_rows for line in row if id(line) in heights]
+        if not keys or all(len(row) == 1 for row in block_rows):
             continue
         size = round(TABLE_SIZE * statistics.median(heights[key] for key in keys), 2)
         sizes.update(dict.fromkeys(keys, size))
