@@ -3,7 +3,9 @@
 The page is cut recursively. In a region, a candidate column gutter is a vertical strip that few
 boxes cross (a dip in the count of boxes crossing each x). The boxes that do cross it (title,
 abstract, full-width captions, footers) cut the region into horizontal bands; each band is read left
-side first, then right side, and every part is cut again (three columns, nested layouts). A gutter is
+side first, then right side, and every part is cut again (three columns, nested layouts). A box
+across the gutter with column text beside it on both sides (a caption set between the columns) does
+not cut: it is read between the band's two sides. A gutter is
 only believed when, in some band, both sides hold a text column: several wide lines, running beside
 each other, and not merely a few rows cut in two. That rejects the gap between a receipt's labels
 and its right-aligned prices. A region without a gutter is read row by row: boxes at the same height
@@ -156,23 +158,45 @@ def _cut(
 ) -> list[np.ndarray]:
     """Parts in reading order: runs of spanning boxes, and each band's left then right side."""
     spanning, right = _sides(arr, by_y, strip)
+    middle = _between_columns(arr, by_y, spanning, right, line_height)
+    spanning &= ~middle
     spanning |= _alone_in_gutter(arr, by_y, spanning, right, line_height)
     spanning |= _headings_below_columns(arr, by_y, spanning, right, line_height)
     parts: list[list[int]] = []
     run: list[int] = []
-    left_side: list[int] = []
-    right_side: list[int] = []
-    for i, is_spanning, is_right in zip(by_y.tolist(), spanning, right, strict=True):
+    sides: tuple[list[int], list[int], list[int]] = ([], [], [])  # left, middle, right
+    for i, is_spanning, is_middle, is_right in zip(by_y.tolist(), spanning, middle, right, strict=True):
         if is_spanning:
-            parts += [left_side, right_side]
-            left_side, right_side = [], []
+            parts += sides
+            sides = ([], [], [])
             run.append(i)
         else:
             parts.append(run)
             run = []
-            (right_side if is_right else left_side).append(i)
-    parts += [run, left_side, right_side]
+            sides[1 if is_middle else 2 if is_right else 0].append(i)
+    parts += [run, *sides]
     return [np.array(part, dtype=np.int64) for part in parts if part]
+
+
+def _between_columns(
+    arr: np.ndarray, by_y: np.ndarray, spanning: np.ndarray, right: np.ndarray, line_height: float
+) -> np.ndarray:
+    """Mask of the boxes across the gutter with column text beside them on both sides: a caption or
+    pull quote set between the columns. They are read as a part of their own, between the band's
+    left and right sides; as spanning boxes they would cut both columns into bands line by line.
+    Only lines of running text count as neighbours, so a table row across the gutter stays a row."""
+    wide = _wide(arr, by_y, line_height)
+    left_lines, right_lines = by_y[wide & ~spanning & ~right], by_y[wide & right]
+    middle = np.zeros(len(by_y), dtype=bool)
+    for k in np.flatnonzero(spanning):
+        i = by_y[k]
+        left_level = (arr[left_lines, 1] < arr[i, 3]) & (arr[left_lines, 3] > arr[i, 1])
+        right_level = (arr[right_lines, 1] < arr[i, 3]) & (arr[right_lines, 3] > arr[i, 1])
+        middle[k] = bool(
+            np.any(left_level & (arr[left_lines, 2] <= arr[i, 0]))
+            and np.any(right_level & (arr[right_lines, 0] >= arr[i, 2]))
+        )
+    return middle
 
 
 def _alone_in_gutter(

@@ -167,6 +167,19 @@ def test_page_numbers_between_the_columns_come_first_and_last() -> None:
     assert order(boxes) == list(range(len(boxes)))
 
 
+def test_caption_between_the_columns_is_read_between_them() -> None:
+    # A picture straddles the gutter (8087_054.3B.tif): the column lines beside it are shorter,
+    # and its caption's lines cross the gutter. Cutting bands at each caption line read the
+    # columns line across line.
+    left, right = column(*LEFT, 200, 24), column(*RIGHT, 200, 24)
+    for k in range(10, 16):
+        left[k] = (LEFT[0], left[k][1], 600.0, left[k][3])
+        right[k] = (1100.0, right[k][1], RIGHT[1], right[k][3])
+    caption = [(700.0 + 20 * k, 200 + 36 * (11 + k), 1000.0 - 20 * k, 226 + 36 * (11 + k)) for k in range(4)]
+    boxes = left + caption + right
+    assert order(boxes) == list(range(len(boxes)))
+
+
 def test_speck_in_the_gutter_does_not_cut_the_columns() -> None:
     boxes, groups = paper_page()
     boxes.append((846.0, 500.0, 852.0, 506.0))
