@@ -45,6 +45,10 @@ FONT_RESOURCE = "/OcrcliFont"
 MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
 MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
 MAX_TRIM = 0.3  # a word gives up at most this share of its width to make that gap
+# A word with a glyph repeated ("!!", "11", "...") is drawn at least this many ems wide per glyph:
+# poppler drops a glyph drawn within 0.1 em of the same glyph before it as fake bold, so a narrow
+# "!!" came out as "!".
+MIN_ADVANCE_EM = 0.12
 MAX_DRIFT_EM = 0.4  # a line drawn along a page axis strays at most this far from level
 MAX_SQUEEZE_EM = 1.0  # unless it strays more than this: then each word stays on its own level
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
@@ -113,7 +117,8 @@ def _with_gaps(placed: list[tuple[str, Frame, float]]) -> list[Placed]:
         if i + 1 < len(placed):
             ahead = placed[i + 1][1][0]
             gap = (ahead[0] - origin[0]) * direction[0] + (ahead[1] - origin[1]) * direction[1] - width
-            trim = min(max(0.0, MIN_GAP_EM * size - gap), width * MAX_TRIM)
+            room = max(0.0, width - _min_width(text, size))
+            trim = min(max(0.0, MIN_GAP_EM * size - gap), width * MAX_TRIM, room)
             width, gap = width - trim, gap + trim
         words.append((text, (origin, direction, width), gap, size))
     return words
@@ -200,7 +205,7 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float)
         (text, frame)
         for word in line.words
         if (text := word.text.strip())
-        and (frame := _word_frame(word.quad, points_per_px, height_pt, size, axis))
+        and (frame := _word_frame(word.quad, points_per_px, height_pt, size, axis, _min_width(text, size)))
     ]
     if len(placed) < 2:
         return placed
@@ -218,20 +223,31 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float)
 
 
 def _word_frame(
-    quad: Quad, points_per_px: float, height_pt: float, size: float, axis: tuple[float, float]
+    quad: Quad,
+    points_per_px: float,
+    height_pt: float,
+    size: float,
+    axis: tuple[float, float],
+    min_width: float = 0.0,
 ) -> Frame | None:
     """The frame of a word drawn at `size` along `axis`, its em box centred on the quad's centre,
-    as wide as the quad's projection on the axis."""
+    as wide as the quad's projection on the axis, but at least `min_width`."""
     frame = _quad_frame(quad, points_per_px, height_pt)
     if frame is None:
         return None
     middle_left, (dx, dy), width, _ = frame
     centre = (middle_left[0] + dx * width / 2, middle_left[1] + dy * width / 2)
-    width *= max(0.0, dx * axis[0] + dy * axis[1])
+    width = max(width * max(0.0, dx * axis[0] + dy * axis[1]), min_width)
     (dx, dy) = axis
     middle_left = (centre[0] - dx * width / 2, centre[1] - dy * width / 2)
     drop = size * (0.5 - DESCENT_EM)  # from the em box's middle down to the baseline
     return (middle_left[0] + dy * drop, middle_left[1] - dx * drop), (dx, dy), width
+
+
+def _min_width(text: str, size: float) -> float:
+    """The narrowest a word may be drawn (see MIN_ADVANCE_EM)."""
+    repeated = any(a == b for a, b in itertools.pairwise(text))
+    return MIN_ADVANCE_EM * size * len(text) if repeated else 0.0
 
 
 def _quad_frame(
