@@ -189,14 +189,16 @@ def _between_columns(
     left_lines, right_lines = by_y[wide & ~spanning & ~right], by_y[wide & right]
     middle = np.zeros(len(by_y), dtype=bool)
     for k in np.flatnonzero(spanning):
-        i = by_y[k]
-        left_level = (arr[left_lines, 1] < arr[i, 3]) & (arr[left_lines, 3] > arr[i, 1])
-        right_level = (arr[right_lines, 1] < arr[i, 3]) & (arr[right_lines, 3] > arr[i, 1])
-        middle[k] = bool(
-            np.any(left_level & (arr[left_lines, 2] <= arr[i, 0]))
-            and np.any(right_level & (arr[right_lines, 0] >= arr[i, 2]))
-        )
+        i = int(by_y[k])
+        middle[k] = _beside(arr, i, left_lines, on_left=True) and _beside(arr, i, right_lines, on_left=False)
     return middle
+
+
+def _beside(arr: np.ndarray, i: int, others: np.ndarray, on_left: bool) -> bool:
+    """One of the boxes `others` overlaps box i vertically and lies wholly on its left (or right)."""
+    level = (arr[others, 1] < arr[i, 3]) & (arr[others, 3] > arr[i, 1])
+    clear = arr[others, 2] <= arr[i, 0] if on_left else arr[others, 0] >= arr[i, 2]
+    return bool(np.any(level & clear))
 
 
 def _alone_in_gutter(

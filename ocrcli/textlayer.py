@@ -228,7 +228,7 @@ def _word_frame(
     height_pt: float,
     size: float,
     axis: tuple[float, float],
-    min_width: float = 0.0,
+    min_width: float,
 ) -> Frame | None:
     """The frame of a word drawn at `size` along `axis`, its em box centred on the quad's centre,
     as wide as the quad's projection on the axis, but at least `min_width`."""
