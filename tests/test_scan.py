@@ -177,7 +177,7 @@ def test_sigint_then_rerun_gives_the_clean_runs_outputs(tmp_path: Path) -> None:
     # A shell's background job (`cmd &`, nohup) starts with SIGINT ignored, and Python keeps it so:
     # give the command the default disposition that a terminal's foreground job has.
     process = subprocess.Popen(
-        [*OCR, "scan", folder, "-o", out],
+        [*OCR, "scan", folder, "-o", out, "--jobs", "2"],  # b's pages on 2 workers, whatever the cores
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -250,11 +250,12 @@ BUSY_PAGES = 40
 
 def _scan_in_place_until_busy(folder: Path) -> subprocess.Popen:
     """`ocr scan --in-place --json -` started, returned once a worker has its models loaded and
-    is into the first document's pages. That document needs BUSY_PAGES pages, so that it is far
-    from done then even on a CPU several times faster than ours (here a worker is at 1 CPU s after
-    about 2 pages of phototest, and 40 pages take each of two workers about 7 CPU s)."""
+    is into the first document's pages. Two workers whatever the machine's cores, and a first
+    document of BUSY_PAGES pages, so that it is far from done then even on a CPU several times
+    faster than ours (here a worker is at 1 CPU s after about 2 pages of phototest, and 40 pages
+    take each of two workers about 7 CPU s)."""
     process = subprocess.Popen(
-        [*OCR, "scan", folder, "--in-place", "--json", "-"],
+        [*OCR, "scan", folder, "--in-place", "--json", "-", "--jobs", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
