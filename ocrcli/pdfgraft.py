@@ -12,6 +12,7 @@ stay as they were.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import pikepdf
@@ -71,13 +72,15 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     marked-content sequence that `remove_text_layers` recognises."""
     matrix, width, height = display_frame(page)
     form = pdf.make_stream(
-        content,
+        b"",
         Type=pikepdf.Name.XObject,
         Subtype=pikepdf.Name.Form,
         BBox=[0, 0, width, height],
         Matrix=matrix,
         Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary({FONT_RESOURCE: font.font})),
     )
+    # Compressed here at zlib's best level: the layer is most of what OCR adds to a small scan.
+    form.write(zlib.compress(content, 9), filter=pikepdf.Name.FlateDecode)
     _own_resources(page, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()
     page.contents_add(b"q\n", prepend=True)

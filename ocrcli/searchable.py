@@ -190,6 +190,8 @@ class PdfGrafter:
         if reading.visible_text:  # --force: the page's own text is not doubled
             _drop_words_on_text(page, reading.visible_text, pdf_page, page.dpi)
         _graft(self.pdf, pdf_page, page, self.font)
+        if self.from_images:  # our own page: one content stream instead of the image's and the layer's
+            pdf_page.contents_coalesce()
         return page
 
     def save(self, dest: Path, source: Path, password: str | None = None) -> None:

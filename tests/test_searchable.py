@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -242,6 +243,41 @@ def test_narrow_words_of_repeated_glyphs_keep_every_glyph_in_poppler(tmp_path: P
     line = Line(" ".join(boxes), (20, 50, 146, 50, 146, 70, 20, 70), 0.9, words)
     path = layer_pdf(Page(1, 200, 100, 72.0, lines=[line]), tmp_path / "narrow.pdf")
     assert pdftotext(path).split() == list(boxes)
+
+
+def _poppler_word_boxes(path: Path) -> list[tuple[str, float, float, float, float]]:
+    """(text, xMin, yMin, xMax, yMax) of each word, in points from the top-left, by pdftotext -bbox."""
+    run = subprocess.run(["pdftotext", "-bbox", path, "-"], capture_output=True, text=True, check=True)
+    number = r'"([\d.]+)"'
+    pattern = f"<word xMin={number} yMin={number} xMax={number} yMax={number}>([^<]*)</word>"
+    found = re.findall(pattern, run.stdout)
+    return [(text, float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1, text in found]
+
+
+def test_rounded_positions_do_not_add_up_down_a_page(tmp_path: Path) -> None:
+    """Each line starts relative to the one before (Td) at a tenth of a point: rounding must not
+    accumulate. 80 lines 11.55 pt apart (each step rounds the same way) and a block of lines
+    turned a quarter, 20.35 pt apart: every word starts where its box does."""
+    lines = []
+    for k in range(80):
+        top = 20.0 + 11.55 * k
+        box = (30.25, top, 80.25, top, 80.25, top + 10, 30.25, top + 10)
+        lines.append(Line(f"w{k}", box, 0.99, [Word(f"w{k}", box, 0.99)]))
+    for k in range(20):  # reading upwards: the quad starts at the text's top-left, bottom left on the page
+        left = 120.0 + 20.35 * k
+        box = (left, 900.05, left, 850.05, left + 12, 850.05, left + 12, 900.05)
+        lines.append(Line(f"v{k}", box, 0.99, [Word(f"v{k}", box, 0.99)]))
+    path = layer_pdf(Page(1, 600, 1000, 72.0, lines=lines), tmp_path / "column.pdf")
+    found = {text: (x0, y0, x1, y1) for text, x0, y0, x1, y1 in _poppler_word_boxes(path)}
+    assert len(found) == 100
+    for k in range(80):
+        x0, y0, _, y1 = found[f"w{k}"]
+        assert abs(x0 - 30.25) <= 0.06, (k, x0)
+        assert abs((y0 + y1) / 2 - (25.0 + 11.55 * k)) <= 0.06, (k, y0, y1)
+    for k in range(20):
+        x0, _, x1, y1 = found[f"v{k}"]
+        assert abs(y1 - 900.05) <= 0.06, (k, y1)
+        assert abs((x0 + x1) / 2 - (126.0 + 20.35 * k)) <= 0.06, (k, x0, x1)
 
 
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
