@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -195,6 +196,12 @@ class PdfGrafter:
         return page
 
     def save(self, dest: Path, source: Path, password: str | None = None) -> None:
+        """Write the PDF to `dest`. One with no page changed is not rewritten: in place it stays
+        byte for byte as it was, and another destination gets an exact copy."""
+        if self.changed_pages == 0 and not self.from_images:
+            if not (dest.exists() and dest.samefile(source)):
+                write_atomically(dest, lambda tmp: shutil.copyfile(source, tmp))
+            return
         self.font.finish()
         _save(self.pdf, dest, source, compact=self.from_images, password=password)
 

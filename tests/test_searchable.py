@@ -338,6 +338,20 @@ def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocrmypdf_laye
     assert sha256(original) == before
 
 
+def test_a_pdf_with_nothing_to_add_is_not_rewritten(tmp_path: Path) -> None:
+    """Every page has text: in place the file stays byte for byte, and -o gets an exact copy."""
+    original = tmp_path / "digital.pdf"
+    shutil.copy(DATA / "pdfs" / "pypdf_sample_files_crazyones-pdfa.pdf", original)
+    before = original.read_bytes()
+    run = ocr("pdf", original, "--in-place")
+    assert run.returncode == 0 and "skipped" in run.stderr, run.stderr
+    assert original.read_bytes() == before
+    assert json.loads((tmp_path / "digital.json").read_text())["pages"][0]["skipped"]
+    run = ocr("pdf", original, "-o", tmp_path / "copy.pdf")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "copy.pdf").read_bytes() == before
+
+
 def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None:
     original = DATA / "pdfs" / "ocrmypdf_cmyk.pdf"  # a photo with some vector text
     out = tmp_path / "forced.pdf"
