@@ -136,6 +136,14 @@ def _pixel_limit(path: str | os.PathLike[str], max_pixels: int | None) -> int:
     return value
 
 
+def _starts_with(file: Path, magic: bytes) -> bool:
+    try:
+        with open(file, "rb") as f:
+            return f.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
 def _open(path: str | os.PathLike[str]) -> Image.Image:
     """Open lazily (header only) with a specific error for each way a path can fail."""
     file = Path(path)
@@ -159,6 +167,8 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
     except PermissionError as exc:
         raise BadInputError(path, "permission denied") from exc
     except UnidentifiedImageError as exc:
+        if _starts_with(file, b"%PDF-"):
+            raise BadInputError(path, "is a PDF, not an image: use `ocr pdf` or `ocr scan`") from exc
         raise BadInputError(path, "not an image, or an image format that cannot be read") from exc
     except Image.DecompressionBombError as exc:  # only if someone re-enabled Pillow's limit
         raise BadInputError(path, f"image is too large ({one_line(exc)})") from exc

@@ -263,6 +263,11 @@ def test_text_named_png(tmp_path: Path) -> None:
     assert "not an image" in bad_input(path).reason
 
 
+def test_a_pdf_given_as_an_image_points_to_ocr_pdf() -> None:
+    reason = bad_input(DATA / "pdfs" / "pikepdf_congress.pdf").reason
+    assert "is a PDF" in reason and "ocr pdf" in reason
+
+
 def noise(size: tuple[int, int] = (200, 200)) -> Image.Image:
     return Image.effect_noise(size, 60).convert("RGB")
 
