@@ -168,7 +168,7 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
         raise BadInputError(path, "permission denied") from exc
     except UnidentifiedImageError as exc:
         if _starts_with(file, b"%PDF-"):
-            raise BadInputError(path, "is a PDF, not an image: use `ocr pdf` or `ocr scan`") from exc
+            raise BadInputError(path, "is a PDF, not an image: OCR it with `ocr pdf`") from exc
         raise BadInputError(path, "not an image, or an image format that cannot be read") from exc
     except Image.DecompressionBombError as exc:  # only if someone re-enabled Pillow's limit
         raise BadInputError(path, f"image is too large ({one_line(exc)})") from exc

@@ -256,7 +256,7 @@ class Scan:
         if doc.grafter is not None and item.pdf is not None:
             if in_place and _identity(item.path) != doc.identity:
                 raise BadInputError(item.path, "changed while it was being OCRed; left as it is (run again)")
-            doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password)
+            doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password, doc.sha256)
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
         seconds = time.perf_counter() - doc.started
         head = Document({"path": str(item.path), "sha256": doc.sha256}, [], self.record["models"]).to_dict()

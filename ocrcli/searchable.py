@@ -5,11 +5,12 @@ its coordinates matching the PDF pages (points = pixels * 72 / dpi, displayed fr
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -84,7 +85,7 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
                 grafter.add(index, read_pdf_page(engine, opened.render, index, options))
                 for index in range(len(opened.pdf.pages))
             ]
-            grafter.save(dest, source, options.password)
+            grafter.save(dest, source, options.password, sha256)
     finally:
         opened.close()
     origin = {"path": str(source), "sha256": sha256}
@@ -195,18 +196,34 @@ class PdfGrafter:
             pdf_page.contents_coalesce()
         return page
 
-    def save(self, dest: Path, source: Path, password: str | None = None) -> None:
+    def save(
+        self, dest: Path, source: Path, password: str | None = None, source_sha256: str | None = None
+    ) -> None:
         """Write the PDF to `dest`. One with no page changed is not rewritten: in place it stays
-        byte for byte as it was, and another destination gets an exact copy."""
+        byte for byte as it was, and another destination gets an exact copy of the source, if it
+        still has the `source_sha256` it was read with."""
         if self.changed_pages == 0 and not self.from_images:
             if not (dest.exists() and dest.samefile(source)):
-                write_atomically(dest, lambda tmp: shutil.copyfile(source, tmp))
+                copy = functools.partial(shutil.copyfile, source)
+                write_atomically(dest, copy, _same_as(source, source_sha256))
             return
         self.font.finish()
         _save(self.pdf, dest, source, compact=self.from_images, password=password)
 
     def close(self) -> None:
         self.pdf.close()
+
+
+def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
+    """A check that a copy of `source` has the content it was read with (None: no check)."""
+    if sha256 is None:
+        return None
+
+    def verify(copy: Path) -> None:
+        if models.file_sha256(copy) != sha256:
+            raise BadInputError(source, "changed while it was being OCRed; not copied (run again)")
+
+    return verify
 
 
 def _drop_words_on_text(result: Page, boxes: list, page: pikepdf.Page, dpi: float) -> None:

@@ -54,6 +54,7 @@ MAX_SQUEEZE_EM = 1.0  # unless it strays more than this: then each word stays on
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
 TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see the module's docstring)
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
+DRIFT_EM = 0.01  # how far rounding may carry words off their boxes before a space takes it back
 MAX_TJ_SQUEEZE_EM, MAX_TJ_STRETCH_EM = 0.18, 0.06  # see _upside_down_row
 UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upside_down_row)
 
@@ -91,20 +92,27 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             ops.extend(_upside_down_row(words, font, space, cursor))
             continue
         pen = None  # where the text position is after the previous word and its space
-        for text, (origin, (dx, dy), width), gap, size in words:
+        for text, (box_start, (dx, dy), width), gap, size in words:
             if size != current_size:
                 ops.append(f"{FONT_RESOURCE} {_num(size)} Tf")
                 current_size, pen = size, None
-            if pen is None or _distance(pen, origin) > SAME_SPOT_EM * size or pen[2] != (dx, dy):
-                op, origin = cursor.move(origin, (dx, dy))
+            if pen is None or _distance(pen, box_start) > SAME_SPOT_EM * size or pen[2] != (dx, dy):
+                op, origin = cursor.move(box_start, (dx, dy))
                 ops.append(op)
             else:
                 origin = pen[:2]  # drawn where the text position is, so the next word starts from there
             scaling, drawn = _scaling(width, len(text), size)
             ops.append(f"{scaling} Tz <{font.encode(text).hex()}> Tj")
-            # The space after a word spans the gap to the next one, so the next word usually starts
-            # where the space leaves the text position and needs no text matrix of its own.
-            space_scaling, space_drawn = _scaling(max(gap or 0.0, MIN_SPACE_PT), 1, size)
+            # The space after a word spans the gap to the next word's box, so the next word usually
+            # needs no text matrix of its own. Where rounding has left the text position more than
+            # DRIFT_EM off the boxes, the space also takes that back, so errors never add up along
+            # a line; below that, gaps stay the same widths (they compress better).
+            space_width = MIN_SPACE_PT
+            if gap is not None:
+                behind = (box_start[0] - origin[0]) * dx + (box_start[1] - origin[1]) * dy
+                drift = width - drawn + behind
+                space_width = max(gap + (drift if abs(drift) > DRIFT_EM * size else 0.0), MIN_SPACE_PT)
+            space_scaling, space_drawn = _scaling(space_width, 1, size)
             ops.append(f"{space_scaling} Tz <{space}> Tj")
             advance = drawn + space_drawn
             pen = (origin[0] + dx * advance, origin[1] + dy * advance, (dx, dy)) if gap is not None else None
@@ -174,7 +182,8 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: str, curso
     low, high = max(pitches) - apart, min(pitches) + closer  # glyph advances that suit every word
     # The median word's advance if it suits every word, else the one that misfits least.
     pitch = min(max(statistics.median(pitches), low), high) if low <= high else (low + high) / 2
-    scale = pitch / (ADVANCE_EM * size)  # Tz / 100
+    scale = round(pitch / (ADVANCE_EM * size), 3)  # Tz / 100, as written (to 0.1 %)
+    pitch = scale * ADVANCE_EM * size
     unit = size * scale / 1000  # points one TJ unit moves the next glyph back
 
     items, pen = [], 0.0  # pen: where the text position is, along the row from its start
@@ -184,8 +193,8 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: str, curso
         # A word drawn wider or narrower than its box is centred on it, sharing the difference
         # between the gaps on either side.
         start = (word_x - x) * dx - len(text) * (pitch - kern * unit - word_pitch) / 2
-        if pen:  # kerning after the previous word's space, to this word's start
-            items.append(str(round((pen - start) / unit)))
+        if move := round((pen - start) / unit):  # from the previous word's space (or the row's start)
+            items.append(str(move))
         if kern:
             items.extend(f"<{font.encode(char).hex()}> {kern}" for char in text)
         else:
@@ -316,7 +325,8 @@ def _distance(a: tuple, b: tuple) -> float:
 def _scaling(width: float, chars: int, size: float) -> tuple[int, float]:
     """Horizontal scaling (a whole percent, at least 1) that makes `chars` glyphs of `size` span
     `width`, and the width they then span. Whole percents keep the layer small (a tenth of its
-    compressed size is in the decimals) and are within 1 % of the width asked for."""
+    compressed size was in the decimals); the width is off by at most half a percent of the
+    glyphs' unscaled width, which the caller takes back in the space that follows."""
     em_width = chars * ADVANCE_EM * size
     scaling = max(1, round(100.0 * width / em_width))
     return scaling, em_width * scaling / 100.0

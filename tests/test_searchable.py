@@ -19,8 +19,10 @@ import pytest
 from pdfminer.high_level import extract_text
 
 from ocrcli.document import Line, Page, Word
+from ocrcli.errors import BadInputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
+from ocrcli.searchable import PdfGrafter
 from ocrcli.textlayer import layer_content
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -280,6 +282,22 @@ def test_rounded_positions_do_not_add_up_down_a_page(tmp_path: Path) -> None:
         assert abs((x0 + x1) / 2 - (126.0 + 20.35 * k)) <= 0.06, (k, x0, x1)
 
 
+def test_word_positions_do_not_drift_along_a_line(tmp_path: Path) -> None:
+    """Horizontal scaling is written in whole percents; the space after each word takes back
+    what that rounding carries the text position off, so a long line's words stay on their boxes."""
+    words, x = [], 20.0
+    for k in range(60):
+        text = f"w{k:02d}"  # 3 glyphs, each box 23.3 pt: every word is drawn a little too wide
+        words.append(Word(text, (x, 50, x + 23.3, 50, x + 23.3, 62, x, 62), 0.99))
+        x += 23.3 + 4.1
+    line = Line(" ".join(w.text for w in words), (20, 50, x, 50, x, 62, 20, 62), 0.99, words)
+    path = layer_pdf(Page(1, 1700, 100, 72.0, lines=[line]), tmp_path / "long.pdf")
+    found = {text: x0 for text, x0, _, _, _ in _poppler_word_boxes(path)}
+    assert len(found) == 60
+    for word in words:  # within DRIFT_EM (0.01 em, 0.12 pt here); 0.6 pt without the correction
+        assert abs(found[word.text] - word.quad[0]) <= 0.15, (word.text, found[word.text], word.quad[0])
+
+
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
     """A text layer with accents, €, a ligature and CJK, extracted by four readers."""
     words, x = [], 20.0
@@ -350,6 +368,23 @@ def test_a_pdf_with_nothing_to_add_is_not_rewritten(tmp_path: Path) -> None:
     run = ocr("pdf", original, "-o", tmp_path / "copy.pdf")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "copy.pdf").read_bytes() == before
+
+
+def test_nothing_to_add_and_replaced_meanwhile_is_not_copied(tmp_path: Path) -> None:
+    """The exact copy is of the bytes that were read: a file replaced during OCR is refused."""
+    original = tmp_path / "digital.pdf"
+    shutil.copy(DATA / "pdfs" / "pypdf_sample_files_crazyones-pdfa.pdf", original)
+    read_with = sha256(original)
+    with pikepdf.open(original) as pdf:
+        grafter = PdfGrafter(pdf)  # no page added: save() copies
+        newer = tmp_path / "newer.pdf"
+        shutil.copy(SANDWICH, newer)
+        newer.replace(original)  # the user's editor saves a new version over it
+        with pytest.raises(BadInputError, match="changed while it was being OCRed"):
+            grafter.save(tmp_path / "out.pdf", original, None, read_with)
+        assert not (tmp_path / "out.pdf").exists()
+        grafter.save(tmp_path / "out.pdf", original, None, sha256(original))
+    assert (tmp_path / "out.pdf").read_bytes() == SANDWICH.read_bytes()
 
 
 def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None:
