@@ -23,7 +23,10 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   size within 1.5 em and overlapping it, and takes in words beside it only within 1 em: at the
   text's own size a receipt fell apart, at its wider gaps between rows and between item and
   price, into blocks of items and blocks of prices, read one after the other. In the larger size
-  the block holds together and is read row by row.
+  the block holds together and is read row by row. The lines of one row are also drawn level
+  with each other (moved at most MAX_ROW_SHIFT_EM): poppler orders a block's separate lines by
+  their baselines, so on a receipt photographed tilted a price a little higher than its item was
+  read before it.
 
 And one from pdfium (Chrome), which sorts the text objects of a line by x: an upside-down row is
 drawn as a single TJ (see _upside_down_row), or its words come out in reverse.
@@ -51,6 +54,7 @@ MAX_TRIM = 0.3  # a word gives up at most this share of its width to make that g
 MIN_ADVANCE_EM = 0.12
 MAX_DRIFT_EM = 0.4  # a line drawn along a page axis strays at most this far from level
 MAX_SQUEEZE_EM = 1.0  # unless it strays more than this: then each word stays on its own level
+MAX_ROW_SHIFT_EM = 0.2  # see _level_row
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
 TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see the module's docstring)
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
@@ -61,6 +65,7 @@ UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upsi
 
 Point = tuple[float, float]
 Frame = tuple[Point, Point, float]  # baseline origin, direction, width
+SizedWords = tuple[list[tuple[str, Frame]], float]  # a line's words (text, frame) and their font size
 Placed = tuple[str, Frame, float | None, float]  # text, frame, gap to the next word (None: last), size
 
 
@@ -75,11 +80,13 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     current_size = None
     cursor = _LineStart()
     for row in rows:
-        placed = [
-            (text, frame, sizes[id(line)])
+        per_line = [
+            (_line_words(line, points_per_px, height_pt, sizes[id(line)]), sizes[id(line)])
             for line in row
             if id(line) in sizes  # not a line with a degenerate quad
-            for text, frame in _line_words(line, points_per_px, height_pt, sizes[id(line)])
+        ]
+        placed = [
+            (text, frame, size) for line_words, size in _level_row(per_line) for text, frame in line_words
         ]
         if not placed:
             continue
@@ -258,10 +265,34 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float)
         return placed  # level enough already, or too steep to level without misplacing words
     middle, squeeze = (low + high) / 2, MAX_DRIFT_EM * size / (high - low)
     squeezed = []
-    for (text, (origin, direction, width)), level in zip(placed, levels, strict=True):
-        shift = (middle + (level - middle) * squeeze) - level
-        squeezed.append((text, ((origin[0] + up[0] * shift, origin[1] + up[1] * shift), direction, width)))
+    for (text, frame), level in zip(placed, levels, strict=True):
+        squeezed.append((text, _moved(frame, up, (middle + (level - middle) * squeeze) - level)))
     return squeezed
+
+
+def _level_row(lines: list[SizedWords]) -> list[SizedWords]:
+    """The lines of a row (a receipt's item and its price) moved onto one level, if they lie
+    within MAX_ROW_SHIFT_EM of it: poppler reads separate lines of a block by their baselines, so
+    on a photo tilted up to the right a price a few pixels higher than its item was read first."""
+    drawn = [(words, size) for words, size in lines if words]
+    directions = {direction for words, _ in drawn for _, (_, direction, _) in words}
+    if len(drawn) < 2 or len({size for _, size in drawn}) > 1 or len(directions) > 1:
+        return lines
+    (dx, dy), size = directions.pop(), drawn[0][1]
+    up = (-dy, dx)
+    levels = [statistics.fmean(x * up[0] + y * up[1] for _, ((x, y), _, _) in words) for words, _ in drawn]
+    target = statistics.median(levels)
+    if max(abs(level - target) for level in levels) > MAX_ROW_SHIFT_EM * size:
+        return lines
+    return [
+        ([(text, _moved(frame, up, target - level)) for text, frame in words], size)
+        for (words, size), level in zip(drawn, levels, strict=True)
+    ]
+
+
+def _moved(frame: Frame, direction: Point, distance: float) -> Frame:
+    (x, y), along, width = frame
+    return (x + direction[0] * distance, y + direction[1] * distance), along, width
 
 
 def _word_frame(

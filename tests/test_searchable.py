@@ -298,6 +298,27 @@ def test_word_positions_do_not_drift_along_a_line(tmp_path: Path) -> None:
         assert abs(found[word.text] - word.quad[0]) <= 0.15, (word.text, found[word.text], word.quad[0])
 
 
+def test_a_tilted_receipts_price_is_read_after_its_item(tmp_path: Path) -> None:
+    """On a photo tilted up to the right each price lies a little higher than its item; poppler
+    reads the separate lines of a block by their baselines (here a heading across both columns
+    makes them one block), so a row's lines are drawn level. Without that: "2.20 Teh 3.20 Cham"."""
+
+    def line(text: str, x0: float, x1: float, top: float) -> Line:
+        quad = (x0, top, x1, top - 0.004 * (x1 - x0), x1, top + 18, x0, top + 18)
+        return Line(text, quad, 0.99, [Word(text, quad, 0.99)], block=0)
+
+    items = ["Teh", "Cham", "Kopi", "Milo", "Roti"]
+    heading = [("Items", 30, 100), ("and", 108, 140), ("prices", 148, 210)]
+    words = [Word(text, (x0, 70, x1, 70, x1, 88, x0, 88), 0.99) for text, x0, x1 in heading]
+    lines = [Line("Items and prices", (30, 70, 210, 70, 210, 88, 30, 88), 0.99, words, block=0)]
+    for k, item in enumerate(items):
+        top = 100 + 30 * k
+        lines += [line(item, 30, 110, top), line(f"{k + 2}.20", 170, 210, top - 3)]  # 3 px higher
+    path = layer_pdf(Page(1, 400, 300, 72.0, lines=lines), tmp_path / "receipt.pdf")
+    rows = [w for k, item in enumerate(items) for w in (item, f"{k + 2}.20")]
+    assert pdftotext(path).split() == ["Items", "and", "prices", *rows]
+
+
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
     """A text layer with accents, €, a ligature and CJK, extracted by four readers."""
     words, x = [], 20.0
