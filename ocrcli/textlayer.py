@@ -189,7 +189,7 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: str, curso
     low, high = max(pitches) - apart, min(pitches) + closer  # glyph advances that suit every word
     # The median word's advance if it suits every word, else the one that misfits least.
     pitch = min(max(statistics.median(pitches), low), high) if low <= high else (low + high) / 2
-    scale = round(pitch / (ADVANCE_EM * size), 3)  # Tz / 100, as written (to 0.1 %)
+    scale = max(round(pitch / (ADVANCE_EM * size), 3), 0.001)  # Tz / 100, as written (to 0.1 %)
     pitch = scale * ADVANCE_EM * size
     unit = size * scale / 1000  # points one TJ unit moves the next glyph back
 
