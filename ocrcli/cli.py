@@ -27,6 +27,7 @@ EXIT_CODES_HELP = (
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode="markdown",  # paragraphs reflow to the terminal's width
     help=f"Batch document OCR on the CPU. {EXIT_CODES_HELP}",
     pretty_exceptions_enable=False,
 )

@@ -4,6 +4,7 @@ stderr naming the file, exit codes are the documented ones, and a bad file never
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -153,3 +154,13 @@ def test_package_version_matches_the_installed_metadata() -> None:
     import ocrcli
 
     assert importlib.metadata.version("ocrcli") == ocrcli.__version__
+
+
+def test_help_reflows_the_commands_descriptions_to_the_terminal() -> None:
+    """Descriptions come from docstrings wrapped at 100 columns; --help reflows them, rather than
+    breaking lines where the source did ("on a pool of worker" / "processes.")."""
+    run = subprocess.run(
+        [*OCR, "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert "on a pool of worker processes. Re-running skips" in run.stdout
