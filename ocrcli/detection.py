@@ -140,7 +140,7 @@ def _detect_at(
         quads[:, :, 1] /= sy
         np.clip(quads[:, :, 0], 0, w - 1, out=quads[:, :, 0])
         np.clip(quads[:, :, 1], 0, h - 1, out=quads[:, :, 1])
-    return quads, float(prob.max()) if prob.size else 0.0
+    return quads, float(prob.max())  # resize_for_detector leaves at least 32 x 32 pixels
 
 
 def db_postprocess(prob: np.ndarray, settings: DetectorSettings) -> np.ndarray:

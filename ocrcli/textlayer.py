@@ -116,7 +116,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             # a line; below that, gaps stay the same widths (they compress better).
             space_width = MIN_SPACE_PT
             if gap is not None:
-                behind = (box_start[0] - origin[0]) * dx + (box_start[1] - origin[1]) * dy
+                behind = _along(origin, box_start, (dx, dy))
                 drift = width - drawn + behind
                 space_width = max(gap + (drift if abs(drift) > DRIFT_EM * size else 0.0), MIN_SPACE_PT)
             space_scaling, space_drawn = _scaling(space_width, 1, size)
@@ -135,7 +135,7 @@ def _with_gaps(placed: list[tuple[str, Frame, float]]) -> list[Placed]:
         gap = None
         if i + 1 < len(placed):
             ahead = placed[i + 1][1][0]
-            gap = (ahead[0] - origin[0]) * direction[0] + (ahead[1] - origin[1]) * direction[1] - width
+            gap = _along(origin, ahead, direction) - width
             room = max(0.0, width - _min_width(text, size))
             trim = min(max(0.0, MIN_GAP_EM * size - gap), width * MAX_TRIM, room)
             width, gap = width - trim, gap + trim
@@ -258,15 +258,14 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float)
     ]
     if len(placed) < 2:
         return placed
-    up = (-axis[1], axis[0])
-    levels = [origin[0] * up[0] + origin[1] * up[1] for _, (origin, _, _) in placed]
+    levels = [_level(origin, axis) for _, (origin, _, _) in placed]
     low, high = min(levels), max(levels)
     if not MAX_DRIFT_EM * size < high - low <= MAX_SQUEEZE_EM * size:
         return placed  # level enough already, or too steep to level without misplacing words
     middle, squeeze = (low + high) / 2, MAX_DRIFT_EM * size / (high - low)
     squeezed = []
     for (text, frame), level in zip(placed, levels, strict=True):
-        squeezed.append((text, _moved(frame, up, (middle + (level - middle) * squeeze) - level)))
+        squeezed.append((text, _moved(frame, _normal(axis), (middle + (level - middle) * squeeze) - level)))
     return squeezed
 
 
@@ -278,16 +277,30 @@ def _level_row(lines: list[SizedWords]) -> list[SizedWords]:
     directions = {direction for words, _ in drawn for _, (_, direction, _) in words}
     if len(drawn) < 2 or len({size for _, size in drawn}) > 1 or len(directions) > 1:
         return lines
-    (dx, dy), size = directions.pop(), drawn[0][1]
-    up = (-dy, dx)
-    levels = [statistics.fmean(x * up[0] + y * up[1] for _, ((x, y), _, _) in words) for words, _ in drawn]
+    direction, size = directions.pop(), drawn[0][1]
+    levels = [statistics.fmean(_level(frame[0], direction) for _, frame in words) for words, _ in drawn]
     target = statistics.median(levels)
     if max(abs(level - target) for level in levels) > MAX_ROW_SHIFT_EM * size:
         return lines
     return [
-        ([(text, _moved(frame, up, target - level)) for text, frame in words], size)
+        ([(text, _moved(frame, _normal(direction), target - level)) for text, frame in words], size)
         for (words, size), level in zip(drawn, levels, strict=True)
     ]
+
+
+def _along(start: Point, end: Point, direction: Point) -> float:
+    """How far `end` lies from `start` along the unit `direction`."""
+    return (end[0] - start[0]) * direction[0] + (end[1] - start[1]) * direction[1]
+
+
+def _normal(direction: Point) -> Point:
+    """The unit direction turned a quarter to the left: "up" for text running along `direction`."""
+    return (-direction[1], direction[0])
+
+
+def _level(point: Point, direction: Point) -> float:
+    """How high `point` lies, measured across text running along `direction`."""
+    return _along((0.0, 0.0), point, _normal(direction))
 
 
 def _moved(frame: Frame, direction: Point, distance: float) -> Frame:
