@@ -7,6 +7,7 @@ for line in doc.pages[0].lines:
     for word in line.words:
         print(word.text, word.box, word.confidence)
 engine = Engine(tier="accurate")       # load the models once, read many pages
+read("scan.png", cjk=True)             # also read Chinese, Japanese and Korean characters
 doc.to_dict()                          # the JSON form (ocrcli/document.schema.json)
 """
 
@@ -25,16 +26,17 @@ if TYPE_CHECKING:
     from ocrcli.errors import OcrError
     from ocrcli.pipeline import Engine
 
-_engines: dict[str, Any] = {}
+_engines: dict[tuple[str, bool], Any] = {}
 
 
-def read(source: str | os.PathLike | np.ndarray, tier: str = "fast") -> Document:
-    """OCR one image file (all its frames) or an RGB numpy array; models load once per tier."""
+def read(source: str | os.PathLike | np.ndarray, tier: str = "fast", cjk: bool = False) -> Document:
+    """OCR one image file (all its frames) or an RGB numpy array; models load once per tier.
+    cjk=True reads Chinese, Japanese and Korean characters too (see ocrcli.charset)."""
     from ocrcli.pipeline import Engine
 
-    if tier not in _engines:
-        _engines[tier] = Engine(tier)
-    return _engines[tier].read(source)
+    if (tier, cjk) not in _engines:
+        _engines[tier, cjk] = Engine(tier, cjk=cjk)
+    return _engines[tier, cjk].read(source)
 
 
 def __getattr__(name: str) -> Any:

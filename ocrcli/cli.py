@@ -40,6 +40,15 @@ class Tier(StrEnum):
 
 
 ThreadsOption = Annotated[int | None, typer.Option(help="Inference threads ($OCRCLI_THREADS, default 1).")]
+CjkOption = Annotated[
+    bool,
+    typer.Option(
+        "--cjk",
+        help="Also read Chinese, Japanese and Korean characters (about 20 % slower). Without it the "
+        "recognizer weighs only the non-CJK classes (Latin with accents, Greek, digits, symbols); "
+        "the fast tier's reviewer still re-reads the lines it doubts with all classes.",
+    ),
+]
 SidecarOption = Annotated[
     Path | None,
     typer.Option("--sidecar", help="Where to write the JSON sidecar (default: the PDF's path with .json)."),
@@ -73,6 +82,7 @@ def image(
     ] = None,
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
     tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
+    cjk: CjkOption = False,
     models_dir: ModelsOption = None,
     threads: ThreadsOption = None,
     pdf: Annotated[
@@ -86,14 +96,14 @@ def image(
     from ocrcli.pipeline import Engine  # heavy imports only when needed
 
     if pdf is not None:
-        engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
+        engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
         from ocrcli.searchable import images_to_pdf
 
         _write_pdf(lambda: images_to_pdf(engine, files, pdf), pdf, sidecar, json_out, text)
         return
     if json_out is None and output is None and not text:
         json_out = "-"
-    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
+    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
     stream = _open_stream(json_out)
     failed = 0
     try:
@@ -135,6 +145,7 @@ def pdf_command(
     json_out: Annotated[str | None, typer.Option("--json", help="Also write the JSON to FILE or -.")] = None,
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
     tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
+    cjk: CjkOption = False,
     models_dir: ModelsOption = None,
     threads: ThreadsOption = None,
 ) -> None:
@@ -147,7 +158,7 @@ def pdf_command(
         _usage_error("give either -o OUTPUT.pdf or --in-place")
     options = _pdf_options(pages, force, redo, password, invalidate_signatures)
     dest = source if in_place else output
-    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads))
+    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
     _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text)
 
 
@@ -303,6 +314,7 @@ def scan_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each file.")] = False,
     tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
+    cjk: CjkOption = False,
     models_dir: ModelsOption = None,
 ) -> None:
     """OCR a folder: a searchable PDF and a JSON sidecar per document, on a pool of worker
@@ -332,7 +344,7 @@ def scan_command(
         files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
     items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
     options = ScanOptions(
-        engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1),
+        engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1, cjk),
         pdf_options=pdf_options,
         jobs=jobs or len(os.sched_getaffinity(0)),
         redo_current=force,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ocrcli import layout, models
+from ocrcli.charset import without_cjk
 from ocrcli.detection import DetectorSettings, detect
 from ocrcli.document import Document, Line, Page, Word
 from ocrcli.geometry import rotate_image, unrotate_points
@@ -87,6 +88,7 @@ class Engine:
         threads: int | None = None,
         detector: DetectorSettings | None = None,
         recognizer: RecognizerSettings | None = None,
+        cjk: bool = False,
     ):
         self.models = models.select(tier, models_dir)
         keep_freed_memory()
@@ -95,8 +97,14 @@ class Engine:
         self.page_classifier = Model(self.models.page_orientation.path, threads)
         self.line_classifier = Model(self.models.line_orientation.path, threads)
         self.detector = Model(self.models.detector.path, threads)
-        self.recognizer = Model(self.models.recognizer.path, threads)
         self.classes = models.read_dictionary(self.models.dictionaries[self.models.recognizer.name])
+        restricted = None if cjk else without_cjk(self.models.recognizer.path, self.classes)
+        if restricted is None:
+            self.recognizer = Model(self.models.recognizer.path, threads)
+        else:
+            data, self.classes = restricted
+            self.recognizer = Model(self.models.recognizer.path, threads, data)
+        self.cjk = cjk
         self._reviewer: tuple[Model, list[str]] | None = None  # loaded on first use
         self.threads = threads
         self.detector_settings = detector or DetectorSettings()

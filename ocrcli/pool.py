@@ -33,6 +33,7 @@ class EngineSpec:
     tier: str = "fast"
     models_dir: str | None = None
     threads: int = 1
+    cjk: bool = False  # read CJK characters too (see ocrcli.charset)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
     from ocrcli.pipeline import Engine
 
     try:
-        engine = Engine(spec.tier, spec.models_dir, spec.threads)
+        engine = Engine(spec.tier, spec.models_dir, spec.threads, cjk=spec.cjk)
     except OcrError as exc:
         conn.send(("fatal", str(exc)))
         return

@@ -88,7 +88,8 @@ def resident_mb() -> float:
 class Model:
     """One ONNX model: a session plus its input and output names."""
 
-    def __init__(self, path: Path, threads: int):
+    def __init__(self, path: Path, threads: int, data: bytes | None = None):
+        """Load the model at `path`, or from `data` (the model as changed in memory) if given."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -101,7 +102,8 @@ class Model:
             # Idle threads spinning burn CPU another worker could use.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            source = data if data is not None else str(path)
+            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(f"{path}: cannot load ONNX model ({one_line(exc)})") from exc
         self.input_name = self.session.get_inputs()[0].name

@@ -98,6 +98,7 @@ def run_record(options: ScanOptions) -> dict[str, Any]:
         "models": {spec.name: spec.sha256 for spec in specs},
         "options": {
             "tier": options.engine.tier,
+            "cjk": options.engine.cjk,
             "pages": sorted(pdf.pages) if pdf.pages else None,
             "existing_text": pdf.existing_text.value,
         },

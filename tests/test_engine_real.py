@@ -13,6 +13,7 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 
 import ocrcli
+from ocrcli.charset import alphabetic
 from ocrcli.detection import (
     DetectorSettings,
     db_postprocess,
@@ -146,6 +147,39 @@ def test_colon_ending_a_receipt_line_is_read():
     dots, keep their colon (accurate tier; without the crops' end margin it read "CASH")."""
     texts = [line.text for line in Engine("accurate").read(DATA / "sroie" / "img" / "128.jpg").pages[0].lines]
     assert "CASH :" in texts and "Total Sales (Inclusive of GST) :" in texts
+
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")  # Debian fonts-wqy-microhei
+
+
+def cjk_page(lines: list[str]) -> np.ndarray:
+    from PIL import Image, ImageDraw, ImageFont
+
+    assert CJK_FONT.exists(), f"{CJK_FONT} missing: apt-get install fonts-wqy-microhei (.ci/run does)"
+    font = ImageFont.truetype(str(CJK_FONT), 40)
+    image = Image.new("RGB", (1200, 60 + 90 * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for k, line in enumerate(lines):
+        draw.text((40, 30 + 90 * k), line, font=font, fill="black")
+    return np.asarray(image)
+
+
+def test_recognizer_without_cjk_weighs_only_the_other_classes(engine):
+    assert engine.classes[0] == "" and engine.classes[-1] == " "  # CTC blank first, space last
+    assert all(alphabetic(c) for c in engine.classes)
+    assert {"a", "Z", "9", "é", "ß", "€", "£", "°", "±", "μ", "Ω"} <= set(engine.classes)
+    assert 500 < len(engine.classes) < 1000  # of 6906
+    probs = engine.recognizer(np.zeros((1, 3, 48, 64), dtype=np.float32))
+    assert probs.shape[-1] == len(engine.classes)
+
+
+def test_cjk_lines_are_read_with_cjk_and_whole_cjk_lines_without(engine):
+    image = cjk_page(["光学字符识别是一种技术", "Invoice 2024 总计 128.50 元"])
+    with_cjk = Engine("fast", cjk=True).read(image).text
+    assert "光学字符识别是一种技术" in with_cjk and "总计" in with_cjk and "128.50" in with_cjk
+    # Without CJK, the reviewer (which weighs all classes) still re-reads a line the recognizer
+    # could not read at all.
+    assert "光学字符识别是一种技术" in engine.read(image).text
 
 
 def test_api_reads_a_numpy_array_like_the_file(engine):
