@@ -99,12 +99,10 @@ class Engine:
         self.detector = Model(self.models.detector.path, threads)
         self.classes = models.read_dictionary(self.models.dictionaries[self.models.recognizer.name])
         restricted = None if cjk else without_cjk(self.models.recognizer.path, self.classes)
-        if restricted is None:
-            self.recognizer = Model(self.models.recognizer.path, threads)
-        else:
+        data = None
+        if restricted is not None:
             data, self.classes = restricted
-            self.recognizer = Model(self.models.recognizer.path, threads, data)
-        self.cjk = cjk
+        self.recognizer = Model(self.models.recognizer.path, threads, data)
         self._reviewer: tuple[Model, list[str]] | None = None  # loaded on first use
         self.threads = threads
         self.detector_settings = detector or DetectorSettings()
