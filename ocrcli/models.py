@@ -144,14 +144,19 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def cache_dir() -> Path:
+    """Where ocrcli keeps what it can rebuild: $XDG_CACHE_HOME/ocrcli, else ~/.cache/ocrcli."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ocrcli"
+
+
 @dataclass
 class _HashCache:
     entries: dict[str, str]
 
     @staticmethod
     def path() -> Path:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return Path(base) / "ocrcli" / "verified-models.json"
+        return cache_dir() / "verified-models.json"
 
     @classmethod
     def load(cls) -> _HashCache:

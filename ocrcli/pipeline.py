@@ -98,7 +98,7 @@ class Engine:
         self.line_classifier = Model(self.models.line_orientation.path, threads)
         self.detector = Model(self.models.detector.path, threads)
         self.classes = models.read_dictionary(self.models.dictionaries[self.models.recognizer.name])
-        restricted = None if cjk else without_cjk(self.models.recognizer.path, self.classes)
+        restricted = None if cjk else without_cjk(self.models.recognizer, self.classes)
         data = None
         if restricted is not None:
             data, self.classes = restricted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 
 import ocrcli
-from ocrcli.charset import alphabetic
+from ocrcli import models
+from ocrcli.charset import alphabetic, without_cjk
 from ocrcli.detection import (
     DetectorSettings,
     db_postprocess,
@@ -171,6 +173,28 @@ def test_recognizer_without_cjk_weighs_only_the_other_classes(engine):
     assert 500 < len(engine.classes) < 1000  # of 6906
     probs = engine.recognizer(np.zeros((1, 3, 48, 64), dtype=np.float32))
     assert probs.shape[-1] == len(engine.classes)
+
+
+def test_sliced_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
+    """Built once with onnx, then read back without importing it; a damaged copy is rebuilt."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    spec = models.select("fast").recognizer
+    classes = models.read_dictionary(models.select("fast").dictionaries[spec.name])
+    built = without_cjk(spec, classes)
+    assert built is not None
+    [cached] = (tmp_path / "ocrcli" / "derived").glob("*.onnx")
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # importing onnx now fails
+    assert without_cjk(spec, classes) == built
+
+    damaged = bytearray(cached.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    cached.write_bytes(bytes(damaged))
+    with pytest.raises(ImportError):  # the damaged copy is refused, so it slices again
+        without_cjk(spec, classes)
+    monkeypatch.delitem(sys.modules, "onnx")
+    assert without_cjk(spec, classes) == built
+    assert cached.read_bytes() == built[0]
 
 
 def test_cjk_lines_are_read_with_cjk_and_whole_cjk_lines_without(engine):
