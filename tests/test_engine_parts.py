@@ -11,7 +11,14 @@ from ocrcli.ctc import ctc_greedy
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
 from ocrcli.orientation import decide
-from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, width_batches
+from ocrcli.recognition import (
+    CROP_HEIGHT,
+    LineCrop,
+    RecognizerSettings,
+    crop_lines,
+    to_input,
+    width_batches,
+)
 from ocrcli.words import place_line, split_words, word_spans
 
 
@@ -166,6 +173,17 @@ def test_width_batches_group_similar_widths_and_cover_everything():
     for batch in batches:
         ws = [widths[i] for i in batch]
         assert len(batch) <= 3 and min(ws) >= 0.85 * max(ws)
+
+
+def test_recognizer_input_is_planar_bgr_in_minus_one_to_one_padded_with_zero():
+    red = np.zeros((CROP_HEIGHT, 10, 3), dtype=np.uint8)
+    red[..., 0] = 255
+    grey = np.full((CROP_HEIGHT, 6, 3), 51, dtype=np.uint8)
+    batch = to_input([red, grey], 16)
+    assert batch.shape == (2, 3, CROP_HEIGHT, 16) and batch.dtype == np.float32
+    assert np.allclose(batch[0, :, :, :10].mean(axis=(1, 2)), [-1.0, -1.0, 1.0])  # B, G, R
+    assert np.allclose(batch[1, :, :, :6], 51 / 127.5 - 1.0)
+    assert not batch[0, :, :, 10:].any() and not batch[1, :, :, 6:].any()
 
 
 @pytest.mark.parametrize("degrees", [0, 90, 180, 270])
