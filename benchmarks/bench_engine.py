@@ -206,8 +206,10 @@ class Probe:
     def model_name(self, model: runtime.Model) -> str:
         name = self.names.get(id(model))
         if name is None:
-            reviewer = getattr(self.engine, "_reviewer", None)
-            name = "reviewer" if reviewer is not None and reviewer[0] is model else "other"
+            name = "other"
+            for cjk, (reviewer, _) in getattr(self.engine, "_reviewers", {}).items():
+                if reviewer is model:
+                    name = "reviewer, all classes" if cjk else "reviewer"
             self.names[id(model)] = name
         return name
 

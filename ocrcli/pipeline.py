@@ -97,14 +97,11 @@ class Engine:
         self.page_classifier = Model(self.models.page_orientation.path, threads)
         self.line_classifier = Model(self.models.line_orientation.path, threads)
         self.detector = Model(self.models.detector.path, threads)
-        self.classes = models.read_dictionary(self.models.dictionaries[self.models.recognizer.name])
-        restricted = None if cjk else without_cjk(self.models.recognizer, self.classes)
-        data = None
-        if restricted is not None:
-            data, self.classes = restricted
-        self.recognizer = Model(self.models.recognizer.path, threads, data)
-        self._reviewer: tuple[Model, list[str]] | None = None  # loaded on first use
         self.threads = threads
+        self.cjk = cjk
+        self.recognizer, self.classes = self._recognizer(self.models.recognizer, cjk)
+        # The reviewer, without and with CJK classes, each loaded on first use.
+        self._reviewers: dict[bool, tuple[Model, list[str]]] = {}
         self.detector_settings = detector or DetectorSettings()
         self.recognizer_settings = recognizer or RecognizerSettings()
 
@@ -180,15 +177,34 @@ class Engine:
         replace the whole window, so it can also split or join words. Whole lines would cost
         several times more. The reviewer's reading is kept unless it is clearly less sure; it is
         better on most doubtful words, not on every tiny crop, such as a lone digit.
+
+        Without --cjk the reviewer, like the recognizer, weighs no CJK classes (its last layer is a
+        sixth of its time), except on lines the recognizer was unsure of throughout: a line in
+        Chinese, which it cannot read, is re-read with all classes.
         """
         threshold = self.recognizer_settings.review_below
+        if self.models.reviewer is None:
+            return
+        unread = {i for i, line in enumerate(spans) if line and all(w.confidence < threshold for w in line)}
         windows = [
             (i, first, last)
             for i, line in enumerate(spans)
             for first, last in _review_windows([w.confidence < threshold for w in line], REVIEW_CONTEXT)
         ]
-        if not windows or self.models.reviewer is None:
-            return
+        for cjk in (False, True):
+            group = [w for w in windows if (self.cjk or w[0] in unread) == cjk]
+            if group:
+                self._reread(spans, crops, group, *self._reviewer_model(cjk))
+
+    def _reread(
+        self,
+        spans: list[list[WordSpan]],
+        crops: list[LineCrop],
+        windows: list[tuple[int, int, int]],
+        model: Model,
+        classes: list[str],
+    ) -> None:
+        """Re-read `windows` (line, first word, last word) of the lines with `model`."""
         bounds = [
             _window_bounds(spans[i], first, last, crops[i].image.shape[1]) for i, first, last in windows
         ]
@@ -197,7 +213,6 @@ class Engine:
             LineCrop(np.ascontiguousarray(crops[i].image[:, x0:x1]), crops[i].matrix)
             for (i, _, _), (x0, x1) in zip(windows, bounds, strict=True)
         ]
-        model, classes = self._reviewer_model()
         readings = recognize(model, window_crops, classes, self.recognizer_settings)
         # Replace from the right, so earlier windows' word indices stay valid.
         jobs = list(zip(windows, bounds, window_crops, readings, strict=True))
@@ -210,13 +225,20 @@ class Engine:
                 word.end += x0
             spans[i][first : last + 1] = second
 
-    def _reviewer_model(self) -> tuple[Model, list[str]]:
-        if self._reviewer is None:
-            spec = self.models.reviewer
-            assert spec is not None
-            classes = models.read_dictionary(self.models.dictionaries[spec.name])
-            self._reviewer = (Model(spec.path, self.threads), classes)
-        return self._reviewer
+    def _recognizer(self, spec: models.ModelSpec, cjk: bool) -> tuple[Model, list[str]]:
+        """A recognition model and its class list; without CJK, its last layer is sliced."""
+        classes = models.read_dictionary(self.models.dictionaries[spec.name])
+        restricted = None if cjk else without_cjk(spec, classes)
+        data = None
+        if restricted is not None:
+            data, classes = restricted
+        return Model(spec.path, self.threads, data), classes
+
+    def _reviewer_model(self, cjk: bool) -> tuple[Model, list[str]]:
+        if cjk not in self._reviewers:
+            assert self.models.reviewer is not None
+            self._reviewers[cjk] = self._recognizer(self.models.reviewer, cjk)
+        return self._reviewers[cjk]
 
 
 def _review_windows(doubtful: list[bool], context: int) -> list[tuple[int, int]]:

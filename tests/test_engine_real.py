@@ -166,13 +166,18 @@ def cjk_page(lines: list[str]) -> np.ndarray:
     return np.asarray(image)
 
 
-def test_recognizer_without_cjk_weighs_only_the_other_classes(engine):
-    assert engine.classes[0] == "" and engine.classes[-1] == " "  # CTC blank first, space last
-    assert all(alphabetic(c) for c in engine.classes)
-    assert {"a", "Z", "9", "é", "ß", "€", "£", "°", "±", "μ", "Ω"} <= set(engine.classes)
-    assert 500 < len(engine.classes) < 1000  # of 6906
-    probs = engine.recognizer(np.zeros((1, 3, 48, 64), dtype=np.float32))
-    assert probs.shape[-1] == len(engine.classes)
+@pytest.mark.parametrize("which", ["recognizer", "reviewer"])
+def test_recognizer_without_cjk_weighs_only_the_other_classes(engine, which):
+    model, classes = (
+        (engine.recognizer, engine.classes) if which == "recognizer" else engine._reviewer_model(False)
+    )
+    assert classes[0] == "" and classes[-1] == " "  # CTC blank first, space last
+    assert all(alphabetic(c) for c in classes)
+    assert {"a", "Z", "9", "é", "ß", "€", "£", "°", "±", "μ", "Ω"} <= set(classes)
+    assert 500 < len(classes) < 2000  # of 6906 (tiny: 618 kept) or 18,710 (small: 1750 kept)
+    probs = model(np.zeros((1, 3, 48, 64), dtype=np.float32))
+    assert probs.shape[-1] == len(classes)
+    assert len(engine._reviewer_model(True)[1]) > 10_000  # lines unread throughout get all classes
 
 
 def test_sliced_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
