@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -179,32 +179,33 @@ class Engine:
         better on most doubtful words, not on every tiny crop, such as a lone digit.
 
         Without --cjk the reviewer, like the recognizer, weighs no CJK classes (its last layer is a
-        sixth of its time), except on lines the recognizer was unsure of throughout: a line in
-        Chinese, which it cannot read, is re-read with all classes.
+        sixth of its time). A line that stays doubtful throughout, as a line in Chinese does, is then
+        re-read with all classes.
         """
-        threshold = self.recognizer_settings.review_below
         if self.models.reviewer is None:
             return
-        unread = {i for i, line in enumerate(spans) if line and all(w.confidence < threshold for w in line)}
-        windows = [
-            (i, first, last)
-            for i, line in enumerate(spans)
-            for first, last in _review_windows([w.confidence < threshold for w in line], REVIEW_CONTEXT)
-        ]
-        for cjk in (False, True):
-            group = [w for w in windows if (self.cjk or w[0] in unread) == cjk]
-            if group:
-                self._reread(spans, crops, group, *self._reviewer_model(cjk))
+        unread = [i for i, line in enumerate(spans) if line and all(map(self._doubtful, line))]
+        self._reread(spans, crops, range(len(spans)), self.cjk)
+        if not self.cjk:
+            still_unread = [i for i in unread if all(map(self._doubtful, spans[i]))]
+            self._reread(spans, crops, still_unread, True)
+
+    def _doubtful(self, word: WordSpan) -> bool:
+        return word.confidence < self.recognizer_settings.review_below
 
     def _reread(
-        self,
-        spans: list[list[WordSpan]],
-        crops: list[LineCrop],
-        windows: list[tuple[int, int, int]],
-        model: Model,
-        classes: list[str],
+        self, spans: list[list[WordSpan]], crops: list[LineCrop], lines: Iterable[int], cjk: bool
     ) -> None:
-        """Re-read `windows` (line, first word, last word) of the lines with `model`."""
+        """Re-read the doubtful words of `lines`, in their windows, with the reviewer (with or
+        without CJK classes)."""
+        windows = [
+            (i, first, last)
+            for i in lines
+            for first, last in _review_windows(list(map(self._doubtful, spans[i])), REVIEW_CONTEXT)
+        ]
+        if not windows:
+            return
+        model, classes = self._reviewer_model(cjk)
         bounds = [
             _window_bounds(spans[i], first, last, crops[i].image.shape[1]) for i, first, last in windows
         ]
