@@ -28,14 +28,10 @@ def ctc_collapse(
     best: np.ndarray, best_prob: np.ndarray, classes: list[str], blank: int = 0
 ) -> list[DecodedChar]:
     """Decode from each step's best class and its probability (both of shape (T,))."""
-    chars: list[DecodedChar] = []
-    t, steps = 0, len(best)
-    while t < steps:
-        cls = int(best[t])
-        end = t
-        while end + 1 < steps and best[end + 1] == cls:
-            end += 1
-        if cls != blank:
-            chars.append(DecodedChar(classes[cls], t, end, float(best_prob[t : end + 1].max())))
-        t = end + 1
-    return chars
+    if len(best) == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])  # each run of one class
+    ends = np.r_[starts[1:], len(best)] - 1
+    peaks = np.maximum.reduceat(best_prob, starts)
+    runs = zip(best[starts].tolist(), starts.tolist(), ends.tolist(), peaks.tolist(), strict=True)
+    return [DecodedChar(classes[cls], first, last, peak) for cls, first, last, peak in runs if cls != blank]
