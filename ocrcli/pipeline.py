@@ -33,6 +33,10 @@ MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rule
 # docbank and tess unchanged.
 SHORT_LINE_CHARS, MIN_SHORT_LINE_CONFIDENCE = 2, 0.3
 CJK_TEXT_CHARS, STRAY_MARK_CHARS = 3, 3  # see _without_stray_ideographs
+# A page whose best line reads below this holds no text we trust: a photo's texture read as letters
+# (a pike's scales as "212112" and five single letters, 0.50-0.68). Every page with text in the
+# ground-truth sets and the PDF corpus has a line read above 0.99.
+MIN_PAGE_CONFIDENCE = 0.8
 PATTERN_LETTERS = 6  # see _border_pattern
 # Words re-read by the reviewer come with this many neighbours per side: measured on docbank,
 # 1 gains little, 2 most, 3 a little more for ~5% more CPU (see the issue notes).
@@ -54,6 +58,11 @@ def _border_pattern(line: Line) -> bool:
     a pattern read as text, not words (no line of the ground-truth sets is one)."""
     letters = [c.lower() for c in line.text if c.isalpha()]
     return len(letters) >= PATTERN_LETTERS and len(set(letters)) == 1 and not any(map(str.isdigit, line.text))
+
+
+def _text_or_nothing(lines: list[Line]) -> list[Line]:
+    """The lines, or none if not one was read with MIN_PAGE_CONFIDENCE."""
+    return lines if any(ln.confidence >= MIN_PAGE_CONFIDENCE for ln in lines) else []
 
 
 def _without_stray_ideographs(lines: list[Line]) -> list[Line]:
@@ -132,7 +141,7 @@ class Engine:
             self._review(spans, crops)
             lines = [place_line(s, c) for s, c in zip(spans, crops, strict=True)]
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]
-            lines = _without_stray_ideographs(lines)
+            lines = _without_stray_ideographs(_text_or_nothing(lines))
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
             for line in lines:

@@ -211,6 +211,15 @@ def test_cjk_lines_are_read_with_cjk_and_whole_cjk_lines_without(engine):
     assert "光学字符识别是一种技术" in engine.read(image).text
 
 
+def test_a_photo_without_text_reads_as_nothing(engine):
+    """A pike's scales came out as "212112" and five single letters (line confidences 0.50-0.68)."""
+    from ocrcli.pdfpages import open_for_rendering, render, render_dpi
+
+    page = open_for_rendering(DATA / "pdfs" / "pikepdf_pike-jp2.pdf")[0]
+    image = render(page, render_dpi(page))  # as `ocr pdf` sees it: 125 x 46 px
+    assert engine.read_page(image).lines == []
+
+
 def test_api_reads_a_numpy_array_like_the_file(engine):
     path = DATA / "tess" / "img" / "phototest.tif"
     from_file = engine.read(path)
