@@ -239,6 +239,20 @@ def test_review_windows_give_doubtful_words_context_and_merge_when_close():
     assert _review_windows([True], 3) == [(0, 0)]
 
 
+def test_review_windows_keep_only_neighbours_within_reach():
+    from ocrcli.pipeline import _within_reach
+    from ocrcli.words import WordSpan
+
+    # Words 40 px wide with 10 px gaps, word 4 doubtful; context words 1..7.
+    line = [WordSpan(f"w{k}", 0.5 if k == 4 else 0.99, 50 * k, 50 * k + 40) for k in range(9)]
+    doubtful = [w.confidence < 0.9 for w in line]
+    assert _within_reach(line, doubtful, 1, 7, reach=1000) == (1, 7)
+    assert _within_reach(line, doubtful, 1, 7, reach=100) == (2, 6)  # ends 100 px beyond word 4
+    assert _within_reach(line, doubtful, 1, 7, reach=0) == (4, 4)
+    doubtful[6] = True  # the doubtful words and everything between them stay
+    assert _within_reach(line, doubtful, 1, 7, reach=0) == (4, 6)
+
+
 def test_stray_ideographs_go_only_from_pages_without_cjk_text() -> None:
     from ocrcli.document import Line, Word
     from ocrcli.pipeline import _without_stray_ideographs
