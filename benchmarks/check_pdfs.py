@@ -92,7 +92,7 @@ def main() -> None:
             print(f"{original.name[:44]:<45} exit {code} {seconds:5.1f}s  {err[-1][:90] if err else ''}")
             continue
         sidecar = json.loads(out.with_suffix(".json").read_text())
-        if not any(p["lines"] for p in sidecar["pages"]):
+        if all("skipped" in p for p in sidecar["pages"]):  # a page OCRed with no text found is judged
             print(f"{original.name[:44]:<45} exit 0 {seconds:5.1f}s  no page OCRed (all have text)")
             continue
         ok, failed = judge(original, out)
