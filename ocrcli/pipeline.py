@@ -33,6 +33,7 @@ MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rule
 # docbank and tess unchanged.
 SHORT_LINE_CHARS, MIN_SHORT_LINE_CONFIDENCE = 2, 0.3
 CJK_TEXT_CHARS, STRAY_MARK_CHARS = 3, 3  # see _without_stray_ideographs
+CJK_CHAR_WIDTH = 0.7  # in crop heights, see Engine._fits_cjk_text
 # A page whose best line reads below this holds no text we trust: a photo's texture read as letters
 # (a pike's scales as "212112" and five single letters, 0.50-0.68). Every page with text in the
 # ground-truth sets and the PDF corpus has a line read above 0.99.
@@ -206,11 +207,11 @@ class Engine:
             self._reread(spans, crops, still_unread, True)
 
     def _fits_cjk_text(self, crop: LineCrop) -> bool:
-        """Whether a line is long enough for CJK_TEXT_CHARS square characters. Shorter lines that
-        stay doubtful on Latin pages are figure labels and bits of formulas ("2", "km"): re-reading
-        them with all classes cost a docbank page 1.7 inferences and gained nothing."""
-        length = crop.image.shape[1] - 2 * crop.margin
-        return length >= CJK_TEXT_CHARS * self.recognizer_settings.squeeze * CROP_HEIGHT
+        """Whether a line is long enough for about CJK_TEXT_CHARS CJK characters (each measured
+        0.65-0.77 crop heights wide). Shorter lines that stay doubtful on Latin pages are figure
+        labels and bits of formulas ("2", "km"): re-reading them with all classes cost a docbank
+        page 1.7 inferences and gained nothing."""
+        return crop.image.shape[1] - 2 * crop.margin >= CJK_TEXT_CHARS * CJK_CHAR_WIDTH * CROP_HEIGHT
 
     def _doubtful(self, word: WordSpan) -> bool:
         return word.confidence < self.recognizer_settings.review_below
@@ -220,11 +221,11 @@ class Engine:
     ) -> None:
         """Re-read the doubtful words of `lines`, in their windows, with the reviewer (with or
         without CJK classes)."""
+        reach = REVIEW_REACH * CROP_HEIGHT
         windows = []
         for i in lines:
             doubtful = list(map(self._doubtful, spans[i]))
             for first, last in _review_windows(doubtful, REVIEW_CONTEXT):
-                reach = REVIEW_REACH * CROP_HEIGHT
                 windows.append((i, *_within_reach(spans[i], doubtful, first, last, reach)))
         if not windows:
             return
