@@ -148,8 +148,9 @@ def summarise_documents(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def bench_command(
     ocr: str, paths: Sequence[Path], tier: str, pages: int, workdir: Path, repeat: int
 ) -> dict[str, Any]:
-    """The command run `repeat` times; figures are those of the run with the median CPU time (a
-    shared machine's speed drifts by 10 % from one minute to the next)."""
+    """The command run `repeat` times; figures are those of the run with the median CPU time (the
+    upper middle one for an even count: a shared machine's speed drifts by 10 % from one minute to
+    the next)."""
     out = workdir / "command.jsonl"
     argv = [ocr, "image", *map(str, paths), "--tier", tier, "--json", "-"]
     runs = sorted((run_measured(argv, out) for _ in range(repeat)), key=lambda r: r.cpu_s)
@@ -530,6 +531,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, metavar="FILE", help="save every number to FILE")
     parser.add_argument("--data", type=Path, default=DATA, help=f"data folder (default {DATA})")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     paths = image_files(args.data, args.set, args.limit)
     pages = sum(count_pages(p) for p in paths)

@@ -32,7 +32,7 @@ def without_cjk(spec: ModelSpec, classes: list[str]) -> tuple[bytes, list[str]] 
     list (the CTC blank stays first). None if its last layer cannot be told apart: exactly one 2-D
     weight and one bias must end in the dictionary's class count."""
     keep = [i for i, cls in enumerate(classes) if i == 0 or alphabetic(cls)]
-    cached = _cache_path(spec, classes)
+    cached = _cache_path(spec, classes, keep)
     data = _read_verified(cached) if cached else None
     if data is None:
         data = _sliced(spec.path, len(classes), keep)
@@ -43,21 +43,22 @@ def without_cjk(spec: ModelSpec, classes: list[str]) -> tuple[bytes, list[str]] 
     return data, [classes[i] for i in keep]
 
 
-def _cache_path(spec: ModelSpec, classes: list[str]) -> Path | None:
+def _cache_path(spec: ModelSpec, classes: list[str], keep: list[int]) -> Path | None:
     """Named after what the sliced model depends on; None for a model without a listed hash."""
     if not spec.sha256:
         return None
-    key = hashlib.sha256(f"{spec.sha256}\n{SLICING_VERSION}\n{chr(0).join(classes)}".encode()).hexdigest()
+    depends = f"{spec.sha256}\n{SLICING_VERSION}\n{chr(0).join(classes)}\n{keep}"
+    key = hashlib.sha256(depends.encode()).hexdigest()
     return cache_dir() / "derived" / f"{spec.name}-nocjk-{key[:32]}.onnx"
 
 
 def _read_verified(path: Path) -> bytes | None:
     try:
         data = path.read_bytes()
-        expected = path.with_suffix(".sha256").read_text().strip()
+        expected = path.with_suffix(".sha256").read_bytes().strip()
     except OSError:
         return None
-    return data if hashlib.sha256(data).hexdigest() == expected else None
+    return data if hashlib.sha256(data).hexdigest().encode() == expected else None
 
 
 def _save(path: Path, data: bytes) -> None:

@@ -33,11 +33,7 @@ MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rule
 # docbank and tess unchanged.
 SHORT_LINE_CHARS, MIN_SHORT_LINE_CONFIDENCE = 2, 0.3
 CJK_TEXT_CHARS, STRAY_MARK_CHARS = 3, 3  # see _without_stray_ideographs
-CJK_CHAR_WIDTH = 0.7  # in crop heights, see Engine._fits_cjk_text
-# A page whose best line reads below this holds no text we trust: a photo's texture read as letters
-# (a pike's scales as "212112" and five single letters, 0.50-0.68). Every page with text in the
-# ground-truth sets and the PDF corpus has a line read above 0.99.
-MIN_PAGE_CONFIDENCE = 0.8
+CJK_CHAR_WIDTH = 0.65  # in crop heights, see Engine._fits_cjk_text
 PATTERN_LETTERS = 6  # see _border_pattern
 # Words re-read by the reviewer come with this many neighbours per side: measured on docbank,
 # 1 gains little, 2 most, 3 a little more for ~5% more CPU (see the issue notes)...
@@ -63,11 +59,6 @@ def _border_pattern(line: Line) -> bool:
     a pattern read as text, not words (no line of the ground-truth sets is one)."""
     letters = [c.lower() for c in line.text if c.isalpha()]
     return len(letters) >= PATTERN_LETTERS and len(set(letters)) == 1 and not any(map(str.isdigit, line.text))
-
-
-def _text_or_nothing(lines: list[Line]) -> list[Line]:
-    """The lines, or none if not one was read with MIN_PAGE_CONFIDENCE."""
-    return lines if any(ln.confidence >= MIN_PAGE_CONFIDENCE for ln in lines) else []
 
 
 def _without_stray_ideographs(lines: list[Line]) -> list[Line]:
@@ -146,7 +137,9 @@ class Engine:
             self._review(spans, crops)
             lines = [place_line(s, c) for s, c in zip(spans, crops, strict=True)]
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]
-            lines = _without_stray_ideographs(_text_or_nothing(lines))
+            if not any(ln.confidence >= self.recognizer_settings.min_page_confidence for ln in lines):
+                lines = []  # see RecognizerSettings.min_page_confidence
+            lines = _without_stray_ideographs(lines)
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
             for line in lines:
@@ -198,17 +191,19 @@ class Engine:
         """
         if self.models.reviewer is None:
             return
+        if self.cjk:
+            self._reread(spans, crops, range(len(spans)), True)
+            return
         unread = [i for i, line in enumerate(spans) if line and all(map(self._doubtful, line))]
-        self._reread(spans, crops, range(len(spans)), self.cjk)
-        if not self.cjk:
-            still_unread = [
-                i for i in unread if all(map(self._doubtful, spans[i])) and self._fits_cjk_text(crops[i])
-            ]
-            self._reread(spans, crops, still_unread, True)
+        self._reread(spans, crops, range(len(spans)), False)
+        still_unread = [
+            i for i in unread if all(map(self._doubtful, spans[i])) and self._fits_cjk_text(crops[i])
+        ]
+        self._reread(spans, crops, still_unread, True)
 
     def _fits_cjk_text(self, crop: LineCrop) -> bool:
-        """Whether a line is long enough for about CJK_TEXT_CHARS CJK characters (each measured
-        0.65-0.77 crop heights wide). Shorter lines that stay doubtful on Latin pages are figure
+        """Whether a line is long enough for CJK_TEXT_CHARS CJK characters (each measured 0.65-0.77
+        crop heights wide). Shorter lines that stay doubtful on Latin pages are figure
         labels and bits of formulas ("2", "km"): re-reading them with all classes cost a docbank
         page 1.7 inferences and gained nothing."""
         return crop.image.shape[1] - 2 * crop.margin >= CJK_TEXT_CHARS * CJK_CHAR_WIDTH * CROP_HEIGHT
@@ -284,8 +279,8 @@ def _review_windows(doubtful: list[bool], context: int) -> list[tuple[int, int]]
 def _within_reach(
     line: list[WordSpan], doubtful: list[bool], first: int, last: int, reach: float
 ) -> tuple[int, int]:
-    """Window first..last without the neighbours that end more than `reach` crop pixels beyond its
-    doubtful words."""
+    """Window first..last without the neighbours that extend more than `reach` crop pixels beyond
+    its doubtful words."""
     lo = next(k for k in range(first, last + 1) if doubtful[k])
     hi = next(k for k in range(last, first - 1, -1) if doubtful[k])
     while first < lo and line[lo].start - line[first].start > reach:

@@ -27,6 +27,11 @@ class RecognizerSettings:
     squeeze: float = 0.8
     # Words read with a mean character confidence below this go to the tier's reviewer model.
     review_below: float = 0.9
+    # A page whose best line reads below this gives no text: what was read is a picture's texture
+    # (a photo of a pike came out as "212112" and five single letters, 0.50-0.68), while every page
+    # with text in the ground-truth sets and the PDF corpus has a line read above 0.99. Set 0 to
+    # keep every line, e.g. to read one faint word.
+    min_page_confidence: float = 0.8
     # Background added at both ends of a crop, in crop pixels: the recogniser drops a character
     # that touches the crop's end (a receipt's lone ":" after "CASH", whose detected box ends
     # right at its dots, was read with P(":") 0.42 < P(blank) 0.49).
@@ -92,6 +97,8 @@ def to_input(crops: list[np.ndarray], width: int) -> np.ndarray:
     """Stack crops (padded right to `width`) as normalised NCHW BGR in [-1, 1]; padding is 0 (grey)."""
     batch = np.zeros((len(crops), 3, CROP_HEIGHT, width), dtype=np.float32)
     for k, crop in enumerate(crops):
+        if crop.shape[1] == 0:
+            continue
         # (x - 127.5) / 127.5 per channel, swapped to BGR and planar, in one pass of OpenCV's
         # (numpy's astype/transpose/arithmetic took 2.6 times as long).
         blob = cv2.dnn.blobFromImage(crop, 1 / 127.5, None, (127.5, 127.5, 127.5), swapRB=True)

@@ -25,6 +25,7 @@ from ocrcli.detection import (
 )
 from ocrcli.imageio import load_pages
 from ocrcli.pipeline import Engine
+from ocrcli.recognition import RecognizerSettings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
@@ -177,7 +178,13 @@ def test_recognizer_without_cjk_weighs_only_the_other_classes(engine, which):
     assert 500 < len(classes) < 2000  # of 6906 (tiny: 618 kept) or 18,710 (small: 1750 kept)
     probs = model(np.zeros((1, 3, 48, 64), dtype=np.float32))
     assert probs.shape[-1] == len(classes)
-    assert len(engine._reviewer_model(True)[1]) > 10_000  # lines unread throughout get all classes
+
+
+def test_reviewer_with_cjk_weighs_all_classes(engine):
+    """The reviewer for lines still unread throughout (a line in Chinese) keeps every class."""
+    model, classes = engine._reviewer_model(True)
+    assert len(classes) == 18_710 and sum(not alphabetic(c) for c in classes) > 15_000
+    assert model(np.zeros((1, 3, 48, 64), dtype=np.float32)).shape[-1] == len(classes)
 
 
 def test_sliced_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
@@ -189,17 +196,19 @@ def test_sliced_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
     assert built is not None
     [cached] = (tmp_path / "ocrcli" / "derived").glob("*.onnx")
 
-    monkeypatch.setitem(sys.modules, "onnx", None)  # importing onnx now fails
-    assert without_cjk(spec, classes) == built
-
     damaged = bytearray(cached.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
-    cached.write_bytes(bytes(damaged))
-    with pytest.raises(ImportError):  # the damaged copy is refused, so it slices again
-        without_cjk(spec, classes)
-    monkeypatch.delitem(sys.modules, "onnx")
+    with monkeypatch.context() as without_onnx:
+        without_onnx.setitem(sys.modules, "onnx", None)  # importing onnx now fails
+        assert without_cjk(spec, classes) == built
+        cached.write_bytes(bytes(damaged))
+        with pytest.raises(ImportError):  # the damaged copy is refused, so it slices again
+            without_cjk(spec, classes)
     assert without_cjk(spec, classes) == built
     assert cached.read_bytes() == built[0]
+
+    cached.with_suffix(".sha256").write_bytes(b"\xff\xfe not a hash")  # a garbled hash file too
+    assert without_cjk(spec, classes) == built
 
 
 def test_cjk_lines_are_read_with_cjk_and_whole_cjk_lines_without(engine):
@@ -218,6 +227,8 @@ def test_a_photo_without_text_reads_as_nothing(engine):
     page = open_for_rendering(DATA / "pdfs" / "pikepdf_pike-jp2.pdf")[0]
     image = render(page, render_dpi(page))  # as `ocr pdf` sees it: 125 x 46 px
     assert engine.read_page(image).lines == []
+    keep_all = Engine("fast", recognizer=RecognizerSettings(min_page_confidence=0.0))
+    assert keep_all.read_page(image).lines  # the texture was read: the page rule dropped it
 
 
 def test_api_reads_a_numpy_array_like_the_file(engine):
