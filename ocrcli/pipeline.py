@@ -191,11 +191,8 @@ class Engine:
         """
         if self.models.reviewer is None:
             return
-        if self.cjk:
-            self._reread(spans, crops, range(len(spans)), True)
-            return
-        unread = [i for i, line in enumerate(spans) if line and all(map(self._doubtful, line))]
-        self._reread(spans, crops, range(len(spans)), False)
+        unread = [] if self.cjk else [i for i, ln in enumerate(spans) if ln and all(map(self._doubtful, ln))]
+        self._reread(spans, crops, range(len(spans)), self.cjk)
         still_unread = [
             i for i in unread if all(map(self._doubtful, spans[i])) and self._fits_cjk_text(crops[i])
         ]
@@ -248,9 +245,8 @@ class Engine:
     def _recognizer(self, spec: models.ModelSpec, cjk: bool) -> tuple[Model, list[str]]:
         """A recognition model and its class list; without CJK, its last layer is sliced."""
         classes = models.read_dictionary(self.models.dictionaries[spec.name])
-        restricted = None if cjk else without_cjk(spec, classes)
         data = None
-        if restricted is not None:
+        if not cjk and (restricted := without_cjk(spec, classes)) is not None:
             data, classes = restricted
         return Model(spec.path, self.threads, data), classes
 

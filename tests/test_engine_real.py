@@ -190,8 +190,9 @@ def test_reviewer_with_cjk_weighs_all_classes(engine):
 def test_sliced_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
     """Built once with onnx, then read back without importing it; a damaged copy is rebuilt."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    spec = models.select("fast").recognizer
-    classes = models.read_dictionary(models.select("fast").dictionaries[spec.name])
+    chosen = models.select("fast")
+    spec = chosen.recognizer
+    classes = models.read_dictionary(chosen.dictionaries[spec.name])
     built = without_cjk(spec, classes)
     assert built is not None
     [cached] = (tmp_path / "ocrcli" / "derived").glob("*.onnx")
