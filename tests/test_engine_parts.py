@@ -19,7 +19,7 @@ from ocrcli.recognition import (
     to_input,
     width_batches,
 )
-from ocrcli.words import place_line, split_words, word_spans
+from ocrcli.words import BlankRuns, place_line, split_words, word_spans
 
 
 def probability_map(shape: tuple[int, int], rects: list[tuple]) -> np.ndarray:
@@ -105,10 +105,10 @@ def test_split_words_splits_at_a_wide_blank_the_recogniser_read_no_space_in():
     ink[12:30] = False  # a wide blank between steps 1 and 3 (centres at 10 and 35)
     ink[42:47] = False  # a narrow one between steps 3 and 5
     chars = [DecodedChar(c, i, i, 0.9) for c, i in (("T", 0), ("L", 3), ("0", 5))]
-    words = split_words(chars, ink, step_width=10.0, min_blank=15)
+    words = split_words(chars, BlankRuns(ink), step_width=10.0, min_blank=15)
     assert ["".join(c.char for c in w) for w in words] == ["T", "L0"]
     cjk = [DecodedChar(c, i, i, 0.9) for c, i in (("不", 0), ("退", 3))]
-    assert len(split_words(cjk, ink, step_width=10.0, min_blank=15)) == 1
+    assert len(split_words(cjk, BlankRuns(ink), step_width=10.0, min_blank=15)) == 1
     assert len(split_words(chars)) == 1  # without the crop's ink: only the recogniser's spaces
 
 
@@ -282,3 +282,17 @@ def test_a_line_of_one_letter_repeated_is_a_border_not_text() -> None:
     assert _border_pattern(line("w w wwww wwwwwwwwwwwwwwwww"))
     for text in ("www.example.com", "Mississippi", "III", "1111111", "------", "aaaaa 12345"):
         assert not _border_pattern(line(text)), text
+
+
+def test_blank_runs_find_the_widest_blank_between_two_points():
+    ink = np.ones(40, dtype=bool)
+    ink[5:8] = False  # 3 columns
+    ink[10:16] = False  # 6 columns
+    ink[30:40] = False  # 10 columns, to the crop's end
+    blanks = BlankRuns(ink)
+    assert blanks.widest(0, 20) == (13.0, 6)
+    assert blanks.widest(0, 9) == (6.5, 3)  # columns 5-7: the middle of 5..8
+    assert blanks.widest(12, 20) == (14.0, 4)  # a run is counted only inside the span
+    assert blanks.widest(34, 60) == (37.0, 6)
+    assert blanks.widest(16, 30) == (23.0, 0)  # no blank: the span's middle
+    assert blanks.widest(-5, 4) == (-0.5, 0)
