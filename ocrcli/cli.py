@@ -184,18 +184,46 @@ def _pdf_options(
 
 def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None, text: bool) -> None:
     """Run `make` (which writes the PDF and returns the document), then write the sidecar."""
+    with _interrupts_until_written(pdf):
+        try:
+            document = make()
+        except OcrError as exc:
+            report(f"error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            report("interrupted; nothing was written")
+            raise typer.Exit(errors.EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            _internal_error(exc)
+        _finish_pdf(document, pdf, sidecar, json_out, text)
+
+
+@contextlib.contextmanager
+def _interrupts_until_written(pdf: Path) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the run (KeyboardInterrupt) until the PDF replaces its destination;
+    from then on they are ignored and the run finishes its sidecar and output: the PDF is written,
+    so "interrupted; nothing was written" would be false, and a sidecar left out would not match."""
+    from ocrcli.safewrite import replacements
+
+    before = replacements(pdf)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if replacements(pdf) == before:
+            raise KeyboardInterrupt
+        report(f"{pdf} is already written; finishing its sidecar")
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _finish_pdf(document: Any, pdf: Path, sidecar: Path | None, json_out: str | None, text: bool) -> None:
+    """Report skipped pages, write the sidecar beside the PDF (or to `sidecar`) and the output."""
     from ocrcli.safewrite import write_bytes_atomically
 
-    try:
-        document = make()
-    except OcrError as exc:
-        report(f"error: {exc}")
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        report("interrupted; nothing was written")
-        raise typer.Exit(errors.EXIT_INTERRUPTED) from None
-    except Exception as exc:
-        _internal_error(exc)
     for page in document.pages:
         if page.skipped and page.skipped != "not in --pages":
             report(f"{document.source['path']}: page {page.page} skipped: {page.skipped}")

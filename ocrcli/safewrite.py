@@ -12,10 +12,18 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 TEMP_SUFFIX = ".ocrcli-tmp"
+_replacements: Counter[Path] = Counter()  # per destination, counted just before each rename
+
+
+def replacements(dest: str | os.PathLike) -> int:
+    """How many times this process has replaced `dest`: a caller that sees the count grow knows
+    the file was written, and that an interrupt from then on comes too late to stop that."""
+    return _replacements[Path(dest).resolve()]
 
 
 def write_atomically(
@@ -36,6 +44,7 @@ def write_atomically(
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         _copy_mode(dest, tmp)
+        _replacements[dest.resolve()] += 1  # counted before the rename: see replacements
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):

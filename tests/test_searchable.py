@@ -514,9 +514,34 @@ def test_in_place_killed_at_any_moment_leaves_the_original_or_the_result(tmp_pat
     time.sleep(1.5)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
-    if process.returncode == 130:
-        assert target.read_bytes() == original
+    if process.returncode == 130:  # stopped before the rename: nothing written
+        assert target.read_bytes() == original, err
+    else:  # too late to stop: the PDF was written, so the run finished, sidecar and all
+        assert process.returncode == 0, err
+        assert target.read_bytes() != original
+        assert json.loads(target.with_suffix(".json").read_text())["pages"]
     assert not list(tmp_path.glob(".*.ocrcli-tmp"))
+
+
+def test_an_interrupt_stops_the_run_until_its_pdf_is_written(tmp_path: Path) -> None:
+    """Ctrl-C (or SIGTERM) before the PDF replaces its destination stops the run; once it has,
+    the interrupt is ignored so the run writes the sidecar to match (it used to report "nothing
+    was written" after the PDF had been, if Ctrl-C came just after the rename)."""
+    import signal
+
+    from ocrcli.cli import _interrupts_until_written
+    from ocrcli.safewrite import write_bytes_atomically
+
+    pdf = tmp_path / "out.pdf"
+    with pytest.raises(KeyboardInterrupt), _interrupts_until_written(pdf):
+        write_bytes_atomically(tmp_path / "other.pdf", b"another file")
+        signal.raise_signal(signal.SIGTERM)
+    with _interrupts_until_written(pdf):
+        write_bytes_atomically(pdf, b"the result")
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGTERM)
+    assert pdf.read_bytes() == b"the result"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
 def _corpus() -> list[Path]:
