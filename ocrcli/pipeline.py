@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ocrcli import layout, models
+from ocrcli import layout, linesplit, models
 from ocrcli.charset import without_cjk
 from ocrcli.detection import DetectorSettings, detect
 from ocrcli.document import Document, Line, Page, Word
@@ -298,12 +298,22 @@ def _window_bounds(line: list[WordSpan], first: int, last: int, width: int) -> t
 
 
 def _in_reading_order(lines: list[Line], width: int, height: int) -> list[Line]:
-    blocks = layout.reading_order([ln.box for ln in lines], width, height)
+    """Lines in reading order, numbered by block. A line run across a column gutter is cut there
+    first (see linesplit); pieces the reading order still reads one after the other are joined."""
+    pieces = [(i, words) for i, groups in enumerate(linesplit.cut_at_gutters(lines)) for words in groups]
+    boxes = [linesplit.part_line(lines[i], words).box for i, words in pieces]
     ordered = []
-    for number, block in enumerate(blocks):
+    for number, block in enumerate(layout.reading_order(boxes, width, height)):
+        runs: list[tuple[int, list[int]]] = []  # (line, its pieces) read one after the other
         for index in block:
-            lines[index].block = number
-            ordered.append(lines[index])
+            if runs and pieces[index][0] == runs[-1][0] and index == runs[-1][1][-1] + 1:
+                runs[-1][1].append(index)
+            else:
+                runs.append((pieces[index][0], [index]))
+        for line_index, run in runs:
+            line = linesplit.part_line(lines[line_index], [w for k in run for w in pieces[k][1]])
+            line.block = number
+            ordered.append(line)
     return ordered
 
 

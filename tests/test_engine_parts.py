@@ -9,6 +9,7 @@ import pytest
 
 from ocrcli.ctc import ctc_greedy
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
+from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
 from ocrcli.orientation import decide
 from ocrcli.recognition import (
@@ -296,3 +297,56 @@ def test_blank_runs_find_the_widest_blank_between_two_points():
     assert blanks.widest(34, 60) == (37.0, 6)
     assert blanks.widest(16, 30) == (23.0, 0)  # no blank: the span's middle
     assert blanks.widest(-5, 4) == (-0.5, 0)
+
+
+def _text_line(words: list[tuple[str, float, float]], top: float, height: float = 30.0) -> Line:
+    """A line of words (text, x0, x1) with axis-aligned quads."""
+    quads = [(x0, top, x1, top, x1, top + height, x0, top + height) for _, x0, x1 in words]
+    x0, x1 = words[0][1], words[-1][2]
+    return Line(
+        " ".join(t for t, _, _ in words),
+        (x0, top, x1, top, x1, top + height, x0, top + height),
+        0.95,
+        [Word(t, q, 0.95) for (t, _, _), q in zip(words, quads, strict=True)],
+    )
+
+
+def _column_words(
+    first: str, x0: float, count: int = 6, width: float = 90.0
+) -> list[tuple[str, float, float]]:
+    return [(f"{first}{k}", x0 + k * (width + 15), x0 + k * (width + 15) + width) for k in range(count)]
+
+
+def test_a_line_run_across_two_columns_is_cut_at_the_gutter() -> None:
+    """docbank 219: the detector found one line across both columns (a gutter of ~0.75 line
+    heights). It is cut there, so the left column is read to its end before the right one."""
+    from ocrcli.pipeline import _in_reading_order
+
+    left, right = 100.0, 760.0  # columns of 6 words, 615 px wide; the gutter is 760-715 = 45 px
+    lines = []
+    for row in range(10):
+        top = 100.0 + 35 * row
+        if row in (4, 5):  # run across the gutter
+            lines.append(_text_line(_column_words(f"L{row}w", left) + _column_words(f"R{row}w", right), top))
+        else:
+            lines.append(_text_line(_column_words(f"L{row}w", left), top))
+            lines.append(_text_line(_column_words(f"R{row}w", right), top))
+    ordered = _in_reading_order(lines, 1500, 600)
+    texts = [line.text.split()[0] for line in ordered]
+    assert texts == [f"L{row}w0" for row in range(10)] + [f"R{row}w0" for row in range(10)]
+    assert len({line.block for line in ordered if line.text.startswith("L")}) == 1
+    cut = next(line for line in ordered if line.text.startswith("R4"))
+    assert cut.box == pytest.approx((760.0, 240.0, 1375.0, 270.0))  # the piece spans its own words
+
+
+def test_a_wide_space_in_a_single_column_is_not_cut() -> None:
+    """Justified text's wide spaces line up with no other line's ends: nothing is cut."""
+    from ocrcli.pipeline import _in_reading_order
+
+    lines = [_text_line(_column_words(f"A{row}w", 100.0, count=12), 100.0 + 35 * row) for row in range(10)]
+    wide = _column_words("A4w", 100.0, count=12)
+    wide = wide[:6] + [(t, x0 + 25, x1 + 25) for t, x0, x1 in wide[6:]]  # a 40 px space mid-line
+    lines[4] = _text_line(wide, 240.0)
+    ordered = _in_reading_order(lines, 1500, 600)
+    assert [line.text for line in ordered] == [line.text for line in lines]
+    assert ordered[4] is lines[4]
