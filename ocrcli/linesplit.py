@@ -12,6 +12,8 @@ are not cut either (their sides are short, or the line is much taller than body 
 
 from __future__ import annotations
 
+import bisect
+import math
 import statistics
 
 from ocrcli.document import Line, Word
@@ -37,24 +39,24 @@ def cut_at_gutters(lines: list[Line]) -> list[list[list[Word]]]:
     # wide. Wide spaces inside lines are not counted: in a narrow justified column they are common
     # enough to line up by chance.
     columns = [(i, ln) for i, ln in enumerate(lines) if ln.box[2] - ln.box[0] >= COLUMN_WIDTH * height]
-    ends = [(ln.box[2], _middle(ln), i) for i, ln in columns]
-    starts = [(ln.box[0], _middle(ln), i) for i, ln in columns]
+    # Kept sorted by y (y, x, line), so each count looks only at lines within reach.
+    ends = sorted((_middle(ln), ln.box[2], i) for i, ln in columns)
+    starts = sorted((_middle(ln), ln.box[0], i) for i, ln in columns)
 
     def aligned(points: list[tuple[float, float, int]], x: float, y: float, line: int) -> int:
-        return sum(
-            1
-            for px, py, i in points
-            if i != line and abs(px - x) <= ALIGN * height and abs(py - y) <= REACH * height
-        )
+        first = bisect.bisect_left(points, (y - REACH * height,))
+        last = bisect.bisect_right(points, (y + REACH * height, math.inf))
+        return sum(1 for _, px, i in points[first:last] if i != line and abs(px - x) <= ALIGN * height)
 
     # A cut line's pieces are column text too: cut lines support their neighbours, one after the
     # other (a run of lines all run across the gutter has no uncut neighbour but at its ends).
     cuts: list[list[int]] = [[] for _ in lines]
+    candidates = [i for i, line_gaps in enumerate(gaps) if line_gaps]
     changed = True
     while changed:
         changed = False
-        for i, line in enumerate(lines):
-            y = _middle(line)
+        for i in candidates:
+            y = _middle(lines[i])
             for k, left, right in gaps[i]:
                 if (
                     k in cuts[i]
@@ -63,8 +65,8 @@ def cut_at_gutters(lines: list[Line]) -> list[list[list[Word]]]:
                 ):
                     continue
                 cuts[i].append(k)
-                ends.append((left, y, i))
-                starts.append((right, y, i))
+                bisect.insort(ends, (y, left, i))
+                bisect.insort(starts, (y, right, i))
                 changed = True
     groups = []
     for line, line_cuts in zip(lines, cuts, strict=True):
