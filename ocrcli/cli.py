@@ -184,7 +184,7 @@ def _pdf_options(
 
 def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None, text: bool) -> None:
     """Run `make` (which writes the PDF and returns the document), then write the sidecar."""
-    with _interrupts_until_written(pdf):
+    with _interrupts_until_written(pdf) as finished:
         try:
             document = make()
         except OcrError as exc:
@@ -195,26 +195,29 @@ def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None,
             raise typer.Exit(errors.EXIT_INTERRUPTED) from None
         except Exception as exc:
             _internal_error(exc)
+        finished.append(True)  # the PDF is final (written, or left as it was: nothing to add)
         _finish_pdf(document, pdf, sidecar, json_out, text)
 
 
 @contextlib.contextmanager
-def _interrupts_until_written(pdf: Path) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop the run (KeyboardInterrupt) until the PDF replaces its destination;
-    from then on they are ignored and the run finishes its sidecar and output: the PDF is written,
-    so "interrupted; nothing was written" would be false, and a sidecar left out would not match."""
+def _interrupts_until_written(pdf: Path) -> Iterator[list[bool]]:
+    """Ctrl-C and SIGTERM stop the run (KeyboardInterrupt) until the PDF replaces its destination,
+    or the caller appends to the list this yields (the PDF is final without a write); from then on
+    they are ignored and the run finishes its sidecar and output: the PDF is written, so
+    "interrupted; nothing was written" would be false, and a sidecar left out would not match."""
     from ocrcli.safewrite import replacements
 
     before = replacements(pdf)
+    finished: list[bool] = []
 
     def interrupt(signum: int, frame: Any) -> None:
-        if replacements(pdf) == before:
+        if not finished and replacements(pdf) == before:
             raise KeyboardInterrupt
         report(f"{pdf} is already written; finishing its sidecar")
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield finished
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -77,7 +77,7 @@ def cut_at_gutters(lines: list[Line]) -> list[list[list[Word]]]:
 
 def _wide_gaps(line: Line, height: float) -> list[Gap]:
     """Gaps between a line's words wide enough for a gutter, with long enough text on each side."""
-    if len(line.words) < 2 or not 0 < line.box[3] - line.box[1] <= TALL * height:
+    if len(line.words) < 2 or not 0 < line.box[3] - line.box[1] <= TALL * height or not _length(line):
         return []
     first, last = line.box[0], line.box[2]
     gaps = []

@@ -23,7 +23,12 @@ _replacements: Counter[Path] = Counter()  # per destination, counted just before
 def replacements(dest: str | os.PathLike) -> int:
     """How many times this process has replaced `dest`: a caller that sees the count grow knows
     the file was written, and that an interrupt from then on comes too late to stop that."""
-    return _replacements[Path(dest).resolve()]
+    return _replacements[_entry(Path(dest))]
+
+
+def _entry(dest: Path) -> Path:
+    """The directory entry a rename to `dest` replaces: a symlink itself, not its target."""
+    return dest.parent.resolve() / dest.name
 
 
 def write_atomically(
@@ -37,6 +42,7 @@ def write_atomically(
     fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
     os.close(fd)
     tmp = Path(name)
+    renaming = False
     try:
         write(tmp)
         if verify is not None:
@@ -44,9 +50,14 @@ def write_atomically(
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         _copy_mode(dest, tmp)
-        _replacements[dest.resolve()] += 1  # counted before the rename: see replacements
+        # Counted before the rename (see replacements), taken back if the rename fails.
+        _replacements[_entry(dest)] += 1
+        renaming = True
         os.replace(tmp, dest)
+        renaming = False
     except BaseException:
+        if renaming:
+            _replacements[_entry(dest)] -= 1
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise

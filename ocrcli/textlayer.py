@@ -140,7 +140,9 @@ def _with_gaps(placed: list[tuple[str, Frame, float]]) -> list[Placed]:
         for text, (_, _, width), size in placed
     ]
     for i in range(len(placed) - 1):
-        (origin, direction, width), (ahead, _, ahead_width) = frames[i], frames[i + 1]
+        (origin, direction, width), (ahead, ahead_direction, ahead_width) = frames[i], frames[i + 1]
+        if ahead_direction != direction:
+            continue  # words drawn along different axes: the gap between them means nothing
         need = max(0.0, MIN_GAP_EM * placed[i][2] - (_along(origin, ahead, direction) - width))
         spare = budgets[i] + budgets[i + 1]
         taken = min(need, spare)

@@ -543,6 +543,24 @@ def test_an_interrupt_stops_the_run_until_its_pdf_is_written(tmp_path: Path) -> 
     assert pdf.read_bytes() == b"the result"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
+    (tmp_path / "target.pdf").write_bytes(b"original")  # a symlink is replaced, not its target
+    link = tmp_path / "link.pdf"
+    link.symlink_to("target.pdf")
+    with _interrupts_until_written(link):
+        write_bytes_atomically(link, b"the result")
+        signal.raise_signal(signal.SIGINT)
+    assert link.read_bytes() == b"the result" and not link.is_symlink()
+
+    (tmp_path / "folder.pdf").mkdir()  # a rename that fails is no replacement
+    with pytest.raises(KeyboardInterrupt), _interrupts_until_written(tmp_path / "folder.pdf"):
+        with pytest.raises(OSError):
+            write_bytes_atomically(tmp_path / "folder.pdf", b"the result")
+        signal.raise_signal(signal.SIGINT)
+
+    with _interrupts_until_written(tmp_path / "untouched.pdf") as finished:  # final, not rewritten
+        finished.append(True)
+        signal.raise_signal(signal.SIGINT)
+
 
 def _corpus() -> list[Path]:
     return sorted((DATA / "pdfs").glob("*.pdf"))
