@@ -33,7 +33,8 @@ def cut_at_gutters(lines: list[Line]) -> list[list[list[Word]]]:
     """Per line, its words in groups: one group, or several where it crosses a column gutter."""
     if not lines:
         return []
-    height = statistics.median(line.box[3] - line.box[1] for line in lines)
+    # Heights across each line (its quad's, not its box's: a long line on a tilted scan has a tall box).
+    height = statistics.median(_frame(line)[2] for line in lines)
     gaps = [_wide_gaps(line, height) for line in lines]
     # Where column text ends and starts (x, y, line): the two ends of each line at least a column
     # wide. Wide spaces inside lines are not counted: in a narrow justified column they are common
@@ -77,7 +78,7 @@ def cut_at_gutters(lines: list[Line]) -> list[list[list[Word]]]:
 
 def _wide_gaps(line: Line, height: float) -> list[Gap]:
     """Gaps between a line's words wide enough for a gutter, with long enough text on each side."""
-    if len(line.words) < 2 or not 0 < line.box[3] - line.box[1] <= TALL * height or not _length(line):
+    if len(line.words) < 2 or not 0 < _frame(line)[2] <= TALL * height or not _length(line):
         return []
     first, last = line.box[0], line.box[2]
     gaps = []

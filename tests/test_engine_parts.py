@@ -3,6 +3,8 @@ word splitting and box mapping, orientation decisions, rotations."""
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -350,3 +352,43 @@ def test_a_wide_space_in_a_single_column_is_not_cut() -> None:
     ordered = _in_reading_order(lines, 1500, 600)
     assert [line.text for line in ordered] == [line.text for line in lines]
     assert ordered[4] is lines[4]
+
+
+def test_a_line_run_across_the_gutter_of_a_tilted_scan_is_cut_too() -> None:
+    """On a scan tilted 4 degrees a 1275 px line's box is ~119 px tall against 30 px of text: the
+    line is measured across its quad, not its box, or it looked like a headline and stayed whole."""
+    from ocrcli.linesplit import cut_at_gutters
+
+    turn = math.radians(4)
+
+    def tilted(line: Line) -> Line:
+        def rotate(quad: tuple[float, ...]) -> tuple[float, ...]:
+            points = [(quad[2 * i], quad[2 * i + 1]) for i in range(4)]
+            return tuple(
+                v
+                for x, y in points
+                for v in (x * math.cos(turn) - y * math.sin(turn), x * math.sin(turn) + y * math.cos(turn))
+            )
+
+        return Line(
+            line.text,
+            rotate(line.quad),
+            line.confidence,
+            [Word(w.text, rotate(w.quad), 0.95) for w in line.words],
+        )
+
+    lines = []
+    for row in range(10):
+        top = 100.0 + 35 * row
+        if row in (4, 5):
+            lines.append(
+                tilted(_text_line(_column_words(f"L{row}w", 100.0) + _column_words(f"R{row}w", 760.0), top))
+            )
+        else:
+            lines.append(tilted(_text_line(_column_words(f"L{row}w", 100.0), top)))
+            lines.append(tilted(_text_line(_column_words(f"R{row}w", 760.0), top)))
+    groups = cut_at_gutters(lines)
+    cut = [
+        [" ".join(w.text for w in g) for g in line_groups] for line_groups in groups if len(line_groups) > 1
+    ]
+    assert [[g.split()[0] for g in line] for line in cut] == [["L4w0", "R4w0"], ["L5w0", "R5w0"]]
