@@ -17,6 +17,7 @@ import math
 import statistics
 
 from ocrcli.document import Line, Word
+from ocrcli.words import mean_confidence
 
 WIDE_GAP = 0.6  # in median line heights; gutters the detector ran across measured 0.75-1.1
 COLUMN_WIDTH = 6.0  # the text on each side of a cut reaches at least this many line heights
@@ -104,24 +105,19 @@ def part_line(line: Line, words: list[Word]) -> Line:
     length = _length(line)
     starts, ends = zip(*(_extent(w, origin, direction) for w in words), strict=True)
     t0, t1 = (min(max(v / length, 0.0), 1.0) for v in (min(starts), max(ends)))
-    p = [(line.quad[2 * i], line.quad[2 * i + 1]) for i in range(4)]
-    top = ((p[1][0] - p[0][0]), (p[1][1] - p[0][1]))
-    bottom = ((p[2][0] - p[3][0]), (p[2][1] - p[3][1]))
-    corners = [
-        (p[0][0] + t0 * top[0], p[0][1] + t0 * top[1]),
-        (p[0][0] + t1 * top[0], p[0][1] + t1 * top[1]),
-        (p[3][0] + t1 * bottom[0], p[3][1] + t1 * bottom[1]),
-        (p[3][0] + t0 * bottom[0], p[3][1] + t0 * bottom[1]),
-    ]
-    chars = sum(len(w.text) for w in words)
-    confidence = sum(w.confidence * len(w.text) for w in words) / chars if chars else line.confidence
+    p0, p1, p2, p3 = ((line.quad[2 * i], line.quad[2 * i + 1]) for i in range(4))
+    corners = [_between(p0, p1, t0), _between(p0, p1, t1), _between(p3, p2, t1), _between(p3, p2, t0)]
     return Line(
         " ".join(w.text for w in words),
         tuple(v for corner in corners for v in corner),
-        confidence,
+        mean_confidence(words),
         list(words),
         line.block,
     )
+
+
+def _between(a: tuple[float, float], b: tuple[float, float], t: float) -> tuple[float, float]:
+    return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
 
 
 def _frame(line: Line) -> tuple[tuple[float, float], tuple[float, float], float]:

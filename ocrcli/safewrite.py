@@ -42,7 +42,7 @@ def write_atomically(
     fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
     os.close(fd)
     tmp = Path(name)
-    renaming = False
+    entry, renaming = _entry(dest), False
     try:
         write(tmp)
         if verify is not None:
@@ -51,13 +51,13 @@ def write_atomically(
             os.fsync(f.fileno())
         _copy_mode(dest, tmp)
         # Counted before the rename (see replacements), taken back if the rename fails.
-        _replacements[_entry(dest)] += 1
+        _replacements[entry] += 1
         renaming = True
         os.replace(tmp, dest)
         renaming = False
     except BaseException:
         if renaming:
-            _replacements[_entry(dest)] -= 1
+            _replacements[entry] -= 1
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise

@@ -11,6 +11,7 @@ rotated lines get skewed or rotated quads.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -150,7 +151,7 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> l
     return spans
 
 
-def mean_confidence(words: list[WordSpan]) -> float:
+def mean_confidence(words: Sequence[WordSpan | Word]) -> float:
     """Word confidences weighted by length, like a mean over characters."""
     return sum(w.confidence * len(w.text) for w in words) / sum(len(w.text) for w in words)
 
