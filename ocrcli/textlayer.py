@@ -79,6 +79,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     space = font.encode(" ").hex()
     current_size = None
     cursor = _LineStart()
+    placed_rows = []
     for row in rows:
         per_line = [
             (_line_words(line, points_per_px, height_pt, sizes[id(line)]), sizes[id(line)])
@@ -88,9 +89,9 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
         placed = [
             (text, frame, size) for line_words, size in _level_row(per_line) for text, frame in line_words
         ]
-        if not placed:
-            continue
-        words = _with_gaps(placed)
+        if placed:
+            placed_rows.append(placed)
+    for words in _with_gaps(placed_rows):
         row_size = words[0][3]
         if all(w[1][1] == UPSIDE_DOWN and w[3] == row_size and w[1][2] > 0 for w in words):
             if row_size != current_size:
@@ -127,23 +128,33 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     return ("\n".join(ops) + "\n").encode("ascii")
 
 
-def _with_gaps(placed: list[tuple[str, Frame, float]]) -> list[Placed]:
-    """The words of a row with the gap along the baseline from each to the next. Extractors that
-    find word breaks by position need a gap of about 0.15 em (poppler -raw): touching words are
-    trimmed to leave MIN_GAP_EM, from both sides of the gap in proportion to what each word can
-    still give (at most MAX_TRIM of its width in all). Taken from one side only, a receipt's
-    "Meat + 3 Vege", whose narrow "+" and "3" touch their neighbours, came out of poppler as
-    "+3Vege"; taken half from each side, as "+3", the "+" having given all it could to "Meat"."""
-    frames = [[origin, direction, width] for _, (origin, direction, width), _ in placed]
+def _with_gaps(rows: list[list[tuple[str, Frame, float]]]) -> list[list[Placed]]:
+    """The words of each row with the gap along the baseline from each to the next in the row
+    (None after the last). Extractors that find word breaks by position need a gap of about 0.15 em
+    (poppler -raw): touching words are trimmed to leave MIN_GAP_EM, from both sides of the gap in
+    proportion to what each word can still give (at most MAX_TRIM of its width in all). Taken from
+    one side only, a receipt's "Meat + 3 Vege", whose narrow "+" and "3" touch their neighbours,
+    came out of poppler as "+3Vege"; taken half from each side, as "+3", the "+" having given all
+    it could to "Meat".
+
+    The last word of a row and the first of the next are parted the same way when extractors that
+    follow the drawing order would read them as one line (see _runs_on): the pieces of a formula
+    are separate rows, and a "ξ)" overlapping the fraction drawn after it came out of poppler -raw
+    and pdfium as "ξ)-LrL-2"."""
+    flat = [word for row in rows for word in row]
+    frames = [[origin, direction, width] for _, (origin, direction, width), _ in flat]
     budgets = [
-        min(width * MAX_TRIM, max(0.0, width - _min_width(text, size)))
-        for text, (_, _, width), size in placed
+        min(width * MAX_TRIM, max(0.0, width - _min_width(text, size))) for text, (_, _, width), size in flat
     ]
-    for i in range(len(placed) - 1):
+    row_starts = set(itertools.accumulate(len(row) for row in rows[:-1]))
+    for i in range(len(flat) - 1):
         (origin, direction, width), (ahead, ahead_direction, ahead_width) = frames[i], frames[i + 1]
         if ahead_direction != direction:
             continue  # words drawn along different axes: the gap between them means nothing
-        need = max(0.0, MIN_GAP_EM * placed[i][2] - (_along(origin, ahead, direction) - width))
+        size = flat[i][2]
+        if i + 1 in row_starts and not _runs_on((origin, direction, width), ahead, size):
+            continue
+        need = max(0.0, MIN_GAP_EM * size - (_along(origin, ahead, direction) - width))
         spare = budgets[i] + budgets[i + 1]
         taken = min(need, spare)
         from_this, from_next = (
@@ -154,11 +165,26 @@ def _with_gaps(placed: list[tuple[str, Frame, float]]) -> list[Placed]:
         frames[i][2] = width - from_this
         frames[i + 1][0] = (ahead[0] + direction[0] * from_next, ahead[1] + direction[1] * from_next)
         frames[i + 1][2] = ahead_width - from_next
-    words = []
-    for i, ((text, _, size), (origin, direction, width)) in enumerate(zip(placed, frames, strict=True)):
-        gap = _along(origin, frames[i + 1][0], direction) - width if i + 1 < len(placed) else None
-        words.append((text, (origin, direction, width), gap, size))
-    return words
+    placed_rows, first = [], 0
+    for row in rows:
+        words = []
+        for i in range(first, first + len(row)):
+            (text, _, size), (origin, direction, width) = flat[i], frames[i]
+            last = i == first + len(row) - 1
+            gap = None if last else _along(origin, frames[i + 1][0], direction) - width
+            words.append((text, (origin, direction, width), gap, size))
+        placed_rows.append(words)
+        first += len(row)
+    return placed_rows
+
+
+def _runs_on(frame: Frame, ahead: Point, size: float) -> bool:
+    """Whether a word drawn next, starting at `ahead`, continues the line of the word in `frame`
+    for extractors that follow the drawing order (poppler -raw): its baseline within half an em
+    and its start not more than 0.3 em back from the word's end."""
+    origin, direction, width = frame
+    level_apart = abs(_level(ahead, direction) - _level(origin, direction))
+    return level_apart < 0.5 * size and _along(origin, ahead, direction) > width - 0.3 * size
 
 
 class _LineStart:

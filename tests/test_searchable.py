@@ -259,6 +259,29 @@ def test_touching_narrow_words_are_parted_from_both_sides(tmp_path: Path) -> Non
     assert pdftotext(path).split() == list(boxes)
 
 
+def test_pieces_of_a_formula_drawn_one_after_the_other_stay_apart(tmp_path: Path) -> None:
+    """A formula's pieces are separate rows: a "ξ)" and the fraction after it (docbank 189), which
+    overlaps it by a few points, 0.4 em higher (a block with side-by-side rows is drawn 1.5 times
+    its line height). Extractors that follow the drawing order (poppler -raw, pdfium) take the
+    second as continuing the first's line, and printed "ξ)-LrL-2" before the last word of a row
+    and the first of the next were parted like two words of a row."""
+
+    def line(text: str, x0: float, x1: float, top: float) -> Line:
+        quad = (x0, top, x1, top, x1, top + 20, x0, top + 20)
+        return Line(text, quad, 0.99, [Word(text, quad, 0.99)], block=0)
+
+    lines = [
+        line("ξ)", 100, 121, 60),
+        line("-LrL-2", 118, 190, 47),
+        line("x", 20, 40, 160),
+        line("y", 200, 220, 160),
+    ]
+    path = layer_pdf(Page(1, 300, 200, 72.0, lines=lines), tmp_path / "formula.pdf")
+    assert pdftotext(path, "-raw").split() == ["ξ)", "-LrL-2", "x", "y"]
+    page = pdfium.PdfDocument(path)[0]
+    assert page.get_textpage().get_text_range().split() == ["ξ)", "-LrL-2", "x", "y"]
+
+
 def _poppler_word_boxes(path: Path) -> list[tuple[str, float, float, float, float]]:
     """(text, xMin, yMin, xMax, yMax) of each word, in points from the top-left, by pdftotext -bbox."""
     run = subprocess.run(["pdftotext", "-bbox", path, "-"], capture_output=True, text=True, check=True)
