@@ -145,6 +145,21 @@ def test_receipt_lines_are_found_and_read(engine):
     assert sum(covered(line["box"]) for line in rec["lines"]) / len(rec["lines"]) >= 0.95
 
 
+def test_a_lone_character_in_a_tall_box_is_read_across(engine):
+    """A lone character's box is 1.5-1.8 times taller than wide, like a short vertical line. sroie
+    592's quantities "1" were read top to bottom (and drawn sideways in the PDF's text layer, off
+    their boxes), and 312's tax code "S" came out as "cO"; the more confident reading now decides."""
+    ones = [
+        line for line in engine.read(DATA / "sroie" / "img" / "592.jpg").pages[0].lines if line.text == "1"
+    ]
+    assert len(ones) >= 3
+    for line in ones:
+        x0, y0, x1, y1 = line.quad[:4]  # the top edge, in reading direction
+        assert x1 - x0 > abs(y1 - y0), line.quad
+    texts = [line.text for line in engine.read(DATA / "sroie" / "img" / "312.jpg").pages[0].lines]
+    assert "cO" not in texts and texts.count("S") >= 4
+
+
 def test_colon_ending_a_receipt_line_is_read():
     """sroie 128.jpg: "CASH :" and "... of GST) :", whose detected boxes end right at the colon's
     dots, keep their colon (accurate tier; without the crops' end margin it read "CASH")."""
