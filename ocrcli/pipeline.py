@@ -134,7 +134,7 @@ class Engine:
         with clock("recognition"):
             readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
             crops = [r.crop for r in readings]  # the way each was read (see RecognizerSettings.sure_vertical)
-            spans = [word_spans(r.chars, r.step_width, r.crop) for r in readings]
+            spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
             lines = [place_line(s, c) for s, c in zip(spans, crops, strict=True)]
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]

@@ -58,6 +58,7 @@ class LineReading:
 
     @property
     def confidence(self) -> float:
+        """The mean character confidence (words.mean_confidence weighs words by their length)."""
         return sum(c.confidence for c in self.chars) / len(self.chars) if self.chars else 0.0
 
 

@@ -6,7 +6,7 @@ the word's advance to the quad's width. Between two words of a row (a line, or l
 like a receipt's item and price) an explicit space is drawn, scaled to fill exactly the gap to the
 next word, so extractors that read spaces and those that infer word breaks from positions both see
 two words. Rows follow in reading order; each starts a new text matrix, which extractors read as a
-new line.
+new line unless it continues the last row's level just after its end (see _with_gaps).
 
 Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text from positions:
 - Every line is drawn along the page axis (0, 90, 180 or 270 degrees) nearest its direction, each
@@ -181,7 +181,7 @@ def _with_gaps(rows: list[list[tuple[str, Frame, float]]]) -> list[list[Placed]]
 def _runs_on(frame: Frame, ahead: Point, size: float) -> bool:
     """Whether a word drawn next, starting at `ahead`, continues the line of the word in `frame`
     for extractors that follow the drawing order (poppler -raw): its baseline within half an em
-    and its start not more than 0.3 em back from the word's end."""
+    and its start not more than 0.3 em back from the word's end (ems of the word's `size`)."""
     origin, direction, width = frame
     level_apart = abs(_level(ahead, direction) - _level(origin, direction))
     return level_apart < 0.5 * size and _along(origin, ahead, direction) > width - 0.3 * size
