@@ -333,6 +333,27 @@ def test_word_positions_do_not_drift_along_a_line(tmp_path: Path) -> None:
         assert abs(found[word.text] - word.quad[0]) <= 0.15, (word.text, found[word.text], word.quad[0])
 
 
+def test_a_line_rising_to_the_right_is_read_whole_in_poppler_default_mode(tmp_path: Path) -> None:
+    """poppler's default mode starts a line from the leftmost word among baselines within 16 pt of
+    the highest one left, so a line rising more than that to the right (a receipt photographed
+    tilted, sroie 100) was read right to left, a word per line: "7.42 GST) of (Inclusive Total
+    Sales". Its words are drawn up to a quarter of an em closer to the line's middle level."""
+    texts = ["Total", "Sales", "(Inclusive", "of", "GST)", "7.42"]
+    words, x = [], 40.0
+    for k, text in enumerate(texts):  # 50 pt tall, each word 3.5 pt higher than the last
+        width, top = 30.0 * len(text), 100 - 3.5 * k
+        words.append(Word(text, (x, top, x + width, top - 0.5, x + width, top + 49.5, x, top + 50), 0.99))
+        x += width + 15
+    quad = (40, 100, x - 15, 82.5, x - 15, 132.5, 40, 150)
+    path = layer_pdf(
+        Page(1, 1000, 300, 72.0, lines=[Line(" ".join(texts), quad, 0.99, words)]), tmp_path / "tilt.pdf"
+    )
+    assert pdftotext(path).split() == texts
+    found = {text: (y0 + y1) / 2 for text, _, y0, _, y1 in _poppler_word_boxes(path)}
+    for word in words:  # no word drawn more than a quarter of an em (the font size is the height) off
+        assert abs(found[word.text] - (word.quad[1] + word.quad[7]) / 2) <= 0.25 * 50 + 0.5, word.text
+
+
 def test_a_tilted_receipts_price_is_read_after_its_item(tmp_path: Path) -> None:
     """On a photo tilted up to the right each price lies a little higher than its item; poppler
     reads the separate lines of a block by their baselines (here a heading across both columns
