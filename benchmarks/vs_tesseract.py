@@ -9,9 +9,10 @@ drift with it. Each round runs, one after the other:
      whole-command figure);
   2. `tesseract FILE - -l eng tsv` once per file, single-threaded (OMP_THREAD_LIMIT=1: with its
      default OpenMP threads Tesseract spins and used 13 CPU s/page here instead of 2).
-CPU is user+sys of the children (getrusage). The median ratio over the rounds is reported, and what
-it makes of the issue's reference figure for Tesseract (2.5 CPU s/page on docbank), i.e. ocrcli's
-CPU s/page on a machine where Tesseract takes that long. Needs `tesseract` (apt: tesseract-ocr).
+CPU is user+sys of each command alone (os.wait4, through bench_engine.run_measured). The median
+ratio over the rounds is reported, and what it makes of the issue's reference figure for Tesseract
+(2.5 CPU s/page on docbank), i.e. ocrcli's CPU s/page on a machine where Tesseract takes that long.
+Needs `tesseract` (apt: tesseract-ocr).
 Not a test: quote the output in notes.
 """
 
@@ -20,24 +21,27 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from bench_engine import DATA, image_files, ocr_command, run_measured
+
 TESSERACT_REFERENCE = 2.5  # CPU s/page on docbank, as the engine issue quotes it
 
 
-def children_cpu(commands: list[list[str]], env: dict[str, str] | None = None) -> float:
-    """User+sys CPU seconds of running `commands` one after the other."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def cpu_s(commands: list[list[str]]) -> float:
+    """User+sys CPU seconds of running `commands` one after the other, each measured as
+    bench_engine measures its whole command (os.wait4 on exactly that process)."""
+    total = 0.0
     for command in commands:
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        run = run_measured(command, Path(os.devnull))
+        if run.returncode != 0:
+            sys.exit(f"vs_tesseract: {command[0]} exited {run.returncode}: {run.stderr_tail[-300:]}")
+        total += run.cpu_s
+    return total
 
 
 def main() -> int:
@@ -51,10 +55,10 @@ def main() -> int:
     if shutil.which("tesseract") is None:
         print("vs_tesseract: tesseract is not on PATH (apt-get install tesseract-ocr)", file=sys.stderr)
         return 2
-    files = sorted(str(p) for p in (args.data / args.set / "img").iterdir() if p.is_file())[: args.limit]
-    ocr = [[sys.executable, "-m", "ocrcli", "image", *files, "--tier", args.tier, "--json", "-"]]
-    tesseract = [["tesseract", f, "-", "-l", "eng", "tsv"] for f in files]
-    single_thread = dict(os.environ, OMP_THREAD_LIMIT="1")
+    files = [str(p) for p in image_files(args.data, args.set, args.limit)]
+    ocr = [[ocr_command(), "image", *files, "--tier", args.tier, "--json", "-"]]
+    # `env` execs tesseract, so os.wait4 still measures tesseract itself.
+    tesseract = [["env", "OMP_THREAD_LIMIT=1", "tesseract", f, "-", "-l", "eng", "tsv"] for f in files]
 
     print(f"# ocrcli against Tesseract, {len(files)} {args.set} files, tier {args.tier}")
     print(f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}")
@@ -64,8 +68,8 @@ def main() -> int:
     print("\n| round | ocrcli CPU s/page | Tesseract CPU s/page | ratio |\n|---|---:|---:|---:|")
     ratios = []
     for k in range(args.rounds):
-        ours = children_cpu(ocr) / len(files)
-        theirs = children_cpu(tesseract, single_thread) / len(files)
+        ours = cpu_s(ocr) / len(files)
+        theirs = cpu_s(tesseract) / len(files)
         ratios.append(ours / theirs)
         print(f"| {k + 1} | {ours:.3f} | {theirs:.3f} | {ours / theirs:.3f} |", flush=True)
     ratio = statistics.median(ratios)

@@ -168,17 +168,17 @@ def _with_gaps(rows: list[list[tuple[str, Frame, float]]]) -> list[list[Placed]]
         frames[i][2] = width - from_this
         frames[i + 1][0] = (ahead[0] + direction[0] * from_next, ahead[1] + direction[1] * from_next)
         frames[i + 1][2] = ahead_width - from_next
-    placed_rows, first = [], 0
-    for row in rows:
-        words = []
-        for i in range(first, first + len(row)):
-            (text, _, size), (origin, direction, width) = flat[i], frames[i]
-            last = i == first + len(row) - 1
-            gap = None if last else _along(origin, frames[i + 1][0], direction) - width
-            words.append((text, (origin, direction, width), gap, size))
-        placed_rows.append(words)
-        first += len(row)
-    return placed_rows
+    row_ends = {i - 1 for i in row_starts} | {len(flat) - 1}
+    words = (
+        (
+            text,
+            (origin, direction, width),
+            None if i in row_ends else _along(origin, frames[i + 1][0], direction) - width,
+            size,
+        )
+        for i, ((text, _, size), (origin, direction, width)) in enumerate(zip(flat, frames, strict=True))
+    )
+    return [list(itertools.islice(words, len(row))) for row in rows]
 
 
 def _runs_on(frame: Frame, ahead: Point, size: float) -> bool:
