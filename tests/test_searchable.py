@@ -375,6 +375,31 @@ def test_a_tilted_receipts_price_is_read_after_its_item(tmp_path: Path) -> None:
     assert pdftotext(path).split() == ["Items", "and", "prices", *rows]
 
 
+def test_a_steeper_receipt_row_is_drawn_closer_to_level(tmp_path: Path) -> None:
+    """A row rising further than its lines may move (sroie 100's "Total: 7.00 0.42" rises 13 px
+    over three lines) is not left as it lies: each of its lines is drawn up to MAX_ROW_SHIFT_EM
+    closer to the row's middle level, enough for poppler to read it left to right. Without that:
+    "0.13 2.20 Teh" and "0.42 Total: 7.00"."""
+
+    def line(text: str, x0: float, x1: float, top: float) -> Line:
+        quad = (x0, top, x1, top, x1, top + 18, x0, top + 18)
+        return Line(text, quad, 0.99, [Word(text, quad, 0.99)], block=0)
+
+    heading = [("Items,", 30, 100), ("amounts", 108, 190), ("and", 198, 240), ("taxes", 248, 330)]
+    words = [Word(text, (x0, 70, x1, 70, x1, 88, x0, 88), 0.99) for text, x0, x1 in heading]
+    lines = [Line("Items, amounts and taxes", (30, 70, 330, 70, 330, 88, 30, 88), 0.99, words, block=0)]
+    rows = [("Teh", "2.20", "0.13"), ("Total:", "7.00", "0.42")]
+    columns = [(30, 110), (130, 170), (190, 230)]
+    for k, row in enumerate(rows):  # each line of a row 7 pt higher than the one before
+        lines += [line(text, *columns[i], 100 + 30 * k - 7 * i) for i, text in enumerate(row)]
+    path = layer_pdf(Page(1, 400, 300, 72.0, lines=lines), tmp_path / "receipt.pdf")
+    assert pdftotext(path).split() == [text for text, _, _ in heading] + [w for row in rows for w in row]
+    size = 1.5 * 18  # the font size of a block of side-by-side rows
+    found = {text: (y0 + y1) / 2 for text, _, y0, _, y1 in _poppler_word_boxes(path)}
+    for ln in lines[1:]:  # no line drawn more than 0.2 em off its box
+        assert abs(found[ln.text] - (ln.quad[1] + ln.quad[7]) / 2) <= 0.2 * size + 0.5, ln.text
+
+
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
     """A text layer with accents, €, a ligature and CJK, extracted by four readers."""
     words, x = [], 20.0
