@@ -24,7 +24,14 @@ from ocrcli.orientation import (
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, recognize
 from ocrcli.runtime import Model, default_threads, keep_freed_memory, limit_opencv_threads
-from ocrcli.words import WordSpan, mean_confidence, place_line, unspaced_script, word_spans
+from ocrcli.words import (
+    WordSpan,
+    mean_confidence,
+    place_line,
+    unspaced_script,
+    whole_line_word,
+    word_spans,
+)
 
 MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rules, pictures)
 # A line of one or two characters (a receipt's quantity "1", a lone ":") reads with a noisier
@@ -136,7 +143,7 @@ class Engine:
             crops = [r.crop for r in readings]  # the way each was read (see RecognizerSettings.sure_vertical)
             spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
-            lines = [place_line(s, c) for s, c in zip(spans, crops, strict=True)]
+            lines = [place_line(*_lone_character_across(s, c)) for s, c in zip(spans, crops, strict=True)]
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]
             if not any(ln.confidence >= self.recognizer_settings.min_page_confidence for ln in lines):
                 lines = []  # see RecognizerSettings.min_page_confidence
@@ -256,6 +263,16 @@ class Engine:
             assert self.models.reviewer is not None
             self._reviewers[cjk] = self._recognizer(self.models.reviewer, cjk)
         return self._reviewers[cjk]
+
+
+def _lone_character_across(words: list[WordSpan], crop: LineCrop) -> tuple[list[WordSpan], LineCrop]:
+    """A line of one character read top to bottom, placed as if read across (else the line as it
+    is): a lone character has no direction of its own, and drawn top to bottom in the text layer
+    it stood apart from its row (two tax codes "S" stacked in a receipt's column came out of
+    pdftotext as one word "SS")."""
+    if crop.across is not None and len(words) == 1 and len(words[0].text) == 1:
+        return [whole_line_word(words[0].text, words[0].confidence, crop.across)], crop.across
+    return words, crop
 
 
 def _review_windows(doubtful: list[bool], context: int) -> list[tuple[int, int]]:

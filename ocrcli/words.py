@@ -140,15 +140,31 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> l
     spans = []
     for k, wc in enumerate(words_chars):
         # The splits lie in blank gaps, so the ink between them is this word's.
-        cols = np.flatnonzero(ink[int(splits[k]) : int(np.ceil(splits[k + 1]))])
-        if len(cols):
-            start, end = int(splits[k]) + float(cols[0]), int(splits[k]) + float(cols[-1]) + 1.0
-        else:  # no ink found (faint print): trust the recogniser's positions
-            start = max(splits[k], char_centre(wc[0], step_width) - pitch / 2)
-            end = min(splits[k + 1], char_centre(wc[-1], step_width) + pitch / 2)
+        extent = _ink_extent(ink, splits[k], splits[k + 1])
+        if extent is None:  # no ink found (faint print): trust the recogniser's positions
+            extent = (
+                max(splits[k], char_centre(wc[0], step_width) - pitch / 2),
+                min(splits[k + 1], char_centre(wc[-1], step_width) + pitch / 2),
+            )
+        start, end = extent
         text = "".join(c.char for c in wc)
         spans.append(WordSpan(text, sum(c.confidence for c in wc) / len(wc), start, end))
     return spans
+
+
+def whole_line_word(text: str, confidence: float, crop: LineCrop) -> WordSpan:
+    """A word that is the whole of a line crop: its extent is the ink of the line's part."""
+    line_start, line_end = float(crop.margin), float(crop.image.shape[1] - crop.margin)
+    start, end = _ink_extent(ink_columns(crop.image), line_start, line_end) or (line_start, line_end)
+    return WordSpan(text, confidence, start, end)
+
+
+def _ink_extent(ink: np.ndarray, start: float, end: float) -> tuple[float, float] | None:
+    """From the first to past the last column with ink in [start, end); None if none has."""
+    cols = np.flatnonzero(ink[int(start) : int(np.ceil(end))])
+    if not len(cols):
+        return None
+    return int(start) + float(cols[0]), int(start) + float(cols[-1]) + 1.0
 
 
 def mean_confidence(words: Sequence[WordSpan | Word]) -> float:
