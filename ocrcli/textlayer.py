@@ -56,7 +56,7 @@ MIN_ADVANCE_EM = 0.12
 # _line_words); the geometry check lets a word move a third of an em.
 MAX_LEVEL_SHIFT_EM = 0.25
 MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted labels) stay as they lie...
-MAX_LEVEL_DRIFT_EM = 1.0  # ...and so do lines drifting further than this (see _line_words)
+MAX_LEVEL_DRIFT_EM = 1.0  # ...and so do lines and rows drifting further (see _line_words, _level_row)
 MAX_ROW_SHIFT_EM = 0.2  # see _level_row
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
 TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see the module's docstring)
@@ -325,9 +325,10 @@ def _level_row(lines: list[SizedWords]) -> list[SizedWords]:
     """The lines of a row (a receipt's item and its price) each moved up to MAX_ROW_SHIFT_EM
     towards the row's middle level: poppler reads separate lines of a block by their baselines, so
     on a photo tilted up to the right a price a few pixels higher than its item was read first.
-    Lines within that reach of the middle end on one level; those further off (sroie 100's
-    "Total: 7.00 0.42" rises 13 px, 0.4 em) end close enough for poppler to take the row as one
-    line. A row spread over more than MAX_LEVEL_DRIFT_EM is left as it lies."""
+    Lines within that reach of the middle end on one level; those further off end 0.2 em closer
+    (on sroie 100, whose "Total: 7.00 0.42" rises 13 px, 0.4 em, that was enough for poppler to read
+    the row as one line). A row with a line more than MAX_LEVEL_DRIFT_EM from its middle is left
+    as it lies."""
     drawn = [(words, size) for words, size in lines if words]
     directions = {direction for words, _ in drawn for _, (_, direction, _) in words}
     if len(drawn) < 2 or len({size for _, size in drawn}) > 1 or len(directions) > 1:

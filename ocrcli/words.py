@@ -153,7 +153,8 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> l
 
 
 def whole_line_word(text: str, confidence: float, crop: LineCrop) -> WordSpan:
-    """A word that is the whole of a line crop: its extent is the ink of the line's part."""
+    """A word that is the whole of a line crop: its extent is the ink of the line's part (the
+    whole line part if it has no ink)."""
     line_start, line_end = float(crop.margin), float(crop.image.shape[1] - crop.margin)
     start, end = _ink_extent(ink_columns(crop.image), line_start, line_end) or (line_start, line_end)
     return WordSpan(text, confidence, start, end)

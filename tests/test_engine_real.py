@@ -23,7 +23,6 @@ from ocrcli.detection import (
     probability_map,
     resize_for_detector,
 )
-from ocrcli.document import Line
 from ocrcli.imageio import load_pages
 from ocrcli.pipeline import Engine
 from ocrcli.recognition import RecognizerSettings
@@ -151,20 +150,28 @@ def test_a_lone_character_in_a_tall_box_is_read_across(engine):
     592's quantities "1" were read top to bottom (and drawn sideways in the PDF's text layer, off
     their boxes), and 312's tax code "S" came out as "cO"; the more confident reading now decides.
     A lone character still read top to bottom (two of 312's dot-matrix "S") is placed as if read
-    across: drawn sideways, two stacked ones came out of pdftotext as one word "SS"."""
+    across: drawn sideways, two stacked ones came out of pdftotext as one word "SS". (So the
+    592 check now holds whichever reading wins; the "cO" check still guards the choice.)"""
 
-    def runs_across(line: Line) -> bool:
-        x0, y0, x1, y1 = line.quad[:4]  # the top edge, in reading direction
+    def runs_across(quad: tuple[float, ...]) -> bool:
+        x0, y0, x1, y1 = quad[:4]  # the top edge, in reading direction
         return x1 - x0 > abs(y1 - y0)
 
     ones = [
         line for line in engine.read(DATA / "sroie" / "img" / "592.jpg").pages[0].lines if line.text == "1"
     ]
-    assert len(ones) >= 3 and all(map(runs_across, ones))
+    assert len(ones) >= 3
+    assert all(runs_across(line.quad) for line in ones), [line.quad for line in ones]
     lines = engine.read(DATA / "sroie" / "img" / "312.jpg").pages[0].lines
     assert "cO" not in [line.text for line in lines]
     tax_codes = [line for line in lines if line.text == "S"]
-    assert len(tax_codes) >= 4 and all(map(runs_across, tax_codes))
+    assert len(tax_codes) >= 4
+    for line in tax_codes:  # the line and its one word run left to right, the word inside the line
+        (word,) = line.words
+        assert runs_across(line.quad) and runs_across(word.quad), (line.quad, word.quad)
+        x0, y0, x1, y1 = line.box
+        wx0, wy0, wx1, wy1 = word.box
+        assert x0 - 1 <= wx0 < wx1 <= x1 + 1 and y0 - 1 <= wy0 < wy1 <= y1 + 1, (line.box, word.box)
 
 
 def test_colon_ending_a_receipt_line_is_read():
