@@ -211,7 +211,8 @@ class Engine:
         crop heights wide). Shorter lines that stay doubtful on Latin pages are figure
         labels and bits of formulas ("2", "km"): re-reading them with all classes cost a docbank
         page 1.7 inferences and gained nothing."""
-        return crop.image.shape[1] - 2 * crop.margin >= CJK_TEXT_CHARS * CJK_CHAR_WIDTH * CROP_HEIGHT
+        start, end = crop.line_part
+        return end - start >= CJK_TEXT_CHARS * CJK_CHAR_WIDTH * CROP_HEIGHT
 
     def _doubtful(self, word: WordSpan) -> bool:
         return word.confidence < self.recognizer_settings.review_below

@@ -49,6 +49,11 @@ class LineCrop:
     margin: int = 0  # columns of added background at each end; the line is the rest
     across: LineCrop | None = None  # a top-to-bottom crop's quad read left to right, if in doubt
 
+    @property
+    def line_part(self) -> tuple[float, float]:
+        """The columns from the line's start to its end: all but the margins."""
+        return float(self.margin), float(self.image.shape[1] - self.margin)
+
 
 @dataclass
 class LineReading:

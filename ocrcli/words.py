@@ -132,10 +132,11 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> l
     pitch = char_pitch(chars, step_width)
 
     # Word k lies between splits[k] and splits[k + 1].
-    splits = [float(crop.margin)]
+    line_start, line_end = crop.line_part
+    splits = [line_start]
     for prev, nxt in zip(words_chars, words_chars[1:], strict=False):
         splits.append(blanks.widest(char_centre(prev[-1], step_width), char_centre(nxt[0], step_width))[0])
-    splits.append(float(crop.image.shape[1] - crop.margin))
+    splits.append(line_end)
 
     spans = []
     for k, wc in enumerate(words_chars):
@@ -155,8 +156,7 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> l
 def whole_line_word(text: str, confidence: float, crop: LineCrop) -> WordSpan:
     """A word that is the whole of a line crop: its extent is the ink of the line's part (the
     whole line part if it has no ink)."""
-    line_start, line_end = float(crop.margin), float(crop.image.shape[1] - crop.margin)
-    start, end = _ink_extent(ink_columns(crop.image), line_start, line_end) or (line_start, line_end)
+    start, end = _ink_extent(ink_columns(crop.image), *crop.line_part) or crop.line_part
     return WordSpan(text, confidence, start, end)
 
 
@@ -178,7 +178,7 @@ def place_line(spans: list[WordSpan], crop: LineCrop) -> Line | None:
     The line's quad is the crop's but for its margin columns at each end."""
     if not spans:
         return None
-    left, right = crop.margin, crop.image.shape[1] - crop.margin
+    left, right = crop.line_part
     # One mapping for all corners: the words' quads, then the line's.
     spans_x = [(span.start, span.end) for span in spans] + [(left, right)]
     corners = [
