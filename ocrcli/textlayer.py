@@ -18,6 +18,12 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   detected line heights vary stays in one poppler block, while a caption or heading of another
   size is kept apart from it, as poppler does with born-digital text; with one size for the whole
   page, a caption between two columns joined them into one block read line across line.
+- A block set inside a text column's box (a caption beside a picture the columns wrap around) is
+  drawn at INSET_SIZE times the column's size. poppler takes into a block any word on its lines
+  that overlaps it horizontally (within 0.3 em) at a size within 60 % of its own: on tess 8087 the
+  caption joined the left column's block and widened it into the right column, whose lines were
+  then taken in one by one, and the page read line across line. Under 0.4 times the size, neither
+  block takes in the other's words.
 - A block with rows of lines side by side (a receipt's items and prices) is drawn in one size,
   TABLE_SIZE times its median line height. poppler grows a block only down to lines of the same
   size within 1.5 em and overlapping it, and takes in words beside it only within 1 em: at the
@@ -59,6 +65,8 @@ MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted la
 MAX_LEVEL_DRIFT_EM = 1.0  # ...and so do lines and rows drifting further (see _line_words, _level_row)
 MAX_ROW_SHIFT_EM = 0.2  # see _level_row
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
+INSET_SIZE = 0.38  # font size of a block inside a text column's box / the column's (see the docstring)
+COLUMN_LINES, COLUMN_WIDTH = 6, 6.0  # a text column: this many lines, most this many heights wide
 TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see the module's docstring)
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 DRIFT_EM = 0.01  # how far rounding may carry words off their boxes before a space takes it back
@@ -266,7 +274,8 @@ def _font_sizes(
     sharing one size (see the module's docstring): the median height of the lines takes every line
     within SAME_SIZE of it, then the median of the rest does the same, until all have a size. Then
     each block of side-by-side rows (`rows` is page.rows()) gets one size of its own, TABLE_SIZE
-    times its median height."""
+    times its median height, and each block inside a text column's box INSET_SIZE times the
+    column's smallest size."""
     heights = {
         id(line): frame[3]
         for line in page.lines
@@ -284,7 +293,61 @@ def _font_sizes(
             continue
         size = round(TABLE_SIZE * statistics.median(heights[key] for key in keys), 2)
         sizes.update(dict.fromkeys(keys, size))
+    for inset, columns in _inset_blocks(page, points_per_px, height_pt):
+        column_sizes = [sizes[id(line)] for line in columns if id(line) in sizes]
+        if column_sizes:
+            size = round(INSET_SIZE * min(column_sizes), 2)
+            sizes.update({id(line): size for line in inset if id(line) in sizes})
     return sizes
+
+
+def _inset_blocks(page: Page, points_per_px: float, height_pt: float) -> list[tuple[list[Line], list[Line]]]:
+    """Blocks set inside the box of a larger text column (a caption beside a picture the column
+    wraps around), each with the lines of the columns whose boxes it overlaps."""
+    blocks: dict[int, list[Line]] = {}
+    for line in page.lines:
+        blocks.setdefault(line.block, []).append(line)
+    extents = [(lines, _block_extent(lines, points_per_px, height_pt)) for lines in blocks.values()]
+    columns = [(lines, extent) for lines, extent in extents if _text_column(lines)]
+    insets = []
+    for lines, extent in extents:
+        around = [
+            column
+            for column, column_extent in columns
+            if len(column) > len(lines) and _overlap(extent, column_extent)
+        ]
+        if around:
+            insets.append((lines, [line for column in around for line in column]))
+    return insets
+
+
+Extent = tuple[Point, float, float, float, float]  # text axis, its span along and across
+
+
+def _block_extent(lines: list[Line], points_per_px: float, height_pt: float) -> Extent:
+    """The box of a block's lines in the frame of its first line's text axis."""
+    frame = _quad_frame(lines[0].quad, points_per_px, height_pt)
+    axis = _nearest_axis(*frame[1]) if frame else (1.0, 0.0)
+    corners = [
+        (line.quad[2 * i] * points_per_px, height_pt - line.quad[2 * i + 1] * points_per_px)
+        for line in lines
+        for i in range(4)
+    ]
+    along = [_along((0.0, 0.0), corner, axis) for corner in corners]
+    across = [_level(corner, axis) for corner in corners]
+    return axis, min(along), max(along), min(across), max(across)
+
+
+def _overlap(a: Extent, b: Extent) -> bool:
+    return a[0] == b[0] and min(a[2], b[2]) > max(a[1], b[1]) and min(a[4], b[4]) > max(a[3], b[3])
+
+
+def _text_column(lines: list[Line]) -> bool:
+    """Enough lines, mostly wide ones: running text, not a chart's labels or a small table."""
+    if len(lines) < COLUMN_LINES:
+        return False
+    shapes = [_quad_frame(line.quad, 1.0, 0.0) for line in lines]
+    return statistics.median(shape[2] / shape[3] if shape else 0.0 for shape in shapes) >= COLUMN_WIDTH
 
 
 def _line_words(line: Line, points_per_px: float, height_pt: float, size: float) -> list[tuple[str, Frame]]:

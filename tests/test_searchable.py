@@ -400,6 +400,32 @@ def test_a_steeper_receipt_row_is_drawn_closer_to_level(tmp_path: Path) -> None:
         assert abs(found[ln.text] - (ln.quad[1] + ln.quad[7]) / 2) <= 0.2 * size + 0.5, ln.text
 
 
+def test_a_caption_inside_a_columns_box_does_not_join_the_columns(tmp_path: Path) -> None:
+    """A caption beside a picture that both columns wrap around (tess 8087) lies inside the left
+    column's box and reaches into the right column's. Drawn at the columns' size, poppler took it
+    into the left column's block, which then took in the right column line by line: the page
+    read across both columns. Drawn at under 0.4 times their size, it stays a block of its own."""
+
+    def line(text: str, x0: float, x1: float, top: float, block: int) -> Line:
+        words, x, step = [], x0, (x1 - x0) / len(text.split())
+        for word in text.split():
+            words.append(Word(word, (x, top, x + step - 4, top, x + step - 4, top + 12, x, top + 12), 0.99))
+            x += step
+        return Line(text, (x0, top, x1, top, x1, top + 12, x0, top + 12), 0.99, words, block)
+
+    left, right, lines = [], [], []
+    for k in range(10):  # the columns narrow beside the picture (rows 3-6), where the caption is
+        top, beside = 50 + 16 * k, 3 <= k <= 6
+        left.append(line(f"left{k} a b c d e f g", 30, 150 if beside else 262, top, 0))
+        right.append(line(f"right{k} a b c d e f g", 340 if beside else 290, 520, top, 2))
+    caption = [line("the picture caption", 170, 320, 104, 1), line("set beside it", 180, 310, 120, 1)]
+    lines = left + caption + right
+    path = layer_pdf(Page(1, 560, 240, 72.0, lines=lines), tmp_path / "inset.pdf")
+    caption_words = {w.text for ln in caption for w in ln.words}
+    read = [w for w in pdftotext(path).split() if w not in caption_words]
+    assert read == [w.text for ln in left + right for w in ln.words]
+
+
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
     """A text layer with accents, €, a ligature and CJK, extracted by four readers."""
     words, x = [], 20.0
