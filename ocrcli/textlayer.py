@@ -18,12 +18,12 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   detected line heights vary stays in one poppler block, while a caption or heading of another
   size is kept apart from it, as poppler does with born-digital text; with one size for the whole
   page, a caption between two columns joined them into one block read line across line.
-- A block set inside a text column's box (a caption beside a picture the columns wrap around) is
-  drawn at INSET_SIZE times the column's size. poppler takes into a block any word on its lines
-  that overlaps it horizontally (within 0.3 em) at a size within 60 % of its own: on tess 8087 the
-  caption joined the left column's block and widened it into the right column, whose lines were
-  then taken in one by one, and the page read line across line. Under 0.4 times the size, neither
-  block takes in the other's words.
+- A block that overlaps the box of a larger text column (a caption beside a picture the columns
+  wrap around) is drawn at INSET_SIZE times the column's size (see _inset_sizes). poppler takes
+  into a block any word on its lines that overlaps it horizontally (within 0.3 em) at a size
+  within 60 % of its own: on tess 8087 the caption joined the left column's block and widened it
+  into the right column, whose lines were then taken in one by one, and the page read line across
+  line. Under 0.4 times the size, neither block takes in the other's words.
 - A block with rows of lines side by side (a receipt's items and prices) is drawn in one size,
   TABLE_SIZE times its median line height. poppler grows a block only down to lines of the same
   size within 1.5 em and overlapping it, and takes in words beside it only within 1 em: at the
@@ -48,6 +48,7 @@ import math
 import statistics
 
 from ocrcli.document import Line, Page, Quad
+from ocrcli.layout import MIN_COLUMN_WIDTH
 from ocrcli.pdffont import ADVANCE_EM, DESCENT_EM, GlyphlessFont
 
 FONT_RESOURCE = "/OcrcliFont"
@@ -65,8 +66,11 @@ MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted la
 MAX_LEVEL_DRIFT_EM = 1.0  # ...and so do lines and rows drifting further (see _line_words, _level_row)
 MAX_ROW_SHIFT_EM = 0.2  # see _level_row
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
-INSET_SIZE = 0.38  # font size of a block inside a text column's box / the column's (see the docstring)
-COLUMN_LINES, COLUMN_WIDTH = 6, 6.0  # a text column: this many lines, most this many heights wide
+# poppler merges words overlapping a block if their font size is within this share of the block's,
+# so a block overlapping a column's box is drawn at just under 1 - 0.6 times the column's size.
+POPPLER_OVERLAP_SIZES = 0.6
+INSET_SIZE = 0.38
+COLUMN_LINES = 6  # a text column has this many lines, most of them MIN_COLUMN_WIDTH heights wide
 TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see the module's docstring)
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 DRIFT_EM = 0.01  # how far rounding may carry words off their boxes before a space takes it back
@@ -76,14 +80,18 @@ UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upsi
 
 Point = tuple[float, float]
 Frame = tuple[Point, Point, float]  # baseline origin, direction, width
-SizedWords = tuple[list[tuple[str, Frame]], float]  # a line's words (text, frame) and their font size
+SizedWords = tuple[list[tuple[str, Frame]], float, float]  # a line's words (text, frame), font size, em
+Extent = tuple[Point, float, float, float, float]  # a block's text axis, its span along and across
 Placed = tuple[str, Frame, float | None, float]  # text, frame, gap to the next word (None: last), size
 
 
 def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
     """The page's text layer as a content stream in displayed-page points."""
     rows = page.rows()
-    sizes = _font_sizes(page, rows, points_per_px, height_pt)
+    # Words are drawn in `sizes`; how far they may be levelled is measured in `ems` (the sizes
+    # before insets shrink: the tolerance is the word box's, whatever font the word is drawn in).
+    ems = _font_sizes(page, rows, points_per_px, height_pt)
+    sizes = _inset_sizes(page, ems, points_per_px, height_pt)
     if not sizes:
         return b""
     ops = ["BT", "3 Tr"]
@@ -93,12 +101,16 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     placed_rows = []
     for row in rows:
         per_line = [
-            (_line_words(line, points_per_px, height_pt, sizes[id(line)]), sizes[id(line)])
+            (
+                _line_words(line, points_per_px, height_pt, sizes[id(line)], ems[id(line)]),
+                sizes[id(line)],
+                ems[id(line)],
+            )
             for line in row
             if id(line) in sizes  # not a line with a degenerate quad
         ]
         placed = [
-            (text, frame, size) for line_words, size in _level_row(per_line) for text, frame in line_words
+            (text, frame, size) for line_words, size, _ in _level_row(per_line) for text, frame in line_words
         ]
         if placed:
             placed_rows.append(placed)
@@ -274,8 +286,7 @@ def _font_sizes(
     sharing one size (see the module's docstring): the median height of the lines takes every line
     within SAME_SIZE of it, then the median of the rest does the same, until all have a size. Then
     each block of side-by-side rows (`rows` is page.rows()) gets one size of its own, TABLE_SIZE
-    times its median height, and each block inside a text column's box INSET_SIZE times the
-    column's smallest size."""
+    times its median height."""
     heights = {
         id(line): frame[3]
         for line in page.lines
@@ -293,44 +304,53 @@ def _font_sizes(
             continue
         size = round(TABLE_SIZE * statistics.median(heights[key] for key in keys), 2)
         sizes.update(dict.fromkeys(keys, size))
-    for inset, columns in _inset_blocks(page, points_per_px, height_pt):
-        column_sizes = [sizes[id(line)] for line in columns if id(line) in sizes]
-        if column_sizes:
-            size = round(INSET_SIZE * min(column_sizes), 2)
-            sizes.update({id(line): size for line in inset if id(line) in sizes})
     return sizes
 
 
-def _inset_blocks(page: Page, points_per_px: float, height_pt: float) -> list[tuple[list[Line], list[Line]]]:
-    """Blocks set inside the box of a larger text column (a caption beside a picture the column
-    wraps around), each with the lines of the columns whose boxes it overlaps."""
+def _inset_sizes(
+    page: Page, sizes: dict[int, float], points_per_px: float, height_pt: float
+) -> dict[int, float]:
+    """`sizes`, but with each block that overlaps the box of a larger text column (a caption beside
+    a picture the columns wrap around) drawn at INSET_SIZE times the column's smallest size, if
+    its own size would let poppler merge the two (see the module's docstring). Such a block then
+    comes out of pdftotext as a paragraph per line, apart from the column. A block that is itself
+    shrunk does not count as a column for another, and sizes are read from `sizes` alone, so the
+    result does not depend on the order of the blocks. The inset size overrides a table's."""
     blocks: dict[int, list[Line]] = {}
     for line in page.lines:
-        blocks.setdefault(line.block, []).append(line)
-    extents = [(lines, _block_extent(lines, points_per_px, height_pt)) for lines in blocks.values()]
-    columns = [(lines, extent) for lines, extent in extents if _text_column(lines)]
-    insets = []
-    for lines, extent in extents:
-        around = [
+        if id(line) in sizes:
+            blocks.setdefault(line.block, []).append(line)
+    extents = {key: _block_extent(lines, points_per_px, height_pt) for key, lines in blocks.items()}
+    columns = [key for key, lines in blocks.items() if _text_column(lines)]
+    around = {
+        key: [
             column
-            for column, column_extent in columns
-            if len(column) > len(lines) and _overlap(extent, column_extent)
+            for column in columns
+            if len(blocks[column]) > len(lines) and _overlap(extents[key], extents[column])
         ]
-        if around:
-            insets.append((lines, [line for column in around for line in column]))
-    return insets
-
-
-Extent = tuple[Point, float, float, float, float]  # text axis, its span along and across
+        for key, lines in blocks.items()
+    }
+    drawn = dict(sizes)
+    for key, lines in blocks.items():
+        column_lines = [line for column in around[key] if not around[column] for line in blocks[column]]
+        if not column_lines:
+            continue
+        column_size = min(sizes[id(line)] for line in column_lines)
+        ratio = statistics.median(sizes[id(line)] for line in lines) / column_size
+        if 1 - POPPLER_OVERLAP_SIZES < ratio < 1 / (1 - POPPLER_OVERLAP_SIZES):
+            drawn.update({id(line): round(INSET_SIZE * column_size, 2) for line in lines})
+    return drawn
 
 
 def _block_extent(lines: list[Line], points_per_px: float, height_pt: float) -> Extent:
-    """The box of a block's lines in the frame of its first line's text axis."""
-    frame = _quad_frame(lines[0].quad, points_per_px, height_pt)
-    axis = _nearest_axis(*frame[1]) if frame else (1.0, 0.0)
+    """The box of a block's lines (those with a frame) in the frame of their first one's text axis."""
+    frames = [(line, frame) for line in lines if (frame := _quad_frame(line.quad, points_per_px, height_pt))]
+    if not frames:
+        return (0.0, 0.0), 0.0, 0.0, 0.0, 0.0  # overlaps nothing
+    axis = _nearest_axis(*frames[0][1][1])
     corners = [
         (line.quad[2 * i] * points_per_px, height_pt - line.quad[2 * i + 1] * points_per_px)
-        for line in lines
+        for line, _ in frames
         for i in range(4)
     ]
     along = [_along((0.0, 0.0), corner, axis) for corner in corners]
@@ -339,6 +359,7 @@ def _block_extent(lines: list[Line], points_per_px: float, height_pt: float) -> 
 
 
 def _overlap(a: Extent, b: Extent) -> bool:
+    """Whether two blocks' boxes overlap (blocks along different axes never do)."""
     return a[0] == b[0] and min(a[2], b[2]) > max(a[1], b[1]) and min(a[4], b[4]) > max(a[3], b[3])
 
 
@@ -346,11 +367,14 @@ def _text_column(lines: list[Line]) -> bool:
     """Enough lines, mostly wide ones: running text, not a chart's labels or a small table."""
     if len(lines) < COLUMN_LINES:
         return False
+    # Width / height is the same in pixels as in points, so no page frame is needed here.
     shapes = [_quad_frame(line.quad, 1.0, 0.0) for line in lines]
-    return statistics.median(shape[2] / shape[3] if shape else 0.0 for shape in shapes) >= COLUMN_WIDTH
+    return statistics.median(shape[2] / shape[3] if shape else 0.0 for shape in shapes) >= MIN_COLUMN_WIDTH
 
 
-def _line_words(line: Line, points_per_px: float, height_pt: float, size: float) -> list[tuple[str, Frame]]:
+def _line_words(
+    line: Line, points_per_px: float, height_pt: float, size: float, em: float
+) -> list[tuple[str, Frame]]:
     """The words of a line with the frames they are drawn in, along the page axis nearest the
     line's direction: each word through its quad's centre, then, on a line skewed by up to 10
     degrees, moved up to MAX_LEVEL_SHIFT_EM towards the line's middle level, so that poppler's
@@ -359,7 +383,8 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float)
     word's baseline: a receipt line rising 15 pt to the right (sroie 100) was read right to left,
     a word per line. A line drifting more than MAX_LEVEL_DRIFT_EM stays as it lies: levelling
     rotated_skew's (1.6-1.8 em) up to 0.25 em lifted its order 0.44 -> 0.57, not to a pass, and
-    put its median word 0.2 em off its box."""
+    put its median word 0.2 em off its box. Words are drawn in `size`; those limits are in `em`,
+    the size the line had before an inset shrank it (the word box's tolerance stays the same)."""
     line_frame = _quad_frame(line.quad, points_per_px, height_pt)
     if line_frame is None:
         return []
@@ -375,9 +400,9 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float)
         return placed
     levels = [_level(origin, axis) for _, (origin, _, _) in placed]
     low, high = min(levels), max(levels)
-    if high - low > MAX_LEVEL_DRIFT_EM * size:
+    if high - low > MAX_LEVEL_DRIFT_EM * em:
         return placed
-    middle, reach = (low + high) / 2, MAX_LEVEL_SHIFT_EM * size
+    middle, reach = (low + high) / 2, MAX_LEVEL_SHIFT_EM * em
     return [
         (text, _moved(frame, _normal(axis), _clamp(middle - level, reach)))
         for (text, frame), level in zip(placed, levels, strict=True)
@@ -392,19 +417,19 @@ def _level_row(lines: list[SizedWords]) -> list[SizedWords]:
     (on sroie 100, whose "Total: 7.00 0.42" rises 13 px, 0.4 em, that was enough for poppler to read
     the row as one line). A row with a line more than MAX_LEVEL_DRIFT_EM from its middle is left
     as it lies."""
-    drawn = [(words, size) for words, size in lines if words]
-    directions = {direction for words, _ in drawn for _, (_, direction, _) in words}
-    if len(drawn) < 2 or len({size for _, size in drawn}) > 1 or len(directions) > 1:
+    drawn = [line for line in lines if line[0]]
+    directions = {direction for words, _, _ in drawn for _, (_, direction, _) in words}
+    if len(drawn) < 2 or len({(size, em) for _, size, em in drawn}) > 1 or len(directions) > 1:
         return lines
-    direction, size = directions.pop(), drawn[0][1]
-    levels = [statistics.fmean(_level(frame[0], direction) for _, frame in words) for words, _ in drawn]
+    direction, em = directions.pop(), drawn[0][2]
+    levels = [statistics.fmean(_level(frame[0], direction) for _, frame in words) for words, _, _ in drawn]
     target = statistics.median(levels)
-    if max(abs(level - target) for level in levels) > MAX_LEVEL_DRIFT_EM * size:
+    if max(abs(level - target) for level in levels) > MAX_LEVEL_DRIFT_EM * em:
         return lines
-    normal, reach = _normal(direction), MAX_ROW_SHIFT_EM * size
+    normal, reach = _normal(direction), MAX_ROW_SHIFT_EM * em
     return [
-        ([(text, _moved(frame, normal, _clamp(target - level, reach))) for text, frame in words], size)
-        for (words, size), level in zip(drawn, levels, strict=True)
+        ([(text, _moved(frame, normal, _clamp(target - level, reach))) for text, frame in words], size, em)
+        for (words, size, em), level in zip(drawn, levels, strict=True)
     ]
 
 

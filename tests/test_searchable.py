@@ -404,7 +404,8 @@ def test_a_caption_inside_a_columns_box_does_not_join_the_columns(tmp_path: Path
     """A caption beside a picture that both columns wrap around (tess 8087) lies inside the left
     column's box and reaches into the right column's. Drawn at the columns' size, poppler took it
     into the left column's block, which then took in the right column line by line: the page
-    read across both columns. Drawn at under 0.4 times their size, it stays a block of its own."""
+    read across both columns. Drawn at under 0.4 times their size, it stays apart, a line per
+    paragraph."""
 
     def line(text: str, x0: float, x1: float, top: float, block: int) -> Line:
         words, x, step = [], x0, (x1 - x0) / len(text.split())
@@ -421,9 +422,12 @@ def test_a_caption_inside_a_columns_box_does_not_join_the_columns(tmp_path: Path
     caption = [line("the picture caption", 170, 320, 104, 1), line("set beside it", 180, 310, 120, 1)]
     lines = left + caption + right
     path = layer_pdf(Page(1, 560, 240, 72.0, lines=lines), tmp_path / "inset.pdf")
+    text = pdftotext(path)
     caption_words = {w.text for ln in caption for w in ln.words}
-    read = [w for w in pdftotext(path).split() if w not in caption_words]
+    read = [w for w in text.split() if w not in caption_words]
     assert read == [w.text for ln in left + right for w in ln.words]
+    assert Counter(text.split()) == Counter(w.text for ln in lines for w in ln.words)  # each word once
+    assert all(ln.text in text.splitlines() for ln in caption), text  # the caption's lines whole
 
 
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
