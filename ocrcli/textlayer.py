@@ -75,6 +75,7 @@ TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 DRIFT_EM = 0.01  # how far rounding may carry words off their boxes before a space takes it back
 MAX_TJ_SQUEEZE_EM, MAX_TJ_STRETCH_EM = 0.18, 0.06  # see _upside_down_row
+DIAGONAL_SLACK = 5.0  # degrees, see _nearest_axis
 UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upside_down_row)
 
 
@@ -508,8 +509,14 @@ def _rotation(dx: float, dy: float) -> str:
 
 
 def _nearest_axis(dx: float, dy: float) -> tuple[float, float]:
-    """The page axis (0, 90, 180 or 270 degrees) nearest a unit direction."""
-    return (math.copysign(1.0, dx), 0.0) if abs(dx) >= abs(dy) else (0.0, math.copysign(1.0, dy))
+    """The page axis (0, 90, 180 or 270 degrees) nearest a unit direction; within DIAGONAL_SLACK
+    of 45 degrees, left to right if the direction runs rightwards. A chart's labels set at 45
+    degrees were drawn whichever way rounding tipped each one: those drawn upright got boxes a
+    third as wide as the label, and two neighbours drawn in different directions came out of
+    pdftotext -raw as one word (ocrmypdf_graph)."""
+    slack = math.tan(math.radians(45 - DIAGONAL_SLACK))
+    across = abs(dx) >= abs(dy) or (dx > 0 and dx >= abs(dy) * slack)
+    return (math.copysign(1.0, dx), 0.0) if across else (0.0, math.copysign(1.0, dy))
 
 
 def _distance(a: tuple, b: tuple) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -428,6 +429,38 @@ def test_a_caption_inside_a_columns_box_does_not_join_the_columns(tmp_path: Path
     assert read == [w.text for ln in left + right for w in ln.words]
     assert Counter(text.split()) == Counter(w.text for ln in lines for w in ln.words)  # each word once
     assert all(ln.text in text.splitlines() for ln in caption), text  # the caption's lines whole
+
+
+def test_a_charts_labels_at_45_degrees_are_drawn_across_on_their_boxes(tmp_path: Path) -> None:
+    """A chart's x-axis labels set at 45 degrees rising to the right (ocrmypdf_graph) are all drawn
+    left to right, whichever way rounding tips their angle: drawn top to bottom, a label's box in
+    the layer was a narrow upright strip a third as wide as the label (the checker's IoU 0.34-0.41),
+    and two neighbours drawn in different directions came out of pdftotext -raw as one word."""
+    names = ["Carcharoth", "Newyorkbrad", "Guerillero", "Richwales", "Beeblebrox", "RegentsPark"]
+    lines, along, up = [], (math.cos(math.radians(46)), -math.sin(math.radians(46))), 14.0
+    for k, name in enumerate(names):
+        length = 6.0 * len(name)
+        start = (60.0 + 36 * k - along[0] * length, 120.0 - along[1] * length)  # ends at the axis
+        end = (start[0] + along[0] * length, start[1] + along[1] * length)
+        normal = (-along[1] * up, along[0] * up)  # the text's "up": towards the top left
+        normal = (-normal[0], -normal[1]) if normal[1] > 0 else normal
+        quad = (
+            start[0] + normal[0], start[1] + normal[1], end[0] + normal[0], end[1] + normal[1],
+            *end, *start,
+        )  # fmt: skip
+        lines.append(Line(name, quad, 0.99, [Word(name, quad, 0.99)], block=0))
+    path = layer_pdf(Page(1, 320, 200, 72.0, lines=lines), tmp_path / "chart.pdf")
+    assert pdftotext(path, "-raw").split() == names
+    found = {text: box for text, *box in _poppler_word_boxes(path)}
+    for ln in lines:
+        xs, ys = ln.quad[0::2], ln.quad[1::2]
+        (x0, y0, x1, y1), height = found[ln.text], max(ys) - min(ys)
+        # The checker's IoU: both boxes get the taller height about their own centres.
+        overlap = max(0.0, min(x1, max(xs)) - max(x0, min(xs)))
+        middle_gap = abs((y0 + y1) / 2 - (min(ys) + max(ys)) / 2)
+        rows = max(0.0, max(height, y1 - y0) - middle_gap)
+        union = ((x1 - x0) + (max(xs) - min(xs))) * max(height, y1 - y0) - overlap * rows
+        assert overlap * rows / union >= 0.5, (ln.text, found[ln.text])
 
 
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
