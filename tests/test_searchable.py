@@ -401,6 +401,34 @@ def test_a_steeper_receipt_row_is_drawn_closer_to_level(tmp_path: Path) -> None:
         assert abs(found[ln.text] - (ln.quad[1] + ln.quad[7]) / 2) <= 0.2 * size + 0.5, ln.text
 
 
+def _text_line(text: str, x0: float, x1: float, top: float, block: int, rise: float = 0.0) -> Line:
+    """A 12 pt line of evenly spaced words from x0 to x1, rising to the right by `rise` degrees."""
+    words, x, step = [], x0, (x1 - x0) / len(text.split())
+
+    def y(at: float) -> float:  # the line's top edge at `at`
+        return top - (at - x0) * math.tan(math.radians(rise))
+
+    for word in text.split():
+        end = x + step - 4
+        words.append(Word(word, (x, y(x), end, y(end), end, y(end) + 12, x, y(x) + 12), 0.99))
+        x += step
+    return Line(text, (x0, y(x0), x1, y(x1), x1, y(x1) + 12, x0, y(x0) + 12), 0.99, words, block)
+
+
+def _wrapped_columns() -> tuple[list[Line], list[Line]]:
+    """Two columns of ten lines (blocks 0 and 2) that narrow beside a picture in rows 3-6."""
+    narrow = range(3, 7)
+    left = [
+        _text_line(f"left{k} a b c d e f g", 30, 150 if k in narrow else 262, 50 + 16 * k, 0)
+        for k in range(10)
+    ]
+    right = [
+        _text_line(f"right{k} a b c d e f g", 340 if k in narrow else 290, 520, 50 + 16 * k, 2)
+        for k in range(10)
+    ]
+    return left, right
+
+
 def test_a_caption_inside_a_columns_box_does_not_join_the_columns(tmp_path: Path) -> None:
     """A caption beside a picture that both columns wrap around (tess 8087) lies inside the left
     column's box and reaches into the right column's. Drawn at the columns' size, poppler took it
@@ -408,19 +436,11 @@ def test_a_caption_inside_a_columns_box_does_not_join_the_columns(tmp_path: Path
     read across both columns. Drawn at under 0.4 times their size, it stays apart, a line per
     paragraph."""
 
-    def line(text: str, x0: float, x1: float, top: float, block: int) -> Line:
-        words, x, step = [], x0, (x1 - x0) / len(text.split())
-        for word in text.split():
-            words.append(Word(word, (x, top, x + step - 4, top, x + step - 4, top + 12, x, top + 12), 0.99))
-            x += step
-        return Line(text, (x0, top, x1, top, x1, top + 12, x0, top + 12), 0.99, words, block)
-
-    left, right, lines = [], [], []
-    for k in range(10):  # the columns narrow beside the picture (rows 3-6), where the caption is
-        top, beside = 50 + 16 * k, 3 <= k <= 6
-        left.append(line(f"left{k} a b c d e f g", 30, 150 if beside else 262, top, 0))
-        right.append(line(f"right{k} a b c d e f g", 340 if beside else 290, 520, top, 2))
-    caption = [line("the picture caption", 170, 320, 104, 1), line("set beside it", 180, 310, 120, 1)]
+    left, right = _wrapped_columns()
+    caption = [
+        _text_line("the picture caption", 170, 320, 104, 1),
+        _text_line("set beside it", 180, 310, 120, 1),
+    ]
     lines = left + caption + right
     path = layer_pdf(Page(1, 560, 240, 72.0, lines=lines), tmp_path / "inset.pdf")
     text = pdftotext(path)
@@ -429,6 +449,18 @@ def test_a_caption_inside_a_columns_box_does_not_join_the_columns(tmp_path: Path
     assert read == [w.text for ln in left + right for w in ln.words]
     assert Counter(text.split()) == Counter(w.text for ln in lines for w in ln.words)  # each word once
     assert all(ln.text in text.splitlines() for ln in caption), text  # the caption's lines whole
+
+
+def test_a_tilted_caption_drawn_smaller_is_still_levelled_as_its_own_size(tmp_path: Path) -> None:
+    """A caption inside a column's box is drawn at under 0.4 times the column's size, but how far
+    its words may be levelled stays measured in its own size: measured in the smaller one, its
+    2.5 degree tilt (7 pt over the line) was past the limit, and pdftotext read it in three
+    pieces, last first ("epsilon zeta", "gamma delta", "alpha beta")."""
+
+    left, right = _wrapped_columns()
+    caption = _text_line("alpha beta gamma delta epsilon zeta", 160, 330, 112, 1, rise=2.5)
+    path = layer_pdf(Page(1, 560, 240, 72.0, lines=[*left, caption, *right]), tmp_path / "tilted.pdf")
+    assert caption.text in pdftotext(path).splitlines()
 
 
 def test_a_charts_labels_at_45_degrees_are_drawn_across_on_their_boxes(tmp_path: Path) -> None:
