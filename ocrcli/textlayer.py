@@ -349,11 +349,7 @@ def _block_extent(lines: list[Line], points_per_px: float, height_pt: float) -> 
     if not frames:
         return (0.0, 0.0), 0.0, 0.0, 0.0, 0.0  # overlaps nothing
     axis = _nearest_axis(*frames[0][1][1])
-    corners = [
-        (line.quad[2 * i] * points_per_px, height_pt - line.quad[2 * i + 1] * points_per_px)
-        for line, _ in frames
-        for i in range(4)
-    ]
+    corners = [corner for line, _ in frames for corner in _corners(line.quad, points_per_px, height_pt)]
     along = [_along((0.0, 0.0), corner, axis) for corner in corners]
     across = [_level(corner, axis) for corner in corners]
     return axis, min(along), max(along), min(across), max(across)
@@ -491,16 +487,18 @@ def _quad_frame(
     quad: Quad, points_per_px: float, height_pt: float
 ) -> tuple[tuple[float, float], tuple[float, float], float, float] | None:
     """(middle of the left edge, unit direction, width, height) of a quad in displayed-page points."""
-    # Image pixels (y down) to points (y up).
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = (
-        (quad[2 * i] * points_per_px, height_pt - quad[2 * i + 1] * points_per_px) for i in range(4)
-    )
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = _corners(quad, points_per_px, height_pt)
     along = ((x1 - x0 + x2 - x3) / 2, (y1 - y0 + y2 - y3) / 2)  # left to right along the text
     up = ((x0 - x3 + x1 - x2) / 2, (y0 - y3 + y1 - y2) / 2)  # bottom to top
     width, height = math.hypot(*along), math.hypot(*up)
     if width <= 0.01 or height <= 0.01:
         return None
     return ((x0 + x3) / 2, (y0 + y3) / 2), (along[0] / width, along[1] / width), width, height
+
+
+def _corners(quad: Quad, points_per_px: float, height_pt: float) -> list[Point]:
+    """A quad's four corners, image pixels (y down) turned into displayed-page points (y up)."""
+    return [(quad[2 * i] * points_per_px, height_pt - quad[2 * i + 1] * points_per_px) for i in range(4)]
 
 
 def _rotation(dx: float, dy: float) -> str:
