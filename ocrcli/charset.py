@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ocrcli.errors import OutputError
 from ocrcli.models import ModelSpec, cache_dir
 from ocrcli.safewrite import write_bytes_atomically
 
@@ -67,7 +68,7 @@ def _save(path: Path, data: bytes) -> None:
     try:
         write_bytes_atomically(path, data)
         write_bytes_atomically(path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())
-    except OSError:
+    except OutputError:
         pass
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +22,8 @@ from ocrcli.errors import OcrError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 all done; 1 unexpected error (a bug); 2 bad arguments; 3 some inputs could not be "
-    "read (the others were processed); 4 models missing or corrupt; 130 interrupted (Ctrl-C, SIGTERM); "
+    "read (the others were processed); 4 models missing or corrupt; 5 an output could not be written; "
+    "130 interrupted (Ctrl-C, SIGTERM); "
     "141 stdout closed by its reader."
 )
 
@@ -39,7 +42,9 @@ class Tier(StrEnum):
     accurate = "accurate"
 
 
-ThreadsOption = Annotated[int | None, typer.Option(help="Inference threads ($OCRCLI_THREADS, default 1).")]
+ThreadsOption = Annotated[
+    int | None, typer.Option(min=1, help="Inference threads ($OCRCLI_THREADS, default 1).")
+]
 CjkOption = Annotated[
     bool,
     typer.Option(
@@ -95,36 +100,117 @@ def image(
     with --pdf, a searchable PDF and its JSON sidecar."""
     from ocrcli.pipeline import Engine  # heavy imports only when needed
 
+    _refuse_text_with_json_on_stdout(text, json_out)
     if pdf is not None:
+        sidecar = _sidecar_path(pdf, sidecar)
+        _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _file(json_out))])
         engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
         from ocrcli.searchable import images_to_pdf
 
         _write_pdf(lambda: images_to_pdf(engine, files, pdf), pdf, sidecar, json_out, text)
         return
+    if sidecar is not None:
+        _usage_error("--sidecar goes with --pdf (the JSON of each image: --json or -o)")
     if json_out is None and output is None and not text:
         json_out = "-"
+    targets = _json_targets(files, output)
+    _refuse_bad_outputs(files, [("--json", _file(json_out)), *(("-o", target) for target in targets)])
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
     stream = _open_stream(json_out)
     failed = 0
     try:
-        for path in files:
-            try:
-                document = engine.read(path)
-                doc, page_texts = document.to_dict(), [page.text for page in document.pages]
-            except OcrError as exc:
-                failed += 1
-                report(f"error: {exc}")
-                doc, page_texts = {"source": {"path": str(path)}, "error": {"message": str(exc)}}, []
-            _emit(doc, page_texts, path, stream, output, text, several=len(files) > 1)
+        with _sigterm_as_interrupt():
+            for path, target in zip(files, targets, strict=True):
+                try:
+                    document = engine.read(path)
+                    doc, page_texts = document.to_dict(), [page.text for page in document.pages]
+                except OcrError as exc:
+                    failed += 1
+                    report(f"error: {exc}")
+                    doc, page_texts = {"source": {"path": str(path)}, "error": {"message": str(exc)}}, []
+                _emit(doc, page_texts, stream, target, text)
     except KeyboardInterrupt:
         report("interrupted")
         raise typer.Exit(errors.EXIT_INTERRUPTED) from None
     except BrokenPipeError:
         _quiet_broken_pipe()
+        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
     finally:
         if stream not in (None, sys.stdout):
             stream.close()
     raise typer.Exit(errors.EXIT_INPUT if failed else errors.EXIT_OK)
+
+
+def _json_targets(files: list[Path], output: Path | None) -> list[Path | None]:
+    """Where `-o` puts each input's JSON: OUT itself for one input (unless it is a folder), else
+    OUT/STEM.json, or OUT/NAME.EXT.json for inputs that share a stem (a.png beside a.jpg)."""
+    if output is None:
+        return [None] * len(files)
+    if len(files) == 1 and not output.is_dir():
+        return [output]
+    if output.exists() and not output.is_dir():
+        _usage_error(f"-o {output}: with several inputs, give a folder")
+    stems = Counter(path.stem for path in files)
+    names = [f"{path.stem}.json" if stems[path.stem] == 1 else f"{path.name}.json" for path in files]
+    first: dict[str, Path] = {}
+    for path, name in zip(files, names, strict=True):
+        if (other := first.setdefault(name, path)) != path:
+            _usage_error(f"{other} and {path} would both write {output / name}: use --json FILE instead")
+    return [output / name for name in names]
+
+
+def _refuse_text_with_json_on_stdout(text: bool, json_out: str | None) -> None:
+    if text and json_out == "-":
+        _usage_error("--text and --json - would both write to stdout: give --json FILE")
+
+
+def _file(json_out: str | None) -> Path | None:
+    """The file `--json` names (None for stdout or no --json)."""
+    return None if json_out in (None, "-") else Path(json_out)
+
+
+def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path:
+    """The sidecar's path: as given, else the PDF's with .json, which must not be a file of the
+    user's (checked before any work, as `ocr scan` does)."""
+    from ocrcli.discover import read_sidecar
+
+    if sidecar is not None:
+        return sidecar
+    default = pdf.with_suffix(".json")
+    if default.exists() and read_sidecar(default) is None:
+        _usage_error(f"{default} exists and is no ocrcli sidecar; leaving it (give --sidecar PATH)")
+    return default
+
+
+def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None]]) -> None:
+    """Before any work, refuse (exit 2) an output that is an input file, one that another output
+    also names, one that is a folder, and one in a folder that cannot be written: the input would
+    be lost, or the work done for nothing."""
+    taken: dict[str, str] = {}
+    for option, path in outputs:
+        if path is None:
+            continue
+        for source in inputs:
+            if _same_file(path, source):
+                _usage_error(f"{option} {path} is the input {source}: choose another path")
+        key = os.path.realpath(path)
+        if key in taken:
+            _usage_error(f"{option} {path} is also where {taken[key]} goes: choose another path")
+        taken[key] = f"{option} {path}"
+        if path.is_dir():
+            _usage_error(f"{option} {path} is a folder: give a file's path")
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # missing folders are made: the nearest existing one counts
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            _usage_error(f"{option} {path}: {folder} is not a folder that can be written")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist: then writing `a` cannot harm `b`
+        return False
 
 
 @app.command("pdf")
@@ -156,8 +242,13 @@ def pdf_command(
 
     if (output is None) == (not in_place):
         _usage_error("give either -o OUTPUT.pdf or --in-place")
+    _refuse_text_with_json_on_stdout(text, json_out)
     options = _pdf_options(pages, force, redo, password, invalidate_signatures)
     dest = source if in_place else output
+    sidecar = _sidecar_path(dest, sidecar)
+    _refuse_bad_outputs(
+        [source], [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _file(json_out))]
+    )
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
     _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text)
 
@@ -182,7 +273,7 @@ def _pdf_options(
     )
 
 
-def _write_pdf(make: Any, pdf: Path, sidecar: Path | None, json_out: str | None, text: bool) -> None:
+def _write_pdf(make: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool) -> None:
     """Run `make` (which writes the PDF and returns the document), then write the sidecar."""
     with _interrupts_until_written(pdf) as finished:
         try:
@@ -223,8 +314,8 @@ def _interrupts_until_written(pdf: Path) -> Iterator[list[bool]]:
             signal.signal(sig, handler)
 
 
-def _finish_pdf(document: Any, pdf: Path, sidecar: Path | None, json_out: str | None, text: bool) -> None:
-    """Report skipped pages, write the sidecar beside the PDF (or to `sidecar`) and the output."""
+def _finish_pdf(document: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool) -> None:
+    """Report skipped pages, write the sidecar and the output."""
     from ocrcli.safewrite import write_bytes_atomically
 
     for page in document.pages:
@@ -232,13 +323,19 @@ def _finish_pdf(document: Any, pdf: Path, sidecar: Path | None, json_out: str | 
             report(f"{document.source['path']}: page {page.page} skipped: {page.skipped}")
     doc = document.to_dict()
     doc["output"] = {"pdf": str(pdf)}
-    sidecar = sidecar or pdf.with_suffix(".json")
-    write_bytes_atomically(sidecar, (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    try:
+        write_bytes_atomically(
+            sidecar, (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        )
+    except OcrError as exc:
+        report(f"error: {pdf} is written, but not its sidecar: {exc}")
+        raise typer.Exit(exc.exit_code) from None
     stream = _open_stream(json_out)
     try:
-        _emit(doc, [p.text for p in document.pages], pdf, stream, None, text, several=False)
+        _emit(doc, [p.text for p in document.pages], stream, None, text)
     except BrokenPipeError:
         _quiet_broken_pipe()
+        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
     finally:
         if stream not in (None, sys.stdout):
             stream.close()
@@ -260,26 +357,30 @@ def _usage_error(message: str) -> None:
     raise typer.Exit(errors.EXIT_USAGE)
 
 
-def _emit(
-    doc: dict[str, Any],
-    page_texts: list[str],
-    path: Path,
-    stream: Any,
-    output: Path | None,
-    text: bool,
-    several: bool,
-) -> None:
+def _emit(doc: dict[str, Any], page_texts: list[str], stream: Any, target: Path | None, text: bool) -> None:
+    """One document to the JSON stream, to its `-o` file and as plain text."""
+    from ocrcli.safewrite import write_bytes_atomically
+
     if stream is not None:
         stream.write(json.dumps(doc, ensure_ascii=False) + "\n")
         stream.flush()
-    if output is not None and "error" not in doc:
-        target = output / f"{path.stem}.json" if several or output.is_dir() else output
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if target is not None and "error" not in doc:
+        try:
+            write_bytes_atomically(
+                target, (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+            )
+        except OcrError as exc:
+            report(f"error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
     if text and page_texts:
         # Pages are separated by a form feed, as pdftotext does.
         sys.stdout.write("\n\f\n".join(page_texts) + "\n")
         sys.stdout.flush()
+
+
+def _pretty_json(doc: dict[str, Any]) -> bytes:
+    """A JSON file's content (sidecars and `-o` files are indented for people to read)."""
+    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 def _open_stream(json_out: str | None) -> Any:
@@ -290,7 +391,8 @@ def _open_stream(json_out: str | None) -> Any:
     try:
         return open(json_out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
     except OSError as exc:
-        _usage_error(f"--json {json_out}: {errors.one_line(exc)}")
+        report(f"error: cannot write {json_out}: {errors.one_line(exc)}")
+        raise typer.Exit(errors.EXIT_OUTPUT) from None
 
 
 @app.command("scan")
@@ -359,8 +461,12 @@ def scan_command(
     from ocrcli.progress import ScanDisplay, summary_table
     from ocrcli.scan import Scan, ScanOptions
 
+    if not input_dir.exists():
+        _usage_error(f"{input_dir}: not found")
     if not input_dir.is_dir():
         _usage_error(f"{input_dir}: not a folder")
+    if output is not None and output.exists() and not output.is_dir():
+        _usage_error(f"-o {output}: is a file, not a folder")
     if in_place and output is not None:
         _usage_error("give either -o OUTPUT_DIR or --in-place, not both")
     if no_pdf and no_sidecar:
@@ -374,6 +480,9 @@ def scan_command(
     if in_place:  # an image's PDF from an earlier run is an output, not an input
         files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
     items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
+    outputs = [path for item in items for path in (item.pdf, item.sidecar) if path is not None]
+    if (json_file := _file(json_out)) is not None:
+        _refuse_bad_outputs(files + outputs, [("--json", json_file)])
     options = ScanOptions(
         engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1, cjk),
         pdf_options=pdf_options,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 # Exit codes: stable, documented in README.md and `ocr --help`.
 EXIT_OK = 0
 EXIT_INTERNAL = 1  # an unexpected error: a bug (OCRCLI_DEBUG=1 shows the traceback)
 EXIT_USAGE = 2  # bad arguments (typer/click uses 2 too)
 EXIT_INPUT = 3  # one or more input files could not be read
 EXIT_MODELS = 4  # model files missing or corrupt
+EXIT_OUTPUT = 5  # an output could not be written (no space, no permission); inputs are untouched
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
 EXIT_BROKEN_PIPE = 141  # stdout closed by its reader (`| head`); as if killed by SIGPIPE
 
@@ -36,7 +40,33 @@ class BadInputError(OcrError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class OutputError(OcrError):
+    """An output file cannot be written: no space, no permission, a folder in the way."""
+
+    exit_code = EXIT_OUTPUT
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+
 class ModelError(OcrError):
     """A model file is missing, corrupt, or the manifest is wrong."""
 
     exit_code = EXIT_MODELS
+
+
+def input_size(path: str | os.PathLike[str], kind: str) -> int:
+    """The size of the input file at `path` (`kind`: "an image file", "a PDF"), or a BadInputError
+    that says why it cannot be read: missing, a directory, no permission."""
+    file = Path(path)
+    try:
+        if file.is_dir():
+            raise BadInputError(path, f"is a directory, not {kind}")
+        return file.stat().st_size
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise BadInputError(path, "file not found") from exc
+    except PermissionError as exc:
+        raise BadInputError(path, "permission denied") from exc
+    except OSError as exc:
+        raise BadInputError(path, f"cannot read file ({one_line(exc)})") from exc

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-from ocrcli.errors import BadInputError, one_line
+from ocrcli.errors import BadInputError, input_size, one_line
 
 MAX_PIXELS: int = 200_000_000  # default per-frame limit; the environment variable below overrides it
 MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
@@ -147,17 +147,8 @@ def _starts_with(file: Path, magic: bytes) -> bool:
 def _open(path: str | os.PathLike[str]) -> Image.Image:
     """Open lazily (header only) with a specific error for each way a path can fail."""
     file = Path(path)
-    try:
-        if file.is_dir():
-            raise BadInputError(path, "is a directory, not an image file")
-        if file.stat().st_size == 0:
-            raise BadInputError(path, "file is empty (0 bytes)")
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise BadInputError(path, "file not found") from exc
-    except PermissionError as exc:
-        raise BadInputError(path, "permission denied") from exc
-    except OSError as exc:
-        raise BadInputError(path, f"cannot read file ({one_line(exc)})") from exc
+    if input_size(file, "an image file") == 0:
+        raise BadInputError(path, "file is empty (0 bytes)")
     # Pillow's own bomb guard (a warning over 89 megapixels, an error over 179) would fire first,
     # below a limit the user raised, and without saying how to raise it. The per-frame check in
     # _read_frame replaces it. This is process-wide, which is fine: all images load through here.

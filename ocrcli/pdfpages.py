@@ -13,7 +13,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ocrcli.errors import BadInputError, OcrError, one_line
+from ocrcli.errors import BadInputError, OcrError, input_size, one_line
 
 DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
@@ -47,7 +47,7 @@ class OpenPdf:
 
 def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
     """Open a PDF for OCR, or raise a BadInputError that says why it cannot be."""
-    if os.path.getsize(path) == 0:
+    if input_size(path, "a PDF") == 0:
         raise BadInputError(path, "empty file (0 bytes)")
     try:
         pdf = pikepdf.open(path, password=password or "")

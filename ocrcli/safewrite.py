@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from ocrcli.errors import OutputError, one_line
+
 TEMP_SUFFIX = ".ocrcli-tmp"
 _replacements: Counter[Path] = Counter()  # per destination, counted just before each rename
 
@@ -36,8 +38,18 @@ def write_atomically(
     write: Callable[[Path], None],
     verify: Callable[[Path], None] | None = None,
 ) -> None:
-    """`write(tmp)` then `verify(tmp)` (raise to refuse), then move tmp over `dest`."""
+    """`write(tmp)` then `verify(tmp)` (raise to refuse), then move tmp over `dest`. An OSError
+    on the way (no space, no permission) becomes an OutputError naming `dest`."""
     dest = Path(dest)
+    try:
+        _write_atomically(dest, write, verify)
+    except OSError as exc:
+        raise OutputError(dest, one_line(exc)) from exc
+
+
+def _write_atomically(
+    dest: Path, write: Callable[[Path], None], verify: Callable[[Path], None] | None
+) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
     os.close(fd)

@@ -76,9 +76,9 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
     """OCR `source` and write the searchable PDF to `dest` (which may be `source` itself)."""
     options = options or PdfOptions()
     start = time.perf_counter()
-    sha256 = models.file_sha256(source)
-    opened = open_for_ocr(source, options)
+    opened = open_for_ocr(source, options)  # first: it says why a path is no readable PDF
     try:
+        sha256 = models.file_sha256(source)
         with rewrite_errors(source):
             grafter = PdfGrafter(opened.pdf)
             pages = [

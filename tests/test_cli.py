@@ -143,7 +143,7 @@ def test_stdout_closed_early_is_not_a_traceback():
     proc.stdout.read(100)
     proc.stdout.close()
     stderr = proc.stderr.read().decode()
-    proc.wait(timeout=600)
+    assert proc.wait(timeout=600) == 141  # documented: stdout closed by its reader
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
@@ -164,3 +164,77 @@ def test_help_reflows_the_commands_descriptions_to_the_terminal() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "on a pool of worker processes. Re-running skips" in run.stdout
+
+
+SMALL_PDF = DATA / "pdfs" / "ocrmypdf_jbig2.pdf"
+RECEIPT = Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.jpg"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pdf", "{pdf}", "-o", "{out}", "--sidecar", "{pdf}"],
+        ["pdf", "{pdf}", "-o", "{out}", "--json", "{pdf}"],
+        ["pdf", "{pdf}", "-o", "{pdf}"],
+        ["pdf", "{pdf}", "--in-place", "--sidecar", "{pdf}"],
+        ["pdf", "{pdf}", "-o", "{out}", "--sidecar", "{out}"],
+        ["image", "{jpg}", "-o", "{jpg}"],
+        ["image", "{jpg}", "--json", "{jpg}"],
+        ["image", "{jpg}", "--pdf", "{jpg}"],
+        ["image", "{jpg}", "--pdf", "{out}", "--sidecar", "{out}"],
+        ["scan", "{folder}", "--json", "{pdf}"],
+    ],
+)
+def test_an_output_on_an_input_or_on_another_output_is_refused_before_any_work(tmp_path, args):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pdf, jpg = folder / "k.pdf", folder / "r.jpg"
+    shutil.copy(SMALL_PDF, pdf)
+    shutil.copy(RECEIPT, jpg)
+    before = {p: p.read_bytes() for p in (pdf, jpg)}
+    names = {"pdf": pdf, "jpg": jpg, "out": tmp_path / "out.pdf", "folder": folder}
+    result = ocr(*(arg.format(**names) for arg in args))
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "choose another path" in result.stderr
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_the_default_sidecar_never_replaces_a_file_of_the_users(tmp_path):
+    pdf = tmp_path / "report.pdf"
+    shutil.copy(SMALL_PDF, pdf)
+    notes = tmp_path / "report.json"
+    notes.write_text('{"important": 1}')
+    result = ocr("pdf", pdf, "--in-place")
+    assert result.returncode == 2 and "no ocrcli sidecar" in result.stderr
+    assert notes.read_text() == '{"important": 1}' and pdf.read_bytes() == SMALL_PDF.read_bytes()
+
+
+def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
+    cases = [
+        (["pdf", tmp_path / "missing.pdf", "-o", tmp_path / "x.pdf"], 3, "file not found"),
+        (["pdf", tmp_path, "-o", tmp_path / "x.pdf"], 3, "is a directory"),
+        (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),
+        (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
+        (["image", RECEIPT, "--text", "--json", "-"], 2, "both write to stdout"),
+        (["image", RECEIPT, "--sidecar", tmp_path / "x.json"], 2, "--sidecar goes with --pdf"),
+        (["scan", tmp_path / "nowhere"], 2, "not found"),
+        (["scan", tmp_path, "-o", SMALL_PDF], 2, "not a folder"),
+        # Found only when written (after the OCR): 5, and still one line.
+        (["image", RECEIPT, "-o", "/proc/ocrcli-test.json"], 5, "cannot write /proc/ocrcli-test.json"),
+    ]
+    for args, code, message in cases:
+        result = ocr(*args)
+        assert (result.returncode, len(result.stderr.splitlines())) == (code, 1), (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+
+
+def test_inputs_sharing_a_stem_each_get_their_json(tmp_path):
+    (tmp_path / "x.jpg").write_bytes(RECEIPT.read_bytes())
+    Image.open(RECEIPT).save(tmp_path / "x.png")
+    result = ocr("image", tmp_path / "x.jpg", tmp_path / "x.png", "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["x.jpg.json", "x.png.json"]
+    sources = [json.loads((tmp_path / "out" / name).read_text())["source"]["path"] for name in written]
+    assert sources == [str(tmp_path / "x.jpg"), str(tmp_path / "x.png")]

@@ -20,7 +20,7 @@ import pytest
 from pdfminer.high_level import extract_text
 
 from ocrcli.document import Line, Page, Word
-from ocrcli.errors import BadInputError
+from ocrcli.errors import BadInputError, OutputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
 from ocrcli.searchable import PdfGrafter
@@ -717,7 +717,7 @@ def test_an_interrupt_stops_the_run_until_its_pdf_is_written(tmp_path: Path) -> 
 
     (tmp_path / "folder.pdf").mkdir()  # a rename that fails is no replacement
     with pytest.raises(KeyboardInterrupt), _interrupts_until_written(tmp_path / "folder.pdf"):
-        with pytest.raises(OSError):
+        with pytest.raises(OutputError):
             write_bytes_atomically(tmp_path / "folder.pdf", b"the result")
         signal.raise_signal(signal.SIGINT)
 
