@@ -250,7 +250,7 @@ def pdf_command(
         [source], [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _file(json_out))]
     )
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
-    _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text)
+    _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text, options.pages)
 
 
 def _pdf_options(
@@ -273,9 +273,16 @@ def _pdf_options(
     )
 
 
-def _write_pdf(make: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool) -> None:
+def _write_pdf(
+    make: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool, pages: Any = None
+) -> None:
     """Run `make` (which writes the PDF and returns the document), then write the sidecar."""
-    with _interrupts_until_written(pdf) as finished:
+    from ocrcli.safewrite import interrupts_until_written
+
+    def late() -> None:
+        report(f"{pdf} is already written; finishing its sidecar")
+
+    with interrupts_until_written(pdf, late) as guard:
         try:
             document = make()
         except OcrError as exc:
@@ -286,41 +293,23 @@ def _write_pdf(make: Any, pdf: Path, sidecar: Path, json_out: str | None, text: 
             raise typer.Exit(errors.EXIT_INTERRUPTED) from None
         except Exception as exc:
             _internal_error(exc)
-        finished.append(True)  # the PDF is final (written, or left as it was: nothing to add)
-        _finish_pdf(document, pdf, sidecar, json_out, text)
+        guard.finished = True  # the PDF is final (written, or left as it was: nothing to add)
+        # From here an interrupt is too late to stop anything: the sidecar and output are finished
+        # and the run exits 0 (see README).
+        _finish_pdf(document, pdf, sidecar, json_out, text, pages)
 
 
-@contextlib.contextmanager
-def _interrupts_until_written(pdf: Path) -> Iterator[list[bool]]:
-    """Ctrl-C and SIGTERM stop the run (KeyboardInterrupt) until the PDF replaces its destination,
-    or the caller appends to the list this yields (the PDF is final without a write); from then on
-    they are ignored and the run finishes its sidecar and output: the PDF is written, so
-    "interrupted; nothing was written" would be false, and a sidecar left out would not match."""
-    from ocrcli.safewrite import replacements
-
-    before = replacements(pdf)
-    finished: list[bool] = []
-
-    def interrupt(signum: int, frame: Any) -> None:
-        if not finished and replacements(pdf) == before:
-            raise KeyboardInterrupt
-        report(f"{pdf} is already written; finishing its sidecar")
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield finished
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _finish_pdf(document: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool) -> None:
+def _finish_pdf(
+    document: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool, pages: Any = None
+) -> None:
     """Report skipped pages, write the sidecar and the output."""
     from ocrcli.safewrite import write_bytes_atomically
 
     for page in document.pages:
         if page.skipped and page.skipped != "not in --pages":
             report(f"{document.source['path']}: page {page.page} skipped: {page.skipped}")
+    if pages is not None and (beyond := pages.missing_from(len(document.pages))):
+        report(f"{document.source['path']}: --pages {beyond}: past its last page ({len(document.pages)})")
     doc = document.to_dict()
     doc["output"] = {"pdf": str(pdf)}
     try:

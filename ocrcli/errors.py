@@ -40,6 +40,16 @@ class BadInputError(OcrError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class UsageError(OcrError):
+    """An option that does not fit the input, found only once it is open (--pages past its end)."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {reason}")
+
+
 class OutputError(OcrError):
     """An output file cannot be written: no space, no permission, a folder in the way."""
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
 import tempfile
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ocrcli.errors import OutputError, one_line
 
@@ -103,3 +107,40 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@dataclass
+class WriteGuard:
+    """What interrupts_until_written saw: `finished` is set by the caller when its output is final
+    without a write; `held` is whether an interrupt came too late to stop it."""
+
+    finished: bool = False
+    held: bool = field(default=False, init=False)
+
+
+@contextlib.contextmanager
+def interrupts_until_written(dest: Path, on_late: Callable[[], None] | None = None) -> Iterator[WriteGuard]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt as usual until `dest` is replaced (or the caller
+    sets `finished`); from then on they are held (`on_late` is called), so that the files that go
+    with it (its sidecar) are written too: stopping there would leave a written PDF without its
+    sidecar, and a message saying nothing was written. The caller decides what a held interrupt
+    means once its block is done. Outside the main thread, signals cannot be caught: no change."""
+    guard = WriteGuard()
+    if threading.current_thread() is not threading.main_thread():
+        yield guard
+        return
+    before = replacements(dest)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if not guard.finished and replacements(dest) == before:
+            raise KeyboardInterrupt
+        guard.held = True
+        if on_late is not None:
+            on_late()
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield guard
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -25,7 +25,7 @@ from ocrcli.document import Document
 from ocrcli.errors import BadInputError, OcrError, one_line
 from ocrcli.imageio import count_pages
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
-from ocrcli.safewrite import write_atomically
+from ocrcli.safewrite import interrupts_until_written, write_atomically
 from ocrcli.searchable import (
     ExistingText,
     PageReading,
@@ -99,7 +99,7 @@ def run_record(options: ScanOptions) -> dict[str, Any]:
         "options": {
             "tier": options.engine.tier,
             "cjk": options.engine.cjk,
-            "pages": sorted(pdf.pages) if pdf.pages else None,
+            "pages": str(pdf.pages) if pdf.pages else None,
             "existing_text": pdf.existing_text.value,
         },
     }
@@ -252,12 +252,21 @@ class Scan:
 
     def _complete(self, doc: _Open) -> None:
         item = doc.item
+        # An interrupt once the PDF is written is held until its sidecar is too, then stops the batch.
+        with interrupts_until_written(item.pdf or item.path) as guard:
+            self._write_outputs(doc)
+        if guard.held:
+            raise KeyboardInterrupt
+
+    def _write_outputs(self, doc: _Open) -> None:
+        item = doc.item
         output: dict[str, Any] = {"pdf": None, "sidecar": str(item.sidecar) if item.sidecar else None}
         in_place = item.pdf == item.path
         if doc.grafter is not None and item.pdf is not None:
             if in_place and _identity(item.path) != doc.identity:
                 raise BadInputError(item.path, "changed while it was being OCRed; left as it is (run again)")
-            doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password, doc.sha256)
+            with rewrite_errors(item.path):
+                doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password, doc.sha256)
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
         seconds = time.perf_counter() - doc.started
         head = Document({"path": str(item.path), "sha256": doc.sha256}, [], self.record["models"]).to_dict()

@@ -21,7 +21,7 @@ import pypdfium2 as pdfium
 
 from ocrcli import models, pdfgraft, pdfpages
 from ocrcli.document import Document, Page, Word
-from ocrcli.errors import BadInputError, one_line
+from ocrcli.errors import BadInputError, UsageError, one_line
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.safewrite import write_atomically
@@ -39,17 +39,36 @@ class ExistingText(StrEnum):
     force = "force"  # OCR every page; earlier OCR layers are replaced, visible text is not doubled
 
 
+@dataclass(frozen=True)
+class PageSelection:
+    """1-based page ranges, inclusive, as --pages gives them ("1-3,7"): kept as ranges, so a
+    range as wide as "1-99999999999" costs nothing."""
+
+    ranges: tuple[tuple[int, int], ...]
+
+    def __contains__(self, number: int) -> bool:
+        return any(lo <= number <= hi for lo, hi in self.ranges)
+
+    def __str__(self) -> str:
+        return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.ranges)
+
+    def missing_from(self, page_count: int) -> str | None:
+        """The part of the selection past a document's last page, if any ("7" of "1-3,7")."""
+        beyond = [(max(lo, page_count + 1), hi) for lo, hi in self.ranges if hi > page_count]
+        return str(PageSelection(tuple(beyond))) if beyond else None
+
+
 @dataclass
 class PdfOptions:
-    pages: set[int] | None = None  # 1-based page numbers to OCR; None: all
+    pages: PageSelection | None = None  # pages to OCR; None: all
     existing_text: ExistingText = ExistingText.skip
     password: str | None = None
     invalidate_signatures: bool = False
 
 
-def parse_page_ranges(spec: str) -> set[int]:
-    """ "1-3,7" -> {1, 2, 3, 7}; raises ValueError with the reason."""
-    pages: set[int] = set()
+def parse_page_ranges(spec: str) -> PageSelection:
+    """ "1-3,7" -> pages 1 to 3 and 7; raises ValueError with the reason."""
+    ranges = []
     for part in spec.split(","):
         first, dash, last = part.strip().partition("-")
         try:
@@ -59,8 +78,8 @@ def parse_page_ranges(spec: str) -> set[int]:
             raise ValueError(f"{part.strip()!r} is not a page number or a range like 2-5") from None
         if lo < 1 or hi < lo:
             raise ValueError(f"{part.strip()!r} is not a range of pages from 1 up")
-        pages.update(range(lo, hi + 1))
-    return pages
+        ranges.append((lo, hi))
+    return PageSelection(tuple(sorted(ranges)))
 
 
 @dataclass
@@ -78,6 +97,9 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
     start = time.perf_counter()
     opened = open_for_ocr(source, options)  # first: it says why a path is no readable PDF
     try:
+        count = len(opened.pdf.pages)
+        if options.pages is not None and options.pages.missing_from(0) == options.pages.missing_from(count):
+            raise UsageError(source, f"--pages {options.pages}: it has {count} page{'s' * (count > 1)}")
         sha256 = models.file_sha256(source)
         with rewrite_errors(source):
             grafter = PdfGrafter(opened.pdf)

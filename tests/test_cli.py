@@ -238,3 +238,15 @@ def test_inputs_sharing_a_stem_each_get_their_json(tmp_path):
     assert written == ["x.jpg.json", "x.png.json"]
     sources = [json.loads((tmp_path / "out" / name).read_text())["source"]["path"] for name in written]
     assert sources == [str(tmp_path / "x.jpg"), str(tmp_path / "x.png")]
+
+
+def test_pages_past_the_end_are_reported_and_a_huge_range_costs_nothing(tmp_path):
+    out = tmp_path / "out.pdf"
+    result = ocr("pdf", SMALL_PDF, "-o", out, "--pages", "5-9")
+    assert result.returncode == 2 and "--pages 5-9: it has 1 page" in result.stderr
+    assert not out.exists()
+    # Kept as ranges: 10^11 pages used to be a set built page by page (GBs, minutes).
+    result = ocr("pdf", SMALL_PDF, "-o", out, "--pages", "1,3-99999999999", "--force")
+    assert result.returncode == 0, result.stderr
+    assert "--pages 3-99999999999: past its last page (1)" in result.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["pages"][0]["lines"]

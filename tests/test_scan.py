@@ -440,3 +440,38 @@ def test_progress_on_a_terminal_goes_to_stderr_and_stdout_stays_json(tmp_path: P
     screen = shown.decode(errors="replace")
     assert "pages/s" in screen and "docs" in screen and "ETA" in screen  # the live display
     assert "\x1b[" not in stdout  # no terminal codes leak into the JSON
+
+
+INTERRUPT_AFTER_REPLACING = """
+import os, signal, sys
+from ocrcli import cli, models, safewrite
+hash_file = models.file_sha256
+def hash_then_interrupt(path):
+    # Ctrl-C exactly between the PDF's rename and its sidecar: the output is hashed there.
+    if str(path).endswith(".pdf") and safewrite.replacements(path):
+        os.kill(os.getpid(), signal.SIGINT)
+    return hash_file(path)
+models.file_sha256 = hash_then_interrupt
+sys.argv = ["ocr", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def test_ctrl_c_once_the_pdf_is_replaced_still_writes_its_sidecar(tmp_path: Path) -> None:
+    """An in-place PDF replaced just before Ctrl-C used to be left without its sidecar, and the run
+    said "documents in progress were not written"; a re-run then saw only an OCR layer to skip."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    pdf = image_pdf(folder / "page.pdf", TESS / "phototest.tif", 1)
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_AFTER_REPLACING, "scan", folder, "--in-place", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 130, result.stderr
+    record = json.loads((folder / "page.json").read_text())
+    assert record["output"]["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert "lazy fox" in pdftotext(pdf) and "lazy fox" in json.dumps(record)
+    rerun = ocr("scan", folder, "--in-place", "--json", "-", "-q")
+    assert [json.loads(line)["status"] for line in rerun.stdout.splitlines()] == ["current"]

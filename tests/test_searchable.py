@@ -693,37 +693,38 @@ def test_an_interrupt_stops_the_run_until_its_pdf_is_written(tmp_path: Path) -> 
     was written" after the PDF had been, if Ctrl-C came just after the rename)."""
     import signal
 
-    from ocrcli.cli import _interrupts_until_written
-    from ocrcli.safewrite import write_bytes_atomically
+    from ocrcli.safewrite import interrupts_until_written, write_bytes_atomically
 
     pdf = tmp_path / "out.pdf"
-    with pytest.raises(KeyboardInterrupt), _interrupts_until_written(pdf):
+    with pytest.raises(KeyboardInterrupt), interrupts_until_written(pdf):
         write_bytes_atomically(tmp_path / "other.pdf", b"another file")
         signal.raise_signal(signal.SIGTERM)
-    with _interrupts_until_written(pdf):
+    late = []
+    with interrupts_until_written(pdf, lambda: late.append(True)) as guard:
         write_bytes_atomically(pdf, b"the result")
         signal.raise_signal(signal.SIGINT)
         signal.raise_signal(signal.SIGTERM)
-    assert pdf.read_bytes() == b"the result"
+    assert pdf.read_bytes() == b"the result" and guard.held and late == [True, True]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
     (tmp_path / "target.pdf").write_bytes(b"original")  # a symlink is replaced, not its target
     link = tmp_path / "link.pdf"
     link.symlink_to("target.pdf")
-    with _interrupts_until_written(link):
+    with interrupts_until_written(link):
         write_bytes_atomically(link, b"the result")
         signal.raise_signal(signal.SIGINT)
     assert link.read_bytes() == b"the result" and not link.is_symlink()
 
     (tmp_path / "folder.pdf").mkdir()  # a rename that fails is no replacement
-    with pytest.raises(KeyboardInterrupt), _interrupts_until_written(tmp_path / "folder.pdf"):
+    with pytest.raises(KeyboardInterrupt), interrupts_until_written(tmp_path / "folder.pdf"):
         with pytest.raises(OutputError):
             write_bytes_atomically(tmp_path / "folder.pdf", b"the result")
         signal.raise_signal(signal.SIGINT)
 
-    with _interrupts_until_written(tmp_path / "untouched.pdf") as finished:  # final, not rewritten
-        finished.append(True)
+    with interrupts_until_written(tmp_path / "untouched.pdf") as guard:  # final, not rewritten
+        guard.finished = True
         signal.raise_signal(signal.SIGINT)
+    assert guard.held
 
 
 def _corpus() -> list[Path]:
