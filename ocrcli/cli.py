@@ -35,6 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 stderr = Console(stderr=True)
+UNPAIRED = "backslashreplace"  # how text with lone surrogates (undecodable file names) is written
 
 
 class Tier(StrEnum):
@@ -313,9 +314,7 @@ def _finish_pdf(
     doc = document.to_dict()
     doc["output"] = {"pdf": str(pdf)}
     try:
-        write_bytes_atomically(
-            sidecar, (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-        )
+        write_bytes_atomically(sidecar, _pretty_json(doc))
     except OcrError as exc:
         report(f"error: {pdf} is written, but not its sidecar: {exc}")
         raise typer.Exit(exc.exit_code) from None
@@ -355,9 +354,7 @@ def _emit(doc: dict[str, Any], page_texts: list[str], stream: Any, target: Path 
         stream.flush()
     if target is not None and "error" not in doc:
         try:
-            write_bytes_atomically(
-                target, (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-            )
+            write_bytes_atomically(target, _pretty_json(doc))
         except OcrError as exc:
             report(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None
@@ -369,7 +366,7 @@ def _emit(doc: dict[str, Any], page_texts: list[str], stream: Any, target: Path 
 
 def _pretty_json(doc: dict[str, Any]) -> bytes:
     """A JSON file's content (sidecars and `-o` files are indented for people to read)."""
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8", UNPAIRED)
 
 
 def _open_stream(json_out: str | None) -> Any:
@@ -378,7 +375,7 @@ def _open_stream(json_out: str | None) -> Any:
     if json_out == "-":
         return sys.stdout
     try:
-        return open(json_out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+        return open(json_out, "w", encoding="utf-8", errors=UNPAIRED)  # noqa: SIM115 - closed by the caller
     except OSError as exc:
         report(f"error: cannot write {json_out}: {errors.one_line(exc)}")
         raise typer.Exit(errors.EXIT_OUTPUT) from None
@@ -582,4 +579,8 @@ def _quiet_broken_pipe() -> None:
 
 
 def main() -> None:
+    # A file name that is not valid UTF-8 (b"bad\\xffname.jpg") reaches Python as a lone surrogate:
+    # written as the escape \\udcff, JSON stays valid UTF-8 and the name stays recognisable.
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(errors=UNPAIRED)  # type: ignore[union-attr]
     app()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pikepdf
 
 from ocrcli.pdffont import GlyphlessFont
-from ocrcli.pdfpages import INVISIBLE
+from ocrcli.pdfpages import INVISIBLE, open_pikepdf
 from ocrcli.textlayer import FONT_RESOURCE
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
@@ -187,7 +187,7 @@ def _normalised(box: pikepdf.Array) -> tuple[float, float, float, float]:
 def has_our_layer(path: Path) -> bool:
     """Does the PDF at `path` carry an ocrcli text layer on any page (False if it cannot be read)?"""
     try:
-        with pikepdf.open(path) as pdf:
+        with open_pikepdf(path) as pdf:
             for page in pdf.pages:
                 xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
                 if LAYER_TAG in xobjects:

@@ -4,6 +4,7 @@ text, and render a page as an RGB image at a resolution that suits its content."
 from __future__ import annotations
 
 import ctypes
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -45,12 +46,23 @@ class OpenPdf:
         self.pdf.close()
 
 
+def open_pikepdf(path: str | os.PathLike, password: str | None = None) -> pikepdf.Pdf:
+    """pikepdf.open, also for a path that is not valid UTF-8 (a name made on another system, such
+    as b"bad\\xffname.pdf"): pikepdf takes only UTF-8 paths, so such a file is read into memory."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        with open(path, "rb") as f:
+            return pikepdf.open(io.BytesIO(f.read()), password=password or "")
+    return pikepdf.open(path, password=password or "")
+
+
 def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
     """Open a PDF for OCR, or raise a BadInputError that says why it cannot be."""
     if input_size(path, "a PDF") == 0:
         raise BadInputError(path, "empty file (0 bytes)")
     try:
-        pdf = pikepdf.open(path, password=password or "")
+        pdf = open_pikepdf(path, password)
     except pikepdf.PasswordError:
         reason = "wrong password" if password else "encrypted: give its password with --password"
         raise EncryptedError(path, reason) from None

@@ -159,7 +159,7 @@ class Scan:
                 self._finish(Outcome(item, "current", len(previous["pages"]) if previous else 0), previous)
                 return None
             self._check_overwrites(item)
-            spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed with the doc
+            spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
             grafter, page_count = self._open_pdf(item)
         except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
             raise
@@ -301,7 +301,7 @@ class Scan:
 
     @staticmethod
     def _write_document(head: dict[str, Any], spool: IO[str], tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as out:
+        with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as out:
             for chunk in _document_chunks(head, spool, separator=",\n"):
                 out.write(chunk)
             out.write("\n")

@@ -306,14 +306,16 @@ def _save(
     objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
 
     def write(tmp: Path) -> None:
-        # Streams are copied as they are: images are never decoded and re-encoded.
-        if pdf.is_encrypted:  # keep the input's encryption; qpdf then copies streams as they are
-            pdf.save(tmp, object_stream_mode=objects, encryption=True)
-        else:
-            pdf.save(tmp, object_stream_mode=objects, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+        # Streams are copied as they are: images are never decoded and re-encoded. Saved through a
+        # file object: pikepdf takes only UTF-8 paths (see open_pikepdf).
+        with open(tmp, "wb") as out:
+            if pdf.is_encrypted:  # keep the input's encryption; qpdf then copies streams as they are
+                pdf.save(out, object_stream_mode=objects, encryption=True)
+            else:
+                pdf.save(out, object_stream_mode=objects, stream_decode_level=pikepdf.StreamDecodeLevel.none)
 
     def verify(tmp: Path) -> None:
-        with pikepdf.open(tmp, password=password or "") as check:
+        with pdfpages.open_pikepdf(tmp, password) as check:
             if len(check.pages) != expected_pages:
                 raise BadInputError(source or dest, "the written PDF did not verify (page count changed)")
             check.Root.Pages  # noqa: B018 - the page tree must resolve

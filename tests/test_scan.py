@@ -475,3 +475,22 @@ def test_ctrl_c_once_the_pdf_is_replaced_still_writes_its_sidecar(tmp_path: Path
     assert "lazy fox" in pdftotext(pdf) and "lazy fox" in json.dumps(record)
     rerun = ocr("scan", folder, "--in-place", "--json", "-", "-q")
     assert [json.loads(line)["status"] for line in rerun.stdout.splitlines()] == ["current"]
+
+
+def test_file_names_that_are_not_utf8_are_read_written_and_reported_as_valid_json(tmp_path: Path) -> None:
+    """A name made on another system (latin-1 bytes) used to fail PDFs with 'unexpected TypeError'
+    (pikepdf takes only UTF-8 paths) and put a raw 0xff byte into the JSON stream."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9")  # a lone surrogate in Python
+    image_pdf(folder / f"{name}.pdf", TESS / "phototest.tif", 1)
+    result = subprocess.run([*OCR, "scan", folder, "--json", "-", "-q"], capture_output=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.decode("utf-8").splitlines()  # strict UTF-8
+    document = json.loads(line)
+    assert document["status"] == "done" and document["source"]["path"] == str(folder / f"{name}.pdf")
+    out = folder.parent / "scans-ocr" / f"{name}.pdf"
+    assert "lazy fox" in pdftotext(out)
+    again = ocr("pdf", out, "-o", tmp_path / f"{name}-again.pdf", "--redo")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / f"{name}-again.json").read_bytes().decode("utf-8"))["pages"][0]["lines"]
