@@ -59,6 +59,7 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
     except OcrError as exc:
         conn.send(("fatal", str(exc)))
         return
+    conn.send(("ready", None))  # the page clock starts now, not while the models load
     open_path, document = None, None  # the PDF this worker last read, kept open for its next page
     while True:
         try:
@@ -97,7 +98,9 @@ class _Worker:
         self.process = context.Process(target=_worker_main, args=(child, spec), daemon=True)
         self.process.start()
         child.close()
-        self.started = 0.0  # when its current task was handed over (time.monotonic)
+        self.ready = False  # its models are loaded (it said so)
+        self.pending: tuple[str, Any] | None = None  # a message read while waiting for "ready"
+        self.started = 0.0  # when its current page started: handed over, or the worker got ready
 
     def death(self) -> str:
         self.process.join(1)
@@ -143,6 +146,8 @@ class WorkerPool:
             ready = set(wait(waitables, self._time_left()))
             done = []
             for worker in [w for w in self._busy if w.conn in ready or w.process.sentinel in ready]:
+                if worker.conn in ready and not worker.ready and self._heard_ready(worker):
+                    continue
                 key, page_task = self._busy.pop(worker)
                 done.append((key, self._receive(worker, page_task)))
             done += self._stop_overdue()
@@ -177,26 +182,41 @@ class WorkerPool:
 
     def _time_left(self) -> float | None:
         """Seconds until the busiest worker's page is overdue (None: no limit)."""
-        if self.page_timeout is None:
+        timed = [w.started for w in self._busy if w.ready]
+        if self.page_timeout is None or not timed:
             return None
-        oldest = min(w.started for w in self._busy)
-        return max(0.0, oldest + self.page_timeout - time.monotonic())
+        return max(0.0, min(timed) + self.page_timeout - time.monotonic())
 
     def _stop_overdue(self) -> list[tuple[Any, TaskFailed]]:
         """Kill the workers stuck on a page past the limit (a pathological file); fail those pages."""
         if self.page_timeout is None:
             return []
         now, stopped = time.monotonic(), []
-        for worker in [w for w in self._busy if now - w.started > self.page_timeout]:
+        for worker in [w for w in self._busy if w.ready and now - w.started > self.page_timeout]:
             key, task = self._busy.pop(worker)
             self._replace(worker)
             message = f"{task.path}: page {task.index + 1}: not done after {self.page_timeout:g} s; stopped"
             stopped.append((key, TaskFailed(message)))
         return stopped
 
+    @staticmethod
+    def _heard_ready(worker: _Worker) -> bool:
+        """Read a new worker's first message: True if it says its models are loaded (its page's
+        clock starts now); anything else is kept for _receive."""
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):  # it died while loading: _receive reports that
+            return False
+        if message[0] == "ready":
+            worker.ready, worker.started = True, time.monotonic()
+            return True
+        worker.pending = message
+        return False
+
     def _receive(self, worker: _Worker, task: PageTask) -> Any:
         try:
-            status, value = worker.conn.recv()
+            status, value = worker.pending or worker.conn.recv()
+            worker.pending = None
         except (EOFError, OSError):
             message = f"{task.path}: page {task.index + 1}: {worker.death()}"
             self._replace(worker)

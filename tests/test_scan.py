@@ -307,6 +307,19 @@ def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp
     assert not temporaries(tmp_path)
 
 
+def test_the_page_time_limit_does_not_count_loading_the_models(tmp_path: Path) -> None:
+    """A worker loads its models (about 1 s) before its first page; that used to count against
+    the page's limit, and a worker started to replace a stopped one failed the next page too."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    receipt = Image.open(Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.jpg")
+    for k in range(3):  # a few lines: about 0.1 s a page, while loading takes 0.6 s or more
+        receipt.crop((0, 0, receipt.width, receipt.height // 4)).save(folder / f"r{k}.png")
+    run = ocr("scan", folder, "--page-timeout", "0.5", "--jobs", "1", "--json", "-", "-q")
+    assert run.returncode == 0, run.stderr
+    assert [json.loads(line)["status"] for line in run.stdout.splitlines()] == ["done"] * 3
+
+
 def test_never_overwrites_what_it_did_not_make(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
