@@ -50,6 +50,9 @@ class TaskFailed(Exception):
     """A task's one-line error (worker exceptions do not cross the pipe as objects)."""
 
 
+LOADING_ALLOWANCE = 120.0  # seconds a new worker may take to load its models (about 1 s here)
+
+
 def _worker_main(conn: Connection, spec: EngineSpec) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     from ocrcli.pipeline import Engine
@@ -182,17 +185,22 @@ class WorkerPool:
 
     def _time_left(self) -> float | None:
         """Seconds until the busiest worker's page is overdue (None: no limit)."""
-        timed = [w.started for w in self._busy if w.ready]
-        if self.page_timeout is None or not timed:
+        if self.page_timeout is None:
             return None
-        return max(0.0, min(timed) + self.page_timeout - time.monotonic())
+        return max(0.0, min(w.started + self._limit(w) for w in self._busy) - time.monotonic())
+
+    def _limit(self, worker: _Worker) -> float:
+        """Seconds its page may take: the page limit once the worker's models are loaded; before,
+        LOADING_ALLOWANCE more, so that a worker that never gets ready cannot hang the batch."""
+        assert self.page_timeout is not None
+        return self.page_timeout + (0.0 if worker.ready else LOADING_ALLOWANCE)
 
     def _stop_overdue(self) -> list[tuple[Any, TaskFailed]]:
         """Kill the workers stuck on a page past the limit (a pathological file); fail those pages."""
         if self.page_timeout is None:
             return []
         now, stopped = time.monotonic(), []
-        for worker in [w for w in self._busy if w.ready and now - w.started > self.page_timeout]:
+        for worker in [w for w in self._busy if now - w.started > self._limit(w)]:
             key, task = self._busy.pop(worker)
             self._replace(worker)
             message = f"{task.path}: page {task.index + 1}: not done after {self.page_timeout:g} s; stopped"
