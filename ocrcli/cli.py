@@ -463,8 +463,8 @@ def scan_command(
         # Mirrored outputs would land on the inputs themselves.
         _usage_error("the output folder is or contains the input folder: choose another, or --in-place")
     files = discover.find_files(input_dir, include, exclude, recursive, skip=[out_dir] if out_dir else [])
-    if in_place:  # an image's PDF from an earlier run is an output, not an input
-        files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
+    # An image's PDF written beside it by an earlier --in-place run is an output, not an input.
+    files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
     items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
     outputs = [path for item in items for path in (item.pdf, item.sidecar) if path is not None]
     if (json_file := _file(json_out)) is not None:

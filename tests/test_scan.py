@@ -507,3 +507,15 @@ def test_file_names_that_are_not_utf8_are_read_written_and_reported_as_valid_jso
     again = ocr("pdf", out, "-o", tmp_path / f"{name}-again.pdf", "--redo")
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / f"{name}-again.json").read_bytes().decode("utf-8"))["pages"][0]["lines"]
+
+
+def test_an_images_pdf_written_beside_it_is_no_input_of_a_later_scan(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    receipt = Image.open(Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.jpg")
+    receipt.crop((0, 0, receipt.width, receipt.height // 4)).save(folder / "r.png")
+    assert ocr("scan", folder, "--in-place", "-q").returncode == 0
+    assert (folder / "r.pdf").exists()
+    run = ocr("scan", folder, "-o", tmp_path / "out", "--json", "-", "-q")
+    assert run.returncode == 0, run.stderr
+    assert [Path(json.loads(line)["source"]["path"]).name for line in run.stdout.splitlines()] == ["r.png"]
