@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ocrcli import errors, models
-from ocrcli.errors import OcrError
+from ocrcli.errors import TEXT_ERRORS, OcrError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 all done; 1 unexpected error (a bug); 2 bad arguments; 3 some inputs could not be "
@@ -35,7 +35,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 stderr = Console(stderr=True)
-UNPAIRED = "backslashreplace"  # how text with lone surrogates (undecodable file names) is written
 
 
 class Tier(StrEnum):
@@ -117,28 +116,22 @@ def image(
     targets = _json_targets(files, output)
     _refuse_bad_outputs(files, [("--json", _file(json_out)), *(("-o", target) for target in targets)])
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
-    stream = _open_stream(json_out)
     failed = 0
-    try:
-        with _sigterm_as_interrupt():
-            for path, target in zip(files, targets, strict=True):
-                try:
-                    document = engine.read(path)
-                    doc, page_texts = document.to_dict(), [page.text for page in document.pages]
-                except OcrError as exc:
-                    failed += 1
-                    report(f"error: {exc}")
-                    doc, page_texts = {"source": {"path": str(path)}, "error": {"message": str(exc)}}, []
-                _emit(doc, page_texts, stream, target, text)
-    except KeyboardInterrupt:
-        report("interrupted")
-        raise typer.Exit(errors.EXIT_INTERRUPTED) from None
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
-    finally:
-        if stream not in (None, sys.stdout):
-            stream.close()
+    with _output_stream(json_out) as stream:
+        try:
+            with _sigterm_as_interrupt():
+                for path, target in zip(files, targets, strict=True):
+                    try:
+                        document = engine.read(path)
+                        doc, page_texts = document.to_dict(), [page.text for page in document.pages]
+                    except OcrError as exc:
+                        failed += 1
+                        report(f"error: {exc}")
+                        doc, page_texts = {"source": {"path": str(path)}, "error": {"message": str(exc)}}, []
+                    _emit(doc, page_texts, stream, target, text)
+        except KeyboardInterrupt:
+            report("interrupted")
+            raise typer.Exit(errors.EXIT_INTERRUPTED) from None
     raise typer.Exit(errors.EXIT_INPUT if failed else errors.EXIT_OK)
 
 
@@ -173,13 +166,15 @@ def _file(json_out: str | None) -> Path | None:
 def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path:
     """The sidecar's path: as given, else the PDF's with .json, which must not be a file of the
     user's (checked before any work, as `ocr scan` does)."""
-    from ocrcli.discover import read_sidecar
+    from ocrcli.discover import foreign_sidecar
 
+    if not pdf.name or pdf.is_dir():
+        _usage_error(f"{pdf} is a folder: give the PDF's path")
     if sidecar is not None:
         return sidecar
     default = pdf.with_suffix(".json")
-    if default.exists() and read_sidecar(default) is None:
-        _usage_error(f"{default} exists and is no ocrcli sidecar; leaving it (give --sidecar PATH)")
+    if reason := foreign_sidecar(default):
+        _usage_error(f"{reason} (give --sidecar PATH)")
     return default
 
 
@@ -200,6 +195,8 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
         taken[key] = f"{option} {path}"
         if path.is_dir():
             _usage_error(f"{option} {path} is a folder: give a file's path")
+        if path.exists() and not path.is_file():
+            continue  # /dev/null, a named pipe: written into (see safewrite.write_output)
         folder = path.parent
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent  # missing folders are made: the nearest existing one counts
@@ -304,7 +301,7 @@ def _finish_pdf(
     document: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool, pages: Any = None
 ) -> None:
     """Report skipped pages, write the sidecar and the output."""
-    from ocrcli.safewrite import write_bytes_atomically
+    from ocrcli.safewrite import write_output
 
     for page in document.pages:
         if page.skipped and page.skipped != "not in --pages":
@@ -314,19 +311,12 @@ def _finish_pdf(
     doc = document.to_dict()
     doc["output"] = {"pdf": str(pdf)}
     try:
-        write_bytes_atomically(sidecar, _pretty_json(doc))
+        write_output(sidecar, _pretty_json(doc))
     except OcrError as exc:
         report(f"error: {pdf} is written, but not its sidecar: {exc}")
         raise typer.Exit(exc.exit_code) from None
-    stream = _open_stream(json_out)
-    try:
+    with _output_stream(json_out) as stream:
         _emit(doc, [p.text for p in document.pages], stream, None, text)
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
-    finally:
-        if stream not in (None, sys.stdout):
-            stream.close()
 
 
 def _internal_error(exc: Exception) -> None:
@@ -347,14 +337,14 @@ def _usage_error(message: str) -> None:
 
 def _emit(doc: dict[str, Any], page_texts: list[str], stream: Any, target: Path | None, text: bool) -> None:
     """One document to the JSON stream, to its `-o` file and as plain text."""
-    from ocrcli.safewrite import write_bytes_atomically
+    from ocrcli.safewrite import write_output
 
     if stream is not None:
         stream.write(json.dumps(doc, ensure_ascii=False) + "\n")
         stream.flush()
     if target is not None and "error" not in doc:
         try:
-            write_bytes_atomically(target, _pretty_json(doc))
+            write_output(target, _pretty_json(doc))
         except OcrError as exc:
             report(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None
@@ -366,19 +356,34 @@ def _emit(doc: dict[str, Any], page_texts: list[str], stream: Any, target: Path 
 
 def _pretty_json(doc: dict[str, Any]) -> bytes:
     """A JSON file's content (sidecars and `-o` files are indented for people to read)."""
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8", UNPAIRED)
+    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8", TEXT_ERRORS)
 
 
-def _open_stream(json_out: str | None) -> Any:
-    if json_out is None:
-        return None
-    if json_out == "-":
-        return sys.stdout
+@contextlib.contextmanager
+def _output_stream(json_out: str | None) -> Iterator[Any]:
+    """The --json stream (None without --json) for the block, and what ends a run while it writes
+    to it or to stdout: the reader gone away (`| head`) exits quietly with 141, a write that fails
+    (disk full) with one line and 5."""
+    stream = None
     try:
-        return open(json_out, "w", encoding="utf-8", errors=UNPAIRED)  # noqa: SIM115 - closed by the caller
+        if json_out == "-":
+            stream = sys.stdout
+        elif json_out is not None:
+            Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+            stream = open(json_out, "w", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115 - closed below
+        yield stream
+        if stream not in (None, sys.stdout):
+            stream.close()  # a failed flush shows here
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
     except OSError as exc:
-        report(f"error: cannot write {json_out}: {errors.one_line(exc)}")
+        report(f"error: cannot write {json_out or 'stdout'}: {errors.one_line(exc)}")
         raise typer.Exit(errors.EXIT_OUTPUT) from None
+    finally:
+        if stream not in (None, sys.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 @app.command("scan")
@@ -466,9 +471,13 @@ def scan_command(
     # An image's PDF written beside it by an earlier --in-place run is an output, not an input.
     files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
     items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
-    outputs = [path for item in items for path in (item.pdf, item.sidecar) if path is not None]
     if (json_file := _file(json_out)) is not None:
-        _refuse_bad_outputs(files + outputs, [("--json", json_file)])
+        _refuse_bad_outputs(files, [("--json", json_file)])
+        planned = {os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None}
+        if out_dir is not None:
+            planned.add(os.path.realpath(out_dir))
+        if os.path.realpath(json_file) in planned:
+            _usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
     options = ScanOptions(
         engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1, cjk),
         pdf_options=pdf_options,
@@ -480,23 +489,17 @@ def scan_command(
     if not quiet:
         where = "in place" if in_place else f"into {out_dir}"
         report(f"{len(items)} documents in {input_dir}, writing {where}, {options.jobs} workers")
-    stream = _open_stream(json_out)
     display = ScanDisplay(stderr, len(items), live=stderr.is_terminal and not quiet, verbose=verbose)
-    scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # the models are checked here
-    started = time.perf_counter()
     code = errors.EXIT_OK
-    try:
-        with _sigterm_as_interrupt(), display:
-            outcomes = _run_or_exit(scan.run)
-    except KeyboardInterrupt:
-        outcomes, code = scan.outcomes, errors.EXIT_INTERRUPTED
-        report("interrupted: documents in progress were not written; run the same command to continue")
-    except BrokenPipeError:  # `| head`: the reader has what it wanted
-        _quiet_broken_pipe()
-        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
-    finally:
-        if stream not in (None, sys.stdout):
-            stream.close()
+    with _output_stream(json_out) as stream:
+        scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # the models are checked here
+        started = time.perf_counter()
+        try:
+            with _sigterm_as_interrupt(), display:
+                outcomes = _run_or_exit(scan.run)
+        except KeyboardInterrupt:
+            outcomes, code = scan.outcomes, errors.EXIT_INTERRUPTED
+            report("interrupted: documents in progress were not written; run the same command to continue")
     if not quiet:
         table = summary_table(outcomes, time.perf_counter() - started)
         Console(stderr=True, width=None if stderr.is_terminal else 200).print(table)
@@ -582,5 +585,6 @@ def main() -> None:
     # A file name that is not valid UTF-8 (b"bad\\xffname.jpg") reaches Python as a lone surrogate:
     # written as the escape \\udcff, JSON stays valid UTF-8 and the name stays recognisable.
     for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(errors=UNPAIRED)  # type: ignore[union-attr]
+        if stream is not None:  # None when closed (`ocr ... >&-`)
+            stream.reconfigure(errors=TEXT_ERRORS)  # type: ignore[union-attr]
     app()

@@ -84,11 +84,22 @@ def plan(
 
 
 def made_by_us(pdf: Path) -> bool:
-    """Is this PDF the output of an earlier run for another input (an image's PDF written in
-    place)? Its sidecar says so."""
+    """Is this PDF an image's, written beside the image by an earlier run? Its sidecar says so,
+    and the image is still there (a PDF made by `ocr pdf -o` from another PDF is a document)."""
     record = read_sidecar(pdf.with_suffix(".json"))
     source = ((record or {}).get("source") or {}).get("path")
-    return names_output(record, pdf) and bool(source) and Path(source).name != pdf.name
+    if not (names_output(record, pdf) and source and Path(source).name != pdf.name):
+        return False
+    image = pdf.parent / Path(source).name
+    return kind_of(image) == "image" and image.is_file()
+
+
+def foreign_sidecar(path: Path) -> str | None:
+    """Why `path` must not be written as a sidecar (a file there that is not an ocrcli sidecar:
+    the user's), or None."""
+    if path.exists() and read_sidecar(path) is None:
+        return f"{path} exists and is no ocrcli sidecar; leaving it"
+    return None
 
 
 def names_output(record: dict | None, pdf: Path) -> bool:

@@ -48,6 +48,9 @@ def write_atomically(
     try:
         _write_atomically(dest, write, verify)
     except OSError as exc:
+        about = Path(os.fsdecode(exc.filename)) if exc.filename is not None else None
+        if about is not None and about.parent != dest.parent:
+            raise  # about another file (the source being copied): not the output's fault
         raise OutputError(dest, one_line(exc)) from exc
 
 
@@ -82,6 +85,21 @@ def _write_atomically(
 
 def write_bytes_atomically(dest: str | os.PathLike, data: bytes) -> None:
     write_atomically(dest, lambda tmp: tmp.write_bytes(data))
+
+
+def write_output(dest: str | os.PathLike, data: bytes) -> None:
+    """A whole output file: written atomically, except into an existing file that is not a
+    regular file (/dev/null, a named pipe, /dev/stdout), which is written into as it is: renaming
+    over it would replace the device or pipe itself."""
+    dest = Path(dest)
+    if not dest.exists() or dest.is_file():
+        write_bytes_atomically(dest, data)
+        return
+    try:
+        with open(dest, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise OutputError(dest, one_line(exc)) from exc
 
 
 def _copy_mode(dest: Path, tmp: Path) -> None:

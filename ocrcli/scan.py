@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ocrcli import __version__, models, pdfgraft
-from ocrcli.discover import Item, names_output, read_sidecar
+from ocrcli.discover import Item, foreign_sidecar, names_output, read_sidecar
 from ocrcli.document import Document
-from ocrcli.errors import BadInputError, OcrError, one_line
+from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line
 from ocrcli.imageio import count_pages
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 from ocrcli.safewrite import interrupts_until_written, write_atomically
@@ -159,7 +159,7 @@ class Scan:
                 self._finish(Outcome(item, "current", len(previous["pages"]) if previous else 0), previous)
                 return None
             self._check_overwrites(item)
-            spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+            spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
             grafter, page_count = self._open_pdf(item)
         except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
             raise
@@ -210,8 +210,8 @@ class Scan:
 
     def _check_overwrites(self, item: Item) -> None:
         """Never replace a file of the user's that is not ours to replace."""
-        if item.sidecar and item.sidecar.exists() and read_sidecar(item.sidecar) is None:
-            raise BadInputError(item.path, f"{item.sidecar} exists and is no ocrcli sidecar; leaving it")
+        if item.sidecar and (reason := foreign_sidecar(item.sidecar)):
+            raise BadInputError(item.path, reason)
         if item.pdf and item.pdf != item.path and item.pdf.exists() and not _ours(item.pdf, item.sidecar):
             raise BadInputError(item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it")
 
@@ -253,10 +253,13 @@ class Scan:
     def _complete(self, doc: _Open) -> None:
         item = doc.item
         # An interrupt once the PDF is written is held until its sidecar is too, then stops the batch.
-        with interrupts_until_written(item.pdf or item.path) as guard:
-            self._write_outputs(doc)
-        if guard.held:
-            raise KeyboardInterrupt
+        guard = None
+        try:
+            with interrupts_until_written(item.pdf or item.path) as guard:
+                self._write_outputs(doc)
+        finally:
+            if guard is not None and guard.held:  # also when the sidecar failed: stop all the same
+                raise KeyboardInterrupt
 
     def _write_outputs(self, doc: _Open) -> None:
         item = doc.item
@@ -301,7 +304,7 @@ class Scan:
 
     @staticmethod
     def _write_document(head: dict[str, Any], spool: IO[str], tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as out:
+        with open(tmp, "w", encoding="utf-8", errors=TEXT_ERRORS) as out:
             for chunk in _document_chunks(head, spool, separator=",\n"):
                 out.write(chunk)
             out.write("\n")

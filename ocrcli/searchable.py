@@ -79,7 +79,13 @@ def parse_page_ranges(spec: str) -> PageSelection:
         if lo < 1 or hi < lo:
             raise ValueError(f"{part.strip()!r} is not a range of pages from 1 up")
         ranges.append((lo, hi))
-    return PageSelection(tuple(sorted(ranges)))
+    merged: list[tuple[int, int]] = []  # "1,2,3" and "1-3" are one selection
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return PageSelection(tuple(merged))
 
 
 @dataclass

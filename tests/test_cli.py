@@ -211,6 +211,9 @@ def test_the_default_sidecar_never_replaces_a_file_of_the_users(tmp_path):
 
 
 def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(RECEIPT, scans / "r.jpg")
     cases = [
         (["pdf", tmp_path / "missing.pdf", "-o", tmp_path / "x.pdf"], 3, "file not found"),
         (["pdf", tmp_path, "-o", tmp_path / "x.pdf"], 3, "is a directory"),
@@ -220,8 +223,13 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["image", RECEIPT, "--sidecar", tmp_path / "x.json"], 2, "--sidecar goes with --pdf"),
         (["scan", tmp_path / "nowhere"], 2, "not found"),
         (["scan", tmp_path, "-o", SMALL_PDF], 2, "not a folder"),
+        (["pdf", SMALL_PDF, "-o", "."], 2, ". is a folder"),
+        (["image", RECEIPT, "--pdf", "."], 2, ". is a folder"),
+        (["scan", scans, "--json", tmp_path / "scans-ocr"], 2, "where the scan writes its outputs"),
+        (["scan", scans, "-o", tmp_path / "out", "--json", tmp_path / "out" / "r.json"], 2, "where the scan"),
         # Found only when written (after the OCR): 5, and still one line.
-        (["image", RECEIPT, "-o", "/proc/ocrcli-test.json"], 5, "cannot write /proc/ocrcli-test.json"),
+        (["image", RECEIPT, "-o", "/dev/full"], 5, "cannot write /dev/full: [Errno 28]"),
+        (["image", RECEIPT, "--json", "/dev/full"], 5, "cannot write /dev/full: [Errno 28]"),
     ]
     for args, code, message in cases:
         result = ocr(*args)
@@ -250,3 +258,13 @@ def test_pages_past_the_end_are_reported_and_a_huge_range_costs_nothing(tmp_path
     assert result.returncode == 0, result.stderr
     assert "--pages 3-99999999999: past its last page (1)" in result.stderr
     assert json.loads((tmp_path / "out.json").read_text())["pages"][0]["lines"]
+
+
+def test_an_output_that_is_no_regular_file_is_written_into_not_replaced(tmp_path):
+    """`-o /dev/null` (here through a link to it, so that a regression cannot replace the real
+    one) was replaced by a regular file, since JSON files are written by renaming a new file."""
+    link = tmp_path / "null"
+    link.symlink_to("/dev/null")
+    result = ocr("image", RECEIPT, "-o", link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and link.is_char_device()

@@ -519,3 +519,10 @@ def test_an_images_pdf_written_beside_it_is_no_input_of_a_later_scan(tmp_path: P
     run = ocr("scan", folder, "-o", tmp_path / "out", "--json", "-", "-q")
     assert run.returncode == 0, run.stderr
     assert [Path(json.loads(line)["source"]["path"]).name for line in run.stdout.splitlines()] == ["r.png"]
+    # A PDF that `ocr pdf -o` made from another PDF is a document: it is read.
+    made = ocr("pdf", folder / "r.pdf", "-o", tmp_path / "m" / "report.pdf", "--redo")
+    assert made.returncode == 0, made.stderr
+    run = ocr("scan", tmp_path / "m", "-o", tmp_path / "m2", "--json", "-", "-q", "--redo")
+    assert [Path(json.loads(line)["source"]["path"]).name for line in run.stdout.splitlines()] == [
+        "report.pdf"
+    ]
