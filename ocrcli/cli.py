@@ -102,6 +102,7 @@ def image(
 
     _refuse_text_with_json_on_stdout(text, json_out)
     if pdf is not None:
+        _refuse_special_pdf_output("--pdf", pdf)
         sidecar = _sidecar_path(pdf, sidecar)
         _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _file(json_out))])
         engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
@@ -204,6 +205,13 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
             _usage_error(f"{option} {path}: {folder} is not a folder that can be written")
 
 
+def _refuse_special_pdf_output(option: str, pdf: Path | None) -> None:
+    """A PDF is written to a temporary file renamed over its path, which would replace a device or
+    pipe (`-o /dev/stdout`) itself: refuse those (JSON outputs are written into them instead)."""
+    if pdf is not None and pdf.exists() and not pdf.is_file() and not pdf.is_dir():
+        _usage_error(f"{option} {pdf} is not a regular file: give a file's path")
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -243,6 +251,7 @@ def pdf_command(
     _refuse_text_with_json_on_stdout(text, json_out)
     options = _pdf_options(pages, force, redo, password, invalidate_signatures)
     dest = source if in_place else output
+    _refuse_special_pdf_output("-o", output)
     sidecar = _sidecar_path(dest, sidecar)
     _refuse_bad_outputs(
         [source], [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _file(json_out))]

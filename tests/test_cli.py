@@ -224,6 +224,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["scan", tmp_path / "nowhere"], 2, "not found"),
         (["scan", tmp_path, "-o", SMALL_PDF], 2, "not a folder"),
         (["pdf", SMALL_PDF, "-o", "."], 2, ". is a folder"),
+        (["pdf", SMALL_PDF, "-o", "/dev/null"], 2, "not a regular file"),
+        (["image", RECEIPT, "--pdf", "/dev/stdout"], 2, "not a regular file"),
         (["image", RECEIPT, "--pdf", "."], 2, ". is a folder"),
         (["scan", scans, "--json", tmp_path / "scans-ocr"], 2, "where the scan writes its outputs"),
         (["scan", scans, "-o", tmp_path / "out", "--json", tmp_path / "out" / "r.json"], 2, "where the scan"),
