@@ -32,35 +32,34 @@ class OcrError(Exception):
     exit_code = EXIT_INPUT
 
 
-class BadInputError(OcrError):
-    """An input file cannot be read: corrupt, empty, not an image, too large."""
+class PathError(OcrError):
+    """An error about one file: "PATH: reason" (`template` words it otherwise)."""
 
-    exit_code = EXIT_INPUT
+    template = "{path}: {reason}"
 
     def __init__(self, path: object, reason: str):
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(self.template.format(path=self.path, reason=reason))
 
 
-class UsageError(OcrError):
+class BadInputError(PathError):
+    """An input file cannot be read: corrupt, empty, not an image, too large."""
+
+    exit_code = EXIT_INPUT
+
+
+class UsageError(PathError):
     """An option that does not fit the input, found only once it is open (--pages past its end)."""
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, path: object, reason: str):
-        self.path = str(path)
-        super().__init__(f"{self.path}: {reason}")
 
-
-class OutputError(OcrError):
+class OutputError(PathError):
     """An output file cannot be written: no space, no permission, a folder in the way."""
 
     exit_code = EXIT_OUTPUT
-
-    def __init__(self, path: object, reason: str):
-        self.path = str(path)
-        super().__init__(f"cannot write {self.path}: {reason}")
+    template = "cannot write {path}: {reason}"
 
 
 class ModelError(OcrError):
