@@ -120,7 +120,7 @@ def image(
     failed = 0
     with _output_stream(json_out) as stream:
         try:
-            with _sigterm_as_interrupt():
+            with _interrupt_once():
                 for path, target in zip(files, targets, strict=True):
                     try:
                         document = engine.read(path)
@@ -504,7 +504,7 @@ def scan_command(
         scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # the models are checked here
         started = time.perf_counter()
         try:
-            with _sigterm_as_interrupt(), display:
+            with _interrupt_once(), display:
                 outcomes = _run_or_exit(scan.run)
         except KeyboardInterrupt:
             outcomes, code = scan.outcomes, errors.EXIT_INTERRUPTED
@@ -518,17 +518,26 @@ def scan_command(
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (kill, a service stopping) stops a batch as cleanly as Ctrl-C."""
+def _interrupt_once() -> Iterator[None]:
+    """Ctrl-C or SIGTERM (kill, a service stopping) stops the run with one KeyboardInterrupt;
+    further ones are ignored from then on, while it winds down: Ctrl-C pressed three times used
+    to interrupt the shutdown too, and the process died by the signal (-2) instead of exiting 130."""
+    interrupted = False
 
     def interrupt(signum: int, frame: Any) -> None:
+        nonlocal interrupted
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        interrupted = True
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not interrupted:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 @app.command("models")
