@@ -499,15 +499,15 @@ def scan_command(
         where = "in place" if in_place else f"into {out_dir}"
         report(f"{len(items)} documents in {input_dir}, writing {where}, {options.jobs} workers")
     display = ScanDisplay(stderr, len(items), live=stderr.is_terminal and not quiet, verbose=verbose)
-    code = errors.EXIT_OK
+    code, scan, started = errors.EXIT_OK, None, time.perf_counter()
     with _output_stream(json_out) as stream:
-        scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # the models are checked here
-        started = time.perf_counter()
         try:
-            with _interrupt_once(), display:
-                outcomes = _run_or_exit(scan.run)
+            with _interrupt_once():
+                scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # checks the models
+                with display:
+                    outcomes = _run_or_exit(scan.run)
         except KeyboardInterrupt:
-            outcomes, code = scan.outcomes, errors.EXIT_INTERRUPTED
+            outcomes, code = scan.outcomes if scan else [], errors.EXIT_INTERRUPTED
             report("interrupted: documents in progress were not written; run the same command to continue")
     if not quiet:
         table = summary_table(outcomes, time.perf_counter() - started)

@@ -184,12 +184,14 @@ def test_sigint_then_rerun_gives_the_clean_runs_outputs(tmp_path: Path) -> None:
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     _wait_for(lambda: (out / "a.json").exists(), process=process)
-    os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole process group
     stopped = time.monotonic()
+    for _ in range(3):  # as Ctrl-C pressed three times in a terminal: to the whole process group
+        os.killpg(process.pid, signal.SIGINT)
+        time.sleep(0.05)
     _, stderr = process.communicate(timeout=60)
     assert time.monotonic() - stopped < 3, "Ctrl-C took too long"
-    assert process.returncode == 130, stderr
-    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert process.returncode == 130, stderr  # the later ones used to kill the shutdown (-2)
+    assert "interrupted" in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr
     assert not (out / "b.pdf").exists() and not (out / "b.json").exists()  # nothing half-written
     assert not temporaries(out, folder)
 
