@@ -567,7 +567,9 @@ def list_models(
         }
         for s in manifest.models
     ]
-    if as_json:
+    if sys.stdout is None:  # closed (`ocr models >&-`): the exit code still tells
+        pass
+    elif as_json:
         print(json.dumps(rows, indent=1))
     else:
         table = Table("name", "role", "tiers", "size", "status", "path", box=None)

@@ -270,3 +270,17 @@ def test_an_output_that_is_no_regular_file_is_written_into_not_replaced(tmp_path
     result = ocr("image", RECEIPT, "-o", link)
     assert result.returncode == 0, result.stderr
     assert link.is_symlink() and link.is_char_device()
+
+
+@pytest.mark.parametrize("args", [["models"], ["models", "--json"], ["image", RECEIPT]])
+def test_a_closed_stdout_is_no_traceback(args):
+    """`ocr models >&-`: with stdout closed Python has no sys.stdout; it was an AttributeError."""
+    result = subprocess.run(
+        [*OCR, *map(str, args)],
+        stdout=None,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=600,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert "Traceback" not in result.stderr, result.stderr
