@@ -459,12 +459,15 @@ def test_progress_on_a_terminal_goes_to_stderr_and_stdout_stays_json(tmp_path: P
 
 INTERRUPT_AFTER_REPLACING = """
 import os, signal, sys
+from pathlib import Path
 from ocrcli import cli, models, safewrite
 hash_file = models.file_sha256
 def hash_then_interrupt(path):
     # Ctrl-C exactly between the PDF's rename and its sidecar: the output is hashed there.
     if str(path).endswith(".pdf") and safewrite.replacements(path):
         os.kill(os.getpid(), signal.SIGINT)
+        if os.environ.get("BLOCK_SIDECAR"):  # a folder where the sidecar goes: its write fails
+            Path(path).with_suffix(".json").mkdir()
     return hash_file(path)
 models.file_sha256 = hash_then_interrupt
 sys.argv = ["ocr", *sys.argv[1:]]
@@ -528,3 +531,20 @@ def test_an_images_pdf_written_beside_it_is_no_input_of_a_later_scan(tmp_path: P
     assert [Path(json.loads(line)["source"]["path"]).name for line in run.stdout.splitlines()] == [
         "report.pdf"
     ]
+
+
+def test_ctrl_c_held_while_a_sidecar_fails_still_stops_the_batch(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    first = image_pdf(folder / "a.pdf", TESS / "phototest.tif", 1)
+    second = image_pdf(folder / "b.pdf", TESS / "phototest.tif", 1)
+    untouched = second.read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_AFTER_REPLACING, "scan", folder, "--in-place", "-q", "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "BLOCK_SIDECAR": "1"},
+    )
+    assert result.returncode == 130, result.stderr  # it went on to b.pdf and exited 3
+    assert "lazy fox" in pdftotext(first) and second.read_bytes() == untouched
