@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from ocrcli import errors, models
 from ocrcli.errors import TEXT_ERRORS, OcrError
+
+if TYPE_CHECKING:
+    from ocrcli.searchable import PageSelection
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 all done; 1 unexpected error (a bug); 2 bad arguments; 3 some inputs could not be "
@@ -281,7 +284,7 @@ def _pdf_options(
 
 
 def _write_pdf(
-    make: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool, pages: Any = None
+    make: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool, pages: PageSelection | None = None
 ) -> None:
     """Run `make` (which writes the PDF and returns the document), then write the sidecar."""
     from ocrcli.safewrite import interrupts_until_written
@@ -307,7 +310,12 @@ def _write_pdf(
 
 
 def _finish_pdf(
-    document: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool, pages: Any = None
+    document: Any,
+    pdf: Path,
+    sidecar: Path,
+    json_out: str | None,
+    text: bool,
+    pages: PageSelection | None = None,
 ) -> None:
     """Report skipped pages, write the sidecar and the output."""
     from ocrcli.safewrite import write_output

@@ -11,12 +11,13 @@ EXIT_INTERNAL = 1  # an unexpected error: a bug (OCRCLI_DEBUG=1 shows the traceb
 EXIT_USAGE = 2  # bad arguments (typer/click uses 2 too)
 EXIT_INPUT = 3  # one or more input files could not be read
 EXIT_MODELS = 4  # model files missing or corrupt
-EXIT_OUTPUT = 5  # an output could not be written (no space, no permission); inputs are untouched
+EXIT_OUTPUT = 5  # an output could not be written (no space, no permission); nothing half-written
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
+EXIT_BROKEN_PIPE = 141  # stdout closed by its reader (`| head`); as if killed by SIGPIPE
+
 # How text is encoded where a file name that is not valid UTF-8 (b"bad\\xffname.jpg", a lone
 # surrogate in Python) may appear: as the escape \\udcff, so JSON stays valid UTF-8.
 TEXT_ERRORS = "backslashreplace"
-EXIT_BROKEN_PIPE = 141  # stdout closed by its reader (`| head`); as if killed by SIGPIPE
 
 
 def one_line(exc: BaseException, limit: int = 200) -> str:

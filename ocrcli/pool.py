@@ -203,13 +203,8 @@ class WorkerPool:
         for worker in [w for w in self._busy if now - w.started > self._limit(w)]:
             key, task = self._busy.pop(worker)
             self._replace(worker)
-            if worker.ready:
-                message = (
-                    f"{task.path}: page {task.index + 1}: not done after {self.page_timeout:g} s; stopped"
-                )
-            else:
-                message = f"{task.path}: page {task.index + 1}: the worker did not load its models; stopped"
-            stopped.append((key, TaskFailed(message)))
+            why = f"not done after {self.page_timeout:g} s" if worker.ready else "no models loaded"
+            stopped.append((key, TaskFailed(f"{task.path}: page {task.index + 1}: {why}; stopped")))
         return stopped
 
     @staticmethod

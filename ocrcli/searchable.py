@@ -52,6 +52,10 @@ class PageSelection:
     def __str__(self) -> str:
         return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.ranges)
 
+    def selects_any(self, page_count: int) -> bool:
+        """Whether any selected page is in a document of `page_count` pages."""
+        return self.ranges[0][0] <= page_count  # ranges are sorted and merged
+
     def missing_from(self, page_count: int) -> str | None:
         """The part of the selection past a document's last page, if any ("7" of "1-3,7")."""
         beyond = [(max(lo, page_count + 1), hi) for lo, hi in self.ranges if hi > page_count]
@@ -104,7 +108,7 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
     opened = open_for_ocr(source, options)  # first: it says why a path is no readable PDF
     try:
         count = len(opened.pdf.pages)
-        if options.pages is not None and options.pages.missing_from(0) == options.pages.missing_from(count):
+        if options.pages is not None and not options.pages.selects_any(count):
             raise UsageError(source, f"--pages {options.pages}: it has {count} page{'s' * (count > 1)}")
         sha256 = models.file_sha256(source)
         with rewrite_errors(source):
