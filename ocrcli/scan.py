@@ -24,6 +24,7 @@ from ocrcli.discover import Item, foreign_sidecar, names_output, read_sidecar
 from ocrcli.document import Document
 from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line
 from ocrcli.imageio import count_pages
+from ocrcli.imagepdf import images_pdf
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 from ocrcli.safewrite import interrupts_until_written, write_atomically
 from ocrcli.searchable import (
@@ -31,7 +32,6 @@ from ocrcli.searchable import (
     PageReading,
     PdfGrafter,
     PdfOptions,
-    images_pdf,
     open_for_ocr,
     rewrite_errors,
 )

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ from ocrcli import models, pdfgraft, pdfpages
 from ocrcli.document import Document, Page, Word
 from ocrcli.errors import BadInputError, UsageError, one_line
 from ocrcli.imageio import iter_pages, read_page
+from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.safewrite import write_atomically
 from ocrcli.textlayer import layer_content
@@ -156,11 +155,6 @@ def open_for_ocr(source: Path, options: PdfOptions) -> pdfpages.OpenPdf:
             "(pass --invalidate-signatures to accept that)",
         )
     return opened
-
-
-def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
-    """A PDF of the images, a page per frame (no text yet)."""
-    return pikepdf.open(io.BytesIO(_img2pdf(sources)))
 
 
 @contextlib.contextmanager
@@ -331,25 +325,3 @@ def _save(
             check.Root.Pages  # noqa: B018 - the page tree must resolve
 
     write_atomically(dest, write, verify)
-
-
-def _img2pdf(sources: list[Path]) -> bytes:
-    import img2pdf
-
-    try:
-        return img2pdf.convert([os.fspath(s) for s in sources], rotation=img2pdf.Rotation.ifvalid)
-    except Exception:  # noqa: BLE001 - img2pdf refuses some images (16-bit colour); convert those
-        return img2pdf.convert([_lossless_png(s) for s in sources])
-
-
-def _lossless_png(source: Path) -> bytes:
-    """The image as 8-bit RGB PNG frames img2pdf accepts (a multi-page TIFF stays multi-page)."""
-    from PIL import Image
-
-    frames = [Image.fromarray(f.image) for f in iter_pages(source)]
-    out = io.BytesIO()
-    if len(frames) == 1:
-        frames[0].save(out, format="PNG")
-    else:
-        frames[0].save(out, "TIFF", compression="tiff_deflate", save_all=True, append_images=frames[1:])
-    return out.getvalue()
