@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -148,8 +147,9 @@ def _json_targets(files: list[Path], output: Path | None) -> list[Path | None]:
         return [output]
     if output.exists() and not output.is_dir():
         _usage_error(f"-o {output}: with several inputs, give a folder")
-    stems = Counter(path.stem for path in files)
-    names = [f"{path.stem}.json" if stems[path.stem] == 1 else f"{path.name}.json" for path in files]
+    from ocrcli.discover import output_names
+
+    names = [f"{name}.json" for name in output_names(files, by_folder=False)]
     first: dict[str, Path] = {}
     for path, name in zip(files, names, strict=True):
         if (other := first.setdefault(name, path)) != path:

@@ -67,20 +67,26 @@ def plan(
     """Name each file's outputs: the input tree mirrored under `output_dir`, or, in place (no
     output_dir), each PDF replaced and each image's PDF written beside it. Outputs are NAME.pdf
     and NAME.json; an image whose stem another input in its folder shares gets NAME.EXT.pdf."""
-    stems = Counter((f.parent, f.stem.lower()) for f in files)
     items = []
-    for file in files:
+    for file, name in zip(files, output_names(files, by_folder=True), strict=True):
         kind = kind_of(file)
         assert kind is not None
         base = file if output_dir is None else output_dir / file.relative_to(root)
-        if kind == "pdf":
-            out = base
-        elif stems[(file.parent, file.stem.lower())] > 1:  # a.png beside a.pdf or a.jpg
-            out = base.with_name(base.name + PDF_SUFFIX)
-        else:
-            out = base.with_suffix(PDF_SUFFIX)
+        out = base if kind == "pdf" else base.with_name(name + PDF_SUFFIX)
         items.append(Item(file, kind, out if pdf else None, out.with_suffix(".json") if sidecar else None))
     return items
+
+
+def output_names(files: list[Path], by_folder: bool) -> list[str]:
+    """Each file's outputs' name before their suffix: its stem, or its whole name (a.png) when
+    another of the files (in its folder, if `by_folder`) shares the stem (a.pdf, a.jpg). Stems
+    are compared ignoring case, as a case-insensitive file system would."""
+
+    def key(file: Path) -> tuple[Path | None, str]:
+        return (file.parent if by_folder else None, file.stem.lower())
+
+    stems = Counter(key(file) for file in files)
+    return [file.name if stems[key(file)] > 1 else file.stem for file in files]
 
 
 def made_by_us(pdf: Path) -> bool:
