@@ -8,11 +8,14 @@ applied), guards against decompression bombs, and turns every failure into a one
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
@@ -23,6 +26,13 @@ MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
 
 _DPI_RANGE = (30.0, 5000.0)  # outside this a resolution tag is a placeholder (1, 72 dpi is kept) or junk
 _EXIF_ORIENTATION = 0x0112
+# The orientations that turn a picture a quarter, and what displays it (as ImageOps.exif_transpose).
+_QUARTER_TURNS = {
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _supported_suffixes() -> frozenset[str]:
@@ -177,24 +187,57 @@ def _frame_count(path: str | os.PathLike[str], im: Image.Image) -> int:
         raise BadInputError(path, f"corrupt multi-page TIFF ({one_line(exc)})") from exc
 
 
+def iter_frames(
+    path: str | os.PathLike[str], max_pixels: int | None = None
+) -> Iterator[tuple[Image.Image, tuple[float, float] | None]]:
+    """The pages `iter_pages` yields, as decoded Pillow frames turned upright, each with its (x, y)
+    resolution (see `upright_frame`), in their own pixel mode. A frame may be the open image
+    itself: use it before taking the next. Errors as for `iter_pages`."""
+    limit = _pixel_limit(path, max_pixels)
+    with _open(path) as im:
+        count = _frame_count(path, im)
+        for index in range(count):
+            yield _decode_frame(path, im, index, count, limit)
+
+
 def _read_frame(
     path: str | os.PathLike[str], im: Image.Image, index: int, count: int, limit: int
 ) -> PageImage:
-    page = f"page {index + 1} of {count}: " if count > 1 else ""
-    try:
+    frame, resolution = _decode_frame(path, im, index, count, limit)
+    size, dpi = _square_pixels(frame.size, resolution)
+    with _decoding(path, index, count):
+        if size != frame.size:
+            _check_pixels(path, size, limit, _page_prefix(index, count))
+        image = frame_to_rgb(frame)
+        if size != frame.size:
+            image = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+    return PageImage(image=image, dpi=dpi, index=index)
+
+
+def _decode_frame(
+    path: str | os.PathLike[str], im: Image.Image, index: int, count: int, limit: int
+) -> tuple[Image.Image, tuple[float, float] | None]:
+    with _decoding(path, index, count):
         if index != im.tell():
             im.seek(index)
-    except Exception as exc:
-        raise BadInputError(path, f"{page}{_decode_reason(exc)}") from exc
-    _check_pixels(path, im.size, limit, page)  # before load(): Image.open only read the header
+    _check_pixels(path, im.size, limit, _page_prefix(index, count))  # Image.open read the header only
+    with _decoding(path, index, count):  # decode here, so truncation and corruption surface as errors
+        return upright_frame(im)
+
+
+@contextlib.contextmanager
+def _decoding(path: str | os.PathLike[str], index: int, count: int) -> Iterator[None]:
+    """Pillow's errors while decoding page `index`, as the user's one-line error about `path`."""
     try:
-        im.load()  # decode here, inside the try, so truncation and corruption surface as errors
-        dpi = _dpi(im.info)
-        frame = _apply_orientation(im)
-        image = _frame_to_rgb(frame)
+        yield
+    except BadInputError:
+        raise
     except Exception as exc:
-        raise BadInputError(path, f"{page}{_decode_reason(exc)}") from exc
-    return PageImage(image=image, dpi=dpi, index=index)
+        raise BadInputError(path, f"{_page_prefix(index, count)}{_decode_reason(exc)}") from exc
+
+
+def _page_prefix(index: int, count: int) -> str:
+    return f"page {index + 1} of {count}: " if count > 1 else ""
 
 
 def _check_pixels(path: str | os.PathLike[str], size: tuple[int, int], limit: int, page: str) -> None:
@@ -226,31 +269,74 @@ def _decode_reason(exc: BaseException) -> str:
     return f"corrupt or unreadable image data ({detail})"
 
 
-def _dpi(info: dict) -> float | None:
+def upright_frame(im: Image.Image) -> tuple[Image.Image, tuple[float, float] | None]:
+    """Decode the current frame; return it as the file displays it (EXIF or TIFF orientation
+    applied) with the (x, y) resolution its tags give, in that displayed frame (None without)."""
+    orientation = exif_orientation(im)  # before load(): Pillow turns TIFF pixels upright as it
+    displayed = im.size  # decodes them and drops the tag; it gives a TIFF's upright size at once
+    im.load()
+    frame = _apply_orientation(im)
+    if frame.size != displayed and im.format == "TIFF":  # Pillow 13 garbles uncompressed ones
+        raise ValueError("Pillow cannot turn an uncompressed TIFF by its orientation tag; save it compressed")
+    resolution = file_resolution(im.info)
+    if resolution and orientation in _QUARTER_TURNS:  # the file's x runs down the page as displayed
+        resolution = resolution[1], resolution[0]
+    return frame, resolution
+
+
+def file_resolution(info: dict) -> tuple[float, float] | None:
     value = info.get("dpi")
     try:
-        # x resolution only: y differs only for non-square pixels (e.g. 204x196 fax), and pages
-        # are measured across the line direction.
-        x = float(value[0]) if isinstance(value, tuple | list) else float(value)
+        x, y = (float(value[0]), float(value[1])) if isinstance(value, tuple | list) else (value, value)
+        x, y = float(x), float(y)
     except (TypeError, ValueError, IndexError, ZeroDivisionError):
         return None
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else None  # NaN: a 0/0 TIFF rational
+
+
+def _square_pixels(
+    size: tuple[int, int], resolution: tuple[float, float] | None
+) -> tuple[tuple[int, int], float | None]:
+    """The size at which the frame has square pixels, and its resolution then (None if unknown).
+
+    A fax at 204 x 98 dpi has pixels twice as tall as wide: its page is read, and its boxes
+    given, at 204 dpi both ways, the height resampled to match the page the file describes."""
+    if resolution is None:
+        return size, None
+    x, y = resolution
+    if not (_plausible(x) and _plausible(y)) or abs(x - y) <= 0.01 * max(x, y):
+        return size, round(x, 1) if _plausible(x) else None  # PNG's 7874 pixels/m read as 199.9996 dpi
+    dpi = max(x, y)
+    width, height = size
+    return (round(width * dpi / x), round(height * dpi / y)), round(dpi, 1)
+
+
+def _plausible(dpi: float) -> bool:
     low, high = _DPI_RANGE
-    if not low <= x <= high:  # also rejects NaN from a 0/0 TIFF rational
-        return None
-    return round(x, 1)  # PNG stores pixels per metre: 7874 ppm reads as 199.9996 dpi
+    return low <= dpi <= high
+
+
+def exif_orientation(im: Image.Image) -> int:
+    """The EXIF or TIFF orientation tag (1-8; 1, upright, when absent, invalid or unreadable:
+    scanners write 0)."""
+    if im.format == "PNG":
+        im.load()  # an eXIf chunk may follow the pixels; decode errors must not pass for "no tag"
+    try:
+        orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # broken EXIF must not make an otherwise readable image unreadable
+        return 1
+    return orientation if 1 <= orientation <= 8 else 1
 
 
 def _apply_orientation(im: Image.Image) -> Image.Image:
-    try:
-        orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # broken EXIF must not make an otherwise readable image unreadable
-        return im
-    if orientation in (2, 3, 4, 5, 6, 7, 8):
+    if exif_orientation(im) in (2, 3, 4, 5, 6, 7, 8):
         return ImageOps.exif_transpose(im)
     return im  # exif_transpose would copy even when there is nothing to do
 
 
-def _frame_to_rgb(im: Image.Image) -> np.ndarray:
+def frame_to_rgb(im: Image.Image) -> np.ndarray:
+    """A decoded frame as H x W x 3 uint8 RGB: palettes via the palette, transparency over white,
+    16/32-bit and float grey scaled rather than clipped."""
     mode = im.mode
     if mode in ("I", "F") or mode.startswith("I;16"):
         # Pillow's convert("RGB") clips these at 255: a 16-bit scan would come out white or black.

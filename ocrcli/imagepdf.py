@@ -1,79 +1,143 @@
-"""Images wrapped in a PDF (no text yet), a page per frame, the pixels kept exactly.
+"""Images wrapped in a PDF (no text yet), a page per frame as the file displays it, at the size
+its resolution gives, the pixels kept exactly.
 
-img2pdf does the wrapping: JPEG bytes pass through untouched, PNG data passes through, bilevel
-TIFFs become CCITT Group 4. A black-and-white PNG is the one case where we help it: its pixels
-are re-encoded as Group 4 (lossless, and typically a third smaller for scanned text) when that
-is smaller than the file, so the searchable PDF stays close to the scan's size."""
+img2pdf does the wrapping: JPEG bytes pass through untouched (an EXIF turn becomes the page's
+/Rotate), PNG data passes through, bilevel TIFFs become CCITT Group 4. Where it would get a file
+wrong, it is handed the frames as the loader sees them instead, re-encoded losslessly:
+- a TIFF with an orientation tag (Pillow turns its pixels upright, and img2pdf would turn the
+  page again) and a mirrored EXIF orientation (which /Rotate cannot express);
+- an animated GIF (img2pdf makes a page of every frame; only the first is the page we read);
+- any transparency, flattened onto white as the loader reads it and a viewer shows it on the page
+  (img2pdf's soft mask hid 1-4 bit palette PNGs entirely);
+- files img2pdf refuses (16-bit TIFFs, float).
+A black-and-white PNG is re-encoded as Group 4 when that is smaller than the file (typically by
+a third for scanned text), so the searchable PDF stays close to the scan's size."""
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pikepdf
 from PIL import Image
 
-from ocrcli.imageio import iter_pages
+from ocrcli.imageio import exif_orientation, file_resolution, frame_to_rgb, iter_frames
 
+IMG2PDF_DPI = 96.0  # img2pdf's size for an image without a resolution
 _BLACK_AND_WHITE = {(0, 0, 0), (255, 255, 255)}
-_ORIENTATION_TAG = 0x0112
+_PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}  # what PNG stores as it is
 
 
 def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
     """A PDF of the images, a page per frame (no text yet)."""
-    return pikepdf.open(io.BytesIO(_img2pdf(sources)))
+    parts = [_image_pdf(source) for source in sources]
+    if len(parts) == 1:
+        return parts[0]
+    merged = pikepdf.new()
+    for part in parts:
+        merged.pages.extend(part.pages)
+    out = io.BytesIO()
+    merged.save(out)  # copies the pages' data while the PDFs they came from are still open
+    return pikepdf.open(out)
 
 
-def _img2pdf(sources: list[Path]) -> bytes:
+def _image_pdf(source: Path) -> pikepdf.Pdf:
     import img2pdf
 
+    # img2pdf logs its choices (an alpha channel masked, an invalid rotation ignored) to stderr.
+    logging.getLogger("img2pdf").setLevel(logging.ERROR)
     try:
-        inputs = [_group4(s) or os.fspath(s) for s in sources]
-        return img2pdf.convert(inputs, rotation=img2pdf.Rotation.ifvalid)
-    except Exception:  # noqa: BLE001 - img2pdf refuses some images (16-bit colour); convert those
-        return img2pdf.convert([_lossless_png(s) for s in sources])
+        data = img2pdf.convert(_img2pdf_inputs(source), rotation=img2pdf.Rotation.ifvalid)
+    except Exception:  # noqa: BLE001 - img2pdf refuses some files (16-bit TIFF, float): re-encode
+        data = img2pdf.convert(_frames_encoded(source))
+    return pikepdf.open(io.BytesIO(data))
 
 
-def _group4(source: Path) -> bytes | None:
-    """The PNG's pixels as a Group 4 TIFF of the same resolution, if the PNG is black and white
-    only and the TIFF is smaller; else None (img2pdf then embeds the file as it is)."""
+def _img2pdf_inputs(source: Path) -> list[str | bytes]:
+    """What img2pdf is given for the file: the file itself, or a Group 4 copy of a black-and-white
+    PNG if smaller, or (where img2pdf would get the file wrong) its frames re-encoded."""
     with Image.open(source) as im:
-        dpi = im.info.get("dpi")
-        if im.format != "PNG" or not dpi or "transparency" in im.info:
-            return None  # without a resolution img2pdf would size the two differently
-        if im.getexif().get(_ORIENTATION_TAG, 1) != 1:
-            return None  # the page must turn as img2pdf turns the PNG; leave that case to it
-        if not _is_black_and_white(im):
-            return None
-        out = io.BytesIO()
-        im.convert("L").convert("1", dither=Image.Dither.NONE).save(
-            out, format="TIFF", compression="group4", dpi=dpi
-        )
-    tiff = out.getvalue()
-    return tiff if len(tiff) < source.stat().st_size else None
+        if not _img2pdf_gets_right(im):
+            return _frames_encoded(source)
+        if im.format == "PNG" and exif_orientation(im) == 1:
+            return [_group4(im, below=source.stat().st_size) or os.fspath(source)]
+        return [os.fspath(source)]
+
+
+def _frames_encoded(source: Path) -> list[bytes]:
+    """Each page of the file as the loader reads it, re-encoded losslessly for img2pdf."""
+    return [_encoded(frame, resolution) for frame, resolution in iter_frames(source)]
+
+
+def _img2pdf_gets_right(im: Image.Image) -> bool:
+    """Does img2pdf embed this file as it displays on a white page, a page per page we read?"""
+    orientation = exif_orientation(im)
+    if im.format == "TIFF" and orientation != 1:
+        return False  # Pillow turns the pixels upright; img2pdf would turn the page too
+    if im.format == "GIF" and getattr(im, "n_frames", 1) > 1:
+        return False  # img2pdf makes a page of each frame of an animation
+    if im.has_transparency_data:
+        return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
+    return orientation in (1, 3, 6, 8)  # turns img2pdf expresses as /Rotate; not mirror images
+
+
+def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> bytes:
+    """One frame as a lossless file for img2pdf (Group 4 if black and white, else PNG), any
+    transparency flattened onto white as the loader reads it and a viewer shows it on the page."""
+    dpi = resolution or (IMG2PDF_DPI, IMG2PDF_DPI)
+    deep = frame.mode in ("I", "F") or (frame.mode.startswith("I;") and frame.mode != "I;16")
+    if frame.has_transparency_data or deep:  # PNG keeps 16-bit grey; 32-bit and float it cannot
+        frame = _as_loaded(frame)
+    if _is_black_and_white(frame):
+        return _group4_bytes(frame, dpi)
+    if frame.mode not in _PNG_MODES:
+        frame = frame.convert("RGB")  # CMYK, YCbCr, LAB
+    out = io.BytesIO()
+    frame.save(out, format="PNG", dpi=dpi)
+    return out.getvalue()
+
+
+def _as_loaded(frame: Image.Image) -> Image.Image:
+    """The frame as the loader reads it: 8-bit, transparency over white; grey if it has no colour."""
+    rgb = frame_to_rgb(frame)
+    if (rgb[:, :, 0] == rgb[:, :, 1]).all() and (rgb[:, :, 1] == rgb[:, :, 2]).all():
+        return Image.fromarray(np.ascontiguousarray(rgb[:, :, 0]))
+    return Image.fromarray(rgb)
+
+
+def _group4(im: Image.Image, below: int) -> bytes | None:
+    """The image as a Group 4 TIFF of the same size if it is black and white and that takes
+    fewer than `below` bytes; else None."""
+    im.load()
+    if not _is_black_and_white(im):
+        return None
+    tiff = _group4_bytes(im, file_resolution(im.info) or (IMG2PDF_DPI, IMG2PDF_DPI))
+    return tiff if len(tiff) < below else None
+
+
+def _group4_bytes(im: Image.Image, dpi: tuple[float, float]) -> bytes:
+    out = io.BytesIO()
+    im.convert("L").convert("1", dither=Image.Dither.NONE).save(
+        out, format="TIFF", compression="group4", dpi=dpi
+    )
+    return out.getvalue()
 
 
 def _is_black_and_white(im: Image.Image) -> bool:
-    """Every pixel pure black or pure white (mode 1, or grey/palette using only those two)."""
+    """Every pixel pure black or pure white, and none transparent (mode 1, or grey or palette
+    using only those two)."""
+    if im.has_transparency_data:
+        return False
     if im.mode == "1":
         return True
     if im.mode == "L":
         histogram = im.histogram()
-        return sum(histogram[0:1] + histogram[255:256]) == sum(histogram)
+        return histogram[0] + histogram[255] == sum(histogram)
     if im.mode == "P":
         palette = im.getpalette() or []
         used = im.getcolors(256) or []
         return all(tuple(palette[3 * index : 3 * index + 3]) in _BLACK_AND_WHITE for _, index in used)
     return False
-
-
-def _lossless_png(source: Path) -> bytes:
-    """The image as 8-bit RGB PNG frames img2pdf accepts (a multi-page TIFF stays multi-page)."""
-    frames = [Image.fromarray(f.image) for f in iter_pages(source)]
-    out = io.BytesIO()
-    if len(frames) == 1:
-        frames[0].save(out, format="PNG")
-    else:
-        frames[0].save(out, "TIFF", compression="tiff_deflate", save_all=True, append_images=frames[1:])
-    return out.getvalue()

@@ -229,13 +229,40 @@ def test_count_pages_single_and_missing(tmp_path: Path) -> None:
         ("e.jpg", (200, 200), 200.0),
         ("f.jpg", None, None),  # Pillow writes JFIF density 1:1, "no unit"
         ("g.png", (10, 10), None),  # implausible
-        ("h.tif", (204, 98), 204.0),  # fax: x resolution wins
+        ("h.tif", (204, 98), 204.0),  # fax: read at the higher resolution, with square pixels
     ],
 )
 def test_dpi(tmp_path: Path, name: str, dpi: tuple[int, int] | None, expected: float | None) -> None:
     kwargs = {"dpi": dpi} if dpi else {}
     page = load_one(save(Image.new("RGB", (8, 8), "white"), tmp_path / name, **kwargs))
     assert page.dpi == expected
+
+
+@pytest.mark.parametrize("name", ["fax.png", "fax.jpg", "fax.tif"])
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_non_square_pixels_are_read_square_at_the_higher_resolution(
+    tmp_path: Path, name: str, orientation: int
+) -> None:
+    """Stored 40 x 10 px at 200 x 100 dpi, the page is 0.2 x 0.1 in: read as 40 x 20 px at 200 dpi.
+    Turned a quarter by its orientation tag, the file's x resolution runs down the page."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = Image.new("L", (40, 10), 255)
+    options = {"compression": "tiff_lzw"} if name.endswith(".tif") else {}
+    page = load_one(save(stored, tmp_path / name, dpi=(200, 100), exif=exif, **options))
+    assert page.dpi == 200.0
+    assert page.image.shape[:2] == ((20, 40) if orientation == 1 else (40, 20))
+
+
+def test_an_uncompressed_tiff_turned_a_quarter_is_refused_not_garbled(tmp_path: Path) -> None:
+    """Pillow 13 decodes such a grey file into scrambled pixels (and drops the tag): say so instead."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = noise((60, 30)).convert("L")  # 60 x 30, displayed 30 x 60 (RGB ones Pillow gets right)
+    path = save(stored, tmp_path / "raw.tif", exif=exif, compression="raw")
+    assert "save it compressed" in bad_input(path).reason
+    turned = save(stored, tmp_path / "lzw.tif", exif=exif, compression="tiff_lzw")
+    assert load_one(turned).image.shape[:2] == (60, 30)
 
 
 # --- bad inputs ----------------------------------------------------------------------------------

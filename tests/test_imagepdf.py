@@ -4,21 +4,38 @@ embedded as CCITT Group 4 when that is smaller."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import img2pdf
 import numpy as np
 import pikepdf
+import pytest
 from PIL import Image
 
+from ocrcli.imageio import load_pages
 from ocrcli.imagepdf import images_pdf
 
-TESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "tess" / "img"
-BLACK_AND_WHITE_PNG = TESS / "phototest-rotated-L.png"  # a two-colour palette PNG at 200 dpi
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BLACK_AND_WHITE_PNG = DATA / "tess" / "img" / "phototest-rotated-L.png"  # a two-colour palette PNG, 200 dpi
+RECEIPT = DATA / "sroie" / "img" / "000.jpg"
+# How to store an upright image so that the EXIF/TIFF orientation tag displays it upright again.
+STORED_FOR = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    8: Image.Transpose.ROTATE_270,
+}
 
 
 def _only_image(pdf: pikepdf.Pdf) -> pikepdf.Stream:
-    (image,) = pdf.pages[0].Resources.XObject.values()
+    return _only_image_of(pdf, 0)
+
+
+def _only_image_of(pdf: pikepdf.Pdf, page: int) -> pikepdf.Stream:
+    (image,) = pdf.pages[page].Resources.XObject.values()
     return image
 
 
@@ -30,12 +47,15 @@ def _mediabox(pdf: pikepdf.Pdf) -> list[float]:
     return [float(v) for v in pdf.pages[0].mediabox]
 
 
-def test_a_black_and_white_png_becomes_group4_with_the_same_pixels_and_page() -> None:
-    pdf = images_pdf([BLACK_AND_WHITE_PNG])
+@pytest.mark.parametrize("dpi", [(200, 200), None], ids=["200dpi", "no-dpi"])
+def test_a_black_and_white_png_becomes_group4_with_the_same_pixels_and_page(tmp_path: Path, dpi) -> None:
+    png = tmp_path / "scan.png"
+    Image.open(BLACK_AND_WHITE_PNG).save(png, **({"dpi": dpi} if dpi else {}))
+    pdf = images_pdf([png])
     image = _only_image(pdf)
     assert pikepdf.PdfImage(image).filters == ["/CCITTFaxDecode"]
-    assert np.array_equal(_pixels(image), np.asarray(Image.open(BLACK_AND_WHITE_PNG).convert("L")))
-    as_is = pikepdf.open(io.BytesIO(img2pdf.convert(str(BLACK_AND_WHITE_PNG))))
+    assert np.array_equal(_pixels(image), np.asarray(Image.open(png).convert("L")))
+    as_is = pikepdf.open(io.BytesIO(img2pdf.convert(str(png))))
     assert _mediabox(pdf) == _mediabox(as_is)  # the same physical size as the PNG wrapped as it is
     assert len(image.read_raw_bytes()) < 0.75 * len(_only_image(as_is).read_raw_bytes())
 
@@ -46,7 +66,6 @@ def test_pngs_group4_would_not_suit_are_embedded_as_they_are(tmp_path: Path) -> 
     grey[:8] = 128  # one grey band: no longer black and white
     cases = {
         "grey.png": (Image.fromarray(grey), {"dpi": (200, 200)}),
-        "no-dpi.png": (Image.fromarray(bilevel), {}),  # img2pdf would size a TIFF differently
         "noise.png": (
             Image.fromarray(np.random.default_rng(0).random((300, 300)) > 0.5),
             {"dpi": (300, 300)},
@@ -59,3 +78,92 @@ def test_pngs_group4_would_not_suit_are_embedded_as_they_are(tmp_path: Path) -> 
         image = _only_image(pdf)
         assert pikepdf.PdfImage(image).filters == ["/FlateDecode"], name
         assert np.array_equal(_pixels(image), np.asarray(im.convert("L"))), name
+
+
+@pytest.mark.parametrize(
+    ("name", "orientation"),
+    [("receipt.tif", 6), ("bilevel.tif", 6), ("receipt.tif", 3), ("mirrored.jpg", 2), ("transposed.jpg", 5)],
+)
+def test_an_oriented_image_becomes_a_page_as_it_displays(tmp_path: Path, name: str, orientation: int) -> None:
+    """Pillow turns a TIFF's pixels upright as it decodes them, so img2pdf turned the page a second
+    time (and garbled a Group 4 one); a mirror image cannot be expressed as /Rotate at all."""
+    if name == "bilevel.tif":
+        upright = Image.open(BLACK_AND_WHITE_PNG).convert("1")
+        options = {"compression": "group4"}
+    else:
+        upright = Image.open(RECEIPT).convert("RGB")
+        options = {"compression": "tiff_lzw"} if name.endswith(".tif") else {"quality": 95}
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / name
+    upright.transpose(STORED_FOR[orientation]).save(path, exif=exif, dpi=(150, 150), **options)
+    (page,) = load_pages(path)  # what the OCR reads: upright
+    expected = np.asarray(Image.fromarray(page.image).convert("L"))
+    assert expected.shape == (upright.height, upright.width)
+    pdf = images_pdf([path])
+    assert int(pdf.pages[0].obj.get("/Rotate", 0)) == 0
+    assert np.array_equal(_pixels(_only_image(pdf)), expected)  # upright, losslessly
+    assert _mediabox(pdf) == pytest.approx([0, 0, upright.width * 72 / 150, upright.height * 72 / 150])
+
+
+def test_pixels_twice_as_tall_as_wide_make_a_page_the_ocr_reads_at_that_shape(tmp_path: Path) -> None:
+    """A fax at 200 x 98 dpi: the page is as tall as the paper, and the loader reads it with square
+    pixels at 200 dpi, so sidecar boxes (pixels at the page's dpi) land on the page's words."""
+    upright = Image.open(BLACK_AND_WHITE_PNG).convert("L")
+    fax = upright.resize((upright.width, round(upright.height * 98 / 200))).point(lambda v: 255 * (v > 127))
+    path = tmp_path / "fax.tif"
+    fax.convert("1").save(path, compression="group4", dpi=(200, 98))
+    (page,) = load_pages(path)
+    assert page.dpi == 200 and page.image.shape[:2] == (round(fax.height * 200 / 98), fax.width)
+    pdf = images_pdf([path])
+    _, _, width_pt, height_pt = _mediabox(pdf)
+    assert abs(width_pt - page.image.shape[1] * 72 / 200) < 0.5
+    assert abs(height_pt - page.image.shape[0] * 72 / 200) < 0.5
+
+
+def test_a_transparent_colour_in_a_low_bit_palette_still_shows_the_scan(tmp_path: Path) -> None:
+    """img2pdf's soft mask for a 1-bit palette with a transparent white hid the whole page."""
+    scan = np.asarray(Image.open(BLACK_AND_WHITE_PNG).convert("L"))
+    palette = Image.fromarray((scan // 255).astype(np.uint8), "P")
+    palette.putpalette([0, 0, 0, 255, 255, 255])
+    path = tmp_path / "transparent-white.png"
+    palette.save(path, dpi=(200, 200), transparency=1, bits=1)
+    pdf = images_pdf([path])
+    image = _only_image(pdf)
+    assert np.array_equal(_pixels(image), scan)  # white over white: the scan itself
+    assert "/SMask" not in image
+
+
+def test_an_animated_gif_is_one_page_and_files_img2pdf_refuses_keep_their_size(tmp_path: Path) -> None:
+    receipt = Image.open(RECEIPT)
+    gif = tmp_path / "anim.gif"
+    receipt.quantize(64).save(gif, save_all=True, append_images=[receipt.quantize(64).rotate(180)])
+    deep = tmp_path / "grey16.tif"  # img2pdf refuses 16-bit TIFFs
+    Image.fromarray(np.asarray(receipt.convert("L")).astype(np.uint16) * 257).save(deep, dpi=(150, 150))
+    pdf = images_pdf([RECEIPT, gif, deep])
+    assert len(pdf.pages) == 3  # as many as the loader reads: the GIF's first frame only
+    first = pdf.pages[0].Resources.XObject
+    assert [pikepdf.PdfImage(im).filters for im in first.values()] == [["/DCTDecode"]]  # still as it was
+    for index, page in enumerate(pdf.pages):
+        dpi = 150 if index != 1 else 96  # the GIF has no resolution: img2pdf's 96
+        width_pt = float(page.mediabox[2]) - float(page.mediabox[0])
+        assert abs(width_pt - receipt.width * 72 / dpi) < 0.5, index
+    image = _only_image_of(pdf, 2)
+    assert int(image.BitsPerComponent) == 16  # the 16-bit TIFF kept at 16 bits
+
+
+def test_img2pdf_says_nothing_on_stderr(tmp_path: Path) -> None:
+    """Its log lines ("Invalid rotation (0)", "Image contains an alpha channel") went to stderr
+    unprefixed, even under `ocr scan --quiet`. A subprocess: pytest's own log capture hides them."""
+    exif = Image.Exif()
+    exif[0x0112] = 0  # scanners write 0
+    jpeg = tmp_path / "o0.jpg"
+    Image.open(RECEIPT).save(jpeg, exif=exif, dpi=(150, 150))
+    rgba = tmp_path / "alpha.png"
+    Image.open(RECEIPT).convert("RGBA").save(rgba)
+    code = (
+        "from pathlib import Path; from ocrcli.imagepdf import images_pdf; "
+        f"images_pdf([Path({str(jpeg)!r}), Path({str(rgba)!r})])"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stderr == ""
