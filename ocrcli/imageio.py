@@ -285,10 +285,11 @@ def upright_frame(im: Image.Image) -> tuple[Image.Image, tuple[float, float] | N
 
 
 def file_resolution(info: dict) -> tuple[float, float] | None:
+    """The (x, y) resolution in a Pillow image's `info`, as the file stores it, or None."""
     value = info.get("dpi")
     try:
-        x, y = (float(value[0]), float(value[1])) if isinstance(value, tuple | list) else (value, value)
-        x, y = float(x), float(y)
+        pair = value if isinstance(value, tuple | list) else (value, value)
+        x, y = float(pair[0]), float(pair[1])
     except (TypeError, ValueError, IndexError, ZeroDivisionError):
         return None
     return (x, y) if math.isfinite(x) and math.isfinite(y) else None  # NaN: a 0/0 TIFF rational
