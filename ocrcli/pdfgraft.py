@@ -83,36 +83,70 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     form.write(zlib.compress(content, 9), filter=pikepdf.Name.FlateDecode)
     _own_resources(page, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()
-    page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"\nQ\n" + tag + b" BMC q " + tag + b" Do Q EMC\n")
+    before, after = _enclosing(page)
+    page.contents_add(before, prepend=True)
+    page.contents_add(after + tag + b" BMC q " + tag + b" Do Q EMC\n")
+
+
+def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
+    """What to put before and after the page's own content so that whatever state it leaves
+    (restores it never saved, saves it never restores, an open text object or marked-content
+    sequence, such as optional content that is switched off) does not reach the layer drawn
+    after it. poppler stops drawing a page at a restore too many, so an unbalanced page lost its
+    layer in pdftotext and Evince."""
+    depth = lowest = marks = 0
+    in_text = False
+    for instruction in pikepdf.parse_content_stream(page):
+        op = str(getattr(instruction, "operator", ""))
+        if op == "q":
+            depth += 1
+        elif op == "Q":
+            depth -= 1
+            lowest = min(lowest, depth)
+        elif op in ("BMC", "BDC"):
+            marks += 1
+        elif op == "EMC":
+            marks = max(0, marks - 1)
+        elif op in ("BT", "ET"):
+            in_text = op == "BT"
+    saves = 1 - lowest  # ours, and one for each restore the content makes beyond its saves
+    closing = b"ET\n" * in_text + b"EMC\n" * marks + b"Q\n" * (saves + depth)
+    return b"q\n" * saves, b"\n" + closing
 
 
 def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     """Take off an earlier OCR layer: ours (its marked-content sequence) and any invisible text
-    drawn by the page or the forms it draws (OCRmyPDF's and Tesseract's layers). True if any went."""
+    drawn by the page or the forms it draws (OCRmyPDF's and Tesseract's layers). True if any went.
+    A form drawn elsewhere too (another page) is left as it is there: this page gets a copy."""
     removed = False
     xobjects = _own_resources(page, "/XObject")
     if LAYER_TAG in xobjects:
         del xobjects[LAYER_TAG]
         removed = True
-    for stream in [page, *_forms(page.obj)]:
-        instructions = pikepdf.parse_content_stream(stream)
-        kept = _without_ocr_text(instructions)
+    instructions = pikepdf.parse_content_stream(page)
+    kept, modes_at_do = _without_ocr_text(instructions)
+    if len(kept) != len(instructions):
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(kept))
+        removed = True
+    for name, form in _forms(page.obj):
+        instructions = pikepdf.parse_content_stream(form)
+        kept, _ = _without_ocr_text(instructions, modes_at_do.get(name, 0))
         if len(kept) != len(instructions):
-            data = pikepdf.unparse_content_stream(kept)
-            if stream is page:
-                page.obj.Contents = pdf.make_stream(data)
-            else:
-                stream.write(data)
+            _own_resources(page, "/XObject")[name] = _form_copy(
+                pdf, form, pikepdf.unparse_content_stream(kept)
+            )
             removed = True
     return removed
 
 
-def _without_ocr_text(instructions: list) -> list:
-    """The instructions minus our marked layers and text shown in render mode 3."""
-    kept = []
-    mode, saved = 0, []
+def _without_ocr_text(instructions: list, mode: int = 0) -> tuple[list, dict[pikepdf.Name, int]]:
+    """The instructions minus our marked layers and text shown in render mode 3 (starting in
+    render mode `mode`), and the render mode at each form's invocation (a form inherits it)."""
+    kept: list = []
+    saved: list[int] = []
     marks: list[bool] = []  # open marked-content sequences: is each one our layer?
+    text_object: list[tuple[object, bool | None]] | None = None  # inside BT: (instruction, hidden?)
+    modes_at_do: dict[pikepdf.Name, int] = {}
     for instruction in instructions:
         op = str(getattr(instruction, "operator", ""))
         operands = getattr(instruction, "operands", [])
@@ -129,19 +163,54 @@ def _without_ocr_text(instructions: list) -> list:
             mode = saved.pop()
         elif op == "Tr" and operands:
             mode = int(operands[0])
-        if op in SHOW_TEXT and mode == INVISIBLE:
+        elif op == "Do" and operands:
+            modes_at_do.setdefault(operands[0], mode)
+        shows = (mode == INVISIBLE) if op in SHOW_TEXT else None
+        if op == "BT":
+            text_object = []
+        if text_object is None:
+            if not shows:  # invisible text outside BT/ET is malformed, and goes as well
+                kept.append(instruction)
             continue
-        kept.append(instruction)
-    return kept
+        text_object.append((instruction, shows))
+        if op == "ET":
+            kept += _visible_part(text_object)
+            text_object = None
+    if text_object is not None:  # a text object the content never closed
+        kept += _visible_part(text_object)
+    return kept, modes_at_do
 
 
-def _forms(page: pikepdf.Dictionary) -> list[pikepdf.Stream]:
-    """Form XObjects the page draws directly (OCRmyPDF puts its layer in one)."""
+def _visible_part(text_object: list[tuple[object, bool | None]]) -> list:
+    """A text object's instructions without its invisible text, unless it also shows visible
+    text: removing invisible text there would move the visible text after it (its advance, and
+    the line feed of ' and ")."""
+    hidden = [is_hidden for _, is_hidden in text_object if is_hidden is not None]
+    if all(hidden) or not any(hidden):
+        return [instruction for instruction, is_hidden in text_object if not is_hidden]
+    return [instruction for instruction, _ in text_object]
+
+
+def _forms(page: pikepdf.Dictionary) -> list[tuple[pikepdf.Name, pikepdf.Stream]]:
+    """Form XObjects the page draws directly (OCRmyPDF puts its layer in one), by name."""
     resources = page.get("/Resources")
     xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
     if not isinstance(xobjects, pikepdf.Dictionary):
         return []
-    return [x for _, x in xobjects.items() if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form"]
+    return [
+        (pikepdf.Name(name), x)
+        for name, x in xobjects.items()
+        if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form"
+    ]
+
+
+def _form_copy(pdf: pikepdf.Pdf, form: pikepdf.Stream, content: bytes) -> pikepdf.Stream:
+    """A new form like `form` (its box, matrix and resources) drawing `content` instead."""
+    copy = pdf.make_stream(content)
+    for key, value in form.stream_dict.items():
+        if key not in ("/Length", "/Filter", "/DecodeParms"):
+            copy[key] = value
+    return copy
 
 
 def _own_resources(page: pikepdf.Page, kind: str) -> pikepdf.Dictionary:

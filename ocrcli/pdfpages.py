@@ -7,6 +7,7 @@ import ctypes
 import io
 import math
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,13 +49,30 @@ class OpenPdf:
 
 def open_pikepdf(path: str | os.PathLike, password: str | None = None) -> pikepdf.Pdf:
     """pikepdf.open, also for a path that is not valid UTF-8 (a name made on another system, such
-    as b"bad\\xffname.pdf"): pikepdf takes only UTF-8 paths, so such a file is read into memory."""
+    as b"bad\\xffname.pdf"): pikepdf takes only UTF-8 paths, so such a file is read into memory.
+    A password the PDF does not need (none, or a wrong owner password where the document opens
+    without one) is ignored, as viewers ignore it."""
     try:
-        os.fspath(path).encode("utf-8")
-    except UnicodeEncodeError:
-        with open(path, "rb") as f:
-            return pikepdf.open(io.BytesIO(f.read()), password=password or "")
-    return pikepdf.open(path, password=password or "")
+        return _pikepdf_open(path, password)
+    except pikepdf.PasswordError:
+        if not password:
+            raise
+        try:
+            return _pikepdf_open(path, None)
+        except pikepdf.PasswordError:
+            pass
+        raise
+
+
+def _pikepdf_open(path: str | os.PathLike, password: str | None) -> pikepdf.Pdf:
+    with warnings.catch_warnings():  # pikepdf warns when the password was not needed
+        warnings.filterwarnings("ignore", "A password was provided", UserWarning)
+        try:
+            os.fspath(path).encode("utf-8")
+        except UnicodeEncodeError:
+            with open(path, "rb") as f:
+                return pikepdf.open(io.BytesIO(f.read()), password=password or "")
+        return pikepdf.open(path, password=password or "")
 
 
 def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
@@ -84,7 +102,12 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
 def open_for_rendering(path: str | os.PathLike, password: str | None = None) -> pdfium.PdfDocument:
     """The PDF in pdfium, to render pages and read their text objects."""
     try:
-        return pdfium.PdfDocument(str(path), password=password)
+        try:
+            return pdfium.PdfDocument(str(path), password=password)
+        except pdfium.PdfiumError:
+            if not password:
+                raise
+            return pdfium.PdfDocument(str(path))  # a password it does not need (see open_pikepdf)
     except pdfium.PdfiumError as exc:
         raise BadInputError(path, f"not a renderable PDF ({one_line(exc)})") from None
 

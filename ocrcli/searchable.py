@@ -303,20 +303,26 @@ def _save(
     compact: bool = False,
     password: str | None = None,
 ) -> None:
-    """Write atomically. A user's PDF keeps its structure (object streams or not) and its
-    encryption (same passwords and permissions); a PDF we made from images packs its objects into
-    object streams (compact)."""
+    """Write atomically. A user's PDF keeps its structure (object streams or not, linearized or
+    not) and its encryption (same passwords and permissions); a PDF we made from images packs its
+    objects into object streams (compact)."""
     expected_pages = len(pdf.pages)
     objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
+    linearize = pdf.is_linearized and not compact  # a PDF made for fast web view stays so
 
     def write(tmp: Path) -> None:
         # Streams are copied as they are: images are never decoded and re-encoded. Saved through a
         # file object: pikepdf takes only UTF-8 paths (see open_pikepdf).
         with open(tmp, "wb") as out:
             if pdf.is_encrypted:  # keep the input's encryption; qpdf then copies streams as they are
-                pdf.save(out, object_stream_mode=objects, encryption=True)
+                pdf.save(out, object_stream_mode=objects, encryption=True, linearize=linearize)
             else:
-                pdf.save(out, object_stream_mode=objects, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+                pdf.save(
+                    out,
+                    object_stream_mode=objects,
+                    stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                    linearize=linearize,
+                )
 
     def verify(tmp: Path) -> None:
         with pdfpages.open_pikepdf(tmp, password) as check:

@@ -1,0 +1,184 @@
+"""Grafting a text layer onto a user's PDF page and taking earlier layers off, on pages whose
+content is unusual: unbalanced, mixing invisible and visible text, sharing forms with other
+pages. Checked in poppler (pdftotext), as a viewer reads them; no OCR involved."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import img2pdf
+import pikepdf
+import pytest
+
+from ocrcli.document import Line, Page, Word
+from ocrcli.pdffont import GlyphlessFont
+from ocrcli.pdfgraft import add_text_layer, display_frame, remove_text_layers
+from ocrcli.pdfpages import open_pdf
+from ocrcli.textlayer import layer_content
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOTEST = ROOT.parent / "shared" / "data" / "tess" / "img" / "phototest.tif"  # 230.4 x 172.8 pt
+HELVETICA = pikepdf.Dictionary(
+    Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+)
+LAYER_WORDS = ["ocrcli", "layer", "words"]
+
+
+def helvetica() -> pikepdf.Dictionary:
+    return pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
+
+
+def scan_pdf(extra_content: bytes = b"") -> pikepdf.Pdf:
+    """phototest wrapped by img2pdf (a scanned page), with Helvetica as /F1 and `extra_content`
+    appended to the page's content."""
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(str(PHOTOTEST))))
+    page = pdf.pages[0]
+    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica())
+    if extra_content:
+        page.contents_add(extra_content)
+    return pdf
+
+
+def add_layer(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
+    """Our text layer with LAYER_WORDS near the page's top left (the page's pixels are points)."""
+    _, width, height = display_frame(page)
+    words, x = [], 10.0
+    for text in LAYER_WORDS:
+        words.append(Word(text, (x, 10, x + 40, 10, x + 40, 22, x, 22), 0.99))
+        x += 50
+    line = Line(" ".join(LAYER_WORDS), (10, 10, x - 10, 10, x - 10, 22, 10, 22), 0.99, words)
+    font = GlyphlessFont(pdf)
+    layer = Page(1, round(width), round(height), 72.0, lines=[line])
+    add_text_layer(pdf, page, layer_content(layer, font, 1.0, height), font)
+    font.finish()
+
+
+def saved(pdf: pikepdf.Pdf, path: Path) -> Path:
+    pdf.save(path)
+    return path
+
+
+def pdftotext(path: Path, *options: str, page: int | None = None) -> str:
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    run = subprocess.run(["pdftotext", *options, *pages, str(path), "-"], capture_output=True, text=True)
+    return run.stdout
+
+
+def x_of(path: Path, word: str) -> float:
+    """Where pdftotext -bbox puts `word`'s left edge."""
+    for line in pdftotext(path, "-bbox").splitlines():
+        if f">{word}</word>" in line:
+            return float(line.split('xMin="')[1].split('"')[0])
+    raise AssertionError(f"{word} not found")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b" Q",  # a restore the page never saved: poppler stopped drawing the page at our own Q
+        b" /OC /oc1 BDC 0 0 1 rg 0 0 5 5 re f",  # ends inside optional content that is off
+        b" q 0.5 0 0 0.5 0 0 cm BT /F1 1 Tf",  # a save, a scale and a text object left open
+    ],
+    ids=["extra-restore", "open-hidden-optional-content", "open-save-and-text"],
+)
+def test_the_layer_survives_what_the_page_content_leaves_open(tmp_path: Path, content: bytes) -> None:
+    pdf = scan_pdf(content)
+    group = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.OCG, Name=pikepdf.String("Notes")))
+    pdf.Root.OCProperties = pikepdf.Dictionary(OCGs=[group], D=pikepdf.Dictionary(OFF=[group]))
+    pdf.pages[0].obj.Resources.Properties = pikepdf.Dictionary(oc1=group)
+    add_layer(pdf, pdf.pages[0])
+    path = saved(pdf, tmp_path / "out.pdf")
+    assert pdftotext(path, "-raw").split() == LAYER_WORDS
+    assert abs(x_of(path, "layer") - 60) < 1  # where it was put, not scaled by the page's cm
+
+
+def test_redo_keeps_invisible_text_that_shares_a_text_object_with_visible_text(tmp_path: Path) -> None:
+    """Deleting the invisible "HIDDEN PREFIX " would move "Visible after", drawn after it in the
+    same text object, 96 pt to the left. A text object of invisible text alone still goes."""
+    mixed = b" BT /F1 12 Tf 10 150 Td 3 Tr (HIDDEN PREFIX ) Tj 0 Tr (Visible after) Tj ET"
+    alone = b" BT 3 Tr /F1 10 Tf 10 120 Td (oldlayer words) Tj ET"
+    original = saved(scan_pdf(mixed + alone), tmp_path / "in.pdf")
+    pdf = pikepdf.open(original)
+    assert remove_text_layers(pdf, pdf.pages[0])
+    out = saved(pdf, tmp_path / "out.pdf")
+    assert x_of(out, "Visible") == x_of(original, "Visible")
+    assert "HIDDEN" in pdftotext(out) and "oldlayer" not in pdftotext(out)
+
+
+def test_redo_on_one_page_leaves_a_form_that_another_page_draws(tmp_path: Path) -> None:
+    """Two pages draw one form holding the scan and an old invisible layer: redoing page 2 (say
+    with --pages 2) took the layer off page 1 too."""
+    scan = scan_pdf()
+    pdf = pikepdf.new()
+    image = pdf.copy_foreign(next(iter(scan.pages[0].Resources.XObject.values())))
+    form = pdf.make_stream(
+        b"q 230.4 0 0 172.8 0 0 cm /Im0 Do Q BT 3 Tr /F1 10 Tf 10 150 Td (oldlayer words) Tj ET",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 230.4, 172.8],
+        Resources=pikepdf.Dictionary(
+            XObject=pikepdf.Dictionary(Im0=image), Font=pikepdf.Dictionary(F1=helvetica())
+        ),
+    )
+    resources = pdf.make_indirect(pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=form)))
+    for _ in range(2):
+        page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 230.4, 172.8], Resources=resources)
+        page.Contents = pdf.make_stream(b"/Fm0 Do")
+        pdf.pages.append(pikepdf.Page(page))
+    assert remove_text_layers(pdf, pdf.pages[1])
+    out = saved(pdf, tmp_path / "out.pdf")
+    assert pdftotext(out, page=1).split() == ["oldlayer", "words"]
+    assert pdftotext(out, page=2).split() == []
+
+
+def test_redo_removes_text_a_form_draws_in_the_render_mode_its_caller_set(tmp_path: Path) -> None:
+    """`3 Tr /Fm0 Do`: the form's text is invisible though the form sets no mode of its own.
+    Counted as an earlier layer but left in place, it came out twice after --redo."""
+    pdf = scan_pdf()
+    page = pdf.pages[0]
+    page.obj.Resources.XObject.Fm0 = pdf.make_stream(
+        b"BT /F1 13 Tf 7 128 Td (oldlayer words) Tj ET",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 230.4, 172.8],
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica())),
+    )
+    page.contents_add(b" q 3 Tr /Fm0 Do Q")
+    assert remove_text_layers(pdf, page)
+    assert pdftotext(saved(pdf, tmp_path / "out.pdf")).split() == []
+
+
+def test_a_password_the_pdf_does_not_need_is_ignored_quietly(tmp_path: Path) -> None:
+    """pikepdf warned on stderr when a password was given but not needed, and a wrong owner
+    password refused a PDF that any viewer opens without one."""
+    plain = saved(scan_pdf(), tmp_path / "plain.pdf")
+    owner_only = tmp_path / "owner-only.pdf"
+    scan_pdf().save(owner_only, encryption=pikepdf.Encryption(user="", owner="owner", R=6))
+    for path in (plain, owner_only):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            opened = open_pdf(path, "wrong")
+        opened.close()
+        assert not caught, [str(w.message) for w in caught]
+
+
+def test_an_owner_only_linearized_pdf_stays_so_with_a_wrong_password(tmp_path: Path) -> None:
+    original = tmp_path / "in.pdf"
+    scan_pdf().save(original, linearize=True, encryption=pikepdf.Encryption(user="", owner="owner", R=6))
+    out = tmp_path / "out.pdf"
+    run = subprocess.run(
+        [sys.executable, "-m", "ocrcli", "pdf", str(original), "-o", str(out), "--password", "wrong"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    with pikepdf.open(out) as pdf:
+        assert pdf.is_linearized and pdf.is_encrypted and pdf.encryption.R == 6
+    assert "quick brown" in pdftotext(out)
