@@ -84,7 +84,8 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     _own_resources(page, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()
     before, after = _enclosing(page)
-    page.contents_add(before, prepend=True)
+    if before:
+        page.contents_add(before, prepend=True)
     page.contents_add(after + tag + b" BMC q " + tag + b" Do Q EMC\n")
 
 
@@ -93,22 +94,30 @@ def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
     (restores it never saved, saves it never restores, an open text object or marked-content
     sequence, such as optional content that is switched off) does not reach the layer drawn
     after it. poppler stops drawing a page at a restore too many, so an unbalanced page lost its
-    layer in pdftotext and Evince."""
+    layer in pdftotext and Evince. Content that is one q ... Q already is enclosed (a page we
+    wrapped before, whose layer --redo replaces: it is not wrapped once more each time)."""
     depth = lowest = marks = 0
     in_text = False
-    for instruction in pikepdf.parse_content_stream(page):
-        op = str(getattr(instruction, "operator", ""))
+    operators = [
+        str(getattr(instruction, "operator", "")) for instruction in pikepdf.parse_content_stream(page)
+    ]
+    closed_at = None  # where the content's first save is restored
+    for index, op in enumerate(operators):
         if op == "q":
             depth += 1
         elif op == "Q":
             depth -= 1
             lowest = min(lowest, depth)
+            if depth == 0 and closed_at is None:
+                closed_at = index
         elif op in ("BMC", "BDC"):
             marks += 1
         elif op == "EMC":
             marks = max(0, marks - 1)
         elif op in ("BT", "ET"):
             in_text = op == "BT"
+    if operators[:1] == ["q"] and closed_at == len(operators) - 1 and not (marks or in_text):
+        return b"", b"\n"
     saves = 1 - lowest  # ours, and one for each restore the content makes beyond its saves
     closing = b"ET\n" * in_text + b"EMC\n" * marks + b"Q\n" * (saves + depth)
     return b"q\n" * saves, b"\n" + closing

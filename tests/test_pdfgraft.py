@@ -182,3 +182,21 @@ def test_an_owner_only_linearized_pdf_stays_so_with_a_wrong_password(tmp_path: P
     with pikepdf.open(out) as pdf:
         assert pdf.is_linearized and pdf.is_encrypted and pdf.encryption.R == 6
     assert "quick brown" in pdftotext(out)
+
+
+def test_redoing_a_page_again_and_again_does_not_nest_its_content_deeper(tmp_path: Path) -> None:
+    """Each --redo wrapped the page's content in one more q ... Q; old readers allow about 28."""
+    pdf = scan_pdf()
+    page = pdf.pages[0]
+    add_layer(pdf, page)
+    depths = []
+    for _ in range(3):
+        assert remove_text_layers(pdf, page)
+        add_layer(pdf, page)
+        depth = deepest = 0
+        for instruction in pikepdf.parse_content_stream(page):
+            depth += {"q": 1, "Q": -1}.get(str(instruction.operator), 0)
+            deepest = max(deepest, depth)
+        depths.append(deepest)
+    assert depths == [depths[0]] * 3, depths
+    assert pdftotext(saved(pdf, tmp_path / "out.pdf"), "-raw").split() == LAYER_WORDS
