@@ -151,8 +151,8 @@ def _json_targets(files: list[Path], output: Path | None) -> list[Path | None]:
 
     names = [f"{name}.json" for name in output_names(files, by_folder=False)]
     first: dict[str, Path] = {}
-    for path, name in zip(files, names, strict=True):
-        if (other := first.setdefault(name, path)) != path:
+    for path, name in zip(files, names, strict=True):  # ignoring case, as a file system may
+        if (other := first.setdefault(name.lower(), path)) != path:
             _usage_error(f"{other} and {path} would both write {output / name}: use --json FILE instead")
     return [output / name for name in names]
 

@@ -26,13 +26,7 @@ MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
 
 _DPI_RANGE = (30.0, 5000.0)  # outside this a resolution tag is a placeholder (1, 72 dpi is kept) or junk
 _EXIF_ORIENTATION = 0x0112
-# The orientations that turn a picture a quarter, and what displays it (as ImageOps.exif_transpose).
-_QUARTER_TURNS = {
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
+_QUARTER_TURNS = {5, 6, 7, 8}  # the orientations that turn a picture a quarter
 
 
 def _supported_suffixes() -> frozenset[str]:
@@ -92,6 +86,25 @@ def read_page(path: str | os.PathLike[str], index: int, max_pixels: int | None =
 def load_pages(path: str | os.PathLike[str], max_pixels: int | None = None) -> list[PageImage]:
     """All pages of the file (see `iter_pages`)."""
     return list(iter_pages(path, max_pixels))
+
+
+def open_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> Image.Image:
+    """The file opened as the loader opens it (headers only), every page checked against the pixel
+    limit first, so nothing that reads it decodes a decompression bomb. Errors as `iter_pages`."""
+    limit = _pixel_limit(path, max_pixels)
+    im = _open(path)
+    try:
+        count = _frame_count(path, im)
+        for index in range(count):
+            with _decoding(path, index, count):
+                im.seek(index)
+            _check_pixels(path, im.size, limit, _page_prefix(index, count))
+        with _decoding(path, 0, count):
+            im.seek(0)
+    except BaseException:
+        im.close()
+        raise
+    return im
 
 
 def count_pages(path: str | os.PathLike[str]) -> int:

@@ -2,11 +2,11 @@
 its resolution gives, the pixels kept exactly.
 
 img2pdf does the wrapping: JPEG bytes pass through untouched (an EXIF turn becomes the page's
-/Rotate), PNG data passes through, bilevel TIFFs become CCITT Group 4. Where it would get a file
-wrong, it is handed the frames as the loader sees them instead, re-encoded losslessly:
+/Rotate), PNG data passes through, bilevel TIFFs become CCITT Group 4. Of an animated GIF or a
+stereo MPO photo it takes the first frame only, the page the loader reads. Where it would get a
+file wrong, it is handed the pages as the loader sees them instead, re-encoded losslessly:
 - a TIFF with an orientation tag (Pillow turns its pixels upright, and img2pdf would turn the
   page again) and a mirrored EXIF orientation (which /Rotate cannot express);
-- an animated GIF (img2pdf makes a page of every frame; only the first is the page we read);
 - any transparency, flattened onto white as the loader reads it and a viewer shows it on the page
   (img2pdf's soft mask hid 1-4 bit palette PNGs entirely);
 - files img2pdf refuses (16-bit TIFFs, float).
@@ -24,7 +24,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from ocrcli.imageio import exif_orientation, file_resolution, frame_to_rgb, iter_frames
+from ocrcli.imageio import exif_orientation, file_resolution, frame_to_rgb, iter_frames, open_image
 
 IMG2PDF_DPI = 96.0  # img2pdf's size for an image without a resolution
 _BLACK_AND_WHITE = {(0, 0, 0), (255, 255, 255)}
@@ -49,22 +49,25 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
 
     # img2pdf logs its choices (an alpha channel masked, an invalid rotation ignored) to stderr.
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
+    inputs, pages = _img2pdf_inputs(source)
     try:
-        data = img2pdf.convert(_img2pdf_inputs(source), rotation=img2pdf.Rotation.ifvalid)
+        data = img2pdf.convert(inputs, rotation=img2pdf.Rotation.ifvalid, first_frame_only=pages == 1)
     except Exception:  # noqa: BLE001 - img2pdf refuses some files (16-bit TIFF, float): re-encode
         data = img2pdf.convert(_frames_encoded(source))
     return pikepdf.open(io.BytesIO(data))
 
 
-def _img2pdf_inputs(source: Path) -> list[str | bytes]:
-    """What img2pdf is given for the file: the file itself, or a Group 4 copy of a black-and-white
-    PNG if smaller, or (where img2pdf would get the file wrong) its frames re-encoded."""
-    with Image.open(source) as im:
-        if not _img2pdf_gets_right(im):
-            return _frames_encoded(source)
+def _img2pdf_inputs(source: Path) -> tuple[list[str | bytes], int]:
+    """What img2pdf is given for the file, and how many pages the loader reads in it: the file
+    itself, or a Group 4 copy of a black-and-white PNG if smaller, or (where img2pdf would get
+    the file wrong) its pages re-encoded. Only the first frame of a GIF or an MPO is a page."""
+    with open_image(source) as im:  # refuses a decompression bomb before anything decodes it
+        pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
+        if not _img2pdf_gets_right(im, pages):
+            return _frames_encoded(source), pages
         if im.format == "PNG" and exif_orientation(im) == 1:
-            return [_group4(im, below=source.stat().st_size) or os.fspath(source)]
-        return [os.fspath(source)]
+            return [_group4(im, below=source.stat().st_size) or os.fspath(source)], pages
+        return [os.fspath(source)], pages
 
 
 def _frames_encoded(source: Path) -> list[bytes]:
@@ -72,25 +75,29 @@ def _frames_encoded(source: Path) -> list[bytes]:
     return [_encoded(frame, resolution) for frame, resolution in iter_frames(source)]
 
 
-def _img2pdf_gets_right(im: Image.Image) -> bool:
-    """Does img2pdf embed this file as it displays on a white page, a page per page we read?"""
-    orientation = exif_orientation(im)
-    if im.format == "TIFF" and orientation != 1:
-        return False  # Pillow turns the pixels upright; img2pdf would turn the page too
-    if im.format == "GIF" and getattr(im, "n_frames", 1) > 1:
-        return False  # img2pdf makes a page of each frame of an animation
-    if im.has_transparency_data:
-        return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
-    return orientation in (1, 3, 6, 8)  # turns img2pdf expresses as /Rotate; not mirror images
+def _img2pdf_gets_right(im: Image.Image, pages: int) -> bool:
+    """Does img2pdf embed each page of this file as it displays on a white page?"""
+    for index in range(pages):
+        im.seek(index)
+        orientation = exif_orientation(im)
+        if im.format == "TIFF" and orientation != 1:
+            return False  # Pillow turns the pixels upright; img2pdf would turn the page too
+        if im.has_transparency_data:
+            return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
+        if orientation not in (1, 3, 6, 8):
+            return False  # a mirror image: img2pdf expresses only turns, as /Rotate
+    im.seek(0)
+    return True
 
 
 def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> bytes:
     """One frame as a lossless file for img2pdf (Group 4 if black and white, else PNG), any
     transparency flattened onto white as the loader reads it and a viewer shows it on the page."""
     dpi = resolution or (IMG2PDF_DPI, IMG2PDF_DPI)
-    deep = frame.mode in ("I", "F") or (frame.mode.startswith("I;") and frame.mode != "I;16")
-    if frame.has_transparency_data or deep:  # PNG keeps 16-bit grey; 32-bit and float it cannot
-        frame = _as_loaded(frame)
+    if frame.mode.startswith("I;16") and not frame.has_transparency_data:
+        frame = Image.fromarray(np.asarray(frame).astype(np.uint16))  # PNG keeps 16-bit grey
+    elif frame.has_transparency_data or frame.mode in ("I", "F") or frame.mode.startswith("I;"):
+        frame = _as_loaded(frame)  # 32-bit and float PNG cannot hold
     if _is_black_and_white(frame):
         return _group4_bytes(frame, dpi)
     if frame.mode not in _PNG_MODES:

@@ -98,9 +98,9 @@ def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
     wrapped before, whose layer --redo replaces: it is not wrapped once more each time)."""
     depth = lowest = marks = 0
     in_text = False
-    operators = [
-        str(getattr(instruction, "operator", "")) for instruction in pikepdf.parse_content_stream(page)
-    ]
+    # Only the operators that matter here: parsing all of a vector page's content took 5 s and
+    # 0.8 GB on a 10 MB stream, this 0.8 s and 0.1 GB.
+    operators = [str(i.operator) for i in pikepdf.parse_content_stream(page, "q Q BMC BDC EMC BT ET")]
     closed_at = None  # where the content's first save is restored
     for index, op in enumerate(operators):
         if op == "q":
@@ -116,11 +116,20 @@ def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
             marks = max(0, marks - 1)
         elif op in ("BT", "ET"):
             in_text = op == "BT"
-    if operators[:1] == ["q"] and closed_at == len(operators) - 1 and not (marks or in_text):
+    if closed_at == len(operators) - 1 and not (marks or in_text) and _starts_and_ends_in_q(page):
         return b"", b"\n"
     saves = 1 - lowest  # ours, and one for each restore the content makes beyond its saves
     closing = b"ET\n" * in_text + b"EMC\n" * marks + b"Q\n" * (saves + depth)
     return b"q\n" * saves, b"\n" + closing
+
+
+def _starts_and_ends_in_q(page: pikepdf.Page) -> bool:
+    """Is q the very first operator of the page's content, and Q the very last? (The parse above
+    sees only some operators: a cm before the first q would change the layer's position.)"""
+    contents = page.obj.get("/Contents")
+    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+    data = b"\n".join(s.read_bytes() for s in streams if isinstance(s, pikepdf.Stream)).strip()
+    return data[:1] == b"q" and data[1:2].isspace() and data[-1:] == b"Q" and data[-2:-1].isspace()
 
 
 def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
@@ -176,6 +185,8 @@ def _without_ocr_text(instructions: list, mode: int = 0) -> tuple[list, dict[pik
             modes_at_do.setdefault(operands[0], mode)
         shows = (mode == INVISIBLE) if op in SHOW_TEXT else None
         if op == "BT":
+            if text_object is not None:  # a text object left open: keep what it showed
+                kept += _visible_part(text_object)
             text_object = []
         if text_object is None:
             if not shows:  # invisible text outside BT/ET is malformed, and goes as well

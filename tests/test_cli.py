@@ -214,7 +214,16 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
     scans = tmp_path / "scans"
     scans.mkdir()
     shutil.copy(RECEIPT, scans / "r.jpg")
+    for folder, name in (("a", "Scan.jpg"), ("b", "scan.jpg")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(RECEIPT, tmp_path / folder / name)
     cases = [
+        # Scan.jpg.json and scan.jpg.json are one file where case is ignored (macOS, Windows)
+        (
+            ["image", tmp_path / "a" / "Scan.jpg", tmp_path / "b" / "scan.jpg", "-o", tmp_path / "j"],
+            2,
+            "both write",
+        ),
         (["pdf", tmp_path / "missing.pdf", "-o", tmp_path / "x.pdf"], 3, "file not found"),
         (["pdf", tmp_path, "-o", tmp_path / "x.pdf"], 3, "is a directory"),
         (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),

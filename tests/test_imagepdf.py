@@ -14,6 +14,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
+from ocrcli.errors import BadInputError
 from ocrcli.imageio import load_pages
 from ocrcli.imagepdf import images_pdf
 
@@ -167,3 +168,54 @@ def test_img2pdf_says_nothing_on_stderr(tmp_path: Path) -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stderr == ""
+
+
+def test_only_the_turned_page_of_a_multi_page_tiff_is_turned(tmp_path: Path) -> None:
+    """Page 2 alone carries orientation 6: it was turned twice (only page 1 was looked at)."""
+    from PIL import TiffImagePlugin
+
+    receipt = Image.open(RECEIPT).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "two.tif"
+    with TiffImagePlugin.AppendingTiffWriter(str(path), True) as tiff:
+        receipt.save(tiff, format="TIFF", dpi=(150, 150), compression="tiff_lzw")
+        tiff.newFrame()
+        receipt.transpose(STORED_FOR[6]).save(
+            tiff, format="TIFF", dpi=(150, 150), compression="tiff_lzw", exif=exif
+        )
+        tiff.newFrame()
+    pdf = images_pdf([path])
+    for index, page in enumerate(load_pages(path)):
+        assert int(pdf.pages[index].obj.get("/Rotate", 0)) == 0
+        expected = np.asarray(Image.fromarray(page.image).convert("L"))
+        assert np.array_equal(_pixels(_only_image_of(pdf, index)), expected), index
+
+
+def test_a_stereo_mpo_photo_is_one_page_with_its_jpeg_bytes(tmp_path: Path) -> None:
+    receipt = Image.open(RECEIPT)
+    path = tmp_path / "stereo.jpg"
+    receipt.save(path, format="MPO", save_all=True, append_images=[receipt.rotate(180)], dpi=(150, 150))
+    assert Image.open(path).format == "MPO"
+    pdf = images_pdf([path])
+    assert len(pdf.pages) == 1
+    assert pikepdf.PdfImage(_only_image(pdf)).filters == ["/DCTDecode"]
+
+
+def test_a_scanners_orientation_0_jpeg_keeps_its_bytes(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 0  # invalid; scanners write it
+    path = tmp_path / "o0.jpg"
+    Image.open(RECEIPT).save(path, exif=exif, dpi=(150, 150))
+    assert pikepdf.PdfImage(_only_image(images_pdf([path]))).filters == ["/DCTDecode"]
+
+
+def test_the_pixel_limit_holds_before_anything_decodes_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small file can hold a huge picture: it was decoded whole to choose how to embed it."""
+    path = tmp_path / "bomb.png"
+    Image.new("1", (200, 200), 1).save(path, dpi=(200, 200))
+    monkeypatch.setenv("OCRCLI_MAX_PIXELS", "10000")
+    with pytest.raises(BadInputError, match="over the limit"):
+        images_pdf([path])

@@ -96,6 +96,11 @@ def test_the_layer_survives_what_the_page_content_leaves_open(tmp_path: Path, co
     path = saved(pdf, tmp_path / "out.pdf")
     assert pdftotext(path, "-raw").split() == LAYER_WORDS
     assert abs(x_of(path, "layer") - 60) < 1  # where it was put, not scaled by the page's cm
+    in_text = False  # and the layer is not drawn inside a text object, where Do is not allowed
+    for instruction in pikepdf.parse_content_stream(pdf.pages[0]):
+        op = str(instruction.operator)
+        in_text = op == "BT" if op in ("BT", "ET") else in_text
+        assert not (op == "Do" and in_text)
 
 
 def test_redo_keeps_invisible_text_that_shares_a_text_object_with_visible_text(tmp_path: Path) -> None:
@@ -109,6 +114,17 @@ def test_redo_keeps_invisible_text_that_shares_a_text_object_with_visible_text(t
     out = saved(pdf, tmp_path / "out.pdf")
     assert x_of(out, "Visible") == x_of(original, "Visible")
     assert "HIDDEN" in pdftotext(out) and "oldlayer" not in pdftotext(out)
+
+
+def test_redo_keeps_visible_text_of_a_text_object_left_open_before_the_next(tmp_path: Path) -> None:
+    """A BT that is never closed, then another BT: the first one's text and font went."""
+    content = b" BT /F1 30 Tf 10 140 Td (Hello there) Tj BT 10 100 Td (World again) Tj ET"
+    original = saved(scan_pdf(content), tmp_path / "in.pdf")
+    pdf = pikepdf.open(original)
+    remove_text_layers(pdf, pdf.pages[0])
+    out = saved(pdf, tmp_path / "out.pdf")
+    assert "Hello there" in pdftotext(out) and "World again" in pdftotext(out)
+    assert x_of(out, "World") == x_of(original, "World")
 
 
 def test_redo_on_one_page_leaves_a_form_that_another_page_draws(tmp_path: Path) -> None:

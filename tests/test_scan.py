@@ -548,3 +548,10 @@ def test_ctrl_c_held_while_a_sidecar_fails_still_stops_the_batch(tmp_path: Path)
     )
     assert result.returncode == 130, result.stderr  # it went on to b.pdf and exited 3
     assert "lazy fox" in pdftotext(first) and second.read_bytes() == untouched
+
+
+def test_outputs_of_inputs_sharing_a_stem_in_any_case_keep_their_extension() -> None:
+    """X.jpg beside x.png: X.json and x.json are one file where case is ignored."""
+    files = [Path("d/X.jpg"), Path("d/x.png"), Path("e/x.tif"), Path("d/y.png")]
+    assert discover.output_names(files, by_folder=True) == ["X.jpg", "x.png", "x", "y"]
+    assert discover.output_names(files, by_folder=False) == ["X.jpg", "x.png", "x.tif", "y"]
