@@ -63,11 +63,11 @@ def _img2pdf_inputs(source: Path) -> tuple[list[str | bytes], int]:
     the file wrong) its pages re-encoded. Only the first frame of a GIF or an MPO is a page."""
     with open_image(source) as im:  # refuses a decompression bomb before anything decodes it
         pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
-        if not _img2pdf_gets_right(im, pages):
-            return _frames_encoded(source), pages
-        if im.format == "PNG" and exif_orientation(im) == 1:
-            return [_group4(im, below=source.stat().st_size) or os.fspath(source)], pages
-        return [os.fspath(source)], pages
+        if _img2pdf_gets_right(im, pages):
+            if im.format == "PNG" and exif_orientation(im) == 1:
+                return [_group4(im, below=source.stat().st_size) or os.fspath(source)], pages
+            return [os.fspath(source)], pages
+    return _frames_encoded(source), pages
 
 
 def _frames_encoded(source: Path) -> list[bytes]:

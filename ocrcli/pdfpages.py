@@ -3,6 +3,7 @@ text, and render a page as an RGB image at a resolution that suits its content."
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import math
@@ -57,11 +58,9 @@ def open_pikepdf(path: str | os.PathLike, password: str | None = None) -> pikepd
     except pikepdf.PasswordError:
         if not password:
             raise
-        try:
+        with contextlib.suppress(pikepdf.PasswordError):
             return _pikepdf_open(path, None)
-        except pikepdf.PasswordError:
-            pass
-        raise
+        raise  # the password given is needed, and wrong
 
 
 def _pikepdf_open(path: str | os.PathLike, password: str | None) -> pikepdf.Pdf:

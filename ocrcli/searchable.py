@@ -313,16 +313,14 @@ def _save(
     def write(tmp: Path) -> None:
         # Streams are copied as they are: images are never decoded and re-encoded. Saved through a
         # file object: pikepdf takes only UTF-8 paths (see open_pikepdf).
+        # An encrypted PDF keeps the input's encryption; qpdf then copies streams as they are.
+        keep: dict = (
+            {"encryption": True}
+            if pdf.is_encrypted
+            else {"stream_decode_level": pikepdf.StreamDecodeLevel.none}
+        )
         with open(tmp, "wb") as out:
-            if pdf.is_encrypted:  # keep the input's encryption; qpdf then copies streams as they are
-                pdf.save(out, object_stream_mode=objects, encryption=True, linearize=linearize)
-            else:
-                pdf.save(
-                    out,
-                    object_stream_mode=objects,
-                    stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                    linearize=linearize,
-                )
+            pdf.save(out, object_stream_mode=objects, linearize=linearize, **keep)
 
     def verify(tmp: Path) -> None:
         with pdfpages.open_pikepdf(tmp, password) as check:
