@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ocrcli import errors, models
+from ocrcli.document import record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def image(
     targets = _json_targets(files, output)
     _refuse_bad_outputs(files, [("--json", _file(json_out)), *(("-o", target) for target in targets)])
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
-    failed = 0
+    exit_code = errors.EXIT_OK
     with _output_stream(json_out) as stream:
         try:
             with _interrupt_once():
@@ -127,15 +128,29 @@ def image(
                     try:
                         document = engine.read(path)
                         doc, page_texts = document.to_dict(), [page.text for page in document.pages]
-                    except OcrError as exc:
-                        failed += 1
-                        report(f"error: {exc}")
-                        doc, page_texts = {"source": {"path": str(path)}, "error": {"message": str(exc)}}, []
+                    except Exception as exc:  # one input's failure, even a bug, must not end the batch
+                        message, code = _input_failure(path, exc)
+                        exit_code = exit_code if exit_code == errors.EXIT_INTERNAL else code
+                        report(f"error: {message}")
+                        doc, page_texts = record_without_pages(str(path), error={"message": message}), []
                     _emit(doc, page_texts, stream, target, text)
         except KeyboardInterrupt:
             report("interrupted")
             raise typer.Exit(errors.EXIT_INTERRUPTED) from None
-    raise typer.Exit(errors.EXIT_INPUT if failed else errors.EXIT_OK)
+    raise typer.Exit(exit_code)
+
+
+def _input_failure(path: Path, exc: Exception) -> tuple[str, int]:
+    """The one-line message and exit code for an input that could not be read. A bug counts as
+    EXIT_INTERNAL, and wins over bad inputs (EXIT_INPUT) in the batch's exit code."""
+    if isinstance(exc, OcrError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, MemoryError):
+        return f"{path}: out of memory", errors.EXIT_INPUT
+    if os.environ.get("OCRCLI_DEBUG"):
+        raise exc
+    detail = errors.one_line(exc)
+    return f"{path}: unexpected {type(exc).__name__}: {detail} (please report this)", errors.EXIT_INTERNAL
 
 
 def _json_targets(files: list[Path], output: Path | None) -> list[Path | None]:

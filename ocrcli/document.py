@@ -142,6 +142,21 @@ class Document:
         }
 
 
+def record_without_pages(path: str, **fields: Any) -> dict[str, Any]:
+    """A JSON Lines record for an input with no OCR result to give (it failed, or `ocr scan` found
+    its outputs current without a readable sidecar), still valid against the schema: `pages` is
+    empty, so `jq '.pages[]'` skips it instead of failing."""
+    from ocrcli import __version__
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "ocrcli", "version": __version__},
+        "source": {"path": path, "sha256": None},
+        "pages": [],
+        **fields,
+    }
+
+
 def _same_row(first: Line, then: Line) -> bool:
     """Does `then` continue `first`'s row: level with it and further along its reading direction?"""
     p0, p1, _, p3 = (complex(first.quad[2 * i], first.quad[2 * i + 1]) for i in range(4))

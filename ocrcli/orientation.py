@@ -22,6 +22,7 @@ _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 PAGE_CONFIDENCE = 0.6  # classifier probability needed to turn a page (its outputs peak near 0.92)
 FLIP_SHARE = 0.75  # share of sampled lines that must read upside down to turn a page by 180
 MIN_VOTES = 4  # fewer sampled lines than this never flip a page
+MAX_CLASSIFIER_SIDE = 2048  # the page classifier's resized long side (8 times the short one)
 VOTE_SAMPLE = 12  # lines classified per page (the widest ones)
 LINE_SIZE = (192, 48)  # width, height of the line classifier's input
 
@@ -38,7 +39,8 @@ def classify_page(model: Model, image_rgb: np.ndarray) -> np.ndarray:
     """Probabilities for 0/90/180/270: short side to 256, centre 224 x 224 crop, ImageNet norm (RGB)."""
     h, w = image_rgb.shape[:2]
     scale = 256 / min(h, w)
-    size = (max(224, round(w * scale)), max(224, round(h * scale)))
+    # The long side is capped: a 1 x 60000 px image scaled evenly asked for 11.8 GB.
+    size = tuple(min(max(224, round(side * scale)), MAX_CLASSIFIER_SIDE) for side in (w, h))
     small = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
     top, left = (small.shape[0] - 224) // 2, (small.shape[1] - 224) // 2
     patch = small[top : top + 224, left : left + 224].astype(np.float32) / 255.0

@@ -21,7 +21,7 @@ from typing import IO, Any, Protocol
 
 from ocrcli import __version__, models, pdfgraft
 from ocrcli.discover import Item, foreign_sidecar, names_output, read_sidecar
-from ocrcli.document import Document
+from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line
 from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
@@ -290,15 +290,13 @@ class Scan:
         if self.stream is None or outcome.status == "done":  # a done one has streamed already
             return
         if outcome.status == "failed":
-            line = {
-                "source": {"path": str(outcome.item.path)},
-                "status": "failed",
-                "error": {"message": outcome.error},
-            }
+            line = record_without_pages(
+                str(outcome.item.path), status="failed", error={"message": outcome.error}
+            )
         elif previous is not None:  # current: its sidecar again, so the stream stays complete
             line = {**previous, "status": "current"}
         else:
-            line = {"source": {"path": str(outcome.item.path)}, "status": "current"}
+            line = record_without_pages(str(outcome.item.path), status="current")
         self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
         self.stream.flush()
 

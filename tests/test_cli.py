@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import struct
 import subprocess
@@ -12,13 +13,17 @@ import sys
 import zlib
 from pathlib import Path
 
+import jsonschema
 import pytest
 from PIL import Image
+
+import ocrcli
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
 ROTATED = DATA / "tess" / "img" / "phototest-rotated-L.png"
 OCR = [sys.executable, "-m", "ocrcli"]
+SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
 
 
 def ocr(*args: object, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -64,10 +69,49 @@ def test_bad_files_are_reported_and_the_good_ones_still_read(bad_files):
     for path, line, doc in zip(bad_files.values(), errors, docs[1:-1], strict=True):
         assert str(path) in line and line.startswith("ocr: error:")
         assert doc["error"]["message"] in line
+        jsonschema.validate(doc, SCHEMA)  # valid, with no pages: `jq '.pages[]'` skips it
+        assert doc["pages"] == []
     assert "empty" in errors[0]
     assert "not an image" in errors[1] or "unrecognised" in errors[1]
     assert "truncated" in errors[2]
     assert "megapixel" in errors[3] and "OCRCLI_MAX_PIXELS" in errors[3]
+
+
+def test_an_image_one_pixel_wide_is_cheap_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """The page classifier scaled a 1 x 60000 px image evenly to 256 x 15,360,000 px (11.8 GB): under
+    a 6 GB address-space limit the batch died with a traceback and the next file was never read."""
+    thin = tmp_path / "thin.png"
+    Image.new("L", (1, 60000), 255).save(thin)
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+    run = subprocess.run(
+        [*OCR, "image", thin, PHOTOTEST, "--json", "-"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=limit_memory,
+    )
+    assert run.returncode == 0, run.stderr
+    docs = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [d["source"]["path"] for d in docs] == [str(thin), str(PHOTOTEST)]
+    assert "lazy fox" in " ".join(line["text"] for line in docs[1]["pages"][0]["lines"])
+
+
+def test_an_unexpected_error_in_one_input_is_one_line_with_exit_code_1() -> None:
+    from ocrcli.cli import _input_failure
+    from ocrcli.errors import EXIT_INPUT, EXIT_INTERNAL, BadInputError
+
+    message, code = _input_failure(Path("scan.png"), ValueError("bad\nshape"))
+    assert (
+        code == EXIT_INTERNAL and message == "scan.png: unexpected ValueError: bad shape (please report this)"
+    )
+    assert _input_failure(Path("big.png"), MemoryError()) == ("big.png: out of memory", EXIT_INPUT)
+    assert _input_failure(Path("x.png"), BadInputError("x.png", "empty file")) == (
+        "x.png: empty file",
+        EXIT_INPUT,
+    )
 
 
 def test_missing_file_is_a_clear_error():

@@ -110,6 +110,7 @@ def test_mixed_folder_good_done_bad_reported(mixed: Path, mixed_run: tuple) -> N
     for name, reason in BAD.items():
         doc = by_path[root + name]
         assert doc["status"] == "failed" and reason in doc["error"]["message"], doc
+        jsonschema.validate(doc, SCHEMA)  # a failure record is a valid document without pages
         errors = [line for line in run.stderr.splitlines() if name in line and "error" in line]
         assert len(errors) == 1 and reason in errors[0], run.stderr
         assert not (out / name).with_suffix(".pdf").exists()
