@@ -246,9 +246,12 @@ class Engine:
             second = word_spans(reading.chars, reading.step_width, crop)
             if not second or mean_confidence(second) <= mean_confidence(spans[i][first : last + 1]) - 0.2:
                 continue
+            # Back into line-crop columns, within the line's part: a window may take in the margin
+            # columns at the line's ends, which lie outside its quad.
+            lo, hi = crops[i].line_part
             for word in second:
-                word.start += x0
-                word.end += x0
+                word.start = min(max(word.start + x0, lo), hi)
+                word.end = max(min(word.end + x0, hi), word.start)
             spans[i][first : last + 1] = second
 
     def _recognizer(self, spec: models.ModelSpec, cjk: bool) -> tuple[Model, list[str]]:

@@ -145,6 +145,17 @@ def test_receipt_lines_are_found_and_read(engine):
     assert sum(covered(line["box"]) for line in rec["lines"]) / len(rec["lines"]) >= 0.95
 
 
+def test_words_lie_within_their_line(engine):
+    """Words the reviewer re-read reached into the margin columns at a line crop's ends, outside
+    the line's quad: sroie 024's "(RM)" stuck out of its line by 7 px on each side."""
+    page = engine.read(DATA / "sroie" / "img" / "024.jpg").pages[0]
+    for line in page.lines:
+        x0, y0, x1, y1 = line.box
+        for word in line.words:
+            wx0, wy0, wx1, wy1 = word.box
+            assert wx0 >= x0 - 1 and wy0 >= y0 - 1 and wx1 <= x1 + 1 and wy1 <= y1 + 1, (line.text, word.text)
+
+
 def test_a_lone_character_in_a_tall_box_is_read_across(engine):
     """A lone character's box is 1.5-1.8 times taller than wide, like a short vertical line. sroie
     592's quantities "1" were read top to bottom (and drawn sideways in the PDF's text layer, off
