@@ -26,6 +26,7 @@ MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
 
 _DPI_RANGE = (30.0, 5000.0)  # outside this a resolution tag is a placeholder (1, 72 dpi is kept) or junk
 _EXIF_ORIENTATION = 0x0112
+_EXIF_X_RESOLUTION = 0x011A
 _QUARTER_TURNS = {5, 6, 7, 8}  # the orientations that turn a picture a quarter
 
 
@@ -291,15 +292,21 @@ def upright_frame(im: Image.Image) -> tuple[Image.Image, tuple[float, float] | N
     frame = _apply_orientation(im)
     if frame.size != displayed and im.format == "TIFF":  # Pillow 13 garbles uncompressed ones
         raise ValueError("Pillow cannot turn an uncompressed TIFF by its orientation tag; save it compressed")
-    resolution = file_resolution(im.info)
+    resolution = file_resolution(im)
     if resolution and orientation in _QUARTER_TURNS:  # the file's x runs down the page as displayed
         resolution = resolution[1], resolution[0]
     return frame, resolution
 
 
-def file_resolution(info: dict) -> tuple[float, float] | None:
-    """The (x, y) resolution in a Pillow image's `info`, as the file stores it, or None."""
-    value = info.get("dpi")
+def file_resolution(im: Image.Image) -> tuple[float, float] | None:
+    """The (x, y) resolution a Pillow image's file stores, or None."""
+    if (
+        im.format == "JPEG"
+        and im.info.get("jfif_unit") not in (1, 2)
+        and _EXIF_X_RESOLUTION not in im.getexif()
+    ):
+        return None  # Pillow says 72 dpi for a JPEG with EXIF but no resolution in it or in JFIF
+    value = im.info.get("dpi")
     try:
         pair = value if isinstance(value, tuple | list) else (value, value)
         x, y = float(pair[0]), float(pair[1])

@@ -121,7 +121,7 @@ def _group4(im: Image.Image, below: int) -> bytes | None:
     im.load()
     if not _is_black_and_white(im):
         return None
-    tiff = _group4_bytes(im, file_resolution(im.info) or (IMG2PDF_DPI, IMG2PDF_DPI))
+    tiff = _group4_bytes(im, file_resolution(im) or (IMG2PDF_DPI, IMG2PDF_DPI))
     return tiff if len(tiff) < below else None
 
 
