@@ -134,7 +134,6 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             else:
                 origin = pen[:2]  # drawn where the text position is, so the next word starts from there
             scaling, drawn = _scaling(width, len(text), size)
-            ops.append(f"{scaling} Tz <{font.encode(text).hex()}> Tj")
             # The space after a word spans the gap to the next word's box, so the next word usually
             # needs no text matrix of its own. Where rounding has left the text position more than
             # DRIFT_EM off the boxes, the space also takes that back, so errors never add up along
@@ -144,12 +143,36 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
                 behind = _along(origin, box_start, (dx, dy))
                 drift = width - drawn + behind
                 space_width = max(gap + (drift if abs(drift) > DRIFT_EM * size else 0.0), MIN_SPACE_PT)
-            space_scaling, space_drawn = _scaling(space_width, 1, size)
-            ops.append(f"{space_scaling} Tz <{space}> Tj")
+            word = font.encode(text).hex()
+            if gap is None:  # a row's last word: its space stays apart (see _word_and_space)
+                space_scaling, space_drawn = _scaling(space_width, 1, size)
+                ops.append(f"{scaling} Tz <{word}> Tj\n{space_scaling} Tz <{space}> Tj")
+            else:
+                show, space_drawn = _word_and_space(word, space, scaling, size, space_width)
+                ops.append(f"{scaling} Tz {show}")
             advance = drawn + space_drawn
             pen = (origin[0] + dx * advance, origin[1] + dy * advance, (dx, dy)) if gap is not None else None
     ops.append("ET")
     return ("\n".join(ops) + "\n").encode("ascii")
+
+
+def _word_and_space(
+    word: str, space: str, scaling: int, size: float, space_width: float
+) -> tuple[str, float]:
+    """The operator showing a word (hex codes) and the space after it, and how far that space
+    advances: `space_width` to within a TJ unit.
+
+    Word and space are one text object: pdfium (Chrome) starts a new line at every text object of a
+    line that runs vertically in user space (a page with /Rotate 90 or 270) unless the object
+    before it ends in a space. The space then has the word's horizontal scaling, so a TJ
+    adjustment after it makes up the rest of its width. Not after a row's last word: pdfium would
+    then also run the next row on, whatever its direction."""
+    unit = size * scaling / 100_000  # points one TJ unit moves the next glyph back
+    natural = ADVANCE_EM * size * scaling / 100
+    adjust = round((natural - space_width) / unit)
+    if adjust == 0:
+        return f"<{word}{space}> Tj", natural
+    return f"[<{word}{space}> {adjust}] TJ", natural - adjust * unit
 
 
 def _with_gaps(rows: list[list[tuple[str, Frame, float]]]) -> list[list[Placed]]:
