@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
+from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
 import ocrcli
@@ -143,6 +144,22 @@ def test_receipt_lines_are_found_and_read(engine):
         return best >= 0.5
 
     assert sum(covered(line["box"]) for line in rec["lines"]) / len(rec["lines"]) >= 0.95
+
+
+@pytest.mark.parametrize("turn", [90, -90])
+def test_a_line_turned_a_quarter_is_read_whichever_way_it_runs(engine, turn):
+    """A line turned a quarter on an upright page (an arXiv stamp in the margin, a chart's axis
+    label) was read only top to bottom: run upwards (turned 90 degrees counter-clockwise), it came out
+    as garbage."""
+    scan = Image.open(DATA / "tess" / "img" / "phototest.tif").convert("L")
+    line = scan.crop((30, 82, 590, 124)).rotate(turn, expand=True)  # "This is a lot of 12 point text..."
+    page = Image.new("L", (1000, 700), 255)
+    page.paste(scan, (300, 100))
+    page.paste(line, (60, 60))
+    result = engine.read(np.asarray(page.convert("RGB"))).pages[0]
+    assert result.orientation == 0
+    margin = " ".join(ln.text for ln in result.lines if ln.box[2] < 200)
+    assert "This is a" in margin and "of 12 point text to test the" in margin, margin
 
 
 def test_words_lie_within_their_line(engine):
