@@ -79,7 +79,10 @@ def report(message: str) -> None:
 
 @app.command()
 def image(
-    files: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, TIFF incl. multi-page, ...).")],
+    given: Annotated[
+        list[str],
+        typer.Argument(metavar="FILES", help="Image files (PNG, JPEG, TIFF incl. multi-page, ...)."),
+    ],
     json_out: Annotated[
         str | None,
         typer.Option("--json", help="Write JSON Lines, one document per input in input order, to FILE or -."),
@@ -103,6 +106,7 @@ def image(
     with --pdf, a searchable PDF and its JSON sidecar."""
     from ocrcli.pipeline import Engine  # heavy imports only when needed
 
+    files = [Path(name) for name in given]
     _refuse_text_with_json_on_stdout(text, json_out)
     if pdf is not None:
         _refuse_special_pdf_output("--pdf", pdf)
@@ -124,15 +128,15 @@ def image(
     with _output_stream(json_out) as stream:
         try:
             with _interrupt_once():
-                for path, target in zip(files, targets, strict=True):
+                for path, name, target in zip(files, given, targets, strict=True):
                     try:
-                        document = engine.read(path)
+                        document = engine.read(name)  # as given: the JSON names the source so
                         doc, page_texts = document.to_dict(), [page.text for page in document.pages]
                     except Exception as exc:  # one input's failure, even a bug, must not end the batch
                         message, code = _input_failure(path, exc)
                         exit_code = exit_code if exit_code == errors.EXIT_INTERNAL else code
                         report(f"error: {message}")
-                        doc, page_texts = record_without_pages(str(path), error={"message": message}), []
+                        doc, page_texts = record_without_pages(name, error={"message": message}), []
                     _emit(doc, page_texts, stream, target, text)
         except KeyboardInterrupt:
             report("interrupted")

@@ -114,6 +114,16 @@ def test_an_unexpected_error_in_one_input_is_one_line_with_exit_code_1() -> None
     )
 
 
+def test_each_document_names_its_source_as_given(tmp_path: Path) -> None:
+    """pathlib turned "./x" into "x" and "a//b" into "a/b": scripts matching results to their
+    inputs by string missed them."""
+    shutil.copy(PHOTOTEST, tmp_path / "scan.tif")
+    given = ["./scan.tif", "missing//scan.tif"]
+    run = subprocess.run([*OCR, "image", *given, "--json", "-"], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 3, run.stderr
+    assert [json.loads(line)["source"]["path"] for line in run.stdout.splitlines()] == given
+
+
 def test_missing_file_is_a_clear_error():
     result = ocr("image", "/nonexistent/scan.png")
     assert result.returncode == 3
