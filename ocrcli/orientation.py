@@ -1,9 +1,13 @@
 """Page orientation: which way (0/90/180/270 degrees clockwise) a page's text is turned.
 
-A 4-way page classifier proposes; the text-line 0/180 classifier, run on a sample of the page's
-lines after detection, votes. Upright pages are the common case, so we turn a page only when the
-classifier is confident and the lines do not disagree. The line classifier is never applied to
-lines one by one (on clean pages it flips upright lines); only its majority counts.
+A 4-way page classifier proposes; the lines detected on the page turned as proposed confirm.
+Upright pages are the common case, so a proposed turn is taken only when the classifier is
+confident and the lines back it: a quarter turn when most of them run across the turned page (on an
+upright page turned a quarter they run down it), a half turn when a clear majority of the text-line
+0/180 classifier's votes read the turned page as upright. A page with too few lines to tell, such as
+a page of one word, is not turned: the classifier sees only a centre crop, nearly blank there. The
+line classifier is never applied to lines one by one (on clean pages it flips upright lines); only
+its majority counts.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocrcli.geometry import quad_size
 from ocrcli.runtime import Model
 
 ANGLES = (0, 90, 180, 270)
@@ -20,8 +25,10 @@ _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 PAGE_CONFIDENCE = 0.6  # classifier probability needed to turn a page (its outputs peak near 0.92)
-FLIP_SHARE = 0.75  # share of sampled lines that must read upside down to turn a page by 180
-MIN_VOTES = 4  # fewer sampled lines than this never flip a page
+FLIP_SHARE = 0.75  # share of sampled lines that must read one way to flip or confirm a half turn
+MIN_VOTES = 4  # fewer sampled lines than this never flip a page or confirm a turn
+ACROSS_SHARE = 2 / 3  # share of lines with a direction that must run across to confirm a quarter turn
+LINE_ASPECT = 2.0  # a line this many times longer than high shows which way it runs
 MAX_CLASSIFIER_SIDE = 2048  # the page classifier's resized long side (8 times the short one)
 VOTE_SAMPLE = 12  # lines classified per page (the widest ones)
 LINE_SIZE = (192, 48)  # width, height of the line classifier's input
@@ -33,6 +40,7 @@ class Orientation:
     confidence: float
     page_probs: tuple[float, ...]  # classifier probabilities for 0, 90, 180, 270
     flip_votes: tuple[int, int] = (0, 0)  # (lines read upside down, lines sampled)
+    line_axes: tuple[int, int] = (0, 0)  # (lines running across, lines running down)
 
 
 def classify_page(model: Model, image_rgb: np.ndarray) -> np.ndarray:
@@ -64,17 +72,55 @@ def upside_down_votes(model: Model, crops: list[np.ndarray]) -> tuple[int, int]:
     return int((probs[:, 1] > 0.5).sum()), len(widest)
 
 
-def decide(page_probs: np.ndarray, flip_votes: tuple[int, int]) -> Orientation:
-    """Combine the page classifier's proposal with line votes (taken on the proposed upright page)."""
-    probs = tuple(float(p) for p in page_probs)
+def propose(page_probs: np.ndarray) -> int:
+    """The classifier's proposal: its most probable angle if it is confident, else 0."""
     best = int(np.argmax(page_probs))
-    degrees = ANGLES[best] if probs[best] >= PAGE_CONFIDENCE else 0
-    confidence = probs[ANGLES.index(degrees)]
+    return ANGLES[best] if page_probs[best] >= PAGE_CONFIDENCE else 0
+
+
+def line_axes(quads: np.ndarray) -> tuple[int, int]:
+    """(lines running across, lines running down) among the quads long enough to show a direction."""
+    sizes = [quad_size(quad) for quad in quads]
+    across = sum(w >= LINE_ASPECT * h for w, h in sizes)
+    down = sum(h >= LINE_ASPECT * w for w, h in sizes)
+    return across, down
+
+
+def _half_turn_confirmed(flip_votes: tuple[int, int]) -> bool:
+    """Whether a clear majority of the lines read the half-turned page as upright."""
+    flipped, sampled = flip_votes
+    return sampled >= MIN_VOTES and flipped <= (1 - FLIP_SHARE) * sampled
+
+
+def _quarter_turn_confirmed(axes: tuple[int, int]) -> bool:
+    """Whether most lines run across the quarter-turned page."""
+    across, down = axes
+    return across >= MIN_VOTES and across >= ACROSS_SHARE * (across + down)
+
+
+def decide(page_probs: np.ndarray, flip_votes: tuple[int, int], axes: tuple[int, int]) -> Orientation:
+    """Combine the page classifier's proposal with the lines' votes and axes, both taken on the page
+    turned as proposed."""
+    probs = tuple(float(p) for p in page_probs)
+    proposal = propose(page_probs)
     flipped, sampled = flip_votes
     lines_disagree = sampled >= MIN_VOTES and flipped >= FLIP_SHARE * sampled
-    # Never overrule a confident "upright": upright pages are the common case and the line
-    # classifier errs on clean pages.
-    if lines_disagree and (degrees != 0 or confidence < PAGE_CONFIDENCE):
-        degrees = (degrees + 180) % 360
-        confidence = flipped / sampled
-    return Orientation(degrees, confidence, probs, flip_votes)
+
+    def result(degrees: int, confidence: float) -> Orientation:
+        return Orientation(degrees, confidence, probs, flip_votes, axes)
+
+    if proposal == 0:
+        # Never overrule a confident "upright": upright pages are the common case and the line
+        # classifier errs on clean pages.
+        if lines_disagree and probs[0] < PAGE_CONFIDENCE:
+            return result(180, flipped / sampled)
+        return result(0, probs[0])
+    if proposal == 180:
+        if _half_turn_confirmed(flip_votes):
+            return result(180, probs[2])
+        return result(0, flipped / sampled if lines_disagree else probs[0])
+    if not _quarter_turn_confirmed(axes):
+        return result(0, probs[0])
+    if lines_disagree:  # the classifier mixed up 90 and 270
+        return result((proposal + 180) % 360, flipped / sampled)
+    return result(proposal, probs[ANGLES.index(proposal)])

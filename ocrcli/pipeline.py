@@ -15,11 +15,11 @@ from ocrcli.document import Document, Line, Page, Word
 from ocrcli.geometry import rotate_image, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.orientation import (
-    ANGLES,
-    PAGE_CONFIDENCE,
     Orientation,
     classify_page,
     decide,
+    line_axes,
+    propose,
     upside_down_votes,
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, recognize
@@ -170,17 +170,23 @@ class Engine:
         clock = clock or _Clock({})
         with clock("orientation"):
             probs = classify_page(self.page_classifier, image)
-            best = int(np.argmax(probs))
-            proposal = ANGLES[best] if probs[best] >= PAGE_CONFIDENCE else 0
+            proposal = propose(probs)
             upright = rotate_image(image, -proposal)
         with clock("detection"):
             quads = detect(self.detector, upright, self.detector_settings)
             crops = crop_lines(upright, quads, self.recognizer_settings)
         with clock("orientation"):
-            orientation = decide(probs, upside_down_votes(self.line_classifier, [c.image for c in crops]))
-            if orientation.degrees != proposal:  # the lines overruled the classifier by a half turn
+            votes = upside_down_votes(self.line_classifier, [c.image for c in crops])
+            orientation = decide(probs, votes, line_axes(quads))
+            turn = (orientation.degrees - proposal) % 360
+            if turn == 180:  # the lines overruled the classifier by a half turn
                 upright = rotate_image(upright, 180)
                 quads = _half_turn(quads, upright.shape[1], upright.shape[0])
+                crops = crop_lines(upright, quads, self.recognizer_settings)
+        if turn in (90, 270):  # the lines did not confirm a quarter turn: the page stays as it is
+            upright = image
+            with clock("detection"):
+                quads = detect(self.detector, upright, self.detector_settings)
                 crops = crop_lines(upright, quads, self.recognizer_settings)
         return upright, quads, crops, orientation
 

@@ -208,26 +208,37 @@ def test_map_points_inverts_the_crop_transform():
 
 
 UPRIGHT = np.array([0.92, 0.03, 0.03, 0.02])
+ACROSS = (30, 1)  # lines running across, lines running down
 
 
 def test_orientation_keeps_a_confident_upright_page_even_if_lines_vote_to_flip():
-    assert decide(UPRIGHT, (12, 12)).degrees == 0
+    assert decide(UPRIGHT, (12, 12), ACROSS).degrees == 0
 
 
 def test_orientation_follows_a_confident_classifier_when_lines_agree():
-    result = decide(np.array([0.02, 0.03, 0.92, 0.03]), (0, 10))
+    result = decide(np.array([0.02, 0.03, 0.92, 0.03]), (0, 10), ACROSS)
     assert result.degrees == 180 and result.confidence == pytest.approx(0.92)
+    assert decide(np.array([0.02, 0.92, 0.03, 0.03]), (1, 10), ACROSS).degrees == 90
 
 
 def test_orientation_lines_fix_a_quarter_turn_mixup():
-    assert decide(np.array([0.02, 0.9, 0.05, 0.03]), (9, 10)).degrees == 270
+    assert decide(np.array([0.02, 0.9, 0.05, 0.03]), (9, 10), ACROSS).degrees == 270
 
 
 def test_orientation_unsure_classifier_defers_to_a_clear_line_majority_only():
     unsure = np.array([0.4, 0.1, 0.35, 0.15])
-    assert decide(unsure, (10, 10)).degrees == 180
-    assert decide(unsure, (6, 10)).degrees == 0  # not a clear majority
-    assert decide(unsure, (3, 3)).degrees == 0  # too few lines to judge
+    assert decide(unsure, (10, 10), ACROSS).degrees == 180
+    assert decide(unsure, (6, 10), ACROSS).degrees == 0  # not a clear majority
+    assert decide(unsure, (3, 3), ACROSS).degrees == 0  # too few lines to judge
+
+
+def test_orientation_turns_a_page_only_when_its_lines_confirm_the_turn():
+    half, quarter = np.array([0.15, 0.03, 0.79, 0.03]), np.array([0.17, 0.66, 0.07, 0.11])
+    assert decide(half, (0, 0), (0, 0)).degrees == 0  # one word: nothing to confirm with
+    assert decide(half, (2, 5), (6, 0)).degrees == 0  # display equations: votes split
+    assert decide(quarter, (0, 0), (0, 0)).degrees == 0
+    assert decide(quarter, (0, 12), (2, 27)).degrees == 0  # lines run down the turned page
+    assert decide(quarter, (0, 12), (31, 8)).degrees == 90
 
 
 def test_review_windows_give_doubtful_words_context_and_merge_when_close():

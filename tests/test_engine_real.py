@@ -94,6 +94,31 @@ def test_no_upright_page_in_any_set_is_turned(engine):
     assert len(UPRIGHT_PAGES) >= 100 and turned == []
 
 
+@pytest.mark.parametrize("box", [(489, 1357, 1086, 1847), (300, 1300, 1300, 1900)])
+def test_orientation_keeps_a_sparse_upright_crop_upright(engine, box):
+    """Display equations cut from a docbank page: the page classifier said 180 (0.69, 0.81), but
+    the lines' votes do not back it, and the crop was read upside down as garbage."""
+    page = Image.open(DATA / "docbank" / "img" / "173.tar_1708.02244.gz_D1D5BPSv2_39.jpg")
+    crop = np.asarray(page.convert("RGB").crop(box))
+    upright, _, _, orientation = engine.orient(crop)
+    assert orientation.degrees == 0 and np.array_equal(upright, crop)
+
+
+# Words of phototest.tif that, alone on a blank A4 page, the page classifier took for upside down
+# (0.71, 0.87, 0.84 for 180).
+WORDS = {"lot": (167, 84, 203, 122), "dog": (415, 223, 470, 261), "lazy": (443, 325, 502, 363)}
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_orientation_keeps_a_page_of_one_word_upright(engine, word):
+    """Too few lines to confirm any turn the classifier proposes: the page stays upright."""
+    phototest = Image.open(DATA / "tess" / "img" / "phototest.tif").convert("RGB")
+    sheet = Image.new("RGB", (1240, 1754), "white")
+    sheet.paste(phototest.crop(WORDS[word]), (500, 800))
+    page = engine.read(np.asarray(sheet)).pages[0]
+    assert page.orientation == 0 and page.text == word
+
+
 def test_docbank_page_words_match_the_ground_truth_boxes(engine):
     rec = next(r for r in gt_records("docbank") if r.get("two_column"))
     doc = engine.read(DATA / "docbank" / rec["image"])
