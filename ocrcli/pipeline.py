@@ -61,6 +61,14 @@ def _confident(line: Line) -> bool:
     return line.confidence >= (MIN_SHORT_LINE_CONFIDENCE if short else MIN_LINE_CONFIDENCE)
 
 
+def _vouches_for_page(line: Line, settings: RecognizerSettings) -> bool:
+    """Whether a line shows the page has text: read confidently, and more than one character (a
+    page of noise reads lone digits at up to 0.9)."""
+    if settings.min_page_confidence <= 0:
+        return True
+    return _chars(line) >= 2 and line.confidence >= settings.min_page_confidence
+
+
 def _border_pattern(line: Line) -> bool:
     """A line of one letter over and over, with no digit ("w w wwww wwwwwww"): a zigzag border or
     a pattern read as text, not words (no line of the ground-truth sets is one)."""
@@ -145,7 +153,7 @@ class Engine:
             self._review(spans, crops)
             lines = [place_line(*_lone_character_across(s, c)) for s, c in zip(spans, crops, strict=True)]
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]
-            if not any(ln.confidence >= self.recognizer_settings.min_page_confidence for ln in lines):
+            if not any(_vouches_for_page(ln, self.recognizer_settings) for ln in lines):
                 lines = []  # see RecognizerSettings.min_page_confidence
             lines = _without_stray_ideographs(lines)
         with clock("layout"):

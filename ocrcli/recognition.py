@@ -39,10 +39,11 @@ class RecognizerSettings:
     squeeze: float = 0.8
     # Words read with a mean character confidence below this go to the tier's reviewer model.
     review_below: float = 0.9
-    # A page whose best line reads below this gives no text: what was read is a picture's texture
-    # (a photo of a pike came out as "212112" and five single letters, 0.50-0.68), while every page
-    # with text in the ground-truth sets and the PDF corpus has a line read above 0.99. Set 0 to
-    # keep every line, e.g. to read one faint word.
+    # A page whose best line of two characters or more reads below this gives no text: what was
+    # read is a picture's texture (a photo of a pike came out as "212112" and five single letters,
+    # 0.50-0.68; a page of noise as 169 lone digits, up to 0.9), while every page with text in the
+    # ground-truth sets and the PDF corpus has a line read above 0.99. Set 0 to keep every line,
+    # e.g. to read one faint word (a lone character then too).
     min_page_confidence: float = 0.8
     # Background added at both ends of a crop, in crop pixels: the recogniser drops a character
     # that touches the crop's end (a receipt's lone ":" after "CASH", whose detected box ends

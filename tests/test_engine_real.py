@@ -171,6 +171,12 @@ def test_receipt_lines_are_found_and_read(engine):
     assert sum(covered(line["box"]) for line in rec["lines"]) / len(rec["lines"]) >= 0.95
 
 
+def test_a_page_of_noise_reads_as_nothing(engine):
+    """Noise read as lone digits at up to 0.9 passed the page's confidence gate: 169 lines."""
+    noise = np.random.default_rng(0).integers(0, 256, (1200, 900, 3), dtype=np.uint8)
+    assert engine.read(noise).pages[0].lines == []
+
+
 @pytest.mark.parametrize("turn", [90, -90])
 def test_a_line_turned_a_quarter_is_read_whichever_way_it_runs(engine, turn):
     """A line turned a quarter on an upright page (an arXiv stamp in the margin, a chart's axis
