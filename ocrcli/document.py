@@ -6,8 +6,12 @@ page was rotated to be read. `to_dict()` gives the JSON form described in ocrcli
 
 from __future__ import annotations
 
+import cmath
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from ocrcli import skew
 
 SCHEMA_VERSION = "1.0"
 
@@ -81,9 +85,11 @@ class Page:
     def rows(self) -> list[list[Line]]:
         """Lines in reading order, grouped into rows: lines side by side on one row of a block (a
         receipt's item and price) share a row."""
+        upright = float(self.orientation)  # upright text, on the page as shown, reads this way
+        level = upright + skew.text_skew((line.quad for line in self.lines), upright)
         rows: list[list[Line]] = []
         for line in self.lines:
-            if rows and rows[-1][-1].block == line.block and _same_row(rows[-1][-1], line):
+            if rows and rows[-1][-1].block == line.block and _same_row(rows[-1][-1], line, level):
                 rows[-1].append(line)
             else:
                 rows.append([line])
@@ -157,18 +163,23 @@ def record_without_pages(path: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def _same_row(first: Line, then: Line) -> bool:
-    """Does `then` continue `first`'s row: level with it and further along its reading direction?"""
+def _same_row(first: Line, then: Line, level: float) -> bool:
+    """Does `then` continue `first`'s row: level with it and further along its reading direction?
+    The row runs along `level`, the page's text direction (degrees), unless `first` runs nearer
+    across it than along it (vertical text): a short word's own quad can be tilted by 10 degrees,
+    a lone digit's by 30, on a level page."""
     p0, p1, _, p3 = (complex(first.quad[2 * i], first.quad[2 * i + 1]) for i in range(4))
     along, across = p1 - p0, p3 - p0
     if not along or not across:
         return False
+    if abs(skew.difference(skew.direction(first.quad), level)) < 45.0:
+        along = cmath.rect(1.0, math.radians(level))
     centre_first = sum(complex(first.quad[2 * i], first.quad[2 * i + 1]) for i in range(4)) / 4
     centre_then = sum(complex(then.quad[2 * i], then.quad[2 * i + 1]) for i in range(4)) / 4
     offset = centre_then - centre_first
-    # Projections onto the line's direction and its normal (complex numbers as 2-D vectors).
+    # Projections onto the row's direction and its normal (complex numbers as 2-D vectors).
     forward = (offset * along.conjugate()).real / abs(along)
-    sideways = (offset * across.conjugate()).real / abs(across)
+    sideways = (offset * (1j * along).conjugate()).real / abs(along)
     then_height = abs(complex(then.quad[6] - then.quad[0], then.quad[7] - then.quad[1]))
     return forward > 0 and abs(sideways) < 0.5 * min(abs(across), then_height)
 

@@ -403,3 +403,50 @@ def test_a_line_run_across_the_gutter_of_a_tilted_scan_is_cut_too() -> None:
         [" ".join(w.text for w in g) for g in line_groups] for line_groups in groups if len(line_groups) > 1
     ]
     assert [[g.split()[0] for g in line] for line in cut] == [["L4w0", "R4w0"], ["L5w0", "R5w0"]]
+
+
+@pytest.mark.parametrize("degrees", [-8.0, -4.0, 4.0, 8.0])
+def test_two_columns_of_a_tilted_scan_are_read_column_by_column_across_a_run_on_line(degrees: float) -> None:
+    """The columns of a scan tilted 4 or 8 degrees, two lines run across the gutter: the lines are
+    cut and ordered as if the page were level (at 8 degrees the columns were read line across line)."""
+    from ocrcli.pipeline import _in_reading_order
+
+    turn = math.radians(degrees)
+
+    def rotate(quad: tuple[float, ...]) -> tuple[float, ...]:
+        points = [(quad[2 * i] - 750, quad[2 * i + 1] - 500) for i in range(4)]
+        return tuple(
+            v
+            for x, y in points
+            for v in (
+                750 + x * math.cos(turn) - y * math.sin(turn),
+                500 + x * math.sin(turn) + y * math.cos(turn),
+            )
+        )
+
+    lines = []
+    for row in range(20):
+        top = 100.0 + 35 * row
+        pieces = (
+            [_column_words(f"L{row}w", 100.0) + _column_words(f"R{row}w", 760.0)] if row in (4, 5) else []
+        )
+        pieces = pieces or [_column_words(f"L{row}w", 100.0), _column_words(f"R{row}w", 760.0)]
+        for words in pieces:
+            line = _text_line(words, top)
+            lines.append(
+                Line(
+                    line.text,
+                    rotate(line.quad),
+                    0.95,
+                    [Word(w.text, rotate(w.quad), 0.95) for w in line.words],
+                )
+            )
+    ordered = _in_reading_order(lines, 1500, 1000)
+    expected = [f"L{r}w0" for r in range(20)] + [f"R{r}w0" for r in range(20)]
+    assert [line.text.split()[0] for line in ordered] == expected
+    # The cut piece keeps the page's frame: it starts where its line starts and runs along it.
+    assert ordered[4].text == " ".join(f"L4w{k}" for k in range(6))
+    assert ordered[4].quad[:2] == pytest.approx(lines[8].quad[:2])
+    assert math.degrees(
+        math.atan2(ordered[4].quad[3] - ordered[4].quad[1], ordered[4].quad[2] - ordered[4].quad[0])
+    ) == pytest.approx(degrees)

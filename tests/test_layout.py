@@ -17,7 +17,9 @@ from types import ModuleType
 
 import pytest
 
+from ocrcli.document import Line, Page, Word
 from ocrcli.layout import Box, reading_order
+from ocrcli.pipeline import _in_reading_order
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "layout_order.py"
@@ -261,6 +263,70 @@ def test_short_side_by_side_header_is_read_by_rows() -> None:
     # "Date: ...   Slip No: ..." style: three aligned rows of wide pieces on both sides.
     boxes = [box for y in (100, 130, 160) for box in ((20.0, y, 250.0, y + 24), (300.0, y, 560.0, y + 24))]
     assert order(boxes, 600, 400) == list(range(6))
+
+
+# ---------------------------------------------------------------- skewed scans: lines with quads
+
+
+def quad_lines(boxes: list[Box], degrees: float, width: float = W, height: float = H) -> list[Line]:
+    """A one-word line per box, named by its index, its quad turned about the page center: the
+    lines the detector finds on a page scanned `degrees` off level."""
+    lines = []
+    for k, (x0, y0, x1, y1) in enumerate(boxes):
+        quad = _turned_quad((x0, y0, x1, y0, x1, y1, x0, y1), degrees, (width / 2, height / 2))
+        lines.append(Line(str(k), quad, 0.9, [Word(str(k), quad, 0.9)]))
+    return lines
+
+
+def _turned_quad(quad: tuple[float, ...], degrees: float, center: tuple[float, float]) -> tuple[float, ...]:
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    points = [(quad[2 * i] - center[0], quad[2 * i + 1] - center[1]) for i in range(4)]
+    return tuple(v for x, y in points for v in (center[0] + x * cos - y * sin, center[1] + x * sin + y * cos))
+
+
+def line_order(lines: list[Line], width: float = W, height: float = H) -> list[int]:
+    return [int(line.text) for line in _in_reading_order(lines, int(width), int(height))]
+
+
+@pytest.mark.parametrize("degrees", [-8.0, -4.0, 3.0, 4.0, 8.0])
+def test_two_columns_of_a_skewed_scan_are_read_column_by_column(degrees: float) -> None:
+    # Turned 4 degrees, a column line's box is ~70 px tall and reaches into the gutter: the columns
+    # were read line across line. The lines' quads give the skew; the order is taken level.
+    boxes, groups = paper_page()
+    assert line_order(quad_lines(boxes, degrees)) == expected(groups)
+
+
+@pytest.mark.parametrize("degrees", [-5.0, -3.0, 3.0, 5.0])
+def test_rows_of_a_skewed_receipt_stay_rows(degrees: float) -> None:
+    # At 3 degrees a price sits ~20 px higher or lower than its item's code: it went onto a row of
+    # its own, ahead of its item.
+    boxes = receipt()
+    lines = quad_lines(boxes, degrees, RECEIPT_W, RECEIPT_H)
+    assert line_order(lines, RECEIPT_W, RECEIPT_H) == list(range(len(boxes)))
+    level = Page(1, int(RECEIPT_W), int(RECEIPT_H), None, lines=quad_lines(boxes, 0.0, RECEIPT_W, RECEIPT_H))
+    skewed = Page(1, int(RECEIPT_W), int(RECEIPT_H), None, lines=lines)
+    assert skewed.text == level.text
+    assert "\n5 6 7 8\n" in skewed.text  # code, quantity, price and amount share a text line
+
+
+def test_a_nearly_level_page_keeps_the_order_of_its_boxes() -> None:
+    boxes, _ = paper_page()
+    lines = quad_lines(boxes, 0.8)
+    by_boxes = [i for block in reading_order([line.box for line in lines], W, H) for i in block]
+    assert line_order(lines) == by_boxes
+
+
+def test_short_words_tilted_by_the_detector_stay_on_their_row() -> None:
+    # The detector fits a short word's quad around a compact blob: "on" came out tilted 10 degrees
+    # on a level page, and the next word of its row went onto a text line of its own.
+    words = ["a", "I", "on", "to", "be", "it", "is", "at", "of", "or", "no", "go", "up", "so", "we"]
+    lines = []
+    for k, word in enumerate(words):
+        x, y = 300.0 + (k % 5) * 250, 300.0 + (k // 5) * 150
+        quad = _turned_quad((x, y, x + 60, y, x + 60, y + 40, x, y + 40), 10.0 * (-1) ** k, (x + 30, y + 20))
+        lines.append(Line(word, quad, 0.9, [Word(word, quad, 0.9)]))
+    page = Page(1, int(W), int(H), None, lines=lines)
+    assert page.text == "a I on to be\nit is at of or\nno go up so we"
 
 
 # ---------------------------------------------------------------- real pages
