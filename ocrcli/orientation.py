@@ -87,15 +87,21 @@ def line_axes(quads: np.ndarray) -> tuple[int, int]:
 
 
 def _half_turn_confirmed(flip_votes: tuple[int, int]) -> bool:
-    """Whether a clear majority of the lines read the half-turned page as upright."""
+    """Whether a clear majority of the lines read the half-turned page as upright; on a page with
+    fewer than MIN_VOTES lines to sample, every one of them (at least one)."""
     flipped, sampled = flip_votes
-    return sampled >= MIN_VOTES and flipped <= (1 - FLIP_SHARE) * sampled
+    if sampled < MIN_VOTES:
+        return sampled > 0 and flipped == 0
+    return flipped <= (1 - FLIP_SHARE) * sampled
 
 
 def _quarter_turn_confirmed(axes: tuple[int, int]) -> bool:
-    """Whether most lines run across the quarter-turned page."""
+    """Whether most lines run across the quarter-turned page; on a page with fewer than MIN_VOTES
+    lines that show a direction, every one of them (at least one)."""
     across, down = axes
-    return across >= MIN_VOTES and across >= ACROSS_SHARE * (across + down)
+    if across + down < MIN_VOTES:
+        return across > 0 and down == 0
+    return across >= ACROSS_SHARE * (across + down)
 
 
 def decide(page_probs: np.ndarray, flip_votes: tuple[int, int], axes: tuple[int, int]) -> Orientation:

@@ -171,6 +171,18 @@ def test_receipt_lines_are_found_and_read(engine):
     assert sum(covered(line["box"]) for line in rec["lines"]) / len(rec["lines"]) >= 0.95
 
 
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_a_turned_page_of_two_lines_is_turned_back(engine, turn):
+    """The lines must back the classifier's turn; a page of fewer lines than a full vote (4) was
+    left unturned and read as nothing, though every line backed it."""
+    scan = Image.open(DATA / "tess" / "img" / "phototest.tif").convert("RGB")
+    sheet = Image.new("RGB", (1240, 1754), "white")
+    sheet.paste(scan.crop((25, 82, 620, 166)), (300, 600))  # the first two lines
+    page = engine.read(np.asarray(sheet.rotate(-turn, expand=True))).pages[0]
+    assert page.orientation == turn
+    assert "This is a lot of 12 point text to test the" in page.text
+
+
 def test_a_page_of_noise_reads_as_nothing(engine):
     """Noise read as lone digits at up to 0.9 passed the page's confidence gate: 169 lines."""
     noise = np.random.default_rng(0).integers(0, 256, (1200, 900, 3), dtype=np.uint8)
