@@ -14,6 +14,10 @@ from typing import Any
 from ocrcli import skew
 
 SCHEMA_VERSION = "1.0"
+# A line turned less than this (degrees) from the page's text direction runs along it in a row: a
+# short word's quad can come out tilted by 10 degrees on a level page, a lone digit's by 30, while
+# a chart's labels set at 45 degrees (40-50) are no row (as one, they were drawn in a table's size).
+ROW_TILT = 35.0
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 Quad = tuple[float, ...]  # x0, y0, ..., x3, y3: clockwise from the text's top-left corner
@@ -165,14 +169,13 @@ def record_without_pages(path: str, **fields: Any) -> dict[str, Any]:
 
 def _same_row(first: Line, then: Line, level: float) -> bool:
     """Does `then` continue `first`'s row: level with it and further along its reading direction?
-    The row runs along `level`, the page's text direction (degrees), unless `first` runs nearer
-    across it than along it (vertical text): a short word's own quad can be tilted by 10 degrees,
-    a lone digit's by 30, on a level page."""
+    The row runs along `level`, the page's text direction (degrees), unless `first` is turned
+    ROW_TILT or more from it (vertical text, slanted labels)."""
     p0, p1, _, p3 = (complex(first.quad[2 * i], first.quad[2 * i + 1]) for i in range(4))
     along, across = p1 - p0, p3 - p0
     if not along or not across:
         return False
-    if abs(skew.difference(skew.direction(first.quad), level)) < 45.0:
+    if abs(skew.difference(skew.direction(first.quad), level)) < ROW_TILT:
         along = cmath.rect(1.0, math.radians(level))
     centre_first = sum(complex(first.quad[2 * i], first.quad[2 * i + 1]) for i in range(4)) / 4
     centre_then = sum(complex(then.quad[2 * i], then.quad[2 * i + 1]) for i in range(4)) / 4

@@ -329,6 +329,19 @@ def test_short_words_tilted_by_the_detector_stay_on_their_row() -> None:
     assert page.text == "a I on to be\nit is at of or\nno go up so we"
 
 
+def test_labels_slanted_45_degrees_side_by_side_are_no_row() -> None:
+    # A chart's labels at 45 degrees along its axis: taken as one row, they were drawn in the text
+    # layer at a table's font size, off their boxes (ocrmypdf_graph's geometry check failed).
+    labels = ["Jan", "Feb", "Mar", "Apr", "May"]
+    lines = []
+    for k, label in enumerate(labels):
+        x, y = 300.0 + k * 60, 800.0
+        quad = _turned_quad((x, y, x + 120, y, x + 120, y + 24, x, y + 24), -45.0, (x, y + 12))
+        lines.append(Line(label, quad, 0.9, [Word(label, quad, 0.9)]))
+    page = Page(1, int(W), int(H), None, lines=lines)
+    assert [len(row) for row in page.rows()] == [1] * len(labels)
+
+
 # ---------------------------------------------------------------- real pages
 
 needs_data = pytest.mark.skipif(not (DATA / "docbank").is_dir(), reason="no shared evaluation data")
