@@ -115,7 +115,9 @@ def image(
         engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
         from ocrcli.searchable import images_to_pdf
 
-        _write_pdf(lambda: images_to_pdf(engine, files, pdf), pdf, sidecar, json_out, text)
+        _write_pdf(
+            lambda: _named_as_given(images_to_pdf(engine, files, pdf), given), pdf, sidecar, json_out, text
+        )
         return
     if sidecar is not None:
         _usage_error("--sidecar goes with --pdf (the JSON of each image: --json or -o)")
@@ -128,13 +130,13 @@ def image(
     with _output_stream(json_out) as stream:
         try:
             with _interrupt_once():
-                for path, name, target in zip(files, given, targets, strict=True):
+                for name, target in zip(given, targets, strict=True):
                     try:
                         document = engine.read(name)  # as given: the JSON names the source so
                         doc, page_texts = document.to_dict(), [page.text for page in document.pages]
                     except Exception as exc:  # one input's failure, even a bug, must not end the batch
-                        message, code = _input_failure(path, exc)
-                        exit_code = exit_code if exit_code == errors.EXIT_INTERNAL else code
+                        message, code = _input_failure(name, exc)
+                        exit_code = errors.worst_exit(exit_code, code)
                         report(f"error: {message}")
                         doc, page_texts = record_without_pages(name, error={"message": message}), []
                     _emit(doc, page_texts, stream, target, text)
@@ -144,9 +146,18 @@ def image(
     raise typer.Exit(exit_code)
 
 
-def _input_failure(path: Path, exc: Exception) -> tuple[str, int]:
-    """The one-line message and exit code for an input that could not be read. A bug counts as
-    EXIT_INTERNAL, and wins over bad inputs (EXIT_INPUT) in the batch's exit code."""
+def _named_as_given(document: Any, given: list[str]) -> Any:
+    """The document with its source path(s) as the user gave them (pathlib turns "./x" into "x"),
+    so that scripts can match results to inputs by string."""
+    document.source["path"] = given[0]
+    if "paths" in document.source:
+        document.source["paths"] = list(given)
+    return document
+
+
+def _input_failure(path: str, exc: Exception) -> tuple[str, int]:
+    """The one-line message and exit code for an input that could not be read: a bug counts as
+    EXIT_INTERNAL, out of memory as EXIT_INPUT (see errors.worst_exit for the batch's code)."""
     if isinstance(exc, OcrError):
         return str(exc), exc.exit_code
     if isinstance(exc, MemoryError):
@@ -243,7 +254,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 @app.command("pdf")
 def pdf_command(
-    source: Annotated[Path, typer.Argument(help="The PDF to OCR.")],
+    given: Annotated[str, typer.Argument(metavar="SOURCE", help="The PDF to OCR.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the new PDF here.")] = None,
     in_place: Annotated[
         bool, typer.Option("--in-place", help="Replace the input, atomically, once the new PDF is verified.")
@@ -268,6 +279,7 @@ def pdf_command(
     from ocrcli.pipeline import Engine
     from ocrcli.searchable import ocr_pdf
 
+    source = Path(given)
     if (output is None) == (not in_place):
         _usage_error("give either -o OUTPUT.pdf or --in-place")
     _refuse_text_with_json_on_stdout(text, json_out)
@@ -279,7 +291,14 @@ def pdf_command(
         [source], [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _file(json_out))]
     )
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
-    _write_pdf(lambda: ocr_pdf(engine, source, dest, options), dest, sidecar, json_out, text, options.pages)
+    _write_pdf(
+        lambda: _named_as_given(ocr_pdf(engine, source, dest, options), [given]),
+        dest,
+        sidecar,
+        json_out,
+        text,
+        options.pages,
+    )
 
 
 def _pdf_options(

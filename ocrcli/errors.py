@@ -14,6 +14,15 @@ EXIT_MODELS = 4  # model files missing or corrupt
 EXIT_OUTPUT = 5  # an output could not be written (no space, no permission); nothing half-written
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
 EXIT_BROKEN_PIPE = 141  # stdout closed by its reader (`| head`); as if killed by SIGPIPE
+# When a batch's inputs fail in different ways, its exit code is the first of these that occurred.
+BATCH_EXIT_PRECEDENCE = (EXIT_INTERNAL, EXIT_MODELS, EXIT_OUTPUT, EXIT_USAGE, EXIT_INPUT)
+
+
+def worst_exit(*codes: int) -> int:
+    """The exit code of a batch whose inputs ended with `codes` (EXIT_OK for none failed)."""
+    failed = [code for code in codes if code != EXIT_OK]
+    return min(failed, key=BATCH_EXIT_PRECEDENCE.index, default=EXIT_OK)
+
 
 # How text is encoded where a file name that is not valid UTF-8 (b"bad\\xffname.jpg", a lone
 # surrogate in Python) may appear: as the escape \\udcff, so JSON stays valid UTF-8.

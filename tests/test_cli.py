@@ -103,12 +103,12 @@ def test_an_unexpected_error_in_one_input_is_one_line_with_exit_code_1() -> None
     from ocrcli.cli import _input_failure
     from ocrcli.errors import EXIT_INPUT, EXIT_INTERNAL, BadInputError
 
-    message, code = _input_failure(Path("scan.png"), ValueError("bad\nshape"))
+    message, code = _input_failure("scan.png", ValueError("bad\nshape"))
     assert (
         code == EXIT_INTERNAL and message == "scan.png: unexpected ValueError: bad shape (please report this)"
     )
-    assert _input_failure(Path("big.png"), MemoryError()) == ("big.png: out of memory", EXIT_INPUT)
-    assert _input_failure(Path("x.png"), BadInputError("x.png", "empty file")) == (
+    assert _input_failure("big.png", MemoryError()) == ("big.png: out of memory", EXIT_INPUT)
+    assert _input_failure("x.png", BadInputError("x.png", "empty file")) == (
         "x.png: empty file",
         EXIT_INPUT,
     )
@@ -122,6 +122,22 @@ def test_each_document_names_its_source_as_given(tmp_path: Path) -> None:
     run = subprocess.run([*OCR, "image", *given, "--json", "-"], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 3, run.stderr
     assert [json.loads(line)["source"]["path"] for line in run.stdout.splitlines()] == given
+    for command, sidecar in (
+        (["image", "./scan.tif", "--pdf", "a.pdf"], "a.json"),
+        (["pdf", "./a.pdf", "-o", "b.pdf", "--force"], "b.json"),
+    ):
+        run = subprocess.run([*OCR, *command], capture_output=True, text=True, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert json.loads((tmp_path / sidecar).read_text())["source"]["path"] == command[1]
+
+
+def test_a_batchs_exit_code_does_not_depend_on_the_order_of_its_failures() -> None:
+    from ocrcli.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_MODELS, EXIT_OK, worst_exit
+
+    assert worst_exit(EXIT_OK, EXIT_INPUT) == worst_exit(EXIT_INPUT, EXIT_OK) == EXIT_INPUT
+    assert worst_exit(EXIT_INPUT, EXIT_MODELS) == worst_exit(EXIT_MODELS, EXIT_INPUT) == EXIT_MODELS
+    assert worst_exit(EXIT_MODELS, EXIT_INTERNAL, EXIT_INPUT) == EXIT_INTERNAL
+    assert worst_exit(EXIT_OK, EXIT_OK) == EXIT_OK
 
 
 def test_missing_file_is_a_clear_error():
