@@ -263,15 +263,16 @@ class Engine:
         # Replace from the right, so earlier windows' word indices stay valid.
         jobs = list(zip(windows, bounds, window_crops, readings, strict=True))
         for (i, first, last), (x0, _), crop, reading in reversed(jobs):
-            second = word_spans(reading.chars, reading.step_width, crop)
+            # Back into line-crop columns, within the line's part: a window may take in the margin
+            # columns at the line's ends, which lie outside its quad; a word read there alone goes.
+            lo, hi = crops[i].line_part
+            second = []
+            for word in word_spans(reading.chars, reading.step_width, crop):
+                word.start, word.end = max(word.start + x0, lo), min(word.end + x0, hi)
+                if word.end > word.start:
+                    second.append(word)
             if not second or mean_confidence(second) <= mean_confidence(spans[i][first : last + 1]) - 0.2:
                 continue
-            # Back into line-crop columns, within the line's part: a window may take in the margin
-            # columns at the line's ends, which lie outside its quad.
-            lo, hi = crops[i].line_part
-            for word in second:
-                word.start = min(max(word.start + x0, lo), hi)
-                word.end = max(min(word.end + x0, hi), word.start)
             spans[i][first : last + 1] = second
 
     def _recognizer(self, spec: models.ModelSpec, cjk: bool) -> tuple[Model, list[str]]:
