@@ -26,7 +26,7 @@ MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
 
 _DPI_RANGE = (30.0, 5000.0)  # outside this a resolution tag is a placeholder (1, 72 dpi is kept) or junk
 _EXIF_ORIENTATION = 0x0112
-_EXIF_X_RESOLUTION = 0x011A
+_EXIF_X_RESOLUTION, _EXIF_Y_RESOLUTION, _EXIF_RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _QUARTER_TURNS = {5, 6, 7, 8}  # the orientations that turn a picture a quarter
 
 
@@ -300,12 +300,10 @@ def upright_frame(im: Image.Image) -> tuple[Image.Image, tuple[float, float] | N
 
 def file_resolution(im: Image.Image) -> tuple[float, float] | None:
     """The (x, y) resolution a Pillow image's file stores, or None."""
-    if (
-        im.format == "JPEG"
-        and im.info.get("jfif_unit") not in (1, 2)
-        and _EXIF_X_RESOLUTION not in im.getexif()
-    ):
-        return None  # Pillow says 72 dpi for a JPEG with EXIF but no resolution in it or in JFIF
+    if im.format in ("JPEG", "MPO") and im.info.get("jfif_unit") not in (1, 2):
+        # Not from JFIF: from EXIF, read here, since Pillow says 72 dpi for EXIF without a
+        # resolution or without its unit (which EXIF defines as inches).
+        return _exif_resolution(im.getexif())
     value = im.info.get("dpi")
     try:
         pair = value if isinstance(value, tuple | list) else (value, value)
@@ -313,6 +311,20 @@ def file_resolution(im: Image.Image) -> tuple[float, float] | None:
     except (TypeError, ValueError, IndexError, ZeroDivisionError):
         return None
     return (x, y) if math.isfinite(x) and math.isfinite(y) else None  # NaN: a 0/0 TIFF rational
+
+
+def _exif_resolution(exif: Image.Exif) -> tuple[float, float] | None:
+    """EXIF's XResolution and YResolution in dots per inch, or None if it declares none."""
+    unit = exif.get(_EXIF_RESOLUTION_UNIT, 2)  # 1: no unit, 2: inch, 3: centimetre
+    if _EXIF_X_RESOLUTION not in exif or unit not in (2, 3):
+        return None
+    x = exif[_EXIF_X_RESOLUTION]
+    y = exif.get(_EXIF_Y_RESOLUTION, x)
+    try:
+        scale = 2.54 if unit == 3 else 1.0
+        return float(x) * scale, float(y) * scale
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
 
 
 def _square_pixels(

@@ -238,17 +238,21 @@ def test_dpi(tmp_path: Path, name: str, dpi: tuple[int, int] | None, expected: f
     assert page.dpi == expected
 
 
-@pytest.mark.parametrize(("x_resolution", "expected"), [(None, None), (300, 300.0)])
-def test_a_jpegs_exif_without_a_resolution_declares_none(
-    tmp_path: Path, x_resolution: int | None, expected: float | None
+@pytest.mark.parametrize(
+    ("x_resolution", "unit", "expected"),
+    [(None, None, None), (300, 2, 300.0), (300, None, 300.0), (120, 3, 304.8), (300, 1, None)],
+)
+def test_a_jpegs_exif_declares_its_resolution_or_none(
+    tmp_path: Path, x_resolution: int | None, unit: int | None, expected: float | None
 ) -> None:
-    """Pillow reports 72 dpi for a JPEG whose EXIF holds no resolution (a phone's, say): the file
-    declares none, so the page's dpi is null."""
+    """Pillow reports 72 dpi for a JPEG whose EXIF holds no resolution (a phone's, say), or a
+    resolution without its unit (inches, says EXIF): the file declares none, or that one."""
     exif = Image.Exif()
     exif[0x0112] = 1  # orientation: upright
     if x_resolution:
         exif[0x011A] = exif[0x011B] = x_resolution
-        exif[0x0128] = 2  # inches
+    if unit:
+        exif[0x0128] = unit
     page = load_one(save(Image.new("RGB", (8, 8), "white"), tmp_path / "photo.jpg", exif=exif))
     assert page.dpi == expected
 
