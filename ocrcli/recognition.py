@@ -149,12 +149,11 @@ def recognize(
     across (across if they tie: lone Latin characters are far more common than two-character
     vertical lines), then its upward reading if that is more confident by settings.upward_margin."""
     readings = _read(model, crops, classes, settings)
-    ways = [("across", 0.0), ("upward", settings.upward_margin)]  # in this order
-    doubt = [
+    doubt = [  # across before upward: upward must beat the better of the other two
         (i, other, margin)
         for i, crop in enumerate(crops)
-        for way, margin in ways
-        if (other := getattr(crop, way))
+        for other, margin in ((crop.across, 0.0), (crop.upward, settings.upward_margin))
+        if other is not None
     ]
     if doubt:
         others = _read(model, [other for _, other, _ in doubt], classes, settings)
