@@ -49,25 +49,33 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
 
     # img2pdf logs its choices (an alpha channel masked, an invalid rotation ignored) to stderr.
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
-    inputs, pages = _img2pdf_inputs(source)
+    inputs, pages, dpi = _img2pdf_inputs(source)
+    # img2pdf reads a JPEG's resolution through Pillow, which says 72 dpi where EXIF gives none or
+    # no unit; the page is sized by the loader's reading instead, as the sidecar states it.
+    layout = {"layout_fun": img2pdf.get_fixed_dpi_layout_fun(dpi)} if dpi else {}
     try:
-        data = img2pdf.convert(inputs, rotation=img2pdf.Rotation.ifvalid, first_frame_only=pages == 1)
+        data = img2pdf.convert(
+            inputs, rotation=img2pdf.Rotation.ifvalid, first_frame_only=pages == 1, **layout
+        )
     except Exception:  # noqa: BLE001 - img2pdf refuses some files (16-bit TIFF, float): re-encode
         data = img2pdf.convert(_frames_encoded(source))
     return pikepdf.open(io.BytesIO(data))
 
 
-def _img2pdf_inputs(source: Path) -> tuple[list[str | bytes], int]:
-    """What img2pdf is given for the file, and how many pages the loader reads in it: the file
+def _img2pdf_inputs(source: Path) -> tuple[list[str | bytes], int, tuple[float, float] | None]:
+    """What img2pdf is given for the file, how many pages the loader reads in it, and the
+    resolution to size them by (None: img2pdf's own reading, the same as the loader's). The file
     itself, or a Group 4 copy of a black-and-white PNG if smaller, or (where img2pdf would get
     the file wrong) its pages re-encoded. Only the first frame of a GIF or an MPO is a page."""
     with open_image(source) as im:  # refuses a decompression bomb before anything decodes it
         pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
         if _img2pdf_gets_right(im, pages):
             if im.format == "PNG" and exif_orientation(im) == 1:
-                return [_group4(im, below=source.stat().st_size) or os.fspath(source)], pages
-            return [os.fspath(source)], pages
-    return _frames_encoded(source), pages
+                return [_group4(im, below=source.stat().st_size) or os.fspath(source)], pages, None
+            if im.format in ("JPEG", "MPO"):
+                return [os.fspath(source)], pages, file_resolution(im) or (IMG2PDF_DPI, IMG2PDF_DPI)
+            return [os.fspath(source)], pages, None
+    return _frames_encoded(source), pages, None
 
 
 def _frames_encoded(source: Path) -> list[bytes]:

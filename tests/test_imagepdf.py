@@ -210,6 +210,24 @@ def test_a_scanners_orientation_0_jpeg_keeps_its_bytes(tmp_path: Path) -> None:
     assert pikepdf.PdfImage(_only_image(images_pdf([path]))).filters == ["/DCTDecode"]
 
 
+@pytest.mark.parametrize(("x_resolution", "dpi"), [(None, 96.0), (300, 300.0)])
+def test_a_jpeg_page_is_sized_at_the_resolution_the_loader_reads(tmp_path: Path, x_resolution, dpi) -> None:
+    """Pillow says 72 dpi for a JPEG whose EXIF has no resolution, or one without its unit
+    (inches, says EXIF); img2pdf took that for the page's size, unlike the loader's reading."""
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    if x_resolution:
+        exif[0x011A] = exif[0x011B] = x_resolution  # no ResolutionUnit
+    path = tmp_path / "photo.jpg"
+    Image.open(RECEIPT).save(path, exif=exif)
+    (page,) = load_pages(path)
+    assert page.dpi == (None if x_resolution is None else dpi)
+    width, height = Image.open(path).size
+    pdf = images_pdf([path])
+    assert _mediabox(pdf) == pytest.approx([0, 0, width * 72 / dpi, height * 72 / dpi], abs=0.01)
+    assert pikepdf.PdfImage(_only_image(pdf)).filters == ["/DCTDecode"]  # its bytes, still
+
+
 def test_the_pixel_limit_holds_before_anything_decodes_the_image(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
