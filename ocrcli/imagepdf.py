@@ -26,7 +26,7 @@ from PIL import Image
 
 from ocrcli.imageio import exif_orientation, file_resolution, frame_to_rgb, iter_frames, open_image
 
-IMG2PDF_DPI = 96.0  # img2pdf's size for an image without a resolution
+IMG2PDF_RESOLUTION = (96.0, 96.0)  # img2pdf's size for an image without a resolution
 _BLACK_AND_WHITE = {(0, 0, 0), (255, 255, 255)}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}  # what PNG stores as it is
 
@@ -73,7 +73,7 @@ def _img2pdf_inputs(source: Path) -> tuple[list[str | bytes], int, tuple[float, 
             if im.format == "PNG" and exif_orientation(im) == 1:
                 return [_group4(im, below=source.stat().st_size) or os.fspath(source)], pages, None
             if im.format in ("JPEG", "MPO"):
-                return [os.fspath(source)], pages, file_resolution(im) or (IMG2PDF_DPI, IMG2PDF_DPI)
+                return [os.fspath(source)], pages, file_resolution(im) or IMG2PDF_RESOLUTION
             return [os.fspath(source)], pages, None
     return _frames_encoded(source), pages, None
 
@@ -101,7 +101,7 @@ def _img2pdf_gets_right(im: Image.Image, pages: int) -> bool:
 def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> bytes:
     """One frame as a lossless file for img2pdf (Group 4 if black and white, else PNG), any
     transparency flattened onto white as the loader reads it and a viewer shows it on the page."""
-    dpi = resolution or (IMG2PDF_DPI, IMG2PDF_DPI)
+    dpi = resolution or IMG2PDF_RESOLUTION
     if frame.mode.startswith("I;16") and not frame.has_transparency_data:
         frame = Image.fromarray(np.asarray(frame).astype(np.uint16))  # PNG keeps 16-bit grey
     elif frame.has_transparency_data or frame.mode in ("I", "F") or frame.mode.startswith("I;"):
@@ -129,7 +129,7 @@ def _group4(im: Image.Image, below: int) -> bytes | None:
     im.load()
     if not _is_black_and_white(im):
         return None
-    tiff = _group4_bytes(im, file_resolution(im) or (IMG2PDF_DPI, IMG2PDF_DPI))
+    tiff = _group4_bytes(im, file_resolution(im) or IMG2PDF_RESOLUTION)
     return tiff if len(tiff) < below else None
 
 

@@ -187,8 +187,7 @@ class Engine:
             proposal = propose(probs)
             upright = rotate_image(image, -proposal)
         with clock("detection"):
-            quads = detect(self.detector, upright, self.detector_settings)
-            crops = crop_lines(upright, quads, self.recognizer_settings)
+            quads, crops = self._find_lines(upright)
         with clock("orientation"):
             votes = upside_down_votes(self.line_classifier, [c.image for c in crops])
             orientation = decide(probs, votes, line_axes(quads))
@@ -200,9 +199,13 @@ class Engine:
         if turn in (90, 270):  # the lines did not confirm a quarter turn: the page stays as it is
             upright = image
             with clock("detection"):
-                quads = detect(self.detector, upright, self.detector_settings)
-                crops = crop_lines(upright, quads, self.recognizer_settings)
+                quads, crops = self._find_lines(upright)
         return upright, quads, crops, orientation
+
+    def _find_lines(self, page: np.ndarray) -> tuple[np.ndarray, list[LineCrop]]:
+        """The text lines' quads on a page and their crops."""
+        quads = detect(self.detector, page, self.detector_settings)
+        return quads, crop_lines(page, quads, self.recognizer_settings)
 
     def _review(self, spans: list[list[WordSpan]], crops: list[LineCrop]) -> None:
         """Re-read with the (larger) reviewer model the words the recognizer was unsure of.
