@@ -6,12 +6,13 @@ img2pdf does the wrapping: JPEG bytes pass through untouched (an EXIF turn becom
 stereo MPO photo it takes the first frame only, the page the loader reads. Where it would get a
 file wrong, it is handed the pages as the loader sees them instead, re-encoded losslessly:
 - a TIFF with an orientation tag (Pillow turns its pixels upright, and img2pdf would turn the
-  page again) and a mirrored EXIF orientation (which /Rotate cannot express);
+  page again) and a mirrored EXIF orientation in other formats (which /Rotate cannot express);
 - any transparency, flattened onto white as the loader reads it and a viewer shows it on the page
   (img2pdf's soft mask hid 1-4 bit palette PNGs entirely);
 - files img2pdf refuses (16-bit TIFFs, float).
 A black-and-white PNG is re-encoded as Group 4 when that is smaller than the file (typically by
-a third for scanned text), so the searchable PDF stays close to the scan's size."""
+a third for scanned text), so the searchable PDF stays close to the scan's size. A JPEG whose EXIF
+orientation mirrors it keeps its bytes too: the page draws the image mirrored (see _mirrored)."""
 
 from __future__ import annotations
 
@@ -53,13 +54,51 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
     # img2pdf reads a JPEG's resolution through Pillow, which says 72 dpi where EXIF gives none or
     # no unit; the page is sized by the loader's reading instead, as the sidecar states it.
     layout = {"layout_fun": img2pdf.get_fixed_dpi_layout_fun(dpi)} if dpi else {}
+    mirror = _jpeg_mirror(source)
+    rotation = img2pdf.Rotation.none if mirror else img2pdf.Rotation.ifvalid
     try:
-        data = img2pdf.convert(
-            inputs, rotation=img2pdf.Rotation.ifvalid, first_frame_only=pages == 1, **layout
-        )
+        data = img2pdf.convert(inputs, rotation=rotation, first_frame_only=pages == 1, **layout)
     except Exception:  # noqa: BLE001 - img2pdf refuses some files (16-bit TIFF, float): re-encode
         data = img2pdf.convert(_frames_encoded(source))
-    return pikepdf.open(io.BytesIO(data))
+        mirror = None
+    pdf = pikepdf.open(io.BytesIO(data))
+    if mirror:
+        _mirrored(pdf, mirror)
+    return pdf
+
+
+def _jpeg_mirror(source: Path) -> int | None:
+    """The EXIF orientation of a JPEG (or MPO) that mirrors it (2, 4, 5 or 7), else None."""
+    with open_image(source) as im:
+        orientation = exif_orientation(im)
+        return orientation if im.format in ("JPEG", "MPO") and orientation in (2, 4, 5, 7) else None
+
+
+def _mirrored(pdf: pikepdf.Pdf, orientation: int) -> None:
+    """Make the page img2pdf drew as the JPEG is stored show it as its EXIF `orientation` (2, 4, 5
+    or 7) displays it: the page takes the displayed shape, and its one image is drawn through the
+    matrix that flips (and for 5 and 7 also turns) it there. The JPEG's bytes stay as they are."""
+    page = pdf.pages[0]
+    _, _, width, height = (float(v) for v in page.mediabox)  # the stored image, in points
+
+    def displayed(x: float, y: float) -> tuple[float, float]:
+        """Where a point of the stored image (points from its top-left) is shown, from the
+        displayed page's bottom-left (PDF coordinates)."""
+        turned = orientation in (5, 7)
+        shown_height = width if turned else height
+        across, down = {2: (width - x, y), 4: (x, height - y), 5: (y, x), 7: (height - y, width - x)}[
+            orientation
+        ]
+        return across, shown_height - down
+
+    # The image's unit square: (0, 0) is the stored image's bottom-left corner.
+    e, f = displayed(0.0, height)
+    right, up = displayed(width, height), displayed(0.0, 0.0)
+    matrix = (right[0] - e, right[1] - f, up[0] - e, up[1] - f, e, f)
+    (name,) = page.Resources.XObject.keys()
+    page.Contents = pdf.make_stream(f"q {' '.join(f'{v:.4f}' for v in matrix)} cm {name} Do Q".encode())
+    shown = (height, width) if orientation in (5, 7) else (width, height)
+    page.MediaBox = pikepdf.Array([0, 0, *shown])
 
 
 def _img2pdf_inputs(source: Path) -> tuple[list[str | bytes], int, tuple[float, float] | None]:
@@ -92,8 +131,8 @@ def _img2pdf_gets_right(im: Image.Image, pages: int) -> bool:
             return False  # Pillow turns the pixels upright; img2pdf would turn the page too
         if im.has_transparency_data:
             return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
-        if orientation not in (1, 3, 6, 8):
-            return False  # a mirror image: img2pdf expresses only turns, as /Rotate
+        if orientation not in (1, 3, 6, 8) and im.format not in ("JPEG", "MPO"):
+            return False  # a mirror image: img2pdf expresses only turns, as /Rotate (see _mirrored)
     im.seek(0)
     return True
 
