@@ -116,15 +116,25 @@ def names_output(record: dict | None, pdf: Path) -> bool:
 
 
 def read_sidecar(path: Path) -> dict | None:
-    """An ocrcli sidecar's content, or None if there is none (or the file is something else)."""
+    """An ocrcli sidecar's content, or None if there is none (or the file is something else, or
+    a sidecar edited out of the shape that resuming relies on: that is the user's now)."""
     try:
         with open(path, encoding="utf-8") as f:
             record = json.load(f)
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or (record.get("tool") or {}).get("name") != "ocrcli":
-        return None
-    return record
+    return record if _sidecar_shaped(record) else None
+
+
+def _sidecar_shaped(record: object) -> bool:
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("tool"), dict)
+        and record["tool"].get("name") == "ocrcli"
+        and isinstance(record.get("source"), dict)
+        and isinstance(record.get("pages"), list)
+        and all(isinstance(record.get(key, {}), dict) for key in ("output", "run"))
+    )
 
 
 def _matches(name: str, relative: str, patterns: list[str]) -> bool:

@@ -556,3 +556,21 @@ def test_outputs_of_inputs_sharing_a_stem_in_any_case_keep_their_extension() -> 
     files = [Path("d/X.jpg"), Path("d/x.png"), Path("e/x.tif"), Path("d/y.png")]
     assert discover.output_names(files, by_folder=True) == ["X.jpg", "x.png", "x", "y"]
     assert discover.output_names(files, by_folder=False) == ["X.jpg", "x.png", "x.tif", "y"]
+
+
+def test_a_sidecar_edited_out_of_shape_is_the_users_not_a_crash(tmp_path: Path) -> None:
+    """A hand-edited sidecar (its source made a string, its pages dropped) failed the resume check
+    with 'unexpected KeyError' or AttributeError, and `--in-place` died with a traceback before any
+    work; streamed again as "current", `"pages": "none"` broke the schema."""
+    (tmp_path / "a.png").write_bytes(b"x")
+    sidecar = tmp_path / "a.json"
+    ours = {"tool": {"name": "ocrcli"}, "source": {"path": "a.png"}, "pages": [], "output": {"pdf": "a.pdf"}}
+    sidecar.write_text(json.dumps(ours))
+    assert discover.read_sidecar(sidecar) == ours and discover.made_by_us(tmp_path / "a.pdf")
+    for edit in ({"source": "a.png"}, {"pages": "none"}, {"output": "a.pdf"}, {"run": None}):
+        sidecar.write_text(json.dumps({**ours, **edit}))
+        assert discover.read_sidecar(sidecar) is None, edit
+        assert not discover.made_by_us(tmp_path / "a.pdf")
+        assert "no ocrcli sidecar" in (discover.foreign_sidecar(sidecar) or "")
+    sidecar.write_text(json.dumps({key: value for key, value in ours.items() if key != "pages"}))
+    assert discover.read_sidecar(sidecar) is None
