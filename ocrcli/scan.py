@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -348,6 +349,9 @@ def _ours(pdf: Path, sidecar: Path | None) -> bool:
 
 
 def _identity(path: Path) -> tuple[int, ...]:
-    """What changes when someone saves over a file: size, modification time, inode."""
+    """What changes when someone saves over a file: size, modification time, inode. Only a regular
+    file has one: reading a named pipe or a device (a link to /dev/zero) would never end."""
     st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise BadInputError(path, "not a regular file (a named pipe or a device); not read")
     return st.st_size, st.st_mtime_ns, st.st_ino

@@ -574,3 +574,23 @@ def test_a_sidecar_edited_out_of_shape_is_the_users_not_a_crash(tmp_path: Path) 
         assert "no ocrcli sidecar" in (discover.foreign_sidecar(sidecar) or "")
     sidecar.write_text(json.dumps({key: value for key, value in ours.items() if key != "pages"}))
     assert discover.read_sidecar(sidecar) is None
+
+
+def test_a_named_pipe_or_a_link_to_a_device_fails_instead_of_hanging_the_batch(tmp_path: Path) -> None:
+    """Hashing a FIFO named .pdf, or a link to /dev/zero named .png, blocked the batch for ever."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "good.png")
+    os.mkfifo(folder / "pipe.pdf")
+    (folder / "zero.png").symlink_to("/dev/zero")
+    run = subprocess.run(
+        [*OCR, "scan", folder, "-o", tmp_path / "out", "--json", "-", "-q", "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 3, run.stderr
+    docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, run.stdout.splitlines())}
+    assert docs["good.png"]["status"] == "done"
+    for name in ("pipe.pdf", "zero.png"):
+        assert "not a regular file" in docs[name]["error"]["message"]
