@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +75,23 @@ def plan(
         out = base if kind == "pdf" else base.with_name(name + PDF_SUFFIX)
         items.append(Item(file, kind, out if pdf else None, out.with_suffix(".json") if sidecar else None))
     return items
+
+
+def clashes(items: list[Item]) -> dict[Path, str]:
+    """Why each input whose outputs would land on another input's cannot be done. a.png beside
+    a.jpg writes a.png.pdf, which is also a PDF named a.png.pdf (itself, in place); x.pdf and
+    x.PDF both have the sidecar x.json. Neither of two such inputs is done, whatever their order."""
+    owners: dict[Path, list[Item]] = defaultdict(list)
+    for item in items:
+        for output in (item.pdf, item.sidecar):
+            if output is not None:
+                owners[output].append(item)
+    reasons: dict[Path, str] = {}
+    for output, sharing in owners.items():
+        for item in sharing if len(sharing) > 1 else []:
+            others = ", ".join(str(other.path) for other in sharing if other is not item)
+            reasons.setdefault(item.path, f"its output {output} is also that of {others}: rename one")
+    return reasons
 
 
 def output_names(files: list[Path], by_folder: bool) -> list[str]:

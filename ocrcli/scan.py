@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ocrcli import __version__, models, pdfgraft
-from ocrcli.discover import Item, foreign_sidecar, names_output, read_sidecar
+from ocrcli.discover import Item, clashes, foreign_sidecar, names_output, read_sidecar
 from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line
 from ocrcli.imageio import count_pages
@@ -121,6 +121,7 @@ class Scan:
         self.reporter = reporter
         self.stream = stream
         self.record = run_record(options)
+        self.clashes = clashes(items)
         self.open: dict[Path, _Open] = {}
         self.outcomes: list[Outcome] = []  # so far, in completion order
 
@@ -153,6 +154,8 @@ class Scan:
         """Open the document, or finish it at once: current outputs, or unreadable."""
         started = time.perf_counter()
         try:
+            if clash := self.clashes.get(item.path):
+                raise BadInputError(item.path, clash)
             identity = _identity(item.path)
             sha256 = models.file_sha256(item.path)
             previous = read_sidecar(item.sidecar) if item.sidecar else None

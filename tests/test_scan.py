@@ -594,3 +594,32 @@ def test_a_named_pipe_or_a_link_to_a_device_fails_instead_of_hanging_the_batch(t
     assert docs["good.png"]["status"] == "done"
     for name in ("pipe.pdf", "zero.png"):
         assert "not a regular file" in docs[name]["error"]["message"]
+
+
+def test_inputs_whose_outputs_clash_are_both_refused() -> None:
+    files = [Path(f"in/{name}") for name in ("a.jpg", "a.png", "a.png.pdf", "b.pdf", "x.PDF", "x.pdf")]
+    for output_dir in (None, Path("out")):
+        items = discover.plan(files, Path("in"), output_dir)
+        clashes = discover.clashes(items)
+        assert sorted(path.name for path in clashes) == ["a.png", "a.png.pdf", "x.PDF", "x.pdf"]
+        assert "a.png.pdf is also that of in/a.png.pdf" in clashes[Path("in/a.png")]
+        assert "x.json is also that of in/x.pdf" in clashes[Path("in/x.PDF")]
+    assert not discover.clashes(discover.plan(files[:2], Path("in"), None))
+
+
+def test_an_images_pdf_never_lands_on_a_pdf_of_that_name(tmp_path: Path) -> None:
+    """a.png beside a.jpg writes a.png.pdf: in place, a second run replaced the user's own PDF
+    named a.png.pdf (OCRed in place by the first) with the image's."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    line = Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120))
+    line.save(folder / "a.png")
+    line.save(folder / "a.jpg")
+    users = image_pdf(folder / "a.png.pdf", TESS / "phototest.tif", 2).read_bytes()
+    run = ocr("scan", folder, "--in-place", "--json", "-", "-q", "--jobs", "1")
+    assert run.returncode == 3, run.stderr
+    docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, run.stdout.splitlines())}
+    assert docs["a.jpg"]["status"] == "done"
+    for name in ("a.png", "a.png.pdf"):
+        assert "rename one" in docs[name]["error"]["message"]
+    assert (folder / "a.png.pdf").read_bytes() == users
