@@ -6,6 +6,7 @@ import fnmatch
 import json
 import os
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ class Item:
     """One document of the batch and its outputs (None when not written)."""
 
     path: Path
-    kind: str  # "pdf" or "image"
+    kind: str  # "pdf" or "image" ("folder": one that could not be listed, reported as failed)
     pdf: Path | None
     sidecar: Path | None
 
@@ -30,12 +31,14 @@ def find_files(
     exclude: list[str] | None = None,
     recursive: bool = True,
     skip: list[Path] | None = None,
+    on_error: Callable[[OSError], None] | None = None,
 ) -> list[Path]:
     """Images and PDFs under `root`, sorted, without hidden files and folders or folders in
-    `skip` (our own output folder). A glob matches a file's name or its path relative to root."""
+    `skip` (our own output folder). A glob matches a file's name or its path relative to root.
+    A folder that cannot be listed (no permission) is passed to `on_error`, not skipped silently."""
     skip_dirs = {s.resolve() for s in skip or []}
     found = []
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root, onerror=on_error):
         dirs[:] = sorted(
             d
             for d in dirs

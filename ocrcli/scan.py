@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import stat
 import tempfile
 import time
@@ -115,8 +116,10 @@ class Scan:
         options: ScanOptions,
         reporter: Reporter,
         stream: IO[str] | None = None,
+        unreadable: list[OSError] | None = None,
     ):
         self.items = items
+        self.unreadable = unreadable or []  # folders that could not be listed: their files are missing
         self.options = options
         self.reporter = reporter
         self.stream = stream
@@ -127,6 +130,8 @@ class Scan:
 
     def run(self) -> list[Outcome]:
         """Process every item; an interruption propagates once nothing is left half-written."""
+        for error in self.unreadable:
+            self._finish(_unreadable_folder(error))
         try:
             jobs = max(1, self.options.jobs)
             with WorkerPool(jobs, self.options.engine, self.options.page_timeout) as pool:
@@ -333,6 +338,14 @@ def _newer(output: Path, source: Path) -> bool:
     with contextlib.suppress(OSError):
         return output.stat().st_mtime >= source.stat().st_mtime
     return False
+
+
+def _unreadable_folder(error: OSError) -> Outcome:
+    """A folder the batch could not look into fails like a document: the files in it are missing."""
+    folder = Path(os.fsdecode(error.filename))
+    reason = error.strerror or one_line(error)
+    message = f"{folder}: cannot list this folder ({reason}); its files are not OCRed"
+    return Outcome(Item(folder, "folder", None, None), "failed", error=message)
 
 
 def _failure(path: Path, exc: Exception) -> str:

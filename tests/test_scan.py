@@ -623,3 +623,34 @@ def test_an_images_pdf_never_lands_on_a_pdf_of_that_name(tmp_path: Path) -> None
     for name in ("a.png", "a.png.pdf"):
         assert "rename one" in docs[name]["error"]["message"]
     assert (folder / "a.png.pdf").read_bytes() == users
+
+
+UNLISTABLE_FOLDER = """
+import os, sys
+from ocrcli import cli
+listing = os.scandir
+def refuse(path="."):
+    # A folder without read permission; chmod would not do: the tests may run as root.
+    if os.fspath(path).endswith("locked"):
+        raise PermissionError(13, "Permission denied", path)
+    return listing(path)
+os.scandir = refuse
+sys.argv = ["ocr", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_silently(tmp_path: Path) -> None:
+    """os.walk drops a folder it cannot list without a word: its files were missing from the
+    batch, and with nothing else wrong the run exited 0."""
+    folder = tmp_path / "in"
+    (folder / "locked").mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "locked" / "a.png")
+    command = [sys.executable, "-c", UNLISTABLE_FOLDER, "scan", folder, "--json", "-", "--jobs", "1"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 3, run.stderr
+    (record,) = map(json.loads, run.stdout.splitlines())
+    jsonschema.validate(record, SCHEMA)
+    assert record["status"] == "failed" and record["source"]["path"] == str(folder / "locked")
+    assert "cannot list this folder (Permission denied)" in record["error"]["message"]
+    assert f"error: {folder / 'locked'}: cannot list" in run.stderr
