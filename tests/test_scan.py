@@ -654,3 +654,14 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_silently(tmp_pat
     assert record["status"] == "failed" and record["source"]["path"] == str(folder / "locked")
     assert "cannot list this folder (Permission denied)" in record["error"]["message"]
     assert f"error: {folder / 'locked'}: cannot list" in run.stderr
+
+
+def test_an_output_named_near_the_file_systems_limit_is_written(tmp_path: Path) -> None:
+    """A scan named with 244 bytes failed its document: the temporary file beside its output,
+    .NAME.xxxxxxxx.ocrcli-tmp, is longer than the 255 bytes a name may take."""
+    from ocrcli.safewrite import write_bytes_atomically
+
+    for name in ("x" * 251 + ".pdf", "é" * 125 + ".pdf"):  # 255 and 254 bytes
+        write_bytes_atomically(tmp_path / name, b"%PDF")
+        assert (tmp_path / name).read_bytes() == b"%PDF"
+    assert not temporaries(tmp_path)
