@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import os
 from collections import Counter, defaultdict
@@ -158,4 +159,12 @@ def _sidecar_shaped(record: object) -> bool:
 
 
 def _matches(name: str, relative: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(relative, p) for p in patterns)
+    globs = [glob for pattern in patterns for glob in _any_depth(pattern)]
+    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(relative, g) for g in globs)
+
+
+def _any_depth(pattern: str) -> list[str]:
+    """The pattern with each `**/` also standing for no folder at all, as in git and shells:
+    `**/*.png` matches `a.png` at the top too, and `a/**/b.png` matches `a/b.png`."""
+    first, *rest = pattern.split("**/")
+    return [first + "".join(pair) for pair in itertools.product(*[("**/" + r, r) for r in rest])]

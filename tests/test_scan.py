@@ -665,3 +665,17 @@ def test_an_output_named_near_the_file_systems_limit_is_written(tmp_path: Path) 
         write_bytes_atomically(tmp_path / name, b"%PDF")
         assert (tmp_path / name).read_bytes() == b"%PDF"
     assert not temporaries(tmp_path)
+
+
+def test_a_double_star_folder_in_a_glob_also_matches_no_folder(tmp_path: Path) -> None:
+    """`--include '**/*.png'` skipped the PNGs at the top of the folder, without a word."""
+    for name in ("a.png", "b.pdf", "sub/c.png", "sub/deep/d.png", "sub/deep/e.pdf"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+
+    def found(**globs: list[str]) -> list[str]:
+        return [p.relative_to(tmp_path).as_posix() for p in discover.find_files(tmp_path, **globs)]
+
+    assert found(include=["**/*.png"]) == ["a.png", "sub/c.png", "sub/deep/d.png"]
+    assert found(include=["sub/**/*.png"]) == ["sub/c.png", "sub/deep/d.png"]
+    assert found(exclude=["**/deep/**"]) == ["a.png", "b.pdf", "sub/c.png"]
