@@ -433,7 +433,7 @@ def _output_stream(json_out: str | None) -> Iterator[Any]:
         _quiet_broken_pipe()
         raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
     except OSError as exc:
-        report(f"error: cannot write {json_out or 'stdout'}: {errors.one_line(exc)}")
+        report(f"error: cannot write {_file(json_out) or 'stdout'}: {errors.one_line(exc)}")
         raise typer.Exit(errors.EXIT_OUTPUT) from None
     finally:
         if stream not in (None, sys.stdout):

@@ -61,6 +61,23 @@ class Outcome:
     skipped_pages: dict[str, int] = field(default_factory=dict)  # reason -> count
 
 
+class StreamFailed(Exception):
+    """Writing the JSON stream failed (its reader went away, a full disk): not the fault of the
+    document being streamed, so it passes the per-document handlers and stops the batch."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextlib.contextmanager
+def _stream_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise StreamFailed(exc) from exc
+
+
 class Reporter(Protocol):
     def document_started(self, item: Item, pages: int) -> None: ...
     def page_done(self, item: Item) -> None: ...
@@ -137,6 +154,8 @@ class Scan:
             with WorkerPool(jobs, self.options.engine, self.options.page_timeout) as pool:
                 for doc, result in pool.run(self._tasks()):
                     self._arrived(doc, result)
+        except StreamFailed as failed:
+            raise failed.error from None  # the caller reports it: a reader gone, a full disk
         finally:
             for doc in self.open.values():  # interrupted: drop what was in flight, write nothing
                 doc.close()
@@ -170,7 +189,7 @@ class Scan:
             self._check_overwrites(item)
             spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
             grafter, page_count = self._open_pdf(item)
-        except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
+        except StreamFailed:  # not this document's fault: stop the batch
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             self._finish(Outcome(item, "failed", error=_failure(item.path, exc)))
@@ -247,7 +266,7 @@ class Scan:
                 doc.next_page += 1
             if doc.next_page == doc.page_count:
                 self._complete(doc)
-        except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
+        except StreamFailed:  # not this document's fault: stop the batch
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             self._fail(doc, _failure(doc.item.path, exc))
@@ -306,8 +325,9 @@ class Scan:
             line = {**previous, "status": "current"}
         else:
             line = record_without_pages(str(outcome.item.path), status="current")
-        self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
-        self.stream.flush()
+        with _stream_errors():
+            self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+            self.stream.flush()
 
     @staticmethod
     def _write_document(head: dict[str, Any], spool: IO[str], tmp: Path) -> None:
@@ -318,10 +338,11 @@ class Scan:
 
     def _stream_document(self, head: dict[str, Any], spool: IO[str]) -> None:
         assert self.stream is not None
-        for chunk in _document_chunks({**head, "status": "done"}, spool, separator=","):
-            self.stream.write(chunk)
-        self.stream.write("\n")
-        self.stream.flush()
+        with _stream_errors():
+            for chunk in _document_chunks({**head, "status": "done"}, spool, separator=","):
+                self.stream.write(chunk)
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _document_chunks(head: dict[str, Any], spool: IO[str], separator: str) -> Iterator[str]:

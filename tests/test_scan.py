@@ -679,3 +679,24 @@ def test_a_double_star_folder_in_a_glob_also_matches_no_folder(tmp_path: Path) -
     assert found(include=["**/*.png"]) == ["a.png", "sub/c.png", "sub/deep/d.png"]
     assert found(include=["sub/**/*.png"]) == ["sub/c.png", "sub/deep/d.png"]
     assert found(exclude=["**/deep/**"]) == ["a.png", "b.pdf", "sub/c.png"]
+
+
+def test_a_json_stream_that_cannot_be_written_stops_the_batch_without_blaming_a_document(
+    tmp_path: Path,
+) -> None:
+    """Disk full on the stream: the document being streamed, its outputs written, was reported as
+    failed ("a.png: [Errno 28] No space left on device"), then the batch stopped on "cannot write -"."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "a.png")
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(
+            [*OCR, "scan", folder, "--json", "-", "-q", "--jobs", "1"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 5, run.stderr
+    assert run.stderr.splitlines() == ["ocr: error: cannot write stdout: [Errno 28] No space left on device"]
+    assert (tmp_path / "in-ocr" / "a.json").exists()
