@@ -225,9 +225,10 @@ class Scan:
         if previous is None:
             return False
         output = previous.get("output") or {}
-        if self.options.in_place and item.pdf == item.path and sha256 == output.get("sha256"):
-            # The PDF is the one we wrote. Redone with other options or another version, its pages
-            # would all be skipped as having an OCR layer, and the sidecar emptied: --redo it.
+        if self.options.in_place and item.kind == "pdf" and sha256 == output.get("sha256"):
+            # The PDF is the one we wrote (also when this run writes none: --no-pdf). Redone with
+            # other options or another version, its pages would all be skipped as having an OCR
+            # layer, and the sidecar emptied: --redo it.
             return (
                 self.options.pdf_options.existing_text is ExistingText.skip
                 or previous.get("run") == self.record

@@ -700,3 +700,19 @@ def test_a_json_stream_that_cannot_be_written_stops_the_batch_without_blaming_a_
     assert run.returncode == 5, run.stderr
     assert run.stderr.splitlines() == ["ocr: error: cannot write stdout: [Errno 28] No space left on device"]
     assert (tmp_path / "in-ocr" / "a.json").exists()
+
+
+def test_in_place_rerun_with_no_pdf_keeps_the_sidecar(tmp_path: Path) -> None:
+    """Sidecars refreshed with --no-pdf after an --in-place run: the PDF, ours by then, was read
+    again, every page skipped as having an OCR layer, and the sidecar's lines wiped ("done")."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(tmp_path / "line.png")
+    image_pdf(folder / "a.pdf", tmp_path / "line.png", 1)
+    assert ocr("scan", folder, "--in-place", "-q", "--jobs", "1").returncode == 0
+    before = (folder / "a.json").read_text()
+    assert json.loads(before)["pages"][0]["lines"]
+    again = ocr("scan", folder, "--in-place", "--no-pdf", "--json", "-", "-q", "--jobs", "1")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "current"
+    assert (folder / "a.json").read_text() == before
