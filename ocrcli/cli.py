@@ -433,7 +433,7 @@ def _output_stream(json_out: str | None) -> Iterator[Any]:
         _quiet_broken_pipe()
         raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
     except OSError as exc:
-        report(f"error: cannot write {json_out or 'stdout'}: {errors.one_line(exc)}")
+        report(f"error: cannot write {_file(json_out) or 'stdout'}: {errors.one_line(exc)}")
         raise typer.Exit(errors.EXIT_OUTPUT) from None
     finally:
         if stream not in (None, sys.stdout):
@@ -522,7 +522,9 @@ def scan_command(
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.
         _usage_error("the output folder is or contains the input folder: choose another, or --in-place")
-    files = discover.find_files(input_dir, include, exclude, recursive, skip=[out_dir] if out_dir else [])
+    unreadable: list[OSError] = []
+    skip = [out_dir] if out_dir else []
+    files = discover.find_files(input_dir, include, exclude, recursive, skip, on_error=unreadable.append)
     # An image's PDF written beside it by an earlier --in-place run is an output, not an input.
     files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
     items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
@@ -544,12 +546,14 @@ def scan_command(
     if not quiet:
         where = "in place" if in_place else f"into {out_dir}"
         report(f"{len(items)} documents in {input_dir}, writing {where}, {options.jobs} workers")
-    display = ScanDisplay(stderr, len(items), live=stderr.is_terminal and not quiet, verbose=verbose)
+    live = stderr.is_terminal and not quiet
+    display = ScanDisplay(stderr, len(items) + len(unreadable), live=live, verbose=verbose)
     code, scan, started = errors.EXIT_OK, None, time.perf_counter()
     with _output_stream(json_out) as stream:
         try:
             with _interrupt_once():
-                scan = _run_or_exit(lambda: Scan(items, options, display, stream))  # checks the models
+                # Scan checks the models.
+                scan = _run_or_exit(lambda: Scan(items, options, display, stream, unreadable))
                 with display:
                     outcomes = _run_or_exit(scan.run)
         except KeyboardInterrupt:

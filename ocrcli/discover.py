@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import os
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,7 @@ class Item:
     """One document of the batch and its outputs (None when not written)."""
 
     path: Path
-    kind: str  # "pdf" or "image"
+    kind: str  # "pdf" or "image" ("folder": one that could not be listed, reported as failed)
     pdf: Path | None
     sidecar: Path | None
 
@@ -30,12 +32,14 @@ def find_files(
     exclude: list[str] | None = None,
     recursive: bool = True,
     skip: list[Path] | None = None,
+    on_error: Callable[[OSError], None] | None = None,
 ) -> list[Path]:
     """Images and PDFs under `root`, sorted, without hidden files and folders or folders in
-    `skip` (our own output folder). A glob matches a file's name or its path relative to root."""
+    `skip` (our own output folder). A glob matches a file's name or its path relative to root.
+    A folder that cannot be listed (no permission) is passed to `on_error`, not skipped silently."""
     skip_dirs = {s.resolve() for s in skip or []}
     found = []
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root, onerror=on_error):
         dirs[:] = sorted(
             d
             for d in dirs
@@ -77,6 +81,23 @@ def plan(
     return items
 
 
+def clashes(items: list[Item]) -> dict[Path, str]:
+    """Why each input whose outputs would land on another input's cannot be done. a.png beside
+    a.jpg writes a.png.pdf, which is also a PDF named a.png.pdf (itself, in place); x.pdf and
+    x.PDF both have the sidecar x.json. Neither of two such inputs is done, whatever their order."""
+    owners: dict[Path, list[Item]] = defaultdict(list)
+    for item in items:
+        for output in (item.pdf, item.sidecar):
+            if output is not None:
+                owners[output].append(item)
+    reasons: dict[Path, str] = {}
+    for output, sharing in owners.items():
+        for item in sharing if len(sharing) > 1 else []:
+            others = ", ".join(str(other.path) for other in sharing if other is not item)
+            reasons.setdefault(item.path, f"its output {output} is also that of {others}: rename one")
+    return reasons
+
+
 def output_names(files: list[Path], by_folder: bool) -> list[str]:
     """Each file's outputs' name before their suffix: its stem, or its whole name (a.png) when
     another of the files (in its folder, if `by_folder`) shares the stem (a.pdf, a.jpg). Stems
@@ -116,16 +137,34 @@ def names_output(record: dict | None, pdf: Path) -> bool:
 
 
 def read_sidecar(path: Path) -> dict | None:
-    """An ocrcli sidecar's content, or None if there is none (or the file is something else)."""
+    """An ocrcli sidecar's content, or None if there is none (or the file is something else, or
+    a sidecar edited out of the shape that resuming relies on: that is the user's now)."""
     try:
         with open(path, encoding="utf-8") as f:
             record = json.load(f)
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or (record.get("tool") or {}).get("name") != "ocrcli":
-        return None
-    return record
+    return record if _sidecar_shaped(record) else None
+
+
+def _sidecar_shaped(record: object) -> bool:
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("tool"), dict)
+        and record["tool"].get("name") == "ocrcli"
+        and isinstance(record.get("source"), dict)
+        and isinstance(record.get("pages"), list)
+        and all(isinstance(record.get(key, {}), dict) for key in ("output", "run"))
+    )
 
 
 def _matches(name: str, relative: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(relative, p) for p in patterns)
+    globs = [glob for pattern in patterns for glob in _any_depth(pattern)]
+    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(relative, g) for g in globs)
+
+
+def _any_depth(pattern: str) -> list[str]:
+    """The pattern with each `**/` also standing for no folder at all, as in git and shells:
+    `**/*.png` matches `a.png` at the top too, and `a/**/b.png` matches `a/b.png`."""
+    first, *rest = pattern.split("**/")
+    return [first + "".join(pair) for pair in itertools.product(*[("**/" + r, r) for r in rest])]

@@ -2,8 +2,8 @@
 
 Until the final rename the destination is untouched, and the rename either happens whole or not
 at all, so an exception, Ctrl-C, kill -9 or a full disk at any moment leaves the old file as it
-was. Temporary files are named `.NAME.*.ocrcli-tmp`; one is left behind only if the process is
-killed outright.
+was. Temporary files are named `.NAME.*.ocrcli-tmp` (NAME cut to 100 bytes); one is left behind
+only if the process is killed outright.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from typing import Any
 from ocrcli.errors import OutputError, one_line
 
 TEMP_SUFFIX = ".ocrcli-tmp"
+# How much of the destination's name the temporary file's name repeats: a name may take the whole
+# 255 bytes a file system allows, and ".NAME.xxxxxxxx.ocrcli-tmp" must still fit.
+TEMP_NAME_BYTES = 100
 _replacements: Counter[Path] = Counter()  # per destination, counted just before each rename
 
 
@@ -58,7 +61,8 @@ def _write_atomically(
     dest: Path, write: Callable[[Path], None], verify: Callable[[Path], None] | None
 ) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
+    prefix = os.fsdecode(os.fsencode(dest.name)[:TEMP_NAME_BYTES])
+    fd, name = tempfile.mkstemp(prefix=f".{prefix}.", suffix=TEMP_SUFFIX, dir=dest.parent)
     os.close(fd)
     tmp = Path(name)
     entry, renaming = _entry(dest), False

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ocrcli import __version__, models, pdfgraft
-from ocrcli.discover import Item, foreign_sidecar, names_output, read_sidecar
+from ocrcli.discover import Item, clashes, foreign_sidecar, names_output, read_sidecar
 from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line
 from ocrcli.imageio import count_pages
@@ -57,6 +59,23 @@ class Outcome:
     seconds: float = 0.0
     error: str | None = None
     skipped_pages: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+
+class StreamFailed(Exception):
+    """Writing the JSON stream failed (its reader went away, a full disk): not the fault of the
+    document being streamed, so it passes the per-document handlers and stops the batch."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextlib.contextmanager
+def _stream_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise StreamFailed(exc) from exc
 
 
 class Reporter(Protocol):
@@ -114,22 +133,29 @@ class Scan:
         options: ScanOptions,
         reporter: Reporter,
         stream: IO[str] | None = None,
+        unreadable: list[OSError] | None = None,
     ):
         self.items = items
+        self.unreadable = unreadable or []  # folders that could not be listed: their files are missing
         self.options = options
         self.reporter = reporter
         self.stream = stream
         self.record = run_record(options)
+        self.clashes = clashes(items)
         self.open: dict[Path, _Open] = {}
         self.outcomes: list[Outcome] = []  # so far, in completion order
 
     def run(self) -> list[Outcome]:
         """Process every item; an interruption propagates once nothing is left half-written."""
+        for error in self.unreadable:
+            self._finish(_unreadable_folder(error))
         try:
             jobs = max(1, self.options.jobs)
             with WorkerPool(jobs, self.options.engine, self.options.page_timeout) as pool:
                 for doc, result in pool.run(self._tasks()):
                     self._arrived(doc, result)
+        except StreamFailed as failed:
+            raise failed.error from None  # the caller reports it: a reader gone, a full disk
         finally:
             for doc in self.open.values():  # interrupted: drop what was in flight, write nothing
                 doc.close()
@@ -152,6 +178,8 @@ class Scan:
         """Open the document, or finish it at once: current outputs, or unreadable."""
         started = time.perf_counter()
         try:
+            if clash := self.clashes.get(item.path):
+                raise BadInputError(item.path, clash)
             identity = _identity(item.path)
             sha256 = models.file_sha256(item.path)
             previous = read_sidecar(item.sidecar) if item.sidecar else None
@@ -161,7 +189,7 @@ class Scan:
             self._check_overwrites(item)
             spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
             grafter, page_count = self._open_pdf(item)
-        except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
+        except StreamFailed:  # not this document's fault: stop the batch
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             self._finish(Outcome(item, "failed", error=_failure(item.path, exc)))
@@ -197,9 +225,10 @@ class Scan:
         if previous is None:
             return False
         output = previous.get("output") or {}
-        if self.options.in_place and item.pdf == item.path and sha256 == output.get("sha256"):
-            # The PDF is the one we wrote. Redone with other options or another version, its pages
-            # would all be skipped as having an OCR layer, and the sidecar emptied: --redo it.
+        if self.options.in_place and item.kind == "pdf" and sha256 == output.get("sha256"):
+            # The PDF is the one we wrote (also when this run writes none: --no-pdf). Redone with
+            # other options or another version, its pages would all be skipped as having an OCR
+            # layer, and the sidecar emptied: --redo it.
             return (
                 self.options.pdf_options.existing_text is ExistingText.skip
                 or previous.get("run") == self.record
@@ -238,7 +267,7 @@ class Scan:
                 doc.next_page += 1
             if doc.next_page == doc.page_count:
                 self._complete(doc)
-        except BrokenPipeError:  # the JSON stream's reader went away: stop the batch
+        except StreamFailed:  # not this document's fault: stop the batch
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             self._fail(doc, _failure(doc.item.path, exc))
@@ -297,8 +326,9 @@ class Scan:
             line = {**previous, "status": "current"}
         else:
             line = record_without_pages(str(outcome.item.path), status="current")
-        self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
-        self.stream.flush()
+        with _stream_errors():
+            self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+            self.stream.flush()
 
     @staticmethod
     def _write_document(head: dict[str, Any], spool: IO[str], tmp: Path) -> None:
@@ -309,10 +339,11 @@ class Scan:
 
     def _stream_document(self, head: dict[str, Any], spool: IO[str]) -> None:
         assert self.stream is not None
-        for chunk in _document_chunks({**head, "status": "done"}, spool, separator=","):
-            self.stream.write(chunk)
-        self.stream.write("\n")
-        self.stream.flush()
+        with _stream_errors():
+            for chunk in _document_chunks({**head, "status": "done"}, spool, separator=","):
+                self.stream.write(chunk)
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _document_chunks(head: dict[str, Any], spool: IO[str], separator: str) -> Iterator[str]:
@@ -329,6 +360,14 @@ def _newer(output: Path, source: Path) -> bool:
     with contextlib.suppress(OSError):
         return output.stat().st_mtime >= source.stat().st_mtime
     return False
+
+
+def _unreadable_folder(error: OSError) -> Outcome:
+    """A folder the batch could not look into fails like a document: the files in it are missing."""
+    folder = Path(os.fsdecode(error.filename))
+    reason = error.strerror or one_line(error)
+    message = f"{folder}: cannot list this folder ({reason}); its files are not OCRed"
+    return Outcome(Item(folder, "folder", None, None), "failed", error=message)
 
 
 def _failure(path: Path, exc: Exception) -> str:
@@ -348,6 +387,9 @@ def _ours(pdf: Path, sidecar: Path | None) -> bool:
 
 
 def _identity(path: Path) -> tuple[int, ...]:
-    """What changes when someone saves over a file: size, modification time, inode."""
+    """What changes when someone saves over a file: size, modification time, inode. Only a regular
+    file has one: reading a named pipe or a device (a link to /dev/zero) would never end."""
     st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise BadInputError(path, "not a regular file (a named pipe or a device); not read")
     return st.st_size, st.st_mtime_ns, st.st_ino

@@ -556,3 +556,163 @@ def test_outputs_of_inputs_sharing_a_stem_in_any_case_keep_their_extension() -> 
     files = [Path("d/X.jpg"), Path("d/x.png"), Path("e/x.tif"), Path("d/y.png")]
     assert discover.output_names(files, by_folder=True) == ["X.jpg", "x.png", "x", "y"]
     assert discover.output_names(files, by_folder=False) == ["X.jpg", "x.png", "x.tif", "y"]
+
+
+def test_a_sidecar_edited_out_of_shape_is_the_users_not_a_crash(tmp_path: Path) -> None:
+    """A hand-edited sidecar (its source made a string, its pages dropped) failed the resume check
+    with 'unexpected KeyError' or AttributeError, and `--in-place` died with a traceback before any
+    work; streamed again as "current", `"pages": "none"` broke the schema."""
+    (tmp_path / "a.png").write_bytes(b"x")
+    sidecar = tmp_path / "a.json"
+    ours = {"tool": {"name": "ocrcli"}, "source": {"path": "a.png"}, "pages": [], "output": {"pdf": "a.pdf"}}
+    sidecar.write_text(json.dumps(ours))
+    assert discover.read_sidecar(sidecar) == ours and discover.made_by_us(tmp_path / "a.pdf")
+    for edit in ({"source": "a.png"}, {"pages": "none"}, {"output": "a.pdf"}, {"run": None}):
+        sidecar.write_text(json.dumps({**ours, **edit}))
+        assert discover.read_sidecar(sidecar) is None, edit
+        assert not discover.made_by_us(tmp_path / "a.pdf")
+        assert "no ocrcli sidecar" in (discover.foreign_sidecar(sidecar) or "")
+    sidecar.write_text(json.dumps({key: value for key, value in ours.items() if key != "pages"}))
+    assert discover.read_sidecar(sidecar) is None
+
+
+def test_a_named_pipe_or_a_link_to_a_device_fails_instead_of_hanging_the_batch(tmp_path: Path) -> None:
+    """Hashing a FIFO named .pdf, or a link to /dev/zero named .png, blocked the batch for ever."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "good.png")
+    os.mkfifo(folder / "pipe.pdf")
+    (folder / "zero.png").symlink_to("/dev/zero")
+    run = subprocess.run(
+        [*OCR, "scan", folder, "-o", tmp_path / "out", "--json", "-", "-q", "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 3, run.stderr
+    docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, run.stdout.splitlines())}
+    assert docs["good.png"]["status"] == "done"
+    for name in ("pipe.pdf", "zero.png"):
+        assert "not a regular file" in docs[name]["error"]["message"]
+
+
+def test_inputs_whose_outputs_clash_are_both_refused() -> None:
+    files = [Path(f"in/{name}") for name in ("a.jpg", "a.png", "a.png.pdf", "b.pdf", "x.PDF", "x.pdf")]
+    for output_dir in (None, Path("out")):
+        items = discover.plan(files, Path("in"), output_dir)
+        clashes = discover.clashes(items)
+        assert sorted(path.name for path in clashes) == ["a.png", "a.png.pdf", "x.PDF", "x.pdf"]
+        assert "a.png.pdf is also that of in/a.png.pdf" in clashes[Path("in/a.png")]
+        assert "x.json is also that of in/x.pdf" in clashes[Path("in/x.PDF")]
+    assert not discover.clashes(discover.plan(files[:2], Path("in"), None))
+
+
+def test_an_images_pdf_never_lands_on_a_pdf_of_that_name(tmp_path: Path) -> None:
+    """a.png beside a.jpg writes a.png.pdf: in place, a second run replaced the user's own PDF
+    named a.png.pdf (OCRed in place by the first) with the image's."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    line = Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120))
+    line.save(folder / "a.png")
+    line.save(folder / "a.jpg")
+    users = image_pdf(folder / "a.png.pdf", TESS / "phototest.tif", 2).read_bytes()
+    run = ocr("scan", folder, "--in-place", "--json", "-", "-q", "--jobs", "1")
+    assert run.returncode == 3, run.stderr
+    docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, run.stdout.splitlines())}
+    assert docs["a.jpg"]["status"] == "done"
+    for name in ("a.png", "a.png.pdf"):
+        assert "rename one" in docs[name]["error"]["message"]
+    assert (folder / "a.png.pdf").read_bytes() == users
+
+
+UNLISTABLE_FOLDER = """
+import os, sys
+from ocrcli import cli
+listing = os.scandir
+def refuse(path="."):
+    # A folder without read permission; chmod would not do: the tests may run as root.
+    if os.fspath(path).endswith("locked"):
+        raise PermissionError(13, "Permission denied", path)
+    return listing(path)
+os.scandir = refuse
+sys.argv = ["ocr", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_silently(tmp_path: Path) -> None:
+    """os.walk drops a folder it cannot list without a word: its files were missing from the
+    batch, and with nothing else wrong the run exited 0."""
+    folder = tmp_path / "in"
+    (folder / "locked").mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "locked" / "a.png")
+    command = [sys.executable, "-c", UNLISTABLE_FOLDER, "scan", folder, "--json", "-", "--jobs", "1"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 3, run.stderr
+    (record,) = map(json.loads, run.stdout.splitlines())
+    jsonschema.validate(record, SCHEMA)
+    assert record["status"] == "failed" and record["source"]["path"] == str(folder / "locked")
+    assert "cannot list this folder (Permission denied)" in record["error"]["message"]
+    assert f"error: {folder / 'locked'}: cannot list" in run.stderr
+
+
+def test_an_output_named_near_the_file_systems_limit_is_written(tmp_path: Path) -> None:
+    """A scan named with 244 bytes failed its document: the temporary file beside its output,
+    .NAME.xxxxxxxx.ocrcli-tmp, is longer than the 255 bytes a name may take."""
+    from ocrcli.safewrite import write_bytes_atomically
+
+    for name in ("x" * 251 + ".pdf", "é" * 125 + ".pdf"):  # 255 and 254 bytes
+        write_bytes_atomically(tmp_path / name, b"%PDF")
+        assert (tmp_path / name).read_bytes() == b"%PDF"
+    assert not temporaries(tmp_path)
+
+
+def test_a_double_star_folder_in_a_glob_also_matches_no_folder(tmp_path: Path) -> None:
+    """`--include '**/*.png'` skipped the PNGs at the top of the folder, without a word."""
+    for name in ("a.png", "b.pdf", "sub/c.png", "sub/deep/d.png", "sub/deep/e.pdf"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+
+    def found(**globs: list[str]) -> list[str]:
+        return [p.relative_to(tmp_path).as_posix() for p in discover.find_files(tmp_path, **globs)]
+
+    assert found(include=["**/*.png"]) == ["a.png", "sub/c.png", "sub/deep/d.png"]
+    assert found(include=["sub/**/*.png"]) == ["sub/c.png", "sub/deep/d.png"]
+    assert found(exclude=["**/deep/**"]) == ["a.png", "b.pdf", "sub/c.png"]
+
+
+def test_a_json_stream_that_cannot_be_written_stops_the_batch_without_blaming_a_document(
+    tmp_path: Path,
+) -> None:
+    """Disk full on the stream: the document being streamed, its outputs written, was reported as
+    failed ("a.png: [Errno 28] No space left on device"), then the batch stopped on "cannot write -"."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "a.png")
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(
+            [*OCR, "scan", folder, "--json", "-", "-q", "--jobs", "1"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 5, run.stderr
+    assert run.stderr.splitlines() == ["ocr: error: cannot write stdout: [Errno 28] No space left on device"]
+    assert (tmp_path / "in-ocr" / "a.json").exists()
+
+
+def test_in_place_rerun_with_no_pdf_keeps_the_sidecar(tmp_path: Path) -> None:
+    """Sidecars refreshed with --no-pdf after an --in-place run: the PDF, ours by then, was read
+    again, every page skipped as having an OCR layer, and the sidecar's lines wiped ("done")."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(tmp_path / "line.png")
+    image_pdf(folder / "a.pdf", tmp_path / "line.png", 1)
+    assert ocr("scan", folder, "--in-place", "-q", "--jobs", "1").returncode == 0
+    before = (folder / "a.json").read_text()
+    assert json.loads(before)["pages"][0]["lines"]
+    again = ocr("scan", folder, "--in-place", "--no-pdf", "--json", "-", "-q", "--jobs", "1")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "current"
+    assert (folder / "a.json").read_text() == before
