@@ -35,15 +35,21 @@ def find_files(
     on_error: Callable[[OSError], None] | None = None,
 ) -> list[Path]:
     """Images and PDFs under `root`, sorted, without hidden files and folders or folders in
-    `skip` (our own output folder). A glob matches a file's name or its path relative to root.
-    A folder that cannot be listed (no permission) is passed to `on_error`, not skipped silently."""
+    `skip` (our own output folder). A glob matches a file's name or its path relative to root;
+    an `exclude` glob matching a folder's name or path (`drafts`, `drafts/`) also leaves out
+    everything in it. A folder that cannot be listed (no permission) is passed to `on_error`,
+    not skipped silently."""
     skip_dirs = {s.resolve() for s in skip or []}
+    folder_excludes = [pattern.rstrip("/") for pattern in exclude or []]
     found = []
     for folder, dirs, files in os.walk(root, onerror=on_error):
         dirs[:] = sorted(
             d
             for d in dirs
-            if recursive and not d.startswith(".") and (Path(folder) / d).resolve() not in skip_dirs
+            if recursive
+            and not d.startswith(".")
+            and (Path(folder) / d).resolve() not in skip_dirs
+            and not _matches(d, (Path(folder) / d).relative_to(root).as_posix(), folder_excludes)
         )
         for name in sorted(files):
             path = Path(folder) / name

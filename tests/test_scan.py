@@ -681,6 +681,9 @@ def test_a_double_star_folder_in_a_glob_also_matches_no_folder(tmp_path: Path) -
     assert found(include=["**/*.png"]) == ["a.png", "sub/c.png", "sub/deep/d.png"]
     assert found(include=["sub/**/*.png"]) == ["sub/c.png", "sub/deep/d.png"]
     assert found(exclude=["**/deep/**"]) == ["a.png", "b.pdf", "sub/c.png"]
+    # A folder's name or path excludes all in it ("--exclude drafts" excluded nothing, silently).
+    assert found(exclude=["deep"]) == found(exclude=["sub/deep/"]) == ["a.png", "b.pdf", "sub/c.png"]
+    assert found(exclude=["s*"]) == ["a.png", "b.pdf"]
 
 
 def test_a_json_stream_that_cannot_be_written_stops_the_batch_without_blaming_a_document(
