@@ -464,7 +464,8 @@ def scan_command(
         list[str] | None, typer.Option("--include", help="Only files whose name or relative path match.")
     ] = None,
     exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Skip files, and folders, whose name or relative path match.")
+        list[str] | None,
+        typer.Option("--exclude", help="Skip files, and folders, whose name or relative path match."),
     ] = None,
     recursive: Annotated[bool, typer.Option(help="Look in subfolders too.")] = True,
     jobs: Annotated[
