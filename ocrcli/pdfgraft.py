@@ -81,7 +81,7 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     )
     # Compressed here at zlib's best level: the layer is most of what OCR adds to a small scan.
     form.write(zlib.compress(content, 9), filter=pikepdf.Name.FlateDecode)
-    _own_resources(page, "/XObject")[LAYER_TAG] = form
+    _own_resources(page.obj, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()
     before, after = _enclosing(page)
     if before:
@@ -137,7 +137,7 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     drawn by the page or the forms it draws (OCRmyPDF's and Tesseract's layers). True if any went.
     A form drawn elsewhere too (another page) is left as it is there: this page gets a copy."""
     removed = False
-    xobjects = _own_resources(page, "/XObject")
+    xobjects = _own_resources(page.obj, "/XObject")
     if LAYER_TAG in xobjects:
         del xobjects[LAYER_TAG]
         removed = True
@@ -147,14 +147,35 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
         page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(kept))
         removed = True
     for name, form in _forms(page.obj):
-        instructions = pikepdf.parse_content_stream(form)
-        kept, _ = _without_ocr_text(instructions, modes_at_do.get(name, 0))
-        if len(kept) != len(instructions):
-            _own_resources(page, "/XObject")[name] = _form_copy(
-                pdf, form, pikepdf.unparse_content_stream(kept)
-            )
+        copy = _form_without_ocr_text(pdf, form, modes_at_do.get(name, 0))
+        if copy is not None:
+            _own_resources(page.obj, "/XObject")[name] = copy
             removed = True
     return removed
+
+
+def _form_without_ocr_text(
+    pdf: pikepdf.Pdf, form: pikepdf.Stream, mode: int, drawing: frozenset = frozenset()
+) -> pikepdf.Stream | None:
+    """A copy of `form` (drawn in render mode `mode`) without its OCR text, also that of the forms
+    it draws, at any depth (a page placed as a form by pdfjam or qpdf --overlay, holding its own
+    layer's form); None if it has none. The form itself is left as it is for others that draw it.
+    `drawing`: the forms drawing this one, so a form that draws itself ends the descent."""
+    if form.objgen in drawing:
+        return None
+    instructions = pikepdf.parse_content_stream(form)
+    kept, modes_at_do = _without_ocr_text(instructions, mode)
+    inner = {}
+    for name, child in _forms(form):
+        copy = _form_without_ocr_text(pdf, child, modes_at_do.get(name, 0), drawing | {form.objgen})
+        if copy is not None:
+            inner[name] = copy
+    if len(kept) == len(instructions) and not inner:
+        return None
+    copy = _form_copy(pdf, form, pikepdf.unparse_content_stream(kept))
+    for name, child in inner.items():
+        _own_resources(copy, "/XObject")[name] = child
+    return copy
 
 
 def _without_ocr_text(instructions: list, mode: int = 0) -> tuple[list, dict[pikepdf.Name, int]]:
@@ -211,9 +232,9 @@ def _visible_part(text_object: list[tuple[object, bool | None]]) -> list:
     return [instruction for instruction, _ in text_object]
 
 
-def _forms(page: pikepdf.Dictionary) -> list[tuple[pikepdf.Name, pikepdf.Stream]]:
-    """Form XObjects the page draws directly (OCRmyPDF puts its layer in one), by name."""
-    resources = page.get("/Resources")
+def _forms(holder: pikepdf.Object) -> list[tuple[pikepdf.Name, pikepdf.Stream]]:
+    """Form XObjects in the resources of a page or form (OCRmyPDF puts its layer in one), by name."""
+    resources = holder.get("/Resources")
     xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
     if not isinstance(xobjects, pikepdf.Dictionary):
         return []
@@ -233,12 +254,12 @@ def _form_copy(pdf: pikepdf.Pdf, form: pikepdf.Stream, content: bytes) -> pikepd
     return copy
 
 
-def _own_resources(page: pikepdf.Page, kind: str) -> pikepdf.Dictionary:
-    """The page's `kind` resource dictionary (/Font, ...), made a direct copy of its own first, so
-    adding to it never changes other pages that share the page's resources."""
-    copy = _dictionary_copy(page.obj.get("/Resources"))
+def _own_resources(holder: pikepdf.Object, kind: str) -> pikepdf.Dictionary:
+    """The `kind` resource dictionary (/XObject, ...) of a page's dictionary or a form, made a
+    direct copy of its own first, so adding to it never changes others that share the resources."""
+    copy = _dictionary_copy(holder.get("/Resources"))
     copy[kind] = _dictionary_copy(copy.get(kind))
-    page.obj.Resources = copy
+    holder.Resources = copy
     return copy[kind]
 
 

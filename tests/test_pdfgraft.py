@@ -170,6 +170,29 @@ def test_redo_removes_text_a_form_draws_in_the_render_mode_its_caller_set(tmp_pa
     assert pdftotext(saved(pdf, tmp_path / "out.pdf")).split() == []
 
 
+def test_redo_removes_an_old_layer_two_forms_deep(tmp_path: Path) -> None:
+    """An OCRed page placed on another as a form (pdfjam, qpdf --overlay, an n-up tool), whose
+    old layer is itself a form: the layer is a form inside a form. pdfium counted its text, so
+    --redo ran, but only forms the page draws directly were cleaned: the text came out twice."""
+    pdf = scan_pdf()
+    page = pdf.pages[0]
+    layer = pdf.make_stream(
+        b"BT 3 Tr /F1 13 Tf 7 128 Td (oldlayer words) Tj ET",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 230.4, 172.8],
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica())),
+    )
+    placed = page.as_form_xobject()
+    placed.Resources.XObject.Fm1 = layer
+    placed.write(placed.read_bytes() + b" /Fm1 Do")
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=placed))
+    page.obj.Contents = pdf.make_stream(b"/Fm0 Do")
+    assert pdftotext(saved(pdf, tmp_path / "in.pdf")).split() == ["oldlayer", "words"]
+    assert remove_text_layers(pdf, page)
+    assert pdftotext(saved(pdf, tmp_path / "out.pdf")).split() == []
+
+
 def test_a_password_the_pdf_does_not_need_is_ignored_quietly(tmp_path: Path) -> None:
     """pikepdf warned on stderr when a password was given but not needed, and a wrong owner
     password refused a PDF that any viewer opens without one."""
