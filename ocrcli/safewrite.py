@@ -48,10 +48,20 @@ def write_atomically(
     try:
         _write_atomically(dest, write, verify)
     except OSError as exc:
-        about = Path(os.fsdecode(exc.filename)) if exc.filename is not None else None
-        if about is not None and about.parent != dest.parent:
+        if not _about_output(exc, dest):
             raise  # about another file (the source being copied): not the output's fault
         raise OutputError(dest, one_line(exc)) from exc
+
+
+def _about_output(exc: OSError, dest: Path) -> bool:
+    """Is the error about writing `dest`: no file named, or `dest`, its temporary file beside it,
+    or a folder on its way? Compared as absolute paths: tempfile names the temporary file so
+    even when `dest` is relative (`ocr pdf scans/a.pdf --in-place`)."""
+    if exc.filename is None:
+        return True
+    about = Path(os.path.abspath(os.fsdecode(exc.filename)))
+    output = Path(os.path.abspath(dest))
+    return about.parent == output.parent or about in output.parents
 
 
 def _write_atomically(

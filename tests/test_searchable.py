@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -752,6 +753,31 @@ def test_an_interrupt_stops_the_run_until_its_pdf_is_written(tmp_path: Path) -> 
         guard.finished = True
         signal.raise_signal(signal.SIGINT)
     assert guard.held
+
+
+def test_a_temporary_file_that_cannot_be_made_is_an_output_error_for_a_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ocr pdf scans/a.pdf --in-place` in a folder that refuses new files (immutable, read-only
+    mount: root passes the up-front access check): tempfile names the file by its absolute path,
+    which was taken for another file than the relative output, and the run ended in "unexpected
+    PermissionError ... (please report this)", exit 1, instead of an output error (exit 5)."""
+    import tempfile
+
+    from ocrcli.safewrite import write_bytes_atomically
+
+    def refuse(dir: str, **_: object) -> tuple[int, str]:
+        name = os.path.join(os.path.abspath(dir), ".a.pdf.x1y2z3.ocrcli-tmp")
+        raise PermissionError(1, "Operation not permitted", name)
+
+    (tmp_path / "scans").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputError, match="Operation not permitted"):
+        write_bytes_atomically(Path("scans/a.pdf"), b"the result")
+    (tmp_path / "file").write_bytes(b"")  # a folder on the way that is a file: the output's fault too
+    with pytest.raises(OutputError):
+        write_bytes_atomically(Path("file/a.pdf"), b"the result")
 
 
 def _corpus() -> list[Path]:
