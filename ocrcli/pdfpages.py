@@ -9,6 +9,7 @@ import io
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
 MAX_RENDER_PIXELS = int(os.environ.get("OCRCLI_MAX_RENDER_PIXELS", 40_000_000))
 INVISIBLE = 3  # text render mode
+MAX_FORM_DEPTH = 15  # forms drawn by forms: as deep as pypdfium2 looks by default
 
 
 class EncryptedError(BadInputError):
@@ -129,26 +131,44 @@ def is_signed(pdf: pikepdf.Pdf) -> bool:
     return False
 
 
+def page_objects(
+    page: pdfium.PdfPage,
+    kind: int,
+    form: pdfium.PdfObject | None = None,
+    to_page: pdfium.PdfMatrix | None = None,
+) -> Iterator[tuple[pdfium.PdfObject, pdfium.PdfMatrix]]:
+    """The page's objects of `kind`, in forms too, each with the matrix from the space it is in
+    to the page's: pdfium gives an object in a form its bounds and resolution in the form's space
+    (a page placed on another at half size by pdfjam or an n-up tool)."""
+    to_page = to_page or pdfium.PdfMatrix()
+    for obj in page.get_objects(max_depth=1, form=form):
+        if obj.type == kind:
+            yield obj, to_page
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_FORM and obj.level < MAX_FORM_DEPTH:
+            yield from page_objects(page, kind, obj, obj.get_matrix().multiply(to_page))
+
+
 def page_text(page: pdfium.PdfPage) -> PageText:
     """The page's text objects (in forms too): bounds (left, bottom, right, top) of the visible
-    ones, and how many are invisible."""
+    ones, in the page's user space, and how many are invisible."""
     visible, invisible = [], 0
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT]):
+    for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_TEXT):
         if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
             invisible += 1
         else:
-            visible.append(tuple(obj.get_bounds()))
+            visible.append(to_page.on_rect(*obj.get_bounds()))
     return PageText(visible, invisible)
 
 
 def render_dpi(page: pdfium.PdfPage) -> float:
-    """The resolution to OCR a page at: its images' own, within [MIN_DPI, MAX_DPI], lowered so
-    the rendering stays within MAX_RENDER_PIXELS."""
+    """The resolution to OCR a page at: its images' own (as placed on the page), within
+    [MIN_DPI, MAX_DPI], lowered so the rendering stays within MAX_RENDER_PIXELS."""
     dpis = []
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+    for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_IMAGE):
         metadata = pdfium_c.FPDF_IMAGEOBJ_METADATA()
         if pdfium_c.FPDFImageObj_GetImageMetadata(obj.raw, page.raw, ctypes.byref(metadata)):
-            dpis.append(max(metadata.horizontal_dpi, metadata.vertical_dpi))
+            scale = math.sqrt(abs(to_page.a * to_page.d - to_page.b * to_page.c)) or 1.0
+            dpis.append(max(metadata.horizontal_dpi, metadata.vertical_dpi) / scale)
     dpi = min(max(max(dpis), MIN_DPI), MAX_DPI) if dpis else DEFAULT_DPI
     width, height = page.get_size()
     pixels = width * height * (dpi / 72) ** 2

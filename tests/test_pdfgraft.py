@@ -12,12 +12,13 @@ from pathlib import Path
 
 import img2pdf
 import pikepdf
+import pypdfium2 as pdfium
 import pytest
 
 from ocrcli.document import Line, Page, Word
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame, remove_text_layers
-from ocrcli.pdfpages import open_pdf
+from ocrcli.pdfpages import open_pdf, page_text, render_dpi
 from ocrcli.textlayer import layer_content
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,6 +192,25 @@ def test_redo_removes_an_old_layer_two_forms_deep(tmp_path: Path) -> None:
     assert pdftotext(saved(pdf, tmp_path / "in.pdf")).split() == ["oldlayer", "words"]
     assert remove_text_layers(pdf, page)
     assert pdftotext(saved(pdf, tmp_path / "out.pdf")).split() == []
+
+
+def test_text_and_images_in_a_moved_and_scaled_form_are_measured_on_the_page(tmp_path: Path) -> None:
+    """A page with words under a scan, placed on another at 1.5 times its size and moved (pdfjam,
+    n-up tools): pdfium gives the bounds and resolution of what a form draws in the form's space.
+    --force then missed the page's own words and read them again, a second time; and a page
+    placed at half size was rendered at half its scan's resolution there."""
+    words = b" BT /F1 14 Tf 10 20 Td (Visible words) Tj ET"
+    scan = pikepdf.open(saved(scan_pdf(words), tmp_path / "scan.pdf"))
+    pdf = pikepdf.new()
+    placed = pdf.copy_foreign(scan.pages[0].as_form_xobject())
+    page = pdf.add_blank_page(page_size=(500, 400))
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=placed))
+    page.obj.Contents = pdf.make_stream(b"q 1.5 0 0 1.5 80 150 cm /Fm0 Do Q")
+    rendered = pdfium.PdfDocument(saved(pdf, tmp_path / "placed.pdf"))[0]
+    (left, bottom, right, _), *rest = page_text(rendered).visible
+    assert not rest and abs(left - (80 + 1.5 * 10)) < 2 and abs(bottom - (150 + 1.5 * 20)) < 5
+    assert right - left > 1.5 * 75  # "Visible words" is 82 pt wide in the form
+    assert abs(render_dpi(rendered) - 200 / 1.5) < 1  # phototest: 640 px on 230.4 pt
 
 
 def test_a_password_the_pdf_does_not_need_is_ignored_quietly(tmp_path: Path) -> None:
