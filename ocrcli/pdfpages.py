@@ -55,17 +55,27 @@ def open_pikepdf(path: str | os.PathLike, password: str | None = None) -> pikepd
     as b"bad\\xffname.pdf"): pikepdf takes only UTF-8 paths, so such a file is read into memory.
     A password the PDF does not need (none, or a wrong owner password where the document opens
     without one) is ignored, as viewers ignore it."""
-    try:
-        return _pikepdf_open(path, password)
-    except pikepdf.PasswordError:
-        if not password:
-            raise
+    attempts = [*_password_forms(password), None]
+    for attempt in attempts[:-1]:
         with contextlib.suppress(pikepdf.PasswordError):
-            return _pikepdf_open(path, None)
-        raise  # the password given is needed, and wrong
+            return _pikepdf_open(path, attempt)
+    return _pikepdf_open(path, None)  # raises PasswordError if the PDF needs a password
 
 
-def _pikepdf_open(path: str | os.PathLike, password: str | None) -> pikepdf.Pdf:
+def _password_forms(password: str | None) -> list[str | bytes]:
+    """The bytes a PDF's password may be: UTF-8 (AES-256), or PDFDocEncoding, as Acrobat writes
+    the passwords of older encryption (RC4, AES-128), which pikepdf does not try: "pässwort" was a
+    wrong password where viewers opened the file with it."""
+    if not password:
+        return []
+    try:
+        legacy = password.encode("pdfdoc")  # a codec pikepdf registers
+    except UnicodeEncodeError:
+        return [password]
+    return [password] if legacy == password.encode() else [password, legacy]
+
+
+def _pikepdf_open(path: str | os.PathLike, password: str | bytes | None) -> pikepdf.Pdf:
     with warnings.catch_warnings():  # pikepdf warns when the password was not needed
         warnings.filterwarnings("ignore", "A password was provided", UserWarning)
         try:

@@ -16,6 +16,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from ocrcli.document import Line, Page, Word
+from ocrcli.errors import BadInputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame, remove_text_layers
 from ocrcli.pdfpages import open_pdf, page_text, render_dpi
@@ -225,6 +226,19 @@ def test_a_password_the_pdf_does_not_need_is_ignored_quietly(tmp_path: Path) -> 
             opened = open_pdf(path, "wrong")
         opened.close()
         assert not caught, [str(w.message) for w in caught]
+
+
+def test_a_non_ascii_password_of_older_encryption_opens_the_pdf(tmp_path: Path) -> None:
+    """AES-128 and RC4 keep a password in PDFDocEncoding (as Acrobat and qpdf write it), which
+    pikepdf does not try: "pässwort" was a wrong password, though viewers open the file with it."""
+    plain = saved(scan_pdf(), tmp_path / "plain.pdf")
+    locked = tmp_path / "locked.pdf"
+    encrypt = ["--encrypt", "pässwort", "Öwner", "128", "--use-aes=y", "--"]
+    subprocess.run(["qpdf", plain, *encrypt, locked], check=True)
+    for password in ("pässwort", "Öwner"):
+        open_pdf(locked, password).close()
+    with pytest.raises(BadInputError, match="wrong password"):
+        open_pdf(locked, "passwort")
 
 
 def test_an_owner_only_linearized_pdf_stays_so_with_a_wrong_password(tmp_path: Path) -> None:
