@@ -123,6 +123,17 @@ def open_for_rendering(path: str | os.PathLike, password: str | None = None) -> 
         raise BadInputError(path, f"not a renderable PDF ({one_line(exc)})") from None
 
 
+def load_page(document: pdfium.PdfDocument, index: int, path: str | os.PathLike) -> pdfium.PdfPage:
+    """Page `index` in pdfium, or a BadInputError if pdfium cannot find it: qpdf, which counts the
+    pages to graft, and pdfium read a broken page tree differently (a /Count too small, a page
+    whose /Type is not /Page), and no page can be OCRed with certainty of where its text goes."""
+    try:
+        return document[index]
+    except pdfium.PdfiumError as exc:
+        reason = f"page {index + 1} cannot be rendered: broken page tree ({one_line(exc)})"
+        raise BadInputError(path, reason) from None
+
+
 def is_signed(pdf: pikepdf.Pdf) -> bool:
     """Does the document carry a digital signature (a signed /Sig field)?"""
     form = pdf.Root.get("/AcroForm")

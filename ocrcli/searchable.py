@@ -113,7 +113,7 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
         with rewrite_errors(source):
             grafter = PdfGrafter(opened.pdf)
             pages = [
-                grafter.add(index, read_pdf_page(engine, opened.render, index, options))
+                grafter.add(index, read_pdf_page(engine, opened.render, index, options, source))
                 for index in range(len(opened.pdf.pages))
             ]
             grafter.save(dest, source, options.password, sha256)
@@ -167,11 +167,11 @@ def rewrite_errors(source: Path) -> Iterator[None]:
 
 
 def read_pdf_page(
-    engine: Engine, document: pdfium.PdfDocument, index: int, options: PdfOptions
+    engine: Engine, document: pdfium.PdfDocument, index: int, options: PdfOptions, source: str | Path
 ) -> PageReading:
-    """Render and OCR page `index` of the PDF, unless its existing text says to skip it."""
+    """Render and OCR page `index` of the PDF at `source`, unless its existing text says to skip it."""
     number = index + 1
-    rendered = document[index]
+    rendered = pdfpages.load_page(document, index, source)
     try:
         dpi = pdfpages.render_dpi(rendered)
         width_pt, height_pt = rendered.get_size()

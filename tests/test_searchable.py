@@ -4,6 +4,7 @@ and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -627,6 +628,23 @@ def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None
         if result["check"].startswith("text["):
             assert result["figures"]["recall"] == 1.0, result
     assert sidecar_words(tmp_path / "forced.json")
+
+
+def test_a_page_pdfium_cannot_find_is_a_one_line_input_error(tmp_path: Path) -> None:
+    """A page tree whose /Count says 1 for 2 pages: qpdf finds both, pdfium only the first, and
+    the run ended in "unexpected PdfiumError: Failed to load page. (please report this)", exit 1."""
+    pdf = pikepdf.new()
+    scan = pikepdf.open(DATA / "pdfs" / "ocrmypdf_jbig2.pdf")
+    pdf.pages.extend([scan.pages[0], scan.pages[0]])
+    data = io.BytesIO()
+    pdf.save(data, qdf=True)  # uncompressed: /Count can be changed in place, offsets unchanged
+    assert data.getvalue().count(b"/Count 2") == 1
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(data.getvalue().replace(b"/Count 2", b"/Count 1"))
+    run = ocr("pdf", broken, "-o", tmp_path / "out.pdf")
+    assert run.returncode == 3 and len(run.stderr.splitlines()) == 1, run.stderr
+    assert "page 2 cannot be rendered" in run.stderr
+    assert not (tmp_path / "out.pdf").exists()
 
 
 def test_encrypted_pdf_needs_its_password_and_stays_encrypted(tmp_path: Path) -> None:
