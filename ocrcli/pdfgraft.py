@@ -26,10 +26,12 @@ SHOW_TEXT = {"Tj", "TJ", "'", '"'}
 
 
 def display_frame(page: pikepdf.Page) -> tuple[list[float], float, float]:
-    """(matrix from displayed-page points to user space, displayed width, displayed height)."""
-    x0, y0, x1, y1 = _normalised(page.obj.get("/CropBox") or page.mediabox)
+    """(matrix from displayed-page points to user space, displayed width, displayed height), as
+    pdfium, which renders the page for OCR, reads the page's boxes and /Rotate."""
     mx0, my0, mx1, my1 = _normalised(page.mediabox)
-    # Viewers show the CropBox clipped to the MediaBox.
+    # Viewers show the CropBox clipped to the MediaBox; pdfium ignores one that is malformed or
+    # has no area (the layer was drawn squeezed into it, and read nowhere).
+    x0, y0, x1, y1 = _box(page.obj.get("/CropBox")) or (mx0, my0, mx1, my1)
     x0, y0, x1, y1 = max(x0, mx0), max(y0, my0), min(x1, mx1), min(y1, my1)
     width, height = x1 - x0, y1 - y0
     rotate = page_rotation(page)
@@ -43,8 +45,9 @@ def display_frame(page: pikepdf.Page) -> tuple[list[float], float, float]:
 
 
 def page_rotation(page: pikepdf.Page) -> int:
+    """/Rotate as pdfium takes it: whole quarter turns counted towards 0 (-45 is 0, not 270)."""
     try:
-        return int(page.obj.get("/Rotate", 0)) % 360 // 90 * 90
+        return int(int(page.obj.get("/Rotate", 0)) / 90) % 4 * 90
     except (TypeError, ValueError):
         return 0
 
@@ -292,6 +295,17 @@ def _matrix_bytes(m: list[float]) -> bytes:
 def _normalised(box: pikepdf.Array) -> tuple[float, float, float, float]:
     a, b, c, d = (float(v) for v in box)
     return min(a, c), min(b, d), max(a, c), max(b, d)
+
+
+def _box(value: object) -> tuple[float, float, float, float] | None:
+    """A page box that is an array of four numbers enclosing some area, normalised; else None."""
+    if not isinstance(value, pikepdf.Array) or len(value) != 4:
+        return None
+    try:
+        x0, y0, x1, y1 = _normalised(value)
+    except (TypeError, ValueError):
+        return None
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
 def has_our_layer(path: Path) -> bool:

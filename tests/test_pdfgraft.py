@@ -18,7 +18,7 @@ import pytest
 from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError
 from ocrcli.pdffont import GlyphlessFont
-from ocrcli.pdfgraft import add_text_layer, display_frame, remove_text_layers
+from ocrcli.pdfgraft import add_text_layer, display_frame, page_rotation, remove_text_layers
 from ocrcli.pdfpages import open_pdf, page_text, render_dpi
 from ocrcli.textlayer import layer_content
 
@@ -212,6 +212,34 @@ def test_text_and_images_in_a_moved_and_scaled_form_are_measured_on_the_page(tmp
     assert not rest and abs(left - (80 + 1.5 * 10)) < 2 and abs(bottom - (150 + 1.5 * 20)) < 5
     assert right - left > 1.5 * 75  # "Visible words" is 82 pt wide in the form
     assert abs(render_dpi(rendered) - 200 / 1.5) < 1  # phototest: 640 px on 230.4 pt
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("/CropBox", [50, 50, 50, 100]),  # no area: the layer was squeezed to nothing
+        ("/CropBox", [0, 0, 100]),  # malformed: ValueError, exit 1
+        ("/CropBox", pikepdf.Name.Foo),  # malformed: TypeError, exit 1
+        ("/CropBox", [20, 10, 200, 150]),
+        ("/Rotate", -45),  # 270 for us, 0 for pdfium: the layer lay across the page
+        ("/Rotate", 135),
+        ("/Rotate", -90),
+        ("/Rotate", 450),
+    ],
+)
+def test_the_layers_frame_is_the_page_pdfium_renders(tmp_path: Path, key: str, value: object) -> None:
+    """The OCR reads pdfium's rendering, so the layer must be laid on the page as pdfium shows it,
+    also where a page's boxes or /Rotate are odd or malformed."""
+    pdf = scan_pdf()
+    pdf.pages[0].obj[key] = value
+    path = saved(pdf, tmp_path / "odd.pdf")
+    with pikepdf.open(path) as reopened:
+        page = reopened.pages[0]
+        _, width, height = display_frame(page)
+        rotation = page_rotation(page)
+    rendered = pdfium.PdfDocument(path)[0]
+    assert rotation == rendered.get_rotation()
+    assert (width, height) == pytest.approx(rendered.get_size(), abs=0.01)
 
 
 def test_a_password_the_pdf_does_not_need_is_ignored_quietly(tmp_path: Path) -> None:
