@@ -177,7 +177,7 @@ def read_pdf_page(
         width_pt, height_pt = rendered.get_size()
         width, height = max(1, round(width_pt * dpi / 72)), max(1, round(height_pt * dpi / 72))
         text = pdfpages.page_text(rendered)
-        reason = _reason_to_skip(number, text, options)
+        reason = _reason_to_skip(number, text, options) or _reason_not_to_render(width_pt, height_pt, dpi)
         if reason:
             return PageReading(Page(number, width, height, dpi, skipped=reason))
         page = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
@@ -285,6 +285,14 @@ def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -
         return "page has text (--force to OCR it anyway)"
     if text.invisible and options.existing_text is ExistingText.skip:
         return "page has an OCR text layer (--redo to replace it)"
+    return None
+
+
+def _reason_not_to_render(width_pt: float, height_pt: float, dpi: float) -> str | None:
+    """A page less than a pixel wide or high shows nothing (pdfium makes a CropBox that lies
+    outside the MediaBox 0 x 0), and rendering it failed: 'unexpected ValueError', exit 1."""
+    if min(width_pt, height_pt) * dpi / 72 < 1:
+        return f"the page shows nothing ({width_pt:g} x {height_pt:g} pt as displayed)"
     return None
 
 

@@ -647,6 +647,18 @@ def test_a_page_pdfium_cannot_find_is_a_one_line_input_error(tmp_path: Path) -> 
     assert not (tmp_path / "out.pdf").exists()
 
 
+def test_a_page_that_shows_nothing_is_skipped(tmp_path: Path) -> None:
+    """A CropBox outside the MediaBox: pdfium displays the page as 0 x 0 pt, and rendering it for
+    OCR ended in "unexpected ValueError: Crop exceeds page dimensions", exit 1."""
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_jbig2.pdf") as pdf:
+        pdf.pages[0].obj.CropBox = [5000, 5000, 5100, 5100]
+        pdf.save(tmp_path / "in.pdf")
+    run = ocr("pdf", tmp_path / "in.pdf", "-o", tmp_path / "out.pdf")
+    assert run.returncode == 0, run.stderr
+    assert "page 1 skipped: the page shows nothing" in run.stderr
+    assert (tmp_path / "out.pdf").read_bytes() == (tmp_path / "in.pdf").read_bytes()
+
+
 def test_encrypted_pdf_needs_its_password_and_stays_encrypted(tmp_path: Path) -> None:
     encrypted = tmp_path / "secret.pdf"
     with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:
