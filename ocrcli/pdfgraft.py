@@ -23,14 +23,16 @@ from ocrcli.textlayer import FONT_RESOURCE
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
 SHOW_TEXT = {"Tj", "TJ", "'", '"'}
+US_LETTER = (0.0, 0.0, 612.0, 792.0)  # the page pdfium shows for a MediaBox with no area
 
 
 def display_frame(page: pikepdf.Page) -> tuple[list[float], float, float]:
     """(matrix from displayed-page points to user space, displayed width, displayed height), as
     pdfium, which renders the page for OCR, reads the page's boxes and /Rotate."""
-    mx0, my0, mx1, my1 = _normalised(page.mediabox)
+    mx0, my0, mx1, my1 = _box(page.mediabox) or US_LETTER
     # Viewers show the CropBox clipped to the MediaBox; pdfium ignores one that is malformed or
-    # has no area (the layer was drawn squeezed into it, and read nowhere).
+    # has no area (the layer was drawn squeezed into it, and read nowhere), and a MediaBox so
+    # is a US Letter page there (and in poppler).
     x0, y0, x1, y1 = _box(page.obj.get("/CropBox")) or (mx0, my0, mx1, my1)
     x0, y0, x1, y1 = max(x0, mx0), max(y0, my0), min(x1, mx1), min(y1, my1)
     width, height = x1 - x0, y1 - y0

@@ -221,6 +221,7 @@ def test_text_and_images_in_a_moved_and_scaled_form_are_measured_on_the_page(tmp
         ("/CropBox", [0, 0, 100]),  # malformed: ValueError, exit 1
         ("/CropBox", pikepdf.Name.Foo),  # malformed: TypeError, exit 1
         ("/CropBox", [20, 10, 200, 150]),
+        ("/MediaBox", [0, 0, 0, 0]),  # no area: US Letter in pdfium and poppler
         ("/Rotate", -45),  # 270 for us, 0 for pdfium: the layer lay across the page
         ("/Rotate", 135),
         ("/Rotate", -90),
