@@ -151,8 +151,9 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     if len(kept) != len(instructions):
         page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(kept))
         removed = True
+    copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None] = {}
     for name, form in _forms(page.obj):
-        copy = _form_without_ocr_text(pdf, form, modes_at_do.get(name, 0))
+        copy = _form_without_ocr_text(pdf, form, modes_at_do.get(name, 0), copies)
         if copy is not None:
             _own_resources(page.obj, "/XObject")[name] = copy
             removed = True
@@ -160,26 +161,34 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
 
 
 def _form_without_ocr_text(
-    pdf: pikepdf.Pdf, form: pikepdf.Stream, mode: int, drawing: frozenset = frozenset()
+    pdf: pikepdf.Pdf,
+    form: pikepdf.Stream,
+    mode: int,
+    copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None],
+    drawing: frozenset = frozenset(),
 ) -> pikepdf.Stream | None:
     """A copy of `form` (drawn in render mode `mode`) without its OCR text, also that of the forms
     it draws, at any depth (a page placed as a form by pdfjam or qpdf --overlay, holding its own
     layer's form); None if it has none. The form itself is left as it is for others that draw it.
+    `copies`: the answers so far, by form and mode, so a form drawn along many paths is cleaned
+    once (forms drawing the next one twice, 18 deep, have 2^18 paths: over a minute, 1 GB).
     `drawing`: the forms drawing this one, so a form that draws itself ends the descent."""
-    if form.objgen in drawing:
-        return None
+    key = (form.objgen, mode)
+    if key in copies or form.objgen in drawing:
+        return copies.get(key)
     instructions = pikepdf.parse_content_stream(form)
     kept, modes_at_do = _without_ocr_text(instructions, mode)
     inner = {}
     for name, child in _forms(form):
-        copy = _form_without_ocr_text(pdf, child, modes_at_do.get(name, 0), drawing | {form.objgen})
+        copy = _form_without_ocr_text(pdf, child, modes_at_do.get(name, 0), copies, drawing | {form.objgen})
         if copy is not None:
             inner[name] = copy
-    if len(kept) == len(instructions) and not inner:
-        return None
-    copy = _form_copy(pdf, form, pikepdf.unparse_content_stream(kept))
-    for name, child in inner.items():
-        _own_resources(copy, "/XObject")[name] = child
+    copy = None
+    if len(kept) != len(instructions) or inner:
+        copy = _form_copy(pdf, form, pikepdf.unparse_content_stream(kept))
+        for name, child in inner.items():
+            _own_resources(copy, "/XObject")[name] = child
+    copies[key] = copy
     return copy
 
 

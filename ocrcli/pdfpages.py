@@ -23,7 +23,7 @@ DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
 MAX_RENDER_PIXELS = int(os.environ.get("OCRCLI_MAX_RENDER_PIXELS", 40_000_000))
 INVISIBLE = 3  # text render mode
-MAX_FORM_DEPTH = 15  # forms drawn by forms: as deep as pypdfium2 looks by default
+MAX_FORM_DEPTH = 15  # levels of forms drawn by forms looked into, as pypdfium2 does by default
 
 
 class EncryptedError(BadInputError):
@@ -162,10 +162,11 @@ def page_objects(
     to the page's: pdfium gives an object in a form its bounds and resolution in the form's space
     (a page placed on another at half size by pdfjam or an n-up tool)."""
     to_page = to_page or pdfium.PdfMatrix()
-    for obj in page.get_objects(max_depth=1, form=form):
+    level = form.level + 1 if form is not None else 0
+    for obj in page.get_objects(max_depth=1, form=form, level=level):
         if obj.type == kind:
             yield obj, to_page
-        if obj.type == pdfium_c.FPDF_PAGEOBJ_FORM and obj.level < MAX_FORM_DEPTH:
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_FORM and level < MAX_FORM_DEPTH - 1:
             yield from page_objects(page, kind, obj, obj.get_matrix().multiply(to_page))
 
 

@@ -195,6 +195,52 @@ def test_redo_removes_an_old_layer_two_forms_deep(tmp_path: Path) -> None:
     assert pdftotext(saved(pdf, tmp_path / "out.pdf")).split() == []
 
 
+def form_chain(pdf: pikepdf.Pdf, depth: int) -> pikepdf.Stream:
+    """A form drawing a form twice, `depth` times over, down to one drawing invisible text: 2 **
+    depth paths through `depth` + 1 forms (a "billion laughs" of forms, in fuzzed files)."""
+    form = pdf.make_stream(
+        b"BT 3 Tr /F1 1 Tf (x) Tj ET",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 1, 1],
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica())),
+    )
+    for _ in range(depth):
+        form = pdf.make_stream(
+            b"/A Do /B Do",
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Form,
+            BBox=[0, 0, 1, 1],
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(A=form, B=form)),
+        )
+    return form
+
+
+def test_redo_cleans_a_form_drawn_along_many_paths_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each path was walked: 18 levels of forms drawing the next twice took over a minute and 1 GB
+    (pdfium itself reads that page in 6 s)."""
+    pdf = scan_pdf()
+    page = pdf.pages[0]
+    page.obj.Resources.XObject.Fm0 = form_chain(pdf, 12)
+    page.contents_add(b" /Fm0 Do")
+    parse = pikepdf.parse_content_stream
+    parsed = []
+    monkeypatch.setattr(pikepdf, "parse_content_stream", lambda *a: parsed.append(1) or parse(*a))
+    assert remove_text_layers(pdf, page)
+    assert len(parsed) < 20, len(parsed)  # the page and its 13 forms, not 2 ** 13 of them
+
+
+def test_pdfium_is_asked_about_forms_only_so_deep(tmp_path: Path) -> None:
+    """As pypdfium2 itself looks 15 levels deep: the walk with each form's matrix went on to any
+    depth (it checked a level that was always 0), through 2 ** 16 paths of a fuzzed file."""
+    pdf = scan_pdf()
+    pdf.pages[0].obj.Resources.XObject.Fm0 = form_chain(pdf, 16)
+    pdf.pages[0].contents_add(b" /Fm0 Do")
+    rendered = pdfium.PdfDocument(saved(pdf, tmp_path / "deep.pdf"))[0]
+    expected = len(list(rendered.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_TEXT])))
+    assert page_text(rendered).invisible == expected < 100
+
+
 def test_text_and_images_in_a_moved_and_scaled_form_are_measured_on_the_page(tmp_path: Path) -> None:
     """A page with words under a scan, placed on another at 1.5 times its size and moved (pdfjam,
     n-up tools): pdfium gives the bounds and resolution of what a form draws in the form's space.
