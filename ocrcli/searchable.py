@@ -234,20 +234,22 @@ class PdfGrafter:
                 write_atomically(dest, copy, _same_as(source, source_sha256))
             return
         self.font.finish()
-        _save(self.pdf, dest, source, compact=self.from_images, password=password)
+        unchanged = _same_as(source, source_sha256) if dest.exists() and dest.samefile(source) else None
+        _save(self.pdf, dest, source, compact=self.from_images, password=password, source_check=unchanged)
 
     def close(self) -> None:
         self.pdf.close()
 
 
 def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
-    """A check that a copy of `source` has the content it was read with (None: no check)."""
+    """A check that a file (a copy of `source`, or `source` itself when it is to be replaced) has
+    the content `source` was read with (None: no check)."""
     if sha256 is None:
         return None
 
-    def verify(copy: Path) -> None:
-        if models.file_sha256(copy) != sha256:
-            raise BadInputError(source, "changed while it was being OCRed; not copied (run again)")
+    def verify(file: Path) -> None:
+        if models.file_sha256(file) != sha256:
+            raise BadInputError(source, "changed while it was being OCRed; nothing written (run again)")
 
     return verify
 
@@ -310,10 +312,13 @@ def _save(
     source: Path | None = None,
     compact: bool = False,
     password: str | None = None,
+    source_check: Callable[[Path], None] | None = None,
 ) -> None:
     """Write atomically. A user's PDF keeps its structure (object streams or not, linearized or
     not) and its encryption (same passwords and permissions); a PDF we made from images packs its
-    objects into object streams (compact)."""
+    objects into object streams (compact). `source_check(source)` runs last before the rename: a
+    PDF replaced in place must still be the version that was OCRed (a user's editor may have saved
+    a newer one meanwhile, which the OCR of the old one replaced)."""
     expected_pages = len(pdf.pages)
     objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
     linearize = pdf.is_linearized and not compact  # a PDF made for fast web view stays so
@@ -335,5 +340,7 @@ def _save(
             if len(check.pages) != expected_pages:
                 raise BadInputError(source or dest, "the written PDF did not verify (page count changed)")
             check.Root.Pages  # noqa: B018 - the page tree must resolve
+        if source_check is not None and source is not None:
+            source_check(source)
 
     write_atomically(dest, write, verify)

@@ -25,7 +25,7 @@ from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError, OutputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
-from ocrcli.searchable import PdfGrafter
+from ocrcli.searchable import PageReading, PdfGrafter
 from ocrcli.textlayer import layer_content
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -610,6 +610,26 @@ def test_nothing_to_add_and_replaced_meanwhile_is_not_copied(tmp_path: Path) -> 
         assert not (tmp_path / "out.pdf").exists()
         grafter.save(tmp_path / "out.pdf", original, None, sha256(original))
     assert (tmp_path / "out.pdf").read_bytes() == SANDWICH.read_bytes()
+
+
+def test_in_place_a_pdf_saved_anew_during_ocr_is_left_as_it_now_is(tmp_path: Path) -> None:
+    """A user's editor saves a new version while the OCR runs: replacing it with the OCR of the
+    old version lost the new one (ocr scan --in-place already refused; ocr pdf did not)."""
+    original = tmp_path / "scan.pdf"
+    shutil.copy(DATA / "pdfs" / "ocrmypdf_jbig2.pdf", original)
+    read_with = sha256(original)
+    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
+    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    with pikepdf.open(original) as pdf:
+        grafter = PdfGrafter(pdf)
+        grafter.add(0, PageReading(page))
+        newer = tmp_path / "newer.pdf"
+        shutil.copy(SANDWICH, newer)
+        newer.replace(original)
+        with pytest.raises(BadInputError, match="changed while it was being OCRed"):
+            grafter.save(original, original, None, read_with)
+    assert original.read_bytes() == SANDWICH.read_bytes()
+    assert not list(tmp_path.glob(".*.ocrcli-tmp"))
 
 
 def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None:
