@@ -113,14 +113,19 @@ def write_output(dest: str | os.PathLike, data: bytes) -> None:
 
 
 def _copy_mode(dest: Path, tmp: Path) -> None:
-    """The new file keeps the old one's permissions; a new file gets the usual umask default."""
+    """The new file keeps the old one's permissions and, where allowed, its owner and group (a
+    scan folder shared through its group: a file replaced by another user, or root, became theirs
+    alone); a new file gets the usual umask default."""
     try:
-        mode = stat.S_IMODE(dest.stat().st_mode)
+        old = dest.stat()
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
-        mode = 0o666 & ~umask
-    os.chmod(tmp, mode)
+        os.chmod(tmp, 0o666 & ~umask)
+        return
+    with contextlib.suppress(PermissionError):  # only root may give a file away
+        os.chown(tmp, old.st_uid, old.st_gid)
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))  # after chown, which clears set-user-ID bits
 
 
 def _fsync_dir(folder: Path) -> None:

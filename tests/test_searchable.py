@@ -830,6 +830,24 @@ def test_a_temporary_file_that_cannot_be_made_is_an_output_error_for_a_relative_
         write_bytes_atomically(Path("file/a.pdf"), b"the result")
 
 
+def test_a_replaced_file_keeps_its_owner_and_group(tmp_path: Path) -> None:
+    """--in-place by root (or a service account) on a user's file in a shared scan folder: the new
+    file was root's, and its user could no longer write it."""
+    import os
+
+    from ocrcli.safewrite import write_bytes_atomically
+
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    target = tmp_path / "scan.pdf"
+    target.write_bytes(b"old")
+    os.chown(target, 1234, 2345)
+    target.chmod(0o664)
+    write_bytes_atomically(target, b"new")
+    st = target.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1234, 2345, 0o664)
+
+
 def _corpus() -> list[Path]:
     return sorted((DATA / "pdfs").glob("*.pdf"))
 
