@@ -314,6 +314,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         ),
         (["pdf", tmp_path / "missing.pdf", "-o", tmp_path / "x.pdf"], 3, "file not found"),
         (["pdf", tmp_path, "-o", tmp_path / "x.pdf"], 3, "is a directory"),
+        (["pdf", "/dev/zero", "-o", tmp_path / "x.pdf"], 3, "not a regular file"),  # was "empty"
+        (["image", "/dev/zero"], 3, "not a regular file"),
         (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),
         (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
         (["image", RECEIPT, "--text", "--json", "-"], 2, "both write to stdout"),
