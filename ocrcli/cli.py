@@ -231,11 +231,16 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
             _usage_error(f"{option} {path} is a folder: give a file's path")
         if path.exists() and not path.is_file():
             continue  # /dev/null, a named pipe: written into (see safewrite.write_output)
-        folder = path.parent
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent  # missing folders are made: the nearest existing one counts
-        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-            _usage_error(f"{option} {path}: {folder} is not a folder that can be written")
+        _refuse_unwritable_folder(option, path)
+
+
+def _refuse_unwritable_folder(option: str, path: Path) -> None:
+    """Refuse (exit 2) an output whose folder cannot be written: new files are made there."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # missing folders are made: the nearest existing one counts
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        _usage_error(f"{option} {path}: {folder} is not a folder that can be written")
 
 
 def _refuse_special_pdf_output(option: str, pdf: Path | None) -> None:
@@ -286,6 +291,8 @@ def pdf_command(
     options = _pdf_options(pages, force, redo, password, invalidate_signatures)
     dest = source if in_place else output
     _refuse_special_pdf_output("-o", output)
+    if in_place:  # replaced through a new file beside it
+        _refuse_unwritable_folder("--in-place", source)
     sidecar = _sidecar_path(dest, sidecar)
     _refuse_bad_outputs(
         [source], [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _file(json_out))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 # Exit codes: stable, documented in README.md and `ocr --help`.
@@ -85,7 +86,10 @@ def input_size(path: str | os.PathLike[str], kind: str) -> int:
     try:
         if file.is_dir():
             raise BadInputError(path, f"is a directory, not {kind}")
-        return file.stat().st_size
+        st = file.stat()
+        if not stat.S_ISREG(st.st_mode):  # its size says nothing: it was "empty (0 bytes)"
+            raise BadInputError(path, "not a regular file (a pipe or a device): save it to a file first")
+        return st.st_size
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise BadInputError(path, "file not found") from exc
     except PermissionError as exc:

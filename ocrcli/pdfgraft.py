@@ -23,13 +23,17 @@ from ocrcli.textlayer import FONT_RESOURCE
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
 SHOW_TEXT = {"Tj", "TJ", "'", '"'}
+US_LETTER = (0.0, 0.0, 612.0, 792.0)  # the page pdfium shows for a MediaBox with no area
 
 
 def display_frame(page: pikepdf.Page) -> tuple[list[float], float, float]:
-    """(matrix from displayed-page points to user space, displayed width, displayed height)."""
-    x0, y0, x1, y1 = _normalised(page.obj.get("/CropBox") or page.mediabox)
-    mx0, my0, mx1, my1 = _normalised(page.mediabox)
-    # Viewers show the CropBox clipped to the MediaBox.
+    """(matrix from displayed-page points to user space, displayed width, displayed height), as
+    pdfium, which renders the page for OCR, reads the page's boxes and /Rotate."""
+    mx0, my0, mx1, my1 = _box(page.mediabox) or US_LETTER
+    # Viewers show the CropBox clipped to the MediaBox; pdfium ignores one that is malformed or
+    # has no area (the layer was drawn squeezed into it, and read nowhere), and a MediaBox so
+    # is a US Letter page there (and in poppler).
+    x0, y0, x1, y1 = _box(page.obj.get("/CropBox")) or (mx0, my0, mx1, my1)
     x0, y0, x1, y1 = max(x0, mx0), max(y0, my0), min(x1, mx1), min(y1, my1)
     width, height = x1 - x0, y1 - y0
     rotate = page_rotation(page)
@@ -43,8 +47,9 @@ def display_frame(page: pikepdf.Page) -> tuple[list[float], float, float]:
 
 
 def page_rotation(page: pikepdf.Page) -> int:
+    """/Rotate as pdfium takes it: whole quarter turns counted towards 0 (-45 is 0, not 270)."""
     try:
-        return int(page.obj.get("/Rotate", 0)) % 360 // 90 * 90
+        return int(int(page.obj.get("/Rotate", 0)) / 90) % 4 * 90
     except (TypeError, ValueError):
         return 0
 
@@ -81,7 +86,7 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     )
     # Compressed here at zlib's best level: the layer is most of what OCR adds to a small scan.
     form.write(zlib.compress(content, 9), filter=pikepdf.Name.FlateDecode)
-    _own_resources(page, "/XObject")[LAYER_TAG] = form
+    _own_resources(page.obj, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()
     before, after = _enclosing(page)
     if before:
@@ -137,7 +142,7 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     drawn by the page or the forms it draws (OCRmyPDF's and Tesseract's layers). True if any went.
     A form drawn elsewhere too (another page) is left as it is there: this page gets a copy."""
     removed = False
-    xobjects = _own_resources(page, "/XObject")
+    xobjects = _own_resources(page.obj, "/XObject")
     if LAYER_TAG in xobjects:
         del xobjects[LAYER_TAG]
         removed = True
@@ -146,15 +151,45 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     if len(kept) != len(instructions):
         page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(kept))
         removed = True
+    copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None] = {}
     for name, form in _forms(page.obj):
-        instructions = pikepdf.parse_content_stream(form)
-        kept, _ = _without_ocr_text(instructions, modes_at_do.get(name, 0))
-        if len(kept) != len(instructions):
-            _own_resources(page, "/XObject")[name] = _form_copy(
-                pdf, form, pikepdf.unparse_content_stream(kept)
-            )
+        copy = _form_without_ocr_text(pdf, form, modes_at_do.get(name, 0), copies)
+        if copy is not None:
+            _own_resources(page.obj, "/XObject")[name] = copy
             removed = True
     return removed
+
+
+def _form_without_ocr_text(
+    pdf: pikepdf.Pdf,
+    form: pikepdf.Stream,
+    mode: int,
+    copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None],
+    drawing: frozenset = frozenset(),
+) -> pikepdf.Stream | None:
+    """A copy of `form` (drawn in render mode `mode`) without its OCR text, also that of the forms
+    it draws, at any depth (a page placed as a form by pdfjam or qpdf --overlay, holding its own
+    layer's form); None if it has none. The form itself is left as it is for others that draw it.
+    `copies`: the answers so far, by form and mode, so a form drawn along many paths is cleaned
+    once (forms drawing the next one twice, 18 deep, have 2^18 paths: over a minute, 1 GB).
+    `drawing`: the forms drawing this one, so a form that draws itself ends the descent."""
+    key = (form.objgen, mode)
+    if key in copies or form.objgen in drawing:
+        return copies.get(key)
+    instructions = pikepdf.parse_content_stream(form)
+    kept, modes_at_do = _without_ocr_text(instructions, mode)
+    inner = {}
+    for name, child in _forms(form):
+        copy = _form_without_ocr_text(pdf, child, modes_at_do.get(name, 0), copies, drawing | {form.objgen})
+        if copy is not None:
+            inner[name] = copy
+    copy = None
+    if len(kept) != len(instructions) or inner:
+        copy = _form_copy(pdf, form, pikepdf.unparse_content_stream(kept))
+        for name, child in inner.items():
+            _own_resources(copy, "/XObject")[name] = child
+    copies[key] = copy
+    return copy
 
 
 def _without_ocr_text(instructions: list, mode: int = 0) -> tuple[list, dict[pikepdf.Name, int]]:
@@ -211,9 +246,9 @@ def _visible_part(text_object: list[tuple[object, bool | None]]) -> list:
     return [instruction for instruction, _ in text_object]
 
 
-def _forms(page: pikepdf.Dictionary) -> list[tuple[pikepdf.Name, pikepdf.Stream]]:
-    """Form XObjects the page draws directly (OCRmyPDF puts its layer in one), by name."""
-    resources = page.get("/Resources")
+def _forms(holder: pikepdf.Object) -> list[tuple[pikepdf.Name, pikepdf.Stream]]:
+    """Form XObjects in the resources of a page or form (OCRmyPDF puts its layer in one), by name."""
+    resources = holder.get("/Resources")
     xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
     if not isinstance(xobjects, pikepdf.Dictionary):
         return []
@@ -233,12 +268,12 @@ def _form_copy(pdf: pikepdf.Pdf, form: pikepdf.Stream, content: bytes) -> pikepd
     return copy
 
 
-def _own_resources(page: pikepdf.Page, kind: str) -> pikepdf.Dictionary:
-    """The page's `kind` resource dictionary (/Font, ...), made a direct copy of its own first, so
-    adding to it never changes other pages that share the page's resources."""
-    copy = _dictionary_copy(page.obj.get("/Resources"))
+def _own_resources(holder: pikepdf.Object, kind: str) -> pikepdf.Dictionary:
+    """The `kind` resource dictionary (/XObject, ...) of a page's dictionary or a form, made a
+    direct copy of its own first, so adding to it never changes others that share the resources."""
+    copy = _dictionary_copy(holder.get("/Resources"))
     copy[kind] = _dictionary_copy(copy.get(kind))
-    page.obj.Resources = copy
+    holder.Resources = copy
     return copy[kind]
 
 
@@ -271,6 +306,17 @@ def _matrix_bytes(m: list[float]) -> bytes:
 def _normalised(box: pikepdf.Array) -> tuple[float, float, float, float]:
     a, b, c, d = (float(v) for v in box)
     return min(a, c), min(b, d), max(a, c), max(b, d)
+
+
+def _box(value: object) -> tuple[float, float, float, float] | None:
+    """A page box that is an array of four numbers enclosing some area, normalised; else None."""
+    if not isinstance(value, pikepdf.Array) or len(value) != 4:
+        return None
+    try:
+        x0, y0, x1, y1 = _normalised(value)
+    except (TypeError, ValueError):
+        return None
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
 def has_our_layer(path: Path) -> bool:

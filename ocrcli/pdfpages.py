@@ -9,6 +9,7 @@ import io
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
 MAX_RENDER_PIXELS = int(os.environ.get("OCRCLI_MAX_RENDER_PIXELS", 40_000_000))
 INVISIBLE = 3  # text render mode
+MAX_FORM_DEPTH = 15  # levels of forms drawn by forms looked into, as pypdfium2 does by default
 
 
 class EncryptedError(BadInputError):
@@ -53,17 +55,27 @@ def open_pikepdf(path: str | os.PathLike, password: str | None = None) -> pikepd
     as b"bad\\xffname.pdf"): pikepdf takes only UTF-8 paths, so such a file is read into memory.
     A password the PDF does not need (none, or a wrong owner password where the document opens
     without one) is ignored, as viewers ignore it."""
-    try:
-        return _pikepdf_open(path, password)
-    except pikepdf.PasswordError:
-        if not password:
-            raise
+    attempts = [*_password_forms(password), None]
+    for attempt in attempts[:-1]:
         with contextlib.suppress(pikepdf.PasswordError):
-            return _pikepdf_open(path, None)
-        raise  # the password given is needed, and wrong
+            return _pikepdf_open(path, attempt)
+    return _pikepdf_open(path, None)  # raises PasswordError if the PDF needs a password
 
 
-def _pikepdf_open(path: str | os.PathLike, password: str | None) -> pikepdf.Pdf:
+def _password_forms(password: str | None) -> list[str | bytes]:
+    """The bytes a PDF's password may be: UTF-8 (AES-256), or PDFDocEncoding, as Acrobat writes
+    the passwords of older encryption (RC4, AES-128), which pikepdf does not try: "pässwort" was a
+    wrong password where viewers opened the file with it."""
+    if not password:
+        return []
+    try:
+        legacy = password.encode("pdfdoc")  # a codec pikepdf registers
+    except UnicodeEncodeError:
+        return [password]
+    return [password] if legacy == password.encode() else [password, legacy]
+
+
+def _pikepdf_open(path: str | os.PathLike, password: str | bytes | None) -> pikepdf.Pdf:
     with warnings.catch_warnings():  # pikepdf warns when the password was not needed
         warnings.filterwarnings("ignore", "A password was provided", UserWarning)
         try:
@@ -111,6 +123,17 @@ def open_for_rendering(path: str | os.PathLike, password: str | None = None) -> 
         raise BadInputError(path, f"not a renderable PDF ({one_line(exc)})") from None
 
 
+def load_page(document: pdfium.PdfDocument, index: int, path: str | os.PathLike) -> pdfium.PdfPage:
+    """Page `index` in pdfium, or a BadInputError if pdfium cannot find it: qpdf, which counts the
+    pages to graft, and pdfium read a broken page tree differently (a /Count too small, a page
+    whose /Type is not /Page), and no page can be OCRed with certainty of where its text goes."""
+    try:
+        return document[index]
+    except pdfium.PdfiumError as exc:
+        reason = f"page {index + 1} cannot be rendered: broken page tree ({one_line(exc)})"
+        raise BadInputError(path, reason) from None
+
+
 def is_signed(pdf: pikepdf.Pdf) -> bool:
     """Does the document carry a digital signature (a signed /Sig field)?"""
     form = pdf.Root.get("/AcroForm")
@@ -129,26 +152,45 @@ def is_signed(pdf: pikepdf.Pdf) -> bool:
     return False
 
 
+def page_objects(
+    page: pdfium.PdfPage,
+    kind: int,
+    form: pdfium.PdfObject | None = None,
+    to_page: pdfium.PdfMatrix | None = None,
+) -> Iterator[tuple[pdfium.PdfObject, pdfium.PdfMatrix]]:
+    """The page's objects of `kind`, in forms too, each with the matrix from the space it is in
+    to the page's: pdfium gives an object in a form its bounds and resolution in the form's space
+    (a page placed on another at half size by pdfjam or an n-up tool)."""
+    to_page = to_page or pdfium.PdfMatrix()
+    level = form.level + 1 if form is not None else 0
+    for obj in page.get_objects(max_depth=1, form=form, level=level):
+        if obj.type == kind:
+            yield obj, to_page
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_FORM and level < MAX_FORM_DEPTH - 1:
+            yield from page_objects(page, kind, obj, obj.get_matrix().multiply(to_page))
+
+
 def page_text(page: pdfium.PdfPage) -> PageText:
     """The page's text objects (in forms too): bounds (left, bottom, right, top) of the visible
-    ones, and how many are invisible."""
+    ones, in the page's user space, and how many are invisible."""
     visible, invisible = [], 0
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT]):
+    for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_TEXT):
         if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
             invisible += 1
         else:
-            visible.append(tuple(obj.get_bounds()))
+            visible.append(to_page.on_rect(*obj.get_bounds()))
     return PageText(visible, invisible)
 
 
 def render_dpi(page: pdfium.PdfPage) -> float:
-    """The resolution to OCR a page at: its images' own, within [MIN_DPI, MAX_DPI], lowered so
-    the rendering stays within MAX_RENDER_PIXELS."""
+    """The resolution to OCR a page at: its images' own (as placed on the page), within
+    [MIN_DPI, MAX_DPI], lowered so the rendering stays within MAX_RENDER_PIXELS."""
     dpis = []
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+    for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_IMAGE):
         metadata = pdfium_c.FPDF_IMAGEOBJ_METADATA()
         if pdfium_c.FPDFImageObj_GetImageMetadata(obj.raw, page.raw, ctypes.byref(metadata)):
-            dpis.append(max(metadata.horizontal_dpi, metadata.vertical_dpi))
+            scale = math.sqrt(abs(to_page.a * to_page.d - to_page.b * to_page.c)) or 1.0
+            dpis.append(max(metadata.horizontal_dpi, metadata.vertical_dpi) / scale)
     dpi = min(max(max(dpis), MIN_DPI), MAX_DPI) if dpis else DEFAULT_DPI
     width, height = page.get_size()
     pixels = width * height * (dpi / 72) ** 2

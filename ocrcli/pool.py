@@ -94,7 +94,7 @@ def _read(engine: Any, task: PageTask, document: Any) -> Any:
     from ocrcli import searchable
 
     if task.kind == "pdf":
-        return searchable.read_pdf_page(engine, document, task.index, task.options)
+        return searchable.read_pdf_page(engine, document, task.index, task.options, task.path)
     return searchable.read_image_page(engine, Path(task.path), task.index)
 
 

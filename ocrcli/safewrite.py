@@ -51,10 +51,20 @@ def write_atomically(
     try:
         _write_atomically(dest, write, verify)
     except OSError as exc:
-        about = Path(os.fsdecode(exc.filename)) if exc.filename is not None else None
-        if about is not None and about.parent != dest.parent:
+        if not _about_output(exc, dest):
             raise  # about another file (the source being copied): not the output's fault
         raise OutputError(dest, one_line(exc)) from exc
+
+
+def _about_output(exc: OSError, dest: Path) -> bool:
+    """Is the error about writing `dest`: no file named, or `dest`, its temporary file beside it,
+    or a folder on its way? Compared as absolute paths: tempfile names the temporary file so
+    even when `dest` is relative (`ocr pdf scans/a.pdf --in-place`)."""
+    if exc.filename is None:
+        return True
+    about = Path(os.path.abspath(os.fsdecode(exc.filename)))
+    output = Path(os.path.abspath(dest))
+    return about.parent == output.parent or about in output.parents
 
 
 def _write_atomically(
@@ -107,14 +117,19 @@ def write_output(dest: str | os.PathLike, data: bytes) -> None:
 
 
 def _copy_mode(dest: Path, tmp: Path) -> None:
-    """The new file keeps the old one's permissions; a new file gets the usual umask default."""
+    """The new file keeps the old one's permissions and, where allowed, its owner and group (a
+    scan folder shared through its group: a file replaced by another user, or root, became theirs
+    alone); a new file gets the usual umask default."""
     try:
-        mode = stat.S_IMODE(dest.stat().st_mode)
+        old = dest.stat()
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
-        mode = 0o666 & ~umask
-    os.chmod(tmp, mode)
+        os.chmod(tmp, 0o666 & ~umask)
+        return
+    with contextlib.suppress(PermissionError):  # only root may give a file away
+        os.chown(tmp, old.st_uid, old.st_gid)
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))  # after chown, which clears set-user-ID bits
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -113,7 +113,7 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
         with rewrite_errors(source):
             grafter = PdfGrafter(opened.pdf)
             pages = [
-                grafter.add(index, read_pdf_page(engine, opened.render, index, options))
+                grafter.add(index, read_pdf_page(engine, opened.render, index, options, source))
                 for index in range(len(opened.pdf.pages))
             ]
             grafter.save(dest, source, options.password, sha256)
@@ -167,17 +167,17 @@ def rewrite_errors(source: Path) -> Iterator[None]:
 
 
 def read_pdf_page(
-    engine: Engine, document: pdfium.PdfDocument, index: int, options: PdfOptions
+    engine: Engine, document: pdfium.PdfDocument, index: int, options: PdfOptions, source: str | Path
 ) -> PageReading:
-    """Render and OCR page `index` of the PDF, unless its existing text says to skip it."""
+    """Render and OCR page `index` of the PDF at `source`, unless its existing text says to skip it."""
     number = index + 1
-    rendered = document[index]
+    rendered = pdfpages.load_page(document, index, source)
     try:
         dpi = pdfpages.render_dpi(rendered)
         width_pt, height_pt = rendered.get_size()
         width, height = max(1, round(width_pt * dpi / 72)), max(1, round(height_pt * dpi / 72))
         text = pdfpages.page_text(rendered)
-        reason = _reason_to_skip(number, text, options)
+        reason = _reason_to_skip(number, text, options) or _reason_not_to_render(width_pt, height_pt, dpi)
         if reason:
             return PageReading(Page(number, width, height, dpi, skipped=reason))
         page = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
@@ -234,20 +234,22 @@ class PdfGrafter:
                 write_atomically(dest, copy, _same_as(source, source_sha256))
             return
         self.font.finish()
-        _save(self.pdf, dest, source, compact=self.from_images, password=password)
+        unchanged = _same_as(source, source_sha256) if dest.exists() and dest.samefile(source) else None
+        _save(self.pdf, dest, source, compact=self.from_images, password=password, source_check=unchanged)
 
     def close(self) -> None:
         self.pdf.close()
 
 
 def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
-    """A check that a copy of `source` has the content it was read with (None: no check)."""
+    """A check that a file (a copy of `source`, or `source` itself when it is to be replaced) has
+    the content `source` was read with (None: no check)."""
     if sha256 is None:
         return None
 
-    def verify(copy: Path) -> None:
-        if models.file_sha256(copy) != sha256:
-            raise BadInputError(source, "changed while it was being OCRed; not copied (run again)")
+    def verify(file: Path) -> None:
+        if models.file_sha256(file) != sha256:
+            raise BadInputError(source, "changed while it was being OCRed; nothing written (run again)")
 
     return verify
 
@@ -288,6 +290,14 @@ def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -
     return None
 
 
+def _reason_not_to_render(width_pt: float, height_pt: float, dpi: float) -> str | None:
+    """A page less than a pixel wide or high shows nothing (pdfium makes a CropBox that lies
+    outside the MediaBox 0 x 0), and rendering it failed: 'unexpected ValueError', exit 1."""
+    if min(width_pt, height_pt) * dpi / 72 < 1:
+        return f"the page shows nothing ({width_pt:g} x {height_pt:g} pt as displayed)"
+    return None
+
+
 def _graft(pdf: pikepdf.Pdf, pdf_page: pikepdf.Page, page: Page, font: GlyphlessFont) -> None:
     if not page.lines:
         return
@@ -302,10 +312,13 @@ def _save(
     source: Path | None = None,
     compact: bool = False,
     password: str | None = None,
+    source_check: Callable[[Path], None] | None = None,
 ) -> None:
     """Write atomically. A user's PDF keeps its structure (object streams or not, linearized or
     not) and its encryption (same passwords and permissions); a PDF we made from images packs its
-    objects into object streams (compact)."""
+    objects into object streams (compact). `source_check(source)` runs last before the rename: a
+    PDF replaced in place must still be the version that was OCRed (a user's editor may have saved
+    a newer one meanwhile, which the OCR of the old one replaced)."""
     expected_pages = len(pdf.pages)
     objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
     linearize = pdf.is_linearized and not compact  # a PDF made for fast web view stays so
@@ -327,5 +340,7 @@ def _save(
             if len(check.pages) != expected_pages:
                 raise BadInputError(source or dest, "the written PDF did not verify (page count changed)")
             check.Root.Pages  # noqa: B018 - the page tree must resolve
+        if source_check is not None and source is not None:
+            source_check(source)
 
     write_atomically(dest, write, verify)

@@ -280,6 +280,24 @@ def test_the_default_sidecar_never_replaces_a_file_of_the_users(tmp_path):
     assert notes.read_text() == '{"important": 1}' and pdf.read_bytes() == SMALL_PDF.read_bytes()
 
 
+def test_in_place_in_a_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    """The PDF is replaced through a new file beside it. With the sidecar given elsewhere, the
+    run OCRed the whole PDF, then failed: "unexpected PermissionError ... (please report this)",
+    exit 1. Root passes mode bits, so the folder is made immutable (where chattr can)."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    shutil.copy(SMALL_PDF, folder / "k.pdf")
+    if subprocess.run(["chattr", "+i", folder], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not possible here")
+    try:
+        result = ocr("pdf", folder / "k.pdf", "--in-place", "--sidecar", tmp_path / "k.json")
+    finally:
+        subprocess.run(["chattr", "-i", folder], check=True)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "--in-place" in result.stderr and "not a folder that can be written" in result.stderr
+    assert (folder / "k.pdf").read_bytes() == SMALL_PDF.read_bytes()
+
+
 def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
     scans = tmp_path / "scans"
     scans.mkdir()
@@ -296,6 +314,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         ),
         (["pdf", tmp_path / "missing.pdf", "-o", tmp_path / "x.pdf"], 3, "file not found"),
         (["pdf", tmp_path, "-o", tmp_path / "x.pdf"], 3, "is a directory"),
+        (["pdf", "/dev/zero", "-o", tmp_path / "x.pdf"], 3, "not a regular file"),  # was "empty"
+        (["image", "/dev/zero"], 3, "not a regular file"),
         (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),
         (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
         (["image", RECEIPT, "--text", "--json", "-"], 2, "both write to stdout"),

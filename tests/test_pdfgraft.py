@@ -12,12 +12,14 @@ from pathlib import Path
 
 import img2pdf
 import pikepdf
+import pypdfium2 as pdfium
 import pytest
 
 from ocrcli.document import Line, Page, Word
+from ocrcli.errors import BadInputError
 from ocrcli.pdffont import GlyphlessFont
-from ocrcli.pdfgraft import add_text_layer, display_frame, remove_text_layers
-from ocrcli.pdfpages import open_pdf
+from ocrcli.pdfgraft import add_text_layer, display_frame, page_rotation, remove_text_layers
+from ocrcli.pdfpages import open_pdf, page_text, render_dpi
 from ocrcli.textlayer import layer_content
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,6 +172,123 @@ def test_redo_removes_text_a_form_draws_in_the_render_mode_its_caller_set(tmp_pa
     assert pdftotext(saved(pdf, tmp_path / "out.pdf")).split() == []
 
 
+def test_redo_removes_an_old_layer_two_forms_deep(tmp_path: Path) -> None:
+    """An OCRed page placed on another as a form (pdfjam, qpdf --overlay, an n-up tool), whose
+    old layer is itself a form: the layer is a form inside a form. pdfium counted its text, so
+    --redo ran, but only forms the page draws directly were cleaned: the text came out twice."""
+    pdf = scan_pdf()
+    page = pdf.pages[0]
+    layer = pdf.make_stream(
+        b"BT 3 Tr /F1 13 Tf 7 128 Td (oldlayer words) Tj ET",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 230.4, 172.8],
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica())),
+    )
+    placed = page.as_form_xobject()
+    placed.Resources.XObject.Fm1 = layer
+    placed.write(placed.read_bytes() + b" /Fm1 Do")
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=placed))
+    page.obj.Contents = pdf.make_stream(b"/Fm0 Do")
+    assert pdftotext(saved(pdf, tmp_path / "in.pdf")).split() == ["oldlayer", "words"]
+    assert remove_text_layers(pdf, page)
+    assert pdftotext(saved(pdf, tmp_path / "out.pdf")).split() == []
+
+
+def form_chain(pdf: pikepdf.Pdf, depth: int) -> pikepdf.Stream:
+    """A form drawing a form twice, `depth` times over, down to one drawing invisible text: 2 **
+    depth paths through `depth` + 1 forms (a "billion laughs" of forms, in fuzzed files)."""
+    form = pdf.make_stream(
+        b"BT 3 Tr /F1 1 Tf (x) Tj ET",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 1, 1],
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica())),
+    )
+    for _ in range(depth):
+        form = pdf.make_stream(
+            b"/A Do /B Do",
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Form,
+            BBox=[0, 0, 1, 1],
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(A=form, B=form)),
+        )
+    return form
+
+
+def test_redo_cleans_a_form_drawn_along_many_paths_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each path was walked: 18 levels of forms drawing the next twice took over a minute and 1 GB
+    (pdfium itself reads that page in 6 s)."""
+    pdf = scan_pdf()
+    page = pdf.pages[0]
+    page.obj.Resources.XObject.Fm0 = form_chain(pdf, 12)
+    page.contents_add(b" /Fm0 Do")
+    parse = pikepdf.parse_content_stream
+    parsed = []
+    monkeypatch.setattr(pikepdf, "parse_content_stream", lambda *a: parsed.append(1) or parse(*a))
+    assert remove_text_layers(pdf, page)
+    assert len(parsed) < 20, len(parsed)  # the page and its 13 forms, not 2 ** 13 of them
+
+
+def test_pdfium_is_asked_about_forms_only_so_deep(tmp_path: Path) -> None:
+    """As pypdfium2 itself looks 15 levels deep: the walk with each form's matrix went on to any
+    depth (it checked a level that was always 0), through 2 ** 16 paths of a fuzzed file."""
+    pdf = scan_pdf()
+    pdf.pages[0].obj.Resources.XObject.Fm0 = form_chain(pdf, 16)
+    pdf.pages[0].contents_add(b" /Fm0 Do")
+    rendered = pdfium.PdfDocument(saved(pdf, tmp_path / "deep.pdf"))[0]
+    expected = len(list(rendered.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_TEXT])))
+    assert page_text(rendered).invisible == expected < 100
+
+
+def test_text_and_images_in_a_moved_and_scaled_form_are_measured_on_the_page(tmp_path: Path) -> None:
+    """A page with words under a scan, placed on another at 1.5 times its size and moved (pdfjam,
+    n-up tools): pdfium gives the bounds and resolution of what a form draws in the form's space.
+    --force then missed the page's own words and read them again, a second time; and a page
+    placed at half size was rendered at half its scan's resolution there."""
+    words = b" BT /F1 14 Tf 10 20 Td (Visible words) Tj ET"
+    scan = pikepdf.open(saved(scan_pdf(words), tmp_path / "scan.pdf"))
+    pdf = pikepdf.new()
+    placed = pdf.copy_foreign(scan.pages[0].as_form_xobject())
+    page = pdf.add_blank_page(page_size=(500, 400))
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=placed))
+    page.obj.Contents = pdf.make_stream(b"q 1.5 0 0 1.5 80 150 cm /Fm0 Do Q")
+    rendered = pdfium.PdfDocument(saved(pdf, tmp_path / "placed.pdf"))[0]
+    (left, bottom, right, _), *rest = page_text(rendered).visible
+    assert not rest and abs(left - (80 + 1.5 * 10)) < 2 and abs(bottom - (150 + 1.5 * 20)) < 5
+    assert right - left > 1.5 * 75  # "Visible words" is 82 pt wide in the form
+    assert abs(render_dpi(rendered) - 200 / 1.5) < 1  # phototest: 640 px on 230.4 pt
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("/CropBox", [50, 50, 50, 100]),  # no area: the layer was squeezed to nothing
+        ("/CropBox", [0, 0, 100]),  # malformed: ValueError, exit 1
+        ("/CropBox", pikepdf.Name.Foo),  # malformed: TypeError, exit 1
+        ("/CropBox", [20, 10, 200, 150]),
+        ("/MediaBox", [0, 0, 0, 0]),  # no area: US Letter in pdfium and poppler
+        ("/Rotate", -45),  # 270 for us, 0 for pdfium: the layer lay across the page
+        ("/Rotate", 135),
+        ("/Rotate", -90),
+        ("/Rotate", 450),
+    ],
+)
+def test_the_layers_frame_is_the_page_pdfium_renders(tmp_path: Path, key: str, value: object) -> None:
+    """The OCR reads pdfium's rendering, so the layer must be laid on the page as pdfium shows it,
+    also where a page's boxes or /Rotate are odd or malformed."""
+    pdf = scan_pdf()
+    pdf.pages[0].obj[key] = value
+    path = saved(pdf, tmp_path / "odd.pdf")
+    with pikepdf.open(path) as reopened:
+        page = reopened.pages[0]
+        _, width, height = display_frame(page)
+        rotation = page_rotation(page)
+    rendered = pdfium.PdfDocument(path)[0]
+    assert rotation == rendered.get_rotation()
+    assert (width, height) == pytest.approx(rendered.get_size(), abs=0.01)
+
+
 def test_a_password_the_pdf_does_not_need_is_ignored_quietly(tmp_path: Path) -> None:
     """pikepdf warned on stderr when a password was given but not needed, and a wrong owner
     password refused a PDF that any viewer opens without one."""
@@ -182,6 +301,19 @@ def test_a_password_the_pdf_does_not_need_is_ignored_quietly(tmp_path: Path) -> 
             opened = open_pdf(path, "wrong")
         opened.close()
         assert not caught, [str(w.message) for w in caught]
+
+
+def test_a_non_ascii_password_of_older_encryption_opens_the_pdf(tmp_path: Path) -> None:
+    """AES-128 and RC4 keep a password in PDFDocEncoding (as Acrobat and qpdf write it), which
+    pikepdf does not try: "pässwort" was a wrong password, though viewers open the file with it."""
+    plain = saved(scan_pdf(), tmp_path / "plain.pdf")
+    locked = tmp_path / "locked.pdf"
+    encrypt = ["--encrypt", "pässwort", "Öwner", "128", "--use-aes=y", "--"]
+    subprocess.run(["qpdf", plain, *encrypt, locked], check=True)
+    for password in ("pässwort", "Öwner"):
+        open_pdf(locked, password).close()
+    with pytest.raises(BadInputError, match="wrong password"):
+        open_pdf(locked, "passwort")
 
 
 def test_an_owner_only_linearized_pdf_stays_so_with_a_wrong_password(tmp_path: Path) -> None:

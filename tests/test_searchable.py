@@ -4,8 +4,10 @@ and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -23,7 +25,7 @@ from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError, OutputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
-from ocrcli.searchable import PdfGrafter
+from ocrcli.searchable import PageReading, PdfGrafter
 from ocrcli.textlayer import layer_content
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -610,6 +612,26 @@ def test_nothing_to_add_and_replaced_meanwhile_is_not_copied(tmp_path: Path) -> 
     assert (tmp_path / "out.pdf").read_bytes() == SANDWICH.read_bytes()
 
 
+def test_in_place_a_pdf_saved_anew_during_ocr_is_left_as_it_now_is(tmp_path: Path) -> None:
+    """A user's editor saves a new version while the OCR runs: replacing it with the OCR of the
+    old version lost the new one (ocr scan --in-place already refused; ocr pdf did not)."""
+    original = tmp_path / "scan.pdf"
+    shutil.copy(DATA / "pdfs" / "ocrmypdf_jbig2.pdf", original)
+    read_with = sha256(original)
+    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
+    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    with pikepdf.open(original) as pdf:
+        grafter = PdfGrafter(pdf)
+        grafter.add(0, PageReading(page))
+        newer = tmp_path / "newer.pdf"
+        shutil.copy(SANDWICH, newer)
+        newer.replace(original)
+        with pytest.raises(BadInputError, match="changed while it was being OCRed"):
+            grafter.save(original, original, None, read_with)
+    assert original.read_bytes() == SANDWICH.read_bytes()
+    assert not list(tmp_path.glob(".*.ocrcli-tmp"))
+
+
 def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None:
     original = DATA / "pdfs" / "ocrmypdf_cmyk.pdf"  # a photo with some vector text
     out = tmp_path / "forced.pdf"
@@ -626,6 +648,35 @@ def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None
         if result["check"].startswith("text["):
             assert result["figures"]["recall"] == 1.0, result
     assert sidecar_words(tmp_path / "forced.json")
+
+
+def test_a_page_pdfium_cannot_find_is_a_one_line_input_error(tmp_path: Path) -> None:
+    """A page tree whose /Count says 1 for 2 pages: qpdf finds both, pdfium only the first, and
+    the run ended in "unexpected PdfiumError: Failed to load page. (please report this)", exit 1."""
+    pdf = pikepdf.new()
+    scan = pikepdf.open(DATA / "pdfs" / "ocrmypdf_jbig2.pdf")
+    pdf.pages.extend([scan.pages[0], scan.pages[0]])
+    data = io.BytesIO()
+    pdf.save(data, qdf=True)  # uncompressed: /Count can be changed in place, offsets unchanged
+    assert data.getvalue().count(b"/Count 2") == 1
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(data.getvalue().replace(b"/Count 2", b"/Count 1"))
+    run = ocr("pdf", broken, "-o", tmp_path / "out.pdf")
+    assert run.returncode == 3 and len(run.stderr.splitlines()) == 1, run.stderr
+    assert "page 2 cannot be rendered" in run.stderr
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_a_page_that_shows_nothing_is_skipped(tmp_path: Path) -> None:
+    """A CropBox outside the MediaBox: pdfium displays the page as 0 x 0 pt, and rendering it for
+    OCR ended in "unexpected ValueError: Crop exceeds page dimensions", exit 1."""
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_jbig2.pdf") as pdf:
+        pdf.pages[0].obj.CropBox = [5000, 5000, 5100, 5100]
+        pdf.save(tmp_path / "in.pdf")
+    run = ocr("pdf", tmp_path / "in.pdf", "-o", tmp_path / "out.pdf")
+    assert run.returncode == 0, run.stderr
+    assert "page 1 skipped: the page shows nothing" in run.stderr
+    assert (tmp_path / "out.pdf").read_bytes() == (tmp_path / "in.pdf").read_bytes()
 
 
 def test_encrypted_pdf_needs_its_password_and_stays_encrypted(tmp_path: Path) -> None:
@@ -752,6 +803,49 @@ def test_an_interrupt_stops_the_run_until_its_pdf_is_written(tmp_path: Path) -> 
         guard.finished = True
         signal.raise_signal(signal.SIGINT)
     assert guard.held
+
+
+def test_a_temporary_file_that_cannot_be_made_is_an_output_error_for_a_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ocr pdf scans/a.pdf --in-place` in a folder that refuses new files (immutable, read-only
+    mount: root passes the up-front access check): tempfile names the file by its absolute path,
+    which was taken for another file than the relative output, and the run ended in "unexpected
+    PermissionError ... (please report this)", exit 1, instead of an output error (exit 5)."""
+    import tempfile
+
+    from ocrcli.safewrite import write_bytes_atomically
+
+    def refuse(dir: str, **_: object) -> tuple[int, str]:
+        name = os.path.join(os.path.abspath(dir), ".a.pdf.x1y2z3.ocrcli-tmp")
+        raise PermissionError(1, "Operation not permitted", name)
+
+    (tmp_path / "scans").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputError, match="Operation not permitted"):
+        write_bytes_atomically(Path("scans/a.pdf"), b"the result")
+    (tmp_path / "file").write_bytes(b"")  # a folder on the way that is a file: the output's fault too
+    with pytest.raises(OutputError):
+        write_bytes_atomically(Path("file/a.pdf"), b"the result")
+
+
+def test_a_replaced_file_keeps_its_owner_and_group(tmp_path: Path) -> None:
+    """--in-place by root (or a service account) on a user's file in a shared scan folder: the new
+    file was root's, and its user could no longer write it."""
+    import os
+
+    from ocrcli.safewrite import write_bytes_atomically
+
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    target = tmp_path / "scan.pdf"
+    target.write_bytes(b"old")
+    os.chown(target, 1234, 2345)
+    target.chmod(0o664)
+    write_bytes_atomically(target, b"new")
+    st = target.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1234, 2345, 0o664)
 
 
 def _corpus() -> list[Path]:
