@@ -9,6 +9,7 @@ only if the process is killed outright.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -23,6 +24,9 @@ from typing import Any
 from ocrcli.errors import OutputError, one_line
 
 TEMP_SUFFIX = ".ocrcli-tmp"
+# Errors only writing can cause: always the output's, whatever file the error names (pikepdf names
+# its stream, "<_io.BufferedWriter name='...'>", not a path).
+_WRITING_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 # How much of the destination's name the temporary file's name repeats: a name may take the whole
 # 255 bytes a file system allows, and ".NAME.xxxxxxxx.ocrcli-tmp" must still fit.
 TEMP_NAME_BYTES = 100
@@ -53,14 +57,15 @@ def write_atomically(
     except OSError as exc:
         if not _about_output(exc, dest):
             raise  # about another file (the source being copied): not the output's fault
-        raise OutputError(dest, one_line(exc)) from exc
+        reason = exc.strerror if exc.errno in _WRITING_ERRORS and exc.strerror else one_line(exc)
+        raise OutputError(dest, reason) from exc
 
 
 def _about_output(exc: OSError, dest: Path) -> bool:
     """Is the error about writing `dest`: no file named, or `dest`, its temporary file beside it,
     or a folder on its way? Compared as absolute paths: tempfile names the temporary file so
     even when `dest` is relative (`ocr pdf scans/a.pdf --in-place`)."""
-    if exc.filename is None:
+    if exc.filename is None or exc.errno in _WRITING_ERRORS:
         return True
     about = Path(os.path.abspath(os.fsdecode(exc.filename)))
     output = Path(os.path.abspath(dest))

@@ -658,6 +658,23 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_silently(tmp_pat
     assert f"error: {folder / 'locked'}: cannot list" in run.stderr
 
 
+def test_a_full_disk_is_the_outputs_error_whatever_file_it_names(tmp_path: Path) -> None:
+    """pikepdf names its stream, not a path, when the disk fills while it saves: the error was
+    taken for another file's, and ocr pdf ended in 'unexpected OSError ... (please report this)',
+    exit 1, ocr scan in an input error naming the temporary file."""
+    from ocrcli.errors import EXIT_OUTPUT, OutputError
+    from ocrcli.safewrite import write_atomically
+
+    def fill_the_disk(tmp: Path) -> None:
+        raise OSError(28, "No space left on device", f"<_io.BufferedWriter name='{tmp}'>")
+
+    with pytest.raises(OutputError) as caught:
+        write_atomically(tmp_path / "out.pdf", fill_the_disk)
+    assert caught.value.exit_code == EXIT_OUTPUT
+    assert str(caught.value) == f"cannot write {tmp_path / 'out.pdf'}: No space left on device"
+    assert not temporaries(tmp_path)
+
+
 def test_an_output_named_near_the_file_systems_limit_is_written(tmp_path: Path) -> None:
     """A scan named with 244 bytes failed its document: the temporary file beside its output,
     .NAME.xxxxxxxx.ocrcli-tmp, is longer than the 255 bytes a name may take."""
