@@ -139,16 +139,18 @@ def is_signed(pdf: pikepdf.Pdf) -> bool:
     form = pdf.Root.get("/AcroForm")
     if not isinstance(form, pikepdf.Dictionary):
         return False
-    todo, seen = list(form.get("/Fields") or []), set()
+    # (field, its parent's field type): /FT is inherited, so a signed field may name no type of its own
+    todo, seen = [(field, None) for field in form.get("/Fields") or []], set()
     while todo:
-        field = todo.pop()
+        field, inherited = todo.pop()
         if not isinstance(field, pikepdf.Dictionary) or (field.is_indirect and field.objgen in seen):
             continue
         if field.is_indirect:
             seen.add(field.objgen)
-        if field.get("/FT") == "/Sig" and "/V" in field:
+        kind = field.get("/FT", inherited)
+        if kind == "/Sig" and "/V" in field:
             return True
-        todo += list(field.get("/Kids") or [])
+        todo += [(kid, kind) for kid in field.get("/Kids") or []]
     return False
 
 

@@ -19,7 +19,7 @@ from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame, page_rotation, remove_text_layers
-from ocrcli.pdfpages import open_pdf, page_text, render_dpi
+from ocrcli.pdfpages import is_signed, open_pdf, page_text, render_dpi
 from ocrcli.textlayer import layer_content
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,6 +314,21 @@ def test_a_non_ascii_password_of_older_encryption_opens_the_pdf(tmp_path: Path) 
         open_pdf(locked, password).close()
     with pytest.raises(BadInputError, match="wrong password"):
         open_pdf(locked, "passwort")
+
+
+def test_a_signature_whose_field_type_is_inherited_is_found() -> None:
+    """/FT is inheritable: a signed field under a parent that says /Sig names no type of its own,
+    and such a signed PDF was rewritten without --invalidate-signatures."""
+    pdf = scan_pdf()
+    parent = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, T="signatures"))
+    signed = pdf.make_indirect(
+        pikepdf.Dictionary(T="sig1", V=pikepdf.Dictionary(Type=pikepdf.Name.Sig), Parent=parent)
+    )
+    parent.Kids = [signed]
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[parent], SigFlags=3)
+    assert is_signed(pdf)
+    del signed.V
+    assert not is_signed(pdf)  # an empty signature field signs nothing
 
 
 def test_an_owner_only_linearized_pdf_stays_so_with_a_wrong_password(tmp_path: Path) -> None:
