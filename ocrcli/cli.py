@@ -427,6 +427,9 @@ def _output_stream(json_out: str | None) -> Iterator[Any]:
     to it or to stdout: the reader gone away (`| head`) exits quietly with 141, a write that fails
     (disk full) with one line and 5."""
     stream = None
+    if json_out == "-" and sys.stdout is None:  # `ocr ... >&-`: nowhere to write the records
+        report("error: cannot write stdout: it is closed")
+        raise typer.Exit(errors.EXIT_OUTPUT)
     try:
         if json_out == "-":
             stream = sys.stdout

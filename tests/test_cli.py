@@ -217,6 +217,23 @@ def test_stdout_closed_early_is_not_a_traceback():
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
+@pytest.mark.parametrize("command", [["image", PHOTOTEST], ["scan", "IN", "--no-pdf"]], ids=["image", "scan"])
+def test_json_to_a_closed_stdout_is_an_output_error(tmp_path: Path, command: list) -> None:
+    """`ocr ... --json - >&-`: the records went nowhere and the run exited 0."""
+    (tmp_path / "in").mkdir()
+    shutil.copy(PHOTOTEST, tmp_path / "in")
+    args = [str(tmp_path / "in") if a == "IN" else str(a) for a in command]
+    result = subprocess.run(
+        ["bash", "-c", '"$@" >&-', "ocr", *OCR, *args, "--json", "-"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 5, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "ocr: error: cannot write stdout: it is closed"
+    assert not (tmp_path / "in-ocr").exists()  # nothing done
+
+
 def test_package_version_matches_the_installed_metadata() -> None:
     """Resume compares the tool version in sidecars: ocrcli.__version__ must follow pyproject.toml."""
     import importlib.metadata
