@@ -174,13 +174,19 @@ def page_objects(
 
 def page_text(page: pdfium.PdfPage) -> PageText:
     """The page's text objects (in forms too): bounds (left, bottom, right, top) of the visible
-    ones, in the page's user space, and how many are invisible."""
+    ones that show something on the page, in the page's user space, and how many are invisible.
+    Text that covers no area of the page is not the page's text: a scan with a stray space on it
+    (pdfium bounds a space's glyph as a point), text of size 0 or wholly off the page was skipped
+    as a page with text."""
     visible, invisible = [], 0
+    left, bottom, right, top = page.get_cropbox()
     for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_TEXT):
         if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
             invisible += 1
-        else:
-            visible.append(to_page.on_rect(*obj.get_bounds()))
+            continue
+        x0, y0, x1, y1 = to_page.on_rect(*obj.get_bounds())
+        if min(x1, right) > max(x0, left) and min(y1, top) > max(y0, bottom):
+            visible.append((x0, y0, x1, y1))
     return PageText(visible, invisible)
 
 

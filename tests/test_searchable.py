@@ -16,10 +16,12 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+import img2pdf
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from pdfminer.high_level import extract_text
+from PIL import Image
 
 from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError, OutputError
@@ -579,6 +581,38 @@ def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocrmypdf_laye
     assert run.returncode == 0, run.stderr
     assert sum(Counter(words(pdftotext(again, "-raw"))).values()) <= 1.05 * sum(ours.values())
     assert sha256(original) == before
+
+
+@pytest.mark.parametrize(
+    ("size", "at", "shown", "read"),
+    [
+        (12, 72, "Scanned", False),  # text on the page: skipped, as before
+        (12, 72, " ", True),  # a stray space
+        (12, -500, "Scanned", True),  # wholly off the page
+        (0, 72, "Scanned", True),  # of no size
+    ],
+    ids=["text", "space", "off-page", "no-size"],
+)
+def test_text_that_shows_nothing_does_not_keep_a_scan_from_being_ocred(
+    tmp_path: Path, size: int, at: int, shown: str, read: bool
+) -> None:
+    """A scan page whose only text was a space, off the page or of size 0 was skipped as a page
+    with text (found by a helper's PDF hunt)."""
+    scan = tmp_path / "scan.png"
+    Image.open(PHOTOTEST).crop((0, 0, 1600, 400)).save(scan, dpi=(300, 300))
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(str(scan))))
+    page = pdf.pages[0]
+    helvetica = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
+    page.Resources.Font = pikepdf.Dictionary(F1=pdf.make_indirect(helvetica))
+    page.contents_add(pdf.make_stream(f"BT /F1 {size} Tf 1 0 0 1 {at} {at} Tm ({shown}) Tj ET".encode()))
+    original = tmp_path / "scan.pdf"
+    pdf.save(original)
+    run = ocr("pdf", original, "-o", tmp_path / "out.pdf")
+    assert run.returncode == 0, run.stderr
+    lines = json.loads((tmp_path / "out.json").read_text())["pages"][0]["lines"]
+    assert bool(lines) == read and ("page has text" in run.stderr) != read
 
 
 def test_a_pdf_with_nothing_to_add_is_not_rewritten(tmp_path: Path) -> None:
