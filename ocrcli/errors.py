@@ -79,6 +79,15 @@ class ModelError(OcrError):
     exit_code = EXIT_MODELS
 
 
+def regular_file_stat(path: str | os.PathLike[str]) -> os.stat_result:
+    """The input's stat, or a BadInputError if it is not a regular file: a pipe or a device
+    (a link to /dev/zero) has no size to trust, and reading one may never end."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise BadInputError(path, "not a regular file (a pipe or a device): save it to a file first")
+    return st
+
+
 def input_size(path: str | os.PathLike[str], kind: str) -> int:
     """The size of the input file at `path` (`kind`: "an image file", "a PDF"), or a BadInputError
     that says why it cannot be read: missing, a directory, no permission."""
@@ -86,10 +95,7 @@ def input_size(path: str | os.PathLike[str], kind: str) -> int:
     try:
         if file.is_dir():
             raise BadInputError(path, f"is a directory, not {kind}")
-        st = file.stat()
-        if not stat.S_ISREG(st.st_mode):  # its size says nothing: it was "empty (0 bytes)"
-            raise BadInputError(path, "not a regular file (a pipe or a device): save it to a file first")
-        return st.st_size
+        return regular_file_stat(path).st_size  # a pipe's size says nothing: it was "empty (0 bytes)"
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise BadInputError(path, "file not found") from exc
     except PermissionError as exc:

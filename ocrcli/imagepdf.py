@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from PIL import Image
 from ocrcli.imageio import exif_orientation, file_resolution, frame_to_rgb, iter_frames, open_image
 
 IMG2PDF_RESOLUTION = (96.0, 96.0)  # img2pdf's size for an image without a resolution
+_MIRRORS = (2, 4, 5, 7)  # EXIF orientations that mirror the picture (5 and 7 also turn it)
 _BLACK_AND_WHITE = {(0, 0, 0), (255, 255, 255)}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}  # what PNG stores as it is
 
@@ -50,14 +52,14 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
 
     # img2pdf logs its choices (an alpha channel masked, an invalid rotation ignored) to stderr.
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
-    inputs, pages, dpi = _img2pdf_inputs(source)
+    job = _img2pdf_job(source)
     # img2pdf reads a JPEG's resolution through Pillow, which says 72 dpi where EXIF gives none or
     # no unit; the page is sized by the loader's reading instead, as the sidecar states it.
-    layout = {"layout_fun": img2pdf.get_fixed_dpi_layout_fun(dpi)} if dpi else {}
-    mirror = _jpeg_mirror(source)
+    layout = {"layout_fun": img2pdf.get_fixed_dpi_layout_fun(job.dpi)} if job.dpi else {}
+    mirror = job.mirror
     rotation = img2pdf.Rotation.none if mirror else img2pdf.Rotation.ifvalid
     try:
-        data = img2pdf.convert(inputs, rotation=rotation, first_frame_only=pages == 1, **layout)
+        data = img2pdf.convert(job.inputs, rotation=rotation, first_frame_only=job.pages == 1, **layout)
     except Exception:  # noqa: BLE001 - img2pdf refuses some files (16-bit TIFF, float): re-encode
         data = img2pdf.convert(_frames_encoded(source))
         mirror = None
@@ -67,29 +69,21 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
     return pdf
 
 
-def _jpeg_mirror(source: Path) -> int | None:
-    """The EXIF orientation of a JPEG (or MPO) that mirrors it (2, 4, 5 or 7), else None."""
-    with open_image(source) as im:
-        orientation = exif_orientation(im)
-        return orientation if im.format in ("JPEG", "MPO") and orientation in (2, 4, 5, 7) else None
-
-
 def _mirrored(pdf: pikepdf.Pdf, orientation: int) -> None:
     """Make the page img2pdf drew as the JPEG is stored show it as its EXIF `orientation` (2, 4, 5
     or 7) displays it: the page takes the displayed shape, and its one image is drawn through the
     matrix that flips (and for 5 and 7 also turns) it there. The JPEG's bytes stay as they are."""
     page = pdf.pages[0]
     _, _, width, height = (float(v) for v in page.mediabox)  # the stored image, in points
+    shown = (height, width) if orientation in (5, 7) else (width, height)  # 5 and 7 turn it too
 
     def displayed(x: float, y: float) -> tuple[float, float]:
         """Where a point of the stored image (points from its top-left) is shown, from the
         displayed page's bottom-left (PDF coordinates)."""
-        turned = orientation in (5, 7)
-        shown_height = width if turned else height
         across, down = {2: (width - x, y), 4: (x, height - y), 5: (y, x), 7: (height - y, width - x)}[
             orientation
         ]
-        return across, shown_height - down
+        return across, shown[1] - down
 
     # The image's unit square: (0, 0) is the stored image's bottom-left corner.
     e, f = displayed(0.0, height)
@@ -97,24 +91,34 @@ def _mirrored(pdf: pikepdf.Pdf, orientation: int) -> None:
     matrix = (right[0] - e, right[1] - f, up[0] - e, up[1] - f, e, f)
     (name,) = page.Resources.XObject.keys()
     page.Contents = pdf.make_stream(f"q {' '.join(f'{v:.4f}' for v in matrix)} cm {name} Do Q".encode())
-    shown = (height, width) if orientation in (5, 7) else (width, height)
     page.MediaBox = pikepdf.Array([0, 0, *shown])
 
 
-def _img2pdf_inputs(source: Path) -> tuple[list[str | bytes], int, tuple[float, float] | None]:
-    """What img2pdf is given for the file, how many pages the loader reads in it, and the
-    resolution to size them by (None: img2pdf's own reading, the same as the loader's). The file
-    itself, or a Group 4 copy of a black-and-white PNG if smaller, or (where img2pdf would get
-    the file wrong) its pages re-encoded. Only the first frame of a GIF or an MPO is a page."""
+@dataclass(frozen=True)
+class _Img2pdfJob:
+    inputs: list[str | bytes]  # what img2pdf is given
+    pages: int  # how many pages the loader reads in the file
+    dpi: tuple[float, float] | None = None  # to size them by (None: img2pdf's reading, the loader's)
+    mirror: int | None = None  # a JPEG's mirroring EXIF orientation, for the page to draw (_mirrored)
+
+
+def _img2pdf_job(source: Path) -> _Img2pdfJob:
+    """What img2pdf is given for the file: the file itself, or a Group 4 copy of a black-and-white
+    PNG if smaller, or (where img2pdf would get the file wrong) its pages re-encoded. Only the
+    first frame of a GIF or an MPO is a page."""
     with open_image(source) as im:  # refuses a decompression bomb before anything decodes it
         pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
         if _img2pdf_gets_right(im, pages):
-            if im.format == "PNG" and exif_orientation(im) == 1:
-                return [_group4(im, below=source.stat().st_size) or os.fspath(source)], pages, None
+            orientation = exif_orientation(im)
+            if im.format == "PNG" and orientation == 1:
+                return _Img2pdfJob([_group4(im, below=source.stat().st_size) or os.fspath(source)], pages)
             if im.format in ("JPEG", "MPO"):
-                return [os.fspath(source)], pages, file_resolution(im) or IMG2PDF_RESOLUTION
-            return [os.fspath(source)], pages, None
-    return _frames_encoded(source), pages, None
+                dpi = file_resolution(im) or IMG2PDF_RESOLUTION
+                return _Img2pdfJob(
+                    [os.fspath(source)], pages, dpi, orientation if orientation in _MIRRORS else None
+                )
+            return _Img2pdfJob([os.fspath(source)], pages)
+    return _Img2pdfJob(_frames_encoded(source), pages)
 
 
 def _frames_encoded(source: Path) -> list[bytes]:
@@ -131,7 +135,7 @@ def _img2pdf_gets_right(im: Image.Image, pages: int) -> bool:
             return False  # Pillow turns the pixels upright; img2pdf would turn the page too
         if im.has_transparency_data:
             return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
-        if orientation not in (1, 3, 6, 8) and im.format not in ("JPEG", "MPO"):
+        if orientation in _MIRRORS and im.format not in ("JPEG", "MPO"):
             return False  # a mirror image: img2pdf expresses only turns, as /Rotate (see _mirrored)
     im.seek(0)
     return True

@@ -55,8 +55,7 @@ def open_pikepdf(path: str | os.PathLike, password: str | None = None) -> pikepd
     as b"bad\\xffname.pdf"): pikepdf takes only UTF-8 paths, so such a file is read into memory.
     A password the PDF does not need (none, or a wrong owner password where the document opens
     without one) is ignored, as viewers ignore it."""
-    attempts = [*_password_forms(password), None]
-    for attempt in attempts[:-1]:
+    for attempt in _password_forms(password):
         with contextlib.suppress(pikepdf.PasswordError):
             return _pikepdf_open(path, attempt)
     return _pikepdf_open(path, None)  # raises PasswordError if the PDF needs a password

@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from typing import IO, Any, Protocol
 from ocrcli import __version__, models, pdfgraft
 from ocrcli.discover import Item, clashes, foreign_sidecar, names_output, read_sidecar
 from ocrcli.document import Document, record_without_pages
-from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line
+from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line, regular_file_stat
 from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
@@ -389,7 +388,5 @@ def _ours(pdf: Path, sidecar: Path | None) -> bool:
 def _identity(path: Path) -> tuple[int, ...]:
     """What changes when someone saves over a file: size, modification time, inode. Only a regular
     file has one: reading a named pipe or a device (a link to /dev/zero) would never end."""
-    st = path.stat()
-    if not stat.S_ISREG(st.st_mode):
-        raise BadInputError(path, "not a regular file (a named pipe or a device); not read")
+    st = regular_file_stat(path)
     return st.st_size, st.st_mtime_ns, st.st_ino

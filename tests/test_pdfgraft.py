@@ -36,6 +36,19 @@ def helvetica() -> pikepdf.Dictionary:
     )
 
 
+def form_xobject(
+    pdf: pikepdf.Pdf, content: bytes, bbox: tuple = (0, 0, 230.4, 172.8), **resources
+) -> pikepdf.Stream:
+    """A form XObject drawing `content` with `resources` (Font=..., XObject=...)."""
+    return pdf.make_stream(
+        content,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=list(bbox),
+        Resources=pikepdf.Dictionary(**resources),
+    )
+
+
 def scan_pdf(extra_content: bytes = b"") -> pikepdf.Pdf:
     """phototest wrapped by img2pdf (a scanned page), with Helvetica as /F1 and `extra_content`
     appended to the page's content."""
@@ -135,14 +148,11 @@ def test_redo_on_one_page_leaves_a_form_that_another_page_draws(tmp_path: Path) 
     scan = scan_pdf()
     pdf = pikepdf.new()
     image = pdf.copy_foreign(next(iter(scan.pages[0].Resources.XObject.values())))
-    form = pdf.make_stream(
+    form = form_xobject(
+        pdf,
         b"q 230.4 0 0 172.8 0 0 cm /Im0 Do Q BT 3 Tr /F1 10 Tf 10 150 Td (oldlayer words) Tj ET",
-        Type=pikepdf.Name.XObject,
-        Subtype=pikepdf.Name.Form,
-        BBox=[0, 0, 230.4, 172.8],
-        Resources=pikepdf.Dictionary(
-            XObject=pikepdf.Dictionary(Im0=image), Font=pikepdf.Dictionary(F1=helvetica())
-        ),
+        XObject=pikepdf.Dictionary(Im0=image),
+        Font=pikepdf.Dictionary(F1=helvetica()),
     )
     resources = pdf.make_indirect(pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=form)))
     for _ in range(2):
@@ -160,12 +170,8 @@ def test_redo_removes_text_a_form_draws_in_the_render_mode_its_caller_set(tmp_pa
     Counted as an earlier layer but left in place, it came out twice after --redo."""
     pdf = scan_pdf()
     page = pdf.pages[0]
-    page.obj.Resources.XObject.Fm0 = pdf.make_stream(
-        b"BT /F1 13 Tf 7 128 Td (oldlayer words) Tj ET",
-        Type=pikepdf.Name.XObject,
-        Subtype=pikepdf.Name.Form,
-        BBox=[0, 0, 230.4, 172.8],
-        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica())),
+    page.obj.Resources.XObject.Fm0 = form_xobject(
+        pdf, b"BT /F1 13 Tf 7 128 Td (oldlayer words) Tj ET", Font=pikepdf.Dictionary(F1=helvetica())
     )
     page.contents_add(b" q 3 Tr /Fm0 Do Q")
     assert remove_text_layers(pdf, page)
@@ -178,12 +184,8 @@ def test_redo_removes_an_old_layer_two_forms_deep(tmp_path: Path) -> None:
     --redo ran, but only forms the page draws directly were cleaned: the text came out twice."""
     pdf = scan_pdf()
     page = pdf.pages[0]
-    layer = pdf.make_stream(
-        b"BT 3 Tr /F1 13 Tf 7 128 Td (oldlayer words) Tj ET",
-        Type=pikepdf.Name.XObject,
-        Subtype=pikepdf.Name.Form,
-        BBox=[0, 0, 230.4, 172.8],
-        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica())),
+    layer = form_xobject(
+        pdf, b"BT 3 Tr /F1 13 Tf 7 128 Td (oldlayer words) Tj ET", Font=pikepdf.Dictionary(F1=helvetica())
     )
     placed = page.as_form_xobject()
     placed.Resources.XObject.Fm1 = layer
@@ -198,21 +200,11 @@ def test_redo_removes_an_old_layer_two_forms_deep(tmp_path: Path) -> None:
 def form_chain(pdf: pikepdf.Pdf, depth: int) -> pikepdf.Stream:
     """A form drawing a form twice, `depth` times over, down to one drawing invisible text: 2 **
     depth paths through `depth` + 1 forms (a "billion laughs" of forms, in fuzzed files)."""
-    form = pdf.make_stream(
-        b"BT 3 Tr /F1 1 Tf (x) Tj ET",
-        Type=pikepdf.Name.XObject,
-        Subtype=pikepdf.Name.Form,
-        BBox=[0, 0, 1, 1],
-        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica())),
+    form = form_xobject(
+        pdf, b"BT 3 Tr /F1 1 Tf (x) Tj ET", (0, 0, 1, 1), Font=pikepdf.Dictionary(F1=helvetica())
     )
     for _ in range(depth):
-        form = pdf.make_stream(
-            b"/A Do /B Do",
-            Type=pikepdf.Name.XObject,
-            Subtype=pikepdf.Name.Form,
-            BBox=[0, 0, 1, 1],
-            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(A=form, B=form)),
-        )
+        form = form_xobject(pdf, b"/A Do /B Do", (0, 0, 1, 1), XObject=pikepdf.Dictionary(A=form, B=form))
     return form
 
 
