@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ocrcli import layout, linesplit, models, skew
-from ocrcli.charset import without_cjk
+from ocrcli.charset import non_cjk_indices
+from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect
 from ocrcli.document import Document, Line, Page, Word
 from ocrcli.geometry import rotate_image, unrotate_points
@@ -279,11 +280,15 @@ class Engine:
             spans[i][first : last + 1] = second
 
     def _recognizer(self, spec: models.ModelSpec, cjk: bool) -> tuple[Model, list[str]]:
-        """A recognition model and its class list; without CJK, its last layer is sliced."""
+        """A recognition model and its class list; without CJK, its last layer is sliced (see
+        ocrcli.derived, which also approximates the fast recogniser's GELUs)."""
         classes = models.read_dictionary(self.models.dictionaries[spec.name])
-        data = None
-        if not cjk and (restricted := without_cjk(spec, classes)) is not None:
-            data, classes = restricted
+        keep = None if cjk else non_cjk_indices(classes)
+        data = derived_model(spec, len(classes), keep)
+        if data is None and keep is not None:  # the last layer could not be sliced: all classes
+            data = derived_model(spec, len(classes), None)
+        elif keep is not None:
+            classes = [classes[i] for i in keep]
         return Model(spec.path, self.threads, data), classes
 
     def _reviewer_model(self, cjk: bool) -> tuple[Model, list[str]]:

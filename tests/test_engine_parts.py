@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ocrcli.ctc import ctc_greedy
+from ocrcli.derived import approximate_gelus
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
@@ -450,3 +451,50 @@ def test_two_columns_of_a_tilted_scan_are_read_column_by_column_across_a_run_on_
     assert math.degrees(
         math.atan2(ordered[4].quad[3] - ordered[4].quad[1], ordered[4].quad[2] - ordered[4].quad[0])
     ) == pytest.approx(degrees)
+
+
+def gelu_graph(sqrt2: float = 2**0.5, extra_user: bool = False):
+    """A model computing the exact GELU as exported (Div, Erf, Add, Mul, Mul), optionally with the
+    Erf's output also used elsewhere, so the pattern must be left alone."""
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Div", ["x", "sqrt2"], ["d"]),
+        helper.make_node("Erf", ["d"], ["e"]),
+        helper.make_node("Add", ["e", "one"], ["a"]),
+        helper.make_node("Mul", ["x", "a"], ["m"]),
+        helper.make_node("Mul", ["m", "half"], ["y"]),
+    ]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 3, 5])]
+    if extra_user:
+        nodes.append(helper.make_node("Identity", ["e"], ["e_too"]))
+        outputs.append(helper.make_tensor_value_info("e_too", TensorProto.FLOAT, [1, 4, 3, 5]))
+    constants = [
+        helper.make_tensor(name, TensorProto.FLOAT, [], [value])
+        for name, value in (("sqrt2", sqrt2), ("one", 1.0), ("half", 0.5))
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 3, 5])]
+    graph = helper.make_graph(nodes, "gelu", inputs, outputs, constants)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_exact_gelu_becomes_quick_gelu_and_computes_x_sigmoid_1702x():
+    import onnxruntime as ort
+
+    model = gelu_graph()
+    assert approximate_gelus(model) == 1
+    assert [n.op_type for n in model.graph.node] == ["QuickGelu"]
+    x = np.linspace(-6, 6, 60, dtype=np.float32).reshape(1, 4, 3, 5)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = session.run(None, {"x": x})[0]
+    assert np.allclose(y, x / (1 + np.exp(-1.702 * x)), atol=1e-5)
+    exact = x / 2 * (1 + np.vectorize(math.erf)(x / 2**0.5))
+    assert 0.005 < np.abs(y - exact).max() < 0.03  # an approximation, and a close one
+
+
+@pytest.mark.parametrize("changed", [{"sqrt2": 2.0}, {"extra_user": True}])
+def test_other_erf_patterns_are_left_alone(changed):
+    model = gelu_graph(**changed)
+    before = model.SerializeToString()
+    assert approximate_gelus(model) == 0
+    assert model.SerializeToString() == before

@@ -16,7 +16,8 @@ from rapidfuzz.distance import Levenshtein
 
 import ocrcli
 from ocrcli import models
-from ocrcli.charset import alphabetic, without_cjk
+from ocrcli.charset import alphabetic, non_cjk_indices
+from ocrcli.derived import derived_model
 from ocrcli.detection import (
     DetectorSettings,
     db_postprocess,
@@ -26,7 +27,7 @@ from ocrcli.detection import (
 )
 from ocrcli.imageio import load_pages
 from ocrcli.pipeline import Engine
-from ocrcli.recognition import RecognizerSettings
+from ocrcli.recognition import RecognizerSettings, recognize
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
@@ -287,13 +288,17 @@ def test_reviewer_with_cjk_weighs_all_classes(engine):
     assert model(np.zeros((1, 3, 48, 64), dtype=np.float32)).shape[-1] == len(classes)
 
 
-def test_sliced_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
+def test_derived_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
     """Built once with onnx, then read back without importing it; a damaged copy is rebuilt."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     chosen = models.select("fast")
     spec = chosen.recognizer
     classes = models.read_dictionary(chosen.dictionaries[spec.name])
-    built = without_cjk(spec, classes)
+
+    def derive() -> bytes | None:
+        return derived_model(spec, len(classes), non_cjk_indices(classes))
+
+    built = derive()
     assert built is not None
     [cached] = (tmp_path / "ocrcli" / "derived").glob("*.onnx")
 
@@ -301,15 +306,52 @@ def test_sliced_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
     damaged[len(damaged) // 2] ^= 0xFF
     with monkeypatch.context() as without_onnx:
         without_onnx.setitem(sys.modules, "onnx", None)  # importing onnx now fails
-        assert without_cjk(spec, classes) == built
+        assert derive() == built
         cached.write_bytes(bytes(damaged))
-        with pytest.raises(ImportError):  # the damaged copy is refused, so it slices again
-            without_cjk(spec, classes)
-    assert without_cjk(spec, classes) == built
-    assert cached.read_bytes() == built[0]
+        with pytest.raises(ImportError):  # the damaged copy is refused, so it is built again
+            derive()
+    assert derive() == built
+    assert cached.read_bytes() == built
 
     cached.with_suffix(".sha256").write_bytes(b"\xff\xfe not a hash")  # a garbled hash file too
-    assert without_cjk(spec, classes) == built
+    assert derive() == built
+
+
+def test_only_the_fast_recognizer_has_its_gelus_approximated(engine):
+    """QuickGelu in the tiny recogniser (measured harmless, see ocrcli.derived), with or without
+    CJK classes; the reviewer (small) keeps the exact GELU."""
+    import onnx
+
+    chosen = models.select("fast")
+
+    def op_types(spec: models.ModelSpec, cjk: bool) -> set[str]:
+        classes = models.read_dictionary(chosen.dictionaries[spec.name])
+        data = derived_model(spec, len(classes), None if cjk else non_cjk_indices(classes))
+        model = onnx.load_from_string(data) if data else onnx.load(str(spec.path))
+        return {node.op_type for node in model.graph.node}
+
+    for cjk in (False, True):
+        fast, reviewer = op_types(chosen.recognizer, cjk), op_types(chosen.reviewer, cjk)
+        assert "QuickGelu" in fast and "Erf" not in fast
+        assert "Erf" in reviewer and "QuickGelu" not in reviewer
+
+
+def test_fast_recognizer_with_quick_gelu_reads_as_the_exact_one(engine):
+    """The approximated recogniser reads phototest's lines as the exact one does, character for
+    character, with confidences within 0.05."""
+    from ocrcli.runtime import Model
+
+    page = load_pages(DATA / "tess" / "img" / "phototest.tif")[0].image
+    _, _, crops, _ = engine.orient(page)
+    exact_classes = models.read_dictionary(engine.models.dictionaries[engine.models.recognizer.name])
+    exact = Model(engine.models.recognizer.path, 1)  # the file as packaged: exact GELU, all classes
+    settings = engine.recognizer_settings
+    quick = recognize(engine.recognizer, crops, engine.classes, settings)
+    reference = recognize(exact, crops, exact_classes, settings)
+    assert len(crops) >= 8
+    for a, b in zip(quick, reference, strict=True):
+        assert "".join(c.char for c in a.chars) == "".join(c.char for c in b.chars)
+        assert abs(a.confidence - b.confidence) < 0.05
 
 
 def test_cjk_lines_are_read_with_cjk_and_whole_cjk_lines_without(engine):
