@@ -9,7 +9,7 @@ import io
 import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,12 +134,23 @@ def load_page(document: pdfium.PdfDocument, index: int, path: str | os.PathLike)
 
 
 def is_signed(pdf: pikepdf.Pdf) -> bool:
-    """Does the document carry a digital signature (a signed /Sig field)?"""
+    """Does the document carry a digital signature: a certification signature (/Perms /DocMDP), or
+    a signed /Sig field, found in the form's field tree or among the pages' widgets (a signature
+    whose field is missing from /Fields is still checked by viewers)?
+
+    A usage-rights signature (/Perms /UR3, which Adobe puts on government forms so that old
+    Readers let users fill them in) is no one's signature of the content and does not count."""
+    perms = pdf.Root.get("/Perms")
+    if isinstance(perms, pikepdf.Dictionary) and isinstance(perms.get("/DocMDP"), pikepdf.Dictionary):
+        return True
     form = pdf.Root.get("/AcroForm")
-    if not isinstance(form, pikepdf.Dictionary):
-        return False
+    fields = form.get("/Fields") if isinstance(form, pikepdf.Dictionary) else None
+    return _signed_in_field_tree(fields or []) or any(map(_signed_widget, _widgets(pdf)))
+
+
+def _signed_in_field_tree(fields: Iterable[object]) -> bool:
     # (field, its parent's field type): /FT is inherited, so a signed field may name no type of its own
-    todo, seen = [(field, None) for field in form.get("/Fields") or []], set()
+    todo, seen = [(field, None) for field in fields], set()
     while todo:
         field, inherited = todo.pop()
         if not isinstance(field, pikepdf.Dictionary) or (field.is_indirect and field.objgen in seen):
@@ -151,6 +162,30 @@ def is_signed(pdf: pikepdf.Pdf) -> bool:
             return True
         todo += [(kid, kind) for kid in field.get("/Kids") or []]
     return False
+
+
+def _widgets(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
+    try:
+        for page in pdf.pages:
+            for annot in page.obj.get("/Annots") or []:
+                if isinstance(annot, pikepdf.Dictionary) and annot.get("/Subtype") == "/Widget":
+                    yield annot
+    except pikepdf.PdfError:  # a broken page tree: what was reached is all there is to check
+        return
+
+
+def _signed_widget(widget: pikepdf.Dictionary) -> bool:
+    """A widget of a signed /Sig field: its own or its nearest ancestor's /FT, a value on the way."""
+    kind, valued, node, seen = None, False, widget, set()
+    while isinstance(node, pikepdf.Dictionary):  # direct objects cannot loop; indirect ones are seen
+        if node.is_indirect:
+            if node.objgen in seen:
+                break
+            seen.add(node.objgen)
+        kind = kind or node.get("/FT")
+        valued = valued or "/V" in node
+        node = node.get("/Parent")
+    return kind == "/Sig" and valued
 
 
 def page_objects(

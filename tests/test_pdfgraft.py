@@ -323,6 +323,36 @@ def test_a_signature_whose_field_type_is_inherited_is_found() -> None:
     assert not is_signed(pdf)  # an empty signature field signs nothing
 
 
+def test_certified_and_unlisted_signatures_are_found() -> None:
+    """A certification signature (/Perms /DocMDP), and a signed widget that the form's /Fields
+    does not list (viewers still check it), each make a PDF signed; a usage-rights one does not."""
+
+    def signature() -> pikepdf.Dictionary:  # a new one per document: pikepdf ties objects to theirs
+        return pikepdf.Dictionary(Type=pikepdf.Name.Sig, Filter=pikepdf.Name("/Adobe.PPKLite"))
+
+    for key in ("/DocMDP", "/UR3"):
+        pdf = scan_pdf()
+        pdf.Root.Perms = pikepdf.Dictionary({key: pdf.make_indirect(signature())})
+        assert is_signed(pdf) == (key == "/DocMDP")  # usage rights sign no one's content
+
+    pdf = scan_pdf()
+    page = pdf.pages[0].obj
+    widget = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, Rect=[0, 0, 0, 0])
+    )
+    page.Annots = pdf.make_indirect([widget])
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[])
+    widget.FT = pikepdf.Name.Sig
+    assert not is_signed(pdf)  # an empty signature field signs nothing
+    widget.V = pdf.make_indirect(signature())
+    assert is_signed(pdf)  # merged field and widget, not in /Fields
+    del widget.FT, widget.V
+    widget.Parent = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, V=signature(), T="sig"))
+    assert is_signed(pdf)  # the widget's field is its parent
+    widget.Parent.FT = pikepdf.Name.Tx
+    assert not is_signed(pdf)  # a filled text field is no signature
+
+
 def test_an_owner_only_linearized_pdf_stays_so_with_a_wrong_password(tmp_path: Path) -> None:
     original = tmp_path / "in.pdf"
     scan_pdf().save(original, linearize=True, encryption=pikepdf.Encryption(user="", owner="owner", R=6))
