@@ -145,7 +145,12 @@ def is_signed(pdf: pikepdf.Pdf) -> bool:
         return True
     form = pdf.Root.get("/AcroForm")
     fields = form.get("/Fields") if isinstance(form, pikepdf.Dictionary) else None
-    return _signed_in_field_tree(fields or []) or any(map(_signed_widget, _widgets(pdf)))
+    return _signed_in_field_tree(_items(fields)) or any(map(_signed_widget, _widgets(pdf)))
+
+
+def _items(value: object) -> list[object]:
+    """An array's items; nothing for anything else (a malformed /Fields or /Kids such as 7)."""
+    return list(value) if isinstance(value, pikepdf.Array) else []
 
 
 def _signed_in_field_tree(fields: Iterable[object]) -> bool:
@@ -160,14 +165,14 @@ def _signed_in_field_tree(fields: Iterable[object]) -> bool:
         kind = field.get("/FT", inherited)
         if kind == "/Sig" and "/V" in field:
             return True
-        todo += [(kid, kind) for kid in field.get("/Kids") or []]
+        todo += [(kid, kind) for kid in _items(field.get("/Kids"))]
     return False
 
 
 def _widgets(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
     try:
         for page in pdf.pages:
-            for annot in page.obj.get("/Annots") or []:
+            for annot in _items(page.obj.get("/Annots")):
                 if isinstance(annot, pikepdf.Dictionary) and annot.get("/Subtype") == "/Widget":
                     yield annot
     except pikepdf.PdfError:  # a broken page tree: what was reached is all there is to check

@@ -4,6 +4,7 @@ word splitting and box mapping, orientation decisions, rotations."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
@@ -453,9 +454,10 @@ def test_two_columns_of_a_tilted_scan_are_read_column_by_column_across_a_run_on_
     ) == pytest.approx(degrees)
 
 
-def gelu_graph(sqrt2: float = 2**0.5, extra_user: bool = False):
-    """A model computing the exact GELU as exported (Div, Erf, Add, Mul, Mul), optionally with the
-    Erf's output also used elsewhere, so the pattern must be left alone."""
+def gelu_graph(sqrt2: float = 2**0.5, extra_user: bool = False, erf_as_output: bool = False) -> Any:
+    """A model (onnx.ModelProto) computing the exact GELU as exported (Div, Erf, Add, Mul, Mul),
+    optionally with the Erf's result also used by another node or as a graph output, so the
+    pattern must be left alone."""
     from onnx import TensorProto, helper
 
     nodes = [
@@ -469,6 +471,8 @@ def gelu_graph(sqrt2: float = 2**0.5, extra_user: bool = False):
     if extra_user:
         nodes.append(helper.make_node("Identity", ["e"], ["e_too"]))
         outputs.append(helper.make_tensor_value_info("e_too", TensorProto.FLOAT, [1, 4, 3, 5]))
+    if erf_as_output:
+        outputs.append(helper.make_tensor_value_info("e", TensorProto.FLOAT, [1, 4, 3, 5]))
     constants = [
         helper.make_tensor(name, TensorProto.FLOAT, [], [value])
         for name, value in (("sqrt2", sqrt2), ("one", 1.0), ("half", 0.5))
@@ -492,7 +496,7 @@ def test_exact_gelu_becomes_quick_gelu_and_computes_x_sigmoid_1702x():
     assert 0.005 < np.abs(y - exact).max() < 0.03  # an approximation, and a close one
 
 
-@pytest.mark.parametrize("changed", [{"sqrt2": 2.0}, {"extra_user": True}])
+@pytest.mark.parametrize("changed", [{"sqrt2": 2.0}, {"extra_user": True}, {"erf_as_output": True}])
 def test_other_erf_patterns_are_left_alone(changed):
     model = gelu_graph(**changed)
     before = model.SerializeToString()
