@@ -351,6 +351,9 @@ def test_certified_and_unlisted_signatures_are_found() -> None:
     assert is_signed(pdf)  # the widget's field is its parent
     widget.Parent.FT = pikepdf.Name.Tx
     assert not is_signed(pdf)  # a filled text field is no signature
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=7)  # malformed: not an array
+    widget.Parent.Kids = 7
+    assert not is_signed(pdf)
 
 
 def test_an_owner_only_linearized_pdf_stays_so_with_a_wrong_password(tmp_path: Path) -> None:
