@@ -28,7 +28,7 @@ from ocrcli.errors import BadInputError, OutputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
 from ocrcli.searchable import PageReading, PdfGrafter
-from ocrcli.textlayer import layer_content
+from ocrcli.textlayer import layer_content, pdf_string
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -225,8 +225,8 @@ def test_text_layer_skips_a_degenerate_line_and_draws_the_rest() -> None:
     )
     font = GlyphlessFont(pdf)
     content = layer_content(page, font, 1.0, 200.0)
-    assert f"<{font.encode('kept').hex()}> Tj".encode() in content
-    assert f"<{font.encode('x').hex()}> Tj".encode() not in content
+    assert f"{pdf_string(font.encode('kept'))} Tj".encode("latin-1") in content
+    assert f"{pdf_string(font.encode('x'))} Tj".encode("latin-1") not in content
 
 
 def test_side_by_side_rows_share_one_larger_font_size() -> None:
@@ -941,3 +941,14 @@ def test_every_corpus_pdf_ends_cleanly_and_no_original_changes(tmp_path: Path) -
     assert outcomes["pdfjs_print_protection.pdf"] == 3
     assert outcomes["ocrmypdf_invalid.pdf"] == 3
     assert sum(rc == 0 for rc in outcomes.values()) >= 40
+
+
+def test_pdf_string_round_trips_every_byte() -> None:
+    """Literal strings carry any code: escaped bytes (backslash, parentheses, CR, which a reader
+    would turn into LF) and all others as they are, as pikepdf parses them back."""
+    codes = bytes(range(256)) + b"\\()\r\n"
+    content = f"BT {pdf_string(codes)} Tj ET".encode("latin-1")
+    pdf = pikepdf.new()  # kept alive while its stream is parsed
+    parsed = pikepdf.parse_content_stream(pikepdf.Stream(pdf, content))
+    [(_, _), (operands, operator), (_, _)] = parsed
+    assert operator == pikepdf.Operator("Tj") and bytes(operands[0]) == codes
