@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -535,7 +535,9 @@ def scan_command(
         _usage_error("the output folder is or contains the input folder: choose another, or --in-place")
     unreadable: list[OSError] = []
     skip = [out_dir] if out_dir else []
-    files = discover.find_files(input_dir, include, exclude, recursive, skip, on_error=unreadable.append)
+    files = discover.find_files(
+        input_dir, include, exclude, recursive, skip, on_error=unreadable.append, on_link=_not_followed(quiet)
+    )
     # An image's PDF written beside it by an earlier --in-place run is an output, not an input.
     files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
     items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
@@ -576,6 +578,13 @@ def scan_command(
     if code == errors.EXIT_OK and any(o.status == "failed" for o in outcomes):
         code = errors.EXIT_INPUT
     raise typer.Exit(code)
+
+
+def _not_followed(quiet: bool) -> Callable[[Path], None] | None:
+    """Says that a link to a folder in the input is not followed (ocr scan)."""
+    if quiet:
+        return None
+    return lambda link: report(f"{link}: a link to a folder, not followed (pass its target to scan it)")
 
 
 @contextlib.contextmanager

@@ -33,16 +33,22 @@ def find_files(
     recursive: bool = True,
     skip: list[Path] | None = None,
     on_error: Callable[[OSError], None] | None = None,
+    on_link: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Images and PDFs under `root`, sorted, without hidden files and folders or folders in
     `skip` (our own output folder). A glob matches a file's name or its path relative to root;
     an `exclude` glob matching a folder's name or path (`drafts`, `drafts/`) also leaves out
     everything in it. A folder that cannot be listed (no permission) is passed to `on_error`,
-    not skipped silently."""
+    and a link to a folder, which is not followed (as find does not: it may lead back up the
+    tree, or out of it), to `on_link`; neither is skipped silently."""
     skip_dirs = {s.resolve() for s in skip or []}
     folder_excludes = [pattern.rstrip("/") for pattern in exclude or []]
     found = []
     for folder, dirs, files in os.walk(root, onerror=on_error):
+        if on_link is not None and recursive:
+            for name in sorted(d for d in dirs if not d.startswith(".")):
+                if (Path(folder) / name).is_symlink():
+                    on_link(Path(folder) / name)
         dirs[:] = sorted(
             d
             for d in dirs

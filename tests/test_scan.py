@@ -738,3 +738,21 @@ def test_in_place_rerun_with_no_pdf_keeps_the_sidecar(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["status"] == "current"
     assert (folder / "a.json").read_text() == before
+
+
+def test_a_link_to_a_folder_is_reported_not_followed(tmp_path: Path) -> None:
+    """os.walk does not follow a link to a folder, and its files were left out without a word."""
+    folder, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(elsewhere / "b.png")
+    (folder / "linked").symlink_to(elsewhere)
+    (folder / "b-link.png").symlink_to(elsewhere / "b.png")  # a link to a file is read
+    run = ocr("scan", folder, "--json", "-", "--jobs", "1")
+    assert run.returncode == 0, run.stderr
+    assert [json.loads(line)["source"]["path"] for line in run.stdout.splitlines()] == [
+        str(folder / "b-link.png")
+    ]
+    assert f"{folder / 'linked'}: a link to a folder, not followed" in run.stderr
+    quiet = ocr("scan", folder, "--json", "-", "--jobs", "1", "--quiet")
+    assert quiet.returncode == 0 and "link to a folder" not in quiet.stderr
