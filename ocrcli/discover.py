@@ -46,9 +46,9 @@ def find_files(
     found = []
     for folder, dirs, files in os.walk(root, onerror=on_error):
         if on_link is not None and recursive:
-            for name in sorted(d for d in dirs if not d.startswith(".")):
-                if (Path(folder) / name).is_symlink():
-                    on_link(Path(folder) / name)
+            for link in sorted(Path(folder) / d for d in dirs if not d.startswith(".")):
+                if link.is_symlink():
+                    on_link(link)
         dirs[:] = sorted(
             d
             for d in dirs
