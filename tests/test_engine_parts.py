@@ -496,6 +496,112 @@ def test_exact_gelu_becomes_quick_gelu_and_computes_x_sigmoid_1702x():
     assert 0.005 < np.abs(y - exact).max() < 0.03  # an approximation, and a close one
 
 
+def conv_gelu_conv_graph(
+    producer: str = "conv_add", shared_weight: bool = False, y_also_added: bool = False
+) -> Any:
+    """A model (onnx.ModelProto): a layer making x (a Conv and an Add of its bias, as PaddlePaddle
+    exports them, through an Identity; or a BatchNormalization), the exact GELU of x, and a Conv
+    of the GELU's result y. Optionally the second Conv reuses the first one's weight, or y is also
+    added to itself, so its scale cannot be undone by the Conv alone."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    tensors = {
+        "w1": rng.normal(size=(4, 4, 3, 3)),
+        "b1": rng.normal(size=(1, 4, 1, 1)),
+        "w2": rng.normal(size=(4, 4, 1, 1)),
+        "bn_scale": rng.uniform(0.5, 2, size=4),
+        "bn_bias": rng.normal(size=4),
+        "bn_mean": rng.normal(size=4),
+        "bn_var": rng.uniform(0.5, 2, size=4),
+        "sqrt2": np.array(2**0.5),
+        "one": np.array(1.0),
+        "half": np.array(0.5),
+    }
+    if producer == "conv_add":
+        nodes = [
+            helper.make_node("Conv", ["in", "w1"], ["c"], pads=[1, 1, 1, 1]),
+            helper.make_node("Add", ["c", "b1"], ["a0"]),
+            helper.make_node("Identity", ["a0"], ["x"]),
+        ]
+    else:
+        nodes = [
+            helper.make_node("BatchNormalization", ["in", "bn_scale", "bn_bias", "bn_mean", "bn_var"], ["x"])
+        ]
+    nodes += [
+        helper.make_node("Div", ["x", "sqrt2"], ["d"]),
+        helper.make_node("Erf", ["d"], ["e"]),
+        helper.make_node("Add", ["e", "one"], ["a"]),
+        helper.make_node("Mul", ["x", "a"], ["m"]),
+        helper.make_node("Mul", ["m", "half"], ["y"]),
+        helper.make_node(
+            "Conv",
+            ["y", "w1" if shared_weight else "w2"],
+            ["out"],
+            pads=[1, 1, 1, 1] if shared_weight else [0, 0, 0, 0],
+        ),
+    ]
+    if y_also_added:
+        nodes += [helper.make_node("Add", ["out", "y"], ["out2"])]
+    initializers = [numpy_helper.from_array(v.astype(np.float32), k) for k, v in tensors.items()]
+    graph = helper.make_graph(
+        nodes,
+        "conv_gelu_conv",
+        [helper.make_tensor_value_info("in", TensorProto.FLOAT, [1, 4, 3, 5])],
+        [helper.make_tensor_value_info("out2" if y_also_added else "out", TensorProto.FLOAT, [1, 4, 3, 5])],
+        initializers,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def _run(model: Any, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"in": x})[0]
+
+
+@pytest.mark.parametrize("producer", ["conv_add", "batch_norm"])
+def test_quick_gelu_alpha_moves_into_the_linear_layers_around_it(producer):
+    """x sigmoid(1.702 x) computed as z sigmoid(z) with z = 1.702 x from the layer before, and the
+    convolution after scaled back: the same result, with QuickGelu's alpha 1."""
+    x = np.random.default_rng(3).normal(size=(1, 4, 3, 5)).astype(np.float32)
+    model = conv_gelu_conv_graph(producer)
+    exact = _run(model, x)
+    assert approximate_gelus(model) == 1
+    [gelu] = [n for n in model.graph.node if n.op_type == "QuickGelu"]
+    assert [a.f for a in gelu.attribute if a.name == "alpha"] == [1.0]
+    folded = _run(model, x)
+    assert 0.001 < np.abs(folded - exact).max() < 0.1  # QuickGelu's approximation, nothing more:
+    unfolded = conv_gelu_conv_graph(producer)
+    _approximate_without_folding(unfolded)
+    assert np.allclose(folded, _run(unfolded, x), atol=1e-5)
+
+
+def _approximate_without_folding(model: Any) -> None:
+    from ocrcli import derived
+
+    original = derived._fold_alpha
+    derived._fold_alpha = lambda *args: False
+    try:
+        assert approximate_gelus(model) == 1
+    finally:
+        derived._fold_alpha = original
+
+
+@pytest.mark.parametrize("changed", [{"shared_weight": True}, {"y_also_added": True}])
+def test_quick_gelu_alpha_stays_where_the_layers_around_it_are_shared(changed):
+    x = np.random.default_rng(3).normal(size=(1, 4, 3, 5)).astype(np.float32)
+    model = conv_gelu_conv_graph(**changed)
+    reference = conv_gelu_conv_graph(**changed)
+    _approximate_without_folding(reference)
+    assert approximate_gelus(model) == 1
+    [gelu] = [n for n in model.graph.node if n.op_type == "QuickGelu"]
+    assert [a.f for a in gelu.attribute if a.name == "alpha"] == [pytest.approx(1.702)]
+    assert model.SerializeToString() == reference.SerializeToString()
+    assert np.allclose(_run(model, x), _run(reference, x))
+
+
 @pytest.mark.parametrize("changed", [{"sqrt2": 2.0}, {"extra_user": True}, {"erf_as_output": True}])
 def test_other_erf_patterns_are_left_alone(changed):
     model = gelu_graph(**changed)
