@@ -104,6 +104,13 @@ def _quarter_turn_confirmed(axes: tuple[int, int]) -> bool:
     return across >= ACROSS_SHARE * (across + down)
 
 
+def votes_needed(page_probs: np.ndarray) -> bool:
+    """Whether the lines' upside-down votes can change the decision: not on a page the classifier
+    is sure is upright, which decide never overrules (most pages; it saves the line classifier's
+    ~18 ms a docbank page)."""
+    return not (propose(page_probs) == 0 and page_probs[0] >= PAGE_CONFIDENCE)
+
+
 def decide(page_probs: np.ndarray, flip_votes: tuple[int, int], axes: tuple[int, int]) -> Orientation:
     """Combine the page classifier's proposal with the lines' votes and axes, both taken on the page
     turned as proposed."""

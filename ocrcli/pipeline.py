@@ -22,6 +22,7 @@ from ocrcli.orientation import (
     line_axes,
     propose,
     upside_down_votes,
+    votes_needed,
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, recognize
 from ocrcli.runtime import Model, default_threads, keep_freed_memory, limit_opencv_threads
@@ -190,7 +191,9 @@ class Engine:
         with clock("detection"):
             quads, crops = self._find_lines(upright)
         with clock("orientation"):
-            votes = upside_down_votes(self.line_classifier, [c.image for c in crops])
+            votes = (0, 0)
+            if votes_needed(probs):
+                votes = upside_down_votes(self.line_classifier, [c.image for c in crops])
             orientation = decide(probs, votes, line_axes(quads))
             turn = (orientation.degrees - proposal) % 360
             if turn == 180:  # the lines overruled the classifier by a half turn

@@ -15,7 +15,7 @@ from ocrcli.derived import approximate_gelus
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
-from ocrcli.orientation import decide
+from ocrcli.orientation import decide, votes_needed
 from ocrcli.recognition import (
     CROP_HEIGHT,
     LineCrop,
@@ -241,6 +241,25 @@ def test_orientation_turns_a_page_only_when_its_lines_confirm_the_turn():
     assert decide(quarter, (0, 0), (0, 0)).degrees == 0
     assert decide(quarter, (0, 12), (2, 27)).degrees == 0  # lines run down the turned page
     assert decide(quarter, (0, 12), (31, 8)).degrees == 90
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [
+        UPRIGHT,
+        [0.61, 0.2, 0.1, 0.09],
+        [0.59, 0.2, 0.1, 0.11],
+        [0.4, 0.1, 0.35, 0.15],
+        [0.02, 0.03, 0.92, 0.03],
+    ],
+)
+def test_line_votes_are_skipped_only_where_they_cannot_change_the_decision(probs):
+    """votes_needed lets the pipeline skip the line classifier: where it says so, every vote gives
+    the same decision; elsewhere some vote changes it."""
+    probs = np.array(probs)
+    votes = [(flipped, sampled) for sampled in (0, 1, 3, 4, 12) for flipped in range(sampled + 1)]
+    decisions = {decide(probs, v, axes).degrees for v in votes for axes in (ACROSS, (0, 0), (1, 30))}
+    assert votes_needed(probs) == (len(decisions) > 1)
 
 
 def test_review_windows_give_doubtful_words_context_and_merge_when_close():
