@@ -76,6 +76,7 @@ SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off
 DRIFT_EM = 0.01  # how far rounding may carry words off their boxes before a space takes it back
 MAX_TJ_SQUEEZE_EM, MAX_TJ_STRETCH_EM = 0.18, 0.06  # see _upside_down_row
 DIAGONAL_SLACK = 5.0  # degrees, see _nearest_axis
+PAGE_INSET_PT = 0.5  # how far inside the page every baseline is drawn (see _on_page)
 UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upside_down_row)
 
 
@@ -114,7 +115,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             (text, frame, size) for line_words, size, _ in _level_row(per_line) for text, frame in line_words
         ]
         if placed:
-            placed_rows.append(placed)
+            placed_rows.append(_on_page(placed, page.width * points_per_px, height_pt))
     for words in _with_gaps(placed_rows):
         row_size = words[0][3]
         if all(w[1][1] == UPSIDE_DOWN and w[3] == row_size and w[1][2] > 0 for w in words):
@@ -154,6 +155,28 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             pen = (origin[0] + dx * advance, origin[1] + dy * advance, (dx, dy)) if gap is not None else None
     ops.append("ET")
     return ("\n".join(ops) + "\n").encode("latin-1")  # strings hold their codes as bytes
+
+
+def _on_page(
+    words: list[tuple[str, Frame, float]], width_pt: float, height_pt: float
+) -> list[tuple[str, Frame, float]]:
+    """A row moved, if need be, so that its words' baselines lie PAGE_INSET_PT inside the page:
+    poppler drops every glyph whose origin is off the page. A row at the page's edge drawn in a font
+    larger than its box (a block of side-by-side rows is drawn 1.5 times its line height) had its
+    baseline below the bottom edge: sroie 100's last line, 0.7 pt below, lost its four words in
+    pdftotext. Moved as a whole, the row keeps one level."""
+    ends = [
+        point
+        for _, ((x, y), (dx, dy), width), _ in words
+        for point in ((x, y), (x + dx * width, y + dy * width))
+    ]
+    shift = []
+    for axis, size in ((0, width_pt), (1, height_pt)):
+        low, high = min(p[axis] for p in ends), max(p[axis] for p in ends)
+        shift.append(max(0.0, PAGE_INSET_PT - low) or min(0.0, size - PAGE_INSET_PT - high))
+    if shift == [0.0, 0.0]:
+        return words
+    return [(text, ((x + shift[0], y + shift[1]), d, w), size) for text, ((x, y), d, w), size in words]
 
 
 def pdf_string(codes: bytes) -> str:

@@ -256,6 +256,24 @@ def test_side_by_side_rows_share_one_larger_font_size() -> None:
     assert sizes == [20.0, 30.0]  # the heading at its height, then one size for the whole table
 
 
+def test_a_row_at_the_bottom_edge_keeps_its_baseline_on_the_page(tmp_path: Path) -> None:
+    """A block of side-by-side rows is drawn 1.5 times its line height; its last row, lower than
+    the others and touching the page's bottom edge, had its baseline drawn below the page, and
+    poppler drops glyphs whose origin is off the page (sroie 100's last line lost four words)."""
+
+    def line(text: str, x0: float, y0: float, height: float = 20) -> Line:
+        quad = (x0, y0, x0 + 10 * len(text), y0, x0 + 10 * len(text), y0 + height, x0, y0 + height)
+        return Line(text, quad, 0.9, [Word(text, quad, 0.9)], 1)
+
+    rows = [line("Total", 20, 230), line("12.00", 300, 230), line("Cash", 20, 258), line("20.00", 300, 258)]
+    page = Page(1, 400, 300, 72.0, lines=[*rows, line("THANKS", 120, 288, height=12)])
+    path = layer_pdf(page, tmp_path / "edge.pdf")
+    for mode in ((), ("-raw",)):
+        assert sorted(pdftotext(path, *mode).split()) == ["12.00", "20.00", "Cash", "THANKS", "Total"]
+    [(_, x0, y0, x1, y1)] = [box for box in _poppler_word_boxes(path) if box[0] == "THANKS"]
+    assert 110 < x0 < x1 < 190 and 270 < y0 < 300 < y1  # its descent may reach past the edge
+
+
 def layer_pdf(page: Page, path: Path) -> Path:
     """A blank PDF page (72 dpi, so pixels are points) with the text layer of `page`."""
     pdf = pikepdf.new()
