@@ -137,7 +137,7 @@ def approximate_gelus(model: onnx.ModelProto) -> int:
             "QuickGelu",
             [x],
             [y],
-            name=f"{erf.name}_quick",
+            name=f"{erf.name}_quick" if erf.name else "",  # unnamed: "_quick" twice would not load
             domain="com.microsoft",
             alpha=1.0 if folded else QUICK_GELU_ALPHA,
         )

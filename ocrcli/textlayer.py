@@ -173,6 +173,9 @@ def _on_page(
     shift = []
     for axis, size in ((0, width_pt), (1, height_pt)):
         low, high = min(p[axis] for p in ends), max(p[axis] for p in ends)
+        if high - low > size - 2 * PAGE_INSET_PT:  # cannot fit: moving it would push one end out
+            shift.append(0.0)
+            continue
         shift.append(max(0.0, PAGE_INSET_PT - low) or min(0.0, size - PAGE_INSET_PT - high))
     if shift == [0.0, 0.0]:
         return words

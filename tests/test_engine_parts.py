@@ -621,6 +621,25 @@ def test_quick_gelu_alpha_stays_where_the_layers_around_it_are_shared(changed):
     assert np.allclose(_run(model, x), _run(reference, x))
 
 
+def test_two_unnamed_gelus_still_make_a_model_that_loads():
+    """Two GELUs whose nodes have no names: their QuickGelu nodes must not share one name."""
+    import onnxruntime as ort
+    from onnx import helper
+
+    model = gelu_graph()
+    renamed = {"x": "y", "d": "d2", "e": "e2", "a": "a2", "m": "m2"}
+    model.graph.node.extend(
+        helper.make_node(n.op_type, [renamed.get(i, i) for i in n.input], [f"{n.output[0]}2"])
+        for n in list(model.graph.node)
+    )
+    model.graph.output[0].name = "y2"
+    assert approximate_gelus(model) == 2
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.linspace(-3, 3, 60, dtype=np.float32).reshape(1, 4, 3, 5)
+    once = x / (1 + np.exp(-1.702 * x))
+    assert np.allclose(session.run(None, {"x": x})[0], once / (1 + np.exp(-1.702 * once)), atol=1e-5)
+
+
 @pytest.mark.parametrize("changed", [{"sqrt2": 2.0}, {"extra_user": True}, {"erf_as_output": True}])
 def test_other_erf_patterns_are_left_alone(changed):
     model = gelu_graph(**changed)

@@ -274,6 +274,15 @@ def test_a_row_at_the_bottom_edge_keeps_its_baseline_on_the_page(tmp_path: Path)
     assert 110 < x0 < x1 < 190 and 270 < y0 < 300 < y1  # its descent may reach past the edge
 
 
+def test_a_row_wider_than_the_page_is_not_moved_along_it() -> None:
+    """Moving such a row would push its other end off the page; across it, it still moves."""
+    from ocrcli.textlayer import _on_page
+
+    row = [("a", ((-3.0, -2.0), (1.0, 0.0), 200.0), 10.0), ("b", ((200.0, -2.0), (1.0, 0.0), 201.0), 10.0)]
+    [(_, (first, _, _), _), (_, (second, _, _), _)] = _on_page(row, 400.0, 300.0)
+    assert first == (-3.0, 0.5) and second == (200.0, 0.5)
+
+
 def layer_pdf(page: Page, path: Path) -> Path:
     """A blank PDF page (72 dpi, so pixels are points) with the text layer of `page`."""
     pdf = pikepdf.new()
