@@ -167,11 +167,12 @@ def _fold_alpha(index: _GraphIndex, x: str, y: str, alpha: float) -> bool:
         or not all(_own_float_tensor(index, name) for name in scaled_down)
     ):
         return False
+    from onnx import numpy_helper
+
     for names, factor in ((scaled_up, alpha), (scaled_down, 1 / alpha)):
         for name in names:
-            tensor = index.tensors[name]
-            values = _as_float32(tensor) * np.float32(factor)
-            tensor.CopyFrom(_from_array(values, name))
+            values = numpy_helper.to_array(index.tensors[name]) * np.float32(factor)
+            index.tensors[name].CopyFrom(numpy_helper.from_array(values, name))
     return True
 
 
@@ -188,10 +189,8 @@ def _linear_weights(index: _GraphIndex, name: str, x_uses: int = 1) -> list[str]
         node = index.made_by.get(node.input[0])
     if node is None:
         return None
-    if node.op_type == "Conv":
-        weights = list(node.input[1:3])
-    elif node.op_type == "BatchNormalization":
-        weights = list(node.input[1:3])  # scale and bias
+    if node.op_type in ("Conv", "BatchNormalization"):
+        weights = list(node.input[1:3])  # a Conv's weight and bias, a BatchNormalization's scale and bias
     elif node.op_type == "Add" and len(node.input) == 2:
         constant, other = node.input if node.input[0] in index.tensors else reversed(node.input)
         inner = _linear_weights(index, other)
@@ -203,21 +202,10 @@ def _linear_weights(index: _GraphIndex, name: str, x_uses: int = 1) -> list[str]
 
 def _own_float_tensor(index: _GraphIndex, name: str) -> bool:
     """Whether `name` is a float32 initializer used by one node only."""
+    from onnx import TensorProto
+
     tensor = index.tensors.get(name)
-    return tensor is not None and index.uses.get(name) == 1 and _as_float32(tensor) is not None
-
-
-def _as_float32(tensor: onnx.TensorProto) -> np.ndarray | None:
-    from onnx import numpy_helper
-
-    values = numpy_helper.to_array(tensor)
-    return values if values.dtype == np.float32 else None
-
-
-def _from_array(values: np.ndarray, name: str) -> onnx.TensorProto:
-    from onnx import numpy_helper
-
-    return numpy_helper.from_array(values.astype(np.float32), name)
+    return tensor is not None and index.uses.get(name) == 1 and tensor.data_type == TensorProto.FLOAT
 
 
 @dataclass
