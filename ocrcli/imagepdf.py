@@ -12,7 +12,9 @@ file wrong, it is handed the pages as the loader sees them instead, re-encoded l
 - files img2pdf refuses (16-bit TIFFs, float).
 A black-and-white PNG is re-encoded as Group 4 when that is smaller than the file (typically by
 a third for scanned text), so the searchable PDF stays close to the scan's size. A JPEG whose EXIF
-orientation mirrors it keeps its bytes too: the page draws the image mirrored (see _mirrored)."""
+orientation mirrors it keeps its bytes too: the page draws the image mirrored (see _mirrored). A
+JPEG-compressed TIFF's strips are joined into one JPEG (see tiffjpeg), checked to decode to the
+same pixels, and passed through: img2pdf would store the pixels with Flate, 2 to 3 times larger."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import pikepdf
 from PIL import Image
 
 from ocrcli.imageio import exif_orientation, file_resolution, frame_to_rgb, iter_frames, open_image
+from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
 
 IMG2PDF_RESOLUTION = (96.0, 96.0)  # img2pdf's size for an image without a resolution
 _MIRRORS = (2, 4, 5, 7)  # EXIF orientations that mirror the picture (5 and 7 also turn it)
@@ -36,7 +39,11 @@ _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}  # what PNG stores as 
 
 def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
     """A PDF of the images, a page per frame (no text yet)."""
-    parts = [_image_pdf(source) for source in sources]
+    return _joined([_image_pdf(source) for source in sources])
+
+
+def _joined(parts: list[pikepdf.Pdf]) -> pikepdf.Pdf:
+    """The pages of `parts` in one PDF."""
     if len(parts) == 1:
         return parts[0]
     merged = pikepdf.new()
@@ -52,6 +59,15 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
 
     # img2pdf logs its choices (an alpha channel masked, an invalid rotation ignored) to stderr.
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
+    jpeg_frames = _tiff_jpeg_frames(source)
+    if jpeg_frames is not None:  # each page sized by its own resolution
+        layouts = [img2pdf.get_fixed_dpi_layout_fun(dpi) for _, dpi in jpeg_frames]
+        return _joined(
+            [
+                pikepdf.open(io.BytesIO(img2pdf.convert(data, layout_fun=layout)))
+                for (data, _), layout in zip(jpeg_frames, layouts, strict=True)
+            ]
+        )
     job = _img2pdf_job(source)
     # img2pdf reads a JPEG's resolution through Pillow, which says 72 dpi where EXIF gives none or
     # no unit; the page is sized by the loader's reading instead, as the sidecar states it.
@@ -119,6 +135,45 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
                 )
             return _Img2pdfJob([os.fspath(source)], pages)
     return _Img2pdfJob(_frames_encoded(source), pages)
+
+
+def _tiff_jpeg_frames(source: Path) -> list[tuple[bytes, tuple[float, float]]] | None:
+    """For a TIFF with a JPEG-compressed frame that img2pdf would otherwise embed as it displays,
+    each frame for img2pdf with its resolution: a JPEG frame's data joined into one JPEG file if
+    that decodes to exactly the frame's pixels, any other frame re-encoded losslessly. None for
+    other files."""
+    with open_image(source) as im:
+        if im.format != "TIFF":
+            return None
+        pages = getattr(im, "n_frames", 1)
+        if not _img2pdf_gets_right(im, pages):
+            return None
+        compressions = []
+        for index in range(pages):
+            im.seek(index)
+            compressions.append(im.tag_v2.get(259))
+        if JPEG_COMPRESSION not in compressions:
+            return None
+    data = source.read_bytes()
+    frames = []
+    for frame, resolution in iter_frames(source):
+        dpi = resolution or IMG2PDF_RESOLUTION
+        jpeg = frame_jpeg(frame, data) if hasattr(frame, "tag_v2") else None
+        if jpeg is not None and not _same_pixels(jpeg, frame):
+            jpeg = None
+        frames.append((jpeg or _encoded(frame, resolution), dpi))
+    return frames
+
+
+def _same_pixels(jpeg: bytes, frame: Image.Image) -> bool:
+    """Whether the JPEG file decodes to the frame's pixels exactly."""
+    try:
+        with Image.open(io.BytesIO(jpeg)) as decoded:
+            return decoded.size == frame.size and np.array_equal(
+                np.asarray(decoded.convert(frame.mode)), np.asarray(frame)
+            )
+    except (OSError, ValueError, SyntaxError):
+        return False
 
 
 def _frames_encoded(source: Path) -> list[bytes]:

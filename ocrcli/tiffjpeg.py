@@ -1,0 +1,177 @@
+"""The JPEG data of a JPEG-compressed TIFF frame, joined into one baseline JPEG file without
+decoding it, so that the PDF embeds the scan's own bytes (img2pdf decodes such a TIFF and stores
+its pixels with Flate: 2 to 3 times the file's size).
+
+A TIFF frame keeps its JPEG data in strips of rows (or tiles), each an abbreviated JPEG stream
+whose tables may sit in the JPEGTables tag. The strips are joined as restart intervals of one
+scan: each strip's entropy-coded data is left as it is, followed by a restart marker, and the
+frame header gives the whole height. That is exact where each strip holds whole rows of MCUs,
+which libtiff requires of every strip but the last. Anything else (tiles, progressive or
+arithmetic coding, a strip with its own restart markers or tables unlike the others', white as
+zero, CMYK) gets None, and the caller re-encodes the frame losslessly as before.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from PIL import Image
+
+JPEG_COMPRESSION = 7  # TIFF Compression tag value of "new-style" JPEG (6, "old-style", is not handled)
+_PHOTOMETRIC_GREY, _PHOTOMETRIC_RGB, _PHOTOMETRIC_YCBCR = 1, 2, 6
+_SOI, _EOI, _SOS, _DRI = 0xD8, 0xD9, 0xDA, 0xDD
+_BASELINE_FRAMES = (0xC0, 0xC1)  # SOF0 baseline, SOF1 extended sequential: Huffman, one scan
+_OTHER_FRAMES = (0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF)  # and DAC
+_TABLES = (0xC4, 0xDB)  # DHT, DQT
+# An Adobe APP14 segment whose transform flag 0 says the three components are R, G and B, not
+# YCbCr: PDF viewers then leave the colours as they are (the PDF reference, DCTDecode).
+_ADOBE_RGB = b"\xff\xee" + struct.pack(">H", 14) + b"Adobe" + struct.pack(">HHHB", 100, 0, 0, 0)
+
+
+@dataclass
+class _Strip:
+    tables: list[bytes]  # DQT and DHT segments in the strip itself, marker included
+    frame_marker: int  # C0 or C1
+    frame: bytes  # the SOF segment's payload
+    scan_header: bytes  # the SOS segment, marker included
+    entropy: bytes  # the entropy-coded data up to EOI
+
+
+def frame_jpeg(im: Image.Image, data: bytes) -> bytes | None:
+    """The current frame of the TIFF `im` (read from the file bytes `data`) as one JPEG file with
+    its compressed data unchanged; None where that cannot be done exactly (see the docstring)."""
+    tags = im.tag_v2
+    photometric = tags.get(262)
+    if (
+        tags.get(259) != JPEG_COMPRESSION
+        or photometric not in (_PHOTOMETRIC_GREY, _PHOTOMETRIC_RGB, _PHOTOMETRIC_YCBCR)
+        or tags.get(284, 1) != 1  # planar configuration: samples interleaved
+        or 322 in tags  # tiled
+        or not tags.get(273)
+    ):
+        return None
+    offsets, counts = tags[273], tags.get(279) or ()
+    if len(offsets) != len(counts):
+        return None
+    width, height = im.size
+    rows_per_strip = min(int(tags.get(278, height)), height)
+    try:
+        strips = [
+            _strip(data[offset : offset + count]) for offset, count in zip(offsets, counts, strict=True)
+        ]
+    except ValueError:
+        return None
+    shared_tables = _table_segments(tags.get(347) or b"")
+    if shared_tables is None or not _joinable(strips, width, height, rows_per_strip):
+        return None
+    first = strips[0]
+    precision, _, _, components = struct.unpack(">BHHB", first.frame[:6])
+    frame = struct.pack(">BHHB", precision, height, width, components) + first.frame[6:]
+    parts = [b"\xff\xd8"]
+    if photometric == _PHOTOMETRIC_RGB:
+        if components != 3:
+            return None
+        parts.append(_ADOBE_RGB)
+    parts += shared_tables + first.tables
+    parts.append(bytes([0xFF, first.frame_marker]) + struct.pack(">H", len(frame) + 2) + frame)
+    if len(strips) > 1:
+        parts.append(b"\xff\xdd" + struct.pack(">HH", 4, _mcus(first.frame, width, rows_per_strip)))
+    parts.append(first.scan_header)
+    for index, strip in enumerate(strips):
+        if index:
+            parts.append(bytes([0xFF, 0xD0 + (index - 1) % 8]))  # RST0..RST7 in turn
+        parts.append(strip.entropy)
+    parts.append(b"\xff\xd9")
+    return b"".join(parts)
+
+
+def _strip(stream: bytes) -> _Strip:
+    """A strip's abbreviated JPEG stream taken apart; ValueError if it is not one scan of a
+    baseline or extended Huffman frame without restart markers."""
+    if stream[:2] != b"\xff\xd8":
+        raise ValueError("no SOI")
+    tables: list[bytes] = []
+    frame_marker, frame = 0, b""
+    position = 2
+    while position + 4 <= len(stream):
+        if stream[position] != 0xFF:
+            raise ValueError("not a marker")
+        marker = stream[position + 1]
+        (length,) = struct.unpack(">H", stream[position + 2 : position + 4])
+        segment = stream[position : position + 2 + length]
+        if marker in _TABLES:
+            tables.append(segment)
+        elif marker in _BASELINE_FRAMES:
+            frame_marker, frame = marker, segment[4:]
+            if frame[0] != 8:
+                raise ValueError("not 8 bits per sample")
+        elif marker == _SOS:
+            end = stream.rfind(b"\xff\xd9")
+            entropy = stream[position + 2 + length : end]
+            if not frame or end < 0 or any(bytes([0xFF, 0xD0 + k]) in entropy for k in range(8)):
+                raise ValueError("no frame, no EOI, or restart markers")
+            return _Strip(tables, frame_marker, frame, segment, entropy)
+        elif marker == _DRI or marker in _OTHER_FRAMES:
+            raise ValueError("restart interval, or a progressive or arithmetic frame")
+        position += 2 + length
+    raise ValueError("no scan")
+
+
+def _table_segments(tables: bytes) -> list[bytes] | None:
+    """The DQT and DHT segments of a JPEGTables tag (an SOI, tables, an EOI); None if it holds
+    anything else."""
+    if not tables:
+        return []
+    if tables[:2] != b"\xff\xd8":
+        return None
+    segments, position = [], 2
+    while position + 2 <= len(tables) and tables[position : position + 2] != b"\xff\xd9":
+        marker = tables[position + 1]
+        if tables[position] != 0xFF or marker not in _TABLES or position + 4 > len(tables):
+            return None
+        (length,) = struct.unpack(">H", tables[position + 2 : position + 4])
+        segments.append(tables[position : position + 2 + length])
+        position += 2 + length
+    return segments
+
+
+def _joinable(strips: list[_Strip], width: int, height: int, rows_per_strip: int) -> bool:
+    """Whether the strips are one frame cut into whole rows of MCUs: the same components, tables
+    and scan, each strip's height its share of the rows, all of them full width."""
+    if not strips:
+        return False
+    first = strips[0]
+    for index, strip in enumerate(strips):
+        _, rows, columns, _ = struct.unpack(">BHHB", strip.frame[:6])
+        expected_rows = min(rows_per_strip, height - index * rows_per_strip)
+        if (
+            (rows, columns) != (expected_rows, width)
+            or strip.frame[5:] != first.frame[5:]
+            or strip.tables != first.tables
+            or strip.scan_header != first.scan_header
+        ):
+            return False
+    mcu_height = _mcu_size(first.frame)[1]
+    fits = len(strips) == 1 or rows_per_strip % mcu_height == 0
+    return (
+        fits
+        and len(strips) == -(-height // rows_per_strip)
+        and _mcus(first.frame, width, rows_per_strip) <= 0xFFFF
+    )
+
+
+def _mcu_size(frame: bytes) -> tuple[int, int]:
+    """An MCU's width and height in pixels: one 8 x 8 block for one component, else 8 times the
+    largest sampling factors."""
+    components = frame[5]
+    if components == 1:
+        return 8, 8
+    factors = [frame[6 + 3 * k + 1] for k in range(components)]
+    return 8 * max(f >> 4 for f in factors), 8 * max(f & 0x0F for f in factors)
+
+
+def _mcus(frame: bytes, width: int, rows: int) -> int:
+    """MCUs in `rows` rows of the frame: the restart interval that ends each strip."""
+    mcu_width, mcu_height = _mcu_size(frame)
+    return -(-width // mcu_width) * -(-rows // mcu_height)

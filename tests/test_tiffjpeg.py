@@ -1,0 +1,120 @@
+"""JPEG-compressed TIFFs wrapped in a PDF: their JPEG data passes through, joined into one JPEG per
+frame, and poppler decodes it to exactly the TIFF's pixels; what cannot be joined is re-encoded
+losslessly as before."""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+import pytest
+from PIL import Image
+
+from ocrcli.imagepdf import images_pdf
+from ocrcli.tiffjpeg import frame_jpeg
+
+RECEIPT = Path(__file__).resolve().parents[2] / "shared" / "data" / "sroie" / "img" / "000.jpg"
+
+
+def _scan(mode: str, size: tuple[int, int] = (600, 900)) -> Image.Image:
+    return Image.open(RECEIPT).convert(mode).resize(size)
+
+
+def _jpeg_tiff(path: Path, kind: str) -> Path:
+    """A JPEG-compressed TIFF as Pillow (libtiff) writes it: in strips, tables in JPEGTables."""
+    if kind == "grey":
+        _scan("L").save(path, compression="jpeg", quality=90, dpi=(300, 300))
+    elif kind == "rgb":  # photometric RGB: the JPEG's components are R, G and B, not YCbCr
+        _scan("RGB").save(path, compression="jpeg", quality=85, dpi=(200, 200))
+    elif kind == "ycbcr":
+        _scan("YCbCr").save(path, compression="jpeg", quality=85, dpi=(150, 150))
+    elif kind == "two-frames":
+        first, second = _scan("RGB"), _scan("L", (500, 700))
+        first.save(path, compression="jpeg", save_all=True, append_images=[second], dpi=(240, 240))
+    return path
+
+
+def _one_strip_tiff(path: Path, jpeg: bytes, size: tuple[int, int]) -> Path:
+    """A grey TIFF whose one strip is the given JPEG file, tables and all, written by hand."""
+    width, height = size
+    entries = [(256, width), (257, height), (258, 8), (259, 7), (262, 1), (273, 0), (277, 1), (278, height)]
+    entries.append((279, len(jpeg)))
+    data_offset = 8 + 2 + 12 * len(entries) + 4
+    ifd = struct.pack("<H", len(entries))
+    for tag, value in entries:
+        value = data_offset if tag == 273 else value
+        ifd += struct.pack("<HHII", tag, 4, 1, value)  # every value a LONG
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + jpeg)
+    return path
+
+
+def _poppler_images(pdf_path: Path, tmp_path: Path) -> list[np.ndarray]:
+    """Every image of the PDF as poppler decodes it (pdfimages)."""
+    subprocess.run(["pdfimages", "-png", str(pdf_path), str(tmp_path / "img")], check=True)
+    return [np.asarray(Image.open(p)) for p in sorted(tmp_path.glob("img-*.png"))]
+
+
+def _frames(path: Path) -> list[Image.Image]:
+    frames = []
+    with Image.open(path) as im:
+        for index in range(getattr(im, "n_frames", 1)):
+            im.seek(index)
+            frames.append(im.copy())
+    return frames
+
+
+@pytest.mark.parametrize("kind", ["grey", "rgb", "ycbcr", "two-frames"])
+def test_a_jpeg_tiff_keeps_its_jpeg_data_and_pixels_and_size(tmp_path: Path, kind: str) -> None:
+    tiff = _jpeg_tiff(tmp_path / "scan.tif", kind)
+    frames = _frames(tiff)
+    assert len(Image.open(tiff).tag_v2[273]) > 1  # several strips, joined
+
+    pdf = images_pdf([tiff])
+    out = tmp_path / "scan.pdf"
+    pdf.save(out)
+
+    assert len(pdf.pages) == len(frames)
+    for page, frame in zip(pdf.pages, frames, strict=True):
+        (image,) = page.Resources.XObject.values()
+        assert pikepdf.PdfImage(image).filters == ["/DCTDecode"]
+        dpi = frame.info["dpi"][0]
+        assert [float(v) for v in page.mediabox] == pytest.approx([0, 0, *(n * 72 / dpi for n in frame.size)])
+    decoded = _poppler_images(out, tmp_path)
+    for pixels, frame in zip(decoded, frames, strict=True):
+        expected = np.asarray(frame.convert("RGB" if frame.mode == "YCbCr" else frame.mode))
+        assert np.array_equal(pixels, expected)
+    # The issue's bound for an image input is 10 %; the text layer comes on top of this.
+    assert out.stat().st_size <= 1.02 * tiff.stat().st_size
+
+
+def test_a_single_strip_with_its_own_tables_passes_through_unchanged(tmp_path: Path) -> None:
+    scan = _scan("L", (120, 200))
+    buffer = io.BytesIO()
+    scan.save(buffer, format="JPEG", quality=90)
+    tiff = _one_strip_tiff(tmp_path / "one.tif", buffer.getvalue(), scan.size)
+
+    with Image.open(tiff) as im:
+        joined = frame_jpeg(im, tiff.read_bytes())
+    assert joined is not None
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(joined))), np.asarray(Image.open(tiff)))
+
+
+def test_a_progressive_jpeg_strip_is_stored_losslessly_instead(tmp_path: Path) -> None:
+    scan = _scan("L", (120, 200))
+    buffer = io.BytesIO()
+    scan.save(buffer, format="JPEG", quality=90, progressive=True)
+    tiff = _one_strip_tiff(tmp_path / "progressive.tif", buffer.getvalue(), scan.size)
+
+    with Image.open(tiff) as im:
+        assert frame_jpeg(im, tiff.read_bytes()) is None
+    pdf = images_pdf([tiff])
+    out = tmp_path / "progressive.pdf"
+    pdf.save(out)
+    (image,) = pdf.pages[0].Resources.XObject.values()
+    assert pikepdf.PdfImage(image).filters != ["/DCTDecode"]
+    (pixels,) = _poppler_images(out, tmp_path)
+    assert np.array_equal(pixels, np.asarray(Image.open(tiff)))
