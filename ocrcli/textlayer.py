@@ -17,7 +17,12 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
 - Font sizes: lines of about the same height (within SAME_SIZE) share one size, so body text whose
   detected line heights vary stays in one poppler block, while a caption or heading of another
   size is kept apart from it, as poppler does with born-digital text; with one size for the whole
-  page, a caption between two columns joined them into one block read line across line.
+  page, a caption between two columns joined them into one block read line across line. The size
+  is LINE_SIZE times the lines' height: poppler takes a line into the block above it only within
+  1.5 font sizes of the block's last baseline, and a detected line is less high than its type's
+  size, so a heading set a little apart above its column became a block of its own, which
+  poppler's reading order put before the column beside (docbank 10's right-hand heading was read
+  between the left column's lines).
 - A block that overlaps the box of a larger text column (a caption beside a picture the columns
   wrap around) is drawn at INSET_SIZE times the column's size (see _inset_sizes). poppler takes
   into a block any word on its lines that overlaps it horizontally (within 0.3 em) at a size
@@ -66,6 +71,13 @@ MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted la
 MAX_LEVEL_DRIFT_EM = 1.0  # ...and so do lines and rows drifting further (see _line_words, _level_row)
 MAX_ROW_SHIFT_EM = 0.2  # see _level_row
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
+# Font size / line height (see the module's docstring), measured with benchmarks/check_pdfs.py. At
+# 1.0, docbank 10's right-hand heading was read before the left column once the detector's boxes
+# came out a little lower (a detector change tried 2026-12-04; passing from 1.03 with it). tess
+# 8071, whose columns stand 9 to 12 pt apart, failed at 1.07, 1.08 and from 1.12 (at 0.7 font
+# sizes poppler takes in words beside a block: its columns joined line across line). 1.05 passed
+# as many outputs as 1.0 did (46 of 53).
+LINE_SIZE = 1.05
 # poppler merges words overlapping a block if their font size is within this share of the block's,
 # so a block overlapping a column's box is drawn at just under 1 - 0.6 times the column's size.
 POPPLER_OVERLAP_SIZES = 0.6
@@ -344,7 +356,8 @@ def _font_sizes(
 ) -> dict[int, float]:
     """A font size per line (keyed by id) from the line's height, lines of about the same height
     sharing one size (see the module's docstring): the median height of the lines takes every line
-    within SAME_SIZE of it, then the median of the rest does the same, until all have a size. Then
+    within SAME_SIZE of it, drawn LINE_SIZE times that height, then the median of the rest does the
+    same, until all have a size. Then
     each block of side-by-side rows (`rows` is page.rows()) gets one size of its own, TABLE_SIZE
     times its median height."""
     heights = {
@@ -356,7 +369,8 @@ def _font_sizes(
     while len(sizes) < len(heights):
         left = {key: h for key, h in heights.items() if key not in sizes}
         size = statistics.median_high(left.values())
-        sizes.update({key: round(size, 2) for key, h in left.items() if abs(h / size - 1) <= SAME_SIZE})
+        drawn = round(LINE_SIZE * size, 2)
+        sizes.update({key: drawn for key, h in left.items() if abs(h / size - 1) <= SAME_SIZE})
     for _, block in itertools.groupby(rows, key=lambda row: row[0].block):
         block_rows = list(block)
         keys = [id(line) for row in block_rows for line in row if id(line) in heights]

@@ -232,7 +232,7 @@ def test_text_layer_skips_a_degenerate_line_and_draws_the_rest() -> None:
 def test_side_by_side_rows_share_one_larger_font_size() -> None:
     """A block of rows whose lines sit side by side (a receipt's item and price) is drawn at 1.5
     times its line height, so poppler keeps items and prices in one block; a block of plain lines
-    keeps the size of its lines' height."""
+    is drawn at LINE_SIZE (1.05) times its lines' height."""
 
     def line(text: str, x0: float, y0: float, block: int) -> Line:
         quad = (x0, y0, x0 + 10 * len(text), y0, x0 + 10 * len(text), y0 + 20, x0, y0 + 20)
@@ -253,7 +253,27 @@ def test_side_by_side_rows_share_one_larger_font_size() -> None:
     )
     content = layer_content(page, GlyphlessFont(pikepdf.new()), 1.0, 300.0).decode()
     sizes = [float(op.split()[1]) for op in content.splitlines() if op.endswith(" Tf")]
-    assert sizes == [20.0, 30.0]  # the heading at its height, then one size for the whole table
+    assert sizes == [21.0, 30.0]  # the heading at 1.05 times its height, then one size for the table
+
+
+def test_a_heading_set_apart_above_its_column_is_read_with_it(tmp_path: Path) -> None:
+    """Two columns, each under a heading 1.55 line heights above its first line (lines 1.3 apart):
+    drawn at the lines' height, each heading was a poppler block of its own, and the right-hand
+    one, widened over the empty space to its left, was read before the left column (as on docbank
+    10). At 1.05 times the height the headings belong to their columns."""
+
+    def line(text: str, x0: float, y0: float, block: int) -> Line:
+        quad = (x0, y0, x0 + 9 * len(text), y0, x0 + 9 * len(text), y0 + 20, x0, y0 + 20)
+        return Line(text, quad, 0.9, [Word(text, quad, 0.9)], block)
+
+    body = ["alpha beta gamma delta", "epsilon zeta eta theta", "iota kappa lambda mu"]
+    lines = [line("Left", 20, 20, 0), line("Right", 330, 20, 1)]
+    for column, (x0, words) in enumerate([(20, body), (330, [w.upper() for w in body])]):
+        lines += [line(text, x0, 51 + 26 * k, column) for k, text in enumerate(words)]
+    lines.sort(key=lambda ln: ln.block)  # reading order: the left column, then the right
+    path = layer_pdf(Page(1, 560, 200, 72.0, lines=lines), tmp_path / "headings.pdf")
+    expected = [word for ln in lines for word in ln.text.split()]
+    assert pdftotext(path).split() == expected
 
 
 def test_a_row_at_the_bottom_edge_keeps_its_baseline_on_the_page(tmp_path: Path) -> None:
