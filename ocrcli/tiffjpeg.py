@@ -40,7 +40,15 @@ class _Strip:
 
 def frame_jpeg(im: Image.Image, data: bytes) -> bytes | None:
     """The current frame of the TIFF `im` (read from the file bytes `data`) as one JPEG file with
-    its compressed data unchanged; None where that cannot be done exactly (see the docstring)."""
+    its compressed data unchanged; None where that cannot be done exactly (see the docstring), or
+    where the file's tags or JPEG segments are malformed."""
+    try:
+        return _joined_strips(im, data)
+    except (ValueError, TypeError, IndexError, struct.error):
+        return None
+
+
+def _joined_strips(im: Image.Image, data: bytes) -> bytes | None:
     tags = im.tag_v2
     photometric = tags.get(262)
     if (
@@ -56,12 +64,9 @@ def frame_jpeg(im: Image.Image, data: bytes) -> bytes | None:
         return None
     width, height = im.size
     rows_per_strip = min(int(tags.get(278, height)), height)
-    try:
-        strips = [
-            _strip(data[offset : offset + count]) for offset, count in zip(offsets, counts, strict=True)
-        ]
-    except ValueError:
+    if rows_per_strip <= 0:
         return None
+    strips = [_strip(data[offset : offset + count]) for offset, count in zip(offsets, counts, strict=True)]
     shared_tables = _table_segments(tags.get(347) or b"")
     if shared_tables is None or not _joinable(strips, width, height, rows_per_strip):
         return None
@@ -104,8 +109,8 @@ def _strip(stream: bytes) -> _Strip:
             tables.append(segment)
         elif marker in _BASELINE_FRAMES:
             frame_marker, frame = marker, segment[4:]
-            if frame[0] != 8:
-                raise ValueError("not 8 bits per sample")
+            if len(frame) < 6 or len(frame) != 6 + 3 * frame[5] or frame[0] != 8:
+                raise ValueError("a short frame header, or not 8 bits per sample")
         elif marker == _SOS:
             end = stream.rfind(b"\xff\xd9")
             entropy = stream[position + 2 + length : end]

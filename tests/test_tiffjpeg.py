@@ -118,3 +118,33 @@ def test_a_progressive_jpeg_strip_is_stored_losslessly_instead(tmp_path: Path) -
     assert pikepdf.PdfImage(image).filters != ["/DCTDecode"]
     (pixels,) = _poppler_images(out, tmp_path)
     assert np.array_equal(pixels, np.asarray(Image.open(tiff)))
+
+
+def test_malformed_strips_give_none_not_an_exception(tmp_path: Path) -> None:
+    """The strips' JPEG segments are parsed from the file: corrupt headers (lengths, markers,
+    frame sizes) must leave the frame to the lossless fallback, never raise."""
+    tiff = _jpeg_tiff(tmp_path / "scan.tif", "rgb")
+    data = tiff.read_bytes()
+    with Image.open(tiff) as im:
+        assert frame_jpeg(im, data) is not None
+        offsets = im.tag_v2[273]
+        rng = np.random.default_rng(7)
+        for _ in range(300):
+            corrupt = bytearray(data)
+            offset = int(rng.choice(offsets[:3]))
+            for position in rng.integers(offset, offset + 40, size=int(rng.integers(1, 4))):
+                corrupt[position] = int(rng.integers(0, 256))
+            joined = frame_jpeg(im, bytes(corrupt))
+            assert joined is None or joined.startswith(b"\xff\xd8")
+
+    # A frame header cut short (3 bytes where 11 belong), with valid segments around it.
+    scan = _scan("L", (120, 200))
+    buffer = io.BytesIO()
+    scan.save(buffer, format="JPEG", quality=90)
+    jpeg = buffer.getvalue()
+    start = jpeg.index(b"\xff\xc0")
+    (length,) = struct.unpack(">H", jpeg[start + 2 : start + 4])
+    short = jpeg[:start] + b"\xff\xc0\x00\x05\x08\x00\xc8" + jpeg[start + 2 + length :]
+    cut = _one_strip_tiff(tmp_path / "short.tif", short, scan.size)
+    with Image.open(cut) as im:
+        assert frame_jpeg(im, cut.read_bytes()) is None
