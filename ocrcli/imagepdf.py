@@ -14,7 +14,8 @@ A black-and-white PNG is re-encoded as Group 4 when that is smaller than the fil
 a third for scanned text), so the searchable PDF stays close to the scan's size. A JPEG whose EXIF
 orientation mirrors it keeps its bytes too: the page draws the image mirrored (see _mirrored). A
 JPEG-compressed TIFF's strips are joined into one JPEG (see tiffjpeg), checked to decode to the
-same pixels, and passed through: img2pdf would store the pixels with Flate, 2 to 3 times larger."""
+same pixels (see _same_pixels), and passed through: img2pdf would store the pixels with Flate, 2
+to 3 times larger."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ IMG2PDF_RESOLUTION = (96.0, 96.0)  # img2pdf's size for an image without a resol
 _MIRRORS = (2, 4, 5, 7)  # EXIF orientations that mirror the picture (5 and 7 also turn it)
 _BLACK_AND_WHITE = {(0, 0, 0), (255, 255, 255)}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}  # what PNG stores as it is
+STRIP_EDGE_LEVELS = 32  # see _same_pixels
 
 
 def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
@@ -138,42 +140,50 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
 
 
 def _tiff_jpeg_frames(source: Path) -> list[tuple[bytes, tuple[float, float]]] | None:
-    """For a TIFF with a JPEG-compressed frame that img2pdf would otherwise embed as it displays,
-    each frame for img2pdf with its resolution: a JPEG frame's data joined into one JPEG file if
-    that decodes to exactly the frame's pixels, any other frame re-encoded losslessly. None for
-    other files."""
+    """For a TIFF whose every frame is JPEG-compressed and displays as img2pdf would embed it,
+    each frame's JPEG data joined into one JPEG file (see tiffjpeg) with the frame's resolution,
+    if every one decodes to the frame's pixels (see _same_pixels); else None, and the file goes to
+    img2pdf as before. A frame with an ICC profile also gets None: the joined JPEG would lose it."""
     with open_image(source) as im:
         if im.format != "TIFF":
             return None
         pages = getattr(im, "n_frames", 1)
-        if not _img2pdf_gets_right(im, pages):
-            return None
-        compressions = []
         for index in range(pages):
             im.seek(index)
-            compressions.append(im.tag_v2.get(259))
-        if JPEG_COMPRESSION not in compressions:
+            if im.tag_v2.get(259) != JPEG_COMPRESSION or im.info.get("icc_profile"):
+                return None
+        if not _img2pdf_gets_right(im, pages):
             return None
     data = source.read_bytes()
     frames = []
     for frame, resolution in iter_frames(source):
-        dpi = resolution or IMG2PDF_RESOLUTION
         jpeg = frame_jpeg(frame, data) if hasattr(frame, "tag_v2") else None
-        if jpeg is not None and not _same_pixels(jpeg, frame):
-            jpeg = None
-        frames.append((jpeg or _encoded(frame, resolution), dpi))
+        if jpeg is None or not _same_pixels(jpeg, frame, int(frame.tag_v2.get(278, frame.height))):
+            return None
+        frames.append((jpeg, resolution or IMG2PDF_RESOLUTION))
     return frames
 
 
-def _same_pixels(jpeg: bytes, frame: Image.Image) -> bool:
-    """Whether the JPEG file decodes to the frame's pixels exactly."""
+def _same_pixels(jpeg: bytes, frame: Image.Image, rows_per_strip: int) -> bool:
+    """Whether the joined JPEG decodes to the frame's pixels: exactly, except that in the two rows
+    either side of a boundary between strips a colour may differ by up to STRIP_EDGE_LEVELS. With
+    subsampled chroma (YCbCr 4:2:0, libtiff's default) libjpeg interpolates a strip's edge row
+    from the next strip's once they are one scan, and repeats the edge row when libtiff decodes
+    the strips one by one: up to 12 levels apart, on those rows only, in tiffcp's files."""
     try:
         with Image.open(io.BytesIO(jpeg)) as decoded:
-            return decoded.size == frame.size and np.array_equal(
-                np.asarray(decoded.convert(frame.mode)), np.asarray(frame)
-            )
+            if decoded.size != frame.size:
+                return False
+            joined = np.asarray(decoded.convert(frame.mode)).astype(np.int16)
     except (OSError, ValueError, SyntaxError):
         return False
+    difference = np.abs(joined - np.asarray(frame).astype(np.int16))
+    if difference.ndim == 3:
+        difference = difference.max(axis=2)
+    rows = np.flatnonzero(difference.max(axis=1))
+    below_edge = (rows % rows_per_strip == 0) & (rows > 0)
+    above_edge = (rows % rows_per_strip == rows_per_strip - 1) & (rows + 1 < frame.height)
+    return bool((below_edge | above_edge).all() and difference.max() <= STRIP_EDGE_LEVELS)
 
 
 def _frames_encoded(source: Path) -> list[bytes]:

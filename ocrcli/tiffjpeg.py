@@ -44,7 +44,7 @@ def frame_jpeg(im: Image.Image, data: bytes) -> bytes | None:
     where the file's tags or JPEG segments are malformed."""
     try:
         return _joined_strips(im, data)
-    except (ValueError, TypeError, IndexError, struct.error):
+    except (ValueError, TypeError, IndexError, ArithmeticError, struct.error):
         return None
 
 
@@ -102,7 +102,12 @@ def _strip(stream: bytes) -> _Strip:
     while position + 4 <= len(stream):
         if stream[position] != 0xFF:
             raise ValueError("not a marker")
+        if stream[position + 1] == 0xFF:  # a fill byte before a marker
+            position += 1
+            continue
         marker = stream[position + 1]
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # TEM, RSTn: markers without a length
+            raise ValueError("a standalone marker among the headers")
         (length,) = struct.unpack(">H", stream[position + 2 : position + 4])
         segment = stream[position : position + 2 + length]
         if marker in _TABLES:
@@ -111,6 +116,9 @@ def _strip(stream: bytes) -> _Strip:
             frame_marker, frame = marker, segment[4:]
             if len(frame) < 6 or len(frame) != 6 + 3 * frame[5] or frame[0] != 8:
                 raise ValueError("a short frame header, or not 8 bits per sample")
+            factors = frame[7 : 6 + 3 * frame[5] : 3]  # each component's sampling factors, H << 4 | V
+            if not all(1 <= f >> 4 <= 4 and 1 <= f & 0x0F <= 4 for f in factors):
+                raise ValueError("a sampling factor out of 1..4")
         elif marker == _SOS:
             end = stream.rfind(b"\xff\xd9")
             entropy = stream[position + 2 + length : end]

@@ -14,7 +14,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from ocrcli.imagepdf import images_pdf
+from ocrcli.imagepdf import STRIP_EDGE_LEVELS, _same_pixels, images_pdf
 from ocrcli.tiffjpeg import frame_jpeg
 
 RECEIPT = Path(__file__).resolve().parents[2] / "shared" / "data" / "sroie" / "img" / "000.jpg"
@@ -148,3 +148,116 @@ def test_malformed_strips_give_none_not_an_exception(tmp_path: Path) -> None:
     cut = _one_strip_tiff(tmp_path / "short.tif", short, scan.size)
     with Image.open(cut) as im:
         assert frame_jpeg(im, cut.read_bytes()) is None
+    # Sampling factors of 0 (an MCU of no size), and a TEM marker, which has no length, among the
+    # headers: libjpeg reads past it differently, so the joined file could describe another frame.
+    zero = bytearray(jpeg)
+    zero[start + 2 + 2 + 6 + 1] = 0x00  # the one component's sampling factors
+    tem = jpeg[:start] + b"\xff\x01" + jpeg[start:]
+    for name, stream in (("zero", bytes(zero)), ("tem", tem)):
+        odd = _one_strip_tiff(tmp_path / f"{name}.tif", stream, scan.size)
+        with Image.open(odd) as im:
+            assert frame_jpeg(im, odd.read_bytes()) is None
+
+
+def _colour_strips_tiff(path: Path, rows_per_strip: int) -> tuple[Path, Image.Image]:
+    """An RGB picture as a YCbCr 4:2:0 JPEG TIFF (libtiff's default for colour JPEG), written by
+    hand: each strip a JPEG of its own rows, all with the same tables."""
+    y, x = np.mgrid[0:100, 0:64]
+    picture = np.stack([x * 4, y * 2, 60 + x + y + 30 * np.sin(x / 5)], axis=2).astype(np.uint8)  # smooth
+    image = Image.fromarray(picture)
+    strips = []
+    for top in range(0, image.height, rows_per_strip):
+        buffer = io.BytesIO()
+        image.crop((0, top, image.width, min(top + rows_per_strip, image.height))).save(
+            buffer, format="JPEG", quality=90, subsampling=2
+        )
+        strips.append(buffer.getvalue())
+    arrays = {273: None, 279: [len(strip) for strip in strips], 258: [8, 8, 8]}
+    tags = [(256, 4, [image.width]), (257, 4, [image.height]), (258, 3, arrays[258]), (259, 3, [7])]
+    tags += [(262, 3, [6]), (273, 4, [0] * len(strips)), (277, 3, [3]), (278, 4, [rows_per_strip])]
+    tags += [(279, 4, arrays[279]), (284, 3, [1]), (530, 3, [2, 2])]
+    ifd_size = 2 + 12 * len(tags) + 4
+    extra_at = 8 + ifd_size
+    extra = b""
+    offsets_at = {}
+    for tag, kind, values in tags:
+        size = (2 if kind == 3 else 4) * len(values)
+        if size > 4:
+            offsets_at[tag] = extra_at + len(extra)
+            extra += b"\0" * size
+    data_at = extra_at + len(extra)
+    strip_offsets = list(np.cumsum([data_at] + [len(strip) for strip in strips[:-1]]))
+    ifd, extra = struct.pack("<H", len(tags)), bytearray(extra)
+    for tag, kind, values in tags:
+        values = [int(v) for v in (strip_offsets if tag == 273 else values)]
+        packed = struct.pack(f"<{len(values)}{'H' if kind == 3 else 'I'}", *values)
+        if tag in offsets_at:
+            start = offsets_at[tag] - extra_at
+            extra[start : start + len(packed)] = packed
+            ifd += struct.pack("<HHII", tag, kind, len(values), offsets_at[tag])
+        else:
+            ifd += struct.pack("<HHI", tag, kind, len(values)) + packed.ljust(4, b"\0")
+    path.write_bytes(
+        b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + bytes(extra) + b"".join(strips)
+    )
+    return path, image
+
+
+def test_a_subsampled_colour_tiff_in_strips_keeps_its_jpeg_data(tmp_path: Path) -> None:
+    """4:2:0 strips joined decode as libtiff decodes them but for the rows either side of a strip
+    boundary, where libjpeg now interpolates chroma across it: accepted, and passed through."""
+    tiff, _ = _colour_strips_tiff(tmp_path / "colour.tif", 32)
+    with Image.open(tiff) as im:
+        frame = im.convert("RGB")
+        joined = frame_jpeg(im, tiff.read_bytes())
+    assert joined is not None
+    pdf = images_pdf([tiff])
+    (image,) = pdf.pages[0].Resources.XObject.values()
+    assert pikepdf.PdfImage(image).filters == ["/DCTDecode"]
+    out = tmp_path / "colour.pdf"
+    pdf.save(out)
+    (pixels,) = _poppler_images(out, tmp_path)
+    difference = np.abs(pixels.astype(int) - np.asarray(frame).astype(int)).max(axis=2)
+    rows = set(np.flatnonzero(difference.max(axis=1)).tolist())
+    assert rows <= {31, 32, 63, 64, 95, 96} and difference.max() <= STRIP_EDGE_LEVELS
+
+
+def test_joined_pixels_may_differ_only_next_to_strip_boundaries() -> None:
+    picture = np.full((48, 16, 3), 128, np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")  # _same_pixels only decodes the file
+    joined = buffer.getvalue()
+
+    def frame_with(row: int, change: int) -> Image.Image:
+        changed = picture.copy()
+        changed[row, 3] = 128 + change
+        return Image.fromarray(changed)
+
+    assert _same_pixels(joined, Image.fromarray(picture), 16)
+    assert _same_pixels(joined, frame_with(15, 12), 16)  # last row of the first strip
+    assert _same_pixels(joined, frame_with(32, 12), 16)  # first row of the third
+    assert not _same_pixels(joined, frame_with(8, 1), 16)  # inside a strip
+    assert not _same_pixels(joined, frame_with(0, 1), 16)  # the top row is no boundary
+    assert not _same_pixels(joined, frame_with(47, 1), 16)  # nor the bottom one
+    assert not _same_pixels(joined, frame_with(16, STRIP_EDGE_LEVELS + 1), 16)
+
+
+@pytest.mark.parametrize("kind", ["icc", "cmyk"])
+def test_what_the_joined_jpeg_would_lose_goes_to_img2pdf_as_before(tmp_path: Path, kind: str) -> None:
+    """An ICC profile (a TIFF tag, which the joined JPEG would not carry) and CMYK data (which
+    tiffjpeg does not join) are embedded as img2pdf embeds them: ICC-based colour, DeviceCMYK."""
+    from PIL import ImageCms
+
+    tiff = tmp_path / f"{kind}.tif"
+    if kind == "icc":
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        _scan("RGB").save(tiff, compression="jpeg", icc_profile=profile, dpi=(200, 200))
+    else:
+        _scan("CMYK").save(tiff, compression="jpeg", dpi=(200, 200))
+    pdf = images_pdf([tiff])
+    (image,) = pdf.pages[0].Resources.XObject.values()
+    colour_space = image.ColorSpace
+    if kind == "icc":
+        assert colour_space[0] == "/ICCBased" and colour_space[1].N == 3
+    else:
+        assert colour_space == "/DeviceCMYK"
