@@ -29,6 +29,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
+from ocrcli.errors import BadInputError
 from ocrcli.imageio import exif_orientation, file_resolution, frame_to_rgb, iter_frames, open_image
 from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
 
@@ -40,8 +41,23 @@ STRIP_EDGE_LEVELS = 32  # see _same_pixels
 
 
 def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
-    """A PDF of the images, a page per frame (no text yet)."""
-    return _joined([_image_pdf(source) for source in sources])
+    """A PDF of the images, a page per frame (no text yet). BadInputError for an image whose page
+    PDF cannot hold (see _within_pdf_limits)."""
+    return _joined([_within_pdf_limits(source) for source in sources])
+
+
+def _within_pdf_limits(source: Path) -> pikepdf.Pdf:
+    """_image_pdf(source), with img2pdf's refusal of a page under 3 or over 14,400 pt a side (a
+    5 x 5 px image at 300 dpi, or a long strip at a low resolution) as a one-line error."""
+    try:
+        return _image_pdf(source)
+    except ValueError as exc:
+        if "Page size must be between" not in str(exc):
+            raise
+        reason = (
+            "at its resolution the page would be under 3 pt or over 14400 pt a side, more than PDF allows"
+        )
+        raise BadInputError(source, reason) from exc
 
 
 def _joined(parts: list[pikepdf.Pdf]) -> pikepdf.Pdf:

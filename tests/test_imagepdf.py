@@ -274,3 +274,12 @@ def test_the_pixel_limit_holds_before_anything_decodes_the_image(
     monkeypatch.setenv("OCRCLI_MAX_PIXELS", "10000")
     with pytest.raises(BadInputError, match="over the limit"):
         images_pdf([path])
+
+
+def test_an_image_too_small_for_a_pdf_page_is_a_one_line_error(tmp_path: Path) -> None:
+    """img2pdf refuses a page under 3 pt a side (5 x 5 px at 300 dpi is 1.2 pt): that is bad input
+    with a reason, not an unexpected error."""
+    tiny = tmp_path / "tiny.png"
+    Image.new("L", (5, 5), 255).save(tiny, dpi=(300, 300))
+    with pytest.raises(BadInputError, match="3 pt"):
+        images_pdf([tiny])
