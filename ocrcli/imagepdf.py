@@ -159,14 +159,14 @@ def _tiff_jpeg_frames(source: Path) -> list[tuple[bytes, tuple[float, float]]] |
     """For a TIFF whose every frame is JPEG-compressed and displays as img2pdf would embed it,
     each frame's JPEG data joined into one JPEG file (see tiffjpeg) with the frame's resolution,
     if every one decodes to the frame's pixels (see _same_pixels); else None, and the file goes to
-    img2pdf as before. A frame with an ICC profile also gets None: the joined JPEG would lose it."""
+    img2pdf as before."""
     with open_image(source) as im:
         if im.format != "TIFF":
             return None
         pages = getattr(im, "n_frames", 1)
         for index in range(pages):
             im.seek(index)
-            if im.tag_v2.get(259) != JPEG_COMPRESSION or im.info.get("icc_profile"):
+            if im.tag_v2.get(259) != JPEG_COMPRESSION:
                 return None
         if not _img2pdf_gets_right(im, pages):
             return None

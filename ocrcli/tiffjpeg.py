@@ -6,9 +6,10 @@ A TIFF frame keeps its JPEG data in strips of rows (or tiles), each an abbreviat
 whose tables may sit in the JPEGTables tag. The strips are joined as restart intervals of one
 scan: each strip's entropy-coded data is left as it is, followed by a restart marker, and the
 frame header gives the whole height. That is exact where each strip holds whole rows of MCUs,
-which libtiff requires of every strip but the last. Anything else (tiles, progressive or
-arithmetic coding, a strip with its own restart markers or tables unlike the others', white as
-zero, CMYK) gets None, and the caller re-encodes the frame losslessly as before.
+which libtiff requires of every strip but the last. The TIFF's ICC profile goes along as APP2
+segments. Anything else (tiles, progressive or arithmetic coding, a strip with its own restart
+markers or tables unlike the others', white as zero, CMYK) gets None, and the caller leaves the
+file to img2pdf as before.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _OTHER_FRAMES = (0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xC
 _TABLES = (0xC4, 0xDB)  # DHT, DQT
 # An Adobe APP14 segment whose transform flag 0 says the three components are R, G and B, not
 # YCbCr: PDF viewers then leave the colours as they are (the PDF reference, DCTDecode).
+_ICC_NAME = b"ICC_PROFILE\0"
+ICC_CHUNK = 65519  # the most profile data one APP2 segment holds (65,535 less its length and header)
 _ADOBE_RGB = b"\xff\xee" + struct.pack(">H", 14) + b"Adobe" + struct.pack(">HHHB", 100, 0, 0, 0)
 
 
@@ -78,6 +81,7 @@ def _joined_strips(im: Image.Image, data: bytes) -> bytes | None:
         if components != 3:
             return None
         parts.append(_ADOBE_RGB)
+    parts += _icc_segments(im.info.get("icc_profile") or b"")
     parts += shared_tables + first.tables
     parts.append(bytes([0xFF, first.frame_marker]) + struct.pack(">H", len(frame) + 2) + frame)
     if len(strips) > 1:
@@ -129,6 +133,22 @@ def _strip(stream: bytes) -> _Strip:
             raise ValueError("restart interval, or a progressive or arithmetic frame")
         position += 2 + length
     raise ValueError("no scan")
+
+
+def _icc_segments(profile: bytes) -> list[bytes]:
+    """An ICC profile (the TIFF's tag) as the APP2 ICC_PROFILE segments that carry it in a JPEG,
+    in chunks of at most ICC_CHUNK bytes, numbered from 1."""
+    chunks = [profile[i : i + ICC_CHUNK] for i in range(0, len(profile), ICC_CHUNK)]
+    if len(chunks) > 255:
+        raise ValueError("an ICC profile too large for a JPEG")
+    return [
+        b"\xff\xe2"
+        + struct.pack(">H", 2 + len(_ICC_NAME) + 2 + len(chunk))
+        + _ICC_NAME
+        + bytes([number, len(chunks)])
+        + chunk
+        for number, chunk in enumerate(chunks, start=1)
+    ]
 
 
 def _table_segments(tables: bytes) -> list[bytes] | None:

@@ -242,22 +242,32 @@ def test_joined_pixels_may_differ_only_next_to_strip_boundaries() -> None:
     assert not _same_pixels(joined, frame_with(16, STRIP_EDGE_LEVELS + 1), 16)
 
 
-@pytest.mark.parametrize("kind", ["icc", "cmyk"])
-def test_what_the_joined_jpeg_would_lose_goes_to_img2pdf_as_before(tmp_path: Path, kind: str) -> None:
-    """An ICC profile (a TIFF tag, which the joined JPEG would not carry) and CMYK data (which
-    tiffjpeg does not join) are embedded as img2pdf embeds them: ICC-based colour, DeviceCMYK."""
+def test_an_icc_profile_goes_along_and_cmyk_goes_to_img2pdf_as_before(tmp_path: Path) -> None:
+    """The TIFF's ICC profile (a tag of its own) is carried into the joined JPEG, so the image
+    keeps its ICC-based colour; CMYK, which tiffjpeg does not join, is embedded by img2pdf as it
+    was, DeviceCMYK (it had been converted to RGB)."""
     from PIL import ImageCms
 
-    tiff = tmp_path / f"{kind}.tif"
-    if kind == "icc":
-        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-        _scan("RGB").save(tiff, compression="jpeg", icc_profile=profile, dpi=(200, 200))
-    else:
-        _scan("CMYK").save(tiff, compression="jpeg", dpi=(200, 200))
-    pdf = images_pdf([tiff])
-    (image,) = pdf.pages[0].Resources.XObject.values()
-    colour_space = image.ColorSpace
-    if kind == "icc":
-        assert colour_space[0] == "/ICCBased" and colour_space[1].N == 3
-    else:
-        assert colour_space == "/DeviceCMYK"
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = tmp_path / "icc.tif"
+    _scan("RGB").save(icc, compression="jpeg", icc_profile=profile, dpi=(200, 200))
+    cmyk = tmp_path / "cmyk.tif"
+    _scan("CMYK").save(cmyk, compression="jpeg", dpi=(200, 200))
+
+    pdf = images_pdf([icc, cmyk])
+    (icc_image,) = pdf.pages[0].Resources.XObject.values()
+    assert pikepdf.PdfImage(icc_image).filters == ["/DCTDecode"]
+    assert icc_image.ColorSpace[0] == "/ICCBased" and icc_image.ColorSpace[1].read_bytes() == profile
+    (cmyk_image,) = pdf.pages[1].Resources.XObject.values()
+    assert cmyk_image.ColorSpace == "/DeviceCMYK"
+
+
+def test_a_large_icc_profile_is_split_across_app2_segments(tmp_path: Path) -> None:
+    profile = bytes(range(256)) * 300  # 76,800 bytes: two segments (any bytes do for carrying)
+    tiff = tmp_path / "big.tif"
+    _scan("RGB").save(tiff, compression="jpeg", icc_profile=profile)
+    with Image.open(tiff) as im:
+        joined = frame_jpeg(im, tiff.read_bytes())
+    assert joined is not None and joined.count(b"\xff\xe2") >= 2
+    with Image.open(io.BytesIO(joined)) as decoded:
+        assert decoded.info["icc_profile"] == profile
