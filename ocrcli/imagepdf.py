@@ -79,11 +79,12 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
     jpeg_frames = _tiff_jpeg_frames(source)
     if jpeg_frames is not None:  # each page sized by its own resolution
-        layouts = [img2pdf.get_fixed_dpi_layout_fun(dpi) for _, dpi in jpeg_frames]
         return _joined(
             [
-                pikepdf.open(io.BytesIO(img2pdf.convert(data, layout_fun=layout)))
-                for (data, _), layout in zip(jpeg_frames, layouts, strict=True)
+                pikepdf.open(
+                    io.BytesIO(img2pdf.convert(data, layout_fun=img2pdf.get_fixed_dpi_layout_fun(dpi)))
+                )
+                for data, dpi in jpeg_frames
             ]
         )
     job = _img2pdf_job(source)

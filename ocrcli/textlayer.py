@@ -357,9 +357,8 @@ def _font_sizes(
     """A font size per line (keyed by id) from the line's height, lines of about the same height
     sharing one size (see the module's docstring): the median height of the lines takes every line
     within SAME_SIZE of it, drawn LINE_SIZE times that height, then the median of the rest does the
-    same, until all have a size. Then
-    each block of side-by-side rows (`rows` is page.rows()) gets one size of its own, TABLE_SIZE
-    times its median height."""
+    same, until all have a size. Then each block of side-by-side rows (`rows` is page.rows()) gets
+    one size of its own, TABLE_SIZE times its median height."""
     heights = {
         id(line): frame[3]
         for line in page.lines

@@ -15,20 +15,21 @@ file to img2pdf as before.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image
 
 JPEG_COMPRESSION = 7  # TIFF Compression tag value of "new-style" JPEG (6, "old-style", is not handled)
 _PHOTOMETRIC_GREY, _PHOTOMETRIC_RGB, _PHOTOMETRIC_YCBCR = 1, 2, 6
-_SOI, _EOI, _SOS, _DRI = 0xD8, 0xD9, 0xDA, 0xDD
+_EOI, _SOS, _DRI = 0xD9, 0xDA, 0xDD
 _BASELINE_FRAMES = (0xC0, 0xC1)  # SOF0 baseline, SOF1 extended sequential: Huffman, one scan
 _OTHER_FRAMES = (0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF)  # and DAC
 _TABLES = (0xC4, 0xDB)  # DHT, DQT
-# An Adobe APP14 segment whose transform flag 0 says the three components are R, G and B, not
-# YCbCr: PDF viewers then leave the colours as they are (the PDF reference, DCTDecode).
 _ICC_NAME = b"ICC_PROFILE\0"
 ICC_CHUNK = 65519  # the most profile data one APP2 segment holds (65,535 less its length and header)
+# An Adobe APP14 segment whose transform flag 0 says the three components are R, G and B, not
+# YCbCr: PDF viewers then leave the colours as they are (the PDF reference, DCTDecode).
 _ADOBE_RGB = b"\xff\xee" + struct.pack(">H", 14) + b"Adobe" + struct.pack(">HHHB", 100, 0, 0, 0)
 
 
@@ -71,7 +72,7 @@ def _joined_strips(im: Image.Image, data: bytes) -> bytes | None:
         return None
     strips = [_strip(data[offset : offset + count]) for offset, count in zip(offsets, counts, strict=True)]
     shared_tables = _table_segments(tags.get(347) or b"")
-    if shared_tables is None or not _joinable(strips, width, height, rows_per_strip):
+    if not _joinable(strips, width, height, rows_per_strip):
         return None
     first = strips[0]
     precision, _, _, components = struct.unpack(">BHHB", first.frame[:6])
@@ -95,43 +96,55 @@ def _joined_strips(im: Image.Image, data: bytes) -> bytes | None:
     return b"".join(parts)
 
 
+def _segments(stream: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """(position, marker, segment with its marker) of each marker segment of a JPEG stream after
+    its SOI, up to and including its SOS or EOI, fill bytes skipped; ValueError where a marker
+    should be and is not, or has no length (TEM, RSTn)."""
+    if stream[:2] != b"\xff\xd8":
+        raise ValueError("no SOI")
+    position = 2
+    while position + 2 <= len(stream):
+        if stream[position] != 0xFF:
+            raise ValueError("not a marker")
+        marker = stream[position + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            position += 1
+            continue
+        if marker == _EOI:
+            yield position, marker, stream[position : position + 2]
+            return
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7 or position + 4 > len(stream):
+            raise ValueError("a standalone marker among the headers, or a cut-off segment")
+        (length,) = struct.unpack(">H", stream[position + 2 : position + 4])
+        yield position, marker, stream[position : position + 2 + length]
+        if marker == _SOS:
+            return
+        position += 2 + length
+    raise ValueError("no scan and no EOI")
+
+
 def _strip(stream: bytes) -> _Strip:
     """A strip's abbreviated JPEG stream taken apart; ValueError if it is not one scan of a
     baseline or extended Huffman frame without restart markers."""
-    if stream[:2] != b"\xff\xd8":
-        raise ValueError("no SOI")
     tables: list[bytes] = []
     frame_marker, frame = 0, b""
-    position = 2
-    while position + 4 <= len(stream):
-        if stream[position] != 0xFF:
-            raise ValueError("not a marker")
-        if stream[position + 1] == 0xFF:  # a fill byte before a marker
-            position += 1
-            continue
-        marker = stream[position + 1]
-        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # TEM, RSTn: markers without a length
-            raise ValueError("a standalone marker among the headers")
-        (length,) = struct.unpack(">H", stream[position + 2 : position + 4])
-        segment = stream[position : position + 2 + length]
+    for position, marker, segment in _segments(stream):
         if marker in _TABLES:
             tables.append(segment)
         elif marker in _BASELINE_FRAMES:
             frame_marker, frame = marker, segment[4:]
             if len(frame) < 6 or len(frame) != 6 + 3 * frame[5] or frame[0] != 8:
                 raise ValueError("a short frame header, or not 8 bits per sample")
-            factors = frame[7 : 6 + 3 * frame[5] : 3]  # each component's sampling factors, H << 4 | V
-            if not all(1 <= f >> 4 <= 4 and 1 <= f & 0x0F <= 4 for f in factors):
+            if not all(1 <= f >> 4 <= 4 and 1 <= f & 0x0F <= 4 for f in _sampling_factors(frame)):
                 raise ValueError("a sampling factor out of 1..4")
         elif marker == _SOS:
             end = stream.rfind(b"\xff\xd9")
-            entropy = stream[position + 2 + length : end]
+            entropy = stream[position + len(segment) : end]
             if not frame or end < 0 or any(bytes([0xFF, 0xD0 + k]) in entropy for k in range(8)):
                 raise ValueError("no frame, no EOI, or restart markers")
             return _Strip(tables, frame_marker, frame, segment, entropy)
         elif marker == _DRI or marker in _OTHER_FRAMES:
             raise ValueError("restart interval, or a progressive or arithmetic frame")
-        position += 2 + length
     raise ValueError("no scan")
 
 
@@ -151,22 +164,19 @@ def _icc_segments(profile: bytes) -> list[bytes]:
     ]
 
 
-def _table_segments(tables: bytes) -> list[bytes] | None:
-    """The DQT and DHT segments of a JPEGTables tag (an SOI, tables, an EOI); None if it holds
-    anything else."""
+def _table_segments(tables: bytes) -> list[bytes]:
+    """The DQT and DHT segments of a JPEGTables tag (an SOI, tables, an EOI); ValueError if it
+    holds anything else."""
     if not tables:
         return []
-    if tables[:2] != b"\xff\xd8":
-        return None
-    segments, position = [], 2
-    while position + 2 <= len(tables) and tables[position : position + 2] != b"\xff\xd9":
-        marker = tables[position + 1]
-        if tables[position] != 0xFF or marker not in _TABLES or position + 4 > len(tables):
-            return None
-        (length,) = struct.unpack(">H", tables[position + 2 : position + 4])
-        segments.append(tables[position : position + 2 + length])
-        position += 2 + length
-    return segments
+    segments = []
+    for _, marker, segment in _segments(tables):
+        if marker == _EOI:
+            return segments
+        if marker not in _TABLES:
+            raise ValueError("JPEGTables holds more than tables")
+        segments.append(segment)
+    raise ValueError("JPEGTables without an EOI")
 
 
 def _joinable(strips: list[_Strip], width: int, height: int, rows_per_strip: int) -> bool:
@@ -197,11 +207,15 @@ def _joinable(strips: list[_Strip], width: int, height: int, rows_per_strip: int
 def _mcu_size(frame: bytes) -> tuple[int, int]:
     """An MCU's width and height in pixels: one 8 x 8 block for one component, else 8 times the
     largest sampling factors."""
-    components = frame[5]
-    if components == 1:
+    if frame[5] == 1:
         return 8, 8
-    factors = [frame[6 + 3 * k + 1] for k in range(components)]
+    factors = _sampling_factors(frame)
     return 8 * max(f >> 4 for f in factors), 8 * max(f & 0x0F for f in factors)
+
+
+def _sampling_factors(frame: bytes) -> bytes:
+    """Each component's sampling factors (horizontal << 4 | vertical) from an SOF payload."""
+    return frame[7 : 6 + 3 * frame[5] : 3]
 
 
 def _mcus(frame: bytes, width: int, rows: int) -> int:
