@@ -18,6 +18,7 @@ is checked each time it is read back.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ def derived_model(spec: ModelSpec, count: int, keep: list[int] | None) -> bytes 
             return None
         if cached:
             _save(cached, data)
+            _remove_stale(cached)
     return data
 
 
@@ -83,6 +85,17 @@ def _save(path: Path, data: bytes) -> None:
         write_bytes_atomically(path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())
     except OutputError:
         pass
+
+
+def _remove_stale(cached: Path) -> None:
+    """Delete the files this one replaces: the same model and variant under another key (an older
+    DERIVING_VERSION, or weights since updated), 2 to 13 MB each, which would otherwise stay in
+    the cache for good. Best effort, like _save."""
+    model_and_variant = cached.stem.rsplit("-", 1)[0]
+    for old in cached.parent.glob(f"{model_and_variant}-*"):
+        if old.stem != cached.stem and old.stem.rsplit("-", 1)[0] == model_and_variant:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 def _build(path: Path, count: int, keep: list[int] | None, quick_gelu: bool) -> bytes | None:

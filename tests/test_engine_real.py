@@ -298,9 +298,18 @@ def test_derived_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
     def derive() -> bytes | None:
         return derived_model(spec, len(classes), non_cjk_indices(classes))
 
+    # Files of an older DERIVING_VERSION (another key) go once the new one is saved; others stay.
+    folder = tmp_path / "ocrcli" / "derived"
+    folder.mkdir(parents=True)
+    stale = [folder / f"{spec.name}-nocjk-{'0' * 32}{suffix}" for suffix in (".onnx", ".sha256")]
+    others = [folder / f"{spec.name}-{variant}-{'0' * 32}.onnx" for variant in ("all", "nocjk-extra")]
+    for path in stale + others:
+        path.write_bytes(b"old")
+
     built = derive()
     assert built is not None
-    [cached] = (tmp_path / "ocrcli" / "derived").glob("*.onnx")
+    assert not any(path.exists() for path in stale) and all(path.exists() for path in others)
+    [cached] = [path for path in folder.glob("*.onnx") if path not in others]
 
     damaged = bytearray(cached.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
