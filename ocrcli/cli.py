@@ -362,7 +362,11 @@ def _finish_pdf(
     text: bool,
     pages: PageSelection | None = None,
 ) -> None:
-    """Report skipped pages, write the sidecar and the output."""
+    """Report skipped pages, write the sidecar and the output. A page not OCRed this time keeps
+    its entry from the sidecar there, if that describes exactly this input (see
+    discover.earlier_pages): OCRed in place page by page, the sidecar still has every page."""
+    from ocrcli.discover import earlier_pages, read_sidecar
+    from ocrcli.models import file_sha256
     from ocrcli.safewrite import write_output
 
     for page in document.pages:
@@ -371,7 +375,11 @@ def _finish_pdf(
     if pages is not None and (beyond := pages.missing_from(len(document.pages))):
         report(f"{document.source['path']}: --pages {beyond}: past its last page ({len(document.pages)})")
     doc = document.to_dict()
+    earlier = earlier_pages(read_sidecar(sidecar), document.source.get("sha256"))
+    doc["pages"] = [earlier.get(page["page"], page) if page.get("skipped") else page for page in doc["pages"]]
     doc["output"] = {"pdf": str(pdf)}
+    with contextlib.suppress(OSError):  # gone or unreadable since: the record lacks its hash
+        doc["output"]["sha256"] = file_sha256(pdf)
     try:
         write_output(sidecar, _pretty_json(doc))
     except OcrError as exc:

@@ -159,6 +159,21 @@ def read_sidecar(path: Path) -> dict | None:
     return record if _sidecar_shaped(record) else None
 
 
+def earlier_pages(record: dict | None, source_sha256: str) -> dict[int, dict]:
+    """The OCRed pages (by number) of the sidecar `record`, if it describes exactly the PDF now
+    being OCRed: the output it records is this input (a PDF OCRed in place, or OCRed again from
+    its own output). A page not OCRed this time (outside --pages, or skipped for the text layer
+    that run gave it) keeps that entry, so the new sidecar still describes every page's text."""
+    output = (record or {}).get("output") or {}
+    if not record or output.get("sha256") != source_sha256:
+        return {}
+    return {
+        page["page"]: page
+        for page in record["pages"]
+        if isinstance(page, dict) and isinstance(page.get("page"), int) and page.get("lines")
+    }
+
+
 def _sidecar_shaped(record: object) -> bool:
     return (
         isinstance(record, dict)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ocrcli import __version__, models, pdfgraft
-from ocrcli.discover import Item, clashes, foreign_sidecar, names_output, read_sidecar
+from ocrcli.discover import Item, clashes, earlier_pages, foreign_sidecar, names_output, read_sidecar
 from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line, regular_file_stat
 from ocrcli.imageio import count_pages
@@ -98,6 +98,7 @@ class _Open:
     arrived: dict[int, PageReading] = field(default_factory=dict)
     failed: str | None = None
     skipped_pages: dict[str, int] = field(default_factory=dict)
+    earlier: dict[int, dict] = field(default_factory=dict)  # see discover.earlier_pages
 
     def close(self) -> None:
         self.spool.close()
@@ -194,6 +195,7 @@ class Scan:
             self._finish(Outcome(item, "failed", error=_failure(item.path, exc)))
             return None
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity)
+        doc.earlier = earlier_pages(previous, sha256)
         self.open[item.path] = doc
         self.reporter.document_started(item, page_count)
         return doc
@@ -227,8 +229,10 @@ class Scan:
         if self.options.in_place and item.kind == "pdf" and sha256 == output.get("sha256"):
             # The PDF is the one we wrote (also when this run writes none: --no-pdf). Redone with
             # other options or another version, its pages would all be skipped as having an OCR
-            # layer, and the sidecar emptied: --redo it.
-            return (
+            # layer: --redo it. Other --pages, though, may ask for pages that run left out: those
+            # are OCRed, and the pages it did keep their entries (see discover.earlier_pages).
+            earlier_selection = ((previous.get("run") or {}).get("options") or {}).get("pages")
+            return earlier_selection in (None, self.record["options"]["pages"]) and (
                 self.options.pdf_options.existing_text is ExistingText.skip
                 or previous.get("run") == self.record
             )
@@ -262,7 +266,8 @@ class Scan:
                         page = doc.grafter.add(doc.next_page, reading)
                 if page.skipped:
                     doc.skipped_pages[page.skipped] = doc.skipped_pages.get(page.skipped, 0) + 1
-                doc.spool.write(json.dumps(page.to_dict(), ensure_ascii=False) + "\n")
+                entry = (page.skipped and doc.earlier.get(page.page)) or page.to_dict()
+                doc.spool.write(json.dumps(entry, ensure_ascii=False) + "\n")
                 doc.next_page += 1
             if doc.next_page == doc.page_count:
                 self._complete(doc)

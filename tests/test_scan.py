@@ -364,6 +364,28 @@ def test_in_place_rerun_with_other_options_keeps_the_sidecar(tmp_path: Path) -> 
     assert json.loads(before)["pages"][0]["lines"]
 
 
+def test_in_place_rerun_with_other_pages_ocrs_them_and_keeps_the_first(tmp_path: Path) -> None:
+    """--in-place --pages 1, then --pages 2: page 2 is OCRed (it was called current before and
+    never OCRed) and the sidecar keeps page 1's entry; the same --pages again is current."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image_pdf(folder / "a.pdf", TESS / "phototest.tif", 2)
+    assert ocr("scan", folder, "--in-place", "--pages", "1").returncode == 0
+    first = json.loads((folder / "a.json").read_text())["pages"]
+    run = ocr("scan", folder, "--in-place", "--pages", "2", "--json", "-")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["status"] == "done"
+    pages = json.loads((folder / "a.json").read_text())["pages"]
+    assert pages[0] == first[0] and pages[0]["lines"]
+    assert [line["text"] for line in pages[1]["lines"]] == [line["text"] for line in first[0]["lines"]]
+    page_two = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", folder / "a.pdf", "-"], capture_output=True, text=True
+    )
+    assert "lazy fox" in page_two.stdout
+    again = ocr("scan", folder, "--in-place", "--pages", "2", "--json", "-")
+    assert json.loads(again.stdout)["status"] == "current"
+
+
 def test_in_place_leaves_a_pdf_edited_during_its_ocr_and_one_with_nothing_to_add(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

@@ -805,6 +805,29 @@ def test_pages_option_ocrs_only_those_pages(tmp_path: Path) -> None:
     assert run.returncode == 2 and "--pages" in run.stderr
 
 
+def test_in_place_page_by_page_the_sidecar_keeps_every_ocred_page(tmp_path: Path) -> None:
+    """OCRed in place with --pages 1, then --pages 2: the second sidecar keeps page 1's entry,
+    whose text the PDF still carries (before, page 1 was "not in --pages", without lines). Only a
+    sidecar written for exactly this input counts: from the untouched original, nothing is kept."""
+    original = DATA / "pdfs" / "ocrmypdf_multipage.pdf"
+    pdf, sidecar = tmp_path / "m.pdf", tmp_path / "m.json"
+    shutil.copyfile(original, pdf)
+    assert ocr("pdf", pdf, "--in-place", "--pages", "1").returncode == 0
+    first = json.loads(sidecar.read_text())["pages"]
+    run = ocr("pdf", pdf, "--in-place", "--pages", "2")
+    assert run.returncode == 0, run.stderr
+    pages = json.loads(sidecar.read_text())["pages"]
+    assert pages[0] == first[0] and pages[0]["lines"] and pages[1]["lines"]
+    assert [p.get("skipped") for p in pages[2:]] == ["not in --pages"] * 4
+    assert not failures(check(original, pdf, sidecar))
+
+    out = tmp_path / "out.pdf"
+    assert ocr("pdf", original, "-o", out, "--pages", "1").returncode == 0
+    assert ocr("pdf", original, "-o", out, "--pages", "2").returncode == 0
+    pages = json.loads((tmp_path / "out.json").read_text())["pages"]
+    assert not pages[0]["lines"] and pages[0]["skipped"] == "not in --pages" and pages[1]["lines"]
+
+
 def test_in_place_killed_at_any_moment_leaves_the_original_or_the_result(tmp_path: Path) -> None:
     import signal
     import time
