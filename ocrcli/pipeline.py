@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -16,15 +17,18 @@ from ocrcli.document import Document, Line, Page, Word
 from ocrcli.geometry import rotate_image, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.orientation import (
+    MIN_VOTES,
     Orientation,
     classify_page,
     decide,
     line_axes,
     propose,
+    turned_by_reading,
     upside_down_votes,
     votes_needed,
+    widest_lines,
 )
-from ocrcli.recognition import CROP_HEIGHT, LineCrop, RecognizerSettings, crop_lines, recognize
+from ocrcli.recognition import CROP_HEIGHT, LineCrop, LineReading, RecognizerSettings, crop_lines, recognize
 from ocrcli.runtime import Model, default_threads, keep_freed_memory, limit_opencv_threads
 from ocrcli.words import (
     WordSpan,
@@ -206,7 +210,28 @@ class Engine:
             upright = image
             with clock("detection"):
                 quads, crops = self._find_lines(upright)
+        with clock("orientation"):
+            if (confidence := self._turned_confidence(orientation.degrees, crops)) is not None:
+                upright = rotate_image(upright, 180)
+                quads = _half_turn(quads, upright.shape[1], upright.shape[0])
+                crops = crop_lines(upright, quads, self.recognizer_settings)
+                degrees = (orientation.degrees + 180) % 360
+                orientation = dataclasses.replace(orientation, degrees=degrees, confidence=confidence)
         return upright, quads, crops, orientation
+
+    def _turned_confidence(self, degrees: int, crops: list[LineCrop]) -> float | None:
+        """On a page of under MIN_VOTES sampled lines, decided `degrees`: the recognizer's mean
+        confidence in them turned a half turn, if the page is to be turned so (see
+        orientation.turned_by_reading); else None. Pages with more lines are left to the
+        classifier and the line votes."""
+        sample = [crops[k] for k in widest_lines([c.image for c in crops])]
+        if not 0 < len(sample) < MIN_VOTES:
+            return None
+        turned = [LineCrop(np.ascontiguousarray(c.image[::-1, ::-1]), c.matrix, c.margin) for c in sample]
+        readings = recognize(self.recognizer, sample + turned, self.classes, self.recognizer_settings)
+        as_decided = _character_confidence(readings[: len(sample)])
+        turned_back = _character_confidence(readings[len(sample) :])
+        return turned_back if turned_by_reading(degrees, as_decided, turned_back) else None
 
     def _find_lines(self, page: np.ndarray) -> tuple[np.ndarray, list[LineCrop]]:
         """The text lines' quads on a page and their crops."""
@@ -397,6 +422,13 @@ def _levelled(lines: list[Line], width: int, height: int) -> list[Line]:
         )
         for line in lines
     ]
+
+
+def _character_confidence(readings: list[LineReading]) -> float:
+    """The mean confidence of all characters read: a sliver of a line cut at the page's edge,
+    read as a character or two, weighs as little as it holds."""
+    chars = [char.confidence for reading in readings for char in reading.chars]
+    return float(np.mean(chars)) if chars else 0.0
 
 
 def _half_turn(quads: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -120,6 +120,22 @@ def test_orientation_keeps_a_page_of_one_word_upright(engine, word):
     assert page.orientation == 0 and page.text == word
 
 
+@pytest.mark.parametrize("degrees", [0, 180])
+def test_a_page_of_two_lines_upside_down_is_turned_by_how_it_reads(engine, degrees):
+    """phototest's first two lines (and a sliver of the third) alone on its page: the classifier
+    and the two lines' votes disagreed, so the upside-down page stayed as it was and read as
+    nothing. The recognizer, confident only the right way up, settles it; upright stays upright."""
+    phototest = Image.open(DATA / "tess" / "img" / "phototest.tif").convert("RGB")
+    sheet = Image.new("RGB", phototest.size, "white")
+    sheet.paste(phototest.crop((0, 82, phototest.width, 167)), (0, 100))  # and the top of line 3
+    page = engine.read(np.asarray(sheet.rotate(degrees))).pages[0]
+    assert page.orientation == degrees
+    assert page.text.splitlines()[:2] == [
+        "This is a lot of 12 point text to test the",
+        "ocr code and see if it works on all types",
+    ]
+
+
 def test_docbank_page_words_match_the_ground_truth_boxes(engine):
     rec = next(r for r in gt_records("docbank") if r.get("two_column"))
     doc = engine.read(DATA / "docbank" / rec["image"])
