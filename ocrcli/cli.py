@@ -365,7 +365,7 @@ def _finish_pdf(
     """Report skipped pages, write the sidecar and the output. A page not OCRed this time keeps
     its entry from the sidecar there, if that describes exactly this input (see
     discover.earlier_pages): OCRed in place page by page, the sidecar still has every page."""
-    from ocrcli.discover import earlier_pages, read_sidecar
+    from ocrcli.discover import earlier_pages, page_entry, read_sidecar
     from ocrcli.models import file_sha256
     from ocrcli.safewrite import write_output
 
@@ -376,7 +376,7 @@ def _finish_pdf(
         report(f"{document.source['path']}: --pages {beyond}: past its last page ({len(document.pages)})")
     doc = document.to_dict()
     earlier = earlier_pages(read_sidecar(sidecar), document.source.get("sha256"))
-    doc["pages"] = [earlier.get(page["page"], page) if page.get("skipped") else page for page in doc["pages"]]
+    doc["pages"] = [page_entry(page, earlier) for page in document.pages]
     doc["output"] = {"pdf": str(pdf)}
     with contextlib.suppress(OSError):  # gone or unreadable since: the record lacks its hash
         doc["output"]["sha256"] = file_sha256(pdf)

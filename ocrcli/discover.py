@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ocrcli.document import Page
 from ocrcli.imageio import SUPPORTED_SUFFIXES
 
 PDF_SUFFIX = ".pdf"
@@ -159,19 +160,23 @@ def read_sidecar(path: Path) -> dict | None:
     return record if _sidecar_shaped(record) else None
 
 
-def earlier_pages(record: dict | None, source_sha256: str) -> dict[int, dict]:
+def earlier_pages(record: dict | None, source_sha256: str | None) -> dict[int, dict]:
     """The OCRed pages (by number) of the sidecar `record`, if it describes exactly the PDF now
     being OCRed: the output it records is this input (a PDF OCRed in place, or OCRed again from
     its own output). A page not OCRed this time (outside --pages, or skipped for the text layer
     that run gave it) keeps that entry, so the new sidecar still describes every page's text."""
-    output = (record or {}).get("output") or {}
-    if not record or output.get("sha256") != source_sha256:
+    if not record or (record.get("output") or {}).get("sha256") != source_sha256:
         return {}
     return {
         page["page"]: page
         for page in record["pages"]
         if isinstance(page, dict) and isinstance(page.get("page"), int) and page.get("lines")
     }
+
+
+def page_entry(page: Page, earlier: dict[int, dict]) -> dict:
+    """A page's sidecar entry: its earlier one (see earlier_pages) if it was not OCRed this time."""
+    return (page.skipped and earlier.get(page.page)) or page.to_dict()
 
 
 def _sidecar_shaped(record: object) -> bool:

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ocrcli import __version__, models, pdfgraft
-from ocrcli.discover import Item, clashes, earlier_pages, foreign_sidecar, names_output, read_sidecar
+from ocrcli.discover import (
+    Item,
+    clashes,
+    earlier_pages,
+    foreign_sidecar,
+    names_output,
+    page_entry,
+    read_sidecar,
+)
 from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line, regular_file_stat
 from ocrcli.imageio import count_pages
@@ -94,11 +102,11 @@ class _Open:
     spool: IO[str]  # each finished page's JSON, one per line, in page order
     started: float
     identity: tuple[int, ...]  # the input's size, mtime and inode when opened (see _identity)
+    earlier: dict[int, dict]  # see discover.earlier_pages
     next_page: int = 0  # the next page to graft (pages arrive in any order)
     arrived: dict[int, PageReading] = field(default_factory=dict)
     failed: str | None = None
     skipped_pages: dict[str, int] = field(default_factory=dict)
-    earlier: dict[int, dict] = field(default_factory=dict)  # see discover.earlier_pages
 
     def close(self) -> None:
         self.spool.close()
@@ -194,8 +202,8 @@ class Scan:
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             self._finish(Outcome(item, "failed", error=_failure(item.path, exc)))
             return None
-        doc = _Open(item, sha256, page_count, grafter, spool, started, identity)
-        doc.earlier = earlier_pages(previous, sha256)
+        earlier = earlier_pages(previous, sha256)
+        doc = _Open(item, sha256, page_count, grafter, spool, started, identity, earlier)
         self.open[item.path] = doc
         self.reporter.document_started(item, page_count)
         return doc
@@ -266,8 +274,7 @@ class Scan:
                         page = doc.grafter.add(doc.next_page, reading)
                 if page.skipped:
                     doc.skipped_pages[page.skipped] = doc.skipped_pages.get(page.skipped, 0) + 1
-                entry = (page.skipped and doc.earlier.get(page.page)) or page.to_dict()
-                doc.spool.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                doc.spool.write(json.dumps(page_entry(page, doc.earlier), ensure_ascii=False) + "\n")
                 doc.next_page += 1
             if doc.next_page == doc.page_count:
                 self._complete(doc)
