@@ -828,6 +828,27 @@ def test_in_place_page_by_page_the_sidecar_keeps_every_ocred_page(tmp_path: Path
     assert not pages[0]["lines"] and pages[0]["skipped"] == "not in --pages" and pages[1]["lines"]
 
 
+def test_interrupted_while_starting_exits_130_and_leaves_the_original(tmp_path: Path) -> None:
+    # The first second or so goes on imports and model loading, before the command's own handlers:
+    # a Ctrl-C or SIGTERM there ended the process by the signal (-2) or as click's exit 1.
+    import signal
+    import time
+
+    source = DATA / "pdfs" / "pikepdf_congress.pdf"
+    target = tmp_path / "congress.pdf"
+    original = source.read_bytes()
+    for delay, sig in ((0.3, signal.SIGINT), (0.6, signal.SIGTERM), (0.9, signal.SIGINT)):
+        target.write_bytes(original)
+        process = subprocess.Popen([*OCR, "pdf", str(target), "--in-place"], stderr=subprocess.PIPE)
+        time.sleep(delay)
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130, (delay, err)
+        assert err.decode().splitlines()[-1].startswith("ocr: interrupted")
+        assert target.read_bytes() == original
+        assert not list(tmp_path.glob(".*.ocrcli-tmp")) and not target.with_suffix(".json").exists()
+
+
 def test_in_place_killed_at_any_moment_leaves_the_original_or_the_result(tmp_path: Path) -> None:
     import signal
     import time
