@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ocrcli import errors, models
-from ocrcli.document import record_without_pages
+from ocrcli.document import Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
 
 if TYPE_CHECKING:
@@ -385,8 +385,8 @@ def _finish_pdf(
     except OcrError as exc:
         report(f"error: {pdf} is written, but not its sidecar: {exc}")
         raise typer.Exit(exc.exit_code) from None
-    with _output_stream(json_out) as stream:
-        _emit(doc, [p.text for p in document.pages], stream, None, text)
+    with _output_stream(json_out) as stream:  # the text of every page in the sidecar, earlier ones too
+        _emit(doc, [Page.from_dict(entry).text for entry in doc["pages"]], stream, None, text)
 
 
 def _internal_error(exc: Exception) -> None:

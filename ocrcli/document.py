@@ -50,6 +50,10 @@ class Word:
             "confidence": round(self.confidence, 4),
         }
 
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any]) -> Word:
+        return cls(entry["text"], tuple(entry["quad"]), entry["confidence"])
+
 
 @dataclass
 class Line:
@@ -72,6 +76,11 @@ class Line:
             "block": self.block,
             "words": [w.to_dict() for w in self.words],
         }
+
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any]) -> Line:
+        words = [Word.from_dict(w) for w in entry["words"]]
+        return cls(entry["text"], tuple(entry["quad"]), entry["confidence"], words, entry.get("block", 0))
 
 
 @dataclass
@@ -126,6 +135,21 @@ class Page:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             **({"skipped": self.skipped} if self.skipped else {}),
         }
+
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any]) -> Page:
+        """A page of a JSON document (a sidecar) back as the tree; coordinates as written, to 0.1 px."""
+        return cls(
+            page=entry["page"],
+            width=entry["width"],
+            height=entry["height"],
+            dpi=entry["dpi"],
+            orientation=entry["orientation"],
+            orientation_confidence=entry.get("orientation_confidence", 1.0),
+            lines=[Line.from_dict(line) for line in entry["lines"]],
+            timings=dict(entry.get("timings", {})),
+            skipped=entry.get("skipped"),
+        )
 
 
 @dataclass

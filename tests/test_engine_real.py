@@ -418,6 +418,15 @@ def test_document_json_follows_the_schema(engine):
     assert set(doc["models"]) >= {"page_orientation", "detector", "recognizer"}
 
 
+def test_a_page_read_back_from_its_json_is_the_same_page(engine):
+    from ocrcli.document import Page
+
+    page = engine.read(DATA / "tess" / "img" / "phototest-rotated-R.png").pages[0]
+    again = Page.from_dict(page.to_dict())
+    assert again.text == page.text and "lazy fox" in again.text
+    assert again.to_dict() == page.to_dict()  # the JSON's rounding does not move anything
+
+
 def test_tiled_detection_matches_one_whole_run(engine):
     """Stitched tiles give nearly the same probability map as one run, and the same lines."""
     image = load_pages(DATA / "docbank" / gt_records("docbank")[0]["image"])[0].image

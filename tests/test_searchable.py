@@ -812,12 +812,16 @@ def test_in_place_page_by_page_the_sidecar_keeps_every_ocred_page(tmp_path: Path
     original = DATA / "pdfs" / "ocrmypdf_multipage.pdf"
     pdf, sidecar = tmp_path / "m.pdf", tmp_path / "m.json"
     shutil.copyfile(original, pdf)
-    assert ocr("pdf", pdf, "--in-place", "--pages", "1").returncode == 0
+    first_run = ocr("pdf", pdf, "--in-place", "--pages", "1", "--text")
+    assert first_run.returncode == 0, first_run.stderr
     first = json.loads(sidecar.read_text())["pages"]
-    run = ocr("pdf", pdf, "--in-place", "--pages", "2")
+    run = ocr("pdf", pdf, "--in-place", "--pages", "2", "--text")
     assert run.returncode == 0, run.stderr
     pages = json.loads(sidecar.read_text())["pages"]
     assert pages[0] == first[0] and pages[0]["lines"] and pages[1]["lines"]
+    # --text prints what the sidecar has: page 1's text too (it printed only page 2's)
+    first_text, text = first_run.stdout.split("\f"), run.stdout.split("\f")
+    assert len(text) == 6 and text[0] == first_text[0] and len(text[0]) > 100 and text[1].strip()
     assert [p.get("skipped") for p in pages[2:]] == ["not in --pages"] * 4
     assert not failures(check(original, pdf, sidecar))
 
