@@ -3,8 +3,9 @@
 Ctrl-C or SIGTERM at any moment exits 130, as documented. The handler is set before anything
 heavy is imported: loading the libraries and the models takes a second or more, and an interrupt
 there used to end the process by the signal itself (-2), or as click's "Aborted!" with exit 1.
-Until a command sets its own handlers, there is nothing to clean up, so the handler just exits;
-SystemExit, unlike KeyboardInterrupt, passes through click untouched and still runs `finally`."""
+Before a command sets its own handlers, and after it restores them, its outputs are either not
+begun or complete, so the handler just exits; SystemExit, unlike KeyboardInterrupt, passes through
+click untouched and still runs `finally`."""
 
 import signal
 import sys
@@ -15,7 +16,7 @@ EXIT_INTERRUPTED = 130  # ocrcli.errors.EXIT_INTERRUPTED, not imported: this run
 def _exit_interrupted(signum: int, frame: object) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C does not interrupt the exit
-    sys.stderr.write("ocr: interrupted; nothing was written\n")
+    sys.stderr.write("ocr: interrupted\n")  # before a command started, or after it was done
     raise SystemExit(EXIT_INTERRUPTED)
 
 
