@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +161,15 @@ def _pixel_limit(path: str | os.PathLike[str], max_pixels: int | None) -> int:
     return value
 
 
+_MAGIC = (
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+)
+
+
 def _starts_with(file: Path, magic: bytes) -> bool:
     try:
         with open(file, "rb") as f:
@@ -178,17 +188,21 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
     # _read_frame replaces it. This is process-wide, which is fine: all images load through here.
     Image.MAX_IMAGE_PIXELS = None
     try:
-        return Image.open(file)
+        with _quiet_pillow():
+            return Image.open(file)
     except PermissionError as exc:
         raise BadInputError(path, "permission denied") from exc
     except UnidentifiedImageError as exc:
         if _starts_with(file, b"%PDF-"):
             raise BadInputError(path, "is a PDF, not an image: OCR it with `ocr pdf`") from exc
+        for magic, kind in _MAGIC:
+            if _starts_with(file, magic):  # its header says what it is, yet it cannot be read
+                raise BadInputError(path, f"a {kind} file that cannot be read: truncated or corrupt") from exc
         raise BadInputError(path, "not an image, or an image format that cannot be read") from exc
     except Image.DecompressionBombError as exc:  # only if someone re-enabled Pillow's limit
         raise BadInputError(path, f"image is too large ({one_line(exc)})") from exc
     except Exception as exc:  # a plugin recognised the format but choked on the header
-        raise BadInputError(path, _decode_reason(exc)) from exc
+        raise BadInputError(path, decode_reason(exc)) from exc
 
 
 def _frame_count(path: str | os.PathLike[str], im: Image.Image) -> int:
@@ -243,11 +257,22 @@ def _decode_frame(
 def _decoding(path: str | os.PathLike[str], index: int, count: int) -> Iterator[None]:
     """Pillow's errors while decoding page `index`, as the user's one-line error about `path`."""
     try:
-        yield
+        with _quiet_pillow():
+            yield
     except BadInputError:
         raise
     except Exception as exc:
-        raise BadInputError(path, f"{_page_prefix(index, count)}{_decode_reason(exc)}") from exc
+        raise BadInputError(path, f"{_page_prefix(index, count)}{decode_reason(exc)}") from exc
+
+
+@contextlib.contextmanager
+def _quiet_pillow() -> Iterator[None]:
+    """Pillow's warnings while reading a file ("Corrupt EXIF data" from a truncated TIFF) stay off
+    stderr, where they printed a library path above the one-line error, or above nothing at all
+    for a file that reads: what is wrong with a file is said by its error, if it has one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _page_prefix(index: int, count: int) -> str:
@@ -274,7 +299,7 @@ def _format_pixels(pixels: int) -> str:
     return f"{pixels:,} pixels"
 
 
-def _decode_reason(exc: BaseException) -> str:
+def decode_reason(exc: BaseException) -> str:
     detail = one_line(exc)
     if isinstance(exc, MemoryError):
         return "not enough memory to decode the image"

@@ -30,7 +30,14 @@ import pikepdf
 from PIL import Image
 
 from ocrcli.errors import BadInputError
-from ocrcli.imageio import exif_orientation, file_resolution, frame_to_rgb, iter_frames, open_image
+from ocrcli.imageio import (
+    decode_reason,
+    exif_orientation,
+    file_resolution,
+    frame_to_rgb,
+    iter_frames,
+    open_image,
+)
 from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
 
 IMG2PDF_RESOLUTION = (96.0, 96.0)  # img2pdf's size for an image without a resolution
@@ -48,9 +55,12 @@ def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
 
 def _within_pdf_limits(source: Path) -> pikepdf.Pdf:
     """_image_pdf(source), with img2pdf's refusal of a page under 3 or over 14,400 pt a side (a
-    5 x 5 px image at 300 dpi, or a long strip at a low resolution) as a one-line error."""
+    5 x 5 px image at 300 dpi, or a long strip at a low resolution) and Pillow's decoding errors
+    (a truncated PNG, decoded here before the loader reads it) as one-line errors."""
     try:
         return _image_pdf(source)
+    except (OSError, EOFError) as exc:  # the file opened: this is its data
+        raise BadInputError(source, decode_reason(exc)) from exc
     except ValueError as exc:
         if "Page size must be between" not in str(exc):
             raise

@@ -77,6 +77,25 @@ def test_bad_files_are_reported_and_the_good_ones_still_read(bad_files):
     assert "megapixel" in errors[3] and "OCRCLI_MAX_PIXELS" in errors[3]
 
 
+@pytest.mark.parametrize("kind", ["png", "tif"])
+def test_a_truncated_image_is_one_line_naming_it_also_with_pdf(tmp_path: Path, kind: str) -> None:
+    """A truncated PNG with --pdf was 'unexpected OSError ... please report this', exit 1, naming no
+    file (img2pdf's preparation decoded it before the loader); a truncated TIFF printed Pillow's
+    'Corrupt EXIF data' warning, with its source path, above the error."""
+    whole = tmp_path / f"whole.{kind}"
+    compression = {"compression": "tiff_lzw"} if kind == "tif" else {}
+    Image.open(PHOTOTEST).convert("L").save(whole, dpi=(200, 200), **compression)
+    truncated = tmp_path / f"truncated.{kind}"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for args in (["--json", "-"], ["--pdf", tmp_path / "out.pdf"]):
+        run = ocr("image", whole, truncated, *args)
+        assert run.returncode == 3, run.stderr
+        assert run.stderr.splitlines() == [run.stderr.strip()], run.stderr  # one line
+        assert run.stderr.startswith(f"ocr: error: {truncated}: ")
+        assert "truncated" in run.stderr
+    assert not (tmp_path / "out.pdf").exists()
+
+
 def test_an_image_one_pixel_wide_is_cheap_and_the_batch_goes_on(tmp_path: Path) -> None:
     """The page classifier scaled a 1 x 60000 px image evenly to 256 x 15,360,000 px (11.8 GB): under
     a 6 GB address-space limit the batch died with a traceback and the next file was never read."""
