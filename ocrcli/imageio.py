@@ -369,6 +369,13 @@ def _square_pixels(
     return (round(width * dpi / x), round(height * dpi / y)), round(dpi, 1)
 
 
+def plausible_resolution(resolution: tuple[float, float] | None) -> tuple[float, float] | None:
+    """A file's (x, y) resolution if both are plausible (see _DPI_RANGE), else None: unknown."""
+    if resolution is None or not all(_plausible(v) for v in resolution):
+        return None
+    return resolution
+
+
 def _plausible(dpi: float) -> bool:
     low, high = _DPI_RANGE
     return low <= dpi <= high

@@ -37,6 +37,7 @@ from ocrcli.imageio import (
     frame_to_rgb,
     iter_frames,
     open_image,
+    plausible_resolution,
 )
 from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
 
@@ -158,7 +159,7 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
             if im.format == "PNG" and orientation == 1:
                 return _Img2pdfJob([_group4(im, below=source.stat().st_size) or os.fspath(source)], pages)
             if im.format in ("JPEG", "MPO"):
-                dpi = file_resolution(im) or IMG2PDF_RESOLUTION
+                dpi = _page_dpi(file_resolution(im))
                 return _Img2pdfJob(
                     [os.fspath(source)], pages, dpi, orientation if orientation in _MIRRORS else None
                 )
@@ -187,7 +188,7 @@ def _tiff_jpeg_frames(source: Path) -> list[tuple[bytes, tuple[float, float]]] |
         jpeg = frame_jpeg(frame, data) if hasattr(frame, "tag_v2") else None
         if jpeg is None or not _same_pixels(jpeg, frame, int(frame.tag_v2.get(278, frame.height))):
             return None
-        frames.append((jpeg, resolution or IMG2PDF_RESOLUTION))
+        frames.append((jpeg, _page_dpi(resolution)))
     return frames
 
 
@@ -229,14 +230,23 @@ def _img2pdf_gets_right(im: Image.Image, pages: int) -> bool:
             return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
         if orientation in _MIRRORS and im.format not in ("JPEG", "MPO"):
             return False  # a mirror image: img2pdf expresses only turns, as /Rotate (see _mirrored)
+        stored = file_resolution(im)
+        if im.format not in ("JPEG", "MPO") and stored and not plausible_resolution(stored):
+            return False  # img2pdf would size the page by it (1 dpi: 640 px made 460 inches)
     im.seek(0)
     return True
+
+
+def _page_dpi(resolution: tuple[float, float] | None) -> tuple[float, float]:
+    """The resolution a page is sized by: the file's, unless it has none or an implausible one
+    (a TIFF without resolution tags reads as 1 dpi), as the loader reads it; then 96 dpi."""
+    return plausible_resolution(resolution) or IMG2PDF_RESOLUTION
 
 
 def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> bytes:
     """One frame as a lossless file for img2pdf (Group 4 if black and white, else PNG), any
     transparency flattened onto white as the loader reads it and a viewer shows it on the page."""
-    dpi = resolution or IMG2PDF_RESOLUTION
+    dpi = _page_dpi(resolution)
     if frame.mode.startswith("I;16") and not frame.has_transparency_data:
         frame = Image.fromarray(np.asarray(frame).astype(np.uint16))  # PNG keeps 16-bit grey
     elif frame.has_transparency_data or frame.mode in ("I", "F") or frame.mode.startswith("I;"):
@@ -264,7 +274,7 @@ def _group4(im: Image.Image, below: int) -> bytes | None:
     im.load()
     if not _is_black_and_white(im):
         return None
-    tiff = _group4_bytes(im, file_resolution(im) or IMG2PDF_RESOLUTION)
+    tiff = _group4_bytes(im, _page_dpi(file_resolution(im)))
     return tiff if len(tiff) < below else None
 
 

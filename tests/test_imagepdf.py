@@ -265,6 +265,26 @@ def test_a_jpeg_page_is_sized_at_the_resolution_the_loader_reads(tmp_path: Path,
     assert pikepdf.PdfImage(_only_image(pdf)).filters == ["/DCTDecode"]  # its bytes, still
 
 
+@pytest.mark.parametrize("kind", ["16-bit TIFF without tags", "oriented TIFF without tags", "PNG at 1 dpi"])
+def test_an_implausible_resolution_sizes_the_page_at_96_dpi_as_the_loader_reads_it(
+    tmp_path: Path, kind: str
+) -> None:
+    """A TIFF without resolution tags reads as 1 dpi in Pillow: the re-encoded ones (16-bit, an
+    orientation tag) and a PNG tagged 1 dpi became pages 64 inches wide, while the loader (and the
+    JSON) took the resolution as unknown. Now the page is 96 dpi, as for an image without one."""
+    grey = Image.open(BLACK_AND_WHITE_PNG).convert("L")  # 480 x 640
+    path = tmp_path / ("page.png" if kind.startswith("PNG") else "page.tif")
+    if kind.startswith("16-bit"):
+        Image.fromarray(np.asarray(grey).astype(np.uint16) * 257).save(path)
+    elif kind.startswith("oriented"):
+        grey.rotate(90, expand=True).save(path, tiffinfo={274: 6}, compression="tiff_lzw")
+    else:
+        grey.save(path, dpi=(1, 1))
+    (page,) = load_pages(path)
+    assert page.dpi is None and page.image.shape[:2] == (640, 480)
+    assert _mediabox(images_pdf([path])) == pytest.approx([0, 0, 480 * 72 / 96, 640 * 72 / 96], abs=0.01)
+
+
 def test_the_pixel_limit_holds_before_anything_decodes_the_image(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
