@@ -546,9 +546,16 @@ def scan_command(
     files = discover.find_files(
         input_dir, include, exclude, recursive, skip, on_error=unreadable.append, on_link=_not_followed(quiet)
     )
-    # An image's PDF written beside it by an earlier --in-place run is an output, not an input.
-    files = [f for f in files if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
-    items = discover.plan(files, input_dir, out_dir, pdf=not no_pdf, sidecar=not no_sidecar)
+    # Outputs are named among all the files, whatever --include and --exclude leave (see plan).
+    every = discover.find_files(input_dir, None, None, recursive, skip) if include or exclude else None
+
+    def inputs(found: list[Path]) -> list[Path]:
+        # An image's PDF written beside it by an earlier --in-place run is an output, not an input.
+        return [f for f in found if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
+
+    files = inputs(files)
+    named_among = inputs(every) if every is not None else files
+    items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, named_among)
     if (json_file := _file(json_out)) is not None:
         _refuse_bad_outputs(files, [("--json", json_file)])
         planned = {os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None}

@@ -79,13 +79,24 @@ def kind_of(path: Path) -> str | None:
 
 
 def plan(
-    files: list[Path], root: Path, output_dir: Path | None, pdf: bool = True, sidecar: bool = True
+    files: list[Path],
+    root: Path,
+    output_dir: Path | None,
+    pdf: bool = True,
+    sidecar: bool = True,
+    named_among: list[Path] | None = None,
 ) -> list[Item]:
     """Name each file's outputs: the input tree mirrored under `output_dir`, or, in place (no
     output_dir), each PDF replaced and each image's PDF written beside it. Outputs are NAME.pdf
-    and NAME.json; an image whose stem another input in its folder shares gets NAME.EXT.pdf."""
+    and NAME.json; an image whose stem another file in its folder shares gets NAME.EXT.pdf. The
+    other files are `named_among` (default `files`): every file the folder could give, so that
+    --include or --exclude do not change a name (with --include '*.png', a.png beside a.pdf was
+    named a.pdf, and its PDF replaced the user's a.pdf in place)."""
+    among = files if named_among is None else named_among
+    names = dict(zip(among, output_names(among, by_folder=True), strict=True))
     items = []
-    for file, name in zip(files, output_names(files, by_folder=True), strict=True):
+    for file in files:
+        name = names.get(file) or output_names([file], by_folder=True)[0]
         kind = kind_of(file)
         assert kind is not None
         base = file if output_dir is None else output_dir / file.relative_to(root)

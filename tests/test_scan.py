@@ -778,3 +778,27 @@ def test_a_link_to_a_folder_is_reported_not_followed(tmp_path: Path) -> None:
     assert f"{folder / 'linked'}: a link to a folder, not followed" in run.stderr
     quiet = ocr("scan", folder, "--json", "-", "--jobs", "1", "--quiet")
     assert quiet.returncode == 0 and "link to a folder" not in quiet.stderr
+
+
+def test_include_and_exclude_do_not_change_output_names(tmp_path: Path) -> None:
+    """a.png beside a.pdf writes a.png.pdf; with --include '*.png' only a.png was an input, so it
+    was named a.pdf: in place, its PDF replaced the user's a.pdf (exit 0, nothing said), and with
+    -o it overwrote a.pdf's outputs."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image_pdf(folder / "report.pdf", TESS / "eurotext.tif", 1)
+    Image.open(TESS / "phototest.tif").save(folder / "report.png")
+    out = tmp_path / "out"
+    assert ocr("scan", folder, "-o", out, "-q").returncode == 0
+    assert ocr("scan", folder, "--in-place", "-q").returncode == 0
+    document = (folder / "report.pdf").read_bytes()
+    for args in (["-o", out], ["--in-place"]):
+        for pattern in (["--include", "*.png"], ["--exclude", "*.pdf"]):
+            run = ocr("scan", folder, *args, *pattern, "-q", "--force")
+            assert run.returncode == 0, run.stderr
+    assert (folder / "report.pdf").read_bytes() == document  # the user's document, as OCRed
+    lines = json.loads((folder / "report.png.json").read_text())["pages"][0]["lines"]
+    assert "quick brown" in " ".join(line["text"] for line in lines)
+    for sidecar in (out / "report.json", folder / "report.json"):
+        assert Path(json.loads(sidecar.read_text())["source"]["path"]).name == "report.pdf"
+    assert Path(json.loads((out / "report.png.json").read_text())["source"]["path"]).name == "report.png"
