@@ -225,16 +225,18 @@ class PdfGrafter:
     def save(
         self, dest: Path, source: Path, password: str | None = None, source_sha256: str | None = None
     ) -> None:
-        """Write the PDF to `dest`. One with no page changed is not rewritten: in place it stays
-        byte for byte as it was, and another destination gets an exact copy of the source, if it
-        still has the `source_sha256` it was read with."""
+        """Write the PDF to `dest`, if the source still has the `source_sha256` it was read with.
+        One with no page changed is not rewritten: in place it stays byte for byte as it was, and
+        another destination gets an exact copy of the source. Checked for every destination: a
+        source saved over while it was OCRed (its pages are read lazily) gave -o a corrupt PDF,
+        mixing the two versions, reported as done."""
         if self.changed_pages == 0 and not self.from_images:
             if not (dest.exists() and dest.samefile(source)):
                 copy = functools.partial(shutil.copyfile, source)
                 write_atomically(dest, copy, _same_as(source, source_sha256))
             return
         self.font.finish()
-        unchanged = _same_as(source, source_sha256) if dest.exists() and dest.samefile(source) else None
+        unchanged = _same_as(source, source_sha256)
         _save(self.pdf, dest, source, compact=self.from_images, password=password, source_check=unchanged)
 
     def close(self) -> None:

@@ -713,6 +713,25 @@ def test_in_place_a_pdf_saved_anew_during_ocr_is_left_as_it_now_is(tmp_path: Pat
     assert not list(tmp_path.glob(".*.ocrcli-tmp"))
 
 
+def test_to_another_file_a_pdf_written_over_during_ocr_is_an_error_not_a_mixed_output(tmp_path: Path) -> None:
+    """`-o`: a source saved over in place while it was OCRed (cp writes into the same file) gave a
+    PDF mixing the two versions' objects, corrupt, reported as done: only in place was the source's
+    hash checked before the rename."""
+    original = tmp_path / "scan.pdf"
+    shutil.copy(DATA / "pdfs" / "pypdf_sample_files_crazyones-pdfa.pdf", original)
+    read_with = sha256(original)
+    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
+    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    out = tmp_path / "out.pdf"
+    with pikepdf.open(original) as pdf:
+        grafter = PdfGrafter(pdf)
+        grafter.add(0, PageReading(page))
+        original.write_bytes(SANDWICH.read_bytes())  # into the same file
+        with pytest.raises(BadInputError, match="changed while it was being OCRed"):
+            grafter.save(out, original, None, read_with)
+    assert not out.exists() and not list(tmp_path.glob(".*.ocrcli-tmp"))
+
+
 def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None:
     original = DATA / "pdfs" / "ocrmypdf_cmyk.pdf"  # a photo with some vector text
     out = tmp_path / "forced.pdf"
