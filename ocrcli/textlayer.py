@@ -39,6 +39,11 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   their baselines, so on a receipt photographed tilted a price a little higher than its item was
   read before it.
 
+- Within a block, a line more than 1.45 font sizes below the one before (a heading set apart
+  from its paragraph) is drawn up to MAX_GAP_SHIFT_EM closer (see _close_block_gaps): poppler
+  starts a new block there, and where both columns of a page broke at the same heights, it took
+  the four pieces for a table and read them row by row across the columns.
+
 And one from pdfium (Chrome), which sorts the text objects of a line by x: an upside-down row is
 drawn as a single TJ (see _upside_down_row), or its words come out in reverse.
 
@@ -70,6 +75,8 @@ MAX_LEVEL_SHIFT_EM = 0.25
 MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted labels) stay as they lie...
 MAX_LEVEL_DRIFT_EM = 1.0  # ...and so do lines and rows drifting further (see _line_words, _level_row)
 MAX_ROW_SHIFT_EM = 0.2  # see _level_row
+MAX_BLOCK_GAP = 1.45  # font sizes between baselines that poppler keeps in one block (1.5, less a margin)
+MAX_GAP_SHIFT_EM = 0.2  # see _close_block_gaps
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
 # Font size / line height (see the module's docstring), measured with benchmarks/check_pdfs.py. At
 # 1.0, docbank 10's right-hand heading was read before the left column once the detector's boxes
@@ -112,7 +119,8 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     space = font.encode(" ")
     current_size = None
     cursor = _LineStart()
-    placed_rows = []
+    placed_rows: list[list[tuple[str, Frame, float]]] = []
+    row_blocks: list[tuple[int, bool, float]] = []  # each placed row's block, whether one line, em
     for row in rows:
         per_line = [
             (
@@ -127,7 +135,12 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             (text, frame, size) for line_words, size, _ in _level_row(per_line) for text, frame in line_words
         ]
         if placed:
-            placed_rows.append(_on_page(placed, page.width * points_per_px, height_pt))
+            placed_rows.append(placed)
+            row_blocks.append((row[0].block, len(row) == 1, per_line[0][2]))
+    placed_rows = [
+        _on_page(words, page.width * points_per_px, height_pt)
+        for words in _close_block_gaps(placed_rows, row_blocks)
+    ]
     for words in _with_gaps(placed_rows):
         row_size = words[0][3]
         if all(w[1][1] == UPSIDE_DOWN and w[3] == row_size and w[1][2] > 0 for w in words):
@@ -167,6 +180,47 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             pen = (origin[0] + dx * advance, origin[1] + dy * advance, (dx, dy)) if gap is not None else None
     ops.append("ET")
     return ("\n".join(ops) + "\n").encode("latin-1")  # strings hold their codes as bytes
+
+
+def _close_block_gaps(
+    rows: list[list[tuple[str, Frame, float]]], row_blocks: list[tuple[int, bool, float]]
+) -> list[list[tuple[str, Frame, float]]]:
+    """The rows, with the lines of a text block moved up to MAX_GAP_SHIFT_EM closer where one lies
+    further than MAX_BLOCK_GAP font sizes below the line before it. poppler starts a new block
+    there (it takes a line into a block only within 1.5 font sizes of its last baseline), so a
+    column broke in two after a heading or below a paragraph set apart; where the other column
+    broke at the same height, poppler took the four pieces for a table and read it row by row,
+    across the columns (ocrmypdf_poster, docbank 246). Only rows of one line, one font size and
+    one direction that follow each other in a block are moved; each gap is closed by moving the
+    lower line up, then the upper one down, as far as the gap above it allows."""
+    shifts = [0.0] * len(rows)
+    for i in range(1, len(rows)):
+        (block, single, em), (prev_block, prev_single, _) = row_blocks[i], row_blocks[i - 1]
+        sizes = {size for words in (rows[i - 1], rows[i]) for _, _, size in words}
+        directions = {frame[1] for words in (rows[i - 1], rows[i]) for _, frame, _ in words}
+        if block != prev_block or not (single and prev_single) or len(sizes) > 1 or len(directions) > 1:
+            continue
+        size, direction, reach = sizes.pop(), directions.pop(), MAX_GAP_SHIFT_EM * em
+        gap = _row_level(rows[i - 1], direction) + shifts[i - 1] - _row_level(rows[i], direction) - shifts[i]
+        excess = gap - MAX_BLOCK_GAP * size
+        if excess <= 0 or excess > 2 * reach:
+            continue
+        up = min(reach, excess)
+        down = excess - up
+        if down > 0 and i >= 2 and row_blocks[i - 2][0] == block:  # the gap above must stay closed
+            above = _row_level(rows[i - 2], direction) + shifts[i - 2] - _row_level(rows[i - 1], direction)
+            if above - shifts[i - 1] + down > MAX_BLOCK_GAP * size:
+                continue
+        shifts[i] += up
+        shifts[i - 1] -= down
+    return [
+        [(text, _moved(frame, _normal(frame[1]), shift), size) for text, frame, size in words]
+        for words, shift in zip(rows, shifts, strict=True)
+    ]
+
+
+def _row_level(words: list[tuple[str, Frame, float]], direction: Point) -> float:
+    return statistics.fmean(_level(frame[0], direction) for _, frame, _ in words)
 
 
 def _on_page(

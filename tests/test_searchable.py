@@ -1066,3 +1066,36 @@ def test_pdf_string_round_trips_every_byte() -> None:
     parsed = pikepdf.parse_content_stream(pikepdf.Stream(pdf, content))
     [(_, _), (operands, operator), (_, _)] = parsed
     assert operator == pikepdf.Operator("Tj") and bytes(operands[0]) == codes
+
+
+def test_a_block_stays_one_block_in_poppler_across_a_gap_it_can_close() -> None:
+    """Lines of one block lying a little more than 1.5 font sizes apart (a heading above its
+    paragraph) are moved closer, so poppler does not start a new block there (see
+    textlayer._close_block_gaps); gaps too wide to close, and gaps between blocks, stay."""
+    from ocrcli.textlayer import MAX_BLOCK_GAP, MAX_GAP_SHIFT_EM, _close_block_gaps
+
+    size = 10.0
+
+    def row(y: float) -> list:
+        return [("word", ((50.0, y), (1.0, 0.0), 40.0), size), ("two", ((95.0, y), (1.0, 0.0), 30.0), size)]
+
+    levels = [700.0, 688.0, 670.0, 658.0, 636.0, 624.0]  # gaps 1.2, 1.8, 1.2, 2.2 (too wide), 1.2 em
+    rows = [row(y) for y in levels]
+    blocks = [(1, True, size)] * 6
+    moved = [words[0][1][0][1] for words in _close_block_gaps(rows, blocks)]
+    gaps = [(a - b) / size for a, b in zip(moved, moved[1:], strict=False)]
+    assert gaps[1] <= MAX_BLOCK_GAP + 1e-9 and gaps[0] <= MAX_BLOCK_GAP and gaps[2] <= MAX_BLOCK_GAP
+    assert gaps[3] == pytest.approx(2.2)  # beyond 2 x MAX_GAP_SHIFT_EM: left as it lies
+    assert all(abs(m - y) <= MAX_GAP_SHIFT_EM * size + 1e-9 for m, y in zip(moved, levels, strict=True))
+    apart = _close_block_gaps(rows, [(1, True, size)] * 2 + [(2, True, size)] * 4)
+    assert [words[0][1][0][1] for words in apart][1:3] == levels[1:3]  # another block: not moved
+
+
+def test_a_two_column_page_poppler_took_for_a_table_reads_column_by_column(tmp_path: Path) -> None:
+    """ocrmypdf_poster: both columns broke into poppler blocks at the same heights (gaps of 1.7
+    font sizes before a heading and after one), and poppler read the four pieces as a table, row by
+    row across the columns (order 0.861). The gaps are now closed within the block."""
+    original = DATA / "pdfs" / "ocrmypdf_poster.pdf"
+    out = tmp_path / "poster.pdf"
+    assert ocr("pdf", original, "-o", out).returncode == 0
+    assert not failures(check(original, out, out.with_suffix(".json")))
