@@ -234,9 +234,10 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
         _refuse_unwritable_folder(option, path)
 
 
-def _refuse_unwritable_folder(option: str, path: Path) -> None:
-    """Refuse (exit 2) an output whose folder cannot be written: new files are made there."""
-    folder = path.parent
+def _refuse_unwritable_folder(option: str, path: Path, folder: Path | None = None) -> None:
+    """Refuse (exit 2) an output whose folder (default: the path's) cannot be written: new files
+    are made there."""
+    folder = path.parent if folder is None else folder
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # missing folders are made: the nearest existing one counts
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
@@ -541,6 +542,12 @@ def scan_command(
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.
         _usage_error("the output folder is or contains the input folder: choose another, or --in-place")
+    # A folder the outputs cannot be written into (read-only) stops the batch before any OCR: each
+    # document used to be OCRed and then fail. A subfolder's own permissions still fail one by one.
+    if out_dir is not None:
+        _refuse_unwritable_folder("-o", out_dir, out_dir)
+    else:
+        _refuse_unwritable_folder("--in-place", input_dir, input_dir)
     unreadable: list[OSError] = []
     skip = [out_dir] if out_dir else []
     files = discover.find_files(

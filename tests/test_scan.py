@@ -802,3 +802,18 @@ def test_include_and_exclude_do_not_change_output_names(tmp_path: Path) -> None:
     for sidecar in (out / "report.json", folder / "report.json"):
         assert Path(json.loads(sidecar.read_text())["source"]["path"]).name == "report.pdf"
     assert Path(json.loads((out / "report.png.json").read_text())["source"]["path"]).name == "report.png"
+
+
+def test_an_output_folder_that_cannot_be_made_stops_before_any_work(tmp_path: Path) -> None:
+    """A read-only output folder (or one under a file) was found out only when each document,
+    OCRed, was written: every one failed with its own error about a temporary file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    run = ocr("scan", folder, "-o", tmp_path / "notes.txt" / "out", "--json", "-")
+    assert run.returncode == 2, run.stderr
+    notes = tmp_path / "notes.txt"
+    expected = f"ocr: error: -o {notes / 'out'}: {notes} is not a folder that can be written"
+    assert run.stderr.strip() == expected
+    assert run.stdout == ""  # nothing was OCRed
