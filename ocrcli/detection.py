@@ -58,13 +58,34 @@ def detector_scale(height: int, width: int, settings: DetectorSettings) -> float
     return scale
 
 
+MAX_SQUASH = 0.1  # see detector_size
+
+
+def detector_size(h: int, w: int, scale: float) -> tuple[int, int]:
+    """The (height, width) the page is resized to at `scale`: each side rounded to the nearest
+    multiple of 32, as the detector's down-sampling needs, unless that would squash it by more
+    than MAX_SQUASH; such a side (a strip of one line: 43 px rounded to 32 was read as nothing)
+    keeps its scaled size, and resize_for_detector pads it with white instead."""
+
+    def side(length: int) -> int:
+        scaled = max(1, round(length * scale))
+        nearest = max(32, int(round(length * scale / 32)) * 32)
+        return nearest if nearest >= (1 - MAX_SQUASH) * scaled else scaled
+
+    return side(h), side(w)
+
+
 def resize_for_detector(image_rgb: np.ndarray, scale: float) -> np.ndarray:
-    """Resize so both sides are multiples of 32, as the detector's down-sampling needs."""
+    """Resize to detector_size, then pad with white on the right and at the bottom to multiples
+    of 32 where that size is not one (at least 32 px a side)."""
     h, w = image_rgb.shape[:2]
-    new_h = max(32, int(round(h * scale / 32)) * 32)
-    new_w = max(32, int(round(w * scale / 32)) * 32)
+    new_h, new_w = detector_size(h, w, scale)
     interpolation = cv2.INTER_AREA if new_h < h else cv2.INTER_LINEAR
-    return cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
+    resized = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
+    pad_h, pad_w = (max(32, -(-side // 32) * 32) - side for side in (new_h, new_w))
+    if not pad_h and not pad_w:
+        return resized
+    return cv2.copyMakeBorder(resized, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=(255, 255, 255))
 
 
 def to_input(image_rgb: np.ndarray) -> np.ndarray:
@@ -131,7 +152,8 @@ def _detect_at(
     """Quads found at `scale`, in page pixels, and the highest text probability of any pixel."""
     h, w = image_rgb.shape[:2]
     resized = resize_for_detector(image_rgb, scale)
-    sx, sy = resized.shape[1] / w, resized.shape[0] / h
+    new_h, new_w = detector_size(h, w, scale)  # the page's part of `resized`; the rest is padding
+    sx, sy = new_w / w, new_h / h
     prob = probability_map(model, resized, settings.tile, settings.tile_overlap)
     del resized
     quads = db_postprocess(prob, settings)

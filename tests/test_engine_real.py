@@ -427,6 +427,17 @@ def test_a_page_read_back_from_its_json_is_the_same_page(engine):
     assert again.to_dict() == page.to_dict()  # the JSON's rounding does not move anything
 
 
+@pytest.mark.parametrize("width", [2500, 3000, 4000])
+def test_a_long_thin_strip_of_one_line_is_read_at_any_width(engine, width):
+    """The detector's input had each side rounded to a multiple of 32: a 3000 x 50 px strip was
+    squashed to 32 px high and read as nothing, while 2500 and 4000 px read (rounded up to 64)."""
+    line = Image.open(DATA / "tess" / "img" / "phototest.tif").convert("L").crop((0, 84, 640, 124))
+    strip = Image.new("L", (width, 50), 255)
+    strip.paste(line, (0, 5))
+    text = engine.read(np.asarray(strip.convert("RGB"))).text
+    assert "This is a lot of 12 point text to test the" in text
+
+
 def test_tiled_detection_matches_one_whole_run(engine):
     """Stitched tiles give nearly the same probability map as one run, and the same lines."""
     image = load_pages(DATA / "docbank" / gt_records("docbank")[0]["image"])[0].image
