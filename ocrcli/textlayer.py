@@ -78,6 +78,7 @@ MAX_ROW_SHIFT_EM = 0.2  # see _level_row
 MAX_BLOCK_GAP = 1.45  # font sizes between baselines that poppler keeps in one block (1.5, less a margin)
 MAX_GAP_SHIFT_EM = 0.2  # see _close_block_gaps
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
+BLOCK_SIZE_RANGE = (0.6, 1.7)  # heights, as shares of a text block's median, drawn in its size
 # Font size / line height (see the module's docstring), measured with benchmarks/check_pdfs.py. At
 # 1.0, docbank 10's right-hand heading was read before the left column once the detector's boxes
 # came out a little lower (a detector change tried 2026-12-04; passing from 1.03 with it). tess
@@ -412,7 +413,10 @@ def _font_sizes(
     sharing one size (see the module's docstring): the median height of the lines takes every line
     within SAME_SIZE of it, drawn LINE_SIZE times that height, then the median of the rest does the
     same, until all have a size. Then each block of side-by-side rows (`rows` is page.rows()) gets
-    one size of its own, TABLE_SIZE times its median height."""
+    one size of its own, TABLE_SIZE times its median height, and in every other block the lines
+    within BLOCK_SIZE_RANGE of its median line's height take that line's size: a line with a
+    formula in it, a third taller, was drawn in a size of its own, and poppler broke the column
+    there into two blocks (docbank 171 and 219 were then read across their columns)."""
     heights = {
         id(line): frame[3]
         for line in page.lines
@@ -427,7 +431,15 @@ def _font_sizes(
     for _, block in itertools.groupby(rows, key=lambda row: row[0].block):
         block_rows = list(block)
         keys = [id(line) for row in block_rows for line in row if id(line) in heights]
-        if not keys or all(len(row) == 1 for row in block_rows):
+        if not keys:
+            continue
+        if all(len(row) == 1 for row in block_rows):
+            # A text block in one size, its median line's: poppler starts a new block at a line
+            # whose size differs by 5 % (see the module's docstring).
+            median = statistics.median_high(heights[key] for key in keys)
+            size = sizes[next(key for key in keys if heights[key] == median)]
+            low, high = BLOCK_SIZE_RANGE
+            sizes.update({key: size for key in keys if low <= heights[key] / median <= high})
             continue
         size = round(TABLE_SIZE * statistics.median(heights[key] for key in keys), 2)
         sizes.update(dict.fromkeys(keys, size))

@@ -1091,11 +1091,24 @@ def test_a_block_stays_one_block_in_poppler_across_a_gap_it_can_close() -> None:
     assert [words[0][1][0][1] for words in apart][1:3] == levels[1:3]  # another block: not moved
 
 
-def test_a_two_column_page_poppler_took_for_a_table_reads_column_by_column(tmp_path: Path) -> None:
-    """ocrmypdf_poster: both columns broke into poppler blocks at the same heights (gaps of 1.7
-    font sizes before a heading and after one), and poppler read the four pieces as a table, row by
-    row across the columns (order 0.861). The gaps are now closed within the block."""
-    original = DATA / "pdfs" / "ocrmypdf_poster.pdf"
-    out = tmp_path / "poster.pdf"
-    assert ocr("pdf", original, "-o", out).returncode == 0
+@pytest.mark.parametrize(
+    "original",
+    [
+        DATA / "pdfs" / "ocrmypdf_poster.pdf",
+        *sorted((DATA / "docbank" / "img").glob("171.*")),
+        *sorted((DATA / "docbank" / "img").glob("246.*")),
+    ],
+    ids=["poster", "docbank171", "docbank246"],
+)
+def test_a_two_column_page_poppler_took_for_a_table_reads_column_by_column(tmp_path: Path, original) -> None:
+    """Both columns broke into poppler blocks at the same heights, and poppler read the four
+    pieces as a table, row by row across the columns: on the poster and docbank 246 at gaps of 1.7
+    font sizes around a heading (order 0.861, 0.517), closed now within the block; on docbank 171
+    at a line with a formula, a third taller, drawn in a size of its own (0.751), now drawn in its
+    block's size."""
+    out = tmp_path / "out.pdf"
+    if original.suffix == ".pdf":
+        assert ocr("pdf", original, "-o", out).returncode == 0
+    else:
+        assert ocr("image", original, "--pdf", out).returncode == 0
     assert not failures(check(original, out, out.with_suffix(".json")))
