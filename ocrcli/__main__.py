@@ -1,11 +1,12 @@
 """The `ocr` command's entry point (also `python -m ocrcli`).
 
-Ctrl-C or SIGTERM at any moment exits 130, as documented. The handler is set before anything
+Ctrl-C or SIGTERM exits 130, as documented, until outputs are written. The handler is set before anything
 heavy is imported: loading the libraries and the models takes a second or more, and an interrupt
 there used to end the process by the signal itself (-2), or as click's "Aborted!" with exit 1.
-Before a command sets its own handlers, and after it restores them, its outputs are either not
-begun or complete, so the handler just exits; SystemExit, unlike KeyboardInterrupt, passes through
-click untouched and still runs `finally`."""
+Before a command sets its own handlers there is nothing to clean up, so the handler just exits;
+SystemExit, unlike KeyboardInterrupt, passes through click untouched and still runs `finally`.
+After a command restores them, once anything is written, an interrupt is too late to change the
+outcome and is ignored."""
 
 import signal
 import sys
@@ -14,9 +15,12 @@ EXIT_INTERRUPTED = 130  # ocrcli.errors.EXIT_INTERRUPTED, not imported: this run
 
 
 def _exit_interrupted(signum: int, frame: object) -> None:
+    safewrite = sys.modules.get("ocrcli.safewrite")
+    if safewrite is not None and safewrite.wrote_anything():
+        return  # after a command's outputs are written it finishes, as it would have (exit 0)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C does not interrupt the exit
-    sys.stderr.write("ocr: interrupted\n")  # before a command started, or after it was done
+    sys.stderr.write("ocr: interrupted\n")
     raise SystemExit(EXIT_INTERRUPTED)
 
 
@@ -25,7 +29,14 @@ def main() -> None:
         signal.signal(sig, _exit_interrupted)
     from ocrcli.cli import main as run
 
-    run()
+    try:
+        run()
+    finally:
+        # The command is over. Python resets handlers written in Python to the default as it
+        # shuts down (closing sessions and files can take a second), and a Ctrl-C then killed
+        # the process by the signal (-2) with its work done and nothing said; ignored now.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,11 @@ TEMP_NAME_BYTES = 100
 _replacements: Counter[Path] = Counter()  # per destination, counted just before each rename
 
 
+def wrote_anything() -> bool:
+    """Has this process replaced any file yet (see replacements)?"""
+    return any(count > 0 for count in _replacements.values())
+
+
 def replacements(dest: str | os.PathLike) -> int:
     """How many times this process has replaced `dest`: a caller that sees the count grow knows
     the file was written, and that an interrupt from then on comes too late to stop that."""

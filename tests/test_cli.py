@@ -419,3 +419,30 @@ def test_a_closed_stdout_is_no_traceback(args):
         preexec_fn=lambda: os.close(1),
     )
     assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A Ctrl-C while Python shut down after the work (Python resets handlers written in Python
+    to the default then) killed the process by the signal, -2, with everything written; and one
+    after an output was written, but before the command ended, reported exit 130."""
+    import signal
+    from collections import Counter
+
+    from ocrcli import __main__ as entry
+    from ocrcli import safewrite
+
+    monkeypatch.setattr(safewrite, "_replacements", Counter())  # nothing written in this process
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        monkeypatch.setattr(sys, "argv", ["ocr", "models", "--json"])
+        with pytest.raises(SystemExit) as stopped:
+            entry.main()
+        assert stopped.value.code in (0, None)
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN == signal.getsignal(signal.SIGTERM)
+        with pytest.raises(SystemExit):  # before anything is written: exit 130
+            entry._exit_interrupted(signal.SIGINT, None)
+        safewrite.write_bytes_atomically(tmp_path / "out.json", b"{}")
+        assert entry._exit_interrupted(signal.SIGINT, None) is None  # after: the run goes on
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
