@@ -154,7 +154,7 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
     first frame of a GIF or an MPO is a page."""
     with open_image(source) as im:  # refuses a decompression bomb before anything decodes it
         pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
-        if _img2pdf_gets_right(im, pages):
+        if _img2pdf_gets_right(im, pages) and _img2pdf_sizes_right(im, pages):
             orientation = exif_orientation(im)
             if im.format == "PNG" and orientation == 1:
                 return _Img2pdfJob([_group4(im, below=source.stat().st_size) or os.fspath(source)], pages)
@@ -230,9 +230,6 @@ def _img2pdf_gets_right(im: Image.Image, pages: int) -> bool:
             return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
         if orientation in _MIRRORS and im.format not in ("JPEG", "MPO"):
             return False  # a mirror image: img2pdf expresses only turns, as /Rotate (see _mirrored)
-        stored = file_resolution(im)
-        if im.format not in ("JPEG", "MPO") and stored and not plausible_resolution(stored):
-            return False  # img2pdf would size the page by it (1 dpi: 640 px made 460 inches)
     im.seek(0)
     return True
 
@@ -241,6 +238,21 @@ def _page_dpi(resolution: tuple[float, float] | None) -> tuple[float, float]:
     """The resolution a page is sized by: the file's, unless it has none or an implausible one
     (a TIFF without resolution tags reads as 1 dpi), as the loader reads it; then 96 dpi."""
     return plausible_resolution(resolution) or IMG2PDF_RESOLUTION
+
+
+def _img2pdf_sizes_right(im: Image.Image, pages: int) -> bool:
+    """Does img2pdf size each page as the loader reads it? Not by an implausible resolution (a
+    TIFF without resolution tags reads as 1 dpi: 640 px made 460 inches); a JPEG's page is sized
+    by the caller (see _img2pdf_job)."""
+    if im.format in ("JPEG", "MPO"):
+        return True
+    for index in range(pages):
+        im.seek(index)
+        stored = file_resolution(im)
+        if stored and not plausible_resolution(stored):
+            return False
+    im.seek(0)
+    return True
 
 
 def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> bytes:
