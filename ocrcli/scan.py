@@ -249,11 +249,21 @@ class Scan:
         return item.pdf is None or (output.get("pdf") is not None and item.pdf.exists())
 
     def _check_overwrites(self, item: Item) -> None:
-        """Never replace a file of the user's that is not ours to replace."""
+        """Never replace a file of the user's that is not ours to replace: one we did not make,
+        or one we made that was changed since (its hash is no longer the one its sidecar
+        records), which used to be overwritten without a word once its input changed."""
         if item.sidecar and (reason := foreign_sidecar(item.sidecar)):
             raise BadInputError(item.path, reason)
-        if item.pdf and item.pdf != item.path and item.pdf.exists() and not _ours(item.pdf, item.sidecar):
+        if not (item.pdf and item.pdf != item.path and item.pdf.exists()):
+            return
+        if not _ours(item.pdf, item.sidecar):
             raise BadInputError(item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it")
+        record = read_sidecar(item.sidecar) if item.sidecar else None
+        written = ((record or {}).get("output") or {}).get("sha256")
+        if written and names_output(record, item.pdf) and models.file_sha256(item.pdf) != written:
+            raise BadInputError(
+                item.path, f"{item.pdf} was changed since ocrcli wrote it; leaving it (delete it to redo)"
+            )
 
     # -- collecting pages -------------------------------------------------------------------
 

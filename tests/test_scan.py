@@ -817,3 +817,29 @@ def test_an_output_folder_that_cannot_be_made_stops_before_any_work(tmp_path: Pa
     expected = f"ocr: error: -o {notes / 'out'}: {notes} is not a folder that can be written"
     assert run.stderr.strip() == expected
     assert run.stdout == ""  # nothing was OCRed
+
+
+def test_an_output_the_user_changed_is_not_overwritten_when_its_input_changes(tmp_path: Path) -> None:
+    """The sidecar records the PDF's hash; an output edited since (a title added) was replaced
+    without a word once its input changed. It is now left, and the document reported."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    Image.open(TESS / "phototest.tif").save(folder / "b.png")
+    out = tmp_path / "out"
+    assert ocr("scan", folder, "-o", out, "-q").returncode == 0
+    with pikepdf.open(out / "a.pdf", allow_overwriting_input=True) as pdf:
+        pdf.docinfo["/Title"] = "my notes"
+        pdf.save(out / "a.pdf")
+    edited = (out / "a.pdf").read_bytes()
+    for name in ("a.png", "b.png"):  # both inputs change: both are to be redone
+        Image.open(TESS / "eurotext.tif").save(folder / name)
+    run = ocr("scan", folder, "-o", out, "--json", "-", "-q")
+    assert run.returncode == 3, run.stderr
+    assert (out / "a.pdf").read_bytes() == edited
+    assert run.stderr.strip() == (
+        f"ocr: error: {folder / 'a.png'}: {out / 'a.pdf'} was changed since ocrcli wrote it; "
+        "leaving it (delete it to redo)"
+    )
+    statuses = {Path(d["source"]["path"]).name: d["status"] for d in map(json.loads, run.stdout.splitlines())}
+    assert statuses == {"a.png": "failed", "b.png": "done"}
