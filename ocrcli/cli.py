@@ -553,15 +553,12 @@ def scan_command(
     files = discover.find_files(
         input_dir, include, exclude, recursive, skip, on_error=unreadable.append, on_link=_not_followed(quiet)
     )
-    # Outputs are named among all the files, whatever --include and --exclude leave (see plan).
-    every = discover.find_files(input_dir, None, None, recursive, skip) if include or exclude else None
-
-    def inputs(found: list[Path]) -> list[Path]:
-        # An image's PDF written beside it by an earlier --in-place run is an output, not an input.
-        return [f for f in found if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
-
-    files = inputs(files)
-    named_among = inputs(every) if every is not None else files
+    # Outputs are named among all the files, whatever --include and --exclude leave (see plan);
+    # an image's PDF written beside it by an earlier --in-place run is an output, not an input.
+    every = discover.find_files(input_dir, None, None, recursive, skip) if include or exclude else files
+    named_among = [f for f in every if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
+    documents = set(named_among)
+    files = [f for f in files if f in documents]
     items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, named_among)
     if (json_file := _file(json_out)) is not None:
         _refuse_bad_outputs(files, [("--json", json_file)])

@@ -96,7 +96,7 @@ def plan(
     names = dict(zip(among, output_names(among, by_folder=True), strict=True))
     items = []
     for file in files:
-        name = names.get(file) or output_names([file], by_folder=True)[0]
+        name = names[file]
         kind = kind_of(file)
         assert kind is not None
         base = file if output_dir is None else output_dir / file.relative_to(root)

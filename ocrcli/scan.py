@@ -194,7 +194,7 @@ class Scan:
             if not self.options.redo_current and self._is_current(item, sha256, previous):
                 self._finish(Outcome(item, "current", len(previous["pages"]) if previous else 0), previous)
                 return None
-            self._check_overwrites(item)
+            self._check_overwrites(item, previous)
             spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
             grafter, page_count = self._open_pdf(item)
         except StreamFailed:  # not this document's fault: stop the batch
@@ -248,19 +248,19 @@ class Scan:
             return False
         return item.pdf is None or (output.get("pdf") is not None and item.pdf.exists())
 
-    def _check_overwrites(self, item: Item) -> None:
+    def _check_overwrites(self, item: Item, record: dict | None) -> None:
         """Never replace a file of the user's that is not ours to replace: one we did not make,
-        or one we made that was changed since (its hash is no longer the one its sidecar
-        records), which used to be overwritten without a word once its input changed."""
+        or one we made that was changed since (its hash is no longer the one its sidecar,
+        `record`, records), which used to be overwritten without a word once its input changed."""
         if item.sidecar and (reason := foreign_sidecar(item.sidecar)):
             raise BadInputError(item.path, reason)
         if not (item.pdf and item.pdf != item.path and item.pdf.exists()):
             return
-        if not _ours(item.pdf, item.sidecar):
+        named = names_output(record, item.pdf)
+        if not (named or pdfgraft.has_our_layer(item.pdf)):  # (a run stopped before the sidecar)
             raise BadInputError(item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it")
-        record = read_sidecar(item.sidecar) if item.sidecar else None
         written = ((record or {}).get("output") or {}).get("sha256")
-        if written and names_output(record, item.pdf) and models.file_sha256(item.pdf) != written:
+        if named and written and models.file_sha256(item.pdf) != written:
             raise BadInputError(
                 item.path, f"{item.pdf} was changed since ocrcli wrote it; leaving it (delete it to redo)"
             )
@@ -398,13 +398,6 @@ def _failure(path: Path, exc: Exception) -> str:
     if isinstance(exc, OSError):  # reading the input or writing the outputs
         return f"{path}: {one_line(exc)}"
     return f"{path}: unexpected {type(exc).__name__}: {one_line(exc)} (please report this)"
-
-
-def _ours(pdf: Path, sidecar: Path | None) -> bool:
-    """Is the existing `pdf` an output of ours: named by its sidecar, or (a run stopped between
-    writing the PDF and its sidecar, or --no-sidecar) carrying our text layer?"""
-    record = read_sidecar(sidecar) if sidecar else None
-    return names_output(record, pdf) or pdfgraft.has_our_layer(pdf)
 
 
 def _identity(path: Path) -> tuple[int, ...]:
