@@ -421,6 +421,37 @@ def test_a_closed_stdout_is_no_traceback(args):
     assert "Traceback" not in result.stderr, result.stderr
 
 
+def test_an_interrupt_turned_into_an_import_error_exits_130(monkeypatch, capsys) -> None:
+    """A Ctrl-C 0.3 s in, while onnxruntime was being imported, came out of its C extension as
+    "ImportError: initialization failed": a traceback and exit 1 instead of exit 130. Here the
+    start-up handler runs inside a command that turns its SystemExit into an ImportError, as that
+    extension does (the real race is exercised by the in-place kill test)."""
+    import signal
+
+    from ocrcli import __main__ as entry
+    from ocrcli import cli
+
+    def importing_onnxruntime() -> None:
+        try:
+            entry._exit_interrupted(signal.SIGINT, None)
+        except SystemExit as exc:
+            raise ImportError("initialization failed") from exc
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        monkeypatch.setattr(cli, "main", importing_onnxruntime)
+        with pytest.raises(SystemExit) as stopped:
+            entry.main()
+        assert stopped.value.code == 130
+        assert capsys.readouterr().err == "ocr: interrupted\n"
+        monkeypatch.setattr(cli, "main", lambda: int("not a number"))  # a fault of ours still shows
+        with pytest.raises(ValueError):
+            entry.main()
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
 def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
     """A Ctrl-C while Python shut down after the work (Python resets handlers written in Python
     to the default then) killed the process by the signal, -2, with everything written; and one
