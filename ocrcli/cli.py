@@ -550,9 +550,13 @@ def scan_command(
         _refuse_unwritable_folder("--in-place", input_dir, input_dir)
     unreadable: list[OSError] = []
     skip = [out_dir] if out_dir else []
-    files = discover.find_files(
-        input_dir, include, exclude, recursive, skip, on_error=unreadable.append, on_link=_not_followed(quiet)
-    )
+    links = _not_followed(quiet)
+    try:
+        files = discover.find_files(
+            input_dir, include, exclude, recursive, skip, on_error=unreadable.append, on_link=links
+        )
+    except ValueError as exc:  # a glob that is no glob: [z-a]
+        _usage_error(f"--include/--exclude: {exc}")
     # Outputs are named among all the files, whatever --include and --exclude leave (see plan);
     # an image's PDF written beside it by an earlier --in-place run is an output, not an input.
     every = discover.find_files(input_dir, None, None, recursive, skip) if include or exclude else files

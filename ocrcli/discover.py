@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
-import itertools
+import functools
 import json
 import os
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,12 +202,43 @@ def _sidecar_shaped(record: object) -> bool:
 
 
 def _matches(name: str, relative: str, patterns: list[str]) -> bool:
-    globs = [glob for pattern in patterns for glob in _any_depth(pattern)]
-    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(relative, g) for g in globs)
+    return any(_glob(p).fullmatch(name) or _glob(p).fullmatch(relative) for p in patterns)
 
 
-def _any_depth(pattern: str) -> list[str]:
-    """The pattern with each `**/` also standing for no folder at all, as in git and shells:
-    `**/*.png` matches `a.png` at the top too, and `a/**/b.png` matches `a/b.png`."""
-    first, *rest = pattern.split("**/")
-    return [first + "".join(pair) for pair in itertools.product(*[("**/" + r, r) for r in rest])]
+@functools.cache
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A glob as shells and .gitignore read it (not fnmatch, whose `*` crosses `/`: 'sub/*.png'
+    took sub/deep/d.png): `*`, `?` and `[...]` stay within one folder's name; `**` as a whole
+    part matches across folders, `**/` also no folder at all (`**/*.png` matches `a.png`, and
+    `a/**/b.png` matches `a/b.png`). A glob without `/` matches a name at any depth (via the name)."""
+    parts = pattern.split("/")
+    regex = ""
+    for number, part in enumerate(parts):
+        last = number == len(parts) - 1
+        if part == "**":
+            regex += ".*" if last else "(?:.*/)?"
+        else:
+            regex += _glob_part(part) + ("" if last else "/")
+    try:
+        return re.compile(regex, re.DOTALL)
+    except re.error as exc:  # a reversed range: [z-a]
+        raise ValueError(f"bad glob {pattern!r}: {exc}") from exc
+
+
+def _glob_part(part: str) -> str:
+    """One folder's or file's name of a glob as a regular expression."""
+    regex, i = "", 0
+    while i < len(part):
+        char, i = part[i], i + 1
+        if char == "*":
+            regex += "[^/]*"
+        elif char == "?":
+            regex += "[^/]"
+        elif char == "[" and (end := part.find("]", i + (part[i : i + 1] == "!") + 1)) > 0:
+            body, i = part[i:end], end + 1
+            negated = body.startswith("!")
+            chars = "".join(c if c == "-" else re.escape(c) for c in body[negated:])
+            regex += f"[^/{chars}]" if negated else f"[{chars}]"
+        else:
+            regex += re.escape(char)
+    return regex

@@ -843,3 +843,31 @@ def test_an_output_the_user_changed_is_not_overwritten_when_its_input_changes(tm
     )
     statuses = {Path(d["source"]["path"]).name: d["status"] for d in map(json.loads, run.stdout.splitlines())}
     assert statuses == {"a.png": "failed", "b.png": "done"}
+
+
+def test_a_star_in_a_glob_does_not_cross_folders_and_a_double_star_does(tmp_path: Path) -> None:
+    """`--include 'sub/*.png'` also took sub/deep/d.png: fnmatch's `*` crossed `/`. A glob without
+    `/` still matches the name at any depth."""
+    folder = tmp_path / "in"
+    for name in ("a.png", "sub/c.png", "sub/deep/d.png", "sub/deep/e.pdf"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"x")  # not images: each fails at once, named in the stream
+
+    def inputs(*globs: str) -> list[str]:
+        run = ocr("scan", folder, "--json", "-", "-q", "--no-pdf", *globs)
+        assert run.returncode == 3, run.stderr
+        paths = [json.loads(line)["source"]["path"] for line in run.stdout.splitlines()]
+        return sorted(Path(p).relative_to(folder).as_posix() for p in paths)
+
+    assert inputs("--include", "sub/*.png") == ["sub/c.png"]
+    assert inputs("--include", "sub/**/*.png") == ["sub/c.png", "sub/deep/d.png"]
+    assert inputs("--include", "sub/**") == ["sub/c.png", "sub/deep/d.png", "sub/deep/e.pdf"]
+    assert inputs("--include", "*.png") == ["a.png", "sub/c.png", "sub/deep/d.png"]
+    assert inputs("--include", "?.png") == ["a.png", "sub/c.png", "sub/deep/d.png"]
+    assert inputs("--exclude", "sub/*.png") == ["a.png", "sub/deep/d.png", "sub/deep/e.pdf"]
+    assert inputs("--exclude", "sub/*") == ["a.png"]  # sub/deep is a folder directly in sub
+    assert inputs("--include", "[ab].png", "--include", "sub/[!c]*/*") == [
+        "a.png",
+        "sub/deep/d.png",
+        "sub/deep/e.pdf",
+    ]
