@@ -562,7 +562,13 @@ def scan_command(
     every = discover.find_files(input_dir, None, None, recursive, skip) if include or exclude else files
     named_among = [f for f in every if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
     documents = set(named_among)
+    # Outputs an earlier run wrote for other files (P/sub-ocr/ of `ocr scan P/sub`) are no
+    # documents either; they stay among the names, so no output is named onto them.
     files = [f for f in files if f in documents]
+    outputs = [f for f in files if discover.kind_of(f) == "pdf" and discover.earlier_output(f)]
+    files = [f for f in files if f not in set(outputs)]
+    for path in outputs if verbose and not quiet else []:
+        report(f"{path}: skipped: ocrcli's output for another file (see its .json)")
     items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, named_among)
     if (json_file := _file(json_out)) is not None:
         _refuse_bad_outputs(files, [("--json", json_file)])
@@ -596,7 +602,7 @@ def scan_command(
             outcomes, code = scan.outcomes if scan else [], errors.EXIT_INTERRUPTED
             report("interrupted: documents in progress were not written; run the same command to continue")
     if not quiet:
-        table = summary_table(outcomes, time.perf_counter() - started)
+        table = summary_table(outcomes, time.perf_counter() - started, len(outputs))
         Console(stderr=True, width=None if stderr.is_terminal else 200).print(table)
     if code == errors.EXIT_OK and any(o.status == "failed" for o in outcomes):
         code = errors.EXIT_INPUT

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ocrcli import models
 from ocrcli.document import Page
 from ocrcli.imageio import SUPPORTED_SUFFIXES
 
@@ -143,6 +144,26 @@ def made_by_us(pdf: Path) -> bool:
         return False
     image = pdf.parent / Path(source).name
     return kind_of(image) == "image" and image.is_file()
+
+
+def earlier_output(pdf: Path) -> bool:
+    """Is this PDF one that `ocr scan` wrote for another file, such as the PDFs of an earlier
+    `ocr scan P/sub` in P/sub-ocr/, met again by `ocr scan P`? Read again, they would be OCRed
+    twice. Its sidecar beside it, written by `ocr scan` (it has a "run"), records this PDF as its
+    output, with the hash the file still has, and a source other than the PDF itself. So a
+    document OCRed in place (output and source are one path), an output edited since, one
+    without its sidecar, and one `ocr pdf -o` made (no "run": the user named it) are read."""
+    record = read_sidecar(pdf.with_suffix(".json"))
+    if record is None or "run" not in record or not names_output(record, pdf):
+        return False
+    output = record["output"]
+    # Both paths as given to the one run that wrote them: equal when it OCRed the PDF in place.
+    if output["pdf"] == record["source"].get("path"):
+        return False
+    try:
+        return models.file_sha256(pdf) == output.get("sha256")
+    except OSError:
+        return False
 
 
 def foreign_sidecar(path: Path) -> str | None:

@@ -77,8 +77,9 @@ class ScanDisplay:
         self.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
-def summary_table(outcomes: list[Outcome], seconds: float) -> Table:
-    """Done, skipped and failed documents (with the reasons), pages, wall time and pages/s."""
+def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> Table:
+    """Done, skipped and failed documents (with the reasons), pages, wall time and pages/s;
+    `outputs`: PDFs left out as ocrcli's outputs for other files (discover.earlier_output)."""
     done = [o for o in outcomes if o.status == "done"]
     current = [o for o in outcomes if o.status == "current"]
     failed = [o for o in outcomes if o.status == "failed"]
@@ -91,6 +92,8 @@ def summary_table(outcomes: list[Outcome], seconds: float) -> Table:
     for reason, count in sorted(skipped_pages.items()):
         table.add_row("  pages not OCRed", "", str(count), reason)
     table.add_row("skipped", str(len(current)), "", "outputs up to date (--force to redo)" if current else "")
+    if outputs:
+        table.add_row("skipped", str(outputs), "", "ocrcli outputs of other files, not read as inputs")
     for reason, count in Counter(_reason(o.error or "") for o in failed).most_common():
         table.add_row("[red]failed", str(count), "", reason)
     if not failed:

@@ -871,3 +871,38 @@ def test_a_star_in_a_glob_does_not_cross_folders_and_a_double_star_does(tmp_path
         "sub/deep/d.png",
         "sub/deep/e.pdf",
     ]
+
+
+def test_earlier_runs_outputs_in_the_folder_are_skipped_and_reported_not_ocred_again(tmp_path: Path) -> None:
+    """`ocr scan P/sub` writes P/sub-ocr/; a later `ocr scan P` (-o or in place) OCRed those PDFs
+    again as if they were documents. An output is told by its sidecar beside it, which records it
+    (with the hash it still has) as the output of another file; a PDF OCRed in place is the user's
+    document, and so is an output edited since."""
+    folder = tmp_path / "P"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "docs").mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "sub" / "a.png")
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(tmp_path / "line.png")
+    image_pdf(folder / "docs" / "d.pdf", tmp_path / "line.png", 1)
+    assert ocr("scan", folder / "sub", "-q").returncode == 0  # writes P/sub-ocr/a.pdf and a.json
+    assert ocr("scan", folder / "docs", "--in-place", "-q").returncode == 0
+    (folder / "edited").mkdir()
+    for name in ("a.pdf", "a.json"):
+        (folder / "edited" / name).write_bytes((folder / "sub-ocr" / name).read_bytes())
+    with pikepdf.open(folder / "edited" / "a.pdf", allow_overwriting_input=True) as pdf:
+        pdf.docinfo["/Title"] = "my notes"
+        pdf.save(folder / "edited" / "a.pdf")
+    outputs = hashes(folder / "sub-ocr")
+    for args in (["-o", tmp_path / "out"], ["--in-place"]):
+        run = ocr("scan", folder, *args, "--json", "-", "-v", "--jobs", "1")
+        assert run.returncode == 0, run.stderr
+        read = sorted(
+            Path(json.loads(line)["source"]["path"]).relative_to(folder).as_posix()
+            for line in run.stdout.splitlines()
+        )
+        assert read == ["docs/d.pdf", "edited/a.pdf", "sub/a.png"], run.stderr
+        skipped = folder / "sub-ocr" / "a.pdf"
+        assert run.stderr.count(f"{skipped}: skipped: ocrcli's output for another file") == 1, run.stderr
+        assert "ocrcli outputs of other files" in run.stderr  # the summary's line
+        assert hashes(folder / "sub-ocr") == outputs
+    assert not (tmp_path / "out" / "sub-ocr").exists()
