@@ -139,7 +139,7 @@ def image(
                         exit_code = errors.worst_exit(exit_code, code)
                         report(f"error: {message}")
                         doc, page_texts = record_without_pages(name, error={"message": message}), []
-                    _emit(doc, page_texts, stream, target, text)
+                    _emit(doc, page_texts, stream, target, text, name)
         except KeyboardInterrupt:
             report("interrupted")
             raise typer.Exit(errors.EXIT_INTERRUPTED) from None
@@ -381,8 +381,9 @@ def _finish_pdf(
     doc["output"] = {"pdf": str(pdf)}
     with contextlib.suppress(OSError):  # gone or unreadable since: the record lacks its hash
         doc["output"]["sha256"] = file_sha256(pdf)
+    inputs = [Path(name) for name in document.source.get("paths") or [document.source["path"]]]
     try:
-        write_output(sidecar, _pretty_json(doc))
+        write_output(sidecar, _pretty_json(doc), inputs)
     except OcrError as exc:
         report(f"error: {pdf} is written, but not its sidecar: {exc}")
         raise typer.Exit(exc.exit_code) from None
@@ -406,8 +407,15 @@ def _usage_error(message: str) -> None:
     raise typer.Exit(errors.EXIT_USAGE)
 
 
-def _emit(doc: dict[str, Any], page_texts: list[str], stream: Any, target: Path | None, text: bool) -> None:
-    """One document to the JSON stream, to its `-o` file and as plain text."""
+def _emit(
+    doc: dict[str, Any],
+    page_texts: list[str],
+    stream: Any,
+    target: Path | None,
+    text: bool,
+    source: str | None = None,
+) -> None:
+    """One document (of the file `source`) to the JSON stream, to its `-o` file and as plain text."""
     from ocrcli.safewrite import write_output
 
     if stream is not None:
@@ -415,7 +423,7 @@ def _emit(doc: dict[str, Any], page_texts: list[str], stream: Any, target: Path 
         stream.flush()
     if target is not None and "error" not in doc:
         try:
-            write_output(target, _pretty_json(doc))
+            write_output(target, _pretty_json(doc), [source] if source else [])
         except OcrError as exc:
             report(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None

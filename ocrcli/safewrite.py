@@ -16,7 +16,7 @@ import stat
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,12 +53,14 @@ def write_atomically(
     dest: str | os.PathLike,
     write: Callable[[Path], None],
     verify: Callable[[Path], None] | None = None,
+    made_from: Sequence[str | os.PathLike] = (),
 ) -> None:
-    """`write(tmp)` then `verify(tmp)` (raise to refuse), then move tmp over `dest`. An OSError
-    on the way (no space, no permission) becomes an OutputError naming `dest`."""
+    """`write(tmp)` then `verify(tmp)` (raise to refuse), then move tmp over `dest`, with the
+    permissions of `output_mode`. An OSError on the way (no space, no permission) becomes an
+    OutputError naming `dest`."""
     dest = Path(dest)
     try:
-        _write_atomically(dest, write, verify)
+        _write_atomically(dest, write, verify, made_from)
     except OSError as exc:
         if not _about_output(exc, dest):
             raise  # about another file (the source being copied): not the output's fault
@@ -78,7 +80,10 @@ def _about_output(exc: OSError, dest: Path) -> bool:
 
 
 def _write_atomically(
-    dest: Path, write: Callable[[Path], None], verify: Callable[[Path], None] | None
+    dest: Path,
+    write: Callable[[Path], None],
+    verify: Callable[[Path], None] | None,
+    made_from: Sequence[str | os.PathLike],
 ) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     prefix = os.fsdecode(os.fsencode(dest.name)[:TEMP_NAME_BYTES])
@@ -92,7 +97,7 @@ def _write_atomically(
             verify(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        _copy_mode(dest, tmp)
+        _copy_mode(dest, tmp, made_from)
         # Counted before the rename (see replacements), taken back if the rename fails.
         _replacements[entry] += 1
         renaming = True
@@ -107,17 +112,20 @@ def _write_atomically(
     _fsync_dir(dest.parent)
 
 
-def write_bytes_atomically(dest: str | os.PathLike, data: bytes) -> None:
-    write_atomically(dest, lambda tmp: tmp.write_bytes(data))
+def write_bytes_atomically(
+    dest: str | os.PathLike, data: bytes, made_from: Sequence[str | os.PathLike] = ()
+) -> None:
+    write_atomically(dest, lambda tmp: tmp.write_bytes(data), made_from=made_from)
 
 
-def write_output(dest: str | os.PathLike, data: bytes) -> None:
-    """A whole output file: written atomically, except into an existing file that is not a
-    regular file (/dev/null, a named pipe, /dev/stdout), which is written into as it is: renaming
-    over it would replace the device or pipe itself."""
+def write_output(dest: str | os.PathLike, data: bytes, made_from: Sequence[str | os.PathLike] = ()) -> None:
+    """A whole output file, made from the files `made_from` (see output_mode): written
+    atomically, except into an existing file that is not a regular file (/dev/null, a named pipe,
+    /dev/stdout), which is written into as it is: renaming over it would replace the device or
+    pipe itself."""
     dest = Path(dest)
     if not dest.exists() or dest.is_file():
-        write_bytes_atomically(dest, data)
+        write_bytes_atomically(dest, data, made_from)
         return
     try:
         with open(dest, "wb") as f:
@@ -126,20 +134,32 @@ def write_output(dest: str | os.PathLike, data: bytes) -> None:
         raise OutputError(dest, one_line(exc)) from exc
 
 
-def _copy_mode(dest: Path, tmp: Path) -> None:
-    """The new file keeps the old one's permissions and, where allowed, its owner and group (a
-    scan folder shared through its group: a file replaced by another user, or root, became theirs
-    alone); a new file gets the usual umask default."""
+def output_mode(dest: Path, made_from: Sequence[str | os.PathLike] = ()) -> int:
+    """The permissions a file written to `dest` gets: the old file's, or for a new one the umask's
+    default; and group and others get no more than each file it is `made_from` gives them. A
+    private (0600) scan's PDF and sidecar came out 0644: its text readable by everyone."""
     try:
-        old = dest.stat()
+        mode = stat.S_IMODE(dest.stat().st_mode)
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        return
-    with contextlib.suppress(PermissionError):  # only root may give a file away
-        os.chown(tmp, old.st_uid, old.st_gid)
-    os.chmod(tmp, stat.S_IMODE(old.st_mode))  # after chown, which clears set-user-ID bits
+        mode = 0o666 & ~umask
+    for source in made_from:
+        with contextlib.suppress(OSError):  # gone meanwhile: it has nothing left to protect
+            mode &= stat.S_IMODE(os.stat(source).st_mode) | stat.S_IRWXU | ~0o777
+    return mode
+
+
+def _copy_mode(dest: Path, tmp: Path, made_from: Sequence[str | os.PathLike]) -> None:
+    """The new file gets output_mode and, replacing an old one, where allowed, its owner and
+    group (a scan folder shared through its group: a file replaced by another user, or root,
+    became theirs alone)."""
+    mode = output_mode(dest, made_from)
+    with contextlib.suppress(FileNotFoundError):
+        old = dest.stat()
+        with contextlib.suppress(PermissionError):  # only root may give a file away
+            os.chown(tmp, old.st_uid, old.st_gid)
+    os.chmod(tmp, mode)  # after chown, which clears set-user-ID bits
 
 
 def _fsync_dir(folder: Path) -> None:

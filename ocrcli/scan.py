@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import tempfile
@@ -326,7 +327,8 @@ class Scan:
         head.pop("pages")
         head.update(timings={"total": round(seconds, 4)}, output=output, run=self.record)
         if item.sidecar is not None:
-            write_atomically(item.sidecar, lambda tmp: self._write_document(head, doc.spool, tmp))
+            write = functools.partial(self._write_document, head, doc.spool)
+            write_atomically(item.sidecar, write, made_from=[item.path])
         self.open.pop(item.path, None)
         outcome = Outcome(item, "done", doc.page_count, seconds, skipped_pages=doc.skipped_pages)
         if self.stream is not None:

@@ -8,7 +8,7 @@ import contextlib
 import functools
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -137,7 +137,7 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path) -> Document:
             pages.append(grafter.add(len(pages), PageReading(page)))
     if len(pages) != len(grafter.pdf.pages):
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
-    grafter.save(dest, sources[0])
+    grafter.save(dest, sources[0], made_from=sources)
     origin = {"path": str(sources[0]), "sha256": models.file_sha256(sources[0])}
     if len(sources) > 1:
         origin["paths"] = [str(s) for s in sources]
@@ -223,21 +223,28 @@ class PdfGrafter:
         return page
 
     def save(
-        self, dest: Path, source: Path, password: str | None = None, source_sha256: str | None = None
+        self,
+        dest: Path,
+        source: Path,
+        password: str | None = None,
+        source_sha256: str | None = None,
+        made_from: Sequence[Path] | None = None,
     ) -> None:
-        """Write the PDF to `dest`, if the source still has the `source_sha256` it was read with.
+        """Write the PDF to `dest`, if the source still has the `source_sha256` it was read with;
+        it is made from `made_from` (default: the source), whose permissions bound its own.
         One with no page changed is not rewritten: in place it stays byte for byte as it was, and
         another destination gets an exact copy of the source. Checked for every destination: a
         source saved over while it was OCRed (its pages are read lazily) gave -o a corrupt PDF,
         mixing the two versions, reported as done."""
+        inputs = [source] if made_from is None else made_from
         if self.changed_pages == 0 and not self.from_images:
             if not (dest.exists() and dest.samefile(source)):
                 copy = functools.partial(shutil.copyfile, source)
-                write_atomically(dest, copy, _same_as(source, source_sha256))
+                write_atomically(dest, copy, _same_as(source, source_sha256), inputs)
             return
         self.font.finish()
         unchanged = _same_as(source, source_sha256)
-        _save(self.pdf, dest, source, compact=self.from_images, password=password, source_check=unchanged)
+        _save(self.pdf, dest, source, self.from_images, password, source_check=unchanged, made_from=inputs)
 
     def close(self) -> None:
         self.pdf.close()
@@ -315,12 +322,14 @@ def _save(
     compact: bool = False,
     password: str | None = None,
     source_check: Callable[[Path], None] | None = None,
+    made_from: Sequence[Path] = (),
 ) -> None:
     """Write atomically. A user's PDF keeps its structure (object streams or not, linearized or
     not) and its encryption (same passwords and permissions); a PDF we made from images packs its
     objects into object streams (compact). `source_check(source)` runs last before the rename: a
     PDF replaced in place must still be the version that was OCRed (a user's editor may have saved
-    a newer one meanwhile, which the OCR of the old one replaced)."""
+    a newer one meanwhile, which the OCR of the old one replaced). The files it is `made_from`
+    bound its permissions (see safewrite.output_mode)."""
     expected_pages = len(pdf.pages)
     objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
     linearize = pdf.is_linearized and not compact  # a PDF made for fast web view stays so
@@ -345,4 +354,4 @@ def _save(
         if source_check is not None and source is not None:
             source_check(source)
 
-    write_atomically(dest, write, verify)
+    write_atomically(dest, write, verify, made_from)

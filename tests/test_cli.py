@@ -7,6 +7,7 @@ import json
 import os
 import resource
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -477,3 +478,55 @@ def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path,
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+def test_outputs_give_no_one_more_access_than_their_input(tmp_path: Path) -> None:
+    """A private (0600) scan's PDF and sidecar came out 0644, the umask's default: its text readable
+    by everyone. Group and others now get no more than the input gives them; a PDF replaced in
+    place keeps its mode. Modes are read with stat, which holds as root too."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    line = Image.open(PHOTOTEST).crop((0, 0, 640, 120))
+    line.save(folder / "a.png")
+    line.convert("RGB").save(folder / "b.pdf", resolution=300)
+    os.chmod(folder / "a.png", 0o600)
+    os.chmod(folder / "b.pdf", 0o640)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    umask = os.umask(0o022)  # the usual default, inherited by the runs
+    try:
+        out = tmp_path / "out"
+        runs = [
+            ocr("scan", folder, "-o", out, "-q"),
+            ocr("scan", folder, "--in-place", "-q"),
+            ocr("pdf", folder / "b.pdf", "-o", tmp_path / "c.pdf", "--redo"),
+            ocr("image", folder / "a.png", "--pdf", tmp_path / "d.pdf"),
+            ocr("image", folder / "a.png", "-o", tmp_path / "e.json"),
+        ]
+    finally:
+        os.umask(umask)
+    assert [run.returncode for run in runs] == [0] * 5, [run.stderr for run in runs]
+    modes = {
+        path.relative_to(tmp_path).as_posix(): oct(mode(path))
+        for path in sorted(tmp_path.rglob("*"))
+        if path.is_file() and path != folder / "b.pdf"
+    }
+    private, shared = oct(0o600), oct(0o640)
+    assert modes == {
+        "c.json": shared,
+        "c.pdf": shared,
+        "d.json": private,
+        "d.pdf": private,
+        "e.json": private,
+        "in/a.json": private,
+        "in/a.pdf": private,
+        "in/a.png": private,
+        "in/b.json": shared,
+        "out/a.json": private,
+        "out/a.pdf": private,
+        "out/b.json": shared,
+        "out/b.pdf": shared,
+    }
+    assert mode(folder / "b.pdf") == 0o640  # replaced in place: its own mode
