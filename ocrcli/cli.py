@@ -74,7 +74,7 @@ ModelsOption = Annotated[
 
 def report(message: str) -> None:
     """One line on stderr, never wrapped."""
-    stderr.print(f"ocr: {message}", markup=False, highlight=False, soft_wrap=True)
+    stderr.print(f"ocr: {errors.one_line_message(message)}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -136,6 +136,7 @@ def image(
                         doc, page_texts = document.to_dict(), [page.text for page in document.pages]
                     except Exception as exc:  # one input's failure, even a bug, must not end the batch
                         message, code = _input_failure(name, exc)
+                        message = errors.one_line_message(message)
                         exit_code = errors.worst_exit(exit_code, code)
                         report(f"error: {message}")
                         doc, page_texts = record_without_pages(name, error={"message": message}), []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -28,6 +29,16 @@ def worst_exit(*codes: int) -> int:
 # How text is encoded where a file name that is not valid UTF-8 (b"bad\\xffname.jpg", a lone
 # surrogate in Python) may appear: as the escape \\udcff, so JSON stays valid UTF-8.
 TEXT_ERRORS = "backslashreplace"
+# Characters that would break a message's one line, or be obeyed by the terminal (ESC).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line_message(message: str) -> str:
+    """A message as users see it (on stderr, or as a JSON error message): the control characters
+    of a file name it shows (a newline, a tab, ESC) escaped as repr escapes them ("\\n", "\\x1b"),
+    so that one line stays one line ("bad\\nname.png: not an image"). Every message is shown through
+    this, whatever formatted it; one without control characters is unchanged."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], message)
 
 
 def one_line(exc: BaseException, limit: int = 200) -> str:

@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ocrcli.discover import Item
+from ocrcli.errors import one_line_message
 from ocrcli.scan import Outcome
 
 
@@ -74,7 +75,7 @@ class ScanDisplay:
 
     def log(self, message: str) -> None:
         """A line above the progress display (never wrapped, no markup)."""
-        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        self.console.print(one_line_message(message), markup=False, highlight=False, soft_wrap=True)
 
 
 def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> Table:
@@ -110,5 +111,5 @@ def _reason(error: str) -> str:
 
 
 def _short(item: Item, width: int = 40) -> str:
-    name = str(item.path)
+    name = one_line_message(str(item.path))
     return name if len(name) <= width else "…" + name[-(width - 1) :]

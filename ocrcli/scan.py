@@ -32,7 +32,14 @@ from ocrcli.discover import (
     read_sidecar,
 )
 from ocrcli.document import Document, record_without_pages
-from ocrcli.errors import TEXT_ERRORS, BadInputError, OcrError, one_line, regular_file_stat
+from ocrcli.errors import (
+    TEXT_ERRORS,
+    BadInputError,
+    OcrError,
+    one_line,
+    one_line_message,
+    regular_file_stat,
+)
 from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
@@ -337,6 +344,8 @@ class Scan:
         self._finish(outcome)
 
     def _finish(self, outcome: Outcome, previous: dict | None = None) -> None:
+        if outcome.error:  # one line in the stream and the summary too, whatever the file's name
+            outcome.error = one_line_message(outcome.error)
         self.outcomes.append(outcome)
         self.reporter.document_finished(outcome)
         if self.stream is None or outcome.status == "done":  # a done one has streamed already

@@ -906,3 +906,28 @@ def test_earlier_runs_outputs_in_the_folder_are_skipped_and_reported_not_ocred_a
         assert "ocrcli outputs of other files" in run.stderr  # the summary's line
         assert hashes(folder / "sub-ocr") == outputs
     assert not (tmp_path / "out" / "sub-ocr").exists()
+
+
+def test_a_file_name_with_a_newline_is_shown_escaped_on_one_line(tmp_path: Path) -> None:
+    """A name holding a newline split the one-line error naming it in two lines, on stderr and in
+    the stream's error message; it is shown escaped, as repr does ("\\n"), and the JSON's
+    source.path keeps the name as it is."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "bad\nname.png").write_text("not an image\n")
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "tab\tand\x1b.png")
+    run = ocr("scan", folder, "--json", "-", "-v", "--jobs", "1")
+    assert run.returncode == 3, run.stderr
+    assert "\t" not in run.stderr and "\x1b" not in run.stderr
+    bad = str(folder / "bad\\nname.png")
+    errors = [line for line in run.stderr.splitlines() if line.startswith("ocr: error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"ocr: error: {bad}: not an image"), run.stderr
+    done = [line for line in run.stderr.splitlines() if "tab\\tand\\x1b.png: done" in line]
+    assert len(done) == 1 and done[0].endswith(str(folder.parent / "in-ocr" / "tab\\tand\\x1b.pdf")), done
+    records = {json.loads(line)["source"]["path"]: json.loads(line) for line in run.stdout.splitlines()}
+    assert records[str(folder / "bad\nname.png")]["error"]["message"].startswith(f"{bad}: not an image")
+    image = ocr("image", folder / "bad\nname.png", "--json", "-")
+    assert image.returncode == 3
+    (line,) = image.stderr.splitlines()
+    assert line.startswith(f"ocr: error: {bad}: not an image"), image.stderr
+    assert json.loads(image.stdout)["error"]["message"].startswith(f"{bad}: not an image")
