@@ -33,6 +33,7 @@ MAX_CLASSIFIER_SIDE = 2048  # the page classifier's resized long side (8 times t
 VOTE_SAMPLE = 12  # lines classified per page (the widest ones)
 LINE_SIZE = (192, 48)  # width, height of the line classifier's input
 READ_SURE, READ_MARGIN, HALF_TURN_LEAD = 0.9, 0.2, 0.05  # see turned_by_reading
+INK_CONTRAST, SPARSE_INK = 64, 0.002  # see _window
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,27 @@ def classify_page(model: Model, image_rgb: np.ndarray) -> np.ndarray:
     # The long side is capped: a 1 x 60000 px image scaled evenly asked for 11.8 GB.
     size = tuple(min(max(224, round(side * scale)), MAX_CLASSIFIER_SIDE) for side in (w, h))
     small = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
-    top, left = (small.shape[0] - 224) // 2, (small.shape[1] - 224) // 2
+    top, left = _window(small)
     patch = small[top : top + 224, left : left + 224].astype(np.float32) / 255.0
     patch = (patch - _MEAN) / _STD
     return model(patch.transpose(2, 0, 1)[None].astype(np.float32))[0]
+
+
+def _window(small: np.ndarray) -> tuple[int, int]:
+    """Top left of the 224 x 224 window the classifier sees: the image's centre, as it was trained,
+    unless that holds almost no ink (under SPARSE_INK of its pixels) while the rest has some: then
+    the window centred on the ink, clamped to the image. On a page with a few lines away from its
+    middle the classifier saw blank paper and, unsure, proposed upright."""
+    height, width = small.shape[:2]
+    top, left = (height - 224) // 2, (width - 224) // 2
+    grey = small.min(axis=2)
+    ink = grey < np.median(grey) - INK_CONTRAST
+    if ink[top : top + 224, left : left + 224].mean() >= SPARSE_INK or not ink.any():
+        return top, left
+    rows, columns = np.nonzero(ink)
+    top = int(np.clip(round(rows.mean()) - 112, 0, height - 224))
+    left = int(np.clip(round(columns.mean()) - 112, 0, width - 224))
+    return top, left
 
 
 def upside_down_votes(model: Model, crops: list[np.ndarray]) -> tuple[int, int]:

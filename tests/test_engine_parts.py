@@ -15,7 +15,7 @@ from ocrcli.derived import approximate_gelus
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
-from ocrcli.orientation import decide, votes_needed
+from ocrcli.orientation import _window, decide, votes_needed
 from ocrcli.recognition import (
     CROP_HEIGHT,
     LineCrop,
@@ -211,6 +211,19 @@ def test_map_points_inverts_the_crop_transform():
 
 UPRIGHT = np.array([0.92, 0.03, 0.03, 0.02])
 ACROSS = (30, 1)  # lines running across, lines running down
+
+
+def test_page_classifier_window_moves_to_the_ink_only_on_a_blank_centre():
+    """The classifier sees a 224 px window: the centre of a page with text there (as it was
+    trained), but on a page whose few lines lie away from the centre, the window around them."""
+    page = np.full((300, 700, 3), 250, dtype=np.uint8)
+    page[20:30, 500:680] = 20  # a line near the top right corner
+    top, left = _window(page)
+    assert (top, left) == (0, 476)  # clamped to the image, around the ink
+    assert page[top : top + 224, left : left + 224].min() == 20
+    page[140:150, 250:450] = 20  # a line across the centre as well: the window stays there
+    assert _window(page) == (38, 238)
+    assert _window(np.full((300, 700, 3), 250, dtype=np.uint8)) == (38, 238)  # blank: centre
 
 
 def test_orientation_keeps_a_confident_upright_page_even_if_lines_vote_to_flip():
