@@ -19,3 +19,13 @@ def alphabetic(cls: str) -> bool:
 def non_cjk_indices(classes: list[str]) -> list[int]:
     """The indices of the classes kept without CJK (the CTC blank stays first)."""
     return [i for i, cls in enumerate(classes) if i == 0 or alphabetic(cls)]
+
+
+def unspaced_script(char: str) -> bool:
+    """Whether a character's script writes words without spaces between them (CJK, kana, hangul)."""
+    return (
+        "\u2e80" <= char <= "\ua4cf"  # CJK radicals, kana, CJK ideographs, Yi
+        or "\uac00" <= char <= "\ud7af"  # hangul
+        or "\uf900" <= char <= "\ufaff"  # CJK compatibility ideographs
+        or "\uff00" <= char <= "\uffef"  # full-width forms
+    )

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ocrcli import layout, linesplit, models, skew
-from ocrcli.charset import non_cjk_indices
+from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect
 from ocrcli.document import Document, Line, Page, Word
@@ -34,7 +34,6 @@ from ocrcli.words import (
     WordSpan,
     mean_confidence,
     place_line,
-    unspaced_script,
     whole_line_word,
     word_spans,
 )

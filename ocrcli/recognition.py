@@ -9,6 +9,7 @@ import numpy as np
 
 from ocrcli.ctc import DecodedChar, ctc_collapse
 from ocrcli.geometry import quad_size, rectify
+from ocrcli.ink import pad_with_background
 from ocrcli.runtime import Model
 
 CROP_HEIGHT = 48  # the recognisers' fixed input height
@@ -101,12 +102,11 @@ def _crop(image: np.ndarray, quad: np.ndarray, settings: RecognizerSettings) -> 
 
 
 def _with_margin(crop: np.ndarray, matrix: np.ndarray, margin: int) -> LineCrop:
-    """The crop with `margin` columns of its background colour (the median of its top and bottom
-    rows, which lie outside the text) added at both ends, and its matrix moved to match."""
+    """The crop with `margin` columns of its background colour added at both ends, and its matrix
+    moved to match."""
     if margin <= 0:
         return LineCrop(crop, matrix)
-    background = np.median(np.concatenate([crop[0], crop[-1]]), axis=0)
-    padded = cv2.copyMakeBorder(crop, 0, 0, margin, margin, cv2.BORDER_CONSTANT, value=background.tolist())
+    padded = pad_with_background(crop, margin, margin)
     shift = np.array([[1.0, 0.0, margin], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     return LineCrop(padded, shift @ matrix, margin)
 

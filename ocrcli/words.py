@@ -10,32 +10,22 @@ rotated lines get skewed or rotated quads.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from ocrcli.charset import unspaced_script
 from ocrcli.ctc import DecodedChar
 from ocrcli.document import Line, Word
 from ocrcli.geometry import map_points
+from ocrcli.ink import BlankRuns, ink_columns
 from ocrcli.recognition import CROP_HEIGHT, LineCrop
 
 # A blank this share of the crop height between two characters is a space: a fixed-pitch space is
 # about 0.55 of it, the blank around a "." or ":" in its fixed-pitch cell about 0.25 (sroie,
 # fast tier: case-insensitive CER 4.89 -> 4.42 %).
 WIDE_BLANK = 0.38
-
-
-def unspaced_script(char: str) -> bool:
-    """Whether a character's script writes words without spaces between them (CJK, kana, hangul)."""
-    return (
-        "\u2e80" <= char <= "\ua4cf"  # CJK radicals, kana, CJK ideographs, Yi
-        or "\uac00" <= char <= "\ud7af"  # hangul
-        or "\uf900" <= char <= "\ufaff"  # CJK compatibility ideographs
-        or "\uff00" <= char <= "\uffef"  # full-width forms
-    )
 
 
 def char_centre(ch: DecodedChar, step_width: float) -> float:
@@ -73,42 +63,6 @@ def split_words(
                 words.append([])
         words[-1].append(ch)
     return [w for w in words if w]
-
-
-def ink_columns(crop: np.ndarray) -> np.ndarray:
-    """Which columns of a line crop hold ink (pixels far from the background, dark or light text)."""
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
-    counts = np.bincount(grey.ravel(), minlength=256)
-    background = int(np.searchsorted(np.cumsum(counts), grey.size / 2))  # the median grey
-    distance = cv2.absdiff(grey, np.full_like(grey, background))
-    contrast = max(30, int(0.4 * int(distance.max())))
-    return (distance > contrast).any(axis=0)
-
-
-class BlankRuns:
-    """The runs of blank (inkless) columns of a line crop, to find the widest between two points.
-
-    Words are split and snapped at blanks between every pair of neighbouring characters, so the
-    runs are found once per line (a column-by-column search per pair took 13 ms a docbank page).
-    """
-
-    def __init__(self, ink: np.ndarray):
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], ~ink.astype(bool), [0])).astype(np.int8)))
-        self.starts: list[int] = edges[0::2].tolist()  # each run is columns start..end-1
-        self.ends: list[int] = edges[1::2].tolist()
-
-    def widest(self, left: float, right: float) -> tuple[float, int]:
-        """The middle and length of the widest blank run of columns in [left, right) (the first
-        of equal ones; the middle of the span and 0 if none)."""
-        lo, hi = int(max(left, 0)), int(right)
-        best, best_len = (left + right) / 2, 0
-        for k in range(bisect.bisect_right(self.ends, lo), len(self.starts)):
-            start, end = max(self.starts[k], lo), min(self.ends[k], hi)
-            if start >= hi:
-                break
-            if end - start > best_len:
-                best, best_len = (start + end) / 2, end - start
-        return best, best_len
 
 
 @dataclass

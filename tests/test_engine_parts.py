@@ -15,6 +15,7 @@ from ocrcli.derived import approximate_gelus
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
+from ocrcli.ink import BlankRuns
 from ocrcli.orientation import _window, decide, votes_needed
 from ocrcli.recognition import (
     CROP_HEIGHT,
@@ -24,7 +25,7 @@ from ocrcli.recognition import (
     to_input,
     width_batches,
 )
-from ocrcli.words import BlankRuns, place_line, split_words, word_spans
+from ocrcli.words import place_line, split_words, word_spans
 
 
 def probability_map(shape: tuple[int, int], rects: list[tuple]) -> np.ndarray:

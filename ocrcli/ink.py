@@ -1,0 +1,56 @@
+"""Ink and background in a line crop: which columns hold ink, and the blank runs between them."""
+
+from __future__ import annotations
+
+import bisect
+
+import cv2
+import numpy as np
+
+
+def ink_pixels(crop: np.ndarray) -> np.ndarray:
+    """Which pixels of a line crop are ink (far from the background, dark or light text)."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
+    counts = np.bincount(grey.ravel(), minlength=256)
+    background = int(np.searchsorted(np.cumsum(counts), grey.size / 2))  # the median grey
+    distance = cv2.absdiff(grey, np.full_like(grey, background))
+    contrast = max(30, int(0.4 * int(distance.max())))
+    return distance > contrast
+
+
+def ink_columns(crop: np.ndarray) -> np.ndarray:
+    """Which columns of a line crop hold ink."""
+    return ink_pixels(crop).any(axis=0)
+
+
+def pad_with_background(crop: np.ndarray, left: int, right: int) -> np.ndarray:
+    """The crop with columns of its background colour (the median of its top and bottom rows,
+    which lie outside the text) added at each end."""
+    background = np.median(np.concatenate([crop[0], crop[-1]]), axis=0)
+    return cv2.copyMakeBorder(crop, 0, 0, left, right, cv2.BORDER_CONSTANT, value=background.tolist())
+
+
+class BlankRuns:
+    """The runs of blank (inkless) columns of a line crop, to find the widest between two points.
+
+    Words are split and snapped at blanks between every pair of neighbouring characters, so the
+    runs are found once per line (a column-by-column search per pair took 13 ms a docbank page).
+    """
+
+    def __init__(self, ink: np.ndarray):
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], ~ink.astype(bool), [0])).astype(np.int8)))
+        self.starts: list[int] = edges[0::2].tolist()  # each run is columns start..end-1
+        self.ends: list[int] = edges[1::2].tolist()
+
+    def widest(self, left: float, right: float) -> tuple[float, int]:
+        """The middle and length of the widest blank run of columns in [left, right) (the first
+        of equal ones; the middle of the span and 0 if none)."""
+        lo, hi = int(max(left, 0)), int(right)
+        best, best_len = (left + right) / 2, 0
+        for k in range(bisect.bisect_right(self.ends, lo), len(self.starts)):
+            start, end = max(self.starts[k], lo), min(self.ends[k], hi)
+            if start >= hi:
+                break
+            if end - start > best_len:
+                best, best_len = (start + end) / 2, end - start
+        return best, best_len
