@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocrcli import longlines
 from ocrcli.ctc import DecodedChar, ctc_collapse
 from ocrcli.geometry import quad_size, rectify
 from ocrcli.ink import pad_with_background
@@ -17,7 +18,12 @@ CROP_HEIGHT = 48  # the recognisers' fixed input height
 
 @dataclass(frozen=True)
 class RecognizerSettings:
-    max_crop_width: int = 3200  # a longer line is squeezed (the model's documented maximum)
+    # The recogniser's widest input (the model's documented maximum): a longer line is read in
+    # pieces cut at gaps between words (see longlines)...
+    max_crop_width: int = 3200
+    # ...up to this width; a longer one is squeezed to it. It bounds the time a "line" of a
+    # thousand times its height (more likely a rule than text) can take: 16 pieces.
+    max_line_width: int = 51_200
     max_batch: int = 16
     # Sum of the padded widths in one batch. It bounds memory, and smaller batches also ran faster
     # on this machine (less of each layer's activations to stream through the cache): on docbank's
@@ -96,7 +102,7 @@ def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSetting
 
 
 def _crop(image: np.ndarray, quad: np.ndarray, settings: RecognizerSettings) -> LineCrop:
-    line_width = settings.max_crop_width - 2 * settings.end_margin  # the margins count too
+    line_width = settings.max_line_width - 2 * settings.end_margin  # the margins count too
     crop, matrix = rectify(image, quad, CROP_HEIGHT, line_width, settings.squeeze)
     return _with_margin(crop, matrix, settings.end_margin)
 
@@ -166,17 +172,38 @@ def recognize(
 def _read(
     model: Model, crops: list[LineCrop], classes: list[str], settings: RecognizerSettings
 ) -> list[LineReading]:
-    widths = [c.image.shape[1] for c in crops]
-    readings: list[LineReading | None] = [None] * len(crops)
+    """One reading per crop; a crop wider than settings.max_crop_width is read in pieces."""
+    piece_width = settings.max_crop_width - 2 * settings.end_margin  # room for margins at cuts
+    cuts = [longlines.find_cuts(crop.image, piece_width) for crop in crops]
+    pieces = [
+        longlines.cut_pieces(c.image, line_cuts, settings.end_margin)
+        for c, line_cuts in zip(crops, cuts, strict=True)
+    ]
+    piece_readings = iter(_infer(model, [p.image for line in pieces for p in line], classes, settings))
+    readings = []
+    for crop, line_cuts, line_pieces in zip(crops, cuts, pieces, strict=True):
+        parts = [next(piece_readings) for _ in line_pieces]
+        chars, step_width = parts[0]
+        if line_cuts:
+            chars = longlines.join_pieces(parts, line_pieces, line_cuts, step_width)
+        readings.append(LineReading(chars, step_width, crop))
+    return readings
+
+
+def _infer(
+    model: Model, images: list[np.ndarray], classes: list[str], settings: RecognizerSettings
+) -> list[tuple[list[DecodedChar], float]]:
+    """The characters read in each image, and the crop pixels per time step they were read at."""
+    widths = [image.shape[1] for image in images]
+    readings: list[tuple[list[DecodedChar], float] | None] = [None] * len(images)
     for batch in width_batches(widths, settings):
         width = -(-max(widths[i] for i in batch) // 8) * 8
-        probs = model(to_input([crops[i].image for i in batch], width))
+        probs = model(to_input([images[i] for i in batch], width))
         step_width = width / probs.shape[1]
         best = probs.argmax(axis=2)  # one pass over the whole batch: the class axis is large
         best_prob = np.take_along_axis(probs, best[:, :, None], axis=2)[:, :, 0]
         for k, i in enumerate(batch):
-            # Steps past the crop's own width only saw padding.
+            # Steps past the image's own width only saw padding.
             steps = min(probs.shape[1], int(np.ceil(widths[i] / step_width)) + 1)
-            chars = ctc_collapse(best[k, :steps], best_prob[k, :steps], classes)
-            readings[i] = LineReading(chars, step_width, crops[i])
+            readings[i] = (ctc_collapse(best[k, :steps], best_prob[k, :steps], classes), step_width)
     return [r for r in readings if r is not None]

@@ -10,12 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from ocrcli.ctc import ctc_greedy
+from ocrcli.ctc import DecodedChar, ctc_greedy
 from ocrcli.derived import approximate_gelus
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
 from ocrcli.ink import BlankRuns
+from ocrcli.longlines import Cut, Piece, cut_pieces, find_cuts, join_pieces
 from ocrcli.orientation import _window, decide, votes_needed
 from ocrcli.recognition import (
     CROP_HEIGHT,
@@ -157,10 +158,9 @@ def test_crop_margin_is_background_and_leaves_line_and_word_boxes_in_place():
     quad = np.array([[100, 50], [300, 50], [300, 110], [100, 110]], dtype=np.float32)
     plain, padded = (crop_lines(page, quad[None], RecognizerSettings(end_margin=m))[0] for m in (0, 4))
     assert padded.margin == 4 and padded.image.shape[1] == plain.image.shape[1] + 8
-    longest = crop_lines(
-        page, np.array([[[0, 0], [399, 0], [399, 2], [0, 2]]], dtype=np.float32), RecognizerSettings()
-    )
-    assert longest[0].image.shape[1] == RecognizerSettings().max_crop_width  # margins included
+    capped = RecognizerSettings(max_line_width=3200)  # a 7,660 px crop
+    longest = crop_lines(page, np.array([[[0, 0], [399, 0], [399, 2], [0, 2]]], dtype=np.float32), capped)
+    assert longest[0].image.shape[1] == capped.max_line_width  # margins included
     assert (padded.image[:, :4] == 180).all() and (padded.image[:, -4:] == 180).all()
     assert (padded.image[:, 4:-4] == plain.image).all()
     width = padded.image.shape[1]
@@ -345,6 +345,69 @@ def test_blank_runs_find_the_widest_blank_between_two_points():
     assert blanks.widest(34, 60) == (37.0, 6)
     assert blanks.widest(16, 30) == (23.0, 0)  # no blank: the span's middle
     assert blanks.widest(-5, 4) == (-0.5, 0)
+
+
+def _printed_line(words: list[list[int]], letter_gap: int = 3, word_gap: int = 12) -> np.ndarray:
+    """A white 48 px crop of black letters 8 px wide, `words` giving each word's letters' heights,
+    a few pixels apart within a word and `word_gap` between words."""
+    columns = []
+    for word in words:
+        for height in word:
+            letter = np.full((CROP_HEIGHT, 8 + letter_gap), 255, dtype=np.uint8)
+            letter[CROP_HEIGHT - 10 - height : CROP_HEIGHT - 10, :8] = 0
+            columns.append(letter)
+        columns.append(np.full((CROP_HEIGHT, word_gap - letter_gap), 255, dtype=np.uint8))
+    return np.repeat(np.hstack(columns)[:, :, None], 3, axis=2)
+
+
+def test_a_crop_that_fits_is_not_cut():
+    crop = _printed_line([[20, 25, 20]] * 10)
+    assert find_cuts(crop, crop.shape[1]) == []
+    assert [p.offset for p in cut_pieces(crop, [], 4)] == [0]
+
+
+def test_a_long_crop_is_cut_at_the_widest_gaps_into_pieces_that_fit():
+    words = [[20, 25, 20, 30][: 2 + k % 3] for k in range(300)]  # 2 to 4 letters each
+    crop = _printed_line(words)
+    crop[:, 1300:1330] = 255  # a wider gap (between a table's columns), in the first piece's second half
+    cuts = find_cuts(crop, 2000)
+    ink = (crop[:, :, 0] < 128).any(axis=0)
+    bounds = [0, *(cut.column for cut in cuts), crop.shape[1]]
+    assert 1300 < cuts[0].column < 1330
+    assert all(end - start <= 2000 for start, end in zip(bounds, bounds[1:], strict=False))
+    assert all(cut.between_words and not ink[cut.column - 5 : cut.column + 5].any() for cut in cuts)
+    pieces = cut_pieces(crop, cuts, 4)
+    for piece, start, end in zip(pieces, bounds, bounds[1:], strict=False):
+        left, right = (4 if start else 0), (4 if end < crop.shape[1] else 0)  # margins at the cuts only
+        assert piece.offset == start - left and piece.image.shape[1] == left + end - start + right
+        assert (piece.image[:, left : left + end - start] == crop[:, start:end]).all()
+        assert (piece.image[:, :left] == 255).all() and (piece.image[:, left + end - start :] == 255).all()
+
+
+def test_a_crop_without_a_space_is_cut_between_letters_and_one_without_a_blank_column_through_the_least_ink():
+    letters = _printed_line([[20, 25, 20, 30] * 100])  # one 4,400 px word
+    cut = find_cuts(letters, 2000)[0]
+    assert not cut.between_words and not (letters[:, cut.column, 0] < 128).any()
+    ruled = letters.copy()
+    ruled[30:32] = 0  # an underline through every column
+    ruled[:, 1500] = 255
+    ruled[31, 1500] = 0  # the least ink: one pixel
+    assert find_cuts(ruled, 2000)[0] == Cut(1500, False)
+
+
+def test_pieces_read_are_joined_in_the_crop_columns_with_a_space_at_cuts_between_words():
+    pieces = [Piece(np.zeros((48, 100, 3), np.uint8), 0), Piece(np.zeros((48, 100, 3), np.uint8), 76)]
+    first = [DecodedChar("a", 2, 3, 0.9), DecodedChar("b", 8, 8, 0.8)]
+    second = [DecodedChar("c", 1, 2, 0.95)]
+    joined = join_pieces([(first, 8.0), (second, 8.0)], pieces, [Cut(80, True)], 8.0)
+    assert joined == [*first, DecodedChar(" ", 10, 10, 0.8), DecodedChar("c", 11, 12, 0.95)]
+    within_word = join_pieces([(first, 8.0), (second, 8.0)], pieces, [Cut(80, False)], 8.0)
+    assert "".join(c.char for c in within_word) == "abc"
+    cjk = [DecodedChar("字", 1, 2, 0.95)]
+    assert (
+        "".join(c.char for c in join_pieces([(first, 8.0), (cjk, 8.0)], pieces, [Cut(80, True)], 8.0))
+        == "ab字"
+    )
 
 
 def _text_line(words: list[tuple[str, float, float]], top: float, height: float = 30.0) -> Line:

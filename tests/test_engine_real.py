@@ -6,6 +6,7 @@ import json
 import re
 import sys
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import jsonschema
@@ -49,6 +50,13 @@ def cer(predicted: str, truth: str) -> float:
 def gt_records(set_name: str) -> list[dict]:
     with open(DATA / set_name / "gt.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 PHOTOTEST = {
@@ -142,16 +150,12 @@ def test_docbank_page_words_match_the_ground_truth_boxes(engine):
     words = [w for line in doc.pages[0].lines for w in line.words]
     truth = [w for w in rec["words"] if "(cid:" not in w["text"] and w["label"] not in ("equation", "table")]
 
-    def iou(a, b):
-        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-        inter = ix * iy
-        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
     by_text: dict[str, list] = {}
     for w in words:
         by_text.setdefault(norm(w.text), []).append(w.box)
-    matched = sum(any(iou(box, t["box"]) >= 0.5 for box in by_text.get(norm(t["text"]), [])) for t in truth)
+    matched = sum(
+        any(box_iou(box, t["box"]) >= 0.5 for box in by_text.get(norm(t["text"]), [])) for t in truth
+    )
     assert matched / len(truth) >= 0.85
     # Words run left to right within their line.
     for line in doc.pages[0].lines:
@@ -436,6 +440,58 @@ def test_a_long_thin_strip_of_one_line_is_read_at_any_width(engine, width):
     strip.paste(line, (0, 5))
     text = engine.read(np.asarray(strip.convert("RGB"))).text
     assert "This is a lot of 12 point text to test the" in text
+
+
+def full_lines(rec: dict) -> list[list[dict]]:
+    """A docbank page's full-width lines of body text, as lists of their ground-truth words."""
+    lines: list[list[dict]] = []
+    for word in rec["words"]:
+        last = lines[-1][-1]["box"] if lines else None
+        height = last[3] - last[1] if last else 0
+        if last and 0 < word["box"][0] - last[2] < height and abs(word["box"][1] - last[1]) < height / 2:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    body = [ln for ln in lines if all(w["label"] == "paragraph" and "(cid:" not in w["text"] for w in ln)]
+    widest = max(ln[-1]["box"][2] - ln[0]["box"][0] for ln in body)
+    return [ln for ln in body if ln[-1]["box"][2] - ln[0]["box"][0] >= 0.9 * widest]
+
+
+def lines_end_to_end(rec: dict, width: int) -> tuple[np.ndarray, list[tuple[str, tuple[float, ...]]]]:
+    """A page's full lines cut out (with 6 px around their words) and set end to end on a white
+    strip, 100 px below its top, until it is at least `width` px wide; and their words with boxes."""
+    page = Image.open(DATA / "docbank" / rec["image"]).convert("RGB")
+    strip = Image.new("RGB", (width + page.width, 300), "white")
+    words, x = [], 20
+    for line in full_lines(rec):
+        if x >= width:
+            break
+        x0, y0 = min(w["box"][0] for w in line) - 6, min(w["box"][1] for w in line) - 6
+        x1, y1 = max(w["box"][2] for w in line) + 6, max(w["box"][3] for w in line) + 6
+        strip.paste(page.crop((x0, y0, x1, y1)), (x, 100))
+        for w in line:
+            bx0, by0, bx1, by1 = w["box"]
+            words.append((w["text"], (bx0 - x0 + x, by0 - y0 + 100, bx1 - x0 + x, by1 - y0 + 100)))
+        x += x1 - x0
+    return np.asarray(strip.crop((0, 0, x + 20, 300))), words
+
+
+@pytest.mark.parametrize("width", [6000, 10000])
+def test_a_line_far_longer_than_the_recogniser_takes_is_read_in_pieces(engine, width):
+    """Lines of a docbank page set end to end: one line of 40 px high type, 6,145 or 10,255 px long.
+    Squeezed into the recogniser's 3,200 px, both read as nothing; cut into pieces at gaps between
+    words, they read as the lines do, and their words' boxes are where the words are."""
+    image, truth = lines_end_to_end(gt_records("docbank")[0], width)
+    lines = engine.read(image).pages[0].lines
+    assert len(lines) == 1 and image.shape[1] > width
+    words = lines[0].words
+    expected, read = Counter(norm(text) for text, _ in truth), Counter(norm(w.text) for w in words)
+    assert sum((expected & read).values()) / len(truth) >= 0.9, lines[0].text
+    placed = sum(
+        any(box_iou(w.box, box) >= 0.5 for w in words if norm(w.text) == norm(text)) for text, box in truth
+    )
+    assert placed / len(truth) >= 0.85
+    assert [w.box[0] for w in words] == sorted(w.box[0] for w in words)
 
 
 def test_tiled_detection_matches_one_whole_run(engine):
