@@ -1,5 +1,5 @@
 """Images wrapped in a PDF: the pixels and the page size are kept, and black-and-white PNGs are
-embedded as CCITT Group 4 when that is smaller."""
+embedded as JBIG2 (or CCITT Group 4) when that is smaller."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
+from ocrcli import imagepdf
 from ocrcli.errors import BadInputError
 from ocrcli.imageio import load_pages
 from ocrcli.imagepdf import images_pdf
@@ -52,16 +53,54 @@ def _mediabox(pdf: pikepdf.Pdf) -> list[float]:
 
 
 @pytest.mark.parametrize("dpi", [(200, 200), None], ids=["200dpi", "no-dpi"])
-def test_a_black_and_white_png_becomes_group4_with_the_same_pixels_and_page(tmp_path: Path, dpi) -> None:
+@pytest.mark.parametrize("jbig2", [True, False], ids=["jbig2", "group4"])
+def test_a_black_and_white_png_becomes_jbig2_or_group4_with_the_same_pixels_and_page(
+    tmp_path: Path, dpi, jbig2: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JBIG2 where it is smaller than Group 4 (it is, by about a third), Group 4 with
+    JBIG2_FOR_BILEVEL off; both smaller than the PNG wrapped as it is."""
+    monkeypatch.setattr(imagepdf, "JBIG2_FOR_BILEVEL", jbig2)
     png = tmp_path / "scan.png"
     Image.open(BLACK_AND_WHITE_PNG).save(png, **({"dpi": dpi} if dpi else {}))
     pdf = images_pdf([png])
     image = _only_image(pdf)
-    assert pikepdf.PdfImage(image).filters == ["/CCITTFaxDecode"]
+    assert pikepdf.PdfImage(image).filters == (["/JBIG2Decode"] if jbig2 else ["/CCITTFaxDecode"])
     assert np.array_equal(_pixels(image), np.asarray(Image.open(png).convert("L")))
+    assert np.array_equal(_pdfium_pixels(pdf), np.asarray(Image.open(png).convert("L")))
     as_is = pikepdf.open(io.BytesIO(img2pdf.convert(str(png))))
     assert _mediabox(pdf) == _mediabox(as_is)  # the same physical size as the PNG wrapped as it is
-    assert len(image.read_raw_bytes()) < 0.75 * len(_only_image(as_is).read_raw_bytes())
+    assert len(image.read_raw_bytes()) < (0.5 if jbig2 else 0.75) * len(_only_image(as_is).read_raw_bytes())
+
+
+def test_a_tiffs_own_group4_data_stays_and_other_bilevel_tiffs_become_jbig2(tmp_path: Path) -> None:
+    bilevel = Image.open(BLACK_AND_WHITE_PNG).convert("1")
+    for compression, kept in [("group4", True), ("group3", True), ("raw", False), ("tiff_lzw", False)]:
+        path = tmp_path / f"{compression}.tif"
+        bilevel.save(path, compression=compression, dpi=(200, 200))
+        pdf = images_pdf([path])
+        image = _only_image(pdf)
+        if kept:
+            assert pikepdf.PdfImage(image).filters == ["/CCITTFaxDecode"], compression
+        else:
+            assert pikepdf.PdfImage(image).filters == ["/JBIG2Decode"], compression
+        assert np.array_equal(_pixels(image), np.asarray(bilevel.convert("L"))), compression
+    group4 = Image.open(tmp_path / "group4.tif")
+    offset, length = group4.tag_v2[273][0], group4.tag_v2[279][0]
+    own = (tmp_path / "group4.tif").read_bytes()[offset : offset + length]
+    pdf = images_pdf([tmp_path / "group4.tif"])
+    assert _only_image(pdf).read_raw_bytes() == own  # the file's own bytes
+
+
+def _pdfium_pixels(pdf: pikepdf.Pdf) -> np.ndarray:
+    """The page's one image as pdfium decodes it (not rendered)."""
+    out = io.BytesIO()
+    pdf.save(out)
+    document = pdfium.PdfDocument(out.getvalue())
+    try:
+        (image,) = document[0].get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE])
+        return image.get_bitmap(render=False).to_numpy().copy()
+    finally:
+        document.close()
 
 
 def test_pngs_group4_would_not_suit_are_embedded_as_they_are(tmp_path: Path) -> None:
