@@ -1,11 +1,15 @@
 """The invisible font of the text layer: one glyphless TrueType font, embedded once per document.
 
 Every character maps to one empty glyph that advances half an em, so any text can be "drawn" and
-nothing shows. The font is a Type0 font with Identity-H encoding: each distinct character the
-document uses gets a 2-byte code (CID) in order of first use, and the ToUnicode map turns each code
-back into its character, so every extractor returns exactly the text the recognizer read (accents,
-€, ligatures, CJK and characters beyond the BMP alike). Ascent 0.8 em and descent 0.2 em make a
-character's box exactly one em tall, so the layer can size text by its word box's height.
+nothing shows. The font is a Type0 font with Identity-H encoding: a character of the Basic
+Multilingual Plane is drawn with its code point as its 2-byte code (CID), as Tesseract's PDFs do,
+so the ToUnicode map is a range per 256 codes used; each character beyond the BMP (and U+0000)
+gets a code of the surrogate range, D800-DFFF, which no character has, in order of first use. The
+ToUnicode map turns each code back into its character, so every extractor returns exactly the text
+the recognizer read (accents, €, ligatures, CJK and characters beyond the BMP alike). With a code
+per character in order of first use, the map listed each one: 361 of a 5 KB scan's PDF's 6,078
+bytes, against a 10 % size budget. Ascent 0.8 em and descent 0.2 em make a character's box exactly
+one em tall, so the layer can size text by its word box's height.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ ADVANCE = 500  # every glyph advances half an em
 ASCENT, DESCENT = 800, -200  # one em from the descender to the ascender
 ADVANCE_EM = ADVANCE / UNITS_PER_EM
 DESCENT_EM = -DESCENT / UNITS_PER_EM
+ASSIGNED_CODES = range(0xD800, 0xE000)  # codes of the characters that are not their own code point
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +70,8 @@ class GlyphlessFont:
 
     def __init__(self, pdf: pikepdf.Pdf):
         self.pdf = pdf
-        self.codes: dict[str, int] = {}
+        self.codes: dict[str, int] = {}  # every character drawn, and its code
+        self.assigned: dict[str, int] = {}  # those drawn with a code of ASSIGNED_CODES
         descriptor = pikepdf.Dictionary(
             Type=pikepdf.Name.FontDescriptor,
             FontName=pikepdf.Name("/" + FONT_NAME),
@@ -106,21 +112,40 @@ class GlyphlessFont:
         for char in text:
             code = self.codes.get(char)
             if code is None:
-                code = self.codes[char] = len(self.codes) + 1  # code 0 stays .notdef
-                if code > 0xFFFF:
-                    raise ValueError("more than 65535 distinct characters in one document")
+                code = self.codes[char] = self._new_code(char)
             out += code.to_bytes(2, "big")
         return bytes(out)
 
+    def _new_code(self, char: str) -> int:
+        point = ord(char)
+        if 0 < point <= 0xFFFF and point not in ASSIGNED_CODES:
+            return point
+        if len(self.assigned) == len(ASSIGNED_CODES):
+            raise ValueError(
+                f"more than {len(ASSIGNED_CODES)} distinct characters beyond the BMP in one document"
+            )
+        code = self.assigned[char] = ASSIGNED_CODES[len(self.assigned)]
+        return code
+
     def finish(self) -> None:
-        """Write the maps for every code handed out so far."""
-        self._cid_to_gid.write(b"\x00\x00" + b"\x00\x01" * len(self.codes))
-        self._to_unicode.write(to_unicode_cmap(self.codes))
+        """Write the maps for every code handed out so far: every code to the one glyph (code 0
+        stays .notdef), and the ToUnicode map."""
+        last = max(self.codes.values(), default=0)
+        self._cid_to_gid.write(b"\x00\x00" + b"\x00\x01" * last)
+        self._to_unicode.write(
+            to_unicode_cmap(set(self.codes.values()) - set(self.assigned.values()), self.assigned)
+        )
 
 
-def to_unicode_cmap(codes: dict[str, int]) -> bytes:
-    """A ToUnicode CMap mapping each 2-byte code to its character (UTF-16BE, surrogates included)."""
-    entries = sorted((code, char) for char, code in codes.items())
+def to_unicode_cmap(own_codes: set[int], assigned: dict[str, int]) -> bytes:
+    """A ToUnicode CMap: codes that are their characters' code points as one range per 256 codes
+    used (each range maps its codes to the same code points), and each assigned code to its
+    character (UTF-16BE, a surrogate pair beyond the BMP)."""
+    blocks = sorted({code >> 8 for code in own_codes})
+    ranges = [f"<{block:02X}00> <{block:02X}FF> <{block:02X}00>" for block in blocks]
+    chars = [
+        f"<{code:04X}> <{char.encode('utf-16-be').hex().upper()}>" for char, code in sorted(assigned.items())
+    ]
     lines = [
         "/CIDInit /ProcSet findresource begin",
         "12 dict begin",
@@ -132,10 +157,9 @@ def to_unicode_cmap(codes: dict[str, int]) -> bytes:
         "<0000> <FFFF>",
         "endcodespacerange",
     ]
-    for start in range(0, len(entries), 100):  # at most 100 entries per block
-        chunk = entries[start : start + 100]
-        lines.append(f"{len(chunk)} beginbfchar")
-        lines += [f"<{code:04X}> <{char.encode('utf-16-be').hex().upper()}>" for code, char in chunk]
-        lines.append("endbfchar")
+    for kind, entries in (("bfrange", ranges), ("bfchar", chars)):
+        for start in range(0, len(entries), 100):  # at most 100 entries per block
+            chunk = entries[start : start + 100]
+            lines += [f"{len(chunk)} begin{kind}", *chunk, f"end{kind}"]
     lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
     return ("\n".join(lines) + "\n").encode("ascii")
