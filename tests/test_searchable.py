@@ -205,7 +205,7 @@ def test_a_scan_stored_turned_reads_line_by_line_in_pdfium(tmp_path: Path, rotat
         assert any(line["text"] in got for got in text.splitlines()), (line["text"], text)
 
 
-UNICODE_WORDS = ["café", "Straße", "€12,50", "ﬁnal", "中文", "naïve"]
+UNICODE_WORDS = ["café", "Straße", "€12,50", "ﬁnal", "中文", "naïve", "𠀋𠀀"]  # the last beyond the BMP
 
 
 def test_text_layer_skips_a_degenerate_line_and_draws_the_rest() -> None:
@@ -620,14 +620,15 @@ def test_a_charts_labels_at_45_degrees_are_drawn_across_on_their_boxes(tmp_path:
 
 
 def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
-    """A text layer with accents, €, a ligature and CJK, extracted by four readers."""
+    """A text layer with accents, €, a ligature and CJK (also beyond the BMP, drawn with codes
+    assigned from the surrogate range), extracted by four readers."""
     words, x = [], 20.0
     for text in UNICODE_WORDS:
         width = 12.0 * len(text)
         words.append(Word(text, (x, 50, x + width, 50, x + width, 70, x, 70), 0.99))
         x += width + 10
     line = Line(" ".join(UNICODE_WORDS), (20, 50, x, 50, x, 70, 20, 70), 0.99, words)
-    path = layer_pdf(Page(1, 400, 200, 72.0, lines=[line]), tmp_path / "unicode.pdf")
+    path = layer_pdf(Page(1, 500, 200, 72.0, lines=[line]), tmp_path / "unicode.pdf")
 
     document = pdfium.PdfDocument(str(path))
     extracted = {
@@ -643,6 +644,7 @@ def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
             unicodedata.normalize("NFKC", w) for w in UNICODE_WORDS
         ], reader
         assert "€12,50" in got and "中文" in got and "Straße" in got and "café" in got, reader
+        assert "𠀋𠀀" in got, reader
     assert "ﬁnal" in extracted["pdfminer"]  # the map's own U+FB01; poppler and pdfium expand it
 
 
