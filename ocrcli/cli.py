@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -127,7 +127,7 @@ def image(
     _refuse_bad_outputs(files, [("--json", _file(json_out)), *(("-o", target) for target in targets)])
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
     exit_code = errors.EXIT_OK
-    with _output_stream(json_out) as stream:
+    with _output_stream(json_out, given) as stream:
         try:
             with _interrupt_once():
                 for name, target in zip(given, targets, strict=True):
@@ -388,7 +388,7 @@ def _finish_pdf(
     except OcrError as exc:
         report(f"error: {pdf} is written, but not its sidecar: {exc}")
         raise typer.Exit(exc.exit_code) from None
-    with _output_stream(json_out) as stream:  # the text of every page in the sidecar, earlier ones too
+    with _output_stream(json_out, inputs) as stream:  # every page in the sidecar, earlier ones too
         _emit(doc, [Page.from_dict(entry).text for entry in doc["pages"]], stream, None, text)
 
 
@@ -440,10 +440,13 @@ def _pretty_json(doc: dict[str, Any]) -> bytes:
 
 
 @contextlib.contextmanager
-def _output_stream(json_out: str | None) -> Iterator[Any]:
+def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] = ()) -> Iterator[Any]:
     """The --json stream (None without --json) for the block, and what ends a run while it writes
     to it or to stdout: the reader gone away (`| head`) exits quietly with 141, a write that fails
-    (disk full) with one line and 5."""
+    (disk full) with one line and 5. A file gives no one more access than the files the records
+    are `made_from` (see safewrite.output_mode): it holds their text."""
+    from ocrcli.safewrite import output_mode
+
     stream = None
     if json_out == "-" and sys.stdout is None:  # `ocr ... >&-`: nowhere to write the records
         report("error: cannot write stdout: it is closed")
@@ -452,8 +455,16 @@ def _output_stream(json_out: str | None) -> Iterator[Any]:
         if json_out == "-":
             stream = sys.stdout
         elif json_out is not None:
-            Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-            stream = open(json_out, "w", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115 - closed below
+            path = Path(json_out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            mode = output_mode(path, made_from)
+
+            def create(name: str, flags: int) -> int:  # a new file is never readable by more
+                return os.open(name, flags, mode)
+
+            stream = open(path, "w", encoding="utf-8", errors=TEXT_ERRORS, opener=create)  # noqa: SIM115 - closed below
+            if path.is_file():  # an old file too; not /dev/null or a pipe
+                os.chmod(path, mode)
         yield stream
         if stream not in (None, sys.stdout):
             stream.close()  # a failed flush shows here
@@ -600,7 +611,7 @@ def scan_command(
     live = stderr.is_terminal and not quiet
     display = ScanDisplay(stderr, len(items) + len(unreadable), live=live, verbose=verbose)
     code, scan, started = errors.EXIT_OK, None, time.perf_counter()
-    with _output_stream(json_out) as stream:
+    with _output_stream(json_out, files) as stream:
         try:
             with _interrupt_once():
                 # Scan checks the models.

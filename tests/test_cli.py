@@ -482,8 +482,9 @@ def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path,
 
 def test_outputs_give_no_one_more_access_than_their_input(tmp_path: Path) -> None:
     """A private (0600) scan's PDF and sidecar came out 0644, the umask's default: its text readable
-    by everyone. Group and others now get no more than the input gives them; a PDF replaced in
-    place keeps its mode. Modes are read with stat, which holds as root too."""
+    by everyone. Group and others now get no more than the input gives them (a --json stream: no
+    more than any of its inputs); a PDF replaced in place keeps its mode. Modes are read with
+    stat, which holds as root too."""
     folder = tmp_path / "in"
     folder.mkdir()
     line = Image.open(PHOTOTEST).crop((0, 0, 640, 120))
@@ -504,10 +505,14 @@ def test_outputs_give_no_one_more_access_than_their_input(tmp_path: Path) -> Non
             ocr("pdf", folder / "b.pdf", "-o", tmp_path / "c.pdf", "--redo"),
             ocr("image", folder / "a.png", "--pdf", tmp_path / "d.pdf"),
             ocr("image", folder / "a.png", "-o", tmp_path / "e.json"),
+            ocr("image", folder / "a.png", "--json", tmp_path / "f.jsonl"),  # a stream, new file
+            ocr("scan", folder, "-o", tmp_path / "g", "-q", "--json", tmp_path / "g.jsonl"),  # both inputs
         ]
+        (tmp_path / "f.jsonl").chmod(0o644)  # an existing stream file is narrowed too
+        runs.append(ocr("image", folder / "a.png", "--json", tmp_path / "f.jsonl"))
     finally:
         os.umask(umask)
-    assert [run.returncode for run in runs] == [0] * 5, [run.stderr for run in runs]
+    assert [run.returncode for run in runs] == [0] * 8, [run.stderr for run in runs]
     modes = {
         path.relative_to(tmp_path).as_posix(): oct(mode(path))
         for path in sorted(tmp_path.rglob("*"))
@@ -520,6 +525,12 @@ def test_outputs_give_no_one_more_access_than_their_input(tmp_path: Path) -> Non
         "d.json": private,
         "d.pdf": private,
         "e.json": private,
+        "f.jsonl": private,
+        "g.jsonl": private,  # the stricter of a.png's and b.pdf's
+        "g/a.json": private,
+        "g/a.pdf": private,
+        "g/b.json": shared,
+        "g/b.pdf": shared,
         "in/a.json": private,
         "in/a.pdf": private,
         "in/a.png": private,
