@@ -48,7 +48,7 @@ def glyphless_truetype() -> bytes:
     builder.setupGlyf({".notdef": empty, "blank": pen.glyph()})
     builder.setupHorizontalMetrics({".notdef": (ADVANCE, 0), "blank": (ADVANCE, 0)})
     builder.setupHorizontalHeader(ascent=ASCENT, descent=DESCENT)
-    builder.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular"})
+    builder.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular"}, mac=False)
     builder.setupOS2(
         sTypoAscender=ASCENT,
         sTypoDescender=DESCENT,
@@ -57,7 +57,7 @@ def glyphless_truetype() -> bytes:
         sxHeight=ASCENT // 2,
         sCapHeight=ASCENT,
     )
-    builder.setupPost()
+    builder.setupPost(keepGlyphNames=False)
     builder.updateHead(created=0, modified=0)
     out = io.BytesIO()
     builder.save(out)
