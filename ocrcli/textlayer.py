@@ -95,7 +95,7 @@ TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 DRIFT_EM = 0.01  # how far rounding may carry words off their boxes before a space takes it back
 MAX_TJ_SQUEEZE_EM, MAX_TJ_STRETCH_EM = 0.18, 0.06  # see _upside_down_row
-UNKERNED_WIDTH = 0.15
+UNKERNED_NARROWER, UNKERNED_WIDER_EM = 0.15, 0.05  # see _kerned
 DIAGONAL_SLACK = 5.0  # degrees, see _nearest_axis
 PAGE_INSET_PT = 0.5  # how far inside the page every baseline is drawn (see _on_page)
 UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upside_down_row)
@@ -391,10 +391,7 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: bytes, cur
     items, pen = [], 0.0  # pen: where the text position is, along the row from its start
     for (text, ((word_x, _), _, _), _, _), word_pitch in zip(words, pitches, strict=True):
         squeeze = min(max(pitch - word_pitch, -apart), closer)
-        # A word drawn at the row's pitch within UNKERNED_WIDTH of its box's width is not kerned:
-        # kerning every glyph of every word made phototest-rotated-180's layer 2,573 bytes (831
-        # compressed), and its PDF +12 % over the scan (10 % allowed); now 1,722 (614), +7.9 %.
-        kern = round(squeeze / unit) if abs(pitch - word_pitch) > UNKERNED_WIDTH * word_pitch else 0
+        kern = round(squeeze / unit) if _kerned(text, pitch, word_pitch, size) else 0
         # A word drawn wider or narrower than its box is centred on it, sharing the difference
         # between the gaps on either side.
         start = (word_x - x) * dx - len(text) * (pitch - kern * unit - word_pitch) / 2
@@ -408,6 +405,17 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: bytes, cur
         pen = start + len(text) * (pitch - kern * unit) + pitch
     start_at, _ = cursor.move((x, y), (dx, dy))
     return [start_at, f"{_num(100 * scale, 1)} Tz [{' '.join(items)}] TJ"]
+
+
+def _kerned(text: str, pitch: float, word_pitch: float, size: float) -> bool:
+    """Whether a word of an upside-down row needs its glyphs kerned to fit its box: not if at the
+    row's `pitch` it is at most UNKERNED_NARROWER narrower than its box, or at most
+    UNKERNED_WIDER_EM wider (centred on its box, a wider word eats into the gaps beside it: 15 %
+    wider glued long words to their neighbours in pdftotext and pdf.js). Kerning every glyph of
+    every word made phototest-rotated-180's layer 2,573 bytes (831 compressed) and its PDF 12 %
+    larger than the scan, where 10 % is allowed."""
+    growth = len(text) * (pitch - word_pitch)
+    return not -UNKERNED_NARROWER * len(text) * word_pitch <= growth <= UNKERNED_WIDER_EM * size
 
 
 def _font_sizes(
