@@ -54,12 +54,13 @@ def find_cuts(crop: np.ndarray, max_width: int) -> list[Cut]:
     while crop.shape[1] - start > max_width:
         low, high = start + max_width // 2, start + max_width
         middle, length = blanks.widest(low, high)
-        if length:
-            cut = Cut(int(middle), length >= word_gap)
-        else:
+        if not length:
             # Ink in every column (a rule or underline runs through, or a script that joins its
-            # letters): cut through the least of it; a letter cut there may be misread.
-            cut = Cut(low + int(np.argmin(ink_per_column[low:high])), False)
+            # letters): cut in the widest run of the columns with the least of it, a space if
+            # the rule alone runs through it; a letter cut there may be misread.
+            least = ink_per_column[low:high].min()
+            middle, length = BlankRuns(ink_per_column > least).widest(low, high)
+        cut = Cut(int(middle), length >= word_gap)
         cuts.append(cut)
         start = cut.column
     return cuts
