@@ -52,6 +52,9 @@ _BLACK_AND_WHITE = {(0, 0, 0), (255, 255, 255)}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}  # what PNG stores as it is
 STRIP_EDGE_LEVELS = 32  # see _same_pixels
 JBIG2_FOR_BILEVEL = True  # Group 4 images made here become JBIG2 where smaller (see _as_jbig2)
+# The encoder holds about 15 bytes per pixel (0.23 GB for an A4 page at 300 dpi): larger images
+# stay Group 4, so that memory stays under 0.6 GB.
+JBIG2_MAX_PIXELS = 40_000_000
 _CCITT_COMPRESSIONS = (2, 3, 4)  # TIFF Compression: modified Huffman, Group 3, Group 4
 
 
@@ -131,13 +134,19 @@ def _as_jbig2(pdf: pikepdf.Pdf, keep: set[int]) -> None:
     images = {
         index: image
         for index, image in _page_images(pdf).items()
-        if index not in keep and pikepdf.PdfImage(image).filters == ["/CCITTFaxDecode"]
+        if index not in keep
+        and pikepdf.PdfImage(image).filters == ["/CCITTFaxDecode"]
+        and int(image.Width) * int(image.Height) <= JBIG2_MAX_PIXELS
     }
     if not images:
         return
     out = io.BytesIO()
     pdf.save(out)
-    for index, samples in _pdfium_samples(out.getvalue(), set(images)).items():
+    data = out.getvalue()
+    for index in sorted(images):  # one page's samples at a time: a TIFF may have hundreds
+        samples = _pdfium_samples(data, {index}).get(index)
+        if samples is None:
+            continue
         coded = jbig2.encode(samples == 0)  # 1-bit DeviceGray: sample 0 is black
         if len(coded) < len(images[index].read_raw_bytes()) and np.array_equal(
             _pdfium_samples(_jbig2_pdf(coded, samples.shape), {0}).get(0), samples

@@ -91,6 +91,23 @@ def test_a_tiffs_own_group4_data_stays_and_other_bilevel_tiffs_become_jbig2(tmp_
     assert _only_image(pdf).read_raw_bytes() == own  # the file's own bytes
 
 
+def test_multi_page_bilevel_tiff_frames_become_jbig2_each_but_not_past_the_pixel_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each frame of an LZW bilevel TIFF is re-encoded on its own (one page's samples in memory at
+    a time); a frame over JBIG2_MAX_PIXELS stays Group 4 (the encoder holds 15 bytes a pixel)."""
+    page = Image.open(BLACK_AND_WHITE_PNG).convert("1")
+    small = page.crop((0, 0, page.width // 2, page.height // 2))
+    path = tmp_path / "two.tif"
+    page.save(path, compression="tiff_lzw", save_all=True, append_images=[small], dpi=(200, 200))
+    monkeypatch.setattr(imagepdf, "JBIG2_MAX_PIXELS", small.width * small.height)
+    pdf = images_pdf([path])
+    images = [next(iter(p.Resources.XObject.values())) for p in pdf.pages]
+    assert [pikepdf.PdfImage(image).filters for image in images] == [["/CCITTFaxDecode"], ["/JBIG2Decode"]]
+    for image, frame in zip(images, (page, small), strict=True):
+        assert np.array_equal(_pixels(image), np.asarray(frame.convert("L")))
+
+
 def _pdfium_pixels(pdf: pikepdf.Pdf) -> np.ndarray:
     """The page's one image as pdfium decodes it (not rendered)."""
     out = io.BytesIO()
