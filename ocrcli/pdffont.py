@@ -144,7 +144,8 @@ def to_unicode_cmap(own_codes: set[int], assigned: dict[str, int]) -> bytes:
     blocks = sorted({code >> 8 for code in own_codes})
     ranges = [f"<{block:02X}00> <{block:02X}FF> <{block:02X}00>" for block in blocks]
     chars = [
-        f"<{code:04X}> <{char.encode('utf-16-be').hex().upper()}>" for char, code in sorted(assigned.items())
+        f"<{code:04X}> <{char.encode('utf-16-be', 'surrogatepass').hex().upper()}>"
+        for char, code in sorted(assigned.items())
     ]
     lines = [
         "/CIDInit /ProcSet findresource begin",

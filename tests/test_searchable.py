@@ -648,6 +648,16 @@ def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
     assert "ﬁnal" in extracted["pdfminer"]  # the map's own U+FB01; poppler and pdfium expand it
 
 
+def test_a_lone_surrogate_from_a_models_charset_does_not_stop_the_font() -> None:
+    """A recogniser's class list (`--models`) may hold a lone surrogate, which has no UTF-16 of its
+    own: writing the ToUnicode map raised UnicodeEncodeError. It maps to the code unit itself."""
+    pdf = pikepdf.new()
+    font = GlyphlessFont(pdf)
+    assert font.encode("a\ud800b") == b"\x00a\xd8\x00\x00b"
+    font.finish()
+    assert b"<D800> <D800>" in font._to_unicode.read_bytes()
+
+
 def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocrmypdf_layer(tmp_path: Path) -> None:
     original = tmp_path / "sandwich.pdf"
     shutil.copy(SANDWICH, original)
