@@ -247,17 +247,21 @@ def _glob(pattern: str) -> re.Pattern[str]:
 
 
 def _glob_part(part: str) -> str:
-    """One folder's or file's name of a glob as a regular expression."""
+    """One folder's or file's name of a glob as a regular expression. As in bash: `[!...]` and
+    `[^...]` negate a set, and a backslash takes the next character as itself (`\\[`)."""
     regex, i = "", 0
     while i < len(part):
         char, i = part[i], i + 1
-        if char == "*":
+        if char == "\\" and i < len(part):
+            char, i = part[i], i + 1
+            regex += re.escape(char)
+        elif char == "*":
             regex += "[^/]*"
         elif char == "?":
             regex += "[^/]"
-        elif char == "[" and (end := part.find("]", i + (part[i : i + 1] == "!") + 1)) > 0:
+        elif char == "[" and (end := part.find("]", i + (part[i : i + 1] in ("!", "^")) + 1)) > 0:
             body, i = part[i:end], end + 1
-            negated = body.startswith("!")
+            negated = body[:1] in ("!", "^")
             chars = "".join(c if c == "-" else re.escape(c) for c in body[negated:])
             regex += f"[^/{chars}]" if negated else f"[{chars}]"
         else:

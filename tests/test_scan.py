@@ -845,6 +845,23 @@ def test_an_output_the_user_changed_is_not_overwritten_when_its_input_changes(tm
     assert statuses == {"a.png": "failed", "b.png": "done"}
 
 
+@pytest.mark.parametrize(
+    ("glob", "name", "matches"),
+    [
+        ("[^a]*.png", "b.png", True),  # bash's other spelling of [!a]
+        ("[^a]*.png", "a.png", False),
+        ("[!a]*.png", "a.png", False),
+        ("\\[draft\\]*.png", "[draft] 1.png", True),  # a backslash takes [ as itself
+        ("\\[draft\\]*.png", "d 1.png", False),
+        ("a\\*.png", "a*.png", True),
+        ("a\\*.png", "ab.png", False),
+    ],
+)
+def test_globs_negate_with_a_caret_and_escape_with_a_backslash(glob: str, name: str, matches: bool) -> None:
+    """As in bash: `[^a]` was taken as a set of '^' and 'a', and `\\[` did not match a '['."""
+    assert discover._matches(name, name, [glob]) is matches
+
+
 def test_a_star_in_a_glob_does_not_cross_folders_and_a_double_star_does(tmp_path: Path) -> None:
     """`--include 'sub/*.png'` also took sub/deep/d.png: fnmatch's `*` crossed `/`. A glob without
     `/` still matches the name at any depth."""
