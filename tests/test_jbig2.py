@@ -1,11 +1,12 @@
 """The JBIG2 encoder is lossless: each bitmap, put in a PDF as a /JBIG2Decode image, decodes to
-exactly its pixels in decoders nobody here wrote: pdfium (Chrome), poppler (pdfimages) and
-Artifex's jbig2dec (Ghostscript's decoder, run on the bare stream). A missing decoder is an error,
-never a skip."""
+exactly its pixels in decoders nobody here wrote: pdfium (Chrome), poppler (pdfimages),
+Artifex's jbig2dec (Ghostscript's decoder, run on the bare stream) and pdf.js (Firefox's own
+decoder, run with node on the bare stream). A missing decoder is an error, never a skip."""
 
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -161,12 +162,32 @@ def _jbig2dec_black(case: str, tmp_path: Path) -> np.ndarray:
         return _grey_black(np.asarray(im.convert("L")))
 
 
+def _pdfjs_black(case: str, tmp_path: Path) -> np.ndarray:
+    """pdf.js's Jbig2Image on the bare stream (tests/js/jbig2_decode.mjs): a byte per pixel, 1 black."""
+    stream = tmp_path / "page.jb2"
+    stream.write_bytes(_stream(case))
+    result = subprocess.run(
+        ["node", Path(__file__).parent / "js" / "jbig2_decode.mjs", stream, tmp_path / "page.bin"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    size = json.loads(result.stdout)
+    pixels = np.fromfile(tmp_path / "page.bin", dtype=np.uint8)
+    return pixels.reshape(size["height"], size["width"]) == 1
+
+
 def _grey_black(grey: np.ndarray) -> np.ndarray:
     assert set(np.unique(grey).tolist()) <= {0, 255}
     return grey == 0
 
 
-DECODERS = {"pdfium": _pdfium_black, "poppler": _poppler_black, "jbig2dec": _jbig2dec_black}
+DECODERS = {
+    "pdfium": _pdfium_black,
+    "poppler": _poppler_black,
+    "jbig2dec": _jbig2dec_black,
+    "pdfjs": _pdfjs_black,
+}
 
 
 @pytest.mark.parametrize("decoder", sorted(DECODERS))
