@@ -382,8 +382,11 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: bytes, cur
     pitches = [width / len(text) for text, (_, _, width), _, _ in words]
     closer, apart = MAX_TJ_SQUEEZE_EM * size, MAX_TJ_STRETCH_EM * size
     low, high = max(pitches) - apart, min(pitches) + closer  # glyph advances that suit every word
-    # The median word's advance if it suits every word, else the one that misfits least.
-    pitch = min(max(statistics.median(pitches), low), high) if low <= high else (low + high) / 2
+    # The median word's advance if it suits every word; else the narrowest word's, squeezed as far
+    # as it goes: wider words are then drawn narrower than their boxes, which only shrinks what a
+    # selection highlights, where the advance between the two (used before) drew narrow words
+    # wider than theirs, over the gaps, and pdftotext and pdf.js read "willfillinlittlelilies".
+    pitch = min(max(statistics.median(pitches), low), high)
     scale = max(round(pitch / (ADVANCE_EM * size), 3), 0.001)  # Tz / 100, as written (to 0.1 %)
     pitch = scale * ADVANCE_EM * size
     unit = size * scale / 1000  # points one TJ unit moves the next glyph back

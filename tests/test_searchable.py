@@ -1203,3 +1203,26 @@ def test_an_upside_down_row_of_words_of_unequal_pitch_keeps_its_spaces_in_popple
     pdf.save(tmp_path / "ud.pdf")
     text = subprocess.run(["pdftotext", tmp_path / "ud.pdf", "-"], capture_output=True, text=True).stdout
     assert sorted(text.split()) == sorted(t for t, _ in spec), text
+
+
+def test_an_upside_down_row_of_wide_and_narrow_letters_keeps_its_words_apart(tmp_path: Path) -> None:
+    """Upside-down words whose letters differ in width more than kerning can make up ("WWW" and
+    "ill" in one row) are drawn at the narrowest word's advance, so that none runs over the gap
+    beside it: at an advance between the two, pdftotext and pdf.js read 'willfillinlittlelilies'
+    (found by a helper's bug hunt)."""
+    spec = [("WWW", 30.0), ("MMM", 28.0), ("will", 9.0), ("fill", 8.5), ("in", 8.0), ("little", 8.0)]
+    spec += [("lilies", 8.0), ("WOW", 29.0)]
+    width = 40 + sum(len(t) * p + 12 for t, p in spec)
+    x, words = width - 20, []
+    for text, pitch in spec:
+        words.append(Word(text, _ud(x - len(text) * pitch, 50, x, 80), 0.99))
+        x -= len(text) * pitch + 12
+    line = Line(" ".join(t for t, _ in spec), _ud(x + 12, 50, width - 20, 80), 0.99, words)
+    page = Page(1, int(width), 200, 72.0, lines=[line])
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(page.width, page.height))
+    font = GlyphlessFont(pdf)
+    add_text_layer(pdf, pdf.pages[0], layer_content(page, font, 1.0, display_frame(pdf.pages[0])[2]), font)
+    font.finish()
+    pdf.save(tmp_path / "ud.pdf")
+    assert sorted(pdftotext(tmp_path / "ud.pdf").split()) == sorted(t for t, _ in spec)
