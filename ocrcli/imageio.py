@@ -210,7 +210,8 @@ def _frame_count(path: str | os.PathLike[str], im: Image.Image) -> int:
     if im.format != "TIFF":
         return 1
     try:
-        return max(1, int(getattr(im, "n_frames", 1)))
+        with _quiet_pillow():  # counting reads every frame's tags: "Corrupt EXIF data" on a cut-off one
+            return max(1, int(getattr(im, "n_frames", 1)))
     except Exception as exc:
         raise BadInputError(path, f"corrupt multi-page TIFF ({one_line(exc)})") from exc
 

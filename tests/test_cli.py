@@ -97,6 +97,20 @@ def test_a_truncated_image_is_one_line_naming_it_also_with_pdf(tmp_path: Path, k
     assert not (tmp_path / "out.pdf").exists()
 
 
+def test_a_multi_page_tiff_cut_off_in_its_second_frame_is_one_line(tmp_path: Path) -> None:
+    """Counting a cut-off TIFF's frames printed Pillow's two-line 'Corrupt EXIF data' warning, with
+    a library path, above the error (found by a helper's bug hunt)."""
+    whole = tmp_path / "two.tif"
+    page = Image.open(PHOTOTEST).convert("L")
+    page.save(whole, compression="tiff_lzw", save_all=True, append_images=[page], dpi=(200, 200))
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    run = ocr("image", cut, "--pdf", tmp_path / "out.pdf")
+    assert run.returncode == 3, run.stderr
+    assert run.stderr.splitlines() == [run.stderr.strip()], run.stderr  # one line
+    assert run.stderr.startswith(f"ocr: error: {cut}: ")
+
+
 def test_an_image_one_pixel_wide_is_cheap_and_the_batch_goes_on(tmp_path: Path) -> None:
     """The page classifier scaled a 1 x 60000 px image evenly to 256 x 15,360,000 px (11.8 GB): under
     a 6 GB address-space limit the batch died with a traceback and the next file was never read."""
