@@ -436,37 +436,6 @@ def test_a_closed_stdout_is_no_traceback(args):
     assert "Traceback" not in result.stderr, result.stderr
 
 
-def test_an_interrupt_turned_into_an_import_error_exits_130(monkeypatch, capsys) -> None:
-    """A Ctrl-C 0.3 s in, while onnxruntime was being imported, came out of its C extension as
-    "ImportError: initialization failed": a traceback and exit 1 instead of exit 130. Here the
-    start-up handler runs inside a command that turns its SystemExit into an ImportError, as that
-    extension does (the real race is exercised by the in-place kill test)."""
-    import signal
-
-    from ocrcli import __main__ as entry
-    from ocrcli import cli
-
-    def importing_onnxruntime() -> None:
-        try:
-            entry._exit_interrupted(signal.SIGINT, None)
-        except SystemExit as exc:
-            raise ImportError("initialization failed") from exc
-
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        monkeypatch.setattr(cli, "main", importing_onnxruntime)
-        with pytest.raises(SystemExit) as stopped:
-            entry.main()
-        assert stopped.value.code == 130
-        assert capsys.readouterr().err == "ocr: interrupted\n"
-        monkeypatch.setattr(cli, "main", lambda: int("not a number"))  # a fault of ours still shows
-        with pytest.raises(ValueError):
-            entry.main()
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
 def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
     """A Ctrl-C while Python shut down after the work (Python resets handlers written in Python
     to the default then) killed the process by the signal, -2, with everything written; and one
@@ -477,16 +446,19 @@ def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path,
     from ocrcli import __main__ as entry
     from ocrcli import safewrite
 
+    def exit_now(code: int) -> None:  # os._exit, which would end this test's process
+        raise SystemExit(code)
+
     monkeypatch.setattr(safewrite, "_replacements", Counter())  # nothing written in this process
+    monkeypatch.setattr(entry, "_exit", exit_now)
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         monkeypatch.setattr(sys, "argv", ["ocr", "models", "--json"])
-        with pytest.raises(SystemExit) as stopped:
-            entry.main()
-        assert stopped.value.code in (0, None)
+        assert entry.run_command() in (0, None)
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN == signal.getsignal(signal.SIGTERM)
-        with pytest.raises(SystemExit):  # before anything is written: exit 130
+        with pytest.raises(SystemExit) as stopped:  # before anything is written: exit 130
             entry._exit_interrupted(signal.SIGINT, None)
+        assert stopped.value.code == 130
         safewrite.write_bytes_atomically(tmp_path / "out.json", b"{}")
         assert entry._exit_interrupted(signal.SIGINT, None) is None  # after: the run goes on
     finally:
