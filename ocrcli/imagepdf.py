@@ -114,16 +114,18 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
     layout = {"layout_fun": img2pdf.get_fixed_dpi_layout_fun(job.dpi)} if job.dpi else {}
     mirror = job.mirror
     rotation = img2pdf.Rotation.none if mirror else img2pdf.Rotation.ifvalid
+    own_data = job.inputs == [os.fspath(source)]  # img2pdf gets the file itself, not our re-encoding
     try:
         data = img2pdf.convert(job.inputs, rotation=rotation, first_frame_only=job.pages == 1, **layout)
     except Exception:  # noqa: BLE001 - img2pdf refuses some files (16-bit TIFF, float): re-encode
         data = img2pdf.convert(_frames_encoded(source))
-        mirror = None
+        mirror, own_data = None, False
     pdf = pikepdf.open(io.BytesIO(data))
     if mirror:
         _mirrored(pdf, mirror)
     if JBIG2_FOR_BILEVEL:
-        _as_jbig2(pdf, keep=_ccitt_frames(source))
+        # A TIFF's own CCITT data stays as the scanner wrote it; frames re-encoded here do not.
+        _as_jbig2(pdf, keep=_ccitt_frames(source) if own_data else set())
     return pdf
 
 

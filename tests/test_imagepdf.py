@@ -91,6 +91,19 @@ def test_a_tiffs_own_group4_data_stays_and_other_bilevel_tiffs_become_jbig2(tmp_
     assert _only_image(pdf).read_raw_bytes() == own  # the file's own bytes
 
 
+def test_a_group4_tiff_turned_by_its_orientation_tag_becomes_jbig2(tmp_path: Path) -> None:
+    """Such a TIFF is re-encoded here as it displays (img2pdf would ignore the tag), so its frame is
+    no longer the scanner's own data and goes to JBIG2 like any other re-encoded one; it was kept
+    as Group 4 (found by a review helper)."""
+    bilevel = Image.open(BLACK_AND_WHITE_PNG).convert("1")
+    path = tmp_path / "turned.tif"
+    bilevel.save(path, compression="group4", dpi=(200, 200), tiffinfo={274: 3})  # stored upside down
+    pdf = images_pdf([path])
+    image = _only_image(pdf)
+    assert pikepdf.PdfImage(image).filters == ["/JBIG2Decode"]
+    assert np.array_equal(_pixels(image), np.asarray(bilevel.rotate(180).convert("L")))
+
+
 def test_multi_page_bilevel_tiff_frames_become_jbig2_each_but_not_past_the_pixel_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
