@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,13 +146,10 @@ def _as_jbig2(pdf: pikepdf.Pdf, keep: set[int]) -> None:
     out = io.BytesIO()
     pdf.save(out)
     data = out.getvalue()
-    for index in sorted(images):  # one page's samples at a time: a TIFF may have hundreds
-        samples = _pdfium_samples(data, {index}).get(index)
-        if samples is None:
-            continue
+    for index, samples in _pdfium_samples(data, set(images)):  # one page's at a time
         coded = jbig2.encode(samples == 0)  # 1-bit DeviceGray: sample 0 is black
         if len(coded) < len(images[index].read_raw_bytes()) and np.array_equal(
-            _pdfium_samples(_jbig2_pdf(coded, samples.shape), {0}).get(0), samples
+            dict(_pdfium_samples(jbig2_pdf(coded, samples.shape), {0})).get(0), samples
         ):
             images[index].write(coded, filter=pikepdf.Name.JBIG2Decode)  # drops the fax /DecodeParms
 
@@ -166,9 +164,9 @@ def _page_images(pdf: pikepdf.Pdf) -> dict[int, pikepdf.Stream]:
     return images
 
 
-def _jbig2_pdf(coded: bytes, shape: tuple[int, ...]) -> bytes:
+def jbig2_pdf(coded: bytes, shape: tuple[int, ...]) -> bytes:
     """A PDF of one page that draws the JBIG2 data as a black-and-white image: for pdfium to
-    decode before the data goes in a user's PDF."""
+    decode before the data goes in a user's PDF (and for the encoder's tests)."""
     height, width = shape
     pdf = pikepdf.new()
     image = pikepdf.Stream(pdf, coded)
@@ -184,11 +182,11 @@ def _jbig2_pdf(coded: bytes, shape: tuple[int, ...]) -> bytes:
     return out.getvalue()
 
 
-def _pdfium_samples(data: bytes, pages: set[int]) -> dict[int, np.ndarray]:
-    """For each of `pages` of the PDF `data` whose one image pdfium decodes to black and white,
-    its samples as pdfium reads them from the image's data (0 or 255, not rendered)."""
+def _pdfium_samples(data: bytes, pages: set[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(page, samples) for each of `pages` of the PDF `data` whose one image pdfium decodes to
+    black and white: its samples as pdfium reads them from the image's data (0 or 255, not
+    rendered), one page at a time (a TIFF may have hundreds)."""
     document = pdfium.PdfDocument(data)
-    samples = {}
     try:
         for index in sorted(pages):
             objects = list(document[index].get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE]))
@@ -196,10 +194,9 @@ def _pdfium_samples(data: bytes, pages: set[int]) -> dict[int, np.ndarray]:
                 continue
             grey = objects[0].get_bitmap(render=False).to_numpy().copy()
             if grey.ndim == 2 and np.isin(grey, (0, 255)).all():
-                samples[index] = grey
+                yield index, grey
     finally:
         document.close()
-    return samples
 
 
 def _ccitt_frames(source: Path) -> set[int]:

@@ -14,12 +14,12 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
 from ocrcli import jbig2
+from ocrcli.imagepdf import jbig2_pdf
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TESS = DATA / "tess" / "img"
@@ -109,19 +109,7 @@ def _stream(case: str) -> bytes:
 @cache
 def _pdf(case: str) -> bytes:
     """A one-page PDF that draws the case's JBIG2 stream as an image XObject."""
-    height, width = _bitmap(case).shape
-    pdf = pikepdf.new()
-    image = pikepdf.Stream(pdf, _stream(case))
-    image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
-    image.Width, image.Height = width, height
-    image.ColorSpace, image.BitsPerComponent = pikepdf.Name.DeviceGray, 1
-    image.Filter = pikepdf.Name.JBIG2Decode
-    page = pdf.add_blank_page(page_size=(max(width, 3), max(height, 3)))  # PDF's smallest page
-    page.Resources.XObject = pikepdf.Dictionary(Im0=image)
-    page.Contents = pdf.make_stream(f"q {width} 0 0 {height} 0 0 cm /Im0 Do Q".encode())
-    out = io.BytesIO()
-    pdf.save(out)
-    return out.getvalue()
+    return jbig2_pdf(_stream(case), _bitmap(case).shape)
 
 
 def _pdfium_black(case: str, tmp_path: Path) -> np.ndarray:

@@ -1188,12 +1188,19 @@ def test_an_upside_down_row_of_words_of_unequal_pitch_keeps_its_spaces_in_popple
     ('amountminimumillinoispaid')."""
     spec = [("Total", 11), ("amount", 11.5), ("minimumillinois", 9.8), ("paid", 11), ("in", 10),
             ("cash", 11.2), ("thankyouverymuch", 9.6), ("again", 11)]  # fmt: skip
-    width = 40 + sum(len(t) * p + 5 for t, p in spec)
+    text = _upside_down_row_text(tmp_path, spec, gap=5, bottom=70)
+    assert sorted(text.split()) == sorted(t for t, _ in spec), text
+
+
+def _upside_down_row_text(tmp_path: Path, spec: list[tuple[str, float]], gap: float, bottom: float) -> str:
+    """pdftotext's text of one upside-down row of (word, letter pitch) read right to left, `gap`
+    apart, between y 50 and `bottom`."""
+    width = 40 + sum(len(t) * p + gap for t, p in spec)
     x, words = width - 20, []
     for text, pitch in spec:
-        words.append(Word(text, _ud(x - len(text) * pitch, 50, x, 70), 0.99))
-        x -= len(text) * pitch + 5
-    line = Line(" ".join(t for t, _ in spec), _ud(x + 5, 50, width - 20, 70), 0.99, words)
+        words.append(Word(text, _ud(x - len(text) * pitch, 50, x, bottom), 0.99))
+        x -= len(text) * pitch + gap
+    line = Line(" ".join(t for t, _ in spec), _ud(x + gap, 50, width - 20, bottom), 0.99, words)
     page = Page(1, int(width), 200, 72.0, lines=[line])
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=(page.width, page.height))
@@ -1201,8 +1208,7 @@ def test_an_upside_down_row_of_words_of_unequal_pitch_keeps_its_spaces_in_popple
     add_text_layer(pdf, pdf.pages[0], layer_content(page, font, 1.0, display_frame(pdf.pages[0])[2]), font)
     font.finish()
     pdf.save(tmp_path / "ud.pdf")
-    text = subprocess.run(["pdftotext", tmp_path / "ud.pdf", "-"], capture_output=True, text=True).stdout
-    assert sorted(text.split()) == sorted(t for t, _ in spec), text
+    return pdftotext(tmp_path / "ud.pdf")
 
 
 def test_an_upside_down_row_of_wide_and_narrow_letters_keeps_its_words_apart(tmp_path: Path) -> None:
@@ -1212,17 +1218,5 @@ def test_an_upside_down_row_of_wide_and_narrow_letters_keeps_its_words_apart(tmp
     (found by a helper's bug hunt)."""
     spec = [("WWW", 30.0), ("MMM", 28.0), ("will", 9.0), ("fill", 8.5), ("in", 8.0), ("little", 8.0)]
     spec += [("lilies", 8.0), ("WOW", 29.0)]
-    width = 40 + sum(len(t) * p + 12 for t, p in spec)
-    x, words = width - 20, []
-    for text, pitch in spec:
-        words.append(Word(text, _ud(x - len(text) * pitch, 50, x, 80), 0.99))
-        x -= len(text) * pitch + 12
-    line = Line(" ".join(t for t, _ in spec), _ud(x + 12, 50, width - 20, 80), 0.99, words)
-    page = Page(1, int(width), 200, 72.0, lines=[line])
-    pdf = pikepdf.new()
-    pdf.add_blank_page(page_size=(page.width, page.height))
-    font = GlyphlessFont(pdf)
-    add_text_layer(pdf, pdf.pages[0], layer_content(page, font, 1.0, display_frame(pdf.pages[0])[2]), font)
-    font.finish()
-    pdf.save(tmp_path / "ud.pdf")
-    assert sorted(pdftotext(tmp_path / "ud.pdf").split()) == sorted(t for t, _ in spec)
+    text = _upside_down_row_text(tmp_path, spec, gap=12, bottom=80)
+    assert sorted(text.split()) == sorted(t for t, _ in spec)
