@@ -23,9 +23,11 @@ Box = tuple[float, float, float, float]
 
 MIN_COLUMN_LINES = 3  # wide lines each side of a gutter needs, in at least one band
 MIN_COLUMN_WIDTH = 6.0  # a text column's wide lines, in line heights (prices are ~3)
+MIN_TEXT_COLUMN_WIDTH = 10.0  # their median (12 to 29 on tess and DocBank pages; table cells 7 to 9)
 LOCKSTEP_LINES = 6  # fewer lines than this each side, all row-aligned: a table or key/value pairs
 ROW_OVERLAP = 0.5  # vertical overlap, as a fraction of the smaller height, that makes one row
 BLOCK_GAP = 1.0  # blank space between rows, in line heights, that starts a new block
+COLUMN_LINE_SHARE = 0.5  # a band whose lines are all narrower than this share of its columns' holds none
 HEADING_GAP = 0.5  # blank space above a heading, in line heights (lines of a paragraph: ~0.2)
 MAX_BINS = 1000  # cap on the crossing profile's resolution (bins are a quarter line height)
 
@@ -127,10 +129,19 @@ def _proves_gutter(arr: np.ndarray, left: np.ndarray, right: np.ndarray, line_he
     side_by_side = min(_level_with(arr, wide_left, wide_right), _level_with(arr, wide_right, wide_left))
     if side_by_side < MIN_COLUMN_LINES:
         return False
+    if (
+        min(_median_width(arr, wide_left), _median_width(arr, wide_right))
+        < MIN_TEXT_COLUMN_WIDTH * line_height
+    ):
+        return False  # the cells of a table, not running text
     if min(len(left), len(right)) >= LOCKSTEP_LINES:
         return True
     few, many = (left, right) if len(left) <= len(right) else (right, left)
     return not all(_same_row_as_any(arr, i, many) for i in few)
+
+
+def _median_width(arr: np.ndarray, ids: np.ndarray) -> float:
+    return float(np.median(arr[ids, 2] - arr[ids, 0]))
 
 
 def _wide(arr: np.ndarray, ids: np.ndarray, line_height: float) -> np.ndarray:
@@ -162,6 +173,8 @@ def _cut(
     spanning &= ~middle
     spanning |= _alone_in_gutter(arr, by_y, spanning, right, line_height)
     spanning |= _headings_below_columns(arr, by_y, spanning, right, line_height)
+    spanning |= _level_with_spanning(arr, by_y, spanning, line_height)
+    spanning |= _bands_without_columns(arr, by_y, spanning, right, line_height)
     parts: list[list[int]] = []
     run: list[int] = []
     sides: tuple[list[int], list[int], list[int]] = ([], [], [])  # left, middle, right
@@ -176,6 +189,55 @@ def _cut(
             sides[1 if is_middle else 2 if is_right else 0].append(i)
     parts += [run, *sides]
     return [np.array(part, dtype=np.int64) for part in parts if part]
+
+
+def _level_with_spanning(
+    arr: np.ndarray, by_y: np.ndarray, spanning: np.ndarray, line_height: float
+) -> np.ndarray:
+    """Mask of the short boxes on the same row as a spanning box, of about its height: the other cells
+    of a table row that crosses the gutter, a page number beside a running head. Left in a band, they
+    would start the columns below. A column's line stays (a skewed scan's lines can cross the gutter)."""
+    level = np.zeros(len(by_y), dtype=bool)
+    rows = by_y[spanning]
+    if len(rows) == 0:
+        return level
+    short = arr[by_y, 2] - arr[by_y, 0] < MIN_TEXT_COLUMN_WIDTH * line_height
+    for k in np.flatnonzero(~spanning & short):
+        i = int(by_y[k])
+        overlap = np.minimum(arr[i, 3], arr[rows, 3]) - np.maximum(arr[i, 1], arr[rows, 1])
+        larger = np.maximum(arr[i, 3] - arr[i, 1], arr[rows, 3] - arr[rows, 1])
+        level[k] = bool(np.any(overlap > ROW_OVERLAP * larger))
+    return level
+
+
+def _bands_without_columns(
+    arr: np.ndarray, by_y: np.ndarray, spanning: np.ndarray, right: np.ndarray, line_height: float
+) -> np.ndarray:
+    """Mask of the bands that hold no column text: neither do they prove the gutter, nor does either
+    side have a line half as wide as that side's column lines in the bands that do. A table or a
+    figure across the page is read by rows, as a whole, not left half then right half."""
+    band = np.cumsum(spanning)
+    left = ~spanning & ~right
+    width = arr[by_y, 2] - arr[by_y, 0]
+    proving = np.zeros(int(band[-1]) + 1, dtype=bool)
+    for b in range(len(proving)):
+        in_band = band == b
+        proving[b] = _proves_gutter(arr, by_y[in_band & left], by_y[in_band & right], line_height)
+    if not proving.any():
+        return np.zeros(len(by_y), dtype=bool)
+    in_proving = proving[band]
+    column_width = {
+        side: width[in_proving & mask].max(initial=0.0) for side, mask in (("l", left), ("r", right))
+    }
+    without = np.zeros(len(by_y), dtype=bool)
+    for b in np.flatnonzero(~proving):
+        in_band = (band == b) & ~spanning
+        narrow = all(
+            width[in_band & mask].max(initial=0.0) < COLUMN_LINE_SHARE * column_width[side]
+            for side, mask in (("l", left), ("r", right))
+        )
+        without |= in_band & narrow
+    return without
 
 
 def _between_columns(

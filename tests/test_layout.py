@@ -376,8 +376,10 @@ def test_docbank_two_column_pages(bench: ModuleType, docbank: list) -> None:
     pages = [p for p in docbank if p.layout == "two-column"]
     assert len(pages) == 12
     scores = {p.name: bench.similarity(p, bench.ordered(p)) for p in pages}
-    for page in pages:  # measured gain over the naive order: +0.08 (the table page) to +0.49
-        assert scores[page.name] >= bench.similarity(page, bench.naive(page)) + 0.05, page.name
+    for page in pages:  # measured gain over the naive order: +0.15 to +0.50
+        naive = bench.similarity(page, bench.naive(page))
+        # The table is read by rows, as the naive order does (its page text reads by column): +0.03.
+        assert scores[page.name] >= naive + (0.0 if page.name == TABLE_PAGE else 0.05), page.name
     text_pages = [s for name, s in scores.items() if name != TABLE_PAGE]
     assert min(text_pages) >= 0.65  # measured 0.707
     assert statistics.mean(text_pages) >= 0.88  # measured 0.917
@@ -467,4 +469,24 @@ def test_heading_under_the_left_column_goes_with_the_full_width_text_below() -> 
     longer_left = column(*LEFT, 200, 24)
     longer_left[-1] = (150.0, longer_left[-1][1], 450.0, longer_left[-1][3])
     boxes = longer_left + right + column(150, 1550, 200 + 24 * 36 + 30, 3)
+    assert order(boxes) == list(range(len(boxes)))
+
+
+def test_a_table_above_two_columns_is_read_row_by_row() -> None:
+    # As on DocBank's final_report_3: the cells lie left or right of the body's gutter, except a
+    # header cell per section and the last row's long formula, which cross it. The table was read as
+    # its left cells, then its right cells, and the last row's other cells opened the columns below.
+    cells_x = [(400.0, 560.0), (750.0, 810.0), (1130.0, 1190.0)]
+    header_x = [(400.0, 560.0), (700.0, 900.0), (1050.0, 1260.0)]
+    boxes: list[Box] = [(600.0, 100.0, 1100.0, 126.0)]  # "TABLE V"
+    top = 150.0
+    for section in range(2):
+        for row in range(4):
+            spans = header_x if row == 0 else cells_x
+            if section == 1 and row == 3:
+                spans = [cells_x[0], (610.0, 960.0), cells_x[2]]
+            boxes += [(x0, top, x1, top + 24.0) for x0, x1 in spans]
+            top += 28.0
+    body_top = top + 60
+    boxes += column(*LEFT, body_top, 12) + column(*RIGHT, body_top, 12)
     assert order(boxes) == list(range(len(boxes)))
