@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
+from ocrcli import libtiff
 from ocrcli.errors import BadInputError, input_size, one_line
 
 MAX_PIXELS: int = 200_000_000  # default per-frame limit; the environment variable below overrides it
@@ -256,14 +257,17 @@ def _decode_frame(
 
 @contextlib.contextmanager
 def _decoding(path: str | os.PathLike[str], index: int, count: int) -> Iterator[None]:
-    """Pillow's errors while decoding page `index`, as the user's one-line error about `path`."""
+    """Pillow's errors while decoding page `index`, as the user's one-line error about `path`; and
+    libtiff's, which it reports without failing (a corrupt Group 4 frame decodes to garbage)."""
     try:
-        with _quiet_pillow():
+        with _quiet_pillow(), libtiff.reported_errors() as tiff_errors:
             yield
     except BadInputError:
         raise
     except Exception as exc:
         raise BadInputError(path, f"{_page_prefix(index, count)}{decode_reason(exc)}") from exc
+    if tiff_errors:
+        raise BadInputError(path, f"{_page_prefix(index, count)}{libtiff_reason(tiff_errors)}")
 
 
 @contextlib.contextmanager
@@ -307,6 +311,10 @@ def decode_reason(exc: BaseException) -> str:
     if isinstance(exc, EOFError) or "truncat" in detail.lower():
         return f"image data is truncated, the file is incomplete ({detail})"
     return f"corrupt or unreadable image data ({detail})"
+
+
+def libtiff_reason(messages: list[str]) -> str:
+    return f"corrupt or unreadable image data (libtiff: {messages[0]})"
 
 
 def upright_frame(im: Image.Image) -> tuple[Image.Image, tuple[float, float] | None]:

@@ -34,7 +34,7 @@ import pikepdf
 import pypdfium2 as pdfium
 from PIL import Image
 
-from ocrcli import jbig2
+from ocrcli import jbig2, libtiff
 from ocrcli.errors import BadInputError
 from ocrcli.imageio import (
     decode_reason,
@@ -42,6 +42,7 @@ from ocrcli.imageio import (
     file_resolution,
     frame_to_rgb,
     iter_frames,
+    libtiff_reason,
     open_image,
     plausible_resolution,
 )
@@ -68,9 +69,11 @@ def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
 def _within_pdf_limits(source: Path) -> pikepdf.Pdf:
     """_image_pdf(source), with img2pdf's refusal of a page under 3 or over 14,400 pt a side (a
     5 x 5 px image at 300 dpi, or a long strip at a low resolution) and Pillow's decoding errors
-    (a truncated PNG, decoded here before the loader reads it) as one-line errors."""
+    (a truncated PNG, decoded here before the loader reads it) and libtiff's (a corrupt Group 4
+    frame that img2pdf re-encodes) as one-line errors."""
     try:
-        return _image_pdf(source)
+        with libtiff.reported_errors() as tiff_errors:
+            pdf = _image_pdf(source)
     except (OSError, EOFError) as exc:  # the file opened: this is its data
         raise BadInputError(source, decode_reason(exc)) from exc
     except ValueError as exc:
@@ -80,6 +83,9 @@ def _within_pdf_limits(source: Path) -> pikepdf.Pdf:
             "at its resolution the page would be under 3 pt or over 14400 pt a side, more than PDF allows"
         )
         raise BadInputError(source, reason) from exc
+    if tiff_errors:
+        raise BadInputError(source, libtiff_reason(tiff_errors))
+    return pdf
 
 
 def _joined(parts: list[pikepdf.Pdf]) -> pikepdf.Pdf:

@@ -16,6 +16,7 @@ from PIL import Image
 from ocrcli import imageio
 from ocrcli.errors import BadInputError
 from ocrcli.imageio import SUPPORTED_SUFFIXES, PageImage, count_pages, iter_pages, load_pages, to_rgb
+from ocrcli.imagepdf import images_pdf
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TESS_IMG = DATA / "tess" / "img"
@@ -353,6 +354,28 @@ def test_truncated_second_tiff_page_names_the_page(tmp_path: Path) -> None:
         next(pages)
     assert "page 2 of 2" in info.value.reason
     assert "truncated" in info.value.reason
+
+
+def test_a_corrupt_group4_frame_is_an_error_not_a_garbled_page(tmp_path: Path) -> None:
+    # libtiff reports the bad code words on stderr and decodes on; Pillow raised nothing, and the
+    # page came out garbled (OCR found nothing; exit 0). Both readers of the file must refuse it.
+    path = tmp_path / "fax.tif"
+    frames = [noise((400, 300)).convert("1")] * 3
+    frames[0].save(path, save_all=True, append_images=frames[1:], compression="group4")
+    data = bytearray(path.read_bytes())
+    with Image.open(path) as im:
+        im.seek(1)
+        start, length = im.tag_v2[273][0], im.tag_v2[279][0]  # the second page's Group 4 data
+    for k in range(start + length // 3, start + length // 3 + 40):
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+    pages = iter_pages(path)
+    assert next(pages).image.shape == (300, 400, 3)  # the intact first page still loads
+    with pytest.raises(BadInputError) as info:
+        next(pages)
+    assert info.value.reason.startswith("page 2 of 3: corrupt or unreadable image data (libtiff: Fax4Decode")
+    with pytest.raises(BadInputError, match="libtiff: Fax4Decode"):
+        images_pdf([path])
 
 
 def test_corrupt_png_data(tmp_path: Path) -> None:
