@@ -122,21 +122,21 @@ class _Open:
             self.grafter.close()
 
 
-def run_record(options: ScanOptions) -> dict[str, Any]:
-    """What makes a document's outputs current: the tool and model versions and the options that
-    change them (the input's own hash is in the sidecar's source)."""
+def run_record(options: ScanOptions, kind: str) -> dict[str, Any]:
+    """What makes the outputs of a document of this kind ("image" or "pdf") current: the tool and
+    model versions and the options that change them (the input's own hash is in the sidecar's
+    source). --pages, --force and --redo apply to PDFs only: changing them leaves images current."""
     selected = models.select(options.engine.tier, options.engine.models_dir)
     specs = [getattr(selected, role) for role in selected.names()]
     pdf = options.pdf_options
+    record_options: dict[str, Any] = {"tier": options.engine.tier, "cjk": options.engine.cjk}
+    if kind == "pdf":
+        record_options["pages"] = str(pdf.pages) if pdf.pages else None
+        record_options["existing_text"] = pdf.existing_text.value
     return {
         "tool_version": __version__,
         "models": {spec.name: spec.sha256 for spec in specs},
-        "options": {
-            "tier": options.engine.tier,
-            "cjk": options.engine.cjk,
-            "pages": str(pdf.pages) if pdf.pages else None,
-            "existing_text": pdf.existing_text.value,
-        },
+        "options": record_options,
     }
 
 
@@ -156,7 +156,7 @@ class Scan:
         self.options = options
         self.reporter = reporter
         self.stream = stream
-        self.record = run_record(options)
+        self.records = {kind: run_record(options, kind) for kind in ("image", "pdf")}
         self.clashes = clashes(items)
         self.open: dict[Path, _Open] = {}
         self.outcomes: list[Outcome] = []  # so far, in completion order
@@ -248,11 +248,11 @@ class Scan:
             # layer: --redo it. Other --pages, though, may ask for pages that run left out: those
             # are OCRed, and the pages it did keep their entries (see discover.earlier_pages).
             earlier_selection = ((previous.get("run") or {}).get("options") or {}).get("pages")
-            return earlier_selection in (None, self.record["options"]["pages"]) and (
+            return earlier_selection in (None, self.records["pdf"]["options"]["pages"]) and (
                 self.options.pdf_options.existing_text is ExistingText.skip
-                or previous.get("run") == self.record
+                or previous.get("run") == self.records["pdf"]
             )
-        if previous.get("run") != self.record or sha256 != previous["source"].get("sha256"):
+        if previous.get("run") != self.records[item.kind] or sha256 != previous["source"].get("sha256"):
             return False
         return item.pdf is None or (output.get("pdf") is not None and item.pdf.exists())
 
@@ -330,9 +330,10 @@ class Scan:
                 doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password, doc.sha256)
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
         seconds = time.perf_counter() - doc.started
-        head = Document({"path": str(item.path), "sha256": doc.sha256}, [], self.record["models"]).to_dict()
+        record = self.records[item.kind]
+        head = Document({"path": str(item.path), "sha256": doc.sha256}, [], record["models"]).to_dict()
         head.pop("pages")
-        head.update(timings={"total": round(seconds, 4)}, output=output, run=self.record)
+        head.update(timings={"total": round(seconds, 4)}, output=output, run=record)
         if item.sidecar is not None:
             write = functools.partial(self._write_document, head, doc.spool)
             write_atomically(item.sidecar, write, made_from=[item.path])

@@ -141,6 +141,14 @@ def test_rerun_skips_current_outputs_and_force_redoes(mixed: Path, mixed_run: tu
     assert [json.loads(line)["status"] for line in forced.stdout.splitlines()] == ["done"]
     assert (out / "phototest.pdf").stat().st_mtime_ns > written[out / "phototest.pdf"]
 
+    # --pages applies to PDFs: other pages redo the PDF, and leave the images current.
+    paged = ocr("scan", mixed, "-o", out, "--pages", "1", "--json", "-")
+    statuses = {
+        json.loads(line)["source"]["path"]: json.loads(line)["status"] for line in paged.stdout.splitlines()
+    }
+    assert statuses[str(mixed / "scans/deeper/scan.pdf")] == "done"
+    assert statuses[str(mixed / "phototest.tif")] == statuses[str(mixed / "scans/eurotext.tif")] == "current"
+
 
 def test_head_closes_the_pipe_without_a_traceback(mixed: Path, tmp_path: Path) -> None:
     process = subprocess.Popen(
