@@ -29,7 +29,13 @@ from ocrcli.orientation import (
     widest_lines,
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, LineReading, RecognizerSettings, crop_lines, recognize
-from ocrcli.runtime import Model, default_threads, keep_freed_memory, limit_opencv_threads
+from ocrcli.runtime import (
+    Model,
+    default_threads,
+    keep_freed_memory,
+    limit_opencv_threads,
+    release_freed_memory,
+)
 from ocrcli.words import (
     WordSpan,
     mean_confidence,
@@ -173,6 +179,7 @@ class Engine:
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
             for line in lines:
                 _to_page_frame(line, orientation.degrees, width, height)
+        release_freed_memory()  # the page's buffers are free now: keep no more than the bound
         return Page(
             page=number,
             width=width,

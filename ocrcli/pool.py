@@ -18,12 +18,6 @@ from typing import Any
 
 from ocrcli import pdfpages
 from ocrcli.errors import ModelError, OcrError, one_line
-from ocrcli.runtime import release_freed_memory
-
-# A worker keeps freed memory for reuse (runtime.keep_freed_memory) only up to this RSS: measured
-# on a 200-page docbank PDF with 2 workers, total RSS rose in steps from 1.3 to 1.75 GB without a
-# bound, and stayed at 1.16-1.38 GB with this one, at the same speed (210 s vs 199 s).
-WORKER_KEEP_MB = 450
 
 
 @dataclass(frozen=True)
@@ -80,7 +74,6 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
                 document = pdfpages.open_for_rendering(task.path, task.options.password)
                 open_path = task.path
             conn.send(("ok", _read(engine, task, document)))
-            release_freed_memory(WORKER_KEEP_MB)
         except OcrError as exc:
             conn.send(("error", str(exc)))
         except MemoryError:
