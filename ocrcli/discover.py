@@ -183,8 +183,11 @@ def names_output(record: dict | None, pdf: Path) -> bool:
 
 def read_sidecar(path: Path) -> dict | None:
     """An ocrcli sidecar's content, or None if there is none (or the file is something else, or
-    a sidecar edited out of the shape that resuming relies on: that is the user's now)."""
+    a sidecar edited out of the shape that resuming relies on: that is the user's now). Only a
+    regular file is read: a named pipe or /dev/stdout given as the sidecar would block for ever."""
     try:
+        if not path.is_file():
+            return None
         with open(path, encoding="utf-8") as f:
             record = json.load(f)
     except (OSError, ValueError):

@@ -422,6 +422,26 @@ def test_an_output_that_is_no_regular_file_is_written_into_not_replaced(tmp_path
     assert link.is_symlink() and link.is_char_device()
 
 
+def test_a_sidecar_that_is_a_named_pipe_is_written_into_without_hanging(tmp_path):
+    """`--sidecar PIPE` (or /dev/stdout piped on): the earlier sidecar was read back from the
+    pipe, which blocked for ever once the PDF was written, and an interrupt was then too late."""
+    pipe = tmp_path / "sidecar.json"
+    os.mkfifo(pipe)
+    reader = subprocess.Popen(["cat", str(pipe)], stdout=subprocess.PIPE)
+    try:
+        result = subprocess.run(
+            [*OCR, "image", str(ROTATED), "--pdf", str(tmp_path / "out.pdf"), "--sidecar", str(pipe)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(reader.communicate(timeout=30)[0])["output"]["pdf"] == str(tmp_path / "out.pdf")
+    finally:
+        reader.kill()
+        reader.wait()
+
+
 @pytest.mark.parametrize("args", [["models"], ["models", "--json"], ["image", RECEIPT]])
 def test_a_closed_stdout_is_no_traceback(args):
     """`ocr models >&-`: with stdout closed Python has no sys.stdout; it was an AttributeError."""
