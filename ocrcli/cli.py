@@ -109,6 +109,8 @@ def image(
     files = [Path(name) for name in given]
     _refuse_text_with_json_on_stdout(text, json_out)
     if pdf is not None:
+        if output is not None:
+            _usage_error("-o goes without --pdf (the JSON of the PDF: --sidecar or --json)")
         _refuse_special_pdf_output("--pdf", pdf)
         sidecar = _sidecar_path(pdf, sidecar)
         _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _file(json_out))])

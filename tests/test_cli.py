@@ -371,6 +371,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
         (["image", RECEIPT, "--text", "--json", "-"], 2, "both write to stdout"),
         (["image", RECEIPT, "--sidecar", tmp_path / "x.json"], 2, "--sidecar goes with --pdf"),
+        # -o was ignored with --pdf: no JSON file, exit 0
+        (["image", RECEIPT, "--pdf", tmp_path / "p.pdf", "-o", tmp_path / "x.json"], 2, "-o goes without"),
         (["scan", tmp_path / "nowhere"], 2, "not found"),
         (["scan", tmp_path, "-o", SMALL_PDF], 2, "not a folder"),
         (["pdf", SMALL_PDF, "-o", "."], 2, ". is a folder"),
