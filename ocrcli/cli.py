@@ -128,7 +128,7 @@ def image(
     targets = _json_targets(files, output)
     _refuse_bad_outputs(files, [("--json", _file(json_out)), *(("-o", target) for target in targets)])
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
-    exit_code = errors.EXIT_OK
+    exit_code, printed = errors.EXIT_OK, False
     with _output_stream(json_out, given) as stream:
         try:
             with _interrupt_once():
@@ -142,7 +142,8 @@ def image(
                         exit_code = errors.worst_exit(exit_code, code)
                         report(f"error: {message}")
                         doc, page_texts = record_without_pages(name, error={"message": message}), []
-                    _emit(doc, page_texts, stream, target, text, name)
+                    _emit(doc, page_texts, stream, target, text, name, after_pages=printed)
+                    printed = printed or bool(page_texts)
         except KeyboardInterrupt:
             report("interrupted")
             raise typer.Exit(errors.EXIT_INTERRUPTED) from None
@@ -417,8 +418,10 @@ def _emit(
     target: Path | None,
     text: bool,
     source: str | None = None,
+    after_pages: bool = False,
 ) -> None:
-    """One document (of the file `source`) to the JSON stream, to its `-o` file and as plain text."""
+    """One document (of the file `source`) to the JSON stream, to its `-o` file and as plain text
+    (after the pages of documents before it, with a form feed between)."""
     from ocrcli.safewrite import write_output
 
     if stream is not None:
@@ -431,8 +434,8 @@ def _emit(
             report(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None
     if text and page_texts:
-        # Pages are separated by a form feed, as pdftotext does.
-        sys.stdout.write("\n\f\n".join(page_texts) + "\n")
+        # Pages are separated by a form feed, as pdftotext does, also those of different inputs.
+        sys.stdout.write(("\f\n" if after_pages else "") + "\n\f\n".join(page_texts) + "\n")
         sys.stdout.flush()
 
 

@@ -190,6 +190,16 @@ def test_text_output_is_plain_text_in_reading_order():
     assert not result.stdout.lstrip().startswith("{")
 
 
+def test_text_of_several_images_has_a_form_feed_between_their_pages(tmp_path):
+    """Pages are separated by a form feed, also those of different inputs: two images ran
+    together with none, while with --pdf the same two pages had one."""
+    alone = ocr("image", PHOTOTEST, ROTATED, "--text")
+    in_pdf = ocr("image", PHOTOTEST, ROTATED, "--text", "--pdf", tmp_path / "both.pdf")
+    assert (alone.returncode, in_pdf.returncode) == (0, 0), alone.stderr + in_pdf.stderr
+    assert in_pdf.stdout.count("\f") == 1
+    assert alone.stdout == in_pdf.stdout
+
+
 def test_output_folder_gets_one_json_per_input(tmp_path):
     result = ocr("image", PHOTOTEST, ROTATED, "-o", tmp_path / "out")
     assert result.returncode == 0 and result.stdout == ""
