@@ -58,8 +58,12 @@ CjkOption = Annotated[
     ),
 ]
 SidecarOption = Annotated[
-    Path | None,
-    typer.Option("--sidecar", help="Where to write the JSON sidecar (default: the PDF's path with .json)."),
+    str | None,
+    typer.Option(
+        "--sidecar",
+        metavar="FILE",
+        help="Where to write the JSON sidecar (default: the PDF's path with .json).",
+    ),
 ]
 RedoOption = Annotated[bool, typer.Option("--redo", help="Replace old invisible OCR layers (any tool's).")]
 PasswordOption = Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")]
@@ -88,25 +92,36 @@ def image(
         typer.Option("--json", help="Write JSON Lines, one document per input in input order, to FILE or -."),
     ] = None,
     output: Annotated[
-        Path | None,
-        typer.Option("-o", "--output", help="Write each input's JSON to OUT (a folder when several inputs)."),
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="OUT",
+            help="Write each input's JSON to OUT (a folder when several inputs).",
+        ),
     ] = None,
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
     tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
     cjk: CjkOption = False,
     models_dir: ModelsOption = None,
     threads: ThreadsOption = None,
-    pdf: Annotated[
-        Path | None,
-        typer.Option("--pdf", help="Also write one searchable PDF of all the images (a page per frame)."),
+    pdf_given: Annotated[
+        str | None,
+        typer.Option(
+            "--pdf",
+            metavar="FILE",
+            help="Also write one searchable PDF of all the images (a page per frame).",
+        ),
     ] = None,
-    sidecar: SidecarOption = None,
+    sidecar_given: SidecarOption = None,
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
     from ocrcli.pipeline import Engine  # heavy imports only when needed
 
     files = [Path(name) for name in given]
+    pdf, sidecar = _file_option("--pdf", pdf_given), _file_option("--sidecar", sidecar_given)
+    _file_option("--json", json_out)
     _refuse_text_with_json_on_stdout(text, json_out)
     if pdf is not None:
         if output is not None:
@@ -172,12 +187,14 @@ def _input_failure(path: str, exc: Exception) -> tuple[str, int]:
     return f"{path}: unexpected {type(exc).__name__}: {detail} (please report this)", errors.EXIT_INTERNAL
 
 
-def _json_targets(files: list[Path], output: Path | None) -> list[Path | None]:
-    """Where `-o` puts each input's JSON: OUT itself for one input (unless it is a folder), else
-    OUT/STEM.json, or OUT/NAME.EXT.json for inputs that share a stem (a.png beside a.jpg)."""
-    if output is None:
+def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
+    """Where `-o` puts each input's JSON: OUT itself for one input (unless it is a folder, or ends
+    in a slash), else OUT/STEM.json, or OUT/NAME.EXT.json for inputs that share a stem (a.png
+    beside a.jpg)."""
+    if given is None:
         return [None] * len(files)
-    if len(files) == 1 and not output.is_dir():
+    output = Path(given)
+    if len(files) == 1 and not output.is_dir() and not given.endswith(("/", os.sep)):
         return [output]
     if output.exists() and not output.is_dir():
         _usage_error(f"-o {output}: with several inputs, give a folder")
@@ -199,6 +216,17 @@ def _refuse_text_with_json_on_stdout(text: bool, json_out: str | None) -> None:
 def _file(json_out: str | None) -> Path | None:
     """The file `--json` names (None for stdout or no --json)."""
     return None if json_out in (None, "-") else Path(json_out)
+
+
+def _file_option(option: str, given: str | None) -> Path | None:
+    """The file an output option names (None for none, or stdout for --json). A path ending in a
+    slash names a folder, refused as cp refuses it: Path() drops the slash, and `-o out/` wrote a
+    file `out`."""
+    if given is None or (option == "--json" and given == "-"):
+        return None
+    if given.endswith(("/", os.sep)):
+        _usage_error(f"{option} {given} is a folder: give a file's path")
+    return Path(given)
 
 
 def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path:
@@ -265,7 +293,9 @@ def _same_file(a: Path, b: Path) -> bool:
 @app.command("pdf")
 def pdf_command(
     given: Annotated[str, typer.Argument(metavar="SOURCE", help="The PDF to OCR.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the new PDF here.")] = None,
+    output_given: Annotated[
+        str | None, typer.Option("-o", "--output", metavar="FILE", help="Write the new PDF here.")
+    ] = None,
     in_place: Annotated[
         bool, typer.Option("--in-place", help="Replace the input, atomically, once the new PDF is verified.")
     ] = False,
@@ -276,7 +306,7 @@ def pdf_command(
     redo: RedoOption = False,
     password: PasswordOption = None,
     invalidate_signatures: InvalidateSignaturesOption = False,
-    sidecar: SidecarOption = None,
+    sidecar_given: SidecarOption = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Also write the JSON to FILE or -.")] = None,
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
     tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
@@ -290,6 +320,8 @@ def pdf_command(
     from ocrcli.searchable import ocr_pdf
 
     source = Path(given)
+    output, sidecar = _file_option("-o", output_given), _file_option("--sidecar", sidecar_given)
+    _file_option("--json", json_out)
     if (output is None) == (not in_place):
         _usage_error("give either -o OUTPUT.pdf or --in-place")
     _refuse_text_with_json_on_stdout(text, json_out)
@@ -562,6 +594,7 @@ def scan_command(
         _usage_error("give either -o OUTPUT_DIR or --in-place, not both")
     if no_pdf and no_sidecar:
         _usage_error("--no-pdf and --no-sidecar leave nothing to write")
+    _file_option("--json", json_out)
     pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures)
     out_dir = None if in_place else output or input_dir.resolve().parent / f"{input_dir.resolve().name}-ocr"
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):

@@ -389,6 +389,12 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["pdf", SMALL_PDF, "-o", "/dev/null"], 2, "not a regular file"),
         (["image", RECEIPT, "--pdf", "/dev/stdout"], 2, "not a regular file"),
         (["image", RECEIPT, "--pdf", "."], 2, ". is a folder"),
+        # A trailing slash names a folder: each wrote a file named "new" (exit 0)
+        (["pdf", SMALL_PDF, "-o", f"{tmp_path}/new/"], 2, "new/ is a folder"),
+        (["image", RECEIPT, "--pdf", f"{tmp_path}/new/"], 2, "new/ is a folder"),
+        (["image", RECEIPT, "--pdf", tmp_path / "p.pdf", "--sidecar", f"{tmp_path}/new/"], 2, "is a folder"),
+        (["image", RECEIPT, "--json", f"{tmp_path}/new/"], 2, "new/ is a folder"),
+        (["scan", scans, "--json", f"{tmp_path}/new/"], 2, "new/ is a folder"),
         (["scan", scans, "--json", tmp_path / "scans-ocr"], 2, "where the scan writes its outputs"),
         (["scan", scans, "-o", tmp_path / "out", "--json", tmp_path / "out" / "r.json"], 2, "where the scan"),
         # Found only when written (after the OCR): 5, and still one line.
@@ -399,6 +405,13 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         result = ocr(*args)
         assert (result.returncode, len(result.stderr.splitlines())) == (code, 1), (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
+
+
+def test_one_input_with_o_ending_in_a_slash_writes_into_that_folder(tmp_path):
+    """`ocr image a.png -o out/` wrote the JSON to a file named `out`."""
+    result = ocr("image", RECEIPT, "-o", f"{tmp_path}/out/")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out" / "receipt.json").read_text())["pages"]
 
 
 def test_inputs_sharing_a_stem_each_get_their_json(tmp_path):
