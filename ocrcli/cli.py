@@ -133,7 +133,12 @@ def image(
         from ocrcli.searchable import images_to_pdf
 
         _write_pdf(
-            lambda: _named_as_given(images_to_pdf(engine, files, pdf), given), pdf, sidecar, json_out, text
+            lambda: _named_as_given(images_to_pdf(engine, files, pdf), given),
+            given,
+            pdf,
+            sidecar,
+            json_out,
+            text,
         )
         return
     if sidecar is not None:
@@ -337,6 +342,7 @@ def pdf_command(
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
     _write_pdf(
         lambda: _named_as_given(ocr_pdf(engine, source, dest, options), [given]),
+        [given],
         dest,
         sidecar,
         json_out,
@@ -366,9 +372,16 @@ def _pdf_options(
 
 
 def _write_pdf(
-    make: Any, pdf: Path, sidecar: Path, json_out: str | None, text: bool, pages: PageSelection | None = None
+    make: Any,
+    given: list[str],
+    pdf: Path,
+    sidecar: Path,
+    json_out: str | None,
+    text: bool,
+    pages: PageSelection | None = None,
 ) -> None:
-    """Run `make` (which writes the PDF and returns the document), then write the sidecar."""
+    """Run `make` (which writes the PDF from the inputs `given` and returns the document), then
+    write the sidecar. A failure is one line on stderr and, with --json, a record in the stream."""
     from ocrcli.safewrite import interrupts_until_written
 
     def late() -> None:
@@ -379,6 +392,12 @@ def _write_pdf(
             document = make()
         except OcrError as exc:
             report(f"error: {exc}")
+            if json_out is not None:
+                record = record_without_pages(given[0], error={"message": errors.one_line_message(str(exc))})
+                if len(given) > 1:
+                    record["source"]["paths"] = given
+                with _output_stream(json_out, [Path(name) for name in given]) as stream:
+                    _emit(record, [], stream, None, False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             report("interrupted; nothing was written")

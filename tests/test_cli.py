@@ -78,6 +78,28 @@ def test_bad_files_are_reported_and_the_good_ones_still_read(bad_files):
     assert "megapixel" in errors[3] and "OCRCLI_MAX_PIXELS" in errors[3]
 
 
+def test_a_failed_pdf_is_a_record_in_the_json_stream_too(tmp_path: Path) -> None:
+    # ocr pdf and ocr image --pdf printed nothing on stdout for an input that failed, while ocr
+    # image and ocr scan give its record, as the README's exit codes say (found by a bug hunt).
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n1 0 obj\n<<\n")
+    cut = tmp_path / "cut.png"
+    Image.open(PHOTOTEST).save(cut)
+    cut.write_bytes(cut.read_bytes()[:2000])
+    for args, failed in (
+        (["pdf", broken, "-o", tmp_path / "out.pdf"], [broken]),
+        (["image", cut, PHOTOTEST, "--pdf", tmp_path / "out.pdf"], [cut, PHOTOTEST]),
+    ):
+        run = ocr(*args, "--json", "-")
+        assert run.returncode == 3, run.stderr
+        [record] = [json.loads(line) for line in run.stdout.splitlines()]
+        jsonschema.validate(record, SCHEMA)
+        assert record["source"]["path"] == str(failed[0]) and record["pages"] == []
+        assert record["error"]["message"] in run.stderr
+        assert record["source"].get("paths", [str(failed[0])]) == [str(p) for p in failed]
+    assert not (tmp_path / "out.pdf").exists()
+
+
 @pytest.mark.parametrize("kind", ["png", "tif"])
 def test_a_truncated_image_is_one_line_naming_it_also_with_pdf(tmp_path: Path, kind: str) -> None:
     """A truncated PNG with --pdf was 'unexpected OSError ... please report this', exit 1, naming no
