@@ -646,6 +646,12 @@ def scan_command(
     files = [f for f in files if f not in set(outputs)]
     for path in outputs if verbose and not quiet else []:
         report(f"{path}: skipped: ocrcli's output for another file (see its .json)")
+    if not quiet and (
+        left_out := _documents_in_output_folder(input_dir, out_dir, include, exclude, recursive)
+    ):
+        report(
+            f"{out_dir}: {left_out} document{'s' * (left_out > 1)} there not scanned: it is the output folder"
+        )
     items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, named_among)
     if (json_file := _file(json_out)) is not None:
         _refuse_bad_outputs(files, [("--json", json_file)])
@@ -684,6 +690,24 @@ def scan_command(
     if code == errors.EXIT_OK and any(o.status == "failed" for o in outcomes):
         code = errors.EXIT_INPUT
     raise typer.Exit(code)
+
+
+def _documents_in_output_folder(
+    input_dir: Path,
+    out_dir: Path | None,
+    include: list[str] | None,
+    exclude: list[str] | None,
+    recursive: bool,
+) -> int:
+    """How many documents the scan leaves out as being in its output folder, inside the input
+    folder: the images and PDFs there that are no outputs of an earlier scan (left out silently,
+    `ocr scan sc -o sc/sub` never mentioned sc/sub/b.png)."""
+    from ocrcli import discover
+
+    if out_dir is None or not out_dir.is_dir() or not out_dir.resolve().is_relative_to(input_dir.resolve()):
+        return 0
+    found = discover.find_files(out_dir, include, exclude, recursive, on_error=lambda _: None)
+    return sum(1 for f in found if not (discover.kind_of(f) == "pdf" and discover.earlier_output(f)))
 
 
 def _not_followed(quiet: bool) -> Callable[[Path], None] | None:

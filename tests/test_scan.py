@@ -956,3 +956,16 @@ def test_a_file_name_with_a_newline_is_shown_escaped_on_one_line(tmp_path: Path)
     (line,) = image.stderr.splitlines()
     assert line.startswith(f"ocr: error: {bad}: not an image"), image.stderr
     assert json.loads(image.stdout)["error"]["message"].startswith(f"{bad}: not an image")
+
+
+def test_documents_in_an_output_folder_inside_the_input_are_named_as_not_scanned(tmp_path: Path) -> None:
+    # `ocr scan sc -o sc/sub` skips sc/sub, the outputs' folder: b.png there was left out silently.
+    folder = tmp_path / "sc"
+    (folder / "sub").mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    Image.open(TESS / "phototest.tif").save(folder / "sub" / "b.png")
+    for _ in range(2):  # the second run finds a.pdf there too: an output, not a document
+        run = ocr("scan", folder, "-o", folder / "sub", "-j", "1")
+        assert run.returncode == 0, run.stderr
+        assert f"{folder / 'sub'}: 1 document there not scanned: it is the output folder" in run.stderr
+    assert sorted(p.name for p in (folder / "sub").iterdir()) == ["a.json", "a.pdf", "b.png"]
