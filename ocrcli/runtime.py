@@ -51,11 +51,11 @@ def keep_freed_memory() -> None:
     libc.mallopt(m_trim_threshold, 512 << 20)
 
 
-# What keep_freed_memory may keep, in RSS. Measured on a 200-page docbank PDF with 2 `ocr scan`
-# workers, total RSS rose in steps from 1.3 to 1.75 GB without a bound, and stayed at 1.16-1.38 GB
-# with this one, at the same speed (210 s vs 199 s); `ocr pdf`, which did not trim, reached 1.08 GB
-# on a 480-page PDF of one small scan.
-KEEP_FREED_MB = 450
+# What keep_freed_memory may keep, in RSS: without a bound it grows with the page count (`ocr pdf`
+# over 480 copies of a small scan: 1.08 GB peak; with this bound 0.90 GB, and no more with more
+# pages). A docbank page alone peaks at 360-560 MB: a bound under that trims after nearly every page
+# and costs CPU (450 MB: +5 % over 20 docbank pages, sys 0.3 -> 1.2 s); this one costs nothing there.
+KEEP_FREED_MB = 800
 
 
 def release_freed_memory(above_mb: float = KEEP_FREED_MB) -> bool:
