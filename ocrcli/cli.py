@@ -700,14 +700,16 @@ def _documents_in_output_folder(
     recursive: bool,
 ) -> int:
     """How many documents the scan leaves out as being in its output folder, inside the input
-    folder: the images and PDFs there that are no outputs of an earlier scan (left out silently,
-    `ocr scan sc -o sc/sub` never mentioned sc/sub/b.png)."""
+    folder: the images and PDFs there that it would read otherwise (its globs matched relative to
+    the input; not in a hidden folder, nor below it without --recursive) and that are no outputs
+    of an earlier scan (left out silently, `ocr scan sc -o sc/sub` never mentioned sc/sub/b.png)."""
     from ocrcli import discover
 
     if out_dir is None or not out_dir.is_dir() or not out_dir.resolve().is_relative_to(input_dir.resolve()):
         return 0
-    found = discover.find_files(out_dir, include, exclude, recursive, on_error=lambda _: None)
-    return sum(1 for f in found if not (discover.kind_of(f) == "pdf" and discover.earlier_output(f)))
+    found = discover.find_files(input_dir, include, exclude, recursive, on_error=lambda _: None)
+    inside = [f for f in found if f.parent.resolve().is_relative_to(out_dir.resolve())]
+    return sum(1 for f in inside if not (discover.kind_of(f) == "pdf" and discover.earlier_output(f)))
 
 
 def _not_followed(quiet: bool) -> Callable[[Path], None] | None:
