@@ -259,13 +259,14 @@ def _decode_frame(
 def _decoding(path: str | os.PathLike[str], index: int, count: int) -> Iterator[None]:
     """Pillow's errors while decoding page `index`, as the user's one-line error about `path`; and
     libtiff's, which it reports without failing (a corrupt Group 4 frame decodes to garbage)."""
+    tiff_errors: list[str] = []
     try:
         with _quiet_pillow(), libtiff.reported_errors() as tiff_errors:
             yield
     except BadInputError:
         raise
     except Exception as exc:
-        raise BadInputError(path, f"{_page_prefix(index, count)}{decode_reason(exc)}") from exc
+        raise BadInputError(path, f"{_page_prefix(index, count)}{decode_reason(exc, tiff_errors)}") from exc
     if tiff_errors:
         raise BadInputError(path, f"{_page_prefix(index, count)}{libtiff_reason(tiff_errors)}")
 
@@ -304,12 +305,16 @@ def _format_pixels(pixels: int) -> str:
     return f"{pixels:,} pixels"
 
 
-def decode_reason(exc: BaseException) -> str:
+def decode_reason(exc: BaseException, tiff_errors: list[str] | None = None) -> str:
+    """Why decoding failed; libtiff's first error, if it reported any (see libtiff), says more than
+    Pillow's "decoder error -2"."""
     detail = one_line(exc)
     if isinstance(exc, MemoryError):
         return "not enough memory to decode the image"
     if isinstance(exc, EOFError) or "truncat" in detail.lower():
         return f"image data is truncated, the file is incomplete ({detail})"
+    if tiff_errors:
+        return libtiff_reason(tiff_errors)
     return f"corrupt or unreadable image data ({detail})"
 
 

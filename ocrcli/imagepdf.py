@@ -71,11 +71,12 @@ def _within_pdf_limits(source: Path) -> pikepdf.Pdf:
     5 x 5 px image at 300 dpi, or a long strip at a low resolution) and Pillow's decoding errors
     (a truncated PNG, decoded here before the loader reads it) and libtiff's (a corrupt Group 4
     frame that img2pdf re-encodes) as one-line errors."""
+    tiff_errors: list[str] = []
     try:
         with libtiff.reported_errors() as tiff_errors:
             pdf = _image_pdf(source)
     except (OSError, EOFError) as exc:  # the file opened: this is its data
-        raise BadInputError(source, decode_reason(exc)) from exc
+        raise BadInputError(source, decode_reason(exc, tiff_errors)) from exc
     except ValueError as exc:
         if "Page size must be between" not in str(exc):
             raise

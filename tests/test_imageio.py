@@ -378,6 +378,24 @@ def test_a_corrupt_group4_frame_is_an_error_not_a_garbled_page(tmp_path: Path) -
         images_pdf([path])
 
 
+def test_libtiff_says_why_a_frame_it_cannot_decode_fails(tmp_path: Path) -> None:
+    # Where Pillow fails as well ("decoder error -2"), libtiff's report was collected and dropped:
+    # the error said less than libtiff printed on stderr before its messages were caught.
+    path = tmp_path / "zip.tif"
+    pixels = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, compression="tiff_adobe_deflate")
+    data = bytearray(path.read_bytes())
+    with Image.open(path) as im:
+        start, length = im.tag_v2[273][0], sum(im.tag_v2[279])
+    for k in range(start + length // 3, start + length // 3 + 40):
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(BadInputError, match="libtiff: ZIPDecode"):
+        load_pages(path)
+    with pytest.raises(BadInputError, match="libtiff: ZIPDecode"):
+        images_pdf([path])
+
+
 def test_corrupt_png_data(tmp_path: Path) -> None:
     path = save(noise(), tmp_path / "garbled.png")
     data = bytearray(path.read_bytes())
