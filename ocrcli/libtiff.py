@@ -44,7 +44,7 @@ def _install() -> None:
         if _installed:
             return
         _installed.append(None)  # tried: once is enough, found or not
-        libraries = [ctypes.CDLL(str(path)) for path in _loaded_libtiffs()]
+        libraries = [library for path in _loaded_libtiffs() if (library := _library(path)) is not None]
         if not libraries:
             return
         libc = ctypes.CDLL(None)
@@ -67,6 +67,16 @@ def _install() -> None:
             library.TIFFSetErrorHandler.restype = ctypes.c_void_p
             library.TIFFSetErrorHandler(callback)
         _installed.extend([callback, libc, *libraries])
+
+
+def _library(path: Path) -> ctypes.CDLL | None:
+    """The mapped libtiff at `path`; None if it cannot be opened by that path (deleted since it was
+    mapped: "/path/libtiff.so.6 (deleted)" once Pillow is upgraded under a running process)."""
+    try:
+        library = ctypes.CDLL(str(path))
+    except OSError:
+        return None
+    return library if hasattr(library, "TIFFSetErrorHandler") else None
 
 
 def _loaded_libtiffs() -> list[Path]:

@@ -396,6 +396,22 @@ def test_libtiff_says_why_a_frame_it_cannot_decode_fails(tmp_path: Path) -> None
         images_pdf([path])
 
 
+def test_a_libtiff_that_cannot_be_loaded_leaves_decoding_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A library mapped into the process but gone from disk (Pillow upgraded under a running scan:
+    # "/path/libtiff.so.6 (deleted)" in /proc/self/maps) made the first decode of the process, of
+    # any image, fail as "corrupt or unreadable image data (... cannot open shared object file)".
+    from ocrcli import libtiff
+
+    gone = tmp_path / "libtiff-0.so.6 (deleted)"
+    monkeypatch.setattr(libtiff, "_installed", [])
+    monkeypatch.setattr(libtiff, "_loaded_libtiffs", lambda: [gone])
+    path = save(noise(), tmp_path / "fine.png")
+    assert load_pages(path)[0].image.shape == (200, 200, 3)
+    assert images_pdf([path]).pages
+
+
 def test_corrupt_png_data(tmp_path: Path) -> None:
     path = save(noise(), tmp_path / "garbled.png")
     data = bytearray(path.read_bytes())
