@@ -264,8 +264,12 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
 
 
 def _drop_words_on_text(result: Page, boxes: list, page: pikepdf.Page, dpi: float) -> None:
-    """Drop OCR words whose centre lies on the page's own text, so extractors do not read it twice;
-    the sidecar then lists the words the layer adds (text in images)."""
+    """Drop OCR words that lie on the page's own text, so extractors do not read it twice; the
+    sidecar then lists the words the layer adds (text in images). A word lies on text when at
+    least half of its middle line, along its length, runs over text objects' bounds: pdfium bounds
+    a text object by its glyphs' ink, so a word the PDF draws in pieces (a character per Tj, as
+    some makers write, or "1" and ": caption" apart) has gaps between them, where its centre
+    alone often fell, and the word was drawn twice."""
     matrix, _, height_pt = pdfgraft.display_frame(page)
     to_display = pdfgraft.invert(matrix)
     scale = dpi / 72
@@ -278,8 +282,21 @@ def _drop_words_on_text(result: Page, boxes: list, page: pikepdf.Page, dpi: floa
 
     def on_text(word: Word) -> bool:
         x0, y0, x1, y1 = word.box
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        return any(a <= cx <= c and b <= cy <= d for a, b, c, d in rects)
+        top_left_x, top_left_y, top_right_x, top_right_y = word.quad[:4]  # its reading direction
+        if abs(top_right_x - top_left_x) >= abs(top_right_y - top_left_y):  # along x, at half height
+            start, end, middle = x0, x1, (y0 + y1) / 2
+            spans = sorted((a, c) for a, b, c, d in rects if b <= middle <= d)
+        else:  # a word running up or down the page: along y
+            start, end, middle = y0, y1, (x0 + x1) / 2
+            spans = sorted((b, d) for a, b, c, d in rects if a <= middle <= c)
+        covered, reached = 0.0, start
+        for lo, hi in spans:
+            lo, hi = max(lo, reached), min(hi, end)
+            if hi > lo:
+                covered, reached = covered + hi - lo, hi
+        if end <= start:  # a word with no length: its point
+            return any(lo <= start <= hi for lo, hi in spans)
+        return covered >= 0.5 * (end - start)
 
     for line in result.lines:
         line.words = [w for w in line.words if not on_text(w)]
