@@ -129,6 +129,16 @@ def widest_lines(crops: list[np.ndarray]) -> list[int]:
     return [k for k in order if crops[k].shape[1] >= 2 * crops[k].shape[0]]
 
 
+def reading_sample(crops: list[np.ndarray]) -> list[int]:
+    """Indices of the lines whose reading can turn a sparse page (see turned_by_reading): the
+    sampled lines (widest_lines), or, on a page with none long enough to show a direction (a word
+    or two), its lines at least as wide as high, widest first, fewer than MIN_VOTES."""
+    if sample := widest_lines(crops):
+        return sample
+    order = sorted(range(len(crops)), key=lambda k: -crops[k].shape[1])
+    return [k for k in order if crops[k].shape[1] >= crops[k].shape[0]][: MIN_VOTES - 1]
+
+
 def turned_by_reading(degrees: int, as_decided: float, turned: float) -> bool:
     """Whether a page of under MIN_VOTES lines, decided `degrees`, is to be turned a half turn
     more by how its lines read: the recognizer's mean character confidence over the sampled lines

@@ -23,10 +23,10 @@ from ocrcli.orientation import (
     decide,
     line_axes,
     propose,
+    reading_sample,
     turned_by_reading,
     upside_down_votes,
     votes_needed,
-    widest_lines,
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, LineReading, RecognizerSettings, crop_lines, recognize
 from ocrcli.runtime import (
@@ -230,7 +230,7 @@ class Engine:
         confidence in them turned a half turn, if the page is to be turned so (see
         orientation.turned_by_reading); else None. Pages with more lines are left to the
         classifier and the line votes."""
-        sample = [crops[k] for k in widest_lines([c.image for c in crops])]
+        sample = [crops[k] for k in reading_sample([c.image for c in crops])]
         if not 0 < len(sample) < MIN_VOTES:
             return None
         turned = [LineCrop(np.ascontiguousarray(c.image[::-1, ::-1]), c.matrix, c.margin) for c in sample]

@@ -129,6 +129,17 @@ def test_orientation_keeps_a_page_of_one_word_upright(engine, word):
 
 
 @pytest.mark.parametrize("degrees", [0, 180])
+def test_a_page_of_one_short_word_upside_down_is_turned_by_how_it_reads(engine, degrees):
+    """No line of the page is twice as long as high, so none was read to decide: "This" upside
+    down stayed so and read as "Ths". Its reading turned decides now; upright stays upright."""
+    phototest = Image.open(DATA / "tess" / "img" / "phototest.tif").convert("RGB")
+    sheet = Image.new("RGB", (1240, 1754), "white")
+    sheet.paste(phototest.crop((36, 92, 100, 122)), (500, 800))
+    page = engine.read(np.asarray(sheet.rotate(degrees))).pages[0]
+    assert page.orientation == degrees and page.text == "This"
+
+
+@pytest.mark.parametrize("degrees", [0, 180])
 def test_a_page_of_two_lines_upside_down_is_turned_by_how_it_reads(engine, degrees):
     """phototest's first two lines (and a sliver of the third) alone on its page: the classifier
     and the two lines' votes disagreed, so the upside-down page stayed as it was and read as
