@@ -206,10 +206,12 @@ def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
     from ocrcli.discover import output_names
 
     names = [f"{name}.json" for name in output_names(files, by_folder=False)]
-    first: dict[str, Path] = {}
-    for path, name in zip(files, names, strict=True):  # ignoring case, as a file system may
-        if (other := first.setdefault(name.lower(), path)) != path:
-            _usage_error(f"{other} and {path} would both write {output / name}: use --json FILE instead")
+    first: dict[str, int] = {}
+    for k, (path, name) in enumerate(zip(files, names, strict=True)):  # ignoring case, as a file system may
+        if (j := first.setdefault(name.lower(), k)) != k:
+            if files[j] == path:  # not "-o X is also where -o X goes"
+                _usage_error(f"{path} is given twice: both would write {output / name}")
+            _usage_error(f"{files[j]} and {path} would both write {output / name}: use --json FILE instead")
     return [output / name for name in names]
 
 

@@ -401,6 +401,7 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["image", "/dev/zero"], 3, "not a regular file"),
         (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),
         (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
+        (["image", RECEIPT, RECEIPT, "-o", tmp_path / "j2"], 2, "is given twice"),  # "-o X ... -o X"
         (["image", RECEIPT, "--text", "--json", "-"], 2, "both write to stdout"),
         (["image", RECEIPT, "--sidecar", tmp_path / "x.json"], 2, "--sidecar goes with --pdf"),
         # -o was ignored with --pdf: no JSON file, exit 0
