@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -175,7 +176,8 @@ def read_pdf_page(
     try:
         dpi = pdfpages.render_dpi(rendered)
         width_pt, height_pt = rendered.get_size()
-        width, height = max(1, round(width_pt * dpi / 72)), max(1, round(height_pt * dpi / 72))
+        # As pdfium renders it (ceil), so a skipped page has the size it has when OCRed.
+        width, height = max(1, math.ceil(width_pt * dpi / 72)), max(1, math.ceil(height_pt * dpi / 72))
         text = pdfpages.page_text(rendered)
         reason = _reason_to_skip(number, text, options) or _reason_not_to_render(width_pt, height_pt, dpi)
         if reason:

@@ -1255,3 +1255,26 @@ def test_an_upside_down_row_of_wide_and_narrow_letters_keeps_its_words_apart(tmp
     spec += [("lilies", 8.0), ("WOW", 29.0)]
     text = _upside_down_row_text(tmp_path, spec, gap=12, bottom=80)
     assert sorted(text.split()) == sorted(t for t, _ in spec)
+
+
+def test_a_skipped_page_has_the_size_it_renders_at(tmp_path: Path) -> None:
+    """A page outside --pages was listed 722 x 611 px, while OCRed it is 723 x 612: pdfium renders
+    ceil(points * dpi / 72) pixels, the skipped page's entry rounded them."""
+    from ocrcli import pdfpages
+    from ocrcli.searchable import PdfOptions, parse_page_ranges, read_pdf_page
+
+    image = io.BytesIO()
+    Image.new("L", (200, 200), 255).save(image, "PNG", dpi=(200, 200))
+    path = tmp_path / "in.pdf"
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(image.getvalue())))
+    pdf.pages[0].obj.MediaBox = [0, 0, 260, 220]  # 722.2 x 611.1 px at 200 dpi
+    pdf.save(path)
+    document = pdfium.PdfDocument(path)
+    page = document[0]
+    dpi = pdfpages.render_dpi(page)
+    height, width = pdfpages.render(page, dpi).shape[:2]
+    page.close()
+    reading = read_pdf_page(None, document, 0, PdfOptions(pages=parse_page_ranges("2")), path)  # type: ignore[arg-type]
+    document.close()
+    assert reading.page.skipped == "not in --pages"
+    assert (reading.page.width, reading.page.height) == (width, height) == (723, 612)
