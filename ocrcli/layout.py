@@ -102,19 +102,27 @@ def _sides(arr: np.ndarray, by_y: np.ndarray, strip: tuple[float, float]) -> tup
 def _gutter_score(arr: np.ndarray, by_y: np.ndarray, strip: tuple[float, float], line_height: float) -> int:
     """Lines in the bands that prove the gutter (0: not a gutter)."""
     spanning, right = _sides(arr, by_y, strip)
-    band = np.cumsum(spanning)  # spanning boxes cut the region into bands
+    band, proving = _proving_bands(arr, by_y, spanning, right, line_height)
+    return int(np.count_nonzero(proving[band] & ~spanning))
+
+
+def _proving_bands(
+    arr: np.ndarray, by_y: np.ndarray, spanning: np.ndarray, right: np.ndarray, line_height: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The band of each box of `by_y` (spanning boxes cut the region into bands), and for each band
+    whether it proves the gutter: both its sides hold a text column (see _proves_gutter)."""
+    band = np.cumsum(spanning)
     wide = _wide(arr, by_y, line_height)
     left = ~spanning & ~right
     count = band[-1] + 1
     wide_left = np.bincount(band[wide & left], minlength=count)
     wide_right = np.bincount(band[wide & right], minlength=count)
-    score = 0
+    proving = np.zeros(count, dtype=bool)
     # Cheap count first: only the few bands with enough wide lines each side get the full test.
     for b in np.flatnonzero((wide_left >= MIN_COLUMN_LINES) & (wide_right >= MIN_COLUMN_LINES)):
         in_band = band == b
-        if _proves_gutter(arr, by_y[in_band & left], by_y[in_band & right], line_height):
-            score += int(np.count_nonzero(in_band & ~spanning))
-    return score
+        proving[b] = _proves_gutter(arr, by_y[in_band & left], by_y[in_band & right], line_height)
+    return band, proving
 
 
 def _proves_gutter(arr: np.ndarray, left: np.ndarray, right: np.ndarray, line_height: float) -> bool:
@@ -216,25 +224,18 @@ def _bands_without_columns(
     """Mask of the bands that hold no column text: neither do they prove the gutter, nor does either
     side have a line half as wide as that side's column lines in the bands that do. A table or a
     figure across the page is read by rows, as a whole, not left half then right half."""
-    band = np.cumsum(spanning)
-    left = ~spanning & ~right
-    width = arr[by_y, 2] - arr[by_y, 0]
-    proving = np.zeros(int(band[-1]) + 1, dtype=bool)
-    for b in range(len(proving)):
-        in_band = band == b
-        proving[b] = _proves_gutter(arr, by_y[in_band & left], by_y[in_band & right], line_height)
+    band, proving = _proving_bands(arr, by_y, spanning, right, line_height)
     if not proving.any():
         return np.zeros(len(by_y), dtype=bool)
-    in_proving = proving[band]
-    column_width = {
-        side: width[in_proving & mask].max(initial=0.0) for side, mask in (("l", left), ("r", right))
-    }
+    width = arr[by_y, 2] - arr[by_y, 0]
+    sides = (~spanning & ~right, right)
+    column_width = [width[proving[band] & side].max(initial=0.0) for side in sides]
     without = np.zeros(len(by_y), dtype=bool)
     for b in np.flatnonzero(~proving):
         in_band = (band == b) & ~spanning
         narrow = all(
-            width[in_band & mask].max(initial=0.0) < COLUMN_LINE_SHARE * column_width[side]
-            for side, mask in (("l", left), ("r", right))
+            width[in_band & side].max(initial=0.0) < COLUMN_LINE_SHARE * line_width
+            for side, line_width in zip(sides, column_width, strict=True)
         )
         without |= in_band & narrow
     return without
