@@ -57,9 +57,10 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
     try:
         engine = Engine(spec.tier, spec.models_dir, spec.threads, cjk=spec.cjk)
     except OcrError as exc:
-        conn.send(("fatal", str(exc)))
+        _reply(conn, ("fatal", str(exc)))
         return
-    conn.send(("ready", None))  # the page clock starts now, not while the models load
+    if not _reply(conn, ("ready", None)):  # the page clock starts now, not while the models load
+        return
     open_path, document = None, None  # the PDF this worker last read, kept open for its next page
     while True:
         try:
@@ -73,14 +74,27 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
                     open_path, document = None, None
                 document = pdfpages.open_for_rendering(task.path, task.options.password)
                 open_path = task.path
-            conn.send(("ok", _read(engine, task, document)))
+            outcome: tuple[str, Any] = ("ok", _read(engine, task, document))
         except OcrError as exc:
-            conn.send(("error", str(exc)))
+            outcome = ("error", str(exc))
         except MemoryError:
-            conn.send(("error", f"{task.path}: page {task.index + 1}: out of memory"))
+            outcome = ("error", f"{task.path}: page {task.index + 1}: out of memory")
         except Exception as exc:  # noqa: BLE001 - one page's bug fails its document, not the batch
             detail = f"unexpected {type(exc).__name__}: {one_line(exc)}"
-            conn.send(("error", f"{task.path}: page {task.index + 1}: {detail}"))
+            outcome = ("error", f"{task.path}: page {task.index + 1}: {detail}")
+        if not _reply(conn, outcome):
+            return
+
+
+def _reply(conn: Connection, message: tuple[str, Any]) -> bool:
+    """Send `message` to the parent; False if it is gone. Killed outright (kill -9, the OOM
+    killer, a crash), it leaves its end of the pipe closed: the worker, finishing its page, then
+    ends quietly, where it printed two BrokenPipeError tracebacks on the user's terminal."""
+    try:
+        conn.send(message)
+    except OSError:
+        return False
+    return True
 
 
 def _read(engine: Any, task: PageTask, document: Any) -> Any:

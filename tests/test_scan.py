@@ -302,6 +302,26 @@ def test_killed_worker_fails_only_its_document_and_in_place_original_survives(tm
     assert not temporaries(folder)
 
 
+def test_workers_of_a_scan_killed_outright_end_quietly(tmp_path: Path) -> None:
+    """The main process killed outright (kill -9, the OOM killer, a crash in a PDF library):
+    its workers, each finishing its page, found the pipe to it closed and printed two
+    BrokenPipeError tracebacks apiece on the user's terminal. They end quietly."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image_pdf(folder / "long.pdf", TESS / "phototest.tif", BUSY_PAGES)
+    process = subprocess.Popen(
+        [*OCR, "scan", folder, "-o", tmp_path / "out", "--jobs", "2"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(lambda: any(_cpu_seconds(p) > 1.0 for p in _worker_pids(process.pid)), process=process)
+    workers = _worker_pids(process.pid)
+    process.kill()
+    _, stderr = process.communicate(timeout=120)  # its end: when every worker has closed stderr too
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=60)
+
+
 def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp_path: Path) -> None:
     """A worker stuck on a page (a pathological file) is stopped; here every page is "stuck"."""
     folder = tmp_path / "in"
