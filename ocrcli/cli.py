@@ -639,7 +639,8 @@ def scan_command(
     # Outputs are named among all the files, whatever --include and --exclude leave (see plan);
     # an image's PDF written beside it by an earlier --in-place run is an output, not an input.
     every = discover.find_files(input_dir, None, None, recursive, skip) if include or exclude else files
-    named_among = [f for f in every if not (discover.kind_of(f) == "pdf" and discover.made_by_us(f))]
+    images_pdfs = discover.images_pdfs(every)
+    named_among = [f for f in every if f not in images_pdfs]
     documents = set(named_among)
     # Outputs an earlier run wrote for other files (P/sub-ocr/ of `ocr scan P/sub`) are no
     # documents either; they stay among the names, so no output is named onto them.

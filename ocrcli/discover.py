@@ -135,15 +135,30 @@ def output_names(files: list[Path], by_folder: bool) -> list[str]:
     return [file.name if stems[key(file)] > 1 else file.stem for file in files]
 
 
+def images_pdfs(files: list[Path]) -> set[Path]:
+    """The PDFs among `files` that are images' PDFs written beside them by an earlier run
+    (made_by_us). Only a PDF named as an image's output is looked into: a.pdf or a.png.pdf
+    beside a.png."""
+    names = {(f.parent, n.lower()) for f in files if kind_of(f) == "image" for n in (f.stem, f.name)}
+    return {f for f in files if kind_of(f) == "pdf" and (f.parent, f.stem.lower()) in names and made_by_us(f)}
+
+
 def made_by_us(pdf: Path) -> bool:
     """Is this PDF an image's, written beside the image by an earlier run? Its sidecar says so,
-    and the image is still there (a PDF made by `ocr pdf -o` from another PDF is a document)."""
+    or, without one (--no-sidecar), the PDF itself (pdfgraft.mark_image_pdf); and the image is
+    still there (a PDF made by `ocr pdf -o` from another PDF is a document)."""
+    from ocrcli import pdfgraft
+
     record = read_sidecar(pdf.with_suffix(".json"))
     source = ((record or {}).get("source") or {}).get("path")
-    if not (names_output(record, pdf) and source and Path(source).name != pdf.name):
+    if names_output(record, pdf) and source:
+        name = Path(source).name
+    elif record is None and (marked := pdfgraft.marked_image(pdf)) and Path(marked).name == marked:
+        name = marked
+    else:
         return False
-    image = pdf.parent / Path(source).name
-    return kind_of(image) == "image" and image.is_file()
+    image = pdf.parent / name
+    return name != pdf.name and kind_of(image) == "image" and image.is_file()
 
 
 def earlier_output(pdf: Path) -> bool:

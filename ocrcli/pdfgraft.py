@@ -12,6 +12,7 @@ stay as they were.
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ocrcli.pdfpages import INVISIBLE, open_pikepdf
 from ocrcli.textlayer import FONT_RESOURCE
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
+IMAGE_TAG = pikepdf.Name("/OcrcliImage")  # in the Info of an image's PDF: the image's name
 SHOW_TEXT = {"Tj", "TJ", "'", '"'}
 US_LETTER = (0.0, 0.0, 612.0, 792.0)  # the page pdfium shows for a MediaBox with no area
 
@@ -317,6 +319,25 @@ def _box(value: object) -> tuple[float, float, float, float] | None:
     except (TypeError, ValueError):
         return None
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def mark_image_pdf(pdf: pikepdf.Pdf, image: Path) -> None:
+    """Record in the PDF that `ocr scan` makes of an image which image it is (the file's name), so
+    that a later scan knows it for that image's output also without its sidecar (--no-sidecar),
+    and when it carries no text layer (a blank page)."""
+    pdf.docinfo[IMAGE_TAG] = pikepdf.String(os.fsencode(image.name))
+
+
+def marked_image(path: Path) -> str | None:
+    """The name of the image the PDF at `path` was made from, as mark_image_pdf recorded it (None:
+    no such mark, or the PDF cannot be read)."""
+    try:
+        with open_pikepdf(path) as pdf:
+            info = pdf.trailer.get("/Info")
+            value = info.get(IMAGE_TAG) if isinstance(info, pikepdf.Dictionary) else None
+            return os.fsdecode(bytes(value)) if isinstance(value, pikepdf.String) else None
+    except Exception:  # noqa: BLE001 - unreadable or encrypted: not provably ours
+        return None
 
 
 def has_our_layer(path: Path) -> bool:

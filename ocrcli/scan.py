@@ -223,6 +223,7 @@ class Scan:
                 return None, count_pages(item.path)
             with rewrite_errors(item.path):
                 grafter = PdfGrafter(images_pdf([item.path]), from_images=True)
+            pdfgraft.mark_image_pdf(grafter.pdf, item.path)
             return grafter, len(grafter.pdf.pages)
         options = self.options.pdf_options
         if item.pdf is None:  # nothing is rewritten, so a signature does not matter

@@ -586,6 +586,28 @@ def test_an_images_pdf_written_beside_it_is_no_input_of_a_later_scan(tmp_path: P
     ]
 
 
+def test_in_place_without_sidecars_a_rerun_skips_the_images_pdfs_it_wrote(tmp_path: Path) -> None:
+    """`ocr scan DIR --in-place --no-sidecar`, run again (nightly, say), read the PDFs it had
+    written beside the images as new documents: a.png's output was then named a.png.pdf, a
+    second PDF of it, and the third run failed every image ('its output a.png.pdf is also that
+    of a.png.pdf'). Without a sidecar, the image's PDF itself says which image it was made from."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    receipt = Image.open(Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.jpg")
+    receipt.crop((0, 0, receipt.width, receipt.height // 4)).save(folder / "r.png")
+    Image.new("L", (300, 200), 255).save(folder / "blank.tif")  # no text: its PDF gets no layer
+    runs = [ocr("scan", folder, "--in-place", "--no-sidecar", "--json", "-", "-q") for _ in range(3)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["blank.pdf", "blank.tif", "r.pdf", "r.png"]
+    for run, status in zip(runs, ["done", "current", "current"], strict=True):
+        records = [json.loads(line) for line in run.stdout.splitlines()]
+        assert sorted((Path(r["source"]["path"]).name, r["status"]) for r in records) == [
+            ("blank.tif", status),
+            ("r.png", status),
+        ]
+
+
 def test_ctrl_c_held_while_a_sidecar_fails_still_stops_the_batch(tmp_path: Path) -> None:
     folder = tmp_path / "scans"
     folder.mkdir()
