@@ -202,7 +202,7 @@ class Scan:
             if not self.options.redo_current and self._is_current(item, sha256, previous):
                 self._finish(Outcome(item, "current", len(previous["pages"]) if previous else 0), previous)
                 return None
-            self._check_overwrites(item, previous)
+            self._check_overwrites(item, previous, sha256)
             spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
             grafter, page_count = self._open_pdf(item)
         except StreamFailed:  # not this document's fault: stop the batch
@@ -257,22 +257,36 @@ class Scan:
             return False
         return item.pdf is None or (output.get("pdf") is not None and item.pdf.exists())
 
-    def _check_overwrites(self, item: Item, record: dict | None) -> None:
+    def _check_overwrites(self, item: Item, record: dict | None, sha256: str) -> None:
         """Never replace a file of the user's that is not ours to replace: one we did not make,
         or one we made that was changed since (its hash is no longer the one its sidecar,
-        `record`, records), which used to be overwritten without a word once its input changed."""
+        `record`, records), which used to be overwritten without a word once its input changed.
+        Without a sidecar naming it (--no-sidecar, or a run stopped before the sidecar), ours is
+        a PDF with our text layer, an image's PDF that names this image (pdfgraft.mark_image_pdf),
+        or an exact copy of this input (a PDF with nothing to OCR): replacing that loses nothing."""
         if item.sidecar and (reason := foreign_sidecar(item.sidecar)):
             raise BadInputError(item.path, reason)
         if not (item.pdf and item.pdf != item.path and item.pdf.exists()):
             return
         named = names_output(record, item.pdf)
-        if not (named or pdfgraft.has_our_layer(item.pdf)):  # (a run stopped before the sidecar)
+        if not (named or pdfgraft.has_our_layer(item.pdf) or self._made_without_layer(item, sha256)):
             raise BadInputError(item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it")
         written = ((record or {}).get("output") or {}).get("sha256")
         if named and written and models.file_sha256(item.pdf) != written:
             raise BadInputError(
                 item.path, f"{item.pdf} was changed since ocrcli wrote it; leaving it (delete it to redo)"
             )
+
+    @staticmethod
+    def _made_without_layer(item: Item, sha256: str) -> bool:
+        """Is the PDF at item.pdf one we made that has no text layer (see _check_overwrites)?"""
+        assert item.pdf is not None
+        if item.kind == "image":
+            return pdfgraft.marked_image(item.pdf) == item.path.name
+        try:
+            return models.file_sha256(item.pdf) == sha256
+        except OSError:
+            return False
 
     # -- collecting pages -------------------------------------------------------------------
 

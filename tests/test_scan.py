@@ -369,6 +369,26 @@ def test_never_overwrites_what_it_did_not_make(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "contains the input folder" in refused.stderr
 
 
+def test_outputs_without_a_text_layer_written_without_sidecars_are_ours_to_redo(tmp_path: Path) -> None:
+    """After `ocr scan IN -o OUT --no-sidecar`, `ocr scan IN -o OUT` (now wanting the JSON too)
+    failed every document whose PDF has no text layer of ours: a PDF whose pages all have text
+    (its output is an exact copy) and a blank page ('OUT/x.pdf exists and was not made by
+    ocrcli; leaving it', exit 3, on every run after). Both are ocrcli's outputs and are redone."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with pikepdf.open(DATA / "pdfs" / "pdfjs_sizes.pdf") as pdf:  # three pages, all with text
+        pdf.save(folder / "typed.pdf")
+    Image.new("L", (300, 200), 255).save(folder / "blank.png")
+    out = tmp_path / "out"
+    first = ocr("scan", folder, "-o", out, "--no-sidecar", "-q")
+    assert first.returncode == 0, first.stderr
+    assert (out / "typed.pdf").read_bytes() == (folder / "typed.pdf").read_bytes()
+    second = ocr("scan", folder, "-o", out, "--json", "-", "-q")
+    assert second.returncode == 0, second.stderr
+    assert sorted(json.loads(line)["status"] for line in second.stdout.splitlines()) == ["done", "done"]
+    assert (out / "typed.json").exists() and (out / "blank.json").exists()
+
+
 def test_models_missing_is_one_line_and_exit_4(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     Image.open(TESS / "phototest.tif").save(tmp_path / "in" / "a.tif")
