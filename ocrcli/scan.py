@@ -157,6 +157,9 @@ class Scan:
         self.reporter = reporter
         self.stream = stream
         self.records = {kind: run_record(options, kind) for kind in ("image", "pdf")}
+        # The document's "models": role -> model name, as in ocr image and ocr pdf (the hashes are
+        # the run record's)
+        self.model_names = models.select(options.engine.tier, options.engine.models_dir).names()
         self.clashes = clashes(items)
         self.open: dict[Path, _Open] = {}
         self.outcomes: list[Outcome] = []  # so far, in completion order
@@ -346,7 +349,7 @@ class Scan:
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
         seconds = time.perf_counter() - doc.started
         record = self.records[item.kind]
-        head = Document({"path": str(item.path), "sha256": doc.sha256}, [], record["models"]).to_dict()
+        head = Document({"path": str(item.path), "sha256": doc.sha256}, [], self.model_names).to_dict()
         head.pop("pages")
         head.update(timings={"total": round(seconds, 4)}, output=output, run=record)
         if item.sidecar is not None:

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 import ocrcli
-from ocrcli import discover
+from ocrcli import discover, models
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TESS = DATA / "tess" / "img"
@@ -118,6 +118,9 @@ def test_mixed_folder_good_done_bad_reported(mixed: Path, mixed_run: tuple) -> N
         doc = by_path[root + name]
         assert doc["status"] == "done" and doc["pages"][0]["lines"], doc
         jsonschema.validate(doc, SCHEMA)
+        # "models" names the model of each role, as in ocr image and ocr pdf (README, schema); the
+        # models' hashes are the run record's
+        assert doc["models"] == models.select("fast").names(), doc["models"]
         pdf, sidecar = (out / name).with_suffix(".pdf"), (out / name).with_suffix(".json")
         assert doc["output"]["pdf"] == str(pdf) and json.loads(sidecar.read_text())["pages"] == doc["pages"]
     assert "quick brown dog" in " ".join(pdftotext(out / "phototest.pdf").split())
