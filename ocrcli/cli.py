@@ -53,8 +53,9 @@ CjkOption = Annotated[
     typer.Option(
         "--cjk",
         help="Also read Chinese, Japanese and Korean characters (about 20 % slower). Without it the "
-        "recognizer weighs only the non-CJK classes (Latin with accents, Greek, digits, symbols); "
-        "the fast tier's reviewer still re-reads the lines it doubts with all classes.",
+        "recognizer and the fast tier's reviewer weigh only the non-CJK classes (Latin with accents, "
+        "Greek, digits, symbols); only a line still unread after the reviewer, long enough for about "
+        "three CJK characters, is re-read with all classes.",
     ),
 ]
 SidecarOption = Annotated[
