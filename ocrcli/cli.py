@@ -363,7 +363,7 @@ def _pdf_options(
     if force and redo:
         _usage_error("--force and --redo exclude each other")
     try:
-        selected = parse_page_ranges(pages) if pages else None
+        selected = None if pages is None else parse_page_ranges(pages)  # "" is no page, not all
     except ValueError as exc:
         _usage_error(f"--pages: {exc}")
     return PdfOptions(

@@ -460,6 +460,16 @@ def test_pages_past_the_end_are_reported_and_a_huge_range_costs_nothing(tmp_path
     assert json.loads((tmp_path / "out.json").read_text())["pages"][0]["lines"]
 
 
+def test_an_empty_pages_option_is_refused_not_taken_for_all_pages(tmp_path):
+    """`--pages "$PAGES"` with the variable unset OCRed every page, as if --pages were not given."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.pdf").write_bytes(SMALL_PDF.read_bytes())
+    for args in (["pdf", SMALL_PDF, "-o", tmp_path / "out.pdf"], ["scan", tmp_path / "in"]):
+        result = ocr(*args, "--pages", "")
+        assert result.returncode == 2 and "--pages" in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # nothing written
+
+
 def test_an_output_that_is_no_regular_file_is_written_into_not_replaced(tmp_path):
     """`-o /dev/null` (here through a link to it, so that a regression cannot replace the real
     one) was replaced by a regular file, since JSON files are written by renaming a new file."""
