@@ -134,14 +134,18 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` worker processes; `run` feeds them tasks and yields outcomes as they complete."""
+    """Up to `size` worker processes; `run` feeds them tasks and yields outcomes as they complete.
+    A worker is started only when a task is waiting and every one started is busy: each loads
+    the models (about 300 MB), so a re-run with nothing left to do, or one image on a many-core
+    machine, started a worker per core for nothing."""
 
     def __init__(self, size: int, spec: EngineSpec, page_timeout: float | None = None):
         # forkserver: workers start from a clean, single-threaded process, not a copy of this one.
         self.context = multiprocessing.get_context("forkserver")
         self.spec = spec
+        self.size = size
         self.page_timeout = page_timeout  # a worker stuck longer on one page is stopped
-        self.workers = [_Worker(self.context, spec) for _ in range(size)]
+        self.workers: list[_Worker] = []
 
     def run(self, tasks: Iterator[tuple[Any, PageTask]]) -> Iterator[tuple[Any, Any]]:
         """Yield (key, result) per task in completion order; the result is a TaskFailed when the
@@ -170,16 +174,23 @@ class WorkerPool:
             yield from done
 
     def _dispatch(self) -> Iterator[tuple[Any, Any]]:
-        """Give every idle worker a task; yields the tasks that could not be handed over."""
-        for worker in [w for w in self.workers if w not in self._busy]:
-            if self._exhausted:
+        """Give every idle worker a task, starting workers (up to `size`) while tasks are left;
+        yields the tasks that could not be handed over."""
+        while not self._exhausted:
+            idle = [w for w in self.workers if w not in self._busy]
+            if not idle and len(self.workers) >= self.size:
                 return
-            if not worker.process.is_alive():  # died while idle: no task of anyone's was lost
-                worker = self._replace(worker)
             task = next(self._tasks, None)
             if task is None:
                 self._exhausted = True
                 return
+            if idle:
+                worker = idle[0]
+                if not worker.process.is_alive():  # died while idle: no task of anyone's was lost
+                    worker = self._replace(worker)
+            else:
+                worker = _Worker(self.context, self.spec)
+                self.workers.append(worker)
             key, page_task = task
             try:
                 worker.conn.send(page_task)

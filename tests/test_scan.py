@@ -20,6 +20,7 @@ from PIL import Image
 
 import ocrcli
 from ocrcli import discover, models
+from ocrcli.pool import EngineSpec, PageTask, WorkerPool
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TESS = DATA / "tess" / "img"
@@ -1052,3 +1053,16 @@ def test_the_note_on_the_output_folder_counts_what_the_scan_would_have_read(tmp_
     assert _documents_in_output_folder(folder, sub, None, ["sub"], True) == 0
     assert _documents_in_output_folder(folder, sub, None, None, False) == 0
     assert _documents_in_output_folder(folder, hidden, None, None, True) == 0
+
+
+def test_workers_are_started_only_for_tasks_waiting() -> None:
+    """Each worker loads the models (about 300 MB): the pool started one per core up front, for a
+    re-run with nothing left to do or for one image on a many-core machine alike."""
+    with WorkerPool(3, EngineSpec()) as pool:
+        assert list(pool.run(iter([]))) == [] and pool.workers == []
+        task = PageTask("image", str(TESS / "phototest.tif"), 0)
+        ((key, reading),) = pool.run(iter([("a", task)]))
+        assert key == "a" and "quick" in reading.page.text
+        assert len(pool.workers) == 1
+        done = list(pool.run(iter([(n, task) for n in range(5)])))
+        assert sorted(key for key, _ in done) == list(range(5)) and len(pool.workers) == 3
