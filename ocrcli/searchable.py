@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import re
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +41,10 @@ class ExistingText(StrEnum):
     force = "force"  # OCR every page; earlier OCR layers are replaced, visible text is not doubled
 
 
+PAGE_RANGE = re.compile(r"([0-9]+)\s*(?:(-)\s*([0-9]*))?")  # ASCII digits: int() also took "1_0", "+2"
+TO_THE_END = sys.maxsize  # the end of an open range ("5-")
+
+
 @dataclass(frozen=True)
 class PageSelection:
     """1-based page ranges, inclusive, as --pages gives them ("1-3,7"): kept as ranges, so a
@@ -50,7 +56,9 @@ class PageSelection:
         return any(lo <= number <= hi for lo, hi in self.ranges)
 
     def __str__(self) -> str:
-        return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.ranges)
+        return ",".join(
+            str(lo) if lo == hi else f"{lo}-" if hi == TO_THE_END else f"{lo}-{hi}" for lo, hi in self.ranges
+        )
 
     def selects_any(self, page_count: int) -> bool:
         """Whether any selected page is in a document of `page_count` pages."""
@@ -58,7 +66,7 @@ class PageSelection:
 
     def missing_from(self, page_count: int) -> str | None:
         """The part of the selection past a document's last page, if any ("7" of "1-3,7")."""
-        beyond = [(max(lo, page_count + 1), hi) for lo, hi in self.ranges if hi > page_count]
+        beyond = [(max(lo, page_count + 1), hi) for lo, hi in self.ranges if page_count < hi < TO_THE_END]
         return str(PageSelection(tuple(beyond))) if beyond else None
 
 
@@ -71,15 +79,15 @@ class PdfOptions:
 
 
 def parse_page_ranges(spec: str) -> PageSelection:
-    """ "1-3,7" -> pages 1 to 3 and 7; raises ValueError with the reason."""
+    """ "1-3,7" -> pages 1 to 3 and 7, "5-" -> 5 to the last; raises ValueError with the reason."""
     ranges = []
     for part in spec.split(","):
-        first, dash, last = part.strip().partition("-")
-        try:
-            lo = int(first)
-            hi = int(last) if dash else lo
-        except ValueError:
-            raise ValueError(f"{part.strip()!r} is not a page number or a range like 2-5") from None
+        match = PAGE_RANGE.fullmatch(part.strip())
+        if not match:
+            raise ValueError(f"{part.strip()!r} is not a page number or a range like 2-5 or 2-")
+        first, dash, last = match.groups()
+        lo = int(first)
+        hi = int(last) if last else TO_THE_END if dash else lo
         if lo < 1 or hi < lo:
             raise ValueError(f"{part.strip()!r} is not a range of pages from 1 up")
         ranges.append((lo, hi))

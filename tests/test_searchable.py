@@ -27,7 +27,7 @@ from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError, OutputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
-from ocrcli.searchable import PageReading, PdfGrafter
+from ocrcli.searchable import PageReading, PdfGrafter, parse_page_ranges
 from ocrcli.textlayer import MAX_ROW_SHIFT_EM, layer_content, pdf_string
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -916,6 +916,22 @@ def test_pages_option_ocrs_only_those_pages(tmp_path: Path) -> None:
     assert not any(p["lines"] for p in pages[2:])
     run = ocr("pdf", original, "-o", out, "--pages", "3-1")
     assert run.returncode == 2 and "--pages" in run.stderr
+    # An open range runs to the last page, and is not reported as reaching past it
+    run = ocr("pdf", original, "-o", out, "--pages", "5-")
+    assert run.returncode == 0 and "past its last page" not in run.stderr, run.stderr
+    pages = json.loads((tmp_path / "out.json").read_text())["pages"]
+    assert [p.get("skipped") for p in pages[:4]] == ["not in --pages"] * 4
+    assert pages[4]["lines"] and pages[5]["lines"]
+
+
+def test_page_ranges_are_ascii_numbers_and_ranges_open_or_closed() -> None:
+    assert str(parse_page_ranges(" 7, 1-3 ,2-")) == "1-"
+    assert str(parse_page_ranges("9-,1,2")) == "1-2,9-"
+    assert parse_page_ranges("4-").missing_from(3) is None and not parse_page_ranges("4-").selects_any(3)
+    assert parse_page_ranges("2-6").missing_from(3) == "4-6"
+    for spec in ("1_0", "+2", "\u0663", "-3", "3--", "", "0", "5-2", "1,,2"):
+        with pytest.raises(ValueError):
+            parse_page_ranges(spec)
 
 
 def test_in_place_page_by_page_the_sidecar_keeps_every_ocred_page(tmp_path: Path) -> None:
