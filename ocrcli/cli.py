@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ocrcli import errors, models
+from ocrcli import __version__, errors, models
 from ocrcli.document import Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
 
@@ -38,6 +38,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 stderr = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"ocrcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    pass
 
 
 class Tier(StrEnum):
@@ -307,7 +323,9 @@ def pdf_command(
     in_place: Annotated[
         bool, typer.Option("--in-place", help="Replace the input, atomically, once the new PDF is verified.")
     ] = False,
-    pages: Annotated[str | None, typer.Option(help="Pages to OCR, e.g. 1-3,7 (default: all).")] = None,
+    pages: Annotated[
+        str | None, typer.Option(help="Pages to OCR, e.g. 1-3,7 or 5- (5 to the end; default: all).")
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="OCR pages that have text too; old OCR layers go.")
     ] = False,
@@ -577,7 +595,9 @@ def scan_command(
     ] = 600.0,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write only the JSON sidecars.")] = False,
     no_sidecar: Annotated[bool, typer.Option("--no-sidecar", help="Write only the PDFs.")] = False,
-    pages: Annotated[str | None, typer.Option(help="Pages to OCR in each PDF, e.g. 1-3,7.")] = None,
+    pages: Annotated[
+        str | None, typer.Option(help="Pages to OCR in each PDF, e.g. 1-3,7 or 5- (5 to the end).")
+    ] = None,
     force: Annotated[
         bool,
         typer.Option("--force", help="Redo documents whose outputs are current; OCR pages that have text."),

@@ -605,3 +605,8 @@ def test_outputs_give_no_one_more_access_than_their_input(tmp_path: Path) -> Non
         "out/b.pdf": shared,
     }
     assert mode(folder / "b.pdf") == 0o640  # replaced in place: its own mode
+
+
+def test_version_is_printed_on_stdout():
+    result = ocr("--version")
+    assert (result.returncode, result.stdout) == (0, f"ocrcli {ocrcli.__version__}\n"), result.stderr
