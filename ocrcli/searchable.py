@@ -217,6 +217,8 @@ class PdfGrafter:
         page = reading.page
         if page.skipped:
             return page
+        if not page.lines and not reading.replace_layers and not self.from_images:
+            return page  # nothing found on it (a blank page): it stays as it was
         self.changed_pages += 1
         if self.from_images:
             _, width_pt, _ = pdfgraft.display_frame(pdf_page)
