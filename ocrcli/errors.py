@@ -61,8 +61,11 @@ class PathError(OcrError):
 
     def __init__(self, path: object, reason: str):
         self.path = str(path)
-        self.reason = reason
-        super().__init__(self.template.format(path=self.path, reason=reason))
+        # A library's message inside the reason names the file again (qpdf: "PATH: unable to find
+        # trailer", "PATH (offset 9): xref not found"); the message already starts with it.
+        named = re.compile(re.escape(self.path) + r"(?: \(([^()]*)\))?: ")
+        self.reason = named.sub(lambda m: f"{m[1]}: " if m[1] else "", reason)
+        super().__init__(self.template.format(path=self.path, reason=self.reason))
 
 
 class BadInputError(PathError):

@@ -610,3 +610,12 @@ def test_outputs_give_no_one_more_access_than_their_input(tmp_path: Path) -> Non
 def test_version_is_printed_on_stdout():
     result = ocr("--version")
     assert (result.returncode, result.stdout) == (0, f"ocrcli {ocrcli.__version__}\n"), result.stderr
+
+
+def test_a_corrupt_pdf_is_named_once_in_its_error(tmp_path):
+    """qpdf's message names the file too: "X: not a readable PDF (X: unable to find trailer...)"."""
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4\ngarbage")
+    result = ocr("pdf", bad, "-o", tmp_path / "out.pdf")
+    assert result.returncode == 3 and result.stderr.count(str(bad)) == 1, result.stderr
+    assert "not a readable PDF (" in result.stderr
