@@ -58,6 +58,9 @@ JBIG2_FOR_BILEVEL = True  # Group 4 images made here become JBIG2 where smaller 
 # stay Group 4, so that memory stays under 0.6 GB.
 JBIG2_MAX_PIXELS = 40_000_000
 _CCITT_COMPRESSIONS = (2, 3, 4)  # TIFF Compression: modified Huffman, Group 3, Group 4
+# What img2pdf embeds from the file's own data, or (TIFF) with the frame's mode as it is. Other
+# formats it decodes and stores, colour or not, in the mode Pillow gives (every WebP as RGB).
+_IMG2PDF_EMBEDS = ("JPEG", "MPO", "PNG", "TIFF", "JPEG2000")
 
 
 def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
@@ -255,8 +258,8 @@ class _Img2pdfJob:
 
 def _img2pdf_job(source: Path) -> _Img2pdfJob:
     """What img2pdf is given for the file: the file itself, or a Group 4 copy of a black-and-white
-    PNG if smaller, or (where img2pdf would get the file wrong) its pages re-encoded. Only the
-    first frame of a GIF or an MPO is a page."""
+    PNG if smaller, or (where img2pdf would get the file wrong, or decode it anyway) its pages
+    re-encoded. Only the first frame of a GIF or an MPO is a page."""
     with open_image(source) as im:  # refuses a decompression bomb before anything decodes it
         pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
         if _img2pdf_gets_right(im, pages) and _img2pdf_sizes_right(im, pages):
@@ -268,7 +271,10 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
                 return _Img2pdfJob(
                     [os.fspath(source)], pages, dpi, orientation if orientation in _MIRRORS else None
                 )
-            return _Img2pdfJob([os.fspath(source)], pages)
+            if im.format in _IMG2PDF_EMBEDS:
+                return _Img2pdfJob([os.fspath(source)], pages)
+    # Re-encoded here (see _encoded), a grey scan is stored as grey and a black-and-white one as
+    # Group 4: img2pdf stored a WebP of a 300-dpi bilevel page as RGB, 2.5 times the file.
     return _Img2pdfJob(_frames_encoded(source), pages)
 
 
@@ -368,6 +374,8 @@ def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> byte
         frame = Image.fromarray(np.asarray(frame).astype(np.uint16))  # PNG keeps 16-bit grey
     elif frame.has_transparency_data or frame.mode in ("I", "F") or frame.mode.startswith("I;"):
         frame = _as_loaded(frame)  # 32-bit and float PNG cannot hold
+    elif frame.mode == "RGB" and "icc_profile" not in frame.info and _colourless(np.asarray(frame)):
+        frame = frame.convert("L")  # a grey scan Pillow decodes as RGB (every WebP): one sample, not three
     if _is_black_and_white(frame):
         return _group4_bytes(frame, dpi)
     if frame.mode not in _PNG_MODES:
@@ -380,9 +388,14 @@ def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> byte
 def _as_loaded(frame: Image.Image) -> Image.Image:
     """The frame as the loader reads it: 8-bit, transparency over white; grey if it has no colour."""
     rgb = frame_to_rgb(frame)
-    if (rgb[:, :, 0] == rgb[:, :, 1]).all() and (rgb[:, :, 1] == rgb[:, :, 2]).all():
+    if _colourless(rgb):
         return Image.fromarray(np.ascontiguousarray(rgb[:, :, 0]))
     return Image.fromarray(rgb)
+
+
+def _colourless(rgb: np.ndarray) -> bool:
+    """Whether every pixel of an H x W x 3 array is grey (its three samples equal)."""
+    return bool((rgb[:, :, 0] == rgb[:, :, 1]).all() and (rgb[:, :, 1] == rgb[:, :, 2]).all())
 
 
 def _group4(im: Image.Image, below: int) -> bytes | None:

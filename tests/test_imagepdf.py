@@ -372,3 +372,54 @@ def test_an_image_too_small_for_a_pdf_page_is_a_one_line_error(tmp_path: Path) -
     Image.new("L", (5, 5), 255).save(tiny, dpi=(300, 300))
     with pytest.raises(BadInputError, match="3 pt"):
         images_pdf([tiny])
+
+
+@pytest.mark.parametrize("kind", ["black and white", "grey"])
+def test_a_webp_of_a_grey_scan_is_embedded_as_grey_not_as_three_channels(tmp_path: Path, kind: str) -> None:
+    """Pillow decodes every WebP to RGB, so a grey or black-and-white scan saved as WebP was
+    re-encoded as an RGB PNG, three samples a pixel: a lossless WebP of tess's 300-dpi page made
+    a PDF 2.5 times the file, of a grey docbank page twice (found by an image-input bug hunt).
+    Without colour it is embedded as grey, and black and white as JBIG2, as a PNG would be."""
+    if kind == "black and white":
+        scan = Image.open(DATA / "tess" / "img" / "8087_054.3B.tif").convert("L")
+    else:
+        scan = Image.open(RECEIPT).convert("L")
+    webp = tmp_path / "scan.webp"
+    scan.save(webp, lossless=True)
+    assert Image.open(webp).mode == "RGB"
+    pdf = images_pdf([webp])
+    image = _only_image(pdf)
+    assert image.ColorSpace == pikepdf.Name.DeviceGray
+    filters = ["/JBIG2Decode"] if kind == "black and white" else ["/FlateDecode"]
+    assert pikepdf.PdfImage(image).filters == filters
+    assert np.array_equal(_pixels(image), np.asarray(scan))
+    out = tmp_path / "scan.pdf"
+    pdf.save(out)
+    if kind == "black and white":
+        assert out.stat().st_size <= 1.1 * webp.stat().st_size
+    else:  # as large as the same scan as a grey PNG (lossless WebP is the tighter format)
+        png = tmp_path / "scan.png"
+        scan.save(png)
+        assert out.stat().st_size <= 1.02 * png.stat().st_size
+
+
+def test_a_webp_with_colour_or_a_colour_profile_stays_rgb(tmp_path: Path) -> None:
+    receipt = Image.open(RECEIPT)
+    colour = tmp_path / "colour.webp"
+    receipt.save(colour, lossless=True)
+    profiled = tmp_path / "profiled.webp"  # its greys are the profile's: DeviceGray would show them otherwise
+    receipt.convert("L").convert("RGB").save(profiled, lossless=True, icc_profile=_srgb_profile())
+    for path in (colour, profiled):
+        pdf = images_pdf([path])
+        image = _only_image(pdf)
+        assert image.ColorSpace != pikepdf.Name.DeviceGray, path.name
+        assert np.array_equal(
+            np.asarray(pikepdf.PdfImage(image).as_pil_image().convert("RGB")),
+            np.asarray(Image.open(path).convert("RGB")),
+        ), path.name
+
+
+def _srgb_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
