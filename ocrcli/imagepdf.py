@@ -264,8 +264,12 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
         pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
         if _img2pdf_gets_right(im, pages) and _img2pdf_sizes_right(im, pages):
             orientation = exif_orientation(im)
-            if im.format == "PNG" and orientation == 1:
-                return _Img2pdfJob([_group4(im, below=source.stat().st_size) or os.fspath(source)], pages)
+            if im.format == "PNG":
+                # Without a resolution, img2pdf sizes the page by pHYs's pixel aspect ratio if it
+                # has one (2:1 at 192 x 96 dpi); the loader, like any viewer, reads square pixels.
+                dpi = None if "dpi" in im.info else IMG2PDF_RESOLUTION
+                group4 = _group4(im, below=source.stat().st_size) if orientation == 1 else None
+                return _Img2pdfJob([group4 or os.fspath(source)], pages, dpi)
             if im.format in ("JPEG", "MPO"):
                 dpi = _page_dpi(file_resolution(im))
                 return _Img2pdfJob(

@@ -423,3 +423,46 @@ def _srgb_profile() -> bytes:
     from PIL import ImageCms
 
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _png_with_aspect_only(path: Path, image: Image.Image, x: int, y: int, **options) -> Path:
+    """The image saved as a PNG whose pHYs chunk gives a pixel aspect ratio only (unit 0: no
+    resolution)."""
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **options)
+    data = buffer.getvalue()
+    end_of_header = data.index(b"IHDR") + 4 + 13 + 4
+    body = b"pHYs" + struct.pack(">IIB", x, y, 0)
+    chunk = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+    path.write_bytes(data[:end_of_header] + chunk + data[end_of_header:])
+    return path
+
+
+@pytest.mark.parametrize("kind", ["grey", "black and white", "turned"])
+def test_a_png_with_a_pixel_aspect_ratio_but_no_resolution_is_placed_at_96_dpi(
+    tmp_path: Path, kind: str
+) -> None:
+    """img2pdf stretched such a PNG (pHYs unit 0, 2:1) to 192 x 96 dpi, while the loader, as for any
+    image without a resolution, reads its pixels square: the sidecar's boxes and size (640 x 235 px
+    at the 200 dpi of the page's width) covered half the page's height (found by an image-input
+    bug hunt). It is placed at 96 dpi, as the README says of images without a DPI."""
+    scan = Image.open(BLACK_AND_WHITE_PNG if kind == "black and white" else RECEIPT).convert("L")
+    path = tmp_path / "aspect.png"
+    if kind == "turned":
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        _png_with_aspect_only(path, scan.transpose(STORED_FOR[6]), 2, 1, exif=exif)
+    else:
+        _png_with_aspect_only(path, scan, 2, 1)
+    assert "aspect" in Image.open(path).info and "dpi" not in Image.open(path).info
+    (page,) = load_pages(path)
+    assert page.dpi is None and page.image.shape[:2] == (scan.height, scan.width)
+    pdf = images_pdf([path])
+    page_box = pdf.pages[0].mediabox
+    shown = (float(page_box[2]), float(page_box[3]))
+    if int(pdf.pages[0].obj.get("/Rotate", 0)) % 180:
+        shown = shown[::-1]
+    assert shown == pytest.approx((scan.width * 72 / 96, scan.height * 72 / 96), abs=0.5)
