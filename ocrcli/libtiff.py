@@ -19,6 +19,9 @@ from pathlib import Path
 # void handler(const char *module, const char *fmt, va_list ap)
 _HANDLER_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
 _MESSAGE_BYTES = 512
+# The name Pillow opens every TIFF under for libtiff, which some reports (LZW's) give as their
+# module: not a file the user has, so it is left out.
+_PILLOWS_FILE_NAME = b"tempfile.tif"
 
 _local = threading.local()  # libtiff calls back in the thread that decodes
 _install_lock = threading.Lock()
@@ -54,7 +57,8 @@ def _install() -> None:
             buffer = ctypes.create_string_buffer(_MESSAGE_BYTES)
             libc.vsnprintf(buffer, _MESSAGE_BYTES, fmt or b"", args)
             text = buffer.value.decode("utf-8", "replace")
-            message = f"{module.decode('utf-8', 'replace')}: {text}" if module else text
+            named = module and module != _PILLOWS_FILE_NAME
+            message = f"{module.decode('utf-8', 'replace')}: {text}" if named else text
             stack = getattr(_local, "stack", None)
             if stack:
                 stack[-1].append(message)

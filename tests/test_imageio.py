@@ -396,6 +396,26 @@ def test_libtiff_says_why_a_frame_it_cannot_decode_fails(tmp_path: Path) -> None
         images_pdf([path])
 
 
+def test_libtiffs_reason_does_not_name_pillows_stand_in_for_the_file(tmp_path: Path) -> None:
+    """libtiff names the file it reads in some reports (LZW's), and Pillow opens every TIFF for it
+    as "tempfile.tif": the error named a file the user never had beside the one it was about
+    (found by an image-input bug hunt)."""
+    path = tmp_path / "lzw.tif"
+    pixels = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, compression="tiff_lzw")
+    data = bytearray(path.read_bytes())
+    with Image.open(path) as im:
+        start, length = im.tag_v2[273][0], sum(im.tag_v2[279])
+    for k in range(start + length // 3, start + length // 3 + 40):
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+    for read in (load_pages, lambda p: images_pdf([p])):
+        with pytest.raises(BadInputError) as info:
+            read(path)
+        assert "(libtiff: Using code not yet in table)" in str(info.value)
+        assert "tempfile" not in str(info.value)
+
+
 def test_a_libtiff_that_cannot_be_loaded_leaves_decoding_as_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
