@@ -209,7 +209,7 @@ class PdfGrafter:
         self.pdf = pdf
         self.from_images = from_images  # the PDF was made from images by img2pdf (images_pdf)
         self.font = GlyphlessFont(pdf)
-        self.changed_pages = 0  # pages OCRed (grafted, or old layers removed): 0 leaves the PDF as it was
+        self.changed_pages = 0  # pages OCRed: 0 leaves the PDF as it was (see save)
 
     def add(self, index: int, reading: PageReading) -> Page:
         """Graft the reading of page `index` and return its page, in the PDF page's coordinates."""
@@ -217,9 +217,11 @@ class PdfGrafter:
         page = reading.page
         if page.skipped:
             return page
-        if not page.lines and not reading.replace_layers and not self.from_images:
-            return page  # nothing found on it (a blank page): it stays as it was
+        # OCRed, so the PDF is written anew, not copied: qpdf then reads all of it, and a damaged
+        # file fails with a clear error (a fuzzed PDF whose page has nothing on it was copied)
         self.changed_pages += 1
+        if not page.lines and not reading.replace_layers and not self.from_images:
+            return page  # nothing found on it (a blank page): no text layer to add
         if self.from_images:
             _, width_pt, _ = pdfgraft.display_frame(pdf_page)
             page.dpi = page.width * 72 / width_pt  # the page's true resolution, as img2pdf sized it

@@ -735,20 +735,13 @@ def test_a_pdf_with_nothing_to_add_is_not_rewritten(tmp_path: Path) -> None:
     assert (tmp_path / "copy.pdf").read_bytes() == before
 
 
-def test_a_scan_of_blank_pages_is_not_rewritten_nor_its_blank_pages_changed(tmp_path: Path) -> None:
-    """Pages OCRed with nothing found on them had an empty text layer grafted on: a blank scan
-    was rewritten in place, and its -o output was not a copy (so `ocr scan --no-sidecar` took it
-    for a file of the user's on the next run)."""
-    original = tmp_path / "blank.pdf"
-    shutil.copy(DATA / "pdfs" / "ocrmypdf_blank.pdf", original)
-    before = original.read_bytes()
-    run = ocr("pdf", original, "--in-place")
-    assert run.returncode == 0, run.stderr
-    page = json.loads((tmp_path / "blank.json").read_text())["pages"][0]
-    assert "skipped" not in page and not page["lines"]  # OCRed, nothing found
-    assert original.read_bytes() == before
-    run = ocr("pdf", original, "-o", tmp_path / "copy.pdf")
-    assert run.returncode == 0 and (tmp_path / "copy.pdf").read_bytes() == before, run.stderr
+def test_a_blank_page_gets_no_text_layer_and_a_damaged_blank_pdf_is_refused(tmp_path: Path) -> None:
+    """A page OCRed with nothing found on it had an empty text layer grafted on. It stays as it
+    was; the PDF is still written anew, so a damaged one (whose page renders blank) is refused,
+    not copied."""
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", DATA / "pdfs" / "pdfjs_PDFBOX-3148-2-fuzzed.pdf", "-o", out)
+    assert run.returncode == 3 and "cannot rewrite this PDF" in run.stderr and not out.exists(), run.stderr
     # A blank page among others keeps its own content; only the page with text gets a layer
     mixed = tmp_path / "mixed.pdf"
     white = tmp_path / "white.png"
@@ -756,10 +749,10 @@ def test_a_scan_of_blank_pages_is_not_rewritten_nor_its_blank_pages_changed(tmp_
     mixed.write_bytes(img2pdf.convert([str(DATA / "tess" / "img" / "phototest.tif"), str(white)]))
     run = ocr("pdf", mixed, "-o", tmp_path / "mixed-out.pdf")
     assert run.returncode == 0, run.stderr
-    with pikepdf.open(mixed) as source, pikepdf.open(tmp_path / "mixed-out.pdf") as out:
-        assert "/OcrcliTextLayer" in out.pages[0].Resources.XObject
-        assert out.pages[1].Contents.read_bytes() == source.pages[1].Contents.read_bytes()
-        assert set(out.pages[1].Resources.XObject) == set(source.pages[1].Resources.XObject)
+    with pikepdf.open(mixed) as source, pikepdf.open(tmp_path / "mixed-out.pdf") as result:
+        assert "/OcrcliTextLayer" in result.pages[0].Resources.XObject
+        assert result.pages[1].Contents.read_bytes() == source.pages[1].Contents.read_bytes()
+        assert set(result.pages[1].Resources.XObject) == set(source.pages[1].Resources.XObject)
 
 
 def test_nothing_to_add_and_replaced_meanwhile_is_not_copied(tmp_path: Path) -> None:
