@@ -87,6 +87,14 @@ PasswordOption = Annotated[str | None, typer.Option(help="Password of encrypted 
 InvalidateSignaturesOption = Annotated[
     bool, typer.Option("--invalidate-signatures", help="Rewrite signed PDFs, breaking their signatures.")
 ]
+RotatePagesOption = Annotated[
+    bool,
+    typer.Option(
+        "--rotate-pages",
+        help="Show each page whose text is turned upright (its /Rotate changes; the JSON's "
+        "coordinates are then those of the upright page).",
+    ),
+]
 ModelsOption = Annotated[
     Path | None,
     typer.Option("--models", help="Folder with other model weights and a manifest.json ($OCRCLI_MODELS)."),
@@ -131,6 +139,7 @@ def image(
         ),
     ] = None,
     sidecar_given: SidecarOption = None,
+    rotate_pages: RotatePagesOption = False,
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
@@ -150,7 +159,7 @@ def image(
         from ocrcli.searchable import images_to_pdf
 
         _write_pdf(
-            lambda: _named_as_given(images_to_pdf(engine, files, pdf), given),
+            lambda: _named_as_given(images_to_pdf(engine, files, pdf, rotate_pages), given),
             given,
             pdf,
             sidecar,
@@ -160,6 +169,8 @@ def image(
         return
     if sidecar is not None:
         _usage_error("--sidecar goes with --pdf (the JSON of each image: --json or -o)")
+    if rotate_pages:
+        _usage_error("--rotate-pages goes with --pdf (it turns the PDF's pages)")
     if json_out is None and output is None and not text:
         json_out = "-"
     targets = _json_targets(files, output)
@@ -332,6 +343,7 @@ def pdf_command(
     redo: RedoOption = False,
     password: PasswordOption = None,
     invalidate_signatures: InvalidateSignaturesOption = False,
+    rotate_pages: RotatePagesOption = False,
     sidecar_given: SidecarOption = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Also write the JSON to FILE or -.")] = None,
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
@@ -351,7 +363,7 @@ def pdf_command(
     if (output is None) == (not in_place):
         _usage_error("give either -o OUTPUT.pdf or --in-place")
     _refuse_text_with_json_on_stdout(text, json_out)
-    options = _pdf_options(pages, force, redo, password, invalidate_signatures)
+    options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages)
     dest = source if in_place else output
     _refuse_special_pdf_output("-o", output)
     if in_place:  # replaced through a new file beside it
@@ -373,7 +385,12 @@ def pdf_command(
 
 
 def _pdf_options(
-    pages: str | None, force: bool, redo: bool, password: str | None, invalidate_signatures: bool
+    pages: str | None,
+    force: bool,
+    redo: bool,
+    password: str | None,
+    invalidate_signatures: bool,
+    rotate_pages: bool,
 ) -> Any:
     """The PDF options `ocr pdf` and `ocr scan` share, checked (exit 2 on bad ones)."""
     from ocrcli.searchable import ExistingText, PdfOptions, parse_page_ranges
@@ -389,6 +406,7 @@ def _pdf_options(
         existing_text=ExistingText.force if force else ExistingText.redo if redo else ExistingText.skip,
         password=password,
         invalidate_signatures=invalidate_signatures,
+        rotate_pages=rotate_pages,
     )
 
 
@@ -605,6 +623,7 @@ def scan_command(
     redo: RedoOption = False,
     password: PasswordOption = None,
     invalidate_signatures: InvalidateSignaturesOption = False,
+    rotate_pages: RotatePagesOption = False,
     json_out: Annotated[
         str | None,
         typer.Option("--json", help="Write a JSON document per line, as each one completes, to FILE or -."),
@@ -637,7 +656,9 @@ def scan_command(
     if no_pdf and no_sidecar:
         _usage_error("--no-pdf and --no-sidecar leave nothing to write")
     _file_option("--json", json_out)
-    pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures)
+    if no_pdf and rotate_pages:
+        _usage_error("--rotate-pages turns the PDFs' pages: it goes without --no-pdf")
+    pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages)
     out_dir = None if in_place else output or input_dir.resolve().parent / f"{input_dir.resolve().name}-ocr"
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.

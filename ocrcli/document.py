@@ -108,6 +108,39 @@ class Page:
                 rows.append([line])
         return rows
 
+    def upright(self) -> Page:
+        """The page as it reads once turned `orientation` degrees back (counter-clockwise):
+        the size and every quad in that frame, and orientation 0 (--rotate-pages)."""
+        turn = self.orientation % 360
+        if turn == 0:
+            return self
+        width, height = self.width, self.height
+
+        def point(x: float, y: float) -> tuple[float, float]:
+            if turn == 90:
+                return y, width - x
+            if turn == 180:
+                return width - x, height - y
+            return height - y, x
+
+        def turned(quad: Quad) -> Quad:
+            return tuple(v for i in range(4) for v in point(quad[2 * i], quad[2 * i + 1]))
+
+        lines = [
+            Line(
+                line.text,
+                turned(line.quad),
+                line.confidence,
+                [Word(word.text, turned(word.quad), word.confidence) for word in line.words],
+                line.block,
+            )
+            for line in self.lines
+        ]
+        size = (height, width) if turn in (90, 270) else (width, height)
+        return Page(
+            self.page, *size, self.dpi, 0, self.orientation_confidence, lines, self.timings, self.skipped
+        )
+
     @property
     def text(self) -> str:
         """The page's text in reading order, a row per text line."""

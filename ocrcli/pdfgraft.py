@@ -74,6 +74,14 @@ def turn_user_space(page: pikepdf.Page, degrees: int) -> None:
     page.contents_add(b"\nQ\n")
 
 
+def show_turned_back(page: pikepdf.Page, degrees: int) -> None:
+    """Display the page turned `degrees` counter-clockwise (its /Rotate, clockwise, less that):
+    text turned `degrees` clockwise on it then shows upright (--rotate-pages). Nothing drawn on
+    the page changes. On an image's page, whose user space turn_user_space has turned upright,
+    this undoes its turn of the display, so the text is upright in both."""
+    page.obj.Rotate = (page_rotation(page) - degrees) % 360
+
+
 def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: GlyphlessFont) -> None:
     """Draw `content` (from textlayer.layer_content) over the page as a Form XObject, invoked in a
     marked-content sequence that `remove_text_layers` recognises."""

@@ -130,6 +130,8 @@ def run_record(options: ScanOptions, kind: str) -> dict[str, Any]:
     specs = [getattr(selected, role) for role in selected.names()]
     pdf = options.pdf_options
     record_options: dict[str, Any] = {"tier": options.engine.tier, "cjk": options.engine.cjk}
+    if pdf.rotate_pages:  # only when given, so that sidecars written before the option stay current
+        record_options["rotate_pages"] = True
     if kind == "pdf":
         record_options["pages"] = str(pdf.pages) if pdf.pages else None
         record_options["existing_text"] = pdf.existing_text.value
@@ -225,7 +227,7 @@ class Scan:
             if item.pdf is None:
                 return None, count_pages(item.path)
             with rewrite_errors(item.path):
-                grafter = PdfGrafter(images_pdf([item.path]), from_images=True)
+                grafter = PdfGrafter(images_pdf([item.path]), True, self.options.pdf_options.rotate_pages)
             pdfgraft.mark_image_pdf(grafter.pdf, item.path)
             return grafter, len(grafter.pdf.pages)
         options = self.options.pdf_options
@@ -237,7 +239,7 @@ class Scan:
             count = len(opened.pdf.pages)
             opened.pdf.close()
             return None, count
-        return PdfGrafter(opened.pdf), len(opened.pdf.pages)
+        return PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages), len(opened.pdf.pages)
 
     def _is_current(self, item: Item, sha256: str, previous: dict | None) -> bool:
         if item.sidecar is None:  # no record to compare: a PDF newer than the input will do

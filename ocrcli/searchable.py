@@ -76,6 +76,7 @@ class PdfOptions:
     existing_text: ExistingText = ExistingText.skip
     password: str | None = None
     invalidate_signatures: bool = False
+    rotate_pages: bool = False  # show pages whose text is turned upright (see PdfGrafter)
 
 
 def parse_page_ranges(spec: str) -> PageSelection:
@@ -120,7 +121,7 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
             raise UsageError(source, f"--pages {options.pages}: it has {count} page{'s' * (count > 1)}")
         sha256 = models.file_sha256(source)
         with rewrite_errors(source):
-            grafter = PdfGrafter(opened.pdf)
+            grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
             pages = [
                 grafter.add(index, read_pdf_page(engine, opened.render, index, options, source))
                 for index in range(len(opened.pdf.pages))
@@ -132,11 +133,11 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
     return Document(origin, pages, engine.models.names(), {"total": time.perf_counter() - start})
 
 
-def images_to_pdf(engine: Engine, sources: list[Path], dest: Path) -> Document:
+def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages: bool = False) -> Document:
     """Wrap the images (every frame of a multi-page TIFF) in one searchable PDF, a page per frame
     at the size its resolution gives; image data is embedded losslessly by img2pdf."""
     start = time.perf_counter()
-    grafter = PdfGrafter(images_pdf(sources), from_images=True)
+    grafter = PdfGrafter(images_pdf(sources), from_images=True, rotate_pages=rotate_pages)
     pages: list[Page] = []
     for source in sources:
         for frame in iter_pages(source):
@@ -205,9 +206,10 @@ def read_image_page(engine: Engine, source: Path, index: int) -> PageReading:
 class PdfGrafter:
     """Grafts OCR'd pages, in any order, onto the pages of an open PDF; then saves it."""
 
-    def __init__(self, pdf: pikepdf.Pdf, from_images: bool = False):
+    def __init__(self, pdf: pikepdf.Pdf, from_images: bool = False, rotate_pages: bool = False):
         self.pdf = pdf
         self.from_images = from_images  # the PDF was made from images by img2pdf (images_pdf)
+        self.rotate_pages = rotate_pages  # show pages whose text is turned upright (--rotate-pages)
         self.font = GlyphlessFont(pdf)
         self.changed_pages = 0  # pages OCRed: 0 leaves the PDF as it was (see save)
 
@@ -231,6 +233,9 @@ class PdfGrafter:
             pdfgraft.remove_text_layers(self.pdf, pdf_page)
         if reading.visible_text:  # --force: the page's own text is not doubled
             _drop_words_on_text(page, reading.visible_text, pdf_page, page.dpi)
+        if self.rotate_pages and page.orientation:
+            pdfgraft.show_turned_back(pdf_page, page.orientation)
+            page = page.upright()
         _graft(self.pdf, pdf_page, page, self.font)
         if self.from_images:  # our own page: one content stream instead of the image's and the layer's
             pdf_page.contents_coalesce()

@@ -1066,3 +1066,28 @@ def test_workers_are_started_only_for_tasks_waiting() -> None:
         assert len(pool.workers) == 1
         done = list(pool.run(iter([(n, task) for n in range(5)])))
         assert sorted(key for key, _ in done) == list(range(5)) and len(pool.workers) == 3
+
+
+def test_rotate_pages_turns_scanned_pages_upright_and_is_part_of_what_makes_outputs_current(
+    tmp_path: Path,
+) -> None:
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    (folder / "r.png").write_bytes((TESS / "phototest-rotated-R.png").read_bytes())
+    run = ocr("scan", folder, "-o", out, "--rotate-pages", "--json", "-")
+    assert run.returncode == 0, run.stderr
+    (doc,) = map(json.loads, run.stdout.splitlines())
+    assert doc["run"]["options"]["rotate_pages"] is True
+    assert (doc["pages"][0]["orientation"], doc["pages"][0]["width"]) == (0, 640)
+    with pikepdf.open(out / "r.pdf") as pdf:  # the image drawn upright on a landscape page
+        assert pdf.pages[0].obj.Rotate == 0 and pdf.pages[0].mediabox[2] > pdf.pages[0].mediabox[3]
+    assert "quick brown dog" in " ".join(pdftotext(out / "r.pdf").split())
+    statuses = []
+    for options in (["--rotate-pages"], []):
+        run = ocr("scan", folder, "-o", out, *options, "--json", "-")
+        statuses.append(json.loads(run.stdout)["status"])
+    assert statuses == ["current", "done"]
+    with pikepdf.open(out / "r.pdf") as pdf:
+        assert pdf.pages[0].obj.Rotate == 90  # as the image displays, its user space turned
+    run = ocr("scan", folder, "-o", out, "--rotate-pages", "--no-pdf")
+    assert run.returncode == 2 and "--rotate-pages" in run.stderr

@@ -1314,3 +1314,34 @@ def test_a_skipped_page_has_the_size_it_renders_at(tmp_path: Path) -> None:
     document.close()
     assert reading.page.skipped == "not in --pages"
     assert (reading.page.width, reading.page.height) == (width, height) == (723, 612)
+
+
+@pytest.mark.parametrize(("name", "turn_back", "rotate"), [("R", 90, 0), ("L", -90, 0), ("180", 180, 90)])
+def test_rotate_pages_shows_turned_pages_upright(
+    tmp_path: Path, name: str, turn_back: int, rotate: int
+) -> None:
+    """--rotate-pages: a page whose text is turned (here also under a /Rotate of its own) displays
+    upright, for an image and for a scanned PDF, text layer and JSON in that frame; the yardstick
+    judges each against the upright image, including the page's look."""
+    source = DATA / "tess" / "img" / f"phototest-rotated-{name}.png"
+    upright = tmp_path / "upright.png"
+    with Image.open(source) as im:
+        im.rotate(turn_back, expand=True).save(upright, dpi=im.info.get("dpi", (96, 96)))
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(img2pdf.convert(str(source)))
+    if rotate:
+        with pikepdf.open(scan, allow_overwriting_input=True) as pdf:
+            pdf.pages[0].obj.Rotate = rotate
+            pdf.save(scan)
+    runs = [("image", source, "--pdf", tmp_path / "image.pdf"), ("pdf", scan, "-o", tmp_path / "pdf.pdf")]
+    for command, original, flag, out in runs:
+        if command == "image" and rotate:
+            continue  # an image has no /Rotate of its own
+        run = ocr(command, original, flag, out, "--rotate-pages")
+        assert run.returncode == 0, run.stderr
+        page = json.loads(out.with_suffix(".json").read_text())["pages"][0]
+        assert page["orientation"] == 0 and page["width"] > page["height"]
+        assert not failures(check(upright, out, out.with_suffix(".json"))), (command, name)
+        assert "quick brown dog" in " ".join(pdftotext(out).split())
+    run = ocr("image", source, "--rotate-pages")
+    assert run.returncode == 2 and "--rotate-pages goes with --pdf" in run.stderr
