@@ -659,7 +659,10 @@ def scan_command(
     if no_pdf and rotate_pages:
         _usage_error("--rotate-pages turns the PDFs' pages: it goes without --no-pdf")
     pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages)
-    out_dir = None if in_place else output or input_dir.resolve().parent / f"{input_dir.resolve().name}-ocr"
+    # Beside the folder as given: a link's own place and name (~/Scans -> /mnt/nas/scans gives
+    # ~/Scans-ocr), with "." and ".." spelt out (abspath, not resolve, which follows links).
+    given_dir = Path(os.path.abspath(input_dir))
+    out_dir = None if in_place else output or given_dir.parent / f"{given_dir.name}-ocr"
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.
         _usage_error("the output folder is or contains the input folder: choose another, or --in-place")

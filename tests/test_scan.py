@@ -1091,3 +1091,16 @@ def test_rotate_pages_turns_scanned_pages_upright_and_is_part_of_what_makes_outp
         assert pdf.pages[0].obj.Rotate == 90  # as the image displays, its user space turned
     run = ocr("scan", folder, "-o", out, "--rotate-pages", "--no-pdf")
     assert run.returncode == 2 and "--rotate-pages" in run.stderr
+
+
+def test_the_default_output_folder_is_beside_the_folder_as_given_also_a_link(tmp_path: Path) -> None:
+    """README: outputs go to a new folder beside the input. Given a link to a folder (~/Scans ->
+    /mnt/nas/scans), they went beside the folder it points to, named after it."""
+    real, links = tmp_path / "real" / "scans", tmp_path / "links"
+    real.mkdir(parents=True)
+    links.mkdir()
+    Image.open(TESS / "phototest.tif").save(real / "a.png")
+    (links / "Scans").symlink_to(real)
+    run = ocr("scan", links / "Scans")
+    assert run.returncode == 0, run.stderr
+    assert (links / "Scans-ocr" / "a.pdf").is_file() and not (tmp_path / "real" / "scans-ocr").exists()
