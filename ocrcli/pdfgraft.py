@@ -348,10 +348,11 @@ def marked_image(path: Path) -> str | None:
         return None
 
 
-def has_our_layer(path: Path) -> bool:
-    """Does the PDF at `path` carry an ocrcli text layer on any page (False if it cannot be read)?"""
+def has_our_layer(path: Path, password: str | None = None) -> bool:
+    """Does the PDF at `path` carry an ocrcli text layer on any page (False if it cannot be read)?
+    `password`: the input's, which its output is encrypted with too."""
     try:
-        with open_pikepdf(path) as pdf:
+        with open_pikepdf(path, password) as pdf:
             for page in pdf.pages:
                 xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
                 if LAYER_TAG in xobjects:

@@ -274,7 +274,9 @@ class Scan:
         if not (item.pdf and item.pdf != item.path and item.pdf.exists()):
             return
         named = names_output(record, item.pdf)
-        if not (named or pdfgraft.has_our_layer(item.pdf) or self._made_without_layer(item, sha256)):
+        password = self.options.pdf_options.password  # an encrypted input's output has it too
+        ours = named or pdfgraft.has_our_layer(item.pdf, password) or self._made_without_layer(item, sha256)
+        if not ours:
             raise BadInputError(item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it")
         written = ((record or {}).get("output") or {}).get("sha256")
         if named and written and models.file_sha256(item.pdf) != written:

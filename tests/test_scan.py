@@ -4,6 +4,7 @@ on, JSON Lines on stdout only, resume, Ctrl-C, a worker killed mid-document, in-
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -1104,3 +1105,21 @@ def test_the_default_output_folder_is_beside_the_folder_as_given_also_a_link(tmp
     run = ocr("scan", links / "Scans")
     assert run.returncode == 0, run.stderr
     assert (links / "Scans-ocr" / "a.pdf").is_file() and not (tmp_path / "real" / "scans-ocr").exists()
+
+
+def test_encrypted_outputs_written_without_sidecars_are_ours_to_redo(tmp_path: Path) -> None:
+    """A PDF with a user password gets its OCRed output encrypted with it too. Written by
+    `ocr scan IN -o OUT --password P --no-sidecar`, that output was read without the password to
+    look for our text layer, which failed: `ocr scan IN -o OUT --password P` then refused it on
+    every run ('OUT/x.pdf exists and was not made by ocrcli; leaving it', exit 3)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with pikepdf.open(io.BytesIO(img2pdf.convert([str(TESS / "phototest.tif")]))) as pdf:
+        pdf.save(folder / "locked.pdf", encryption=pikepdf.Encryption(user="pw", owner="owner"))
+    out = tmp_path / "out"
+    first = ocr("scan", folder, "-o", out, "--password", "pw", "--no-sidecar", "-q")
+    assert first.returncode == 0, first.stderr
+    second = ocr("scan", folder, "-o", out, "--password", "pw", "--json", "-", "-q")
+    assert second.returncode == 0, second.stderr
+    assert [json.loads(line)["status"] for line in second.stdout.splitlines()] == ["done"]
+    assert (out / "locked.json").exists()
