@@ -223,7 +223,7 @@ class WorkerPool:
         now, stopped = time.monotonic(), []
         for worker in [w for w in self._busy if now - w.started > self._limit(w)]:
             key, task = self._busy.pop(worker)
-            self._replace(worker)
+            self._retire(worker)
             why = f"not done after {self.page_timeout:g} s" if worker.ready else "no models loaded"
             stopped.append((key, TaskFailed(f"{task.path}: page {task.index + 1}: {why}; stopped")))
         return stopped
@@ -248,17 +248,23 @@ class WorkerPool:
             worker.pending = None
         except (EOFError, OSError):
             message = f"{task.path}: page {task.index + 1}: {worker.death()}"
-            self._replace(worker)
+            self._retire(worker)
             return TaskFailed(message)
         if status == "fatal":
             raise ModelError(value)
         return value if status == "ok" else TaskFailed(value)
 
     def _replace(self, worker: _Worker) -> _Worker:
-        worker.stop()
+        self._retire(worker)
         fresh = _Worker(self.context, self.spec)
-        self.workers[self.workers.index(worker)] = fresh
+        self.workers.append(fresh)
         return fresh
+
+    def _retire(self, worker: _Worker) -> None:
+        """Stop a worker and forget it: _dispatch starts another when a task is waiting (one
+        started at once, after the batch's last page was stopped, loaded the models for nothing)."""
+        worker.stop()
+        self.workers.remove(worker)
 
     def close(self) -> None:
         """Stop every worker now (their tasks are abandoned)."""

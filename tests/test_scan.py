@@ -1123,3 +1123,13 @@ def test_encrypted_outputs_written_without_sidecars_are_ours_to_redo(tmp_path: P
     assert second.returncode == 0, second.stderr
     assert [json.loads(line)["status"] for line in second.stdout.splitlines()] == ["done"]
     assert (out / "locked.json").exists()
+
+
+def test_a_worker_stopped_on_the_last_page_is_not_replaced_for_nothing() -> None:
+    """A worker stopped past the page time limit (or dead) was replaced at once: after the
+    batch's last page, the new one loaded the models (about 300 MB) only to be stopped."""
+    task = PageTask("image", str(TESS / "phototest.tif"), 0)
+    with WorkerPool(2, EngineSpec(), page_timeout=0.01) as pool:
+        ((key, failed),) = pool.run(iter([("a", task)]))
+        assert key == "a" and "not done after" in str(failed)
+        assert pool.workers == []
