@@ -62,8 +62,9 @@ class PathError(OcrError):
     def __init__(self, path: object, reason: str):
         self.path = str(path)
         # A library's message inside the reason names the file again (qpdf: "PATH: unable to find
-        # trailer", "PATH (offset 9): xref not found"); the message already starts with it.
-        named = re.compile(re.escape(self.path) + r"(?: \(([^()]*)\))?: ")
+        # trailer", "PATH (offset 9): xref not found"); the message already starts with it. Not
+        # the end of another path ("out/PATH: ..."): it starts the reason or follows a space or "(".
+        named = re.compile(r"(?<![^\s(])" + re.escape(self.path) + r"(?: \(([^()]*)\))?: ")
         self.reason = named.sub(lambda m: f"{m[1]}: " if m[1] else "", reason)
         super().__init__(self.template.format(path=self.path, reason=self.reason))
 

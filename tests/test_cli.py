@@ -619,3 +619,15 @@ def test_a_corrupt_pdf_is_named_once_in_its_error(tmp_path):
     result = ocr("pdf", bad, "-o", tmp_path / "out.pdf")
     assert result.returncode == 3 and result.stderr.count(str(bad)) == 1, result.stderr
     assert "not a readable PDF (" in result.stderr
+
+
+def test_a_reason_keeps_another_files_path_that_ends_as_this_ones() -> None:
+    """The file's own name is left out of a library's message in the reason, but not the end of
+    another path that merely ends with it: "out/x.pdf: ..." lost its "x.pdf: "."""
+    from ocrcli.errors import BadInputError
+
+    error = BadInputError("x.pdf", "cannot rewrite this PDF (out/x.pdf: unable to write)")
+    assert error.reason == "cannot rewrite this PDF (out/x.pdf: unable to write)"
+    error = BadInputError("x.pdf", "not a readable PDF (x.pdf (offset 9): xref not found)")
+    assert error.reason == "not a readable PDF (offset 9: xref not found)"
+    assert BadInputError("x.pdf", "x.pdf: truncated").reason == "truncated"
