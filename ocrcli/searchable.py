@@ -219,11 +219,7 @@ class PdfGrafter:
         page = reading.page
         if page.skipped:
             return page
-        # OCRed, so the PDF is written anew, not copied: qpdf then reads all of it, and a damaged
-        # file fails with a clear error (a fuzzed PDF whose page has nothing on it was copied)
         self.changed_pages += 1
-        if not page.lines and not reading.replace_layers and not self.from_images:
-            return page  # nothing found on it (a blank page): no text layer to add
         if self.from_images:
             _, width_pt, _ = pdfgraft.display_frame(pdf_page)
             page.dpi = page.width * 72 / width_pt  # the page's true resolution, as img2pdf sized it
@@ -236,7 +232,7 @@ class PdfGrafter:
         if self.rotate_pages and page.orientation:
             pdfgraft.show_turned_back(pdf_page, page.orientation)
             page = page.upright()
-        _graft(self.pdf, pdf_page, page, self.font)
+        _graft(self.pdf, pdf_page, page, self.font)  # nothing on a page with no words
         if self.from_images:  # our own page: one content stream instead of the image's and the layer's
             pdf_page.contents_coalesce()
         return page

@@ -750,9 +750,16 @@ def test_a_blank_page_gets_no_text_layer_and_a_damaged_blank_pdf_is_refused(tmp_
     run = ocr("pdf", mixed, "-o", tmp_path / "mixed-out.pdf")
     assert run.returncode == 0, run.stderr
     with pikepdf.open(mixed) as source, pikepdf.open(tmp_path / "mixed-out.pdf") as result:
+        source_xobjects = set(source.pages[1].Resources.XObject)
         assert "/OcrcliTextLayer" in result.pages[0].Resources.XObject
         assert result.pages[1].Contents.read_bytes() == source.pages[1].Contents.read_bytes()
         assert set(result.pages[1].Resources.XObject) == set(source.pages[1].Resources.XObject)
+    # --redo takes the old layers off and adds none where nothing is found
+    run = ocr("pdf", tmp_path / "mixed-out.pdf", "-o", tmp_path / "redone.pdf", "--redo")
+    assert run.returncode == 0, run.stderr
+    with pikepdf.open(tmp_path / "redone.pdf") as redone:
+        assert "/OcrcliTextLayer" in redone.pages[0].Resources.XObject
+        assert set(redone.pages[1].Resources.XObject) == set(source_xobjects)
 
 
 def test_nothing_to_add_and_replaced_meanwhile_is_not_copied(tmp_path: Path) -> None:
