@@ -378,7 +378,8 @@ class Scan:
                 str(outcome.item.path), status="failed", error={"message": outcome.error}
             )
         elif previous is not None:  # current: its sidecar again, so the stream stays complete
-            line = {**previous, "status": "current"}
+            # "models" as role -> name: sidecars written before 0.2.6's fix gave name -> sha256
+            line = {**previous, "models": self.model_names, "status": "current"}
         else:
             line = record_without_pages(str(outcome.item.path), status="current")
         with _stream_errors():

@@ -1133,3 +1133,19 @@ def test_a_worker_stopped_on_the_last_page_is_not_replaced_for_nothing() -> None
         ((key, failed),) = pool.run(iter([("a", task)]))
         assert key == "a" and "not done after" in str(failed)
         assert pool.workers == []
+
+
+def test_a_current_record_gives_models_by_role_also_from_an_older_sidecar(tmp_path: Path) -> None:
+    """Sidecars written before 0.2.6's fix gave "models" as model name -> sha256; they stay
+    current, and a re-run's stream gave that next to new records' role -> model name."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    assert ocr("scan", folder, "-o", out, "-q").returncode == 0
+    sidecar = out / "a.json"
+    record = json.loads(sidecar.read_text())
+    record["models"] = record["run"]["models"]  # as the old builds wrote it
+    sidecar.write_text(json.dumps(record))
+    run = ocr("scan", folder, "-o", out, "--json", "-")
+    doc = json.loads(run.stdout)
+    assert doc["status"] == "current" and doc["models"] == models.select("fast").names(), doc["models"]
