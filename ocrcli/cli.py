@@ -718,7 +718,7 @@ def scan_command(
     )
     if not quiet:
         where = "in place" if in_place else f"into {out_dir}"
-        report(f"{len(items)} documents in {input_dir}, writing {where}, {options.jobs} workers")
+        report(f"{len(items)} documents in {input_dir}, writing {where}, up to {options.jobs} workers")
     live = stderr.is_terminal and not quiet
     display = ScanDisplay(stderr, len(items) + len(unreadable), live=live, verbose=verbose)
     code, scan, started = errors.EXIT_OK, None, time.perf_counter()

@@ -66,7 +66,12 @@ class PageSelection:
 
     def missing_from(self, page_count: int) -> str | None:
         """The part of the selection past a document's last page, if any ("7" of "1-3,7")."""
-        beyond = [(max(lo, page_count + 1), hi) for lo, hi in self.ranges if page_count < hi < TO_THE_END]
+        # an open range reaches past the end only if it starts there ("7-" of a 3-page PDF)
+        beyond = [
+            (max(lo, page_count + 1), hi)
+            for lo, hi in self.ranges
+            if hi > page_count and (hi < TO_THE_END or lo > page_count)
+        ]
         return str(PageSelection(tuple(beyond))) if beyond else None
 
 
