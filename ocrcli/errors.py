@@ -54,6 +54,9 @@ class OcrError(Exception):
     exit_code = EXIT_INPUT
 
 
+IN_MEMORY_FILE = r"stream <_io\.BytesIO object at 0x[0-9a-f]+>"
+
+
 class PathError(OcrError):
     """An error about one file: "PATH: reason" (`template` words it otherwise)."""
 
@@ -64,7 +67,10 @@ class PathError(OcrError):
         # A library's message inside the reason names the file again (qpdf: "PATH: unable to find
         # trailer", "PATH (offset 9): xref not found"); the message already starts with it. Not
         # the end of another path ("out/PATH: ..."): it starts the reason or follows a space or "(".
-        named = re.compile(r"(?<![^\s(])" + re.escape(self.path) + r"(?: \(([^()]*)\))?: ")
+        # A file read into memory (a name that is not UTF-8, see pdfpages.open_pikepdf) is named
+        # by qpdf as pikepdf's stream object: "stream <_io.BytesIO object at 0x7f...>".
+        file = f"(?:{re.escape(self.path)}|{IN_MEMORY_FILE})"
+        named = re.compile(r"(?<![^\s(])" + file + r"(?: \(([^()]*)\))?: ")
         self.reason = named.sub(lambda m: f"{m[1]}: " if m[1] else "", reason)
         super().__init__(self.template.format(path=self.path, reason=self.reason))
 
