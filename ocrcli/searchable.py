@@ -225,6 +225,10 @@ class PdfGrafter:
         if page.skipped:
             return page
         self.changed_pages += 1
+        # Turned only where text was read: the classifier gives a page with none (scribbles, a
+        # drawing) an orientation too, and --rotate-pages turned such a page upside down. Found
+        # before --force drops the words on the page's own text, which is read as well.
+        turn = self.rotate_pages and page.orientation != 0 and bool(page.lines)
         if self.from_images:
             _, width_pt, _ = pdfgraft.display_frame(pdf_page)
             page.dpi = page.width * 72 / width_pt  # the page's true resolution, as img2pdf sized it
@@ -234,7 +238,7 @@ class PdfGrafter:
             pdfgraft.remove_text_layers(self.pdf, pdf_page)
         if reading.visible_text:  # --force: the page's own text is not doubled
             _drop_words_on_text(page, reading.visible_text, pdf_page, page.dpi)
-        if self.rotate_pages and page.orientation:
+        if turn:
             pdfgraft.show_turned_back(pdf_page, page.orientation)
             page = page.upright()
         _graft(self.pdf, pdf_page, page, self.font)  # nothing on a page with no words

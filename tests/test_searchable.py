@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from pdfminer.high_level import extract_text
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError, OutputError
@@ -1354,3 +1355,32 @@ def test_rotate_pages_shows_turned_pages_upright(
         assert "quick brown dog" in " ".join(pdftotext(out).split())
     run = ocr("image", source, "--rotate-pages")
     assert run.returncode == 2 and "--rotate-pages goes with --pdf" in run.stderr
+
+
+def test_rotate_pages_leaves_a_page_with_no_text_found_as_it_displays(tmp_path: Path) -> None:
+    """The classifier gives a page where no text is read an orientation too (here 180 for a page
+    of scribbles, as handwriting or a drawing may be): --rotate-pages turned it upside down, with
+    no word to show for it. Such a page displays as it was, its JSON orientation as without the
+    option; the yardstick judges the look and the /Rotate against the original."""
+    rng = random.Random(5)
+    image = Image.new("L", (1200, 900), 255)
+    draw = ImageDraw.Draw(image)
+    for row in range(8):
+        y, x = 80 + row * 90, 60
+        while x < 1100:
+            width = rng.randint(10, 60)
+            draw.line([(x + j, y + 15 + rng.randint(-12, 12)) for j in range(0, width, 4)], fill=0, width=3)
+            x += width + rng.randint(15, 30)
+    png, scan = tmp_path / "scribbles.png", tmp_path / "scribbles.pdf"
+    image.save(png, dpi=(300, 300))
+    scan.write_bytes(img2pdf.convert(str(png)))
+    run = ocr("pdf", scan, "-o", tmp_path / "plain.pdf", "--json", "-")
+    (page,) = json.loads(run.stdout)["pages"]
+    assert (page["orientation"], page["lines"]) == (180, [])  # what the classifier says of it
+    runs = [("pdf", scan, "-o", tmp_path / "pdf.pdf"), ("image", png, "--pdf", tmp_path / "image.pdf")]
+    for command, original, flag, out in runs:
+        run = ocr(command, original, flag, out, "--rotate-pages")
+        assert run.returncode == 0, run.stderr
+        (page,) = json.loads(out.with_suffix(".json").read_text())["pages"]
+        assert (page["orientation"], page["lines"]) == (180, []), command
+        assert not failures(check(original, out, out.with_suffix(".json"))), command
