@@ -91,8 +91,9 @@ RotatePagesOption = Annotated[
     bool,
     typer.Option(
         "--rotate-pages",
-        help="Show each page whose text is turned upright (its /Rotate changes; the JSON's "
-        "coordinates are then those of the upright page).",
+        help="Show each page whose text is turned (scanned upside down or sideways) upright: a PDF "
+        "page's /Rotate changes, an image's page is drawn upright; the JSON then describes the upright "
+        "page. For ocr image, with --pdf.",
     ),
 ]
 ModelsOption = Annotated[
