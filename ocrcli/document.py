@@ -7,6 +7,7 @@ page was rotated to be read. `to_dict()` gives the JSON form described in ocrcli
 from __future__ import annotations
 
 import cmath
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,7 @@ class Page:
     lines: list[Line] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     skipped: str | None = None  # why a PDF page was not OCRed
+    turned: int = 0  # degrees counter-clockwise --rotate-pages turned its display (see upright)
 
     def rows(self) -> list[list[Line]]:
         """Lines in reading order, grouped into rows: lines side by side on one row of a block (a
@@ -110,7 +112,8 @@ class Page:
 
     def upright(self) -> Page:
         """The page as it reads once turned `orientation` degrees back (counter-clockwise):
-        the size and every quad in that frame, and orientation 0 (--rotate-pages)."""
+        the size and every quad in that frame, orientation 0, and `turned` that many degrees
+        (--rotate-pages)."""
         turn = self.orientation % 360
         if turn == 0:
             return self
@@ -136,10 +139,8 @@ class Page:
             )
             for line in self.lines
         ]
-        size = (height, width) if turn in (90, 270) else (width, height)
-        return Page(
-            self.page, *size, self.dpi, 0, self.orientation_confidence, lines, self.timings, self.skipped
-        )
+        across, down = (height, width) if turn in (90, 270) else (width, height)
+        return dataclasses.replace(self, width=across, height=down, orientation=0, lines=lines, turned=turn)
 
     @property
     def text(self) -> str:
@@ -167,6 +168,7 @@ class Page:
             "lines": [line.to_dict() for line in self.lines],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             **({"skipped": self.skipped} if self.skipped else {}),
+            **({"turned": self.turned} if self.turned else {}),
         }
 
     @classmethod
@@ -182,6 +184,7 @@ class Page:
             lines=[Line.from_dict(line) for line in entry["lines"]],
             timings=dict(entry.get("timings", {})),
             skipped=entry.get("skipped"),
+            turned=entry.get("turned", 0),
         )
 
 

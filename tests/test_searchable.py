@@ -1351,6 +1351,7 @@ def test_rotate_pages_shows_turned_pages_upright(
         assert run.returncode == 0, run.stderr
         page = json.loads(out.with_suffix(".json").read_text())["pages"][0]
         assert page["orientation"] == 0 and page["width"] > page["height"]
+        assert page["turned"] == {"R": 90, "L": 270, "180": (180 + rotate) % 360}[name]
         assert not failures(check(upright, out, out.with_suffix(".json"))), (command, name)
         assert "quick brown dog" in " ".join(pdftotext(out).split())
     run = ocr("image", source, "--rotate-pages")
