@@ -1079,7 +1079,8 @@ def test_rotate_pages_turns_scanned_pages_upright_and_is_part_of_what_makes_outp
     assert run.returncode == 0, run.stderr
     (doc,) = map(json.loads, run.stdout.splitlines())
     assert doc["run"]["options"]["rotate_pages"] is True
-    assert (doc["pages"][0]["orientation"], doc["pages"][0]["turned"], doc["pages"][0]["width"]) == (0, 90, 640)
+    page = doc["pages"][0]
+    assert (page["orientation"], page["turned"], page["width"]) == (0, 90, 640)
     jsonschema.validate(doc, SCHEMA)
     with pikepdf.open(out / "r.pdf") as pdf:  # the image drawn upright on a landscape page
         assert pdf.pages[0].obj.Rotate == 0 and pdf.pages[0].mediabox[2] > pdf.pages[0].mediabox[3]
