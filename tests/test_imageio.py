@@ -378,18 +378,23 @@ def test_a_corrupt_group4_frame_is_an_error_not_a_garbled_page(tmp_path: Path) -
         images_pdf([path])
 
 
-def test_libtiff_says_why_a_frame_it_cannot_decode_fails(tmp_path: Path) -> None:
-    # Where Pillow fails as well ("decoder error -2"), libtiff's report was collected and dropped:
-    # the error said less than libtiff printed on stderr before its messages were caught.
-    path = tmp_path / "zip.tif"
+def _tiff_with_damaged_data(path: Path, compression: str) -> Path:
+    """A 400 x 300 TIFF of noise in `compression`, with 40 bytes a third into its data inverted."""
     pixels = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
-    Image.fromarray(pixels).save(path, compression="tiff_adobe_deflate")
+    Image.fromarray(pixels).save(path, compression=compression)
     data = bytearray(path.read_bytes())
     with Image.open(path) as im:
         start, length = im.tag_v2[273][0], sum(im.tag_v2[279])
     for k in range(start + length // 3, start + length // 3 + 40):
         data[k] ^= 0xFF
     path.write_bytes(bytes(data))
+    return path
+
+
+def test_libtiff_says_why_a_frame_it_cannot_decode_fails(tmp_path: Path) -> None:
+    # Where Pillow fails as well ("decoder error -2"), libtiff's report was collected and dropped:
+    # the error said less than libtiff printed on stderr before its messages were caught.
+    path = _tiff_with_damaged_data(tmp_path / "zip.tif", "tiff_adobe_deflate")
     with pytest.raises(BadInputError, match="libtiff: ZIPDecode"):
         load_pages(path)
     with pytest.raises(BadInputError, match="libtiff: ZIPDecode"):
@@ -400,15 +405,7 @@ def test_libtiffs_reason_does_not_name_pillows_stand_in_for_the_file(tmp_path: P
     """libtiff names the file it reads in some reports (LZW's), and Pillow opens every TIFF for it
     as "tempfile.tif": the error named a file the user never had beside the one it was about
     (found by an image-input bug hunt)."""
-    path = tmp_path / "lzw.tif"
-    pixels = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
-    Image.fromarray(pixels).save(path, compression="tiff_lzw")
-    data = bytearray(path.read_bytes())
-    with Image.open(path) as im:
-        start, length = im.tag_v2[273][0], sum(im.tag_v2[279])
-    for k in range(start + length // 3, start + length // 3 + 40):
-        data[k] ^= 0xFF
-    path.write_bytes(bytes(data))
+    path = _tiff_with_damaged_data(tmp_path / "lzw.tif", "tiff_lzw")
     for read in (load_pages, lambda p: images_pdf([p])):
         with pytest.raises(BadInputError) as info:
             read(path)
