@@ -19,6 +19,7 @@ writes is written and closed by then; the shutdown would only free memory.
 
 import contextlib
 import os
+import shutil
 import signal
 import sys
 
@@ -59,7 +60,19 @@ def _exit(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, or gone (`>&-`)
             stream.flush()
+    _remove_multiprocessing_temp_dir()
     os._exit(code)
+
+
+def _remove_multiprocessing_temp_dir() -> None:
+    """Remove the folder multiprocessing made in $TMPDIR (pymp-*, holding the socket `ocr scan`'s
+    workers are started through): the shutdown that would have removed it is skipped, and every
+    scan left one behind. Where none was made, get_temp_dir makes one, removed at once."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is None:  # never imported: nothing to remove
+        return
+    with contextlib.suppress(Exception):  # a folder left in $TMPDIR must not change the exit
+        shutil.rmtree(util.get_temp_dir(), ignore_errors=True)
 
 
 def main() -> None:

@@ -30,8 +30,8 @@ TEMP_SUFFIX = ".ocrcli-tmp"
 SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
 
 
-def ocr(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, timeout=900)
+def ocr(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, timeout=900, env=env)
 
 
 def hashes(folder: Path) -> dict[str, str]:
@@ -188,6 +188,9 @@ def test_sigint_then_rerun_gives_the_clean_runs_outputs(tmp_path: Path) -> None:
     Image.open(TESS / "phototest-rotated-L.png").save(folder / "c.png")
     before = hashes(folder)
     out = tmp_path / "out"
+    temp = tmp_path / "temp"  # the runs' $TMPDIR: multiprocessing's pymp-* folders were left there
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
     # A shell's background job (`cmd &`, nohup) starts with SIGINT ignored, and Python keeps it so:
     # give the command the default disposition that a terminal's foreground job has.
     process = subprocess.Popen(
@@ -196,6 +199,7 @@ def test_sigint_then_rerun_gives_the_clean_runs_outputs(tmp_path: Path) -> None:
         text=True,
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        env=env,
     )
     _wait_for(lambda: (out / "a.json").exists(), process=process)
     stopped = time.monotonic()
@@ -208,10 +212,12 @@ def test_sigint_then_rerun_gives_the_clean_runs_outputs(tmp_path: Path) -> None:
     assert "interrupted" in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr
     assert not (out / "b.pdf").exists() and not (out / "b.json").exists()  # nothing half-written
     assert not temporaries(out, folder)
+    assert not [p for p in temp.iterdir() if p.name.startswith("pymp-")]
 
-    resumed = ocr("scan", folder, "-o", out, "-v")
+    resumed = ocr("scan", folder, "-o", out, "-v", env=env)
     assert resumed.returncode == 0, resumed.stderr
     assert "a.png: up to date" in resumed.stderr
+    assert not [p for p in temp.iterdir() if p.name.startswith("pymp-")]
     clean = ocr("scan", folder, "-o", tmp_path / "clean")
     assert clean.returncode == 0, clean.stderr
     for name in ("a", "b", "c"):
