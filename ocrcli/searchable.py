@@ -384,8 +384,10 @@ def _save(
             if pdf.is_encrypted
             else {"stream_decode_level": pikepdf.StreamDecodeLevel.none}
         )
+        # fix_metadata_version off: pikepdf re-serialised every XMP packet to update a PDF version
+        # in it (which we do not change), dropping its padding and "repairing" malformed XMP.
         with open(tmp, "wb") as out:
-            pdf.save(out, object_stream_mode=objects, linearize=linearize, **keep)
+            pdf.save(out, object_stream_mode=objects, linearize=linearize, fix_metadata_version=False, **keep)
 
     def verify(tmp: Path) -> None:
         with pdfpages.open_pikepdf(tmp, password) as check:

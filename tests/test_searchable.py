@@ -819,6 +819,34 @@ def test_to_another_file_a_pdf_written_over_during_ocr_is_an_error_not_a_mixed_o
     assert not out.exists() and not list(tmp_path.glob(".*.ocrcli-tmp"))
 
 
+def test_the_xmp_metadata_is_kept_byte_for_byte(tmp_path: Path) -> None:
+    """pikepdf's save re-serialised every XMP packet (to fix a PDF version in it that we never
+    change): its padding and processing instructions went, and XMP that is not well-formed came
+    back "repaired", here with its '&' dropped from the title."""
+    xmp = (
+        b"<?xpacket begin='\xef\xbb\xbf' id='W5M0MpCehiHzreSzNTczkc9d'?>\n"
+        b'<?adobe-xap-filters esc="CRLF"?>\n'  # as Ghostscript writes it
+        b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+        b"<rdf:Description rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+        b"<dc:title>Smith & Sons</dc:title></rdf:Description></rdf:RDF></x:xmpmeta>\n"
+        + b" " * 2000
+        + b"\n<?xpacket end='w'?>"
+    )
+    original = tmp_path / "scan.pdf"
+    with pikepdf.open(io.BytesIO(img2pdf.convert(str(PHOTOTEST)))) as pdf:
+        pdf.Root.Metadata = pdf.make_stream(xmp, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+        pdf.save(original, fix_metadata_version=False)
+    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
+    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    with pikepdf.open(original) as pdf:
+        grafter = PdfGrafter(pdf)
+        grafter.add(0, PageReading(page))
+        grafter.save(tmp_path / "out.pdf", original)
+    with pikepdf.open(tmp_path / "out.pdf") as out:
+        assert "/OcrcliTextLayer" in out.pages[0].Resources.XObject
+        assert out.Root.Metadata.read_bytes() == xmp
+
+
 def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None:
     original = DATA / "pdfs" / "ocrmypdf_cmyk.pdf"  # a photo with some vector text
     out = tmp_path / "forced.pdf"
