@@ -156,6 +156,7 @@ def image(
         _refuse_special_pdf_output("--pdf", pdf)
         sidecar = _sidecar_path(pdf, sidecar)
         _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _file(json_out))])
+        _refuse_closed_stdout(json_out, text)
         engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
         from ocrcli.searchable import images_to_pdf
 
@@ -176,6 +177,7 @@ def image(
         json_out = "-"
     targets = _json_targets(files, output)
     _refuse_bad_outputs(files, [("--json", _file(json_out)), *(("-o", target) for target in targets)])
+    _refuse_closed_stdout(json_out, text)
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
     exit_code, printed = errors.EXIT_OK, False
     with _output_stream(json_out, given) as stream:
@@ -242,6 +244,15 @@ def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
                 _usage_error(f"{path} is given twice: both would write {output / name}")
             _usage_error(f"{files[j]} and {path} would both write {output / name}: use --json FILE instead")
     return [output / name for name in names]
+
+
+def _refuse_closed_stdout(json_out: str | None, text: bool = False) -> None:
+    """Refuse (exit 5) results for stdout when it is closed (`ocr ... >&-`, so Python has no
+    sys.stdout), before any work: they would go nowhere (--text was an AttributeError traceback
+    once the work was done)."""
+    if (json_out == "-" or text) and sys.stdout is None:
+        report("error: cannot write stdout: it is closed")
+        raise typer.Exit(errors.EXIT_OUTPUT)
 
 
 def _refuse_text_with_json_on_stdout(text: bool, json_out: str | None) -> None:
@@ -373,6 +384,7 @@ def pdf_command(
     _refuse_bad_outputs(
         [source], [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _file(json_out))]
     )
+    _refuse_closed_stdout(json_out, text)
     engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
     _write_pdf(
         lambda: _named_as_given(ocr_pdf(engine, source, dest, options), [given]),
@@ -544,9 +556,7 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
     from ocrcli.safewrite import output_mode
 
     stream = None
-    if json_out == "-" and sys.stdout is None:  # `ocr ... >&-`: nowhere to write the records
-        report("error: cannot write stdout: it is closed")
-        raise typer.Exit(errors.EXIT_OUTPUT)
+    _refuse_closed_stdout(json_out)
     try:
         if json_out == "-":
             stream = sys.stdout

@@ -324,6 +324,28 @@ RECEIPT = Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.
 
 
 @pytest.mark.parametrize(
+    "command",
+    [
+        ["image", RECEIPT, "--text"],
+        ["image", RECEIPT, "--pdf", "OUT/out.pdf", "--text"],
+        ["pdf", SMALL_PDF, "-o", "OUT/out.pdf", "--text"],
+        ["pdf", SMALL_PDF, "-o", "OUT/out.pdf", "--json", "-"],
+    ],
+    ids=["image", "image-pdf", "pdf", "pdf-json"],
+)
+def test_results_for_a_closed_stdout_are_refused_before_any_work(tmp_path: Path, command: list) -> None:
+    """`ocr ... --text >&-` was an AttributeError traceback (exit 1) once the work was done, and
+    `ocr pdf ... --json - >&-` wrote the PDF before saying its records went nowhere."""
+    args = [str(a).replace("OUT", str(tmp_path)) for a in command]
+    result = subprocess.run(
+        ["bash", "-c", '"$@" >&-', "ocr", *OCR, *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 5, result.stderr
+    assert result.stderr.strip().splitlines() == ["ocr: error: cannot write stdout: it is closed"]
+    assert list(tmp_path.iterdir()) == []  # nothing done
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["pdf", "{pdf}", "-o", "{out}", "--sidecar", "{pdf}"],
