@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
@@ -42,7 +43,8 @@ stderr = Console(stderr=True)
 
 def _print_version(value: bool) -> None:
     if value:
-        print(f"ocrcli {__version__}")
+        with _write_errors():
+            print(f"ocrcli {__version__}", flush=True)
         raise typer.Exit()
 
 
@@ -558,32 +560,43 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
     stream = None
     _refuse_closed_stdout(json_out)
     try:
-        if json_out == "-":
-            stream = sys.stdout
-        elif json_out is not None:
-            path = Path(json_out)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            mode = output_mode(path, made_from)
+        with _write_errors(_file(json_out)):
+            if json_out == "-":
+                stream = sys.stdout
+            elif json_out is not None:
+                path = Path(json_out)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                mode = output_mode(path, made_from)
 
-            def create(name: str, flags: int) -> int:  # a new file is never readable by more
-                return os.open(name, flags, mode)
+                def create(name: str, flags: int) -> int:  # a new file is never readable by more
+                    return os.open(name, flags, mode)
 
-            stream = open(path, "w", encoding="utf-8", errors=TEXT_ERRORS, opener=create)  # noqa: SIM115 - closed below
-            if path.is_file():  # an old file too; not /dev/null or a pipe
-                os.chmod(path, mode)
-        yield stream
-        if stream not in (None, sys.stdout):
-            stream.close()  # a failed flush shows here
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
-    except OSError as exc:
-        report(f"error: cannot write {_file(json_out) or 'stdout'}: {errors.one_line(exc)}")
-        raise typer.Exit(errors.EXIT_OUTPUT) from None
+                stream = open(path, "w", encoding="utf-8", errors=TEXT_ERRORS, opener=create)  # noqa: SIM115 - closed below
+                if path.is_file():  # an old file too; not /dev/null or a pipe
+                    os.chmod(path, mode)
+            yield stream
+            if stream not in (None, sys.stdout):
+                stream.close()  # a failed flush shows here
     finally:
         if stream not in (None, sys.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+@contextlib.contextmanager
+def _write_errors(file: Path | None = None) -> Iterator[None]:
+    """What ends a run when writing to `file` (default: stdout) fails: the reader gone away
+    (`| head`) exits quietly with 141, a write that fails (disk full) with one line and 5. Also
+    for what `ocr models` and `--version` print: click ended those with 1 on a closed pipe, and
+    with a traceback on a full disk."""
+    try:
+        yield
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
+    except OSError as exc:
+        report(f"error: cannot write {file or 'stdout'}: {errors.one_line(exc)}")
+        raise typer.Exit(errors.EXIT_OUTPUT) from None
 
 
 @app.command("scan")
@@ -831,7 +844,8 @@ def list_models(
     if sys.stdout is None:  # closed (`ocr models >&-`): the exit code still tells
         pass
     elif as_json:
-        print(json.dumps(rows, indent=1))
+        with _write_errors():
+            print(json.dumps(rows, indent=1), flush=True)
     else:
         table = Table("name", "role", "tiers", "size", "status", "path", box=None)
         for r in rows:
@@ -840,8 +854,12 @@ def list_models(
             table.add_row(
                 r["name"], r["role"], ",".join(r["tiers"]), size, f"[{style}]{r['status']}", r["path"]
             )
+        # Rendered first, then written: rich itself ends with exit 1 on a closed pipe.
+        shown, terminal = io.StringIO(), sys.stdout.isatty()
         # A pipe gets full lines, not a table cut to 80 columns.
-        Console(width=None if sys.stdout.isatty() else 250).print(table)
+        Console(file=shown, width=None if terminal else 250, force_terminal=terminal).print(table)
+        with _write_errors():
+            print(shown.getvalue(), end="", flush=True)
     if any(r["status"] not in ("ok", "unverified") for r in rows):
         raise typer.Exit(errors.EXIT_MODELS)
 

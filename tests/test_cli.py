@@ -300,6 +300,27 @@ def test_json_to_a_closed_stdout_is_an_output_error(tmp_path: Path, command: lis
     assert not (tmp_path / "in-ocr").exists()  # nothing done
 
 
+@pytest.mark.parametrize("args", [["models"], ["models", "--json"], ["--version"]])
+def test_what_models_and_version_print_ends_as_other_outputs_do(args: list) -> None:
+    """`ocr models --json | head -c1` exited 1 (click's code for a closed pipe), and `> /dev/full`
+    was an OSError traceback: now 141 and a quiet exit, and 5 with one line, as for --json -."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before anything is printed
+    try:
+        closed = subprocess.run(
+            [*OCR, *args], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    finally:
+        os.close(write_end)
+    assert (closed.returncode, closed.stderr) == (141, "")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([*OCR, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 5, result.stderr
+    assert result.stderr.splitlines() == [
+        "ocr: error: cannot write stdout: [Errno 28] No space left on device"
+    ]
+
+
 def test_package_version_matches_the_installed_metadata() -> None:
     """Resume compares the tool version in sidecars: ocrcli.__version__ must follow pyproject.toml."""
     import importlib.metadata
