@@ -562,7 +562,7 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
     try:
         with _write_errors(_file(json_out)):
             if json_out == "-":
-                stream = sys.stdout
+                stream = _utf8_stdout()
             elif json_out is not None:
                 path = Path(json_out)
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -581,6 +581,14 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
         if stream not in (None, sys.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+def _utf8_stdout() -> Any:
+    """stdout, writing UTF-8 whatever the locale: JSON is UTF-8 (RFC 8259), as the files we write
+    are; in a Latin-1 locale (or a pipe on Windows) "Café.png" came out as the byte E9, which jq
+    and json.loads reject."""
+    sys.stdout.reconfigure(encoding="utf-8", errors=TEXT_ERRORS)  # type: ignore[union-attr]
+    return sys.stdout
 
 
 @contextlib.contextmanager

@@ -321,6 +321,16 @@ def test_what_models_and_version_print_ends_as_other_outputs_do(args: list) -> N
     ]
 
 
+def test_json_on_stdout_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """In a Latin-1 locale (PYTHONIOENCODING stands in for one; a pipe on Windows is the same)
+    "Café.png" reached stdout as the byte E9: not JSON for jq or json.loads, unlike --json FILE."""
+    image = shutil.copy(RECEIPT, tmp_path / "Café.jpg")
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    result = subprocess.run([*OCR, "image", str(image)], capture_output=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.decode("utf-8"))["source"]["path"] == str(image)
+
+
 def test_package_version_matches_the_installed_metadata() -> None:
     """Resume compares the tool version in sidecars: ocrcli.__version__ must follow pyproject.toml."""
     import importlib.metadata
