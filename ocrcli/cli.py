@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -540,8 +541,7 @@ def _emit(
             raise typer.Exit(exc.exit_code) from None
     if text and page_texts:
         # Pages are separated by a form feed, as pdftotext does, also those of different inputs.
-        sys.stdout.write(("\f\n" if after_pages else "") + "\n\f\n".join(page_texts) + "\n")
-        sys.stdout.flush()
+        _WholeLines(sys.stdout).write(("\f\n" if after_pages else "") + "\n\f\n".join(page_texts) + "\n")
 
 
 def _pretty_json(doc: dict[str, Any]) -> bytes:
@@ -574,7 +574,7 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
                 stream = open(path, "w", encoding="utf-8", errors=TEXT_ERRORS, opener=create)  # noqa: SIM115 - closed below
                 if path.is_file():  # an old file too; not /dev/null or a pipe
                     os.chmod(path, mode)
-            yield stream
+            yield None if stream is None else _WholeLines(stream)
             if stream not in (None, sys.stdout):
                 stream.close()  # a failed flush shows here
     finally:
@@ -799,6 +799,59 @@ def _not_followed(quiet: bool) -> Callable[[Path], None] | None:
     return lambda link: report(f"{link}: a link to a folder, not followed (pass its target to scan it)")
 
 
+class _LineHold:
+    """Whether a line of the JSON stream is being written, and an interrupt held meanwhile."""
+
+    writing = False
+    pending = False
+
+
+class _WholeLines:
+    """The JSON stream, written so that an interrupt (Ctrl-C, SIGTERM) never cuts a line short:
+    while a line is written they are blocked, and one that came meanwhile (a slow reader had let
+    the pipe fill) takes effect once the line is out. Readers got half a document, then nothing;
+    and a write interrupted by a signal whose handler returns loses the rest of its data silently
+    (CPython's buffered write returns short, the text layer drops the remainder). A line ends
+    with the write that ends in a newline (JSON escapes those inside a line)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if not _LineHold.writing:
+            _LineHold.writing = True
+            _block_interrupts(True)
+        try:
+            written = self.stream.write(text)
+            if text.endswith("\n"):
+                self.stream.flush()
+        except BaseException:
+            self._line_done()
+            raise
+        if text.endswith("\n"):
+            self._line_done()
+            if _LineHold.pending:  # held by _interrupt_once while the line was written
+                _LineHold.pending = False
+                raise KeyboardInterrupt
+        return written
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    @staticmethod
+    def _line_done() -> None:
+        _LineHold.writing = False
+        _block_interrupts(False)  # one that came meanwhile is handled now
+
+
+def _block_interrupts(block: bool) -> None:
+    """Block or unblock SIGINT and SIGTERM for this thread (signals are handled in the main one)."""
+    if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(
+            signal.SIG_BLOCK if block else signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM}
+        )
+
+
 @contextlib.contextmanager
 def _interrupt_once() -> Iterator[None]:
     """Ctrl-C or SIGTERM (kill, a service stopping) stops the run with one KeyboardInterrupt;
@@ -811,6 +864,9 @@ def _interrupt_once() -> Iterator[None]:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
         interrupted = True
+        if _LineHold.writing:  # raised once the line is out (see _WholeLines)
+            _LineHold.pending = True
+            return
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}

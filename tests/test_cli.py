@@ -331,6 +331,49 @@ def test_json_on_stdout_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
     assert json.loads(result.stdout.decode("utf-8"))["source"]["path"] == str(image)
 
 
+def interrupted_with_the_pipe_full(args: list) -> tuple[int, bytes]:
+    """Run `ocr ARGS` into a pipe nobody reads till it is full (the writer blocked mid-line, as
+    under a slow reader), send SIGTERM, then read: the exit code and all that came out."""
+    import signal
+    import time
+
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen([*OCR, *map(str, args)], stdout=write_end, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    deadline = time.monotonic() + 300
+    while "pipe_write" not in Path(f"/proc/{proc.pid}/wchan").read_text():  # blocked writing
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(1)  # handled while the write is blocked
+    with open(read_end, "rb") as reader:
+        out = reader.read()
+    return proc.wait(timeout=60), out
+
+
+def test_an_interrupt_never_cuts_a_json_line_short(tmp_path: Path) -> None:
+    """SIGTERM while a slow reader had let the pipe fill: `ocr image` and `ocr scan` sent the
+    first 64 KB of a document and no more (exit 130), and `ocr pdf`, whose interrupt comes too
+    late to stop it once the PDF is written, exited 0 with its JSON silently cut at 64 KB
+    (CPython's write, interrupted by a handler that returns, drops the rest). Now the line is
+    finished first."""
+    pages = sorted((DATA / "docbank" / "img").glob("*.jpg"))[:2]
+    code, out = interrupted_with_the_pipe_full(["image", *pages, "--json", "-"])
+    assert code == 130
+    assert out.endswith(b"\n") and len(out.splitlines()) == 1
+    assert json.loads(out)["source"]["path"] == str(pages[0])
+    (tmp_path / "in").mkdir()
+    for page in pages:
+        shutil.copy(page, tmp_path / "in")
+    code, out = interrupted_with_the_pipe_full(["scan", tmp_path / "in", "--json", "-", "-q", "-j", "1"])
+    assert code == 130
+    assert out.endswith(b"\n") and len(out.splitlines()) == 1
+    pdf = DATA / "pdfs" / "ocrmypdf_multipage.pdf"
+    code, out = interrupted_with_the_pipe_full(["pdf", pdf, "-o", tmp_path / "out.pdf", "--json", "-"])
+    assert code == 0
+    assert len(json.loads(out)["pages"]) == 6
+
+
 def test_package_version_matches_the_installed_metadata() -> None:
     """Resume compares the tool version in sidecars: ocrcli.__version__ must follow pyproject.toml."""
     import importlib.metadata
