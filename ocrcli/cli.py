@@ -581,6 +581,26 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
         if stream not in (None, sys.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
+            with contextlib.suppress(OSError):
+                if path.is_file():  # not /dev/null or a pipe
+                    _drop_partial_line(path)
+
+
+def _drop_partial_line(path: Path) -> None:
+    """Cut a JSON Lines file back to the end of its last whole line: a write that failed midway
+    (the disk full) left half a document at its end, which its readers choke on."""
+    with open(path, "rb+") as file:
+        size = end = file.seek(0, os.SEEK_END)
+        keep = 0
+        while end > 0:  # backwards, a block at a time: a document can take megabytes
+            start = max(0, end - (1 << 16))
+            file.seek(start)
+            if (newline := file.read(end - start).rfind(b"\n")) >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        if keep < size:
+            file.truncate(keep)
 
 
 def _utf8_stdout() -> Any:

@@ -374,6 +374,28 @@ def test_an_interrupt_never_cuts_a_json_line_short(tmp_path: Path) -> None:
     assert len(json.loads(out)["pages"]) == 6
 
 
+def test_a_json_file_that_fills_the_disk_keeps_only_whole_lines(tmp_path: Path) -> None:
+    """`--json FILE` on a disk that filled up midway (here a file size limit) ended, exit 5, with
+    half a document as its last line: `jq . FILE` then failed on all of it."""
+    import resource
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
+
+    out = tmp_path / "out.jsonl"
+    page = sorted((DATA / "docbank" / "img").glob("*.jpg"))[0]  # over 150 kB of JSON
+    result = subprocess.run(
+        [*OCR, "image", str(RECEIPT), str(page), "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit_file_size,
+    )
+    assert result.returncode == 5, result.stderr
+    assert f"cannot write {out}: [Errno 27] File too large" in result.stderr
+    assert [json.loads(line)["source"]["path"] for line in out.read_text().splitlines()] == [str(RECEIPT)]
+
+
 def test_package_version_matches_the_installed_metadata() -> None:
     """Resume compares the tool version in sidecars: ocrcli.__version__ must follow pyproject.toml."""
     import importlib.metadata
