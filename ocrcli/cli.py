@@ -39,7 +39,17 @@ app = typer.Typer(
     help=f"Batch document OCR on the CPU. {EXIT_CODES_HELP}",
     pretty_exceptions_enable=False,
 )
-stderr = Console(stderr=True)
+
+
+class _StderrConsole(Console):
+    def on_broken_pipe(self) -> None:
+        """stderr's reader went away (`2> >(head -1)`): its messages go, the run goes on; the
+        exit code still tells of failures. Rich ended the run with 1, a bug's code, before any
+        work when the first message came, and made stdout /dev/null too."""
+        self.quiet = True
+
+
+stderr = _StderrConsole(stderr=True)
 
 
 def _print_version(value: bool) -> None:
@@ -786,7 +796,7 @@ def scan_command(
             report("interrupted: documents in progress were not written; run the same command to continue")
     if not quiet:
         table = summary_table(outcomes, time.perf_counter() - started, len(outputs))
-        Console(stderr=True, width=None if stderr.is_terminal else 200).print(table)
+        _StderrConsole(stderr=True, width=None if stderr.is_terminal else 200).print(table)
     if code == errors.EXIT_OK and any(o.status == "failed" for o in outcomes):
         code = errors.EXIT_INPUT
     raise typer.Exit(code)

@@ -396,6 +396,24 @@ def test_a_json_file_that_fills_the_disk_keeps_only_whole_lines(tmp_path: Path) 
     assert [json.loads(line)["source"]["path"] for line in out.read_text().splitlines()] == [str(RECEIPT)]
 
 
+def test_a_closed_stderr_drops_the_messages_not_the_run(tmp_path: Path) -> None:
+    """`ocr ... 2> >(head -1)`, its reader gone: rich ended the run at its first message with exit
+    1 (a bug's code), before any work, and pointed stdout at /dev/null."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [*OCR, "image", str(tmp_path / "missing.png"), str(RECEIPT), "--json", "-"],
+            stdout=subprocess.PIPE,
+            stderr=write_end,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 3  # the missing file, told by the exit code and the stream
+    assert [bool(json.loads(line).get("pages")) for line in result.stdout.splitlines()] == [False, True]
+
+
 def test_package_version_matches_the_installed_metadata() -> None:
     """Resume compares the tool version in sidecars: ocrcli.__version__ must follow pyproject.toml."""
     import importlib.metadata
