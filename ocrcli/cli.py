@@ -75,7 +75,10 @@ class Tier(StrEnum):
 
 
 ThreadsOption = Annotated[
-    int | None, typer.Option(min=1, help="Inference threads ($OCRCLI_THREADS, default 1).")
+    int | None,
+    # Read here, not only by the engine, so that a bad value is refused as --threads' is (the
+    # engine took "abc", "0" or "four" for 1, without a word).
+    typer.Option(min=1, envvar="OCRCLI_THREADS", help="Inference threads (default 1)."),
 ]
 CjkOption = Annotated[
     bool,

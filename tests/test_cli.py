@@ -414,6 +414,17 @@ def test_a_closed_stderr_drops_the_messages_not_the_run(tmp_path: Path) -> None:
     assert [bool(json.loads(line).get("pages")) for line in result.stdout.splitlines()] == [False, True]
 
 
+@pytest.mark.parametrize("value", ["four", "0"])
+def test_a_bad_thread_count_in_the_environment_is_refused_as_the_options_is(value: str) -> None:
+    """OCRCLI_THREADS=four (or 0) was taken for 1 without a word, where --threads four is exit 2."""
+    env = {**os.environ, "OCRCLI_THREADS": value}
+    result = subprocess.run(
+        [*OCR, "image", str(RECEIPT)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 2
+    assert "OCRCLI_THREADS" in result.stderr and result.stdout == ""
+
+
 def test_package_version_matches_the_installed_metadata() -> None:
     """Resume compares the tool version in sidecars: ocrcli.__version__ must follow pyproject.toml."""
     import importlib.metadata
