@@ -165,6 +165,7 @@ def image(
     files = [Path(name) for name in given]
     pdf, sidecar = _file_option("--pdf", pdf_given), _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
+    _refuse_dash("-o", output)
     _refuse_text_with_json_on_stdout(text, json_out)
     if pdf is not None:
         if output is not None:
@@ -287,9 +288,17 @@ def _file_option(option: str, given: str | None) -> Path | None:
     file `out`."""
     if given is None or (option == "--json" and given == "-"):
         return None
+    _refuse_dash(option, given)
     if given.endswith(("/", os.sep)):
         _usage_error(f"{option} {given} is a folder: give a file's path")
     return Path(given)
+
+
+def _refuse_dash(option: str, given: str | None) -> None:
+    """Refuse (exit 2) `-o -` and the like: only --json writes to stdout, and this wrote a file
+    named "-" (exit 0, nothing on stdout for the pipe that expected the JSON or the PDF)."""
+    if given == "-":
+        _usage_error(f"{option} -: only --json - writes to stdout (for a file named -, give ./-)")
 
 
 def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path:

@@ -449,6 +449,26 @@ RECEIPT = Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ["image", RECEIPT, "-o", "-"],
+        ["pdf", SMALL_PDF, "-o", "-"],
+        ["image", RECEIPT, "--pdf", "x.pdf", "--sidecar", "-"],
+    ],
+)
+def test_a_dash_for_an_output_other_than_json_is_refused_not_a_file_named_dash(
+    tmp_path: Path, args: list
+) -> None:
+    """`ocr image X -o -` (as `--json -`) wrote a file named "-" and nothing to stdout, exit 0."""
+    result = subprocess.run(
+        [*OCR, *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert result.returncode == 2
+    assert "only --json - writes to stdout" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
     "command",
     [
         ["image", RECEIPT, "--text"],
