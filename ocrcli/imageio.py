@@ -375,9 +375,11 @@ def _square_pixels(
     given, at 204 dpi both ways, the height resampled to match the page the file describes."""
     if resolution is None:
         return size, None
+    if plausible_resolution(resolution) is None:  # as imagepdf sizes the page: unknown
+        return size, None
     x, y = resolution
-    if not (_plausible(x) and _plausible(y)) or abs(x - y) <= 0.01 * max(x, y):
-        return size, round(x, 1) if _plausible(x) else None  # PNG's 7874 pixels/m read as 199.9996 dpi
+    if abs(x - y) <= 0.01 * max(x, y):
+        return size, round(x, 1)  # PNG's 7874 pixels/m read as 199.9996 dpi
     dpi = max(x, y)
     width, height = size
     return (round(width * dpi / x), round(height * dpi / y)), round(dpi, 1)

@@ -231,6 +231,9 @@ def test_count_pages_single_and_missing(tmp_path: Path) -> None:
         ("f.jpg", None, None),  # Pillow writes JFIF density 1:1, "no unit"
         ("g.png", (10, 10), None),  # implausible
         ("h.tif", (204, 98), 204.0),  # fax: read at the higher resolution, with square pixels
+        # One axis implausible: unknown, as the PDF's page is then sized (it said 200 while the
+        # page was placed at 96 dpi and --pdf's sidecar said 96).
+        ("i.png", (200, 1), None),
     ],
 )
 def test_dpi(tmp_path: Path, name: str, dpi: tuple[int, int] | None, expected: float | None) -> None:
