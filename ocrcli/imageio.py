@@ -28,6 +28,7 @@ MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
 
 _DPI_RANGE = (30.0, 5000.0)  # outside this a resolution tag is a placeholder (1, 72 dpi is kept) or junk
 _EXIF_ORIENTATION = 0x0112
+_NEW_SUBFILE_TYPE = 254  # TIFF: bit 0 marks a reduced-resolution copy of another frame
 _EXIF_X_RESOLUTION, _EXIF_Y_RESOLUTION, _EXIF_RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _QUARTER_TURNS = {5, 6, 7, 8}  # the orientations that turn a picture a quarter
 
@@ -58,7 +59,7 @@ class PageImage:
 
     image: np.ndarray
     dpi: float | None  # from the file's resolution tags when plausible, else None
-    index: int  # 0-based frame index within the file
+    index: int  # 0-based page index within the file (TIFF previews are no pages: see _page_frames)
 
 
 def iter_pages(path: str | os.PathLike[str], max_pixels: int | None = None) -> Iterator[PageImage]:
@@ -71,19 +72,19 @@ def iter_pages(path: str | os.PathLike[str], max_pixels: int | None = None) -> I
     """
     limit = _pixel_limit(path, max_pixels)
     with _open(path) as im:
-        count = _frame_count(path, im)
-        for index in range(count):
-            yield _read_frame(path, im, index, count, limit)
+        frames = _page_frames(path, im)
+        for page in range(len(frames)):
+            yield _read_frame(path, im, frames, page, limit)
 
 
 def read_page(path: str | os.PathLike[str], index: int, max_pixels: int | None = None) -> PageImage:
     """One page (0-based `index`) of the file, seeking past the others without decoding them."""
     limit = _pixel_limit(path, max_pixels)
     with _open(path) as im:
-        count = _frame_count(path, im)
-        if not 0 <= index < count:
-            raise BadInputError(path, f"has no page {index + 1} (it has {count})")
-        return _read_frame(path, im, index, count, limit)
+        frames = _page_frames(path, im)
+        if not 0 <= index < len(frames):
+            raise BadInputError(path, f"has no page {index + 1} (it has {len(frames)})")
+        return _read_frame(path, im, frames, index, limit)
 
 
 def load_pages(path: str | os.PathLike[str], max_pixels: int | None = None) -> list[PageImage]:
@@ -113,7 +114,7 @@ def open_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> I
 def count_pages(path: str | os.PathLike[str]) -> int:
     """How many pages `iter_pages` would yield, without decoding any pixels."""
     with _open(path) as im:
-        return _frame_count(path, im)
+        return len(_page_frames(path, im))
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
@@ -225,33 +226,62 @@ def iter_frames(
     itself: use it before taking the next. Errors as for `iter_pages`."""
     limit = _pixel_limit(path, max_pixels)
     with _open(path) as im:
-        count = _frame_count(path, im)
-        for index in range(count):
-            yield _decode_frame(path, im, index, count, limit)
+        frames = _page_frames(path, im)
+        for page in range(len(frames)):
+            yield _decode_frame(path, im, frames, page, limit)
+
+
+def _page_frames(path: str | os.PathLike[str], im: Image.Image) -> list[int]:
+    """The indices of the frames that are pages: every frame of a TIFF but those marked as a
+    reduced-resolution copy of another (a scanner's or an image editor's preview, which was read
+    as one more page, every word on it found twice), unless all are; the first of other files."""
+    count = _frame_count(path, im)
+    if count == 1:
+        return [0]
+    frames = []
+    for index in range(count):
+        with _decoding(path, index, count):
+            im.seek(index)
+        if not is_preview(im):
+            frames.append(index)
+    with _decoding(path, 0, count):
+        im.seek(0)
+    return frames or list(range(count))
+
+
+def is_preview(im: Image.Image) -> bool:
+    """Whether the current frame of a TIFF is a reduced-resolution copy of another (bit 0 of its
+    NewSubfileType tag)."""
+    try:
+        return im.format == "TIFF" and bool(int(im.tag_v2.get(_NEW_SUBFILE_TYPE, 0)) & 1)
+    except (TypeError, ValueError):  # a malformed tag: the frame is taken as a page
+        return False
 
 
 def _read_frame(
-    path: str | os.PathLike[str], im: Image.Image, index: int, count: int, limit: int
+    path: str | os.PathLike[str], im: Image.Image, frames: list[int], page: int, limit: int
 ) -> PageImage:
-    frame, resolution = _decode_frame(path, im, index, count, limit)
+    frame, resolution = _decode_frame(path, im, frames, page, limit)
     size, dpi = _square_pixels(frame.size, resolution)
-    with _decoding(path, index, count):
+    with _decoding(path, page, len(frames)):
         if size != frame.size:
-            _check_pixels(path, size, limit, _page_prefix(index, count))
+            _check_pixels(path, size, limit, _page_prefix(page, len(frames)))
         image = frame_to_rgb(frame)
         if size != frame.size:
             image = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
-    return PageImage(image=image, dpi=dpi, index=index)
+    return PageImage(image=image, dpi=dpi, index=page)
 
 
 def _decode_frame(
-    path: str | os.PathLike[str], im: Image.Image, index: int, count: int, limit: int
+    path: str | os.PathLike[str], im: Image.Image, frames: list[int], page: int, limit: int
 ) -> tuple[Image.Image, tuple[float, float] | None]:
-    with _decoding(path, index, count):
-        if index != im.tell():
-            im.seek(index)
-    _check_pixels(path, im.size, limit, _page_prefix(index, count))  # Image.open read the header only
-    with _decoding(path, index, count):  # decode here, so truncation and corruption surface as errors
+    """Page `page`, frame `frames[page]` of the file, decoded and turned upright (upright_frame)."""
+    count = len(frames)
+    with _decoding(path, page, count):
+        if frames[page] != im.tell():
+            im.seek(frames[page])
+    _check_pixels(path, im.size, limit, _page_prefix(page, count))  # Image.open read the header only
+    with _decoding(path, page, count):  # decode here, so truncation and corruption surface as errors
         return upright_frame(im)
 
 

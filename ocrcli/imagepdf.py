@@ -41,6 +41,7 @@ from ocrcli.imageio import (
     exif_orientation,
     file_resolution,
     frame_to_rgb,
+    is_preview,
     iter_frames,
     libtiff_reason,
     open_image,
@@ -345,6 +346,8 @@ def _img2pdf_gets_right(im: Image.Image, pages: int) -> bool:
             return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
         if orientation in _MIRRORS and im.format not in ("JPEG", "MPO"):
             return False  # a mirror image: img2pdf expresses only turns, as /Rotate (see _mirrored)
+        if is_preview(im):
+            return False  # img2pdf makes every frame a page; the loader reads no preview as one
     im.seek(0)
     return True
 

@@ -466,3 +466,26 @@ def test_a_png_with_a_pixel_aspect_ratio_but_no_resolution_is_placed_at_96_dpi(
     if int(pdf.pages[0].obj.get("/Rotate", 0)) % 180:
         shown = shown[::-1]
     assert shown == pytest.approx((scan.width * 72 / 96, scan.height * 72 / 96), abs=0.5)
+
+
+@pytest.mark.parametrize("compression", ["group4", "jpeg"])
+def test_a_tiffs_reduced_resolution_preview_is_no_page(tmp_path: Path, compression: str) -> None:
+    """A frame marked as a reduced-resolution copy of another (NewSubfileType 1: a scanner's or an
+    image editor's preview) was read and embedded as one more page, every word on it found twice."""
+    from PIL import TiffImagePlugin
+
+    page = Image.open(BLACK_AND_WHITE_PNG).convert("1" if compression == "group4" else "L")
+    path = tmp_path / "with-preview.tif"
+    with TiffImagePlugin.AppendingTiffWriter(str(path), True) as tiff:
+        page.save(tiff, format="TIFF", compression=compression, dpi=(200, 200))
+        tiff.newFrame()
+        page.convert("L").resize((page.width // 4, page.height // 4)).save(
+            tiff, format="TIFF", tiffinfo={254: 1}
+        )
+        tiff.newFrame()
+    assert Image.open(path).n_frames == 2
+    (read,) = load_pages(path)
+    assert read.image.shape[:2] == (page.height, page.width) and read.index == 0
+    pdf = images_pdf([path])
+    assert len(pdf.pages) == 1
+    assert _mediabox(pdf) == pytest.approx([0, 0, page.width * 72 / 200, page.height * 72 / 200], abs=0.01)
