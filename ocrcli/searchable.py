@@ -386,6 +386,11 @@ def _save(
         )
         # fix_metadata_version off: pikepdf re-serialised every XMP packet to update a PDF version
         # in it (which we do not change), dropping its padding and "repairing" malformed XMP.
+        # Its update also refused a PDF whose XMP stream cannot be decoded; so do we, as before:
+        # such damage marks a broken file (a fuzzed one, whose page renders blank), and XMP we
+        # cannot read is XMP we cannot say we kept.
+        if isinstance(metadata := pdf.Root.get("/Metadata"), pikepdf.Stream):
+            metadata.read_bytes()  # pikepdf.DataDecodingError, a PdfError: see rewrite_errors
         with open(tmp, "wb") as out:
             pdf.save(out, object_stream_mode=objects, linearize=linearize, fix_metadata_version=False, **keep)
 
