@@ -35,6 +35,7 @@ from ocrcli.runtime import (
     keep_freed_memory,
     limit_opencv_threads,
     release_freed_memory,
+    usable_threads,
 )
 from ocrcli.words import (
     WordSpan,
@@ -131,7 +132,7 @@ class Engine:
     ):
         self.models = models.select(tier, models_dir)
         keep_freed_memory()
-        threads = threads or default_threads()
+        threads = usable_threads(threads or default_threads())
         limit_opencv_threads(threads)
         self.page_classifier = Model(self.models.page_orientation.path, threads)
         self.line_classifier = Model(self.models.line_orientation.path, threads)

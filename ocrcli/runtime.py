@@ -29,6 +29,14 @@ def default_threads() -> int:
         return 1
 
 
+def usable_threads(requested: int) -> int:
+    """`requested` inference threads, at most one per core this process may run on: more only
+    compete for the same cores, and a mistyped count (--threads 99999) started 32,000 threads
+    and was killed for its memory (17 GB)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(requested, cores))
+
+
 def limit_opencv_threads(threads: int) -> None:
     """OpenCV's own thread pool (resizing, warping) follows the inference thread count: with one
     worker process per core, extra threads only compete for the same cores."""

@@ -565,3 +565,13 @@ def test_huge_page_is_tiled_and_read(tmp_path):
     text = doc.pages[0].text
     assert text.count("lazy fox") == 8  # four times per copy
     assert text.count("12 point text") == 2
+
+
+def test_inference_threads_are_at_most_one_per_core() -> None:
+    """More threads than cores only compete for them; a mistyped --threads 99999 started 32,000
+    threads and was killed for its memory. (Three more than the cores here: enough to tell.)"""
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    assert Engine("fast", threads=cores + 3).threads == cores
+    assert Engine("fast", threads=1).threads == 1
