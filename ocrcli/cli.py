@@ -841,57 +841,59 @@ def _not_followed(quiet: bool) -> Callable[[Path], None] | None:
     return lambda link: report(f"{link}: a link to a folder, not followed (pass its target to scan it)")
 
 
-class _LineHold:
-    """Whether a line of the JSON stream is being written, and an interrupt held meanwhile."""
-
-    writing = False
-    pending = False
-
-
 class _WholeLines:
     """The JSON stream, written so that an interrupt (Ctrl-C, SIGTERM) never cuts a line short:
-    while a line is written they are blocked, and one that came meanwhile (a slow reader had let
-    the pipe fill) takes effect once the line is out. Readers got half a document, then nothing;
-    and a write interrupted by a signal whose handler returns loses the rest of its data silently
-    (CPython's buffered write returns short, the text layer drops the remainder). A line ends
-    with the write that ends in a newline (JSON escapes those inside a line)."""
+    while a line is written they are blocked in this thread and held, whichever handler is in
+    place (ocr scan writes a document's line under safewrite's, see scan._complete), and one that
+    came meanwhile (a slow reader had let the pipe fill) goes to that handler once the line is
+    out. Readers got half a document, then nothing. Blocked: a write interrupted by a signal whose
+    handler returns loses the rest of its data silently (CPython's buffered write returns short,
+    the text layer drops the remainder). Held: one that reaches another thread meanwhile is
+    handled in this one between two writes of the line. A line ends with the write that ends in
+    a newline (JSON escapes those inside a line)."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
+        self.handlers: dict[int, Any] | None = None  # those in place, while a line is written
+        self.held: int | None = None  # the interrupt that came meanwhile
 
     def write(self, text: str) -> int:
-        if not _LineHold.writing:
-            _LineHold.writing = True
-            _block_interrupts(True)
+        if self.handlers is None:
+            self._hold()
         try:
             written = self.stream.write(text)
             if text.endswith("\n"):
                 self.stream.flush()
         except BaseException:
-            self._line_done()
+            self._release()
             raise
         if text.endswith("\n"):
-            self._line_done()
-            if _LineHold.pending:  # held by _interrupt_once while the line was written
-                _LineHold.pending = False
-                raise KeyboardInterrupt
+            self._release()
         return written
 
     def flush(self) -> None:
         self.stream.flush()
 
-    @staticmethod
-    def _line_done() -> None:
-        _LineHold.writing = False
-        _block_interrupts(False)  # one that came meanwhile is handled now
+    def _hold(self) -> None:
+        self.handlers = {}
+        if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
+            signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+            self.handlers = {sig: signal.signal(sig, self._held) for sig in _INTERRUPTS}
+
+    def _held(self, signum: int, frame: Any) -> None:
+        self.held = self.held or signum
+
+    def _release(self) -> None:
+        handlers, held, self.handlers, self.held = self.handlers or {}, self.held, None, None
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        if handlers:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # one pending is handled now
+        if held:
+            signal.raise_signal(held)
 
 
-def _block_interrupts(block: bool) -> None:
-    """Block or unblock SIGINT and SIGTERM for this thread (signals are handled in the main one)."""
-    if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
-        signal.pthread_sigmask(
-            signal.SIG_BLOCK if block else signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM}
-        )
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextlib.contextmanager
@@ -906,9 +908,6 @@ def _interrupt_once() -> Iterator[None]:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
         interrupted = True
-        if _LineHold.writing:  # raised once the line is out (see _WholeLines)
-            _LineHold.pending = True
-            return
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}

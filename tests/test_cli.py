@@ -374,6 +374,20 @@ def test_an_interrupt_never_cuts_a_json_line_short(tmp_path: Path) -> None:
     assert len(json.loads(out)["pages"]) == 6
 
 
+def test_an_interrupt_never_cuts_a_json_line_short_whatever_handler_is_in_place(tmp_path: Path) -> None:
+    """The held interrupt was only known to `ocr scan`'s own handler; while a document's outputs
+    are written another one is in place (it holds an interrupt once the PDF is written), and
+    with --no-pdf (or in place, a PDF with nothing to add: none is written) it stopped the run
+    midway through the document's line, between two of its pieces (exit 130, a line cut short)."""
+    (tmp_path / "in").mkdir()
+    shutil.copy(sorted((DATA / "docbank" / "img").glob("*.jpg"))[0], tmp_path / "in")
+    args = ["scan", tmp_path / "in", "-o", tmp_path / "out", "--no-pdf", "--json", "-", "-q", "-j", "1"]
+    code, out = interrupted_with_the_pipe_full(args)
+    assert code == 130
+    assert out.endswith(b"\n") and len(out.splitlines()) == 1
+    assert json.loads(out)["status"] == "done"
+
+
 def test_a_json_file_that_fills_the_disk_keeps_only_whole_lines(tmp_path: Path) -> None:
     """`--json FILE` on a disk that filled up midway (here a file size limit) ended, exit 5, with
     half a document as its last line: `jq . FILE` then failed on all of it."""
