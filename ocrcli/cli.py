@@ -563,7 +563,8 @@ def _emit(
             raise typer.Exit(exc.exit_code) from None
     if text and page_texts:
         # Pages are separated by a form feed, as pdftotext does, also those of different inputs.
-        _WholeLines(sys.stdout).write(("\f\n" if after_pages else "") + "\n\f\n".join(page_texts) + "\n")
+        with _write_errors():  # stdout's, not the --json file's
+            _WholeLines(sys.stdout).write(("\f\n" if after_pages else "") + "\n\f\n".join(page_texts) + "\n")
 
 
 def _pretty_json(doc: dict[str, Any]) -> bytes:

@@ -410,6 +410,25 @@ def test_a_json_file_that_fills_the_disk_keeps_only_whole_lines(tmp_path: Path) 
     assert [json.loads(line)["source"]["path"] for line in out.read_text().splitlines()] == [str(RECEIPT)]
 
 
+def test_text_on_a_full_stdout_is_told_as_stdout_not_as_the_json_file(tmp_path: Path) -> None:
+    """`ocr image X --json FILE --text > /dev/full` said "cannot write FILE" of the JSON file,
+    which was written whole: it is stdout that failed."""
+    out = tmp_path / "out.jsonl"
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*OCR, "image", str(RECEIPT), "--json", str(out), "--text"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    assert result.returncode == 5
+    assert result.stderr.splitlines() == [
+        "ocr: error: cannot write stdout: [Errno 28] No space left on device"
+    ]
+    assert json.loads(out.read_text())["source"]["path"] == str(RECEIPT)
+
+
 def test_a_closed_stderr_drops_the_messages_not_the_run(tmp_path: Path) -> None:
     """`ocr ... 2> >(head -1)`, its reader gone: rich ended the run at its first message with exit
     1 (a bug's code), before any work, and pointed stdout at /dev/null."""
