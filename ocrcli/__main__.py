@@ -33,7 +33,8 @@ def _exit_interrupted(signum: int, frame: object) -> None:
         return  # after a command's outputs are written it finishes, as it would have (exit 0)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C does not interrupt the exit
-    sys.stderr.write("ocr: interrupted\n")
+    with contextlib.suppress(OSError, AttributeError):  # stderr's reader gone, or closed (`2>&-`)
+        sys.stderr.write("ocr: interrupted\n")
     _exit(EXIT_INTERRUPTED)
 
 

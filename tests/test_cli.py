@@ -447,6 +447,37 @@ def test_a_closed_stderr_drops_the_messages_not_the_run(tmp_path: Path) -> None:
     assert [bool(json.loads(line).get("pages")) for line in result.stdout.splitlines()] == [False, True]
 
 
+@pytest.mark.parametrize("stderr", ["reader gone", "closed"])
+def test_an_interrupt_while_starting_exits_130_whatever_became_of_stderr(stderr: str) -> None:
+    """Interrupted before the command's own handlers (imports, models), with stderr's reader gone
+    or stderr closed (`2>&-`): the message that it was interrupted failed (BrokenPipeError, or
+    AttributeError on no sys.stderr) and the run ended with 1, a bug's code, instead of 130."""
+    import signal
+    import time
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    command = [*OCR, "image", str(RECEIPT)]
+    if stderr == "closed":
+        command = ["bash", "-c", 'exec "$@" 2>&-', "ocr", *command]
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=write_end)
+    finally:
+        os.close(write_end)
+    deadline = time.monotonic() + 60
+    caught = 1 << (signal.SIGTERM - 1)
+    while True:  # until __main__'s handler is set: then the imports take a good part of a second
+        status = dict(
+            line.split(":\t", 1) for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
+        )
+        if status["Name"].startswith("python") and int(status["SigCgt"], 16) & caught:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 130
+
+
 @pytest.mark.parametrize("value", ["four", "0"])
 def test_a_bad_thread_count_in_the_environment_is_refused_as_the_options_is(value: str) -> None:
     """OCRCLI_THREADS=four (or 0) was taken for 1 without a word, where --threads four is exit 2."""
