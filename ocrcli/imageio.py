@@ -403,9 +403,7 @@ def _square_pixels(
 
     A fax at 204 x 98 dpi has pixels twice as tall as wide: its page is read, and its boxes
     given, at 204 dpi both ways, the height resampled to match the page the file describes."""
-    if resolution is None:
-        return size, None
-    if plausible_resolution(resolution) is None:  # as imagepdf sizes the page: unknown
+    if (resolution := plausible_resolution(resolution)) is None:  # as imagepdf sizes the page
         return size, None
     x, y = resolution
     if abs(x - y) <= 0.01 * max(x, y):
