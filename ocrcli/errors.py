@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 # Exit codes: stable, documented in README.md and `ocr --help`.
@@ -112,11 +114,18 @@ def regular_file_stat(path: str | os.PathLike[str]) -> os.stat_result:
 def input_size(path: str | os.PathLike[str], kind: str) -> int:
     """The size of the input file at `path` (`kind`: "an image file", "a PDF"), or a BadInputError
     that says why it cannot be read: missing, a directory, no permission."""
-    file = Path(path)
-    try:
-        if file.is_dir():
+    with reading_input(path):
+        if Path(path).is_dir():
             raise BadInputError(path, f"is a directory, not {kind}")
         return regular_file_stat(path).st_size  # a pipe's size says nothing: it was "empty (0 bytes)"
+
+
+@contextlib.contextmanager
+def reading_input(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An OSError reading the input at `path` as a BadInputError that says why: missing, no
+    permission."""
+    try:
+        yield
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise BadInputError(path, "file not found") from exc
     except PermissionError as exc:

@@ -17,7 +17,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ocrcli.errors import BadInputError, OcrError, input_size, one_line
+from ocrcli.errors import BadInputError, OcrError, input_size, one_line, reading_input
 
 DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
@@ -90,7 +90,8 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
     if input_size(path, "a PDF") == 0:
         raise BadInputError(path, "empty file (0 bytes)")
     try:
-        pdf = open_pikepdf(path, password)
+        with reading_input(path):  # unreadable: "unexpected PermissionError", exit 1
+            pdf = open_pikepdf(path, password)
     except pikepdf.PasswordError:
         reason = "wrong password" if password else "encrypted: give its password with --password"
         raise EncryptedError(path, reason) from None

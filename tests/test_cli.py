@@ -661,6 +661,20 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         assert message in result.stderr, (args, result.stderr)
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read anything")
+def test_a_pdf_that_cannot_be_read_is_a_one_line_input_error(tmp_path):
+    """`ocr pdf` on a PDF its user may not read ended in "unexpected PermissionError ... (please
+    report this)", exit 1, where `ocr image` said "permission denied", exit 3."""
+    private = tmp_path / "private.pdf"
+    shutil.copy(SMALL_PDF, private)
+    private.chmod(0)
+    for args in (["-o", tmp_path / "out.pdf"], ["--in-place"]):
+        result = ocr("pdf", private, *args)
+        assert (result.returncode, len(result.stderr.splitlines())) == (3, 1), result.stderr
+        assert f"{private}: permission denied" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["private.pdf"]
+
+
 def test_one_input_with_o_ending_in_a_slash_writes_into_that_folder(tmp_path):
     """`ocr image a.png -o out/` wrote the JSON to a file named `out`."""
     result = ocr("image", RECEIPT, "-o", f"{tmp_path}/out/")
