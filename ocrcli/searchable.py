@@ -22,7 +22,7 @@ import pypdfium2 as pdfium
 
 from ocrcli import models, pdfgraft, pdfpages
 from ocrcli.document import Document, Page, Word
-from ocrcli.errors import BadInputError, UsageError, one_line
+from ocrcli.errors import BadInputError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
@@ -119,12 +119,16 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
     """OCR `source` and write the searchable PDF to `dest` (which may be `source` itself)."""
     options = options or PdfOptions()
     start = time.perf_counter()
-    opened = open_for_ocr(source, options)  # first: it says why a path is no readable PDF
+    input_size(source, "a PDF")  # first: it says why a path is no file (and a pipe is not hashed)
+    with reading_input(source):
+        # Before it is opened: a version saved from here on is seen before the rename. Hashed after,
+        # a version an editor saved as it was opened was taken for the one read, and replaced.
+        sha256 = models.file_sha256(source)
+    opened = open_for_ocr(source, options)  # it says why a file is no readable PDF
     try:
         count = len(opened.pdf.pages)
         if options.pages is not None and not options.pages.selects_any(count):
             raise UsageError(source, f"--pages {options.pages}: it has {count} page{'s' * (count > 1)}")
-        sha256 = models.file_sha256(source)
         with rewrite_errors(source):
             grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
             pages = [

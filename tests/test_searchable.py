@@ -800,6 +800,34 @@ def test_in_place_a_pdf_saved_anew_during_ocr_is_left_as_it_now_is(tmp_path: Pat
     assert not list(tmp_path.glob(".*.ocrcli-tmp"))
 
 
+def test_in_place_a_pdf_saved_anew_as_ocr_opens_it_is_left_as_it_now_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ocr pdf` hashed its input after opening it: a version an editor saved (by renaming, as
+    editors do) just after the open was taken for the version read, and the OCR of the old one
+    replaced it, exit 0 (found by a bug hunt, the save timed with strace). The editor's save is
+    made here just after the real open; the OCR and the replacement are the real ones."""
+    from ocrcli import searchable
+    from ocrcli.pipeline import Engine
+
+    original = tmp_path / "scan.pdf"
+    original.write_bytes(img2pdf.convert(str(PHOTOTEST)))
+    open_for_ocr = searchable.open_for_ocr
+
+    def opened_then_saved_anew(source: Path, options: searchable.PdfOptions) -> object:
+        opened = open_for_ocr(source, options)
+        newer = tmp_path / "newer.pdf"
+        shutil.copy(SANDWICH, newer)
+        newer.replace(original)
+        return opened
+
+    monkeypatch.setattr(searchable, "open_for_ocr", opened_then_saved_anew)
+    with pytest.raises(BadInputError, match="changed while it was being OCRed"):
+        searchable.ocr_pdf(Engine("fast"), original, original)
+    assert original.read_bytes() == SANDWICH.read_bytes()
+    assert not list(tmp_path.glob(".*.ocrcli-tmp"))
+
+
 def test_to_another_file_a_pdf_written_over_during_ocr_is_an_error_not_a_mixed_output(tmp_path: Path) -> None:
     """`-o`: a source saved over in place while it was OCRed (cp writes into the same file) gave a
     PDF mixing the two versions' objects, corrupt, reported as done: only in place was the source's
