@@ -157,8 +157,11 @@ def _copy_mode(dest: Path, tmp: Path, made_from: Sequence[str | os.PathLike]) ->
     mode = output_mode(dest, made_from)
     with contextlib.suppress(FileNotFoundError):
         old = dest.stat()
-        with contextlib.suppress(PermissionError):  # only root may give a file away
+        try:
             os.chown(tmp, old.st_uid, old.st_gid)
+        except PermissionError:  # only root may give a file away; its group, any member of it
+            with contextlib.suppress(PermissionError):
+                os.chown(tmp, -1, old.st_gid)
     os.chmod(tmp, mode)  # after chown, which clears set-user-ID bits
 
 

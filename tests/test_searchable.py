@@ -1196,6 +1196,38 @@ def test_a_replaced_file_keeps_its_owner_and_group(tmp_path: Path) -> None:
     assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1234, 2345, 0o664)
 
 
+def test_a_file_replaced_by_another_member_of_its_group_keeps_its_group(tmp_path: Path) -> None:
+    """A scan folder shared through its group: one member's --in-place on another's file (0660)
+    gave the new file the member's own group, and the file's owner could no longer read it. Only
+    root may give a file to another user, but any member of its group may give it that group."""
+    from ocrcli.safewrite import write_bytes_atomically
+
+    if os.geteuid() != 0:
+        pytest.skip("acting as two users takes root")
+    target = tmp_path / "scan.pdf"
+    target.write_bytes(b"old")
+    os.chown(target, 1234, 2345)
+    target.chmod(0o660)
+    os.chown(tmp_path, 0, 2345)
+    tmp_path.chmod(0o770)
+    pid = os.fork()
+    if pid == 0:  # another member of the group: its own primary group is 1235
+        code = 1
+        try:
+            os.chroot(tmp_path)  # its parents are root's alone (pytest's are 0700)
+            os.setgroups([2345])
+            os.setgid(1235)
+            os.setuid(1235)
+            write_bytes_atomically(Path("/scan.pdf"), b"new")
+            code = 0
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    st = target.stat()
+    assert target.read_bytes() == b"new"
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1235, 2345, 0o660)
+
+
 def _corpus() -> list[Path]:
     return sorted((DATA / "pdfs").glob("*.pdf"))
 
