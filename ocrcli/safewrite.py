@@ -153,7 +153,7 @@ def output_mode(dest: Path, made_from: Sequence[str | os.PathLike] = ()) -> int:
 def _copy_mode(dest: Path, tmp: Path, made_from: Sequence[str | os.PathLike]) -> None:
     """The new file gets output_mode and, replacing an old one, where allowed, its owner and
     group (a scan folder shared through its group: a file replaced by another user, or root,
-    became theirs alone)."""
+    became theirs alone), and its extended attributes (see _copy_attributes)."""
     mode = output_mode(dest, made_from)
     with contextlib.suppress(FileNotFoundError):
         old = dest.stat()
@@ -162,7 +162,25 @@ def _copy_mode(dest: Path, tmp: Path, made_from: Sequence[str | os.PathLike]) ->
         except PermissionError:  # only root may give a file away; its group, any member of it
             with contextlib.suppress(PermissionError):
                 os.chown(tmp, -1, old.st_gid)
-    os.chmod(tmp, mode)  # after chown, which clears set-user-ID bits
+        _copy_attributes(dest, tmp)
+    os.chmod(tmp, mode)  # after chown, which clears set-user-ID bits, and the ACL, whose mask it sets
+
+
+def _copy_attributes(dest: Path, tmp: Path) -> None:
+    """The old file's access ACL and user.* attributes (a desktop's tags, the URL it came from),
+    as editors and `cp -a` keep them: the ACL was lost, so the users it named could no longer
+    open the file and its group got the mask's access (setfacl's). Others (security.*, trusted.*)
+    are not the user's to carry over. Where a file system has none, there is nothing to copy."""
+    if not hasattr(os, "listxattr"):  # Linux only
+        return
+    try:
+        names = os.listxattr(dest)
+    except OSError:
+        return
+    for name in names:
+        if name == "system.posix_acl_access" or name.startswith("user."):
+            with contextlib.suppress(OSError):  # gone meanwhile, or the new file cannot take it
+                os.setxattr(tmp, name, os.getxattr(dest, name))
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -715,6 +715,30 @@ def test_an_empty_pages_option_is_refused_not_taken_for_all_pages(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # nothing written
 
 
+def test_in_place_keeps_the_files_acl_and_user_attributes(tmp_path):
+    """The PDF replaced in place lost its POSIX ACL: the user it named could no longer open it,
+    and its group got the mask's access (rw) instead of its own (none); and its user.* attributes
+    (a desktop's tags) were gone."""
+    pdf = tmp_path / "scan.pdf"
+    shutil.copy(SMALL_PDF, pdf)
+    pdf.chmod(0o660)  # the ACL's mask is the group's bits
+    # user::rw- user:1234:rw- group::--- mask::rw- other::--- (acl_ea.h: version 2, then entries
+    # of tag, permissions, id; sorted by tag)
+    entries = [(0x01, 6, 0xFFFFFFFF), (0x02, 6, 1234), (0x04, 0, 0xFFFFFFFF), (0x10, 6, 0xFFFFFFFF)]
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in [*entries, (0x20, 0, 0xFFFFFFFF)])
+    try:
+        os.setxattr(pdf, "system.posix_acl_access", acl)
+        os.setxattr(pdf, "user.xdg.tags", b"taxes,2024")
+    except OSError:
+        pytest.skip("this file system keeps no ACLs or user attributes")
+    result = ocr("pdf", pdf, "--in-place")
+    assert result.returncode == 0, result.stderr
+    assert pdf.read_bytes() != SMALL_PDF.read_bytes()  # replaced, with its OCR layer
+    assert os.getxattr(pdf, "system.posix_acl_access") == acl
+    assert os.getxattr(pdf, "user.xdg.tags") == b"taxes,2024"
+    assert stat.S_IMODE(pdf.stat().st_mode) == 0o660
+
+
 def test_an_output_that_is_no_regular_file_is_written_into_not_replaced(tmp_path):
     """`-o /dev/null` (here through a link to it, so that a regression cannot replace the real
     one) was replaced by a regular file, since JSON files are written by renaming a new file."""
