@@ -13,6 +13,7 @@ import errno
 import os
 import signal
 import stat
+import struct
 import tempfile
 import threading
 from collections import Counter
@@ -30,6 +31,7 @@ _WRITING_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 # How much of the destination's name the temporary file's name repeats: a name may take the whole
 # 255 bytes a file system allows, and ".NAME.xxxxxxxx.ocrcli-tmp" must still fit.
 TEMP_NAME_BYTES = 100
+_ACL_GROUP_OBJ = 0x04  # the file's own group, in a POSIX ACL (system.posix_acl_access)
 _replacements: Counter[Path] = Counter()  # per destination, counted just before each rename
 
 
@@ -146,7 +148,24 @@ def output_mode(dest: Path, made_from: Sequence[str | os.PathLike] = ()) -> int:
         mode = 0o666 & ~umask
     for source in made_from:
         with contextlib.suppress(OSError):  # gone meanwhile: it has nothing left to protect
-            mode &= stat.S_IMODE(os.stat(source).st_mode) | stat.S_IRWXU | ~0o777
+            mode &= _permissions(source, dest) | stat.S_IRWXU | ~0o777
+    return mode
+
+
+def _permissions(source: str | os.PathLike, dest: Path) -> int:
+    """`source`'s permission bits, the group's being its own group's access: with a POSIX ACL the
+    mode's group bits are the ACL's mask, what the users and groups it names get at most, and its
+    own group may get less (setfacl -m u:bob:rw,g::---, mode 0660: its PDF and sidecar were 0640).
+    Replaced in place, a file keeps its ACL (see _copy_attributes), and its mask."""
+    mode = stat.S_IMODE(os.stat(source).st_mode)
+    if dest.exists() and dest.samefile(source):
+        return mode
+    with contextlib.suppress(OSError, AttributeError):  # no ACL, or no xattrs here (not Linux)
+        acl = os.getxattr(source, "system.posix_acl_access")
+        # acl_ea.h: a version (4 bytes), then entries of tag, permissions (2 bytes each), id
+        for tag, permissions, _ in struct.iter_unpack("<HHI", acl[4:]):
+            if tag == _ACL_GROUP_OBJ:
+                mode = mode & ~0o070 | (permissions << 3) & mode
     return mode
 
 

@@ -715,6 +715,20 @@ def test_an_empty_pages_option_is_refused_not_taken_for_all_pages(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # nothing written
 
 
+# A POSIX ACL (setfacl -m u:1234:rw,g::---,m::rw,o::---) as its xattr: acl_ea.h's version 2, then
+# entries of tag, permissions, id (none for the file's owner, group, mask, others), sorted by tag.
+SHARED_WITH_ONE_USER = struct.pack("<I", 2) + b"".join(
+    struct.pack("<HHI", tag, permissions, user)
+    for tag, permissions, user in [
+        (0x01, 6, 2**32 - 1),
+        (0x02, 6, 1234),
+        (0x04, 0, 2**32 - 1),
+        (0x10, 6, 2**32 - 1),
+        (0x20, 0, 2**32 - 1),
+    ]
+)
+
+
 def test_in_place_keeps_the_files_acl_and_user_attributes(tmp_path):
     """The PDF replaced in place lost its POSIX ACL: the user it named could no longer open it,
     and its group got the mask's access (rw) instead of its own (none); and its user.* attributes
@@ -722,12 +736,8 @@ def test_in_place_keeps_the_files_acl_and_user_attributes(tmp_path):
     pdf = tmp_path / "scan.pdf"
     shutil.copy(SMALL_PDF, pdf)
     pdf.chmod(0o660)  # the ACL's mask is the group's bits
-    # user::rw- user:1234:rw- group::--- mask::rw- other::--- (acl_ea.h: version 2, then entries
-    # of tag, permissions, id; sorted by tag)
-    entries = [(0x01, 6, 0xFFFFFFFF), (0x02, 6, 1234), (0x04, 0, 0xFFFFFFFF), (0x10, 6, 0xFFFFFFFF)]
-    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in [*entries, (0x20, 0, 0xFFFFFFFF)])
     try:
-        os.setxattr(pdf, "system.posix_acl_access", acl)
+        os.setxattr(pdf, "system.posix_acl_access", acl := SHARED_WITH_ONE_USER)
         os.setxattr(pdf, "user.xdg.tags", b"taxes,2024")
     except OSError:
         pytest.skip("this file system keeps no ACLs or user attributes")
@@ -737,6 +747,22 @@ def test_in_place_keeps_the_files_acl_and_user_attributes(tmp_path):
     assert os.getxattr(pdf, "system.posix_acl_access") == acl
     assert os.getxattr(pdf, "user.xdg.tags") == b"taxes,2024"
     assert stat.S_IMODE(pdf.stat().st_mode) == 0o660
+
+
+def test_outputs_of_a_pdf_its_group_may_not_read_are_not_for_its_group(tmp_path):
+    """A PDF shared through an ACL with one user, not its group (mode 0660: with an ACL the
+    group's bits are its mask): its PDF and sidecar were 0640, the text readable by the group."""
+    pdf = tmp_path / "scan.pdf"
+    shutil.copy(SMALL_PDF, pdf)
+    pdf.chmod(0o660)
+    try:
+        os.setxattr(pdf, "system.posix_acl_access", SHARED_WITH_ONE_USER)
+    except OSError:
+        pytest.skip("this file system keeps no ACLs")
+    result = ocr("pdf", pdf, "-o", tmp_path / "out.pdf")
+    assert result.returncode == 0, result.stderr
+    for output in ("out.pdf", "out.json"):
+        assert stat.S_IMODE((tmp_path / output).stat().st_mode) & 0o077 == 0, output
 
 
 def test_an_output_that_is_no_regular_file_is_written_into_not_replaced(tmp_path):
