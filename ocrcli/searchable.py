@@ -265,6 +265,8 @@ class PdfGrafter:
         source saved over while it was OCRed (its pages are read lazily) gave -o a corrupt PDF,
         mixing the two versions, reported as done."""
         inputs = [source] if made_from is None else made_from
+        if source_sha256 is not None and not source.exists():  # its folder too: it was made again
+            raise BadInputError(source, _GONE)
         if self.changed_pages == 0 and not self.from_images:
             if not (dest.exists() and dest.samefile(source)):
                 copy = functools.partial(shutil.copyfile, source)
@@ -278,6 +280,9 @@ class PdfGrafter:
         self.pdf.close()
 
 
+_GONE = "moved or deleted while it was being OCRed (or its folder); nothing written"
+
+
 def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
     """A check that a file (a copy of `source`, or `source` itself when it is to be replaced) has
     the content `source` was read with (None: no check)."""
@@ -285,7 +290,11 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
         return None
 
     def verify(file: Path) -> None:
-        if models.file_sha256(file) != sha256:
+        try:
+            digest = models.file_sha256(file)
+        except FileNotFoundError:
+            raise BadInputError(source, _GONE) from None  # was "cannot write" it, exit 5
+        if digest != sha256:
             raise BadInputError(source, "changed while it was being OCRed; nothing written (run again)")
 
     return verify

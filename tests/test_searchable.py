@@ -828,6 +828,28 @@ def test_in_place_a_pdf_saved_anew_as_ocr_opens_it_is_left_as_it_now_is(
     assert not list(tmp_path.glob(".*.ocrcli-tmp"))
 
 
+def test_in_place_a_pdf_whose_folder_is_renamed_during_ocr_is_reported_not_its_folder_made_again(
+    tmp_path: Path,
+) -> None:
+    """The folder renamed while its PDF was OCRed in place: the folder was made again at its old
+    path, empty, and the run said "cannot write ...: No such file or directory", exit 5."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    original = folder / "scan.pdf"
+    shutil.copy(DATA / "pdfs" / "ocrmypdf_jbig2.pdf", original)
+    read_with = sha256(original)
+    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
+    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    with pikepdf.open(original) as pdf:
+        grafter = PdfGrafter(pdf)
+        grafter.add(0, PageReading(page))
+        folder.rename(tmp_path / "scans 2024")
+        with pytest.raises(BadInputError, match="moved or deleted while it was being OCRed"):
+            grafter.save(original, original, None, read_with)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scans 2024"]
+    assert sha256(tmp_path / "scans 2024" / "scan.pdf") == read_with
+
+
 def test_to_another_file_a_pdf_written_over_during_ocr_is_an_error_not_a_mixed_output(tmp_path: Path) -> None:
     """`-o`: a source saved over in place while it was OCRed (cp writes into the same file) gave a
     PDF mixing the two versions' objects, corrupt, reported as done: only in place was the source's
