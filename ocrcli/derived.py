@@ -92,10 +92,13 @@ def _remove_stale(cached: Path) -> None:
     DERIVING_VERSION, or weights since updated), 2 to 13 MB each, which would otherwise stay in
     the cache for good. Best effort, like _save."""
     model_and_variant = cached.stem.rsplit("-", 1)[0]
-    for old in cached.parent.glob(f"{model_and_variant}-*"):
-        if old.stem != cached.stem and old.stem.rsplit("-", 1)[0] == model_and_variant:
-            with contextlib.suppress(OSError):
-                old.unlink()
+    # A cache folder the user may not list (another user's) raised PermissionError from the glob,
+    # a traceback before any work.
+    with contextlib.suppress(OSError):
+        for old in cached.parent.glob(f"{model_and_variant}-*"):
+            if old.stem != cached.stem and old.stem.rsplit("-", 1)[0] == model_and_variant:
+                with contextlib.suppress(OSError):
+                    old.unlink()
 
 
 def _build(path: Path, count: int, keep: list[int] | None, quick_gelu: bool) -> bytes | None:

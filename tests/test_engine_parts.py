@@ -749,3 +749,17 @@ def test_a_cut_through_a_ruled_line_in_a_word_gap_is_between_words():
     cuts = find_cuts(crop, 3200 - 2 * 16)
     assert cuts and all(not ink_in_letters[c.column] for c in cuts)  # each cut lies in a word gap...
     assert all(c.between_words for c in cuts), cuts  # ...so a space belongs there
+
+
+def test_a_cache_folder_that_cannot_be_listed_costs_only_its_clean_up(tmp_path, monkeypatch) -> None:
+    """Another user's cache folder (0700) made the glob for stale models raise PermissionError, a
+    traceback before any work; as root every folder can be listed, so the refusal is simulated."""
+    import pathlib
+
+    from ocrcli import derived
+
+    def refuse(self, pattern):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "glob", refuse)
+    derived._remove_stale(tmp_path / "derived" / "pp-ocrv6-tiny-rec-nocjk-0123.onnx")  # no error
