@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from ocrcli.errors import OcrError
     from ocrcli.pipeline import Engine
 
+# onnxruntime's official builds send usage telemetry to Microsoft by default (Linux too, since
+# 1.2x), keeping a device ID and a store of events under ~/.cache. An offline OCR tool sends
+# nothing about its users: off, unless they set it. It is read when onnxruntime is first
+# imported, so here, before any of ours imports it; `ocr scan`'s workers inherit it.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 _engines: dict[tuple[str, bool], Any] = {}
 
 

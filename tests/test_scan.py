@@ -1157,3 +1157,20 @@ def test_a_current_record_gives_models_by_role_also_from_an_older_sidecar(tmp_pa
     run = ocr("scan", folder, "-o", out, "--json", "-")
     doc = json.loads(run.stdout)
     assert doc["status"] == "current" and doc["models"] == models.select("fast").names(), doc["models"]
+
+
+def test_onnxruntime_sends_and_keeps_nothing_about_the_user(tmp_path: Path) -> None:
+    """onnxruntime's builds collect telemetry for Microsoft by default: a device ID and a store
+    of events under ~/.cache, a session file in $TMPDIR. ocrcli turns it off, in its workers too."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    cache, temp = tmp_path / "cache", tmp_path / "temp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env |= {"XDG_CACHE_HOME": str(cache), "TMPDIR": str(temp), "HOME": str(tmp_path)}
+    run = ocr("scan", folder, "-o", tmp_path / "out", env=env)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "a.pdf").exists()
+    assert not (cache / "Microsoft").exists() and not (temp / ".ses").exists()
+    assert "telemetry" not in run.stderr
