@@ -97,9 +97,11 @@ def _write_atomically(
         write(tmp)
         if verify is not None:
             verify(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        # Before the fsync, which then makes the owner and mode durable too; read-only, as the
+        # mode may now be (0444: a read-only file replaced in place).
         _copy_mode(dest, tmp, made_from)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         # Counted before the rename (see replacements), taken back if the rename fails.
         _replacements[entry] += 1
         renaming = True
