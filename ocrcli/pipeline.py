@@ -53,6 +53,12 @@ MIN_LINE_CONFIDENCE = 0.5  # lines read with less are mostly noise (specks, rule
 SHORT_LINE_CHARS, MIN_SHORT_LINE_CONFIDENCE = 2, 0.3
 CJK_TEXT_CHARS, STRAY_MARK_CHARS = 3, 3  # see _without_stray_ideographs
 CJK_CHAR_WIDTH = 0.65  # in crop heights, see Engine._fits_cjk_text
+# A line read as fewer characters than this per crop height of its length was mostly read as
+# blank: without CJK classes the recognizer reads Chinese characters as nothing, and keeps the
+# full-width "，" and "。" between them, confidently, as "," and "." (a page of eight lines of Chinese
+# lost six so; their lines held 0.1-0.4 characters per height). Lines of the ground-truth sets hold
+# at least 0.29 (a receipt's stamp read as "R"), and nearly all of them more than 1.
+SPARSE_CHARS = 0.5
 PATTERN_LETTERS = 6  # see _border_pattern
 # Words re-read by the reviewer come with this many neighbours per side: measured on docbank,
 # 1 gains little, 2 most, 3 a little more for ~5% more CPU (see the issue notes)...
@@ -255,17 +261,25 @@ class Engine:
         better on most doubtful words, not on every tiny crop, such as a lone digit.
 
         Without --cjk the reviewer, like the recognizer, weighs no CJK classes (its last layer is a
-        sixth of its time). A line that stays doubtful throughout, as a line in Chinese does, is then
-        re-read with all classes if it is long enough to be CJK text.
+        sixth of its time). A line that stays unread, doubtful throughout or mostly read as blank, as
+        a line in Chinese is, is then re-read whole with all classes if it is long enough to be CJK
+        text.
         """
         if self.models.reviewer is None:
             return
-        unread = [] if self.cjk else [i for i, ln in enumerate(spans) if ln and all(map(self._doubtful, ln))]
+        unread = [] if self.cjk else [i for i, ln in enumerate(spans) if ln and self._unread(ln, crops[i])]
         self._reread(spans, crops, range(len(spans)), self.cjk)
         still_unread = [
-            i for i in unread if all(map(self._doubtful, spans[i])) and self._fits_cjk_text(crops[i])
+            i for i in unread if self._unread(spans[i], crops[i]) and self._fits_cjk_text(crops[i])
         ]
-        self._reread(spans, crops, still_unread, True)
+        self._reread(spans, crops, still_unread, True, whole=True)
+
+    def _unread(self, line: list[WordSpan], crop: LineCrop) -> bool:
+        """Whether a line was not read: every word doubtful, or too few characters for its length
+        (read mostly as blank, see SPARSE_CHARS)."""
+        start, end = crop.line_part
+        chars = sum(len(word.text) for word in line)
+        return all(map(self._doubtful, line)) or chars < SPARSE_CHARS * (end - start) / CROP_HEIGHT
 
     def _fits_cjk_text(self, crop: LineCrop) -> bool:
         """Whether a line is long enough for CJK_TEXT_CHARS CJK characters (each measured 0.65-0.77
@@ -279,14 +293,19 @@ class Engine:
         return word.confidence < self.recognizer_settings.review_below
 
     def _reread(
-        self, spans: list[list[WordSpan]], crops: list[LineCrop], lines: Iterable[int], cjk: bool
+        self,
+        spans: list[list[WordSpan]],
+        crops: list[LineCrop],
+        lines: Iterable[int],
+        cjk: bool,
+        whole: bool = False,
     ) -> None:
-        """Re-read the doubtful words of `lines`, in their windows, with the reviewer (with or
-        without CJK classes)."""
+        """Re-read the doubtful words of `lines` (all their words if `whole`), in their windows,
+        with the reviewer (with or without CJK classes)."""
         reach = REVIEW_REACH * CROP_HEIGHT
         windows = []
         for i in lines:
-            doubtful = list(map(self._doubtful, spans[i]))
+            doubtful = [whole or self._doubtful(word) for word in spans[i]]
             for first, last in _review_windows(doubtful, REVIEW_CONTEXT):
                 windows.append((i, *_within_reach(spans[i], doubtful, first, last, reach)))
         if not windows:

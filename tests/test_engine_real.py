@@ -403,6 +403,18 @@ def test_cjk_lines_are_read_with_cjk_and_whole_cjk_lines_without(engine):
     assert "光学字符识别是一种技术" in engine.read(image).text
 
 
+def test_whole_cjk_lines_with_punctuation_are_read_without_cjk(engine):
+    """Without CJK classes the recognizer read a Chinese line as its full-width comma and stop
+    alone (", ." at 0.98): not doubtful, so the line was not re-read with all classes and its
+    characters were lost (six of eight lines of a rendered page)."""
+    lines = [
+        "北京是中华人民共和国的首都，也是全国的政治和文化中心。",
+        "春节是中国最重要的传统节日，家家户户都要团圆。",
+    ]
+    text = engine.read(cjk_page(lines)).text
+    assert all(line in text for line in lines), text
+
+
 def test_a_photo_without_text_reads_as_nothing(engine):
     """A pike's scales came out as "212112" and five single letters (line confidences 0.50-0.68)."""
     from ocrcli.pdfpages import open_for_rendering, render, render_dpi
