@@ -7,7 +7,7 @@ for line in doc.pages[0].lines:
     for word in line.words:
         print(word.text, word.box, word.confidence)
 engine = Engine(tier="accurate")       # load the models once, read many pages
-read("scan.png", cjk=True)             # also read Chinese, Japanese and Korean characters
+read("scan.png", cjk=True)             # also read Chinese and Japanese characters
 doc.to_dict()                          # the JSON form (ocrcli/document.schema.json)
 """
 
@@ -37,7 +37,7 @@ _engines: dict[tuple[str, bool], Any] = {}
 
 def read(source: str | os.PathLike | np.ndarray, tier: str = "fast", cjk: bool = False) -> Document:
     """OCR one image file (all its frames) or an RGB numpy array; models load once per tier.
-    cjk=True reads Chinese, Japanese and Korean characters too (see ocrcli.charset)."""
+    cjk=True reads Chinese and Japanese characters too (see ocrcli.charset)."""
     from ocrcli.pipeline import Engine
 
     if (tier, cjk) not in _engines:

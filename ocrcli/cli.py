@@ -84,7 +84,7 @@ CjkOption = Annotated[
     bool,
     typer.Option(
         "--cjk",
-        help="Also read Chinese, Japanese and Korean characters (about 20 % slower). Without it the "
+        help="Also read Chinese and Japanese characters (about 20 % slower). Without it the "
         "recognizer and the fast tier's reviewer weigh only the non-CJK classes (Latin with accents, "
         "Greek, digits, symbols); only a line still unread after the reviewer, long enough for about "
         "three CJK characters, is re-read with all classes.",
