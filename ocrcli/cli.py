@@ -726,6 +726,10 @@ def scan_command(
         _usage_error(f"{input_dir}: not a folder")
     if output is not None and output.exists() and not output.is_dir():
         _usage_error(f"-o {output}: is a file, not a folder")
+    if output is not None and str(output) == "-":  # it made a folder named "-" (./- reads as - too)
+        _usage_error(
+            "-o -: scan writes files into a folder, not to stdout (for a folder named -, give $PWD/-)"
+        )
     if in_place and output is not None:
         _usage_error("give either -o OUTPUT_DIR or --in-place, not both")
     if no_pdf and no_sidecar:

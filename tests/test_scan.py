@@ -1174,3 +1174,17 @@ def test_onnxruntime_sends_and_keeps_nothing_about_the_user(tmp_path: Path) -> N
     assert (tmp_path / "out" / "a.pdf").exists()
     assert not (cache / "Microsoft").exists() and not (temp / ".ses").exists()
     assert "telemetry" not in run.stderr
+
+
+def test_o_dash_is_refused_not_made_a_folder(tmp_path: Path) -> None:
+    """`ocr scan in -o -` made a folder named "-" where the user may have meant stdout, as the
+    other commands now refuse -o -; a folder of that name is still reachable by its full path."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    run = subprocess.run([*OCR, "scan", folder, "-o", "-"], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 2 and "-o -: scan writes files into a folder" in run.stderr, run.stderr
+    assert not (tmp_path / "-").exists()
+    run = ocr("scan", folder, "-o", tmp_path / "-")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "-" / "a.pdf").exists()
