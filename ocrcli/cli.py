@@ -152,7 +152,7 @@ def image(
         typer.Option(
             "--pdf",
             metavar="FILE",
-            help="Also write one searchable PDF of all the images (a page per frame).",
+            help="Also write one searchable PDF of all the images (a page per image or TIFF page).",
         ),
     ] = None,
     sidecar_given: SidecarOption = None,
