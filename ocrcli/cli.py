@@ -78,7 +78,7 @@ ThreadsOption = Annotated[
     int | None,
     # Read here, not only by the engine, so that a bad value is refused as --threads' is (the
     # engine took "abc", "0" or "four" for 1, without a word).
-    typer.Option(min=1, envvar="OCRCLI_THREADS", help="Inference threads (default 1)."),
+    typer.Option(min=1, envvar="OCRCLI_THREADS", help="Inference threads (default 1; at most one per core)."),
 ]
 CjkOption = Annotated[
     bool,
