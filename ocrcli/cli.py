@@ -597,7 +597,15 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
                 stream = open(path, "w", encoding="utf-8", errors=TEXT_ERRORS, opener=create)  # noqa: SIM115 - closed below
                 if path.is_file():  # an old file too; not /dev/null or a pipe
                     os.chmod(path, mode)
-            yield None if stream is None else _WholeLines(stream)
+        lines = None if stream is None else _WholeLines(stream)
+        try:
+            yield lines
+        except OSError as exc:
+            if lines is None or exc is not lines.failed:
+                raise  # not the stream's (ocr scan's workers could not be started): not told as its
+            with _write_errors(_file(json_out)):
+                raise
+        with _write_errors(_file(json_out)):
             if stream not in (None, sys.stdout):
                 stream.close()  # a failed flush shows here
     finally:
@@ -861,6 +869,7 @@ class _WholeLines:
         self.stream = stream
         self.handlers: dict[int, Any] | None = None  # those in place, while a line is written
         self.held: int | None = None  # the interrupt that came meanwhile
+        self.failed: OSError | None = None  # what a write raised: the stream's failure, no other
 
     def write(self, text: str) -> int:
         if self.handlers is None:
@@ -869,7 +878,9 @@ class _WholeLines:
             written = self.stream.write(text)
             if text.endswith("\n"):
                 self.stream.flush()
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, OSError):
+                self.failed = exc
             self._release()
             raise
         if text.endswith("\n"):

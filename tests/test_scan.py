@@ -171,6 +171,27 @@ def test_head_closes_the_pipe_without_a_traceback(mixed: Path, tmp_path: Path) -
     assert not temporaries(tmp_path)
 
 
+def test_an_os_error_of_the_scan_itself_is_not_told_as_the_streams(tmp_path: Path) -> None:
+    """An OSError the batch raises other than in writing the JSON stream (the workers' fork failing
+    under a process limit, EAGAIN) was reported as 'cannot write stdout: ...', exit 5, as if the
+    output had failed; with --json - and without. It is an unexpected error (exit 1) now."""
+    (tmp_path / "in").mkdir()
+    Image.new("L", (64, 32), 255).save(tmp_path / "in" / "blank.png")
+    script = (
+        "import errno, sys, ocrcli.scan\n"
+        "def run(self): raise OSError(errno.EAGAIN, 'Resource temporarily unavailable')\n"
+        "ocrcli.scan.Scan.run = run\n"
+        "from ocrcli.__main__ import main\n"
+        "sys.argv = ['ocr', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    for json_out in ([], ["--json", "-"], ["--json", tmp_path / "stream.jsonl"]):
+        args = ["scan", tmp_path / "in", "-o", tmp_path / "out", "-q", *json_out]
+        run = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True)
+        assert run.returncode == 1, run.stderr
+        assert "cannot write" not in run.stderr and "Resource temporarily unavailable" in run.stderr
+
+
 def _wait_for(condition, timeout: float = 300, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
