@@ -523,14 +523,14 @@ def _finish_pdf(
         _emit(doc, [Page.from_dict(entry).text for entry in doc["pages"]], stream, None, text)
 
 
-def _internal_error(exc: Exception) -> None:
-    """One line instead of a traceback (OCRCLI_DEBUG=1 shows it): nothing was written."""
+def _internal_error(exc: Exception, kept: str = "nothing was written") -> None:
+    """One line instead of a traceback (OCRCLI_DEBUG=1 shows it), saying what was `kept`."""
     import os
 
     if os.environ.get("OCRCLI_DEBUG"):
         raise exc
     detail = errors.one_line(exc)
-    report(f"error: unexpected {type(exc).__name__}: {detail} (nothing was written; please report this)")
+    report(f"error: unexpected {type(exc).__name__}: {detail} ({kept}; please report this)")
     raise typer.Exit(errors.EXIT_INTERNAL) from None
 
 
@@ -819,6 +819,12 @@ def scan_command(
         except KeyboardInterrupt:
             outcomes, code = scan.outcomes if scan else [], errors.EXIT_INTERRUPTED
             report("interrupted: documents in progress were not written; run the same command to continue")
+        except typer.Exit:  # an error already told (models missing: exit 4)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug, or workers the system would not start
+            if stream is not None and exc is stream.failed:
+                raise  # the JSON stream's own failure, which _output_stream tells
+            _internal_error(exc, "the documents done are written; run the same command to continue")
     if not quiet:
         table = summary_table(outcomes, time.perf_counter() - started, len(outputs))
         _StderrConsole(stderr=True, width=None if stderr.is_terminal else 200).print(table)

@@ -190,6 +190,8 @@ def test_an_os_error_of_the_scan_itself_is_not_told_as_the_streams(tmp_path: Pat
         run = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True)
         assert run.returncode == 1, run.stderr
         assert "cannot write" not in run.stderr and "Resource temporarily unavailable" in run.stderr
+        assert len(run.stderr.splitlines()) == 1, run.stderr  # one line, as ocr image's and pdf's
+        assert "the documents done are written" in run.stderr
 
 
 def _wait_for(condition, timeout: float = 300, process: subprocess.Popen | None = None) -> None:
