@@ -384,6 +384,11 @@ def _save(
     PDF replaced in place must still be the version that was OCRed (a user's editor may have saved
     a newer one meanwhile, which the OCR of the old one replaced). The files it is `made_from`
     bound its permissions (see safewrite.output_mode)."""
+    # pikepdf's XMP update (off: see write) refused a PDF whose XMP stream cannot be decoded; so
+    # do we, before any file is made: such damage marks a broken file (a fuzzed one, whose page
+    # renders blank), and XMP we cannot read is XMP we cannot say we kept.
+    if isinstance(metadata := pdf.Root.get("/Metadata"), pikepdf.Stream):
+        metadata.read_bytes()  # pikepdf.DataDecodingError, a PdfError: see rewrite_errors
     expected_pages = len(pdf.pages)
     objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
     linearize = pdf.is_linearized and not compact  # a PDF made for fast web view stays so
@@ -399,11 +404,6 @@ def _save(
         )
         # fix_metadata_version off: pikepdf re-serialised every XMP packet to update a PDF version
         # in it (which we do not change), dropping its padding and "repairing" malformed XMP.
-        # Its update also refused a PDF whose XMP stream cannot be decoded; so do we, as before:
-        # such damage marks a broken file (a fuzzed one, whose page renders blank), and XMP we
-        # cannot read is XMP we cannot say we kept.
-        if isinstance(metadata := pdf.Root.get("/Metadata"), pikepdf.Stream):
-            metadata.read_bytes()  # pikepdf.DataDecodingError, a PdfError: see rewrite_errors
         with open(tmp, "wb") as out:
             pdf.save(out, object_stream_mode=objects, linearize=linearize, fix_metadata_version=False, **keep)
 

@@ -73,6 +73,12 @@ def pdftotext(path: Path, *options: str) -> str:
     return run.stdout
 
 
+def _one_word_page() -> Page:
+    """A page read as one word, for tests of what grafting and saving do around the OCR."""
+    quad = (10, 10, 60, 10, 60, 30, 10, 30)
+    return Page(1, 100, 100, 72.0, lines=[Line("word", quad, 0.99, [Word("word", quad, 0.99)])])
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -786,8 +792,7 @@ def test_in_place_a_pdf_saved_anew_during_ocr_is_left_as_it_now_is(tmp_path: Pat
     original = tmp_path / "scan.pdf"
     shutil.copy(DATA / "pdfs" / "ocrmypdf_jbig2.pdf", original)
     read_with = sha256(original)
-    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
-    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    page = _one_word_page()
     with pikepdf.open(original) as pdf:
         grafter = PdfGrafter(pdf)
         grafter.add(0, PageReading(page))
@@ -838,8 +843,7 @@ def test_in_place_a_pdf_whose_folder_is_renamed_during_ocr_is_reported_not_its_f
     original = folder / "scan.pdf"
     shutil.copy(DATA / "pdfs" / "ocrmypdf_jbig2.pdf", original)
     read_with = sha256(original)
-    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
-    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    page = _one_word_page()
     with pikepdf.open(original) as pdf:
         grafter = PdfGrafter(pdf)
         grafter.add(0, PageReading(page))
@@ -857,8 +861,7 @@ def test_to_another_file_a_pdf_written_over_during_ocr_is_an_error_not_a_mixed_o
     original = tmp_path / "scan.pdf"
     shutil.copy(DATA / "pdfs" / "pypdf_sample_files_crazyones-pdfa.pdf", original)
     read_with = sha256(original)
-    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
-    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    page = _one_word_page()
     out = tmp_path / "out.pdf"
     with pikepdf.open(original) as pdf:
         grafter = PdfGrafter(pdf)
@@ -886,8 +889,7 @@ def test_the_xmp_metadata_is_kept_byte_for_byte(tmp_path: Path) -> None:
     with pikepdf.open(io.BytesIO(img2pdf.convert(str(PHOTOTEST)))) as pdf:
         pdf.Root.Metadata = pdf.make_stream(xmp, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
         pdf.save(original, fix_metadata_version=False)
-    word = Word("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99)
-    page = Page(1, 100, 100, 72.0, lines=[Line("word", (10, 10, 60, 10, 60, 30, 10, 30), 0.99, [word])])
+    page = _one_word_page()
     with pikepdf.open(original) as pdf:
         grafter = PdfGrafter(pdf)
         grafter.add(0, PageReading(page))
