@@ -35,7 +35,10 @@ EXIT_CODES_HELP = (
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    rich_markup_mode="markdown",  # paragraphs reflow to the terminal's width
+    # click's plain help, not rich's boxes: at 80 columns rich's option table cut
+    # "--invalidate-signatures" to "--invalidate-sig…", and `ocr --help | head -1` exited 1.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
     help=f"Batch document OCR on the CPU. {EXIT_CODES_HELP}",
     pretty_exceptions_enable=False,
 )
@@ -78,7 +81,12 @@ ThreadsOption = Annotated[
     int | None,
     # Read here, not only by the engine, so that a bad value is refused as --threads' is (the
     # engine took "abc", "0" or "four" for 1, without a word).
-    typer.Option(min=1, envvar="OCRCLI_THREADS", help="Inference threads (default 1; at most one per core)."),
+    typer.Option(
+        min=1,
+        envvar="OCRCLI_THREADS",
+        metavar="N",
+        help="Inference threads (default 1; at most one per core).",
+    ),
 ]
 CjkOption = Annotated[
     bool,
@@ -99,7 +107,7 @@ SidecarOption = Annotated[
     ),
 ]
 RedoOption = Annotated[bool, typer.Option("--redo", help="Replace old invisible OCR layers (any tool's).")]
-PasswordOption = Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")]
+PasswordOption = Annotated[str | None, typer.Option(metavar="PASSWORD", help="Password of encrypted PDFs.")]
 InvalidateSignaturesOption = Annotated[
     bool, typer.Option("--invalidate-signatures", help="Rewrite signed PDFs, breaking their signatures.")
 ]
@@ -114,7 +122,11 @@ RotatePagesOption = Annotated[
 ]
 ModelsOption = Annotated[
     Path | None,
-    typer.Option("--models", help="Folder with other model weights and a manifest.json ($OCRCLI_MODELS)."),
+    typer.Option(
+        "--models",
+        metavar="DIR",
+        help="Folder with other model weights and a manifest.json ($OCRCLI_MODELS).",
+    ),
 ]
 
 
@@ -123,7 +135,7 @@ def report(message: str) -> None:
     stderr.print(f"ocr: {errors.one_line_message(message)}", markup=False, highlight=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(short_help="OCR images to JSON, text or a searchable PDF.")
 def image(
     given: Annotated[
         list[str],
@@ -131,7 +143,11 @@ def image(
     ],
     json_out: Annotated[
         str | None,
-        typer.Option("--json", help="Write JSON Lines, one document per input in input order, to FILE or -."),
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Write JSON Lines, one document per input in input order, to FILE or -.",
+        ),
     ] = None,
     output: Annotated[
         str | None,
@@ -362,7 +378,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-@app.command("pdf")
+@app.command("pdf", short_help="Add a text layer to a PDF; in place or to a new file.")
 def pdf_command(
     given: Annotated[str, typer.Argument(metavar="SOURCE", help="The PDF to OCR.")],
     output_given: Annotated[
@@ -372,7 +388,8 @@ def pdf_command(
         bool, typer.Option("--in-place", help="Replace the input, atomically, once the new PDF is verified.")
     ] = False,
     pages: Annotated[
-        str | None, typer.Option(help="Pages to OCR, e.g. 1-3,7 or 5- (5 to the end; default: all).")
+        str | None,
+        typer.Option(metavar="PAGES", help="Pages to OCR, e.g. 1-3,7 or 5- (5 to the end; default: all)."),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="OCR pages that have text too; old OCR layers go.")
@@ -382,7 +399,9 @@ def pdf_command(
     invalidate_signatures: InvalidateSignaturesOption = False,
     rotate_pages: RotatePagesOption = False,
     sidecar_given: SidecarOption = None,
-    json_out: Annotated[str | None, typer.Option("--json", help="Also write the JSON to FILE or -.")] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", metavar="FILE", help="Also write the JSON to FILE or -.")
+    ] = None,
     text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
     tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
     cjk: CjkOption = False,
@@ -658,14 +677,17 @@ def _write_errors(file: Path | None = None) -> Iterator[None]:
         raise typer.Exit(errors.EXIT_OUTPUT) from None
 
 
-@app.command("scan")
+@app.command("scan", short_help="OCR a folder: a searchable PDF and a JSON sidecar per document.")
 def scan_command(
-    input_dir: Annotated[Path, typer.Argument(help="Folder of images and PDFs (searched recursively).")],
+    input_dir: Annotated[
+        Path, typer.Argument(metavar="INPUT_DIR", help="Folder of images and PDFs (searched recursively).")
+    ],
     output: Annotated[
         Path | None,
         typer.Option(
             "-o",
             "--output",
+            metavar="DIR",
             help="Folder for the outputs, mirroring the input tree (default: INPUT_DIR-ocr beside it).",
         ),
     ] = None,
@@ -678,26 +700,37 @@ def scan_command(
         ),
     ] = False,
     include: Annotated[
-        list[str] | None, typer.Option("--include", help="Only files whose name or relative path match.")
+        list[str] | None,
+        typer.Option(
+            "--include", metavar="GLOB", help="Only files whose name or relative path match (repeatable)."
+        ),
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", help="Skip files, and folders, whose name or relative path match."),
+        typer.Option(
+            "--exclude",
+            metavar="GLOB",
+            help="Skip files, and folders, whose name or relative path match (repeatable).",
+        ),
     ] = None,
     recursive: Annotated[bool, typer.Option(help="Look in subfolders too.")] = True,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")
+        int | None,
+        typer.Option("--jobs", "-j", min=1, metavar="N", help="Worker processes (default: one per core)."),
     ] = None,
     page_timeout: Annotated[
         float,
         typer.Option(
-            min=0.001, help="Seconds one page may take; then its worker is stopped, the document fails."
+            min=0.001,
+            metavar="SECONDS",
+            help="Seconds one page may take; then its worker is stopped, the document fails.",
         ),
     ] = 600.0,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write only the JSON sidecars.")] = False,
     no_sidecar: Annotated[bool, typer.Option("--no-sidecar", help="Write only the PDFs.")] = False,
     pages: Annotated[
-        str | None, typer.Option(help="Pages to OCR in each PDF, e.g. 1-3,7 or 5- (5 to the end).")
+        str | None,
+        typer.Option(metavar="PAGES", help="Pages to OCR in each PDF, e.g. 1-3,7 or 5- (5 to the end)."),
     ] = None,
     force: Annotated[
         bool,
@@ -709,7 +742,11 @@ def scan_command(
     rotate_pages: RotatePagesOption = False,
     json_out: Annotated[
         str | None,
-        typer.Option("--json", help="Write a JSON document per line, as each one completes, to FILE or -."),
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Write a JSON document per line, as each one completes, to FILE or -.",
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each file.")] = False,

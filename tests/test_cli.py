@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import stat
@@ -502,10 +503,52 @@ def test_help_reflows_the_commands_descriptions_to_the_terminal() -> None:
     """Descriptions come from docstrings wrapped at 100 columns; --help reflows them, rather than
     breaking lines where the source did ("on a pool of worker" / "processes.")."""
     run = subprocess.run(
-        [*OCR, "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=60
+        [*OCR, "scan", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
-    assert "on a pool of worker processes. Re-running skips" in run.stdout
+    assert "on a pool of worker processes." in run.stdout
+
+
+@pytest.mark.parametrize("command", ["image", "pdf", "scan", "models"])
+def test_help_names_every_option_whole_in_80_columns(command: str) -> None:
+    """rich's option table cut "--invalidate-signatures" to "--invalidate-sig…" at 80 columns, so
+    `ocr scan --help` did not tell the option's name."""
+    import typer.main
+
+    from ocrcli.cli import app
+
+    params = typer.main.get_command(app).commands[command].params
+    names = [name for param in params for name in param.opts if name.startswith("-")]
+    assert "--help" in names or len(names) > 1
+    run = subprocess.run(
+        [*OCR, command, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "…" not in run.stdout
+    assert max(map(len, run.stdout.splitlines())) <= 80
+    listed = set(re.findall(r"--?[\w-]+", run.stdout))
+    assert set(names) <= listed, set(names) - listed
+
+
+def test_help_into_a_reader_that_stops_early_exits_0() -> None:
+    """`ocr --help | head -1` exited 1, a bug's code: rich's help console ended the run so on a
+    closed pipe."""
+    run = subprocess.run(
+        ["bash", "-c", 'set -o pipefail; "$@" --help | head -1', "sh", *OCR],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, (run.returncode, run.stderr)
+    assert run.stdout.startswith("Usage: ")
 
 
 SMALL_PDF = DATA / "pdfs" / "ocrmypdf_jbig2.pdf"
