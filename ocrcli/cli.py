@@ -130,6 +130,14 @@ ModelsOption = Annotated[
 ]
 
 
+def _plain(table: Table) -> str:
+    """A table as text for a pipe or a file: full lines, not cut to 80 columns, without the spaces
+    rich pads each line with to the table's width."""
+    shown = io.StringIO()
+    Console(file=shown, width=250).print(table)
+    return "".join(line.rstrip() + "\n" for line in shown.getvalue().splitlines())
+
+
 def report(message: str) -> None:
     """One line on stderr, never wrapped."""
     stderr.print(f"ocr: {errors.one_line_message(message)}", markup=False, highlight=False, soft_wrap=True)
@@ -864,7 +872,10 @@ def scan_command(
             _internal_error(exc, "the documents done are written; run the same command to continue")
     if not quiet:
         table = summary_table(outcomes, time.perf_counter() - started, len(outputs))
-        _StderrConsole(stderr=True, width=None if stderr.is_terminal else 200).print(table)
+        if stderr.is_terminal:
+            stderr.print(table)
+        else:
+            stderr.out(_plain(table), end="")
     if code == errors.EXIT_OK and any(o.status == "failed" for o in outcomes):
         code = errors.EXIT_INPUT
     raise typer.Exit(code)
@@ -1019,11 +1030,14 @@ def list_models(
                 r["name"], r["role"], ",".join(r["tiers"]), size, f"[{style}]{r['status']}", r["path"]
             )
         # Rendered first, then written: rich itself ends with exit 1 on a closed pipe.
-        shown, terminal = io.StringIO(), sys.stdout.isatty()
-        # A pipe gets full lines, not a table cut to 80 columns.
-        Console(file=shown, width=None if terminal else 250, force_terminal=terminal).print(table)
+        if sys.stdout.isatty():
+            shown = io.StringIO()
+            Console(file=shown, force_terminal=True).print(table)
+            text = shown.getvalue()
+        else:
+            text = _plain(table)
         with _write_errors():
-            print(shown.getvalue(), end="", flush=True)
+            print(text, end="", flush=True)
     if any(r["status"] not in ("ok", "unverified") for r in rows):
         raise typer.Exit(errors.EXIT_MODELS)
 

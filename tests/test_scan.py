@@ -1211,3 +1211,16 @@ def test_o_dash_is_refused_not_made_a_folder(tmp_path: Path) -> None:
     run = ocr("scan", folder, "-o", tmp_path / "-")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "-" / "a.pdf").exists()
+
+
+def test_the_summary_on_a_pipe_has_no_trailing_spaces(tmp_path: Path) -> None:
+    """Without a terminal the summary table was padded with spaces to its width, on every line."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "a.png")
+    (folder / "b.png").write_bytes(b"not a png")
+    run = ocr("scan", folder)
+    assert run.returncode == 3, run.stderr
+    table = run.stderr[run.stderr.index("ocr scan\n") :].splitlines()
+    assert [line.split()[0] for line in table[2:]] == ["done", "skipped", "failed", "total"], run.stderr
+    assert all(line == line.rstrip() for line in table), run.stderr
