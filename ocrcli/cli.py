@@ -771,7 +771,7 @@ def scan_command(
     from ocrcli import discover
     from ocrcli.pool import EngineSpec
     from ocrcli.progress import ScanDisplay, summary_table
-    from ocrcli.scan import Scan, ScanOptions
+    from ocrcli.scan import Scan, ScanOptions, wait_for_other_scans
 
     if not input_dir.exists():
         _usage_error(f"{input_dir}: not found")
@@ -804,6 +804,10 @@ def scan_command(
         _refuse_unwritable_folder("-o", out_dir, out_dir)
     else:
         _refuse_unwritable_folder("--in-place", input_dir, input_dir)
+    wait_for_other_scans(
+        input_dir,
+        lambda: report(f"{input_dir}: another ocr scan is working on it; waiting for it to finish"),
+    )
     unreadable: list[OSError] = []
     skip = [out_dir] if out_dir else []
     links = _not_followed(quiet)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import functools
 import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -52,6 +53,33 @@ from ocrcli.searchable import (
     open_for_ocr,
     rewrite_errors,
 )
+
+_held_folders: dict[str, int] = {}  # folder -> the descriptor its lock is held by, until the process ends
+
+
+def wait_for_other_scans(folder: Path, on_wait: Callable[[], None]) -> None:
+    """Lock `folder` for this process's life, first waiting (after calling `on_wait`) while
+    another `ocr scan` holds it. Two scans of one folder at once (a cron job whose last run is not
+    done) both OCRed every document; the second now finds them current. The lock is flock on the
+    folder itself: no lock file is left behind, and it goes with the process, however it ends.
+    Where the file system cannot lock folders (some network shares), scans run side by side as
+    before."""
+    key = os.path.realpath(folder)
+    if key in _held_folders:
+        return
+    try:
+        fd = os.open(key, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        on_wait()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        return
+    _held_folders[key] = fd
 
 
 @dataclass

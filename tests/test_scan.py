@@ -1224,3 +1224,32 @@ def test_the_summary_on_a_pipe_has_no_trailing_spaces(tmp_path: Path) -> None:
     table = run.stderr[run.stderr.index("ocr scan\n") :].splitlines()
     assert [line.split()[0] for line in table[2:]] == ["done", "skipped", "failed", "total"], run.stderr
     assert all(line == line.rstrip() for line in table), run.stderr
+
+
+def test_a_second_scan_of_a_folder_waits_for_the_first_then_finds_its_work_done(tmp_path: Path) -> None:
+    """Two scans of one folder at once (a cron job's runs overlapping) both OCRed every document.
+    A scan now waits while another holds the folder; the lock is the folder's own flock, which the
+    test takes here as a first scan would."""
+    import fcntl
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "a.png")
+    held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    log = tmp_path / "stderr"
+    with open(log, "w") as err:
+        second = subprocess.Popen([*OCR, "scan", str(folder), "-q"], stderr=err, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if "waiting" in log.read_text() or second.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert "another ocr scan is working on it" in log.read_text()
+        assert second.poll() is None and not (tmp_path / "in-ocr").exists()
+    finally:
+        os.close(held)  # the first scan ends
+    assert second.wait(timeout=600) == 0, log.read_text()
+    assert (tmp_path / "in-ocr" / "a.pdf").exists() and (tmp_path / "in-ocr" / "a.json").exists()
+    run = ocr("scan", folder, "--json", "-")  # no lock left behind
+    assert run.returncode == 0 and json.loads(run.stdout)["status"] == "current", run.stderr
