@@ -164,6 +164,7 @@ def _pixel_limit(path: str | os.PathLike[str], max_pixels: int | None) -> int:
 
 
 _MAGIC = (
+    (b"%PDF-", "PDF"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -172,12 +173,15 @@ _MAGIC = (
 )
 
 
-def _starts_with(file: Path, magic: bytes) -> bool:
+def header_kind(file: str | os.PathLike[str]) -> str | None:
+    """What the file's first bytes say it is ("PDF", "PNG", ...), or None: the hint an error
+    message gives when a file cannot be read as the kind its command takes."""
     try:
         with open(file, "rb") as f:
-            return f.read(len(magic)) == magic
+            head = f.read(8)
     except OSError:
-        return False
+        return None
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
 
 
 def _open(path: str | os.PathLike[str]) -> Image.Image:
@@ -195,11 +199,11 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
     except PermissionError as exc:
         raise BadInputError(path, "permission denied") from exc
     except UnidentifiedImageError as exc:
-        if _starts_with(file, b"%PDF-"):
+        kind = header_kind(file)
+        if kind == "PDF":
             raise BadInputError(path, "is a PDF, not an image: OCR it with `ocr pdf`") from exc
-        for magic, kind in _MAGIC:
-            if _starts_with(file, magic):  # its header says what it is, yet it cannot be read
-                raise BadInputError(path, f"a {kind} file that cannot be read: truncated or corrupt") from exc
+        if kind:  # its header says what it is, yet it cannot be read
+            raise BadInputError(path, f"a {kind} file that cannot be read: truncated or corrupt") from exc
         raise BadInputError(path, "not an image, or an image format that cannot be read") from exc
     except Image.DecompressionBombError as exc:  # only if someone re-enabled Pillow's limit
         raise BadInputError(path, f"image is too large ({one_line(exc)})") from exc

@@ -18,6 +18,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ocrcli.errors import BadInputError, OcrError, input_size, one_line, reading_input
+from ocrcli.imageio import header_kind
 
 DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
@@ -96,6 +97,8 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
         reason = "wrong password" if password else "encrypted: give its password with --password"
         raise EncryptedError(path, reason) from None
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
+        if (kind := header_kind(path)) not in (None, "PDF"):
+            raise BadInputError(path, f"is a {kind} image, not a PDF: OCR it with `ocr image`") from None
         raise BadInputError(path, f"not a readable PDF ({one_line(exc)})") from None
     try:
         if len(pdf.pages) == 0:

@@ -988,6 +988,16 @@ def test_a_corrupt_pdf_is_named_once_in_its_error(tmp_path):
         assert "not a readable PDF (unable to find trailer" in result.stderr, result.stderr
 
 
+def test_an_image_given_to_ocr_pdf_is_named_as_what_it_is(tmp_path):
+    """`ocr pdf scan.jpg` said "not a readable PDF (unable to find trailer dictionary while
+    recovering damaged file)"; `ocr image x.pdf` already said it is a PDF, and which command reads
+    it."""
+    result = ocr("pdf", RECEIPT, "-o", tmp_path / "out.pdf")
+    assert (result.returncode, len(result.stderr.splitlines())) == (3, 1), result.stderr
+    assert f"{RECEIPT}: is a JPEG image, not a PDF: OCR it with `ocr image`" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_reason_keeps_another_files_path_that_ends_as_this_ones() -> None:
     """The file's own name is left out of a library's message in the reason, but not the end of
     another path that merely ends with it: "out/x.pdf: ..." lost its "x.pdf: "."""
