@@ -260,8 +260,7 @@ def _input_failure(path: str, exc: Exception) -> tuple[str, int]:
         return f"{path}: out of memory", errors.EXIT_INPUT
     if os.environ.get("OCRCLI_DEBUG"):
         raise exc
-    detail = errors.one_line(exc)
-    return f"{path}: unexpected {type(exc).__name__}: {detail} (please report this)", errors.EXIT_INTERNAL
+    return f"{path}: {errors.unexpected(exc)} (please report this)", errors.EXIT_INTERNAL
 
 
 def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
@@ -556,8 +555,7 @@ def _internal_error(exc: Exception, kept: str = "nothing was written") -> None:
 
     if os.environ.get("OCRCLI_DEBUG"):
         raise exc
-    detail = errors.one_line(exc)
-    report(f"error: unexpected {type(exc).__name__}: {detail} ({kept}; please report this)")
+    report(f"error: {errors.unexpected(exc)} ({kept}; please report this)")
     raise typer.Exit(errors.EXIT_INTERNAL) from None
 
 

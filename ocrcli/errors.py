@@ -50,6 +50,11 @@ def one_line(exc: BaseException, limit: int = 200) -> str:
     return text or type(exc).__name__
 
 
+def unexpected(exc: BaseException) -> str:
+    """An error no handler expected (a bug), named in one line: "unexpected KeyError: 'x'"."""
+    return f"unexpected {type(exc).__name__}: {one_line(exc)}"
+
+
 class OcrError(Exception):
     """Base class: a one-line message for the user and the exit code it maps to."""
 

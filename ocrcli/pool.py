@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ocrcli import pdfpages
-from ocrcli.errors import ModelError, OcrError, one_line
+from ocrcli.errors import ModelError, OcrError, unexpected
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,7 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
         except MemoryError:
             outcome = ("error", f"{task.path}: page {task.index + 1}: out of memory")
         except Exception as exc:  # noqa: BLE001 - one page's bug fails its document, not the batch
-            detail = f"unexpected {type(exc).__name__}: {one_line(exc)}"
-            outcome = ("error", f"{task.path}: page {task.index + 1}: {detail}")
+            outcome = ("error", f"{task.path}: page {task.index + 1}: {unexpected(exc)}")
         if not _reply(conn, outcome):
             return
 

@@ -40,6 +40,7 @@ from ocrcli.errors import (
     one_line,
     one_line_message,
     regular_file_stat,
+    unexpected,
 )
 from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
@@ -460,7 +461,7 @@ def _failure(path: Path, exc: Exception) -> str:
         return str(exc)
     if isinstance(exc, OSError):  # reading the input or writing the outputs
         return f"{path}: {one_line(exc)}"
-    return f"{path}: unexpected {type(exc).__name__}: {one_line(exc)} (please report this)"
+    return f"{path}: {unexpected(exc)} (please report this)"
 
 
 def _identity(path: Path) -> tuple[int, ...]:
