@@ -216,21 +216,25 @@ class Engine:
             orientation = decide(probs, votes, line_axes(quads))
             turn = (orientation.degrees - proposal) % 360
             if turn == 180:  # the lines overruled the classifier by a half turn
-                upright = rotate_image(upright, 180)
-                quads = _half_turn(quads, upright.shape[1], upright.shape[0])
-                crops = crop_lines(upright, quads, self.recognizer_settings)
+                upright, quads, crops = self._half_turned(upright, quads)
         if turn in (90, 270):  # the lines did not confirm a quarter turn: the page stays as it is
             upright = image
             with clock("detection"):
                 quads, crops = self._find_lines(upright)
         with clock("orientation"):
             if (confidence := self._turned_confidence(orientation.degrees, crops)) is not None:
-                upright = rotate_image(upright, 180)
-                quads = _half_turn(quads, upright.shape[1], upright.shape[0])
-                crops = crop_lines(upright, quads, self.recognizer_settings)
+                upright, quads, crops = self._half_turned(upright, quads)
                 degrees = (orientation.degrees + 180) % 360
                 orientation = dataclasses.replace(orientation, degrees=degrees, confidence=confidence)
         return upright, quads, crops, orientation
+
+    def _half_turned(
+        self, page: np.ndarray, quads: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[LineCrop]]:
+        """The page turned by 180 degrees, its line quads turned with it, and their crops."""
+        turned = rotate_image(page, 180)
+        quads = _half_turn(quads, turned.shape[1], turned.shape[0])
+        return turned, quads, crop_lines(turned, quads, self.recognizer_settings)
 
     def _turned_confidence(self, degrees: int, crops: list[LineCrop]) -> float | None:
         """On a page of under MIN_VOTES sampled lines, decided `degrees`: the recognizer's mean
