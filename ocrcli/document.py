@@ -9,6 +9,7 @@ from __future__ import annotations
 import cmath
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,11 @@ class Line:
     @property
     def box(self) -> Box:
         return box_of_quad(self.quad)
+
+    def moved(self, move: Callable[[Quad], Quad]) -> Line:
+        """The line with its quad and its words' quads passed through `move` (turned, say)."""
+        words = [Word(word.text, move(word.quad), word.confidence) for word in self.words]
+        return Line(self.text, move(self.quad), self.confidence, words, self.block)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,16 +135,7 @@ class Page:
         def turned(quad: Quad) -> Quad:
             return tuple(v for i in range(4) for v in point(quad[2 * i], quad[2 * i + 1]))
 
-        lines = [
-            Line(
-                line.text,
-                turned(line.quad),
-                line.confidence,
-                [Word(word.text, turned(word.quad), word.confidence) for word in line.words],
-                line.block,
-            )
-            for line in self.lines
-        ]
+        lines = [line.moved(turned) for line in self.lines]
         across, down = (height, width) if turn in (90, 270) else (width, height)
         return dataclasses.replace(self, width=across, height=down, orientation=0, lines=lines, turned=turn)
 

@@ -184,8 +184,7 @@ class Engine:
             lines = _without_stray_ideographs(lines)
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
-            for line in lines:
-                _to_page_frame(line, orientation.degrees, width, height)
+            lines = [_to_page_frame(line, orientation.degrees, width, height) for line in lines]
         release_freed_memory()  # the page's buffers are free now: keep no more than the bound
         return Page(
             page=number,
@@ -443,15 +442,7 @@ def _levelled(lines: list[Line], width: int, height: int) -> list[Line]:
     if abs(angle) < LEVEL_SKEW:
         return lines
     centre = (width / 2, height / 2)
-    return [
-        Line(
-            line.text,
-            skew.turned(line.quad, -angle, centre),
-            line.confidence,
-            [Word(w.text, skew.turned(w.quad, -angle, centre), w.confidence) for w in line.words],
-        )
-        for line in lines
-    ]
+    return [line.moved(lambda quad: skew.turned(quad, -angle, centre)) for line in lines]
 
 
 def _character_confidence(readings: list[LineReading]) -> float:
@@ -467,18 +458,17 @@ def _half_turn(quads: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.roll(turned, 2, axis=1).astype(np.float32)
 
 
-def _to_page_frame(line: Line, degrees: int, width: int, height: int) -> None:
-    """Move a line read on the upright page back into the frame of the page as the file shows it."""
+def _to_page_frame(line: Line, degrees: int, width: int, height: int) -> Line:
+    """A line read on the upright page moved back into the frame of the page as the file shows it."""
     if degrees == 0:
-        return
+        return line
 
     def move(quad: tuple[float, ...]) -> tuple[float, ...]:
         # The upright page is the original turned by -degrees; undo that turn.
         points = unrotate_points(np.array(quad).reshape(4, 2), -degrees, width, height)
         return tuple(float(v) for v in points.ravel())
 
-    line.quad = move(line.quad)
-    line.words = [Word(w.text, move(w.quad), w.confidence) for w in line.words]
+    return line.moved(move)
 
 
 class _Clock:
