@@ -14,7 +14,7 @@ import importlib.metadata
 import importlib.resources
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,7 @@ class ModelSpec:
     size: int | None
     package: str | None
     license: str
-    description: str = ""
     dictionary: str | None = None
-    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -101,9 +99,7 @@ def _spec(entry: dict[str, Any], models_dir: str | os.PathLike | None) -> ModelS
         size=entry.get("size"),
         package=package,
         license=entry.get("license", "unknown"),
-        description=entry.get("description", ""),
         dictionary=entry.get("dictionary"),
-        info={k: entry[k] for k in ("input", "postprocess", "upstream") if k in entry},
     )
 
 
@@ -117,7 +113,7 @@ def _package_file(package: str, relative: str) -> Path:
     return Path(str(dist.locate_file(relative)))
 
 
-def status(spec: ModelSpec, use_cache: bool = True) -> str:
+def status(spec: ModelSpec) -> str:
     """'ok', 'missing', 'size mismatch' or 'hash mismatch' (or 'unverified' when no hash is listed)."""
     if not spec.path.is_file():
         return "missing"
@@ -126,7 +122,7 @@ def status(spec: ModelSpec, use_cache: bool = True) -> str:
         return "size mismatch"
     if not spec.sha256:
         return "unverified"
-    cache = _HashCache.load() if use_cache else _HashCache({})
+    cache = _HashCache.load()
     key = f"{spec.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     digest = cache.entries.get(key)
     if digest is None:

@@ -122,7 +122,6 @@ class Model:
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(f"{path}: cannot load ONNX model ({one_line(exc)})") from exc
         self.input_name = self.session.get_inputs()[0].name
-        self.metadata = self.session.get_modelmeta().custom_metadata_map
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch})[0]

@@ -879,7 +879,7 @@ def test_a_closed_stdout_is_no_traceback(args):
     assert "Traceback" not in result.stderr, result.stderr
 
 
-def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path, monkeypatch) -> None:
     """A Ctrl-C while Python shut down after the work (Python resets handlers written in Python
     to the default then) killed the process by the signal, -2, with everything written; and one
     after an output was written, but before the command ended, reported exit 130."""

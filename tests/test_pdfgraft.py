@@ -24,9 +24,6 @@ from ocrcli.textlayer import layer_content
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOTEST = ROOT.parent / "shared" / "data" / "tess" / "img" / "phototest.tif"  # 230.4 x 172.8 pt
-HELVETICA = pikepdf.Dictionary(
-    Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-)
 LAYER_WORDS = ["ocrcli", "layer", "words"]
 
 
