@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,7 +23,11 @@ from ocrcli.document import Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
 
 if TYPE_CHECKING:
-    from ocrcli.searchable import PageSelection
+    from ocrcli.document import Document
+    from ocrcli.pipeline import Engine
+    from ocrcli.searchable import PageSelection, PdfOptions
+
+T = TypeVar("T")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 all done; 1 unexpected error (a bug); 2 bad arguments; 3 some inputs could not be "
@@ -77,6 +81,8 @@ class Tier(StrEnum):
     accurate = "accurate"
 
 
+TierOption = Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")]
+TextOption = Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")]
 ThreadsOption = Annotated[
     int | None,
     # Read here, not only by the engine, so that a bad value is refused as --threads' is (the
@@ -166,8 +172,8 @@ def image(
             help="Write each input's JSON to OUT (a folder when several inputs).",
         ),
     ] = None,
-    text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
-    tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
+    text: TextOption = False,
+    tier: TierOption = Tier.fast,
     cjk: CjkOption = False,
     models_dir: ModelsOption = None,
     threads: ThreadsOption = None,
@@ -184,8 +190,6 @@ def image(
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
-    from ocrcli.pipeline import Engine  # heavy imports only when needed
-
     files = [Path(name) for name in given]
     pdf, sidecar = _file_option("--pdf", pdf_given), _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
@@ -198,7 +202,7 @@ def image(
         sidecar = _sidecar_path(pdf, sidecar)
         _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _file(json_out))])
         _refuse_closed_stdout(json_out, text)
-        engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
+        engine = _load_engine(tier, models_dir, threads, cjk)
         from ocrcli.searchable import images_to_pdf
 
         _write_pdf(
@@ -219,7 +223,7 @@ def image(
     targets = _json_targets(files, output)
     _refuse_bad_outputs(files, [("--json", _file(json_out)), *(("-o", target) for target in targets)])
     _refuse_closed_stdout(json_out, text)
-    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
+    engine = _load_engine(tier, models_dir, threads, cjk)
     exit_code, printed = errors.EXIT_OK, False
     with _output_stream(json_out, given) as stream:
         try:
@@ -242,7 +246,14 @@ def image(
     raise typer.Exit(exit_code)
 
 
-def _named_as_given(document: Any, given: list[str]) -> Any:
+def _load_engine(tier: Tier, models_dir: Path | None, threads: int | None, cjk: bool) -> Engine:
+    """The engine of `tier`, or exit 4 with one line if its models are missing or corrupt."""
+    from ocrcli.pipeline import Engine  # heavy imports only when needed
+
+    return _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
+
+
+def _named_as_given(document: Document, given: list[str]) -> Document:
     """The document with its source path(s) as the user gave them (pathlib turns "./x" into "x"),
     so that scripts can match results to inputs by string."""
     document.source["path"] = given[0]
@@ -409,15 +420,14 @@ def pdf_command(
     json_out: Annotated[
         str | None, typer.Option("--json", metavar="FILE", help="Also write the JSON to FILE or -.")
     ] = None,
-    text: Annotated[bool, typer.Option("--text", help="Print the plain text in reading order.")] = False,
-    tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
+    text: TextOption = False,
+    tier: TierOption = Tier.fast,
     cjk: CjkOption = False,
     models_dir: ModelsOption = None,
     threads: ThreadsOption = None,
 ) -> None:
     """OCR a PDF: add an invisible text layer to its pages without changing anything else, and
     write a JSON sidecar. Pages that already have text are left alone unless --force or --redo."""
-    from ocrcli.pipeline import Engine
     from ocrcli.searchable import ocr_pdf
 
     source = Path(given)
@@ -436,7 +446,7 @@ def pdf_command(
         [source], [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _file(json_out))]
     )
     _refuse_closed_stdout(json_out, text)
-    engine = _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
+    engine = _load_engine(tier, models_dir, threads, cjk)
     _write_pdf(
         lambda: _named_as_given(ocr_pdf(engine, source, dest, options), [given]),
         [given],
@@ -455,7 +465,7 @@ def _pdf_options(
     password: str | None,
     invalidate_signatures: bool,
     rotate_pages: bool,
-) -> Any:
+) -> PdfOptions:
     """The PDF options `ocr pdf` and `ocr scan` share, checked (exit 2 on bad ones)."""
     from ocrcli.searchable import ExistingText, PdfOptions, parse_page_ranges
 
@@ -475,7 +485,7 @@ def _pdf_options(
 
 
 def _write_pdf(
-    make: Any,
+    make: Callable[[], Document],
     given: list[str],
     pdf: Path,
     sidecar: Path,
@@ -514,7 +524,7 @@ def _write_pdf(
 
 
 def _finish_pdf(
-    document: Any,
+    document: Document,
     pdf: Path,
     sidecar: Path,
     json_out: str | None,
@@ -551,8 +561,6 @@ def _finish_pdf(
 
 def _internal_error(exc: Exception, kept: str = "nothing was written") -> None:
     """One line instead of a traceback (OCRCLI_DEBUG=1 shows it), saying what was `kept`."""
-    import os
-
     if os.environ.get("OCRCLI_DEBUG"):
         raise exc
     report(f"error: {errors.unexpected(exc)} ({kept}; please report this)")
@@ -756,14 +764,13 @@ def scan_command(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display or summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each file.")] = False,
-    tier: Annotated[Tier, typer.Option(help="fast: PP-OCRv6 tiny; accurate: PP-OCRv6 small.")] = Tier.fast,
+    tier: TierOption = Tier.fast,
     cjk: CjkOption = False,
     models_dir: ModelsOption = None,
 ) -> None:
     """OCR a folder: a searchable PDF and a JSON sidecar per document, on a pool of worker
     processes. Re-running skips documents whose outputs are current; Ctrl-C stops cleanly and the
     next run continues. Originals are never modified unless --in-place."""
-    import os
     import time
 
     from ocrcli import discover
@@ -1044,7 +1051,7 @@ def list_models(
         raise typer.Exit(errors.EXIT_MODELS)
 
 
-def _run_or_exit(make: Any) -> Any:
+def _run_or_exit(make: Callable[[], T]) -> T:
     try:
         return make()
     except OcrError as exc:
@@ -1054,8 +1061,6 @@ def _run_or_exit(make: Any) -> Any:
 
 def _quiet_broken_pipe() -> None:
     """The reader went away (`| head`): stop quietly, as Unix tools do."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
 
