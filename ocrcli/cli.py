@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +20,7 @@ from rich.table import Table
 from ocrcli import __version__, errors, models
 from ocrcli.document import Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
+from ocrcli.jsonlines import WholeLines, drop_partial_line
 
 if TYPE_CHECKING:
     from ocrcli.document import Document
@@ -597,7 +597,7 @@ def _emit(
     if text and page_texts:
         # Pages are separated by a form feed, as pdftotext does, also those of different inputs.
         with _write_errors():  # stdout's, not the --json file's
-            _WholeLines(sys.stdout).write(("\f\n" if after_pages else "") + "\n\f\n".join(page_texts) + "\n")
+            WholeLines(sys.stdout).write(("\f\n" if after_pages else "") + "\n\f\n".join(page_texts) + "\n")
 
 
 def _pretty_json(doc: dict[str, Any]) -> bytes:
@@ -630,7 +630,7 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
                 stream = open(path, "w", encoding="utf-8", errors=TEXT_ERRORS, opener=create)  # noqa: SIM115 - closed below
                 if path.is_file():  # an old file too; not /dev/null or a pipe
                     os.chmod(path, mode)
-        lines = None if stream is None else _WholeLines(stream)
+        lines = None if stream is None else WholeLines(stream)
         try:
             yield lines
         except OSError as exc:
@@ -647,24 +647,7 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
                 stream.close()
             with contextlib.suppress(OSError):
                 if path.is_file():  # not /dev/null or a pipe
-                    _drop_partial_line(path)
-
-
-def _drop_partial_line(path: Path) -> None:
-    """Cut a JSON Lines file back to the end of its last whole line: a write that failed midway
-    (the disk full) left half a document at its end, which its readers choke on."""
-    with open(path, "rb+") as file:
-        size = end = file.seek(0, os.SEEK_END)
-        keep = 0
-        while end > 0:  # backwards, a block at a time: a document can take megabytes
-            start = max(0, end - (1 << 16))
-            file.seek(start)
-            if (newline := file.read(end - start).rfind(b"\n")) >= 0:
-                keep = start + newline + 1
-                break
-            end = start
-        if keep < size:
-            file.truncate(keep)
+                    drop_partial_line(path)
 
 
 def _utf8_stdout() -> Any:
@@ -915,64 +898,6 @@ def _not_followed(quiet: bool) -> Callable[[Path], None] | None:
     if quiet:
         return None
     return lambda link: report(f"{link}: a link to a folder, not followed (pass its target to scan it)")
-
-
-class _WholeLines:
-    """The JSON stream, written so that an interrupt (Ctrl-C, SIGTERM) never cuts a line short:
-    while a line is written they are blocked in this thread and held, whichever handler is in
-    place (ocr scan writes a document's line under safewrite's, see scan._complete), and one that
-    came meanwhile (a slow reader had let the pipe fill) goes to that handler once the line is
-    out. Readers got half a document, then nothing. Blocked: a write interrupted by a signal whose
-    handler returns loses the rest of its data silently (CPython's buffered write returns short,
-    the text layer drops the remainder). Held: one that reaches another thread meanwhile is
-    handled in this one between two writes of the line. A line ends with the write that ends in
-    a newline (JSON escapes those inside a line)."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.handlers: dict[int, Any] | None = None  # those in place, while a line is written
-        self.held: int | None = None  # the interrupt that came meanwhile
-        self.failed: OSError | None = None  # what a write raised: the stream's failure, no other
-
-    def write(self, text: str) -> int:
-        if self.handlers is None:
-            self._hold()
-        try:
-            written = self.stream.write(text)
-            if text.endswith("\n"):
-                self.stream.flush()
-        except BaseException as exc:
-            if isinstance(exc, OSError):
-                self.failed = exc
-            self._release()
-            raise
-        if text.endswith("\n"):
-            self._release()
-        return written
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def _hold(self) -> None:
-        self.handlers = {}
-        if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
-            signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
-            self.handlers = {sig: signal.signal(sig, self._held) for sig in _INTERRUPTS}
-
-    def _held(self, signum: int, frame: Any) -> None:
-        self.held = self.held or signum
-
-    def _release(self) -> None:
-        handlers, held, self.handlers, self.held = self.handlers or {}, self.held, None, None
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-        if handlers:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # one pending is handled now
-        if held:
-            signal.raise_signal(held)
-
-
-_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextlib.contextmanager
