@@ -17,6 +17,7 @@ from types import ModuleType
 
 import pytest
 
+from ocrcli import skew
 from ocrcli.document import Line, Page, Word
 from ocrcli.layout import Box, reading_order
 from ocrcli.pipeline import _in_reading_order
@@ -273,15 +274,9 @@ def quad_lines(boxes: list[Box], degrees: float, width: float = W, height: float
     lines the detector finds on a page scanned `degrees` off level."""
     lines = []
     for k, (x0, y0, x1, y1) in enumerate(boxes):
-        quad = _turned_quad((x0, y0, x1, y0, x1, y1, x0, y1), degrees, (width / 2, height / 2))
+        quad = skew.turned((x0, y0, x1, y0, x1, y1, x0, y1), degrees, (width / 2, height / 2))
         lines.append(Line(str(k), quad, 0.9, [Word(str(k), quad, 0.9)]))
     return lines
-
-
-def _turned_quad(quad: tuple[float, ...], degrees: float, center: tuple[float, float]) -> tuple[float, ...]:
-    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    points = [(quad[2 * i] - center[0], quad[2 * i + 1] - center[1]) for i in range(4)]
-    return tuple(v for x, y in points for v in (center[0] + x * cos - y * sin, center[1] + x * sin + y * cos))
 
 
 def line_order(lines: list[Line], width: float = W, height: float = H) -> list[int]:
@@ -323,7 +318,7 @@ def test_short_words_tilted_by_the_detector_stay_on_their_row() -> None:
     lines = []
     for k, word in enumerate(words):
         x, y = 300.0 + (k % 5) * 250, 300.0 + (k // 5) * 150
-        quad = _turned_quad((x, y, x + 60, y, x + 60, y + 40, x, y + 40), 10.0 * (-1) ** k, (x + 30, y + 20))
+        quad = skew.turned((x, y, x + 60, y, x + 60, y + 40, x, y + 40), 10.0 * (-1) ** k, (x + 30, y + 20))
         lines.append(Line(word, quad, 0.9, [Word(word, quad, 0.9)]))
     page = Page(1, int(W), int(H), None, lines=lines)
     assert page.text == "a I on to be\nit is at of or\nno go up so we"
@@ -336,7 +331,7 @@ def test_labels_slanted_45_degrees_side_by_side_are_no_row() -> None:
     lines = []
     for k, label in enumerate(labels):
         x, y = 300.0 + k * 60, 800.0
-        quad = _turned_quad((x, y, x + 120, y, x + 120, y + 24, x, y + 24), -45.0, (x, y + 12))
+        quad = skew.turned((x, y, x + 120, y, x + 120, y + 24, x, y + 24), -45.0, (x, y + 12))
         lines.append(Line(label, quad, 0.9, [Word(label, quad, 0.9)]))
     page = Page(1, int(W), int(H), None, lines=lines)
     assert [len(row) for row in page.rows()] == [1] * len(labels)
