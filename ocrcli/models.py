@@ -14,11 +14,12 @@ import importlib.metadata
 import importlib.resources
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ocrcli.errors import ModelError
+from ocrcli.errors import ModelError, one_line
 
 MODELS_ENV = "OCRCLI_MODELS"
 ROLES = ("page_orientation", "line_orientation", "detector", "recognizer")
@@ -67,36 +68,121 @@ class ModelSet:
 
 
 def load_manifest(models_dir: str | os.PathLike | None = None) -> Manifest:
-    """Read the manifest (ours, or the one in models_dir / $OCRCLI_MODELS) and resolve file paths."""
+    """Read the manifest (ours, or the one in models_dir / $OCRCLI_MODELS) and resolve file paths.
+    A manifest that does not hold together (a key missing, a role or a name unknown, a tier naming
+    a model of another role, a path leaving the folder) is a ModelError naming it and the fault."""
+    from_env = not models_dir and bool(os.environ.get(MODELS_ENV))
     models_dir = models_dir or os.environ.get(MODELS_ENV) or None
     if models_dir:
+        folder = f"{models_dir} (${MODELS_ENV})" if from_env else str(models_dir)
         manifest_path = Path(models_dir) / "manifest.json"
+        if not Path(models_dir).is_dir():
+            raise ModelError(f"{folder}: no such models folder")
         if not manifest_path.is_file():
             raise ModelError(
                 f"{manifest_path}: no manifest.json in the models folder; copy models/manifest.json "
                 "from ocrcli there and edit its paths (relative to the folder) and hashes"
             )
-        text = manifest_path.read_text(encoding="utf-8")
+        try:
+            text = manifest_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise ModelError(f"{manifest_path}: cannot read the model manifest ({one_line(exc)})") from exc
     else:
         manifest_path = Path("ocrcli/manifest/manifest.json")
         text = importlib.resources.files("ocrcli.manifest").joinpath("manifest.json").read_text("utf-8")
     try:
         manifest = json.loads(text)
-        specs = [_spec(entry, models_dir) for entry in manifest["models"]]
-        return Manifest(specs, dict(manifest["tiers"]))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"{manifest_path}: invalid model manifest ({exc})") from exc
+    except ValueError as exc:
+        raise ModelError(f"{manifest_path}: invalid model manifest (not JSON: {exc})") from exc
+    try:
+        return _parse(manifest, models_dir)
+    except _Invalid as exc:
+        raise ModelError(f"{manifest_path}: invalid model manifest: {exc}") from None
 
 
-def _spec(entry: dict[str, Any], models_dir: str | os.PathLike | None) -> ModelSpec:
-    package = None if models_dir else entry.get("package")
-    path = Path(models_dir) / entry["path"] if models_dir else _package_file(entry["package"], entry["path"])
+class _Invalid(Exception):
+    """What is wrong with a manifest, for load_manifest to name it."""
+
+
+def _parse(manifest: Any, models_dir: str | os.PathLike | None) -> Manifest:
+    if not isinstance(manifest, dict):
+        raise _Invalid("not a JSON object")
+    entries, tiers = manifest.get("models"), manifest.get("tiers")
+    if not isinstance(entries, list) or not entries:
+        raise _Invalid('"models" must be a list of models')
+    if not isinstance(tiers, dict) or not tiers:
+        raise _Invalid('"tiers" must be an object naming the model of each role for each tier')
+    specs = [_spec(entry, k, models_dir) for k, entry in enumerate(entries)]
+    by_name: dict[str, ModelSpec] = {}
+    for spec in specs:
+        if spec.name in by_name:
+            raise _Invalid(f"two models named {spec.name!r}")
+        by_name[spec.name] = spec
+    for spec in specs:
+        if spec.role == "recognizer":
+            dictionary = by_name.get(spec.dictionary or "")
+            if not spec.dictionary:
+                raise _Invalid(f'recognizer {spec.name!r} names no "dictionary"')
+            if dictionary is None or dictionary.role != "dictionary":
+                role = f"a {dictionary.role} model" if dictionary else "not in the manifest"
+                raise _Invalid(f"recognizer {spec.name!r}: its dictionary {spec.dictionary!r} is {role}")
+    for tier, roles in tiers.items():
+        if not isinstance(roles, dict):
+            raise _Invalid(f"tier {tier!r} must be an object: role -> model name")
+        for role, name in roles.items():
+            if role not in (*ROLES, *OPTIONAL_ROLES):
+                raise _Invalid(
+                    f"tier {tier!r}: unknown role {role!r} (roles: {', '.join((*ROLES, *OPTIONAL_ROLES))})"
+                )
+            if name is None and role in OPTIONAL_ROLES:
+                continue
+            if not isinstance(name, str) or name not in by_name:
+                raise _Invalid(f"tier {tier!r}: its {role} {name!r} is not a model in the manifest")
+            wanted = "recognizer" if role in OPTIONAL_ROLES else role
+            if by_name[name].role != wanted:
+                raise _Invalid(f"tier {tier!r}: its {role} {name!r} is a {by_name[name].role} model")
+        if missing := [role for role in ROLES if role not in roles]:
+            raise _Invalid(f"tier {tier!r} names no {' and no '.join(missing)} model")
+    return Manifest(specs, dict(tiers))
+
+
+MODEL_ROLES = (*ROLES, "dictionary")  # a reviewer is a recognizer model
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> ModelSpec:
+    if not isinstance(entry, dict):
+        raise _Invalid(f"model {index + 1} is not an object")
+    for key in ("name", "role", "path"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise _Invalid(f'model {entry.get("name") or index + 1!r} has no "{key}" (a string)')
+    name, role, relative = entry["name"], entry["role"], entry["path"]
+    if role not in MODEL_ROLES:
+        raise _Invalid(f"model {name!r}: unknown role {role!r} (roles: {', '.join(MODEL_ROLES)})")
+    sha256, size = entry.get("sha256"), entry.get("size")
+    if sha256 is not None and not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
+        raise _Invalid(f'model {name!r}: "sha256" must be 64 hex digits (or null: not checked)')
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise _Invalid(f'model {name!r}: "size" must be a number of bytes (or null)')
+    for key in ("dictionary", "package"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise _Invalid(f'model {name!r}: "{key}" must be a string')
+    if models_dir:
+        # Inside the folder, as README.md says: a manifest copied with its folder keeps working,
+        # and one handed over cannot point at files elsewhere. Links in the folder are followed.
+        if Path(relative).is_absolute() or ".." in Path(relative).parts:
+            raise _Invalid(f"model {name!r}: path {relative!r} is not inside the models folder")
+        path, package = Path(models_dir) / relative, None
+    else:
+        if not isinstance(entry.get("package"), str):
+            raise _Invalid(f'model {name!r} has no "package"')
+        path, package = _package_file(entry["package"], relative), entry["package"]
     return ModelSpec(
-        name=entry["name"],
-        role=entry["role"],
+        name=name,
+        role=role,
         path=path,
-        sha256=entry.get("sha256"),
-        size=entry.get("size"),
+        sha256=sha256.lower() if sha256 else None,
+        size=size,
         package=package,
         license=entry.get("license", "unknown"),
         dictionary=entry.get("dictionary"),
@@ -114,9 +200,12 @@ def _package_file(package: str, relative: str) -> Path:
 
 
 def status(spec: ModelSpec) -> str:
-    """'ok', 'missing', 'size mismatch' or 'hash mismatch' (or 'unverified' when no hash is listed)."""
-    if not spec.path.is_file():
+    """'ok', 'missing', 'not a file', 'unreadable', 'size mismatch' or 'hash mismatch' (or
+    'unverified' when no hash is listed)."""
+    if not spec.path.exists():
         return "missing"
+    if not spec.path.is_file():  # a folder, or a pipe (which reading would wait on for good)
+        return "not a file"
     stat = spec.path.stat()
     if spec.size is not None and stat.st_size != spec.size:
         return "size mismatch"
@@ -126,7 +215,10 @@ def status(spec: ModelSpec) -> str:
     key = f"{spec.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     digest = cache.entries.get(key)
     if digest is None:
-        digest = file_sha256(spec.path)
+        try:
+            digest = file_sha256(spec.path)
+        except OSError:
+            return "unreadable"
         cache.entries[key] = digest
         cache.save()
     return "ok" if digest == spec.sha256 else "hash mismatch"

@@ -1,0 +1,148 @@
+"""Other weights (`--models DIR`, $OCRCLI_MODELS): a folder with a manifest.json like ours, paths
+relative to it. A manifest or a model that does not hold together ends in one line naming the file
+and the fault, exit 4, before any work: never a traceback, never a run reading garbage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocrcli.errors import ModelError
+from ocrcli.models import load_manifest, status
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
+OCR = [sys.executable, "-m", "ocrcli"]
+
+
+def ocr(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, timeout=600, env=env)
+
+
+def models_folder(folder: Path, edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """A models folder holding links to the installed models and our manifest, paths made relative
+    to it (as a user writes one), edited by `edit`."""
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    folder.mkdir(exist_ok=True)
+    for spec, entry in zip(load_manifest().models, manifest["models"], strict=True):
+        link = folder / f"{entry['name']}{spec.path.suffix}"
+        link.symlink_to(spec.path)
+        entry["path"] = link.name
+    if edit is not None:
+        edit(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return folder
+
+
+def entry(manifest: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in manifest["models"] if e["name"] == name)
+
+
+TINY_REC = "pp-ocrv6-tiny-rec"
+
+BROKEN_MANIFESTS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    # case: (edit, what the message says)
+    "model without path": (lambda m: entry(m, TINY_REC).pop("path"), "'pp-ocrv6-tiny-rec' has no \"path\""),
+    "unknown model role": (
+        lambda m: entry(m, TINY_REC).update(role="recogniser"),
+        "unknown role 'recogniser'",
+    ),
+    "unknown tier role": (
+        lambda m: m["tiers"]["fast"].update(recogniser=TINY_REC),
+        "unknown role 'recogniser'",
+    ),
+    "tier names a missing model": (
+        lambda m: m["tiers"]["fast"].update(detector="nope"),
+        "tier 'fast': its detector 'nope' is not a model",
+    ),
+    "tier is a list": (lambda m: m["tiers"].update(fast=[TINY_REC]), "tier 'fast' must be an object"),
+    "tier without detector": (lambda m: m["tiers"]["fast"].pop("detector"), "names no detector model"),
+    "detector as recogniser": (
+        lambda m: m["tiers"]["fast"].update(recognizer="pp-ocrv6-tiny-det"),
+        "its recognizer 'pp-ocrv6-tiny-det' is a detector model",
+    ),
+    "detector as reviewer": (
+        lambda m: m["tiers"]["fast"].update(reviewer="pp-ocrv6-tiny-det"),
+        "its reviewer 'pp-ocrv6-tiny-det' is a detector model",
+    ),
+    "model as dictionary": (
+        lambda m: entry(m, TINY_REC).update(dictionary="pp-ocrv6-tiny-det"),
+        "its dictionary 'pp-ocrv6-tiny-det' is a detector model",
+    ),
+    "two models of one name": (
+        lambda m: m["models"].append(dict(entry(m, TINY_REC), path="pp-ocrv6-tiny-det.onnx")),
+        "two models named 'pp-ocrv6-tiny-rec'",
+    ),
+    "path leaving the folder": (
+        lambda m: entry(m, TINY_REC).update(path="../elsewhere/rec.onnx"),
+        "path '../elsewhere/rec.onnx' is not inside the models folder",
+    ),
+    "absolute path": (
+        lambda m: entry(m, TINY_REC).update(path=str(load_manifest().find(TINY_REC).path)),
+        "is not inside the models folder",
+    ),
+    "sha256 not a hash": (lambda m: entry(m, TINY_REC).update(sha256=12), '"sha256" must be 64 hex digits'),
+    "size as a string": (lambda m: entry(m, TINY_REC).update(size="4462639"), '"size" must be a number'),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_MANIFESTS)
+def test_a_manifest_that_does_not_hold_together_is_named_with_its_fault(tmp_path: Path, case: str) -> None:
+    """Before, an unknown role or a misspelt tier role was ignored (the run went on with what
+    happened to be there), a tier of another shape was a traceback, and a tier naming a detector as
+    its recogniser said only "names no dictionary"."""
+    edit, says = BROKEN_MANIFESTS[case]
+    folder = models_folder(tmp_path / "models", edit)
+    with pytest.raises(ModelError) as error:
+        load_manifest(folder)
+    assert str(error.value).startswith(f"{folder / 'manifest.json'}: invalid model manifest: ")
+    assert says in str(error.value)
+
+
+def test_broken_manifests_end_in_one_line_and_exit_4(tmp_path: Path) -> None:
+    """ocr image and ocr models, on a manifest that is not UTF-8 (a traceback before) and on one
+    whose tier is a list (a traceback before; ocr models said nothing of it either)."""
+    latin1 = models_folder(tmp_path / "latin1")
+    (latin1 / "manifest.json").write_bytes(b"\xff\xfe" + (latin1 / "manifest.json").read_bytes())
+    listed = models_folder(tmp_path / "listed", BROKEN_MANIFESTS["tier is a list"][0])
+    for folder in (latin1, listed):
+        for command in (["image", PHOTOTEST], ["models"]):
+            result = ocr(*command, "--models", folder)
+            assert result.returncode == 4, result.stderr
+            assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+            assert str(folder / "manifest.json") in result.stderr
+
+
+def test_a_hash_in_capitals_is_the_same_hash(tmp_path: Path) -> None:
+    def upper(manifest: dict[str, Any]) -> None:
+        entry(manifest, TINY_REC)["sha256"] = entry(manifest, TINY_REC)["sha256"].upper()
+
+    spec = load_manifest(models_folder(tmp_path / "models", upper)).find(TINY_REC)
+    assert status(spec, use_cache=False) == "ok"
+
+
+def test_a_folder_where_a_model_should_be_is_not_missing_but_not_a_file(tmp_path: Path) -> None:
+    folder = models_folder(tmp_path / "models")
+    (folder / f"{TINY_REC}.onnx").unlink()
+    (folder / f"{TINY_REC}.onnx").mkdir()
+    assert status(load_manifest(folder).find(TINY_REC)) == "not a file"
+
+
+def test_models_folder_that_does_not_exist_says_so_and_where_it_was_set(tmp_path: Path) -> None:
+    result = ocr("image", PHOTOTEST, env={**os.environ, "OCRCLI_MODELS": str(tmp_path / "nowhere")})
+    assert result.returncode == 4
+    assert result.stderr == f"ocr: error: {tmp_path / 'nowhere'} ($OCRCLI_MODELS): no such models folder\n"
+
+
+def test_the_default_manifest_holds_together() -> None:
+    manifest = load_manifest()
+    assert set(manifest.tiers) == {"fast", "accurate"}
+    assert all(spec.path.is_file() for spec in manifest.models)
