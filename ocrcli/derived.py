@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ocrcli.errors import OutputError
+from ocrcli.errors import ModelError, OutputError, one_line
 from ocrcli.models import ModelSpec, cache_dir
 from ocrcli.safewrite import write_bytes_atomically
 
@@ -104,7 +104,11 @@ def _remove_stale(cached: Path) -> None:
 def _build(path: Path, count: int, keep: list[int] | None, quick_gelu: bool) -> bytes | None:
     import onnx  # only needed here, when the cache misses (see the module's docstring)
 
-    model = onnx.load(str(path))
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError, onnx's own errors
+        # A model without a listed hash is not checked before: a truncated file was a traceback.
+        raise ModelError(f"{path}: cannot load ONNX model ({one_line(exc)})") from exc
     if keep is not None and not slice_classes(model, count, keep):
         return None
     if quick_gelu and not approximate_gelus(model) and keep is None:

@@ -312,6 +312,20 @@ def _pinned(package: str) -> str:
 
 
 def read_dictionary(spec: ModelSpec) -> list[str]:
-    """Recogniser classes: CTC blank first, then the dictionary's characters, then space."""
-    lines = spec.path.read_text(encoding="utf-8").splitlines()
-    return ["", *(line.rstrip("\r") for line in lines), " "]
+    """Recogniser classes: CTC blank first, then the dictionary's characters, then space.
+
+    One class per line as PaddleOCR reads it: lines end at "\n" only (a dictionary's U+2028 or
+    U+0085, both line breaks to str.splitlines, would have shifted every class after it)."""
+    try:
+        text = spec.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise ModelError(
+            f"dictionary {spec.name} ({spec.path}): cannot read it ({one_line(exc)}); "
+            "a dictionary is UTF-8 text, one character per line"
+        ) from exc
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise ModelError(f"dictionary {spec.name} ({spec.path}): empty")
+    return ["", *(line.removesuffix("\r") for line in lines), " "]

@@ -140,14 +140,21 @@ class Engine:
         keep_freed_memory()
         threads = usable_threads(threads or default_threads())
         limit_opencv_threads(threads)
-        self.page_classifier = Model(self.models.page_orientation.path, threads)
-        self.line_classifier = Model(self.models.line_orientation.path, threads)
-        self.detector = Model(self.models.detector.path, threads)
+        self.page_classifier = _checked(
+            Model(self.models.page_orientation.path, threads), self.models.page_orientation
+        )
+        self.line_classifier = _checked(
+            Model(self.models.line_orientation.path, threads), self.models.line_orientation
+        )
+        self.detector = _checked(Model(self.models.detector.path, threads), self.models.detector)
         self.threads = threads
         self.cjk = cjk
         self.recognizer, self.classes = self._recognizer(self.models.recognizer, cjk)
-        # The reviewer, without and with CJK classes, each loaded on first use.
+        # The reviewer, without and with CJK classes, each loaded on first use; one from a models
+        # folder (--models) now, so that one that does not fit fails here, before any page.
         self._reviewers: dict[bool, tuple[Model, list[str]]] = {}
+        if self.models.reviewer is not None and self.models.reviewer.package is None:
+            self._reviewer_model(cjk)
         self.detector_settings = detector or DetectorSettings()
         self.recognizer_settings = recognizer or RecognizerSettings()
 
@@ -348,13 +355,77 @@ class Engine:
             data = derived_model(spec, len(classes), None)
         elif keep is not None:
             classes = [classes[i] for i in keep]
-        return Model(spec.path, self.threads, data), classes
+        return _checked(Model(spec.path, self.threads, data), spec, len(classes)), classes
 
     def _reviewer_model(self, cjk: bool) -> tuple[Model, list[str]]:
         if cjk not in self._reviewers:
             assert self.models.reviewer is not None
             self._reviewers[cjk] = self._recognizer(self.models.reviewer, cjk)
         return self._reviewers[cjk]
+
+
+# What each role's model is fed and gives back, as ocrcli runs it (orientation.py, detection.py,
+# recognition.py): sizes after the batch dimension; None any size, "W" a size that must be free.
+_SHAPES: dict[str, tuple[tuple[int | str | None, ...], tuple[int | str | None, ...], str]] = {
+    "page_orientation": ((3, 224, 224), (4,), "takes N x 3 x 224 x 224 and gives N x 4 (0/90/180/270)"),
+    "line_orientation": (
+        (3, CROP_HEIGHT, None),
+        (2,),
+        f"takes N x 3 x {CROP_HEIGHT} x 192 and gives N x 2 (0/180)",
+    ),
+    "detector": ((3, "H", "W"), (1, None, None), "takes N x 3 x H x W and gives N x 1 x H x W"),
+    "recognizer": (
+        (3, CROP_HEIGHT, "W"),
+        (None, "classes"),
+        f"takes N x 3 x {CROP_HEIGHT} x W and gives N x steps x classes",
+    ),
+}
+
+_KINDS = {
+    "page_orientation": "page orientation classifier",
+    "line_orientation": "text-line orientation classifier",
+    "detector": "text detector",
+    "recognizer": "recognizer",
+}
+
+
+def _checked(model: Model, spec: models.ModelSpec, classes: int | None = None) -> Model:
+    """`model`, if its input and output fit its role (and a recognizer's classes its dictionary's
+    `classes`: blank, characters, space); else a ModelError naming the file. Before, a detector
+    given as a recognizer (or a dictionary of another recognizer) failed on every page with an
+    onnxruntime error, or read garbage with exit 0."""
+    expected_in, expected_out, wants = _SHAPES[spec.role]
+    inputs, outputs = model.session.get_inputs(), model.session.get_outputs()
+    given_in = inputs[0].shape if len(inputs) == 1 else []
+    given_out = outputs[0].shape if outputs else []
+
+    def fits(given: list, expected: tuple) -> bool:
+        if len(given) != len(expected) + 1:
+            return False
+        for dim, want in zip(given[1:], expected, strict=True):
+            fixed = isinstance(dim, int) and dim > 0
+            if (want in ("H", "W") and fixed) or (isinstance(want, int) and fixed and dim != want):
+                return False
+        return True
+
+    if not fits(given_in, expected_in) or not fits(given_out, expected_out):
+        shape = " x ".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in (given_in or []))
+        out = " x ".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in (given_out or []))
+        raise models.ModelError(
+            f"model {spec.name} ({spec.path}): not a {_KINDS[spec.role]} as ocrcli runs one: "
+            f"it takes {shape or 'no single input'} and gives {out}; a {_KINDS[spec.role]} {wants}"
+        )
+    if classes is not None:
+        scored = given_out[-1]
+        if not (isinstance(scored, int) and scored > 0):  # declared free: count them on a blank crop
+            scored = model(np.zeros((1, 3, CROP_HEIGHT, CROP_HEIGHT * 4), np.float32)).shape[-1]
+        if scored != classes:
+            raise models.ModelError(
+                f"model {spec.name} ({spec.path}) scores {scored} classes, but its dictionary "
+                f"{spec.dictionary} makes {classes} (the CTC blank, {classes - 2} characters, the space): "
+                "not this recognizer's dictionary"
+            )
+    return model
 
 
 def _lone_character_across(words: list[WordSpan], crop: LineCrop) -> tuple[list[WordSpan], LineCrop]:

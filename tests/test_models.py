@@ -146,3 +146,103 @@ def test_the_default_manifest_holds_together() -> None:
     manifest = load_manifest()
     assert set(manifest.tiers) == {"fast", "accurate"}
     assert all(spec.path.is_file() for spec in manifest.models)
+
+
+def other_file(name: str, path: str) -> Callable[[dict[str, Any]], None]:
+    """An edit pointing model `name` at another file of the folder, unhashed (as a user's own)."""
+    return lambda manifest: entry(manifest, name).update(path=path, sha256=None, size=None)
+
+
+SMALL_REC, TINY_DICT, SMALL_DICT = "pp-ocrv6-small-rec", "ppocrv6-tiny-dict", "ppocrv6-dict"
+WRONG_WEIGHTS: dict[str, tuple[Callable[[dict[str, Any]], None], int, str]] = {
+    # case: (edit, exit code before, what the message says now)
+    "a larger dictionary: garbage, exit 0": (
+        other_file(TINY_DICT, f"{SMALL_DICT}.txt"),
+        0,
+        f"model {TINY_REC} ({{folder}}/{TINY_REC}.onnx) scores 6906 classes, but its dictionary "
+        f"{TINY_DICT} makes 18710 (the CTC blank, 18708 characters, the space)",
+    ),
+    "a smaller dictionary": (
+        other_file(SMALL_DICT, f"{TINY_DICT}.txt"),
+        1,
+        "scores 18710 classes, but its dictionary ppocrv6-dict makes 6906",
+    ),
+    "a detector's file as the recognizer": (
+        other_file(TINY_REC, "pp-ocrv6-tiny-det.onnx"),
+        1,
+        f"model {TINY_REC} ({{folder}}/pp-ocrv6-tiny-det.onnx): not a recognizer as ocrcli runs one: "
+        "it takes ? x 3 x ? x ? and gives ? x 1 x ? x ?",
+    ),
+    "a recognizer's file as the detector": (
+        other_file("pp-ocrv6-tiny-det", f"{TINY_REC}.onnx"),
+        1,
+        "not a text detector as ocrcli runs one",
+    ),
+    "the page classifier as the line classifier: ran, exit 0": (
+        other_file("pp-ocrv5-textline-ori", "pp-lcnet-doc-ori.onnx"),
+        0,
+        "not a text-line orientation classifier as ocrcli runs one: "
+        "it takes ? x 3 x 224 x 224 and gives ? x 4",
+    ),
+    "the line classifier as the page classifier: ran, exit 0": (
+        other_file("pp-lcnet-doc-ori", "pp-ocrv5-textline-ori.onnx"),
+        0,
+        "not a page orientation classifier as ocrcli runs one",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", WRONG_WEIGHTS)
+def test_weights_that_do_not_fit_their_role_are_refused_before_any_page(tmp_path: Path, case: str) -> None:
+    """Before, these failed on every page with an onnxruntime or IndexError message saying
+    "please report this" (exit 1), or read garbage with exit 0 (a dictionary of another
+    recognizer read phototest as "願顰顱须💡顱须...")."""
+    edit, _, says = WRONG_WEIGHTS[case]
+    folder = models_folder(tmp_path / "models", edit)
+    if case.startswith("a smaller"):  # the small recognizer, with a dictionary of the wrong size
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["tiers"]["fast"].update(recognizer=SMALL_REC, reviewer=None)
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    result = ocr("image", PHOTOTEST, "--models", folder)
+    assert result.returncode == 4, result.stderr
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+    assert says.format(folder=folder) in result.stderr
+
+
+def test_unreadable_weights_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """A truncated model listed without a hash was a protobuf DecodeError traceback (the derived
+    recognizer is built from it with onnx); a dictionary not in UTF-8 a UnicodeDecodeError one."""
+    folder = models_folder(tmp_path / "models")
+    rec = folder / f"{TINY_REC}.onnx"
+    rec.unlink()
+    rec.write_bytes(load_manifest().find(TINY_REC).path.read_bytes()[:1_000_000])
+    dictionary = folder / f"{TINY_DICT}.txt"
+    dictionary.unlink()
+    dictionary.write_bytes("a\nb\né\n".encode("latin-1"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name in (TINY_REC, TINY_DICT):
+        entry(manifest, name).update(sha256=None, size=None)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    result = ocr("image", PHOTOTEST, "--models", folder)
+    assert result.returncode == 4 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"ocr: error: dictionary {TINY_DICT} ({dictionary}): cannot read it")
+
+    dictionary.unlink()
+    dictionary.symlink_to(load_manifest().find(TINY_DICT).path)
+    result = ocr("image", PHOTOTEST, "--models", folder)
+    assert result.returncode == 4 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"ocr: error: {rec}: cannot load ONNX model (")
+    assert result.stderr.count("\n") == 1
+
+
+def test_scan_refuses_weights_that_do_not_fit_and_writes_nothing(tmp_path: Path) -> None:
+    """Before, ocr scan with a dictionary of another recognizer wrote every document's PDF and
+    JSON of garbage and exited 0."""
+    folder = models_folder(tmp_path / "models", WRONG_WEIGHTS["a larger dictionary: garbage, exit 0"][0])
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.tif").symlink_to(PHOTOTEST)
+    result = ocr("scan", tmp_path / "in", "-o", tmp_path / "out", "--jobs", "1", "--models", folder)
+    assert result.returncode == 4, result.stderr
+    assert "scores 6906 classes" in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
