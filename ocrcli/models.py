@@ -167,6 +167,10 @@ def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> Model
     for key in ("dictionary", "package"):
         if entry.get(key) is not None and not isinstance(entry[key], str):
             raise _Invalid(f'model {name!r}: "{key}" must be a string')
+    if "input" in entry:
+        _check_input(name, role, entry["input"])
+    if "postprocess" in entry:
+        _check_postprocess(name, role, entry["postprocess"])
     if models_dir:
         # Inside the folder, as README.md says: a manifest copied with its folder keeps working,
         # and one handed over cannot point at files elsewhere. Links in the folder are followed.
@@ -187,6 +191,106 @@ def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> Model
         license=entry.get("license", "unknown"),
         dictionary=entry.get("dictionary"),
     )
+
+
+# What ocrcli feeds each role's model (orientation.py, detection.py, recognition.py; channels in the
+# order the planes are stacked, mean and std applied to them in that order, after scaling to 0-1).
+# A manifest's "input" may describe it, not change it: before, an "input" asking for other
+# channels, another normalisation or another height was ignored, and the model read what it was
+# not trained on.
+_IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}
+_HALF = {"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5)}
+FED: dict[str, dict[str, Any]] = {
+    "page_orientation": {"shape": (3, 224, 224), "channels": "RGB", **_IMAGENET},
+    "line_orientation": {"shape": (3, 48, 192), "channels": "BGR", **_HALF},
+    "detector": {"shape": (3, "H", "W"), "channels": "BGR", **_IMAGENET},  # "H", "W": any size
+    "recognizer": {"shape": (3, 48, "W"), "channels": "BGR", **_HALF},
+}
+POSTPROCESS = ("thresh", "box_thresh", "unclip_ratio")  # a detector's, see detection.DetectorSettings
+
+
+def _check_input(name: str, role: str, declared: Any) -> None:
+    fed = FED.get(role)
+    if fed is None or not isinstance(declared, dict):
+        raise _Invalid(f'model {name!r}: "input" must be an object, and only a {"/".join(FED)} has one')
+    normalize = declared.get("normalize", {})
+    if not isinstance(normalize, dict):
+        raise _Invalid(f'model {name!r}: "input" "normalize" must be an object')
+
+    def numbers(value: Any) -> list[float] | None:
+        if isinstance(value, str) and value.startswith("1/") and value[2:].isdigit() and int(value[2:]):
+            return [1 / int(value[2:])]
+        values = value if isinstance(value, list) else [value]
+        ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        return [float(v) for v in values] if ok else None
+
+    def same(value: Any, expected: tuple[float, ...]) -> bool:
+        got = numbers(value)
+        return (
+            got is not None
+            and len(got) == len(expected)
+            and all(abs(a - b) <= 1e-3 * max(abs(b), 1e-3) for a, b in zip(got, expected, strict=True))
+        )
+
+    shape = declared.get("shape", fed["shape"])
+    checks = [
+        (
+            "shape",
+            shape,
+            fed["shape"],
+            isinstance(shape, list | tuple)
+            and len(shape) == len(fed["shape"])
+            and all(
+                isinstance(want, str) or got == want for got, want in zip(shape, fed["shape"], strict=True)
+            ),
+        ),
+        (
+            "channels",
+            declared.get("channels"),
+            fed["channels"],
+            str(declared.get("channels", fed["channels"])).upper() == fed["channels"],
+        ),
+        (
+            "normalize scale",
+            normalize.get("scale"),
+            "1/255",
+            same(normalize.get("scale", 1 / 255), (1 / 255,)),
+        ),
+        (
+            "normalize mean",
+            normalize.get("mean"),
+            list(fed["mean"]),
+            same(normalize.get("mean", fed["mean"]), fed["mean"]),
+        ),
+        (
+            "normalize std",
+            normalize.get("std"),
+            list(fed["std"]),
+            same(normalize.get("std", fed["std"]), fed["std"]),
+        ),
+    ]
+    for what, value, expected, ok in checks:
+        if not ok:
+            raise _Invalid(
+                f"model {name!r}: its input {what} {json.dumps(value)} is not what ocrcli feeds a {role} "
+                f"model ({json.dumps(expected)}): it cannot run this model"
+            )
+
+
+def _check_postprocess(name: str, role: str, declared: Any) -> None:
+    if role != "detector" or not isinstance(declared, dict):
+        raise _Invalid(f'model {name!r}: "postprocess" must be an object, and only a detector has one')
+    for key, value in declared.items():
+        if key not in POSTPROCESS:
+            raise _Invalid(
+                f"model {name!r}: unknown postprocess setting {key!r} (settings: {', '.join(POSTPROCESS)})"
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < value <= (5 if key == "unclip_ratio" else 1)
+        ):
+            raise _Invalid(f"model {name!r}: postprocess {key} {json.dumps(value)} is out of range")
 
 
 def _package_file(package: str, relative: str) -> Path:

@@ -155,7 +155,9 @@ class Engine:
         self._reviewers: dict[bool, tuple[Model, list[str]]] = {}
         if self.models.reviewer is not None and self.models.reviewer.package is None:
             self._reviewer_model(cjk)
-        self.detector_settings = detector or DetectorSettings()
+        # The manifest's detector thresholds (checked by models.load_manifest), unless given here.
+        postprocess = self.models.detector.info.get("postprocess", {})
+        self.detector_settings = detector or DetectorSettings(**postprocess)
         self.recognizer_settings = recognizer or RecognizerSettings()
 
     def read(self, source: str | os.PathLike | np.ndarray) -> Document:

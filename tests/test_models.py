@@ -246,3 +246,49 @@ def test_scan_refuses_weights_that_do_not_fit_and_writes_nothing(tmp_path: Path)
     assert result.returncode == 4, result.stderr
     assert "scores 6906 classes" in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+INPUTS_NOT_FED: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    "RGB recognizer": (
+        lambda m: entry(m, TINY_REC)["input"].update(channels="RGB"),
+        'its input channels "RGB" is not what ocrcli feeds a recognizer model ("BGR")',
+    ),
+    "recognizer 32 high": (
+        lambda m: entry(m, TINY_REC)["input"].update(shape=[3, 32, "W"]),
+        'its input shape [3, 32, "W"] is not what ocrcli feeds a recognizer model ([3, 48, "W"])',
+    ),
+    "detector normalised to 0-1": (
+        lambda m: entry(m, "pp-ocrv6-tiny-det")["input"]["normalize"].update(mean=[0, 0, 0], std=[1, 1, 1]),
+        "its input normalize mean [0, 0, 0] is not what ocrcli feeds a detector model",
+    ),
+    "unknown detector setting": (
+        lambda m: entry(m, "pp-ocrv6-tiny-det")["postprocess"].update(max_candidates=1000),
+        "unknown postprocess setting 'max_candidates'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", INPUTS_NOT_FED)
+def test_a_declared_input_ocrcli_does_not_feed_is_refused(tmp_path: Path, case: str) -> None:
+    """The manifest's "input" was documentation only: a recognizer declared RGB or 32 pixels high,
+    or a detector declared normalised to 0-1, was fed BGR, 48 high, ImageNet-normalised, exit 0."""
+    edit, says = INPUTS_NOT_FED[case]
+    folder = models_folder(tmp_path / "models", edit)
+    with pytest.raises(ModelError, match="invalid model manifest") as error:
+        load_manifest(folder)
+    assert says in str(error.value)
+
+
+def test_the_detectors_postprocess_settings_are_used(tmp_path: Path) -> None:
+    """Ignored before: a detector listed with "box_thresh": 1.0 (no region is that sure) still found
+    phototest's lines with the default 0.4."""
+
+    def demanding(manifest: dict[str, Any]) -> None:
+        entry(manifest, "pp-ocrv6-tiny-det")["postprocess"]["box_thresh"] = 1.0
+
+    assert (
+        "quick brown dog"
+        in ocr("image", PHOTOTEST, "--models", models_folder(tmp_path / "a"), "--text").stdout
+    )
+    result = ocr("image", PHOTOTEST, "--models", models_folder(tmp_path / "b", demanding), "--text")
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stderr
