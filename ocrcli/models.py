@@ -80,8 +80,8 @@ def load_manifest(models_dir: str | os.PathLike | None = None) -> Manifest:
             raise ModelError(f"{folder}: no such models folder")
         if not manifest_path.is_file():
             raise ModelError(
-                f"{manifest_path}: no manifest.json in the models folder; copy models/manifest.json "
-                "from ocrcli there and edit its paths (relative to the folder) and hashes"
+                f"{manifest_path}: no manifest.json in the models folder; write one as README.md's "
+                '"Other weights" shows (examples/models/manifest.json), paths relative to the folder'
             )
         try:
             text = manifest_path.read_text(encoding="utf-8")

