@@ -15,7 +15,7 @@ import importlib.resources
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class ModelSpec:
     package: str | None
     license: str
     dictionary: str | None = None
+    postprocess: dict[str, float] = field(default_factory=dict)  # a detector's, see POSTPROCESS
 
 
 @dataclass(frozen=True)
@@ -190,21 +191,48 @@ def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> Model
         package=package,
         license=entry.get("license", "unknown"),
         dictionary=entry.get("dictionary"),
+        postprocess=dict(entry.get("postprocess", {})),
     )
 
 
-# What ocrcli feeds each role's model (orientation.py, detection.py, recognition.py; channels in the
-# order the planes are stacked, mean and std applied to them in that order, after scaling to 0-1).
-# A manifest's "input" may describe it, not change it: before, an "input" asking for other
-# channels, another normalisation or another height was ignored, and the model read what it was
-# not trained on.
+# What ocrcli feeds each role's model and what it reads back (orientation.py, detection.py,
+# recognition.py): "shape" and "gives" are sizes after the batch's, H and W sizes that must be
+# free, other names any size; channels in the order the planes are stacked, mean and std applied
+# to them in that order, after scaling to 0-1. A manifest's "input" may describe it, not change it:
+# before, an "input" asking for other channels, another normalisation or another height was
+# ignored, and the model read what it was not trained on. The engine checks each session against
+# it (pipeline._checked).
 _IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}
 _HALF = {"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5)}
 FED: dict[str, dict[str, Any]] = {
-    "page_orientation": {"shape": (3, 224, 224), "channels": "RGB", **_IMAGENET},
-    "line_orientation": {"shape": (3, 48, 192), "channels": "BGR", **_HALF},
-    "detector": {"shape": (3, "H", "W"), "channels": "BGR", **_IMAGENET},  # "H", "W": any size
-    "recognizer": {"shape": (3, 48, "W"), "channels": "BGR", **_HALF},
+    "page_orientation": {
+        "kind": "page orientation classifier",
+        "shape": (3, 224, 224),
+        "gives": (4,),  # 0/90/180/270
+        "channels": "RGB",
+        **_IMAGENET,
+    },
+    "line_orientation": {
+        "kind": "text-line orientation classifier",
+        "shape": (3, 48, 192),
+        "gives": (2,),  # 0/180
+        "channels": "BGR",
+        **_HALF,
+    },
+    "detector": {
+        "kind": "text detector",
+        "shape": (3, "H", "W"),
+        "gives": (1, "H", "W"),
+        "channels": "BGR",
+        **_IMAGENET,
+    },
+    "recognizer": {
+        "kind": "recognizer",
+        "shape": (3, 48, "W"),
+        "gives": ("steps", "classes"),
+        "channels": "BGR",
+        **_HALF,
+    },
 }
 POSTPROCESS = ("thresh", "box_thresh", "unclip_ratio")  # a detector's, see detection.DetectorSettings
 

@@ -156,8 +156,7 @@ class Engine:
         if self.models.reviewer is not None and self.models.reviewer.package is None:
             self._reviewer_model(cjk)
         # The manifest's detector thresholds (checked by models.load_manifest), unless given here.
-        postprocess = self.models.detector.info.get("postprocess", {})
-        self.detector_settings = detector or DetectorSettings(**postprocess)
+        self.detector_settings = detector or DetectorSettings(**self.models.detector.postprocess)
         self.recognizer_settings = recognizer or RecognizerSettings()
 
     def read(self, source: str | os.PathLike | np.ndarray) -> Document:
@@ -366,56 +365,38 @@ class Engine:
         return self._reviewers[cjk]
 
 
-# What each role's model is fed and gives back, as ocrcli runs it (orientation.py, detection.py,
-# recognition.py): sizes after the batch dimension; None any size, "W" a size that must be free.
-_SHAPES: dict[str, tuple[tuple[int | str | None, ...], tuple[int | str | None, ...], str]] = {
-    "page_orientation": ((3, 224, 224), (4,), "takes N x 3 x 224 x 224 and gives N x 4 (0/90/180/270)"),
-    "line_orientation": (
-        (3, CROP_HEIGHT, None),
-        (2,),
-        f"takes N x 3 x {CROP_HEIGHT} x 192 and gives N x 2 (0/180)",
-    ),
-    "detector": ((3, "H", "W"), (1, None, None), "takes N x 3 x H x W and gives N x 1 x H x W"),
-    "recognizer": (
-        (3, CROP_HEIGHT, "W"),
-        (None, "classes"),
-        f"takes N x 3 x {CROP_HEIGHT} x W and gives N x steps x classes",
-    ),
-}
-
-_KINDS = {
-    "page_orientation": "page orientation classifier",
-    "line_orientation": "text-line orientation classifier",
-    "detector": "text detector",
-    "recognizer": "recognizer",
-}
-
-
 def _checked(model: Model, spec: models.ModelSpec, classes: int | None = None) -> Model:
     """`model`, if its input and output fit its role (and a recognizer's classes its dictionary's
     `classes`: blank, characters, space); else a ModelError naming the file. Before, a detector
     given as a recognizer (or a dictionary of another recognizer) failed on every page with an
     onnxruntime error, or read garbage with exit 0."""
-    expected_in, expected_out, wants = _SHAPES[spec.role]
+    fed = models.FED[spec.role]
+    kind = fed["kind"]
     inputs, outputs = model.session.get_inputs(), model.session.get_outputs()
     given_in = inputs[0].shape if len(inputs) == 1 else []
     given_out = outputs[0].shape if outputs else []
 
     def fits(given: list, expected: tuple) -> bool:
+        """Sizes after the batch's: a number must be that size, if fixed; H and W must be free (the
+        page's, the line's); other names may be any size."""
         if len(given) != len(expected) + 1:
             return False
         for dim, want in zip(given[1:], expected, strict=True):
             fixed = isinstance(dim, int) and dim > 0
-            if (want in ("H", "W") and fixed) or (isinstance(want, int) and fixed and dim != want):
+            if fixed and (want in ("H", "W") or (isinstance(want, int) and dim != want)):
                 return False
         return True
 
-    if not fits(given_in, expected_in) or not fits(given_out, expected_out):
+    def sizes(shape: tuple) -> str:
+        return " x ".join(map(str, ("N", *shape)))
+
+    if not fits(given_in, fed["shape"]) or not fits(given_out, fed["gives"]):
         shape = " x ".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in (given_in or []))
         out = " x ".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in (given_out or []))
         raise models.ModelError(
-            f"model {spec.name} ({spec.path}): not a {_KINDS[spec.role]} as ocrcli runs one: "
-            f"it takes {shape or 'no single input'} and gives {out}; a {_KINDS[spec.role]} {wants}"
+            f"model {spec.name} ({spec.path}): not a {kind} as ocrcli runs one: it takes "
+            f"{shape or 'no single input'} and gives {out}; a {kind} takes {sizes(fed['shape'])} "
+            f"and gives {sizes(fed['gives'])}"
         )
     if classes is not None:
         scored = given_out[-1]

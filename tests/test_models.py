@@ -121,12 +121,14 @@ def test_broken_manifests_end_in_one_line_and_exit_4(tmp_path: Path) -> None:
             assert str(folder / "manifest.json") in result.stderr
 
 
-def test_a_hash_in_capitals_is_the_same_hash(tmp_path: Path) -> None:
+def test_a_hash_in_capitals_is_the_same_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # hashed here, not read from a cache
+
     def upper(manifest: dict[str, Any]) -> None:
         entry(manifest, TINY_REC)["sha256"] = entry(manifest, TINY_REC)["sha256"].upper()
 
     spec = load_manifest(models_folder(tmp_path / "models", upper)).find(TINY_REC)
-    assert status(spec, use_cache=False) == "ok"
+    assert status(spec) == "ok"
 
 
 def test_a_folder_where_a_model_should_be_is_not_missing_but_not_a_file(tmp_path: Path) -> None:
@@ -311,3 +313,19 @@ def test_the_example_manifest_runs_the_pp_ocrv5_models_as_readme_says(tmp_path: 
     assert listed.returncode == 0 and {r["status"] for r in json.loads(listed.stdout)} == {"ok"}
     result = ocr("image", PHOTOTEST, "--models", folder, "--text")
     assert result.returncode == 0 and "quick brown dog" in result.stdout, result.stderr
+
+
+def test_what_the_manifest_check_says_ocrcli_feeds_is_what_the_stages_feed() -> None:
+    """models.FED states each role's input, for manifests and sessions to be checked against; the
+    stages compute it themselves. Both must agree, or a right manifest would be refused."""
+    import numpy as np
+
+    from ocrcli import detection, orientation, recognition
+    from ocrcli.models import FED
+
+    assert FED["recognizer"]["shape"][1] == recognition.CROP_HEIGHT
+    assert FED["line_orientation"]["shape"][1:] == orientation.LINE_SIZE[::-1]
+    assert np.allclose(np.array(FED["detector"]["mean"]) * 255, detection._MEAN)
+    assert np.allclose(np.array(FED["detector"]["std"]) * 255, detection._STD)
+    assert np.allclose(FED["page_orientation"]["mean"], orientation._MEAN)
+    assert np.allclose(FED["page_orientation"]["std"], orientation._STD)
