@@ -3,13 +3,19 @@
 Every character maps to one empty glyph that advances half an em, so any text can be "drawn" and
 nothing shows. The font is a Type0 font with Identity-H encoding: a character of the Basic
 Multilingual Plane is drawn with its code point as its 2-byte code (CID), as Tesseract's PDFs do,
-so the ToUnicode map is a range per 256 codes used; each character beyond the BMP (and U+0000)
-gets a code of the surrogate range, D800-DFFF, which no character has, in order of first use. The
-ToUnicode map turns each code back into its character, so every extractor returns exactly the text
-the recognizer read (accents, €, ligatures, CJK and characters beyond the BMP alike). With a code
-per character in order of first use, the map listed each one: 361 of a 5 KB scan's PDF's 6,078
-bytes, against a 10 % size budget. Ascent 0.8 em and descent 0.2 em make a character's box exactly
-one em tall, so the layer can size text by its word box's height.
+and each character beyond the BMP (and U+0000) gets a code of the surrogate range, D800-DFFF,
+which no character has, in order of first use. The ToUnicode map turns each code back into its
+character, so every extractor returns exactly the text the recognizer read (accents, €, ligatures,
+CJK and characters beyond the BMP alike). Codes up to 00FF (Latin-1, most of a Western page) are
+one range in the map; with a code per character in order of first use, the map listed each one:
+361 of a 5 KB scan's PDF's 6,078 bytes, against a 10 % size budget. Every other code used is
+listed on its own (about 4.5 bytes compressed each; 5 to 60 bytes on a Latin page): Ghostscript
+10.00 read a range of codes above 00FF as other characters (θ as », – as 3, ł as C, € as Ì), in
+its text output and in every PDF it rewrites (pdfwrite builds a new map from what it read, so a
+conversion to PDF/A or a size reduction left the wrong text for every reader). It reads a listed
+code right. Characters beyond the BMP it gets wrong however they are mapped. Ascent 0.8 em and
+descent 0.2 em make a character's box exactly one em tall, so the layer can size text by its word
+box's height.
 """
 
 from __future__ import annotations
@@ -138,12 +144,13 @@ class GlyphlessFont:
 
 
 def to_unicode_cmap(own_codes: set[int], assigned: dict[str, int]) -> bytes:
-    """A ToUnicode CMap: codes that are their characters' code points as one range per 256 codes
-    used (each range maps its codes to the same code points), and each assigned code to its
-    character (UTF-16BE, a surrogate pair beyond the BMP)."""
-    blocks = sorted({code >> 8 for code in own_codes})
-    ranges = [f"<{block:02X}00> <{block:02X}FF> <{block:02X}00>" for block in blocks]
-    chars = [
+    """A ToUnicode CMap: codes 0000-00FF that are their characters' code points as one range, each
+    other such code to itself, and each assigned code to its character (UTF-16BE, a surrogate pair
+    beyond the BMP). Ghostscript (10.00) reads a range right only where its characters are under
+    U+0100 (see the module's docstring)."""
+    ranges = ["<0000> <00FF> <0000>"] if any(code <= 0xFF for code in own_codes) else []
+    chars = [f"<{code:04X}> <{code:04X}>" for code in sorted(own_codes) if code > 0xFF]
+    chars += [
         f"<{code:04X}> <{char.encode('utf-16-be', 'surrogatepass').hex().upper()}>"
         for char, code in sorted(assigned.items())
     ]

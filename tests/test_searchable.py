@@ -655,6 +655,29 @@ def test_every_character_extracts_as_itself(tmp_path: Path) -> None:
     assert "ﬁnal" in extracted["pdfminer"]  # the map's own U+FB01; poppler and pdfium expand it
 
 
+def test_ghostscript_reads_every_character_and_keeps_it_when_it_rewrites_the_pdf(tmp_path: Path) -> None:
+    """Ghostscript (10.00) read a ToUnicode range of codes above 00FF as other characters (θ as
+    », – as 3, ł as C, € as Ì): its text output was wrong, and so was every reader's text of a PDF
+    it rewrote (pdfwrite, as in a conversion to PDF/A or a size reduction), whose map it builds
+    from what it read. Codes above 00FF are listed one by one, which it reads right. Characters
+    beyond the BMP it gets wrong however they are mapped (its own limit), so they are left out."""
+    bmp_words = ["café", "Straße", "€12,50", "θc→θp", "Słupecki", "“When”", "1919–1941", "Привет", "中文"]
+    words, x = [], 20.0
+    for text in bmp_words:
+        width = 12.0 * len(text)
+        words.append(Word(text, (x, 50, x + width, 50, x + width, 70, x, 70), 0.99))
+        x += width + 10
+    line = Line(" ".join(bmp_words), (20, 50, x, 50, x, 70, 20, 70), 0.99, words)
+    path = layer_pdf(Page(1, x + 20, 200, 72.0, lines=[line]), tmp_path / "unicode.pdf")
+    gs = ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE"]
+    text = subprocess.run([*gs, "-sDEVICE=txtwrite", "-sOutputFile=-", path], capture_output=True, check=True)
+    assert text.stdout.decode().split() == bmp_words
+    rewritten = tmp_path / "rewritten.pdf"
+    rewrite = [*gs, "-sDEVICE=pdfwrite", f"-sOutputFile={rewritten}", path]
+    subprocess.run(rewrite, capture_output=True, check=True)
+    assert pdftotext(rewritten).split() == bmp_words
+
+
 def test_a_lone_surrogate_from_a_models_charset_does_not_stop_the_font() -> None:
     """A recogniser's class list (`--models`) may hold a lone surrogate, which has no UTF-16 of its
     own: writing the ToUnicode map raised UnicodeEncodeError. It maps to the code unit itself."""
