@@ -338,22 +338,28 @@ def status(spec: ModelSpec) -> str:
         return "missing"
     if not spec.path.is_file():  # a folder, or a pipe (which reading would wait on for good)
         return "not a file"
-    stat = spec.path.stat()
-    if spec.size is not None and stat.st_size != spec.size:
+    if spec.size is not None and spec.path.stat().st_size != spec.size:
         return "size mismatch"
     if not spec.sha256:
         return "unverified"
+    try:
+        digest = cached_sha256(spec.path)
+    except OSError:
+        return "unreadable"
+    return "ok" if digest == spec.sha256 else "hash mismatch"
+
+
+def cached_sha256(path: Path) -> str:
+    """The file's sha256, from the hash cache while the file keeps its size and modification time."""
+    stat = path.stat()
     cache = _HashCache.load()
-    key = f"{spec.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     digest = cache.entries.get(key)
     if digest is None:
-        try:
-            digest = file_sha256(spec.path)
-        except OSError:
-            return "unreadable"
+        digest = file_sha256(path)
         cache.entries[key] = digest
         cache.save()
-    return "ok" if digest == spec.sha256 else "hash mismatch"
+    return digest
 
 
 def file_sha256(path: str | os.PathLike) -> str:

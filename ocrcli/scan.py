@@ -156,7 +156,9 @@ def run_record(options: ScanOptions, kind: str) -> dict[str, Any]:
     model versions and the options that change them (the input's own hash is in the sidecar's
     source). --pages, --force and --redo apply to PDFs only: changing them leaves images current."""
     selected = models.select(options.engine.tier, options.engine.models_dir)
-    specs = [getattr(selected, role) for role in selected.names()]
+    # The files' own hashes, dictionaries' too: a models folder may list no hash, and a dictionary
+    # edited or weights swapped there left earlier outputs current.
+    specs = [getattr(selected, role) for role in selected.names()] + list(selected.dictionaries.values())
     pdf = options.pdf_options
     record_options: dict[str, Any] = {"tier": options.engine.tier, "cjk": options.engine.cjk}
     if pdf.rotate_pages:  # only when given, so that sidecars written before the option stay current
@@ -166,7 +168,7 @@ def run_record(options: ScanOptions, kind: str) -> dict[str, Any]:
         record_options["existing_text"] = pdf.existing_text.value
     return {
         "tool_version": __version__,
-        "models": {spec.name: spec.sha256 for spec in specs},
+        "models": {spec.name: spec.sha256 or models.cached_sha256(spec.path) for spec in specs},
         "options": record_options,
     }
 

@@ -329,3 +329,34 @@ def test_what_the_manifest_check_says_ocrcli_feeds_is_what_the_stages_feed() -> 
     assert np.allclose(np.array(FED["detector"]["std"]) * 255, detection._STD)
     assert np.allclose(FED["page_orientation"]["mean"], orientation._MEAN)
     assert np.allclose(FED["page_orientation"]["std"], orientation._STD)
+
+
+def test_a_scan_redoes_its_documents_when_an_unhashed_dictionary_changes(tmp_path: Path) -> None:
+    """The run record held the manifest's hashes of the models, none of the dictionaries, and null
+    for a model listed without one: with a dictionary edited in a models folder, a re-run kept the
+    outputs read with the old one as current."""
+    dictionary = "ppocrv6-tiny-dict"
+
+    def unhashed_copy(manifest: dict[str, Any]) -> None:
+        entry(manifest, dictionary).update(sha256=None, size=None)
+
+    folder = models_folder(tmp_path / "models", unhashed_copy)
+    path = folder / entry(json.loads((folder / "manifest.json").read_text()), dictionary)["path"]
+    text = path.read_bytes()
+    path.unlink()
+    path.write_bytes(text)  # a file of the folder's own, not a link to the package's
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    (scans / "a.png").symlink_to(PHOTOTEST)
+
+    def statuses() -> list[str]:
+        run = ocr("scan", scans, "--no-pdf", "--json", "-", "--models", folder)
+        assert run.returncode == 0, run.stderr
+        return [json.loads(line)["status"] for line in run.stdout.splitlines()]
+
+    assert statuses() == ["done"]
+    assert statuses() == ["current"]
+    lines = text.split(b"\n")
+    lines[0], lines[1] = lines[1], lines[0]  # two characters swapped: same classes, other text
+    path.write_bytes(b"\n".join(lines))
+    assert statuses() == ["done"]
