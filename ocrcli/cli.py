@@ -200,7 +200,7 @@ def image(
             _usage_error("-o goes without --pdf (the JSON of the PDF: --sidecar or --json)")
         _refuse_special_pdf_output("--pdf", pdf)
         sidecar = _sidecar_path(pdf, sidecar)
-        _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _file(json_out))])
+        _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _json_file(json_out))])
         _refuse_closed_stdout(json_out, text)
         engine = _load_engine(tier, models_dir, threads, cjk)
         from ocrcli.searchable import images_to_pdf
@@ -221,7 +221,7 @@ def image(
     if json_out is None and output is None and not text:
         json_out = "-"
     targets = _json_targets(files, output)
-    _refuse_bad_outputs(files, [("--json", _file(json_out)), *(("-o", target) for target in targets)])
+    _refuse_bad_outputs(files, [("--json", _json_file(json_out)), *(("-o", target) for target in targets)])
     _refuse_closed_stdout(json_out, text)
     engine = _load_engine(tier, models_dir, threads, cjk)
     exit_code, printed = errors.EXIT_OK, False
@@ -311,7 +311,7 @@ def _refuse_text_with_json_on_stdout(text: bool, json_out: str | None) -> None:
         _usage_error("--text and --json - would both write to stdout: give --json FILE")
 
 
-def _file(json_out: str | None) -> Path | None:
+def _json_file(json_out: str | None) -> Path | None:
     """The file `--json` names (None for stdout or no --json)."""
     return None if json_out in (None, "-") else Path(json_out)
 
@@ -443,7 +443,8 @@ def pdf_command(
         _refuse_unwritable_folder("--in-place", source)
     sidecar = _sidecar_path(dest, sidecar)
     _refuse_bad_outputs(
-        [source], [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _file(json_out))]
+        [source],
+        [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _json_file(json_out))],
     )
     _refuse_closed_stdout(json_out, text)
     engine = _load_engine(tier, models_dir, threads, cjk)
@@ -616,7 +617,7 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
     stream = None
     _refuse_closed_stdout(json_out)
     try:
-        with _write_errors(_file(json_out)):
+        with _write_errors(_json_file(json_out)):
             if json_out == "-":
                 stream = _utf8_stdout()
             elif json_out is not None:
@@ -636,9 +637,9 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
         except OSError as exc:
             if lines is None or exc is not lines.failed:
                 raise  # not the stream's (ocr scan's workers could not be started): not told as its
-            with _write_errors(_file(json_out)):
+            with _write_errors(_json_file(json_out)):
                 raise
-        with _write_errors(_file(json_out)):
+        with _write_errors(_json_file(json_out)):
             if stream not in (None, sys.stdout):
                 stream.close()  # a failed flush shows here
     finally:
@@ -825,7 +826,7 @@ def scan_command(
             f"{out_dir}: {left_out} document{'s' * (left_out > 1)} there not scanned: it is the output folder"
         )
     items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, named_among)
-    if (json_file := _file(json_out)) is not None:
+    if (json_file := _json_file(json_out)) is not None:
         _refuse_bad_outputs(files, [("--json", json_file)])
         planned = {os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None}
         if out_dir is not None:

@@ -372,7 +372,7 @@ def _graft(pdf: pikepdf.Pdf, pdf_page: pikepdf.Page, page: Page, font: Glyphless
 def _save(
     pdf: pikepdf.Pdf,
     dest: Path,
-    source: Path | None = None,
+    source: Path,
     compact: bool = False,
     password: str | None = None,
     source_check: Callable[[Path], None] | None = None,
@@ -410,9 +410,9 @@ def _save(
     def verify(tmp: Path) -> None:
         with pdfpages.open_pikepdf(tmp, password) as check:
             if len(check.pages) != expected_pages:
-                raise BadInputError(source or dest, "the written PDF did not verify (page count changed)")
+                raise BadInputError(source, "the written PDF did not verify (page count changed)")
             check.Root.Pages  # noqa: B018 - the page tree must resolve
-        if source_check is not None and source is not None:
+        if source_check is not None:
             source_check(source)
 
     write_atomically(dest, write, verify, made_from)

@@ -105,6 +105,7 @@ Point = tuple[float, float]
 Frame = tuple[Point, Point, float]  # baseline origin, direction, width
 SizedWords = tuple[list[tuple[str, Frame]], float, float]  # a line's words (text, frame), font size, em
 Extent = tuple[Point, float, float, float, float]  # a block's text axis, its span along and across
+RowWords = list[tuple[str, Frame, float]]  # a row's words (text, frame, font size), in order
 Placed = tuple[str, Frame, float | None, float]  # text, frame, gap to the next word (None: last), size
 
 
@@ -121,7 +122,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     space = font.encode(" ")
     current_size = None
     cursor = _LineStart()
-    placed_rows: list[list[tuple[str, Frame, float]]] = []
+    placed_rows: list[RowWords] = []
     row_blocks: list[tuple[int, bool, float]] = []  # each placed row's block, whether one line, em
     for row in rows:
         per_line = [
@@ -184,9 +185,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     return ("\n".join(ops) + "\n").encode("latin-1")  # strings hold their codes as bytes
 
 
-def _close_block_gaps(
-    rows: list[list[tuple[str, Frame, float]]], row_blocks: list[tuple[int, bool, float]]
-) -> list[list[tuple[str, Frame, float]]]:
+def _close_block_gaps(rows: list[RowWords], row_blocks: list[tuple[int, bool, float]]) -> list[RowWords]:
     """The rows, with the lines of a text block moved up to MAX_GAP_SHIFT_EM closer where one lies
     further than MAX_BLOCK_GAP font sizes below the line before it. poppler starts a new block
     there (it takes a line into a block only within 1.5 font sizes of its last baseline), so a
@@ -221,13 +220,11 @@ def _close_block_gaps(
     ]
 
 
-def _row_level(words: list[tuple[str, Frame, float]], direction: Point) -> float:
+def _row_level(words: RowWords, direction: Point) -> float:
     return statistics.fmean(_level(frame[0], direction) for _, frame, _ in words)
 
 
-def _on_page(
-    words: list[tuple[str, Frame, float]], width_pt: float, height_pt: float
-) -> list[tuple[str, Frame, float]]:
+def _on_page(words: RowWords, width_pt: float, height_pt: float) -> RowWords:
     """A row moved, if need be, so that its words' baselines lie PAGE_INSET_PT inside the page:
     poppler drops every glyph whose origin is off the page. A row at the page's edge drawn in a font
     larger than its box (a block of side-by-side rows is drawn 1.5 times its line height) had its
@@ -279,7 +276,7 @@ def _word_and_space(
     return f"[{pdf_string(word + space)} {adjust}] TJ", natural - adjust * unit
 
 
-def _with_gaps(rows: list[list[tuple[str, Frame, float]]]) -> list[list[Placed]]:
+def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
     """The words of each row with the gap along the baseline from each to the next in the row
     (None after the last). Extractors that find word breaks by position need a gap of about 0.15 em
     (poppler -raw): touching words are trimmed to leave MIN_GAP_EM, from both sides of the gap in
@@ -617,7 +614,7 @@ def _word_frame(
     points_per_px: float,
     height_pt: float,
     size: float,
-    axis: tuple[float, float],
+    axis: Point,
     min_width: float,
 ) -> Frame | None:
     """The frame of a word drawn at `size` along `axis`, its em box centred on the quad's centre,
@@ -674,7 +671,7 @@ def _nearest_axis(dx: float, dy: float) -> tuple[float, float]:
     return (math.copysign(1.0, dx), 0.0) if across else (0.0, math.copysign(1.0, dy))
 
 
-def _distance(a: tuple, b: tuple) -> float:
+def _distance(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return math.hypot(a[0] - b[0], a[1] - b[1])
 
 
