@@ -17,19 +17,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from common import DATA, OCR, ocr
 from PIL import Image
 
 import ocrcli
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
 ROTATED = DATA / "tess" / "img" / "phototest-rotated-L.png"
-OCR = [sys.executable, "-m", "ocrcli"]
 SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
-
-
-def ocr(*args: object, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, input=stdin, timeout=600)
 
 
 def png_claiming(path: Path, width: int, height: int) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
+from common import DATA
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
@@ -30,7 +31,6 @@ from ocrcli.imageio import load_pages
 from ocrcli.pipeline import Engine
 from ocrcli.recognition import RecognizerSettings, recognize
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from common import DATA
 from PIL import Image
 
 from ocrcli import imageio
@@ -18,7 +19,6 @@ from ocrcli.errors import BadInputError
 from ocrcli.imageio import SUPPORTED_SUFFIXES, PageImage, count_pages, iter_pages, load_pages, to_rgb
 from ocrcli.imagepdf import images_pdf
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TESS_IMG = DATA / "tess" / "img"
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
+from common import DATA
 from PIL import Image
 
 from ocrcli import imagepdf
@@ -20,7 +21,6 @@ from ocrcli.errors import BadInputError
 from ocrcli.imageio import load_pages
 from ocrcli.imagepdf import images_pdf
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BLACK_AND_WHITE_PNG = DATA / "tess" / "img" / "phototest-rotated-L.png"  # a two-colour palette PNG, 200 dpi
 RECEIPT = DATA / "sroie" / "img" / "000.jpg"
 # How to store an upright image so that the EXIF/TIFF orientation tag displays it upright again.

@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
+from common import TESS
 from PIL import Image
 
 from ocrcli import jbig2
 from ocrcli.imagepdf import jbig2_pdf
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-TESS = DATA / "tess" / "img"
 REAL = {
     "phototest-rotated-180": TESS / "phototest-rotated-180.png",  # palette PNG, 640 x 480
     "phototest": TESS / "phototest.tif",  # uncompressed 1-bit TIFF

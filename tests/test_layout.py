@@ -16,13 +16,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from common import DATA
 
 from ocrcli import skew
 from ocrcli.document import Line, Page, Word
 from ocrcli.layout import Box, reading_order
 from ocrcli.pipeline import _in_reading_order
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "layout_order.py"
 W, H = 1700.0, 2200.0  # a letter page at 200 dpi
 

@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from common import DATA, ROOT, ocr
 
 from ocrcli.errors import ModelError
 from ocrcli.models import load_manifest, status
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
-OCR = [sys.executable, "-m", "ocrcli"]
-
-
-def ocr(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, timeout=600, env=env)
 
 
 def models_folder(folder: Path, edit: Callable[[dict[str, Any]], None] | None = None) -> Path:

@@ -14,6 +14,7 @@ import img2pdf
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
+from common import ROOT, pdftotext
 
 from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError
@@ -22,7 +23,6 @@ from ocrcli.pdfgraft import add_text_layer, display_frame, page_rotation, remove
 from ocrcli.pdfpages import is_signed, open_pdf, page_text, render_dpi
 from ocrcli.textlayer import layer_content
 
-ROOT = Path(__file__).resolve().parents[1]
 PHOTOTEST = ROOT.parent / "shared" / "data" / "tess" / "img" / "phototest.tif"  # 230.4 x 172.8 pt
 LAYER_WORDS = ["ocrcli", "layer", "words"]
 
@@ -74,12 +74,6 @@ def add_layer(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
 def saved(pdf: pikepdf.Pdf, path: Path) -> Path:
     pdf.save(path)
     return path
-
-
-def pdftotext(path: Path, *options: str, page: int | None = None) -> str:
-    pages = ["-f", str(page), "-l", str(page)] if page else []
-    run = subprocess.run(["pdftotext", *options, *pages, str(path), "-"], capture_output=True, text=True)
-    return run.stdout
 
 
 def x_of(path: Path, word: str) -> float:

@@ -11,10 +11,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from common import DATA
 from pdfjs import pdfjs_page_texts
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 IMAGES = sorted((DATA / "tess" / "img").iterdir()) + sorted((DATA / "docbank" / "img").iterdir())[:10]
 
 

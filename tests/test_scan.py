@@ -17,33 +17,15 @@ import img2pdf
 import jsonschema
 import pikepdf
 import pytest
+from common import DATA, OCR, TESS, hashes, ocr, pdftotext
 from PIL import Image
 
 import ocrcli
 from ocrcli import discover, models
 from ocrcli.pool import EngineSpec, PageTask, WorkerPool
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TESS = DATA / "tess" / "img"
-OCR = [sys.executable, "-m", "ocrcli"]
 TEMP_SUFFIX = ".ocrcli-tmp"
 SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
-
-
-def ocr(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, timeout=900, env=env)
-
-
-def hashes(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def pdftotext(pdf: Path) -> str:
-    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def image_pdf(path: Path, image: Path, copies: int) -> Path:

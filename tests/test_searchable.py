@@ -3,7 +3,6 @@ and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -21,6 +20,7 @@ import img2pdf
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
+from common import DATA, OCR, ROOT, ocr, pdftotext, sha256
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw
 
@@ -31,16 +31,9 @@ from ocrcli.pdfgraft import add_text_layer, display_frame
 from ocrcli.searchable import PageReading, PdfGrafter, parse_page_ranges
 from ocrcli.textlayer import MAX_ROW_SHIFT_EM, layer_content, pdf_string
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 CHECKER = ROOT.parent / "shared" / "tools" / "check_searchable_pdf.py"
-OCR = [sys.executable, "-m", "ocrcli"]
 PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
 SANDWICH = DATA / "pdfs" / "pikepdf_sandwich.pdf"  # made by OCRmyPDF: an image and its OCR layer
-
-
-def ocr(*args: object, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*OCR, *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
 def check(original: Path, output: Path, sidecar: Path) -> dict:
@@ -68,19 +61,10 @@ def sidecar_words(sidecar: Path) -> list[str]:
     return [t for p in doc["pages"] for ln in p["lines"] for w in ln["words"] for t in words(w["text"])]
 
 
-def pdftotext(path: Path, *options: str) -> str:
-    run = subprocess.run(["pdftotext", *options, str(path), "-"], capture_output=True, text=True, check=True)
-    return run.stdout
-
-
 def _one_word_page() -> Page:
     """A page read as one word, for tests of what grafting and saving do around the OCR."""
     quad = (10, 10, 60, 10, 60, 30, 10, 30)
     return Page(1, 100, 100, 72.0, lines=[Line("word", quad, 0.99, [Word("word", quad, 0.99)])])
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(
