@@ -798,34 +798,22 @@ def scan_command(
         lambda: report(f"{input_dir}: another ocr scan is working on it; waiting for it to finish"),
     )
     unreadable: list[OSError] = []
-    skip = [out_dir] if out_dir else []
-    links = _not_followed(quiet)
     try:
-        files = discover.find_files(
-            input_dir, include, exclude, recursive, skip, on_error=unreadable.append, on_link=links
+        found = discover.scan_documents(
+            input_dir, out_dir, include, exclude, recursive, unreadable.append, _not_followed(quiet)
         )
     except ValueError as exc:  # a glob that is no glob: [z-a]
         _usage_error(f"--include/--exclude: {exc}")
-    # Outputs are named among all the files, whatever --include and --exclude leave (see plan);
-    # an image's PDF written beside it by an earlier --in-place run is an output, not an input.
-    every = discover.find_files(input_dir, None, None, recursive, skip) if include or exclude else files
-    images_pdfs = discover.images_pdfs(every)
-    named_among = [f for f in every if f not in images_pdfs]
-    documents = set(named_among)
-    # Outputs an earlier run wrote for other files (P/sub-ocr/ of `ocr scan P/sub`) are no
-    # documents either; they stay among the names, so no output is named onto them.
-    files = [f for f in files if f in documents]
-    outputs = [f for f in files if discover.kind_of(f) == "pdf" and discover.earlier_output(f)]
-    files = [f for f in files if f not in set(outputs)]
+    files, outputs = found.documents, found.earlier_outputs
     for path in outputs if verbose and not quiet else []:
         report(f"{path}: skipped: ocrcli's output for another file (see its .json)")
     if not quiet and (
-        left_out := _documents_in_output_folder(input_dir, out_dir, include, exclude, recursive)
+        left_out := discover.documents_in_output_folder(input_dir, out_dir, include, exclude, recursive)
     ):
         report(
             f"{out_dir}: {left_out} document{'s' * (left_out > 1)} there not scanned: it is the output folder"
         )
-    items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, named_among)
+    items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, found.named_among)
     if (json_file := _json_file(json_out)) is not None:
         _refuse_bad_outputs(files, [("--json", json_file)])
         planned = {os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None}
@@ -872,26 +860,6 @@ def scan_command(
     if code == errors.EXIT_OK and any(o.status == "failed" for o in outcomes):
         code = errors.EXIT_INPUT
     raise typer.Exit(code)
-
-
-def _documents_in_output_folder(
-    input_dir: Path,
-    out_dir: Path | None,
-    include: list[str] | None,
-    exclude: list[str] | None,
-    recursive: bool,
-) -> int:
-    """How many documents the scan leaves out as being in its output folder, inside the input
-    folder: the images and PDFs there that it would read otherwise (its globs matched relative to
-    the input; not in a hidden folder, nor below it without --recursive) and that are no outputs
-    of an earlier scan (left out silently, `ocr scan sc -o sc/sub` never mentioned sc/sub/b.png)."""
-    from ocrcli import discover
-
-    if out_dir is None or not out_dir.is_dir() or not out_dir.resolve().is_relative_to(input_dir.resolve()):
-        return 0
-    found = discover.find_files(input_dir, include, exclude, recursive, on_error=lambda _: None)
-    inside = [f for f in found if f.parent.resolve().is_relative_to(out_dir.resolve())]
-    return sum(1 for f in inside if not (discover.kind_of(f) == "pdf" and discover.earlier_output(f)))
 
 
 def _not_followed(quiet: bool) -> Callable[[Path], None] | None:

@@ -72,6 +72,57 @@ def find_files(
     return found
 
 
+@dataclass(frozen=True)
+class Found:
+    """What `ocr scan` found in its folder."""
+
+    documents: list[Path]  # to OCR, as --include and --exclude leave them
+    named_among: list[Path]  # every file outputs are named among, whatever the globs leave
+    earlier_outputs: list[Path]  # PDFs an earlier scan wrote for other files: skipped
+
+
+def scan_documents(
+    root: Path,
+    out_dir: Path | None,
+    include: list[str] | None,
+    exclude: list[str] | None,
+    recursive: bool,
+    on_error: Callable[[OSError], None] | None = None,
+    on_link: Callable[[Path], None] | None = None,
+) -> Found:
+    """The documents under `root` (see find_files; not in `out_dir`), and the files their outputs
+    are named among (see plan). An image's PDF written beside it by an earlier --in-place run is an
+    output, not an input; so is a PDF an earlier run wrote for another file (P/sub-ocr/ of `ocr
+    scan P/sub`), which stays among the names, so that no output is named onto it."""
+    skip = [out_dir] if out_dir else []
+    files = find_files(root, include, exclude, recursive, skip, on_error=on_error, on_link=on_link)
+    every = find_files(root, None, None, recursive, skip) if include or exclude else files
+    made_beside = images_pdfs(every)
+    named_among = [f for f in every if f not in made_beside]
+    documents = set(named_among)
+    files = [f for f in files if f in documents]
+    outputs = [f for f in files if kind_of(f) == "pdf" and earlier_output(f)]
+    return Found([f for f in files if f not in set(outputs)], named_among, outputs)
+
+
+def documents_in_output_folder(
+    root: Path,
+    out_dir: Path | None,
+    include: list[str] | None,
+    exclude: list[str] | None,
+    recursive: bool,
+) -> int:
+    """How many documents `ocr scan` leaves out as being in its output folder, inside `root`: the
+    images and PDFs there that it would read otherwise (its globs matched relative to `root`; not
+    in a hidden folder, nor below it without --recursive) and that are no outputs of an earlier
+    scan (left out silently, `ocr scan sc -o sc/sub` never mentioned sc/sub/b.png)."""
+    if out_dir is None or not out_dir.is_dir() or not out_dir.resolve().is_relative_to(root.resolve()):
+        return 0
+    found = find_files(root, include, exclude, recursive, on_error=lambda _: None)
+    inside = [f for f in found if f.parent.resolve().is_relative_to(out_dir.resolve())]
+    return sum(1 for f in inside if not (kind_of(f) == "pdf" and earlier_output(f)))
+
+
 def kind_of(path: Path) -> str | None:
     suffix = path.suffix.lower()
     if suffix == PDF_SUFFIX:

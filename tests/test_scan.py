@@ -1053,18 +1053,16 @@ def test_the_note_on_the_output_folder_counts_what_the_scan_would_have_read(tmp_
     # The count was taken by listing the output folder on its own: its files matched --include and
     # --exclude relative to it, not to the input, and a hidden folder or one below a scan without
     # --recursive counted, though the scan would not have read its files anyway (found by a review).
-    from ocrcli.cli import _documents_in_output_folder
-
     folder = tmp_path / "sc"
     for name in ("a.png", "sub/b.png", ".hidden/c.png"):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(b"")
     sub, hidden = folder / "sub", folder / ".hidden"
-    assert _documents_in_output_folder(folder, sub, None, None, True) == 1
-    assert _documents_in_output_folder(folder, sub, ["sub/*.png"], None, True) == 1
-    assert _documents_in_output_folder(folder, sub, None, ["sub"], True) == 0
-    assert _documents_in_output_folder(folder, sub, None, None, False) == 0
-    assert _documents_in_output_folder(folder, hidden, None, None, True) == 0
+    assert discover.documents_in_output_folder(folder, sub, None, None, True) == 1
+    assert discover.documents_in_output_folder(folder, sub, ["sub/*.png"], None, True) == 1
+    assert discover.documents_in_output_folder(folder, sub, None, ["sub"], True) == 0
+    assert discover.documents_in_output_folder(folder, sub, None, None, False) == 0
+    assert discover.documents_in_output_folder(folder, hidden, None, None, True) == 0
 
 
 def test_workers_are_started_only_for_tasks_waiting() -> None:
