@@ -33,6 +33,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 from PIL import Image
+from PIL.TiffImagePlugin import COMPRESSION, ROWSPERSTRIP
 
 from ocrcli import jbig2, libtiff
 from ocrcli.errors import BadInputError
@@ -213,15 +214,19 @@ def _pdfium_samples(data: bytes, pages: set[int]) -> Iterator[tuple[int, np.ndar
 def _ccitt_frames(source: Path) -> set[int]:
     """The frames of a TIFF that hold CCITT data (a scanner's Group 4): img2pdf passes those
     bytes through, and they stay."""
+    return {index for index, scheme in enumerate(_tiff_compressions(source)) if scheme in _CCITT_COMPRESSIONS}
+
+
+def _tiff_compressions(source: Path) -> list[int | None]:
+    """Each frame's compression scheme (TIFF tag 259), if the file is a TIFF; else none."""
     with open_image(source) as im:
         if im.format != "TIFF":
-            return set()
-        frames = set()
+            return []
+        schemes = []
         for index in range(getattr(im, "n_frames", 1)):
             im.seek(index)
-            if im.tag_v2.get(259) in _CCITT_COMPRESSIONS:
-                frames.add(index)
-        return frames
+            schemes.append(im.tag_v2.get(COMPRESSION))
+        return schemes
 
 
 def _mirrored(pdf: pikepdf.Pdf, orientation: int) -> None:
@@ -288,21 +293,17 @@ def _tiff_jpeg_frames(source: Path) -> list[tuple[bytes, tuple[float, float]]] |
     each frame's JPEG data joined into one JPEG file (see tiffjpeg) with the frame's resolution,
     if every one decodes to the frame's pixels (see _same_pixels); else None, and the file goes to
     img2pdf as before."""
+    schemes = _tiff_compressions(source)
+    if not schemes or any(scheme != JPEG_COMPRESSION for scheme in schemes):
+        return None
     with open_image(source) as im:
-        if im.format != "TIFF":
-            return None
-        pages = getattr(im, "n_frames", 1)
-        for index in range(pages):
-            im.seek(index)
-            if im.tag_v2.get(259) != JPEG_COMPRESSION:
-                return None
-        if not _img2pdf_gets_right(im, pages):
+        if not _img2pdf_gets_right(im, len(schemes)):
             return None
     data = source.read_bytes()
     frames = []
     for frame, resolution in iter_frames(source):
         jpeg = frame_jpeg(frame, data) if hasattr(frame, "tag_v2") else None
-        if jpeg is None or not _same_pixels(jpeg, frame, int(frame.tag_v2.get(278, frame.height))):
+        if jpeg is None or not _same_pixels(jpeg, frame, int(frame.tag_v2.get(ROWSPERSTRIP, frame.height))):
             return None
         frames.append((jpeg, _page_dpi(resolution)))
     return frames

@@ -19,6 +19,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image
+from PIL.TiffImagePlugin import (
+    COMPRESSION,
+    PHOTOMETRIC_INTERPRETATION,
+    PLANAR_CONFIGURATION,
+    ROWSPERSTRIP,
+    STRIPBYTECOUNTS,
+    STRIPOFFSETS,
+    TILEWIDTH,
+)
 
 JPEG_COMPRESSION = 7  # TIFF Compression tag value of "new-style" JPEG (6, "old-style", is not handled)
 _PHOTOMETRIC_GREY, _PHOTOMETRIC_RGB, _PHOTOMETRIC_YCBCR = 1, 2, 6
@@ -54,20 +63,20 @@ def frame_jpeg(im: Image.Image, data: bytes) -> bytes | None:
 
 def _joined_strips(im: Image.Image, data: bytes) -> bytes | None:
     tags = im.tag_v2
-    photometric = tags.get(262)
+    photometric = tags.get(PHOTOMETRIC_INTERPRETATION)
     if (
-        tags.get(259) != JPEG_COMPRESSION
+        tags.get(COMPRESSION) != JPEG_COMPRESSION
         or photometric not in (_PHOTOMETRIC_GREY, _PHOTOMETRIC_RGB, _PHOTOMETRIC_YCBCR)
-        or tags.get(284, 1) != 1  # planar configuration: samples interleaved
-        or 322 in tags  # tiled
-        or not tags.get(273)
+        or tags.get(PLANAR_CONFIGURATION, 1) != 1  # samples interleaved
+        or TILEWIDTH in tags  # tiled
+        or not tags.get(STRIPOFFSETS)
     ):
         return None
-    offsets, counts = tags[273], tags.get(279) or ()
+    offsets, counts = tags[STRIPOFFSETS], tags.get(STRIPBYTECOUNTS) or ()
     if len(offsets) != len(counts):
         return None
     width, height = im.size
-    rows_per_strip = min(int(tags.get(278, height)), height)
+    rows_per_strip = min(int(tags.get(ROWSPERSTRIP, height)), height)
     if rows_per_strip <= 0:
         return None
     strips = [_strip(data[offset : offset + count]) for offset, count in zip(offsets, counts, strict=True)]
