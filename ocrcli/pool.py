@@ -14,10 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocrcli import pdfpages
 from ocrcli.errors import ModelError, OcrError, unexpected
+
+if TYPE_CHECKING:  # imported by the workers only when they read (searchable imports the engine)
+    import pypdfium2 as pdfium
+
+    from ocrcli.pipeline import Engine
+    from ocrcli.searchable import PageReading, PdfOptions
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class PageTask:
     kind: str  # "pdf" or "image"
     path: str
     index: int
-    options: Any = None  # searchable.PdfOptions for PDFs
+    options: PdfOptions | None = None  # for PDFs
 
 
 class TaskFailed(Exception):
@@ -96,7 +102,7 @@ def _reply(conn: Connection, message: tuple[str, Any]) -> bool:
     return True
 
 
-def _read(engine: Any, task: PageTask, document: Any) -> Any:
+def _read(engine: Engine, task: PageTask, document: pdfium.PdfDocument | None) -> PageReading:
     from ocrcli import searchable
 
     if task.kind == "pdf":

@@ -300,7 +300,9 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
     return verify
 
 
-def _drop_words_on_text(result: Page, boxes: list, page: pikepdf.Page, dpi: float) -> None:
+def _drop_words_on_text(
+    result: Page, boxes: list[tuple[float, float, float, float]], page: pikepdf.Page, dpi: float
+) -> None:
     """Drop OCR words that lie on the page's own text, so extractors do not read it twice; the
     sidecar then lists the words the layer adds (text in images). A word lies on text when at
     least half of its middle line, along its length, runs over text objects' bounds: pdfium bounds
