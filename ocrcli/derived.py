@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ocrcli.errors import ModelError, OutputError, one_line
-from ocrcli.models import ModelSpec, cache_dir
+from ocrcli.models import ModelSpec, cache_dir, cached_sha256
 from ocrcli.safewrite import write_bytes_atomically
 
 if TYPE_CHECKING:
@@ -60,10 +60,14 @@ def derived_model(spec: ModelSpec, count: int, keep: list[int] | None) -> bytes 
 
 
 def _cache_path(spec: ModelSpec, count: int, keep: list[int] | None, quick_gelu: bool) -> Path | None:
-    """Named after what the derived model depends on; None for a model without a listed hash."""
-    if not spec.sha256:
+    """Named after what the derived model depends on: the model's listed hash, else its file's own
+    (a models folder may list none: its derived recognizer was built again on every start); None
+    if the file cannot be read."""
+    try:
+        digest = spec.sha256 or cached_sha256(spec.path)
+    except OSError:
         return None
-    depends = f"{spec.sha256}\n{DERIVING_VERSION}\n{count}\n{keep}\n{quick_gelu}"
+    depends = f"{digest}\n{DERIVING_VERSION}\n{count}\n{keep}\n{quick_gelu}"
     key = hashlib.sha256(depends.encode()).hexdigest()
     return cache_dir() / "derived" / f"{spec.name}-{'all' if keep is None else 'nocjk'}-{key[:32]}.onnx"
 

@@ -352,3 +352,21 @@ def test_a_scan_redoes_its_documents_when_an_unhashed_dictionary_changes(tmp_pat
     lines[0], lines[1] = lines[1], lines[0]  # two characters swapped: same classes, other text
     path.write_bytes(b"\n".join(lines))
     assert statuses() == ["done"]
+
+
+def test_a_recognizer_listed_without_a_hash_is_derived_once_and_kept(tmp_path: Path) -> None:
+    """The derived recognizer (CJK classes cut) was cached under the model's listed hash only: one
+    listed without a hash was built again, with onnx, on every start."""
+
+    def unhashed(manifest: dict[str, Any]) -> None:
+        entry(manifest, TINY_REC).update(sha256=None, size=None)
+
+    folder = models_folder(tmp_path / "models", unhashed)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    derived = tmp_path / "cache" / "ocrcli" / "derived"
+    run = ocr("image", PHOTOTEST, "--text", "--models", folder, env=env)
+    assert run.returncode == 0 and "quick brown" in run.stdout, run.stderr
+    (kept,) = derived.glob(f"{TINY_REC}-nocjk-*.onnx")
+    made = kept.stat().st_mtime_ns
+    assert ocr("image", PHOTOTEST, "--text", "--models", folder, env=env).returncode == 0
+    assert kept.stat().st_mtime_ns == made
