@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ocrcli.errors import ModelError, OutputError, one_line
-from ocrcli.models import ModelSpec, cache_dir, cached_sha256
+from ocrcli.models import ModelSpec, cache_dir, own_sha256
 from ocrcli.safewrite import write_bytes_atomically
 
 if TYPE_CHECKING:
@@ -64,8 +64,8 @@ def _cache_path(spec: ModelSpec, count: int, keep: list[int] | None, quick_gelu:
     (a models folder may list none: its derived recognizer was built again on every start); None
     if the file cannot be read."""
     try:
-        digest = spec.sha256 or cached_sha256(spec.path)
-    except OSError:
+        digest = own_sha256(spec)
+    except ModelError:
         return None
     depends = f"{digest}\n{DERIVING_VERSION}\n{count}\n{keep}\n{quick_gelu}"
     key = hashlib.sha256(depends.encode()).hexdigest()

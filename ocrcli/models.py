@@ -349,6 +349,18 @@ def status(spec: ModelSpec) -> str:
     return "ok" if digest == spec.sha256 else "hash mismatch"
 
 
+def own_sha256(spec: ModelSpec) -> str:
+    """The sha256 the manifest lists for `spec`, else its file's own (see cached_sha256); a
+    ModelError naming the file if it cannot be read (a file listed without a hash is not read
+    before it is loaded)."""
+    if spec.sha256:
+        return spec.sha256
+    try:
+        return cached_sha256(spec.path)
+    except OSError as exc:
+        raise ModelError(f"model {spec.name} ({spec.path}): cannot read it ({one_line(exc)})") from exc
+
+
 def cached_sha256(path: Path) -> str:
     """The file's sha256, from the hash cache while the file keeps its size and modification time."""
     stat = path.stat()

@@ -168,7 +168,7 @@ def run_record(options: ScanOptions, kind: str) -> dict[str, Any]:
         record_options["existing_text"] = pdf.existing_text.value
     return {
         "tool_version": __version__,
-        "models": {spec.name: spec.sha256 or models.cached_sha256(spec.path) for spec in specs},
+        "models": {spec.name: models.own_sha256(spec) for spec in specs},
         "options": record_options,
     }
 

@@ -370,3 +370,22 @@ def test_a_recognizer_listed_without_a_hash_is_derived_once_and_kept(tmp_path: P
     made = kept.stat().st_mtime_ns
     assert ocr("image", PHOTOTEST, "--text", "--models", folder, env=env).returncode == 0
     assert kept.stat().st_mtime_ns == made
+
+
+def test_a_scan_with_an_unhashed_file_it_cannot_read_is_exit_4_not_a_bug(tmp_path: Path) -> None:
+    """The run record hashes a file listed without a hash; one that could not be read (another
+    user's, mode 600) ended ocr scan with "unexpected PermissionError ... please report this",
+    exit 1, where ocr image says exit 4. /proc/self/mem stands in for it: a file that stats fine
+    and fails to read, also for root."""
+
+    def unreadable(manifest: dict[str, Any]) -> None:
+        entry(manifest, TINY_DICT).update(path="dict.txt", sha256=None, size=None)
+
+    folder = models_folder(tmp_path / "models", unreadable)
+    (folder / "dict.txt").symlink_to("/proc/self/mem")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.tif").symlink_to(PHOTOTEST)
+    result = ocr("scan", tmp_path / "in", "-o", tmp_path / "out", "--jobs", "1", "-q", "--models", folder)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.count("\n") == 1 and "unexpected" not in result.stderr, result.stderr
+    assert f"{TINY_DICT} ({folder / 'dict.txt'}): cannot read it" in result.stderr
