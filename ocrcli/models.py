@@ -149,6 +149,7 @@ def _parse(manifest: Any, models_dir: str | os.PathLike | None) -> Manifest:
 
 MODEL_ROLES = (*ROLES, "dictionary")  # a reviewer is a recognizer model
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_FRACTION = re.compile(r"(\d+\.?\d*)\s*/\s*(\d+\.?\d*)")
 
 
 def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> ModelSpec:
@@ -246,8 +247,9 @@ def _check_input(name: str, role: str, declared: Any) -> None:
         raise _Invalid(f'model {name!r}: "input" "normalize" must be an object')
 
     def numbers(value: Any) -> list[float] | None:
-        if isinstance(value, str) and value.startswith("1/") and value[2:].isdigit() and int(value[2:]):
-            return [1 / int(value[2:])]
+        if isinstance(value, str) and (fraction := _FRACTION.fullmatch(value.strip())):
+            numerator, denominator = map(float, fraction.groups())  # "1/255", PaddleOCR's "1./255."
+            return [numerator / denominator] if denominator else None
         values = value if isinstance(value, list) else [value]
         ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         return [float(v) for v in values] if ok else None

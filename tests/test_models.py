@@ -389,3 +389,16 @@ def test_a_scan_with_an_unhashed_file_it_cannot_read_is_exit_4_not_a_bug(tmp_pat
     assert result.returncode == 4, result.stderr
     assert result.stderr.count("\n") == 1 and "unexpected" not in result.stderr, result.stderr
     assert f"{TINY_DICT} ({folder / 'dict.txt'}): cannot read it" in result.stderr
+
+
+@pytest.mark.parametrize("scale", ["1./255.", "1/255.0", 1 / 255, "1/255"])
+def test_the_scale_as_paddleocr_writes_it_is_the_scale_ocrcli_feeds(tmp_path: Path, scale: object) -> None:
+    """PaddleOCR's inference.yml writes NormalizeImage's scale as "1./255.": a manifest copying it
+    was refused as "not what ocrcli feeds ... it cannot run this model", which it can."""
+
+    def paddle(manifest: dict[str, Any]) -> None:
+        for model in manifest["models"]:
+            if "input" in model:
+                model["input"]["normalize"]["scale"] = scale
+
+    assert load_manifest(models_folder(tmp_path / "models", paddle)).find(TINY_REC).role == "recognizer"
