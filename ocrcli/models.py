@@ -250,7 +250,7 @@ def _check_input(name: str, role: str, declared: Any) -> None:
         if isinstance(value, str) and (fraction := _FRACTION.fullmatch(value.strip())):
             numerator, denominator = map(float, fraction.groups())  # "1/255", PaddleOCR's "1./255."
             return [numerator / denominator] if denominator else None
-        values = value if isinstance(value, list) else [value]
+        values = value if isinstance(value, list | tuple) else [value]  # a tuple: FED's, not given
         ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         return [float(v) for v in values] if ok else None
 

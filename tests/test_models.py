@@ -402,3 +402,18 @@ def test_the_scale_as_paddleocr_writes_it_is_the_scale_ocrcli_feeds(tmp_path: Pa
                 model["input"]["normalize"]["scale"] = scale
 
     assert load_manifest(models_folder(tmp_path / "models", paddle)).find(TINY_REC).role == "recognizer"
+
+
+@pytest.mark.parametrize("kept", ["shape", "channels", "normalize"])
+def test_an_input_that_describes_only_part_of_what_is_fed_is_valid(tmp_path: Path, kept: str) -> None:
+    """What an "input" leaves out is what ocrcli feeds; one without "normalize" (or its "mean" or
+    "std") was refused as 'its input normalize mean null is not what ocrcli feeds'."""
+
+    def partial(manifest: dict[str, Any]) -> None:
+        for model in manifest["models"]:
+            if "input" in model:
+                model["input"] = {kept: model["input"][kept]}
+                if kept == "normalize":
+                    del model["input"]["normalize"]["mean"]
+
+    assert load_manifest(models_folder(tmp_path / "models", partial)).find(TINY_REC).role == "recognizer"
