@@ -140,7 +140,7 @@ def _plain(table: Table) -> str:
     """A table as text for a pipe or a file: full lines, not cut to 80 columns, without the spaces
     rich pads each line with to the table's width."""
     shown = io.StringIO()
-    Console(file=shown, width=250).print(table)
+    Console(file=shown, width=250, force_terminal=False).print(table)  # no colours, FORCE_COLOR or not
     return "".join(line.rstrip() + "\n" for line in shown.getvalue().splitlines())
 
 

@@ -161,7 +161,7 @@ def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> Model
     name, role, relative = entry["name"], entry["role"], entry["path"]
     if role not in MODEL_ROLES:
         raise _Invalid(f"model {name!r}: unknown role {role!r} (roles: {', '.join(MODEL_ROLES)})")
-    sha256, size = entry.get("sha256"), entry.get("size")
+    sha256, size = entry.get("sha256") or None, entry.get("size")  # "" as null: not checked
     if sha256 is not None and not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
         raise _Invalid(f'model {name!r}: "sha256" must be 64 hex digits (or null: not checked)')
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):

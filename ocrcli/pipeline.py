@@ -387,16 +387,18 @@ def _checked(model: Model, spec: models.ModelSpec, classes: int | None = None) -
                 return False
         return True
 
-    def sizes(shape: tuple) -> str:
+    def known(shape: list) -> str:
+        """A session's shape, its symbolic or unknown sizes as "?"."""
+        return " x ".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in shape)
+
+    def fed_sizes(shape: tuple) -> str:
         return " x ".join(map(str, ("N", *shape)))
 
     if not fits(given_in, fed["shape"]) or not fits(given_out, fed["gives"]):
-        shape = " x ".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in (given_in or []))
-        out = " x ".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in (given_out or []))
         raise models.ModelError(
             f"model {spec.name} ({spec.path}): not a {kind} as ocrcli runs one: it takes "
-            f"{shape or 'no single input'} and gives {out}; a {kind} takes {sizes(fed['shape'])} "
-            f"and gives {sizes(fed['gives'])}"
+            f"{known(given_in) or 'no single input'} and gives {known(given_out)}; a {kind} takes "
+            f"{fed_sizes(fed['shape'])} and gives {fed_sizes(fed['gives'])}"
         )
     if classes is not None:
         scored = given_out[-1]

@@ -417,3 +417,14 @@ def test_an_input_that_describes_only_part_of_what_is_fed_is_valid(tmp_path: Pat
                     del model["input"]["normalize"]["mean"]
 
     assert load_manifest(models_folder(tmp_path / "models", partial)).find(TINY_REC).role == "recognizer"
+
+
+def test_an_empty_hash_means_not_checked_as_before(tmp_path: Path) -> None:
+    """`"sha256": ""` meant "not checked" before the manifest was validated, and then was refused
+    as no 64 hex digits (found by a review)."""
+
+    def empty(manifest: dict[str, Any]) -> None:
+        entry(manifest, TINY_REC)["sha256"] = ""
+
+    spec = load_manifest(models_folder(tmp_path / "models", empty)).find(TINY_REC)
+    assert spec.sha256 is None and status(spec) == "unverified"
