@@ -44,32 +44,28 @@ def derived_model(spec: ModelSpec, count: int, keep: list[int] | None) -> bytes 
     """`spec`'s model with its last layer restricted to the class indices `keep` (of `count`; None:
     all of them) and, if it is in QUICK_GELU, its GELUs approximated; None if nothing changes or the
     last layer cannot be told apart (then the file is used as it is, with all its classes)."""
-    quick_gelu = spec.sha256 in QUICK_GELU
+    digest = own_sha256(spec)  # a models folder may list none: the file's own, then
+    quick_gelu = digest in QUICK_GELU
     if keep is None and not quick_gelu:
         return None
-    cached = _cache_path(spec, count, keep, quick_gelu)
-    data = _read_verified(cached) if cached else None
+    cached = _cache_path(spec.name, digest, count, keep, quick_gelu)
+    data = _read_verified(cached)
     if data is None:
         data = _build(spec.path, count, keep, quick_gelu)
         if data is None:
             return None
-        if cached:
-            _save(cached, data)
-            _remove_stale(cached)
+        _save(cached, data)
+        _remove_stale(cached)
     return data
 
 
-def _cache_path(spec: ModelSpec, count: int, keep: list[int] | None, quick_gelu: bool) -> Path | None:
-    """Named after what the derived model depends on: the model's listed hash, else its file's own
-    (a models folder may list none: its derived recognizer was built again on every start); None
-    if the file cannot be read."""
-    try:
-        digest = own_sha256(spec)
-    except ModelError:
-        return None
+def _cache_path(name: str, digest: str, count: int, keep: list[int] | None, quick_gelu: bool) -> Path:
+    """Named after what the derived model depends on: the model (`digest`, its sha256) and how it
+    is derived. A model a models folder lists without a hash is named by its file's: it was built
+    again on every start."""
     depends = f"{digest}\n{DERIVING_VERSION}\n{count}\n{keep}\n{quick_gelu}"
     key = hashlib.sha256(depends.encode()).hexdigest()
-    return cache_dir() / "derived" / f"{spec.name}-{'all' if keep is None else 'nocjk'}-{key[:32]}.onnx"
+    return cache_dir() / "derived" / f"{name}-{'all' if keep is None else 'nocjk'}-{key[:32]}.onnx"
 
 
 def _read_verified(path: Path) -> bytes | None:

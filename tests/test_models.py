@@ -428,3 +428,18 @@ def test_an_empty_hash_means_not_checked_as_before(tmp_path: Path) -> None:
 
     spec = load_manifest(models_folder(tmp_path / "models", empty)).find(TINY_REC)
     assert spec.sha256 is None and status(spec) == "unverified"
+
+
+def test_a_recognizer_listed_without_a_hash_reads_as_the_same_one_listed_with_it(tmp_path: Path) -> None:
+    """Whether the fast recognizer's GELUs are approximated (QuickGelu) was decided by its listed
+    hash: listed without one, the same file read otherwise than the built-in fast tier."""
+
+    def unhashed(manifest: dict[str, Any]) -> None:
+        entry(manifest, TINY_REC).update(sha256=None, size=None)
+
+    def pages(folder: Path) -> list[dict[str, Any]]:
+        run = ocr("image", PHOTOTEST, "--json", "-", "--models", folder)
+        assert run.returncode == 0, run.stderr
+        return [{k: v for k, v in page.items() if k != "timings"} for page in json.loads(run.stdout)["pages"]]
+
+    assert pages(models_folder(tmp_path / "unhashed", unhashed)) == pages(models_folder(tmp_path / "listed"))
