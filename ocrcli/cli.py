@@ -345,6 +345,7 @@ def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path:
     if sidecar is not None:
         return sidecar
     default = pdf.with_suffix(".json")
+    _refuse_long_name("the sidecar", default, "give --sidecar PATH")
     if reason := foreign_sidecar(default):
         _usage_error(f"{reason} (give --sidecar PATH)")
     return default
@@ -365,11 +366,21 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
         if key in taken:
             _usage_error(f"{option} {path} is also where {taken[key]} goes: choose another path")
         taken[key] = f"{option} {path}"
+        _refuse_long_name(option, path)
         if path.is_dir():
             _usage_error(f"{option} {path} is a folder: give a file's path")
         if path.exists() and not path.is_file():
             continue  # /dev/null, a named pipe: written into (see safewrite.write_output)
         _refuse_unwritable_folder(option, path)
+
+
+def _refuse_long_name(option: str, path: Path, fix: str = "give a shorter one") -> None:
+    """Refuse (exit 2) an output whose name its file system cannot hold: the work would be done,
+    then lost (a 256-byte sidecar failed after the OCR), or end in a traceback (stat of it)."""
+    from ocrcli.discover import name_too_long
+
+    if reason := name_too_long(path):
+        _usage_error(f"{option}: {reason} ({fix})")
 
 
 def _refuse_unwritable_folder(option: str, path: Path, folder: Path | None = None) -> None:
@@ -385,6 +396,8 @@ def _refuse_unwritable_folder(option: str, path: Path, folder: Path | None = Non
 def _refuse_special_pdf_output(option: str, pdf: Path | None) -> None:
     """A PDF is written to a temporary file renamed over its path, which would replace a device or
     pipe (`-o /dev/stdout`) itself: refuse those (JSON outputs are written into them instead)."""
+    if pdf is not None:
+        _refuse_long_name(option, pdf)
     if pdf is not None and pdf.exists() and not pdf.is_file() and not pdf.is_dir():
         _usage_error(f"{option} {pdf} is not a regular file: give a file's path")
 

@@ -174,6 +174,43 @@ def clashes(items: list[Item]) -> dict[Path, str]:
     return reasons
 
 
+def too_long(items: list[Item]) -> dict[Path, str]:
+    """Why each input whose PDF or sidecar would have a name longer than its file system allows
+    cannot be done: found before its OCR, not when its outputs are written after it (an image
+    named with 251 bytes + ".jpg" has a 255-byte PDF but a 256-byte sidecar)."""
+    reasons: dict[Path, str] = {}
+    for item in items:
+        for output in (item.pdf, item.sidecar):
+            if output is not None and output != item.path and (reason := name_too_long(output)):
+                reasons.setdefault(item.path, f"its output {reason}: rename it")
+                break
+    return reasons
+
+
+def name_too_long(path: Path) -> str | None:
+    """Why `path`'s name cannot be made in its folder (longer than the file system's limit on a
+    name, in bytes: 255 on most), or None."""
+    size, limit = len(os.fsencode(path.name)), name_max(path.parent)
+    return f"{path} has a name of {size} bytes, over the file system's {limit}" if size > limit else None
+
+
+def name_max(folder: Path) -> int:
+    """The longest name, in bytes, the file system of `folder` (or of the nearest existing folder
+    above it: missing ones are made) takes; 255 if it cannot be told."""
+    folder = Path(os.path.abspath(folder))
+    while not os.path.isdir(folder) and folder != folder.parent:
+        folder = folder.parent
+    return _name_max(str(folder))
+
+
+@functools.cache
+def _name_max(folder: str) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
 def output_names(files: list[Path], by_folder: bool) -> list[str]:
     """Each file's outputs' name before their suffix: its stem, or its whole name (a.png) when
     another of the files (in its folder, if `by_folder`) shares the stem (a.pdf, a.jpg). Stems

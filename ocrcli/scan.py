@@ -31,6 +31,7 @@ from ocrcli.discover import (
     names_output,
     page_entry,
     read_sidecar,
+    too_long,
 )
 from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import (
@@ -193,7 +194,7 @@ class Scan:
         # The document's "models": role -> model name, as in ocr image and ocr pdf (the hashes are
         # the run record's)
         self.model_names = models.select(options.engine.tier, options.engine.models_dir).names()
-        self.clashes = clashes(items)
+        self.clashes = too_long(items) | clashes(items)  # why inputs are refused before any work
         self.open: dict[Path, _Open] = {}
         self.outcomes: list[Outcome] = []  # so far, in completion order
 

@@ -632,6 +632,24 @@ def test_the_default_sidecar_never_replaces_a_file_of_the_users(tmp_path):
     assert notes.read_text() == '{"important": 1}' and pdf.read_bytes() == SMALL_PDF.read_bytes()
 
 
+def test_outputs_whose_names_are_too_long_are_refused_before_any_work(tmp_path):
+    """A name over the file system's 255 bytes: the default sidecar of a 255-byte PDF (.pdf to
+    .json), a 256-byte -o JSON of a 251-byte image. Each was a traceback (exit 1, stat of it)."""
+    image, pdf = tmp_path / ("i" * 251 + ".jpg"), tmp_path / ("p" * 251 + ".pdf")
+    shutil.copy(RECEIPT, image)
+    runs = {
+        "--sidecar": ocr("image", RECEIPT, "--pdf", pdf),
+        "the sidecar": ocr("pdf", SMALL_PDF, "-o", pdf),
+        "-o": ocr("image", image, RECEIPT, "-o", tmp_path / "json/"),
+        "--json": ocr("image", RECEIPT, "--json", tmp_path / ("j" * 256)),
+        "--pdf": ocr("image", RECEIPT, "--pdf", tmp_path / ("p" * 253 + ".pdf")),
+    }
+    for said, result in runs.items():
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert said in result.stderr and "bytes, over the file system's 255" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [image.name]
+
+
 def test_in_place_in_a_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path):
     """The PDF is replaced through a new file beside it. With the sidecar given elsewhere, the
     run OCRed the whole PDF, then failed: "unexpected PermissionError ... (please report this)",

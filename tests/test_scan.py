@@ -717,6 +717,31 @@ def test_inputs_whose_outputs_clash_are_both_refused() -> None:
     assert not discover.clashes(discover.plan(files[:2], Path("in"), None))
 
 
+def test_inputs_whose_outputs_names_are_too_long_are_refused(tmp_path: Path) -> None:
+    """An image named with 251 bytes + ".jpg" has a 255-byte PDF but a 256-byte sidecar: it failed
+    with "[Errno 36] File name too long" only after its OCR, its PDF written and left without its
+    sidecar. Now it fails before any work, saying why; the name it would need is the limit."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    line = Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).convert("RGB")
+    long, fits = "a" * 251 + ".jpg", "b" * 250 + ".jpg"  # sidecars of 256 and 255 bytes
+    for name in (long, fits):
+        line.save(folder / name)
+    items = discover.plan(sorted(folder.iterdir()), folder, tmp_path / "out")
+    assert list(discover.too_long(items)) == [folder / long]
+    run = ocr("scan", folder, "-o", tmp_path / "out", "--json", "-", "-q", "--jobs", "1")
+    assert run.returncode == 3, run.stderr
+    docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, run.stdout.splitlines())}
+    assert docs[fits]["status"] == "done"
+    message = docs[long]["error"]["message"]
+    assert "a name of 256 bytes, over the file system's 255" in message and "rename it" in message
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        fits.removesuffix(".jpg") + ".json",
+        fits.removesuffix(".jpg") + ".pdf",
+    ]
+    assert "Errno" not in run.stderr and "Traceback" not in run.stderr
+
+
 def test_an_images_pdf_never_lands_on_a_pdf_of_that_name(tmp_path: Path) -> None:
     """a.png beside a.jpg writes a.png.pdf: in place, a second run replaced the user's own PDF
     named a.png.pdf (OCRed in place by the first) with the image's."""
