@@ -49,23 +49,27 @@ def derived_model(spec: ModelSpec, count: int, keep: list[int] | None) -> bytes 
     if keep is None and not quick_gelu:
         return None
     cached = _cache_path(spec.name, digest, count, keep, quick_gelu)
-    data = _read_verified(cached)
+    data = _read_verified(cached) if cached else None
     if data is None:
         data = _build(spec.path, count, keep, quick_gelu)
         if data is None:
             return None
-        _save(cached, data)
-        _remove_stale(cached)
+        if cached:
+            _save(cached, data)
+            _remove_stale(cached)
     return data
 
 
-def _cache_path(name: str, digest: str, count: int, keep: list[int] | None, quick_gelu: bool) -> Path:
+def _cache_path(name: str, digest: str, count: int, keep: list[int] | None, quick_gelu: bool) -> Path | None:
     """Named after what the derived model depends on: the model (`digest`, its sha256) and how it
-    is derived. A model a models folder lists without a hash is named by its file's: it was built
-    again on every start."""
+    is derived (a model a models folder lists without a hash is named by its file's: it was built
+    again on every start); None where there is no cache folder."""
+    folder = cache_dir()
+    if folder is None:
+        return None
     depends = f"{digest}\n{DERIVING_VERSION}\n{count}\n{keep}\n{quick_gelu}"
     key = hashlib.sha256(depends.encode()).hexdigest()
-    return cache_dir() / "derived" / f"{name}-{'all' if keep is None else 'nocjk'}-{key[:32]}.onnx"
+    return folder / "derived" / f"{name}-{'all' if keep is None else 'nocjk'}-{key[:32]}.onnx"
 
 
 def _read_verified(path: Path) -> bytes | None:

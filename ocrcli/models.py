@@ -384,10 +384,15 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def cache_dir() -> Path:
-    """Where ocrcli keeps what it can rebuild: $XDG_CACHE_HOME/ocrcli, else ~/.cache/ocrcli."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ocrcli"
+def cache_dir() -> Path | None:
+    """Where ocrcli keeps what it can rebuild: $XDG_CACHE_HOME/ocrcli, else ~/.cache/ocrcli; None
+    (nothing is cached) when neither is an absolute path. A relative XDG_CACHE_HOME is ignored,
+    as the XDG spec says; without HOME, a user with no passwd entry (a container's arbitrary UID)
+    has no home, and expanduser leaves "~": a folder named "~" was made in the working folder."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ocrcli" if os.path.isabs(base) else None
 
 
 @dataclass
@@ -395,20 +400,24 @@ class _HashCache:
     entries: dict[str, str]
 
     @staticmethod
-    def path() -> Path:
-        return cache_dir() / "verified-models.json"
+    def path() -> Path | None:
+        folder = cache_dir()
+        return None if folder is None else folder / "verified-models.json"
 
     @classmethod
     def load(cls) -> _HashCache:
+        path = cls.path()
         try:
-            return cls(json.loads(cls.path().read_text()))
+            return cls(json.loads(path.read_text()) if path else {})
         except (OSError, ValueError):
             return cls({})
 
     def save(self) -> None:
         # Best effort: a read-only home only costs re-hashing next time.
+        path = self.path()
+        if path is None:
+            return
         try:
-            path = self.path()
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(self.entries))

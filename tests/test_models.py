@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from common import DATA, ROOT, ocr
+from common import DATA, OCR, ROOT, ocr
 
 from ocrcli.errors import ModelError
 from ocrcli.models import load_manifest, status
@@ -443,3 +443,34 @@ def test_a_recognizer_listed_without_a_hash_reads_as_the_same_one_listed_with_it
         return [{k: v for k, v in page.items() if k != "timings"} for page in json.loads(run.stdout)["pages"]]
 
     assert pages(models_folder(tmp_path / "unhashed", unhashed)) == pages(models_folder(tmp_path / "listed"))
+
+
+def test_the_cache_is_never_made_in_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no absolute cache folder is known, nothing is cached (both caches are best effort):
+    a relative XDG_CACHE_HOME, which the XDG spec says to ignore, made cache/ocrcli in the working
+    folder, and a user with neither HOME nor a passwd entry (a container's arbitrary UID), for
+    whom expanduser leaves "~", a folder named "~" there."""
+    import subprocess
+
+    from ocrcli import models
+    from ocrcli.derived import derived_model
+
+    env = {**os.environ, "XDG_CACHE_HOME": "cache", "HOME": str(tmp_path / "home")}
+    work = tmp_path / "work"
+    work.mkdir()
+    command = [*OCR, "models"]
+    result = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert list(work.iterdir()) == [] and (tmp_path / "home" / ".cache" / "ocrcli").is_dir()
+
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # as without a passwd entry
+    assert models.cache_dir() is None
+    spec = load_manifest().find(TINY_REC)
+    models.cached_sha256(spec.path)
+    assert derived_model(spec, len(models.read_dictionary(load_manifest().find(spec.dictionary))), None)
+    assert list(work.iterdir()) == []
