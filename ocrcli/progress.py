@@ -47,11 +47,15 @@ class ScanDisplay:
         self.task = self.progress.add_task("OCR", total=documents, pages=0, rate="-", current="")
 
     def __enter__(self) -> ScanDisplay:
-        self.progress.start()
+        # Started only when shown: rich before 15 prints an empty line when a disabled Progress
+        # stops, which put a blank line on stderr after an error or before the summary.
+        if not self.progress.disable:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if not self.progress.disable:
+            self.progress.stop()
 
     def document_started(self, item: Item, pages: int) -> None:
         self.progress.update(self.task, current=_short(item))

@@ -1258,3 +1258,23 @@ def test_a_second_scan_of_a_folder_waits_for_the_first_then_finds_its_work_done(
     assert (tmp_path / "in-ocr" / "a.pdf").exists() and (tmp_path / "in-ocr" / "a.json").exists()
     run = ocr("scan", folder, "--json", "-")  # no lock left behind
     assert run.returncode == 0 and json.loads(run.stdout)["status"] == "current", run.stderr
+
+
+def test_a_display_not_shown_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off a terminal (or with --quiet) the progress is not started: rich before 15 printed an
+    empty line when its disabled Progress stopped, a blank line on stderr after the one-line
+    error of a refused scan and before the summary."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ocrcli.progress import ScanDisplay
+
+    def refuse(self: Progress) -> None:
+        raise AssertionError("a display not shown was started or stopped")
+
+    monkeypatch.setattr(Progress, "start", refuse)
+    monkeypatch.setattr(Progress, "stop", refuse)
+    out = io.StringIO()
+    with ScanDisplay(Console(file=out), 1, live=False, verbose=False):
+        pass
+    assert out.getvalue() == ""
