@@ -8,7 +8,12 @@ their reason in the `skipped` column.
 
 import csv
 import json
+import signal
 import sys
+
+# Piped into `head`, end quietly when it stops reading, as ocr does (and cat, grep...).
+if hasattr(signal, "SIGPIPE"):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 writer = csv.writer(sys.stdout)
 writer.writerow(["document", "page", "words", "skipped", "text"])

@@ -9,7 +9,12 @@ height on the page, so the JSON's boxes tell which amount belongs to which label
 
 import json
 import re
+import signal
 import sys
+
+# Piped into `head`, end quietly when it stops reading, as ocr does (and cat, grep...).
+if hasattr(signal, "SIGPIPE"):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")
 AMOUNT = re.compile(r"(\d+[.,]\d{2})\b")

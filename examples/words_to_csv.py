@@ -5,7 +5,12 @@ ocr image examples/scans/* --json - | python examples/words_to_csv.py > words.cs
 
 import csv
 import json
+import signal
 import sys
+
+# Piped into `head`, end quietly when it stops reading, as ocr does (and cat, grep...).
+if hasattr(signal, "SIGPIPE"):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 writer = csv.writer(sys.stdout)
 writer.writerow(["source", "page", "line", "word", "x0", "y0", "x1", "y1", "confidence"])

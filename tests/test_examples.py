@@ -1,0 +1,62 @@
+"""The scripts in examples/ that consume ocrcli's JSON Lines, run as the README shows them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from common import ROOT
+
+SCRIPTS = ["words_to_csv.py", "pages_to_csv.py", "receipt_totals.py"]
+
+
+def _document(number: int, words: int) -> dict:
+    line = {
+        "text": "TOTAL 12.50",
+        "box": [10, 10, 200, 30],
+        "quad": [10, 10, 200, 10, 200, 30, 10, 30],
+        "confidence": 0.99,
+        "block": 0,
+        "words": [
+            {"text": "TOTAL" if i % 2 == 0 else "12.50", "box": [10, 10, 60, 30], "quad": [0] * 8}
+            | {"confidence": 0.99}
+            for i in range(words)
+        ],
+    }
+    page = {"page": 1, "width": 300, "height": 300, "dpi": 200, "lines": [line], "blocks": []}
+    return {"schema_version": "1.0", "source": {"path": f"scan{number}.png"}, "pages": [page]}
+
+
+def _stream(documents: int, words: int) -> bytes:
+    return "".join(json.dumps(_document(n, words)) + "\n" for n in range(documents)).encode()
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_an_example_read_to_the_end_prints_a_row_per_document_or_word(script: str) -> None:
+    run = subprocess.run(
+        [sys.executable, ROOT / "examples" / script], input=_stream(2, 4), capture_output=True, timeout=60
+    )
+    assert run.returncode == 0 and run.stderr == b"", run.stderr
+    assert b"scan1.png" in run.stdout
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_an_example_piped_into_head_ends_quietly(script: str, tmp_path: Path) -> None:
+    """`... | python examples/words_to_csv.py | head` ended in a BrokenPipeError traceback."""
+    stream = tmp_path / "stream.jsonl"
+    stream.write_bytes(_stream(3000, 40))  # far more output than a pipe's buffer holds
+    with stream.open("rb") as given:
+        process = subprocess.Popen(
+            [sys.executable, ROOT / "examples" / script],
+            stdin=given,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout and process.stderr
+        process.stdout.readline()
+        process.stdout.close()  # the reader goes away, as head does after its lines
+        code = process.wait(timeout=60)
+    assert b"Traceback" not in process.stderr.read() and code != 1
