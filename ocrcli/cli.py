@@ -281,6 +281,7 @@ def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
     if given is None:
         return [None] * len(files)
     output = Path(given)
+    _refuse_long_name("-o", output)  # before is_dir(), which raised on it
     if len(files) == 1 and not output.is_dir() and not given.endswith(("/", os.sep)):
         return [output]
     if output.exists() and not output.is_dir():
@@ -294,6 +295,8 @@ def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
             if files[j] == path:  # not "-o X is also where -o X goes"
                 _usage_error(f"{path} is given twice: both would write {output / name}")
             _usage_error(f"{files[j]} and {path} would both write {output / name}: use --json FILE instead")
+    for path, name in zip(files, names, strict=True):
+        _refuse_long_name("-o", output / name, f"rename {path}, or give -o FILE.json for it alone")
     return [output / name for name in names]
 
 
@@ -779,6 +782,8 @@ def scan_command(
         _usage_error(f"{input_dir}: not found")
     if not input_dir.is_dir():
         _usage_error(f"{input_dir}: not a folder")
+    if output is not None:
+        _refuse_long_name("-o", output)  # before exists(), which raised on it
     if output is not None and output.exists() and not output.is_dir():
         _usage_error(f"-o {output}: is a file, not a folder")
     if output is not None and str(output) == "-":  # it made a folder named "-" (./- reads as - too)
@@ -797,6 +802,8 @@ def scan_command(
     # ~/Scans-ocr), with "." and ".." spelt out (abspath, not resolve, which follows links).
     given_dir = Path(os.path.abspath(input_dir))
     out_dir = None if in_place else output or given_dir.parent / f"{given_dir.name}-ocr"
+    if out_dir is not None:  # the default, NAME-ocr beside a folder of 252 bytes or more
+        _refuse_long_name("-o", out_dir, "give -o DIR")
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.
         _usage_error("the output folder is or contains the input folder: choose another, or --in-place")

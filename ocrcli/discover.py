@@ -188,10 +188,14 @@ def too_long(items: list[Item]) -> dict[Path, str]:
 
 
 def name_too_long(path: Path) -> str | None:
-    """Why `path`'s name cannot be made in its folder (longer than the file system's limit on a
-    name, in bytes: 255 on most), or None."""
-    size, limit = len(os.fsencode(path.name)), name_max(path.parent)
-    return f"{path} has a name of {size} bytes, over the file system's {limit}" if size > limit else None
+    """Why `path` cannot be made: a name in it (its own, or a folder's still to be made) longer
+    than the file system's limit on a name, in bytes (255 on most); or None."""
+    limit = name_max(path.parent)
+    for part in reversed(path.parts):
+        if (size := len(os.fsencode(part))) > limit:
+            named = path if part == path.name else f"{path}: its folder {part}"
+            return f"{named} has a name of {size} bytes, over the file system's {limit}"
+    return None
 
 
 def name_max(folder: Path) -> int:

@@ -650,6 +650,29 @@ def test_outputs_whose_names_are_too_long_are_refused_before_any_work(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == [image.name]
 
 
+def test_folders_whose_names_are_too_long_are_refused_before_any_work(tmp_path):
+    """-o naming a folder (or a folder above it) over 255 bytes was a traceback from exists() or
+    is_dir(); so was ocr scan of a folder of 252 bytes or more, whose default output folder,
+    NAME-ocr beside it, is over."""
+    long = tmp_path / ("z" * 300)
+    scans = tmp_path / ("d" * 252)
+    scans.mkdir()
+    shutil.copy(RECEIPT, scans / "r.jpg")
+    runs = {
+        "give a shorter one": ocr("image", RECEIPT, "-o", long),
+        "its folder zzz": ocr("image", RECEIPT, "-o", f"{long}/sub/"),
+        "has a name of 300 bytes": ocr("scan", scans, "-o", long),
+        "its folder zz": ocr("scan", scans, "-o", long / "sub"),
+        "-ocr has a name of 256 bytes": ocr("scan", scans),
+    }
+    shutil.copy(RECEIPT, tmp_path / ("i" * 251 + ".jpg"))
+    runs["or give -o FILE.json"] = ocr("image", tmp_path / ("i" * 251 + ".jpg"), RECEIPT, "-o", f"{scans}/")
+    for said, result in runs.items():
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert said in result.stderr and "over the file system's 255" in result.stderr
+    assert sorted(path.name for path in scans.iterdir()) == ["r.jpg"]
+
+
 def test_in_place_in_a_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path):
     """The PDF is replaced through a new file beside it. With the sidecar given elsewhere, the
     run OCRed the whole PDF, then failed: "unexpected PermissionError ... (please report this)",
