@@ -4,8 +4,10 @@ pdftotext and file hashes."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
@@ -39,3 +41,30 @@ def sha256(path: Path) -> str:
 def hashes(folder: Path) -> dict[str, str]:
     """Each file under `folder` (by its relative path) with its sha256."""
     return {str(p.relative_to(folder)): sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def raised_as_another_user(folder: Path, read: Callable[[], object]) -> str:
+    """What `read` raises (its str), run in a child process that has become user nobody in
+    `folder`: a permission test must not be skipped when the suite runs as root, who reads
+    anything. `read` names its files relative to `folder`: the folders above are root's alone."""
+    folder.chmod(0o755)
+    told = folder / "raised.txt"
+    told.touch()
+    told.chmod(0o666)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.chdir(folder)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                read()
+            except Exception as exc:  # noqa: BLE001 - the test judges what was raised
+                Path("raised.txt").write_text(f"{type(exc).__name__}: {exc}")
+                code = 0
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, "nothing was raised"
+    return told.read_text()
