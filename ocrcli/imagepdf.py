@@ -111,7 +111,8 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
 
     # img2pdf logs its choices (an alpha channel masked, an invalid rotation ignored) to stderr.
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
-    jpeg_frames = _tiff_jpeg_frames(source)
+    schemes = _tiff_compressions(source)  # read once: a TIFF may have hundreds of frames to seek
+    jpeg_frames = _tiff_jpeg_frames(source, schemes)
     if jpeg_frames is not None:  # each page sized by its own resolution
         return _joined(
             [
@@ -138,7 +139,7 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
         _mirrored(pdf, mirror)
     if JBIG2_FOR_BILEVEL:
         # A TIFF's own CCITT data stays as the scanner wrote it; frames re-encoded here do not.
-        _as_jbig2(pdf, keep=_ccitt_frames(source) if own_data else set())
+        _as_jbig2(pdf, keep=_ccitt_frames(schemes) if own_data else set())
     return pdf
 
 
@@ -211,10 +212,10 @@ def _pdfium_samples(data: bytes, pages: set[int]) -> Iterator[tuple[int, np.ndar
         document.close()
 
 
-def _ccitt_frames(source: Path) -> set[int]:
-    """The frames of a TIFF that hold CCITT data (a scanner's Group 4): img2pdf passes those
-    bytes through, and they stay."""
-    return {index for index, scheme in enumerate(_tiff_compressions(source)) if scheme in _CCITT_COMPRESSIONS}
+def _ccitt_frames(schemes: list[int | None]) -> set[int]:
+    """The frames of a TIFF (by their compression `schemes`) that hold CCITT data (a scanner's
+    Group 4): img2pdf passes those bytes through, and they stay."""
+    return {index for index, scheme in enumerate(schemes) if scheme in _CCITT_COMPRESSIONS}
 
 
 def _tiff_compressions(source: Path) -> list[int | None]:
@@ -288,12 +289,13 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
     return _Img2pdfJob(_frames_encoded(source), pages)
 
 
-def _tiff_jpeg_frames(source: Path) -> list[tuple[bytes, tuple[float, float]]] | None:
+def _tiff_jpeg_frames(
+    source: Path, schemes: list[int | None]
+) -> list[tuple[bytes, tuple[float, float]]] | None:
     """For a TIFF whose every frame is JPEG-compressed and displays as img2pdf would embed it,
     each frame's JPEG data joined into one JPEG file (see tiffjpeg) with the frame's resolution,
     if every one decodes to the frame's pixels (see _same_pixels); else None, and the file goes to
-    img2pdf as before."""
-    schemes = _tiff_compressions(source)
+    img2pdf as before. `schemes`: its frames' compressions (see _tiff_compressions)."""
     if not schemes or any(scheme != JPEG_COMPRESSION for scheme in schemes):
         return None
     with open_image(source) as im:
