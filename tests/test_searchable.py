@@ -14,6 +14,7 @@ import subprocess
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import img2pdf
@@ -59,6 +60,18 @@ def words(text: str) -> list[str]:
 def sidecar_words(sidecar: Path) -> list[str]:
     doc = json.loads(sidecar.read_text())
     return [t for p in doc["pages"] for ln in p["lines"] for w in ln["words"] for t in words(w["text"])]
+
+
+def _save_refused_after(original: Path, dest: Path, meddle: Callable[[], object], refused: str) -> None:
+    """Graft a one-word page onto `original` as read now, let `meddle` do to the files what a user
+    might while the OCR runs, then save to `dest`: the save must refuse, saying `refused`."""
+    read_with = sha256(original)
+    with pikepdf.open(original) as pdf:
+        grafter = PdfGrafter(pdf)
+        grafter.add(0, PageReading(_one_word_page()))
+        meddle()
+        with pytest.raises(BadInputError, match=refused):
+            grafter.save(dest, original, None, read_with)
 
 
 def _one_word_page() -> Page:
@@ -798,16 +811,11 @@ def test_in_place_a_pdf_saved_anew_during_ocr_is_left_as_it_now_is(tmp_path: Pat
     old version lost the new one (ocr scan --in-place already refused; ocr pdf did not)."""
     original = tmp_path / "scan.pdf"
     shutil.copy(DATA / "pdfs" / "ocrmypdf_jbig2.pdf", original)
-    read_with = sha256(original)
-    page = _one_word_page()
-    with pikepdf.open(original) as pdf:
-        grafter = PdfGrafter(pdf)
-        grafter.add(0, PageReading(page))
-        newer = tmp_path / "newer.pdf"
-        shutil.copy(SANDWICH, newer)
-        newer.replace(original)
-        with pytest.raises(BadInputError, match="changed while it was being OCRed"):
-            grafter.save(original, original, None, read_with)
+    newer = tmp_path / "newer.pdf"
+    shutil.copy(SANDWICH, newer)
+    _save_refused_after(
+        original, original, lambda: newer.replace(original), "changed while it was being OCRed"
+    )
     assert original.read_bytes() == SANDWICH.read_bytes()
     assert not list(tmp_path.glob(".*.ocrcli-tmp"))
 
@@ -850,13 +858,10 @@ def test_in_place_a_pdf_whose_folder_is_renamed_during_ocr_is_reported_not_its_f
     original = folder / "scan.pdf"
     shutil.copy(DATA / "pdfs" / "ocrmypdf_jbig2.pdf", original)
     read_with = sha256(original)
-    page = _one_word_page()
-    with pikepdf.open(original) as pdf:
-        grafter = PdfGrafter(pdf)
-        grafter.add(0, PageReading(page))
-        folder.rename(tmp_path / "scans 2024")
-        with pytest.raises(BadInputError, match="moved or deleted while it was being OCRed"):
-            grafter.save(original, original, None, read_with)
+    renamed = tmp_path / "scans 2024"
+    _save_refused_after(
+        original, original, lambda: folder.rename(renamed), "moved or deleted while it was being OCRed"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scans 2024"]
     assert sha256(tmp_path / "scans 2024" / "scan.pdf") == read_with
 
@@ -867,15 +872,12 @@ def test_to_another_file_a_pdf_written_over_during_ocr_is_an_error_not_a_mixed_o
     hash checked before the rename."""
     original = tmp_path / "scan.pdf"
     shutil.copy(DATA / "pdfs" / "pypdf_sample_files_crazyones-pdfa.pdf", original)
-    read_with = sha256(original)
-    page = _one_word_page()
     out = tmp_path / "out.pdf"
-    with pikepdf.open(original) as pdf:
-        grafter = PdfGrafter(pdf)
-        grafter.add(0, PageReading(page))
+
+    def written_over() -> None:
         original.write_bytes(SANDWICH.read_bytes())  # into the same file
-        with pytest.raises(BadInputError, match="changed while it was being OCRed"):
-            grafter.save(out, original, None, read_with)
+
+    _save_refused_after(original, out, written_over, "changed while it was being OCRed")
     assert not out.exists() and not list(tmp_path.glob(".*.ocrcli-tmp"))
 
 
