@@ -153,7 +153,9 @@ def report(message: str) -> None:
 def image(
     given: Annotated[
         list[str],
-        typer.Argument(metavar="FILES", help="Image files (PNG, JPEG, TIFF incl. multi-page, ...)."),
+        typer.Argument(
+            metavar="FILES", help="Image files (PNG, JPEG, TIFF incl. multi-page...); - reads standard input."
+        ),
     ],
     json_out: Annotated[
         str | None,
@@ -190,7 +192,6 @@ def image(
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
-    files = [Path(name) for name in given]
     pdf, sidecar = _file_option("--pdf", pdf_given), _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
     _refuse_dash("-o", output)
@@ -200,6 +201,12 @@ def image(
             _usage_error("-o goes without --pdf (the JSON of the PDF: --sidecar or --json)")
         _refuse_special_pdf_output("--pdf", pdf)
         sidecar = _sidecar_path(pdf, sidecar)
+    elif sidecar is not None:
+        _usage_error("--sidecar goes with --pdf (the JSON of each image: --json or -o)")
+    elif rotate_pages:
+        _usage_error("--rotate-pages goes with --pdf (it turns the PDF's pages)")
+    files = _input_files(given)  # standard input ("-") is read only once the options are right
+    if pdf is not None:
         _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _json_file(json_out))])
         _refuse_closed_stdout(json_out, text)
         engine = _load_engine(tier, models_dir, threads, cjk)
@@ -214,10 +221,6 @@ def image(
             text,
         )
         return
-    if sidecar is not None:
-        _usage_error("--sidecar goes with --pdf (the JSON of each image: --json or -o)")
-    if rotate_pages:
-        _usage_error("--rotate-pages goes with --pdf (it turns the PDF's pages)")
     if json_out is None and output is None and not text:
         json_out = "-"
     targets = _json_targets(files, output)
@@ -228,9 +231,9 @@ def image(
     with _output_stream(json_out, given) as stream:
         try:
             with _interrupt_once():
-                for name, target in zip(given, targets, strict=True):
+                for name, file, target in zip(given, files, targets, strict=True):
                     try:
-                        document = engine.read(name)  # as given: the JSON names the source so
+                        document = _named_as_given(engine.read(file), [name])
                         doc, page_texts = document.to_dict(), [page.text for page in document.pages]
                     except Exception as exc:  # one input's failure, even a bug, must not end the batch
                         message, code = _input_failure(name, exc)
@@ -253,9 +256,17 @@ def _load_engine(tier: Tier, models_dir: Path | None, threads: int | None, cjk: 
     return _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
 
 
+def _input_files(given: list[str]) -> list[Path]:
+    """The input files, "-" standing for standard input (see ocrcli.stdinput); exit 2 if it
+    cannot be read."""
+    from ocrcli import stdinput
+
+    return _run_or_exit(lambda: stdinput.as_files(given))
+
+
 def _named_as_given(document: Document, given: list[str]) -> Document:
-    """The document with its source path(s) as the user gave them (pathlib turns "./x" into "x"),
-    so that scripts can match results to inputs by string."""
+    """The document with its source path(s) as the user gave them (pathlib turns "./x" into "x";
+    standard input is "-"), so that scripts can match results to inputs by string."""
     document.source["path"] = given[0]
     if "paths" in document.source:
         document.source["paths"] = list(given)
@@ -414,7 +425,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 @app.command("pdf", short_help="Add a text layer to a PDF; in place or to a new file.")
 def pdf_command(
-    given: Annotated[str, typer.Argument(metavar="SOURCE", help="The PDF to OCR.")],
+    given: Annotated[str, typer.Argument(metavar="SOURCE", help="The PDF to OCR; - reads standard input.")],
     output_given: Annotated[
         str | None, typer.Option("-o", "--output", metavar="FILE", help="Write the new PDF here.")
     ] = None,
@@ -446,15 +457,17 @@ def pdf_command(
     write a JSON sidecar. Pages that already have text are left alone unless --force or --redo."""
     from ocrcli.searchable import ocr_pdf
 
-    source = Path(given)
     output, sidecar = _file_option("-o", output_given), _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
     if (output is None) == (not in_place):
         _usage_error("give either -o OUTPUT.pdf or --in-place")
+    if in_place and given == "-":
+        _usage_error("--in-place replaces a file: give the PDF's path, not - (standard input)")
     _refuse_text_with_json_on_stdout(text, json_out)
     options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages)
-    dest = source if in_place else output
     _refuse_special_pdf_output("-o", output)
+    source = _input_files([given])[0]
+    dest = source if in_place else output
     if in_place:  # replaced through a new file beside it
         _refuse_unwritable_folder("--in-place", source)
     sidecar = _sidecar_path(dest, sidecar)

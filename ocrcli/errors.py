@@ -33,13 +33,23 @@ def worst_exit(*codes: int) -> int:
 TEXT_ERRORS = "backslashreplace"
 # Characters that would break a message's one line, or be obeyed by the terminal (ESC).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Files messages name otherwise: the copy of standard input is "-" (see ocrcli.stdinput).
+_NAMED: dict[str, str] = {}
+
+
+def name_in_messages(path: str, name: str) -> None:
+    """Have every message name the file at `path` as `name`."""
+    _NAMED[path] = name
 
 
 def one_line_message(message: str) -> str:
     """A message as users see it (on stderr, or as a JSON error message): the control characters
     of a file name it shows (a newline, a tab, ESC) escaped as repr escapes them ("\\n", "\\x1b"),
     so that one line stays one line ("bad\\nname.png: not an image"). Every message is shown through
-    this, whatever formatted it; one without control characters is unchanged."""
+    this, whatever formatted it; one without control characters is unchanged. A file registered
+    with name_in_messages is named as it was registered."""
+    for path, name in _NAMED.items():
+        message = message.replace(path, name)
     return _CONTROL.sub(lambda match: repr(match.group())[1:-1], message)
 
 

@@ -3,6 +3,7 @@ stderr naming the file, exit codes are the documented ones, and a bad file never
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from common import DATA, OCR, ocr, raised_as_another_user
+from common import DATA, OCR, ocr, pdftotext, raised_as_another_user
 from PIL import Image
 
 import ocrcli
@@ -1024,3 +1025,97 @@ def test_a_reason_keeps_another_files_path_that_ends_as_this_ones() -> None:
     error = BadInputError("x.pdf", "not a readable PDF (x.pdf (offset 9): xref not found)")
     assert error.reason == "not a readable PDF (offset 9: xref not found)"
     assert BadInputError("x.pdf", "x.pdf: truncated").reason == "truncated"
+
+
+def from_stdin(args: list, data: bytes | int, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`ocr ARGS` with `data` (bytes, or a file descriptor) on its standard input and $TMPDIR in
+    tmp_path/tmp, where the copy of standard input goes."""
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    given = {"input": data} if isinstance(data, bytes) else {"stdin": data}
+    return subprocess.run([*OCR, *map(str, args)], capture_output=True, env=env, timeout=900, **given)
+
+
+def test_an_image_on_standard_input_reads_as_the_file_does(tmp_path: Path) -> None:
+    """`scanimage | ocr image -`: "-" was a file not found; Tesseract and OCRmyPDF read it as
+    standard input. The JSON names it "-", with the hash of what came in; nothing is left in
+    $TMPDIR; messages about it name "-", not the copy's path."""
+    piped = from_stdin(["image", "-", "--json", "-"], PHOTOTEST.read_bytes(), tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    doc = json.loads(piped.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["source"] == {"path": "-", "sha256": hashlib.sha256(PHOTOTEST.read_bytes()).hexdigest()}
+    named = json.loads(ocr("image", PHOTOTEST, "--json", "-").stdout)
+    lines = [line["text"] for line in doc["pages"][0]["lines"]]
+    assert lines == [line["text"] for line in named["pages"][0]["lines"]]
+    assert "quick brown" in " ".join(lines)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+    bad = from_stdin(["image", PHOTOTEST, "-", "--json", "-"], b"not an image\n", tmp_path)
+    assert bad.returncode == 3
+    assert bad.stderr.decode() == "ocr: error: -: not an image, or an image format that cannot be read\n"
+    first, second = map(json.loads, bad.stdout.splitlines())
+    assert first["source"]["path"] == str(PHOTOTEST) and first["pages"]
+    assert second["source"]["path"] == "-" and second["error"]["message"].startswith("-: not an image")
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_pdf_on_standard_input_gets_its_text_layer(tmp_path: Path) -> None:
+    """`ocr pdf - -o out.pdf` reads the PDF from standard input; --in-place has nothing to replace."""
+    source = DATA / "pdfs" / "ocrmypdf_francais.pdf"
+    out = tmp_path / "out.pdf"
+    run = from_stdin(["pdf", "-", "-o", out], source.read_bytes(), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "whisky" in pdftotext(out)
+    assert json.loads((tmp_path / "out.json").read_text())["source"]["path"] == "-"
+    assert list((tmp_path / "tmp").iterdir()) == []
+    in_place = from_stdin(["pdf", "-", "--in-place"], source.read_bytes(), tmp_path)
+    assert in_place.returncode == 2
+    assert b"not - (standard input)" in in_place.stderr
+
+
+def test_standard_input_that_is_a_terminal_or_given_twice_is_refused(tmp_path: Path) -> None:
+    """A terminal on standard input would wait for an image typed at the keyboard: refused, as
+    is "-" twice (the second would read nothing)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        run = from_stdin(["image", "-"], follower, tmp_path)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert run.returncode == 2
+    assert run.stderr.decode() == (
+        "ocr: error: -: standard input is a terminal: pipe a file into it, or name the file\n"
+    )
+    twice = from_stdin(["image", "-", "-"], PHOTOTEST.read_bytes(), tmp_path)
+    assert twice.returncode == 2
+    assert twice.stderr.decode() == "ocr: error: -: standard input is given twice\n"
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_an_interrupted_run_leaves_no_copy_of_standard_input(tmp_path: Path) -> None:
+    """The copy goes however the run ends: Ctrl-C ends the process without Python's shutdown."""
+    import signal
+    import time
+
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    pages = sorted((DATA / "docbank" / "img").glob("*.jpg"))
+    with subprocess.Popen(
+        [*OCR, "image", "-", *pages[:3], "--json", "-"],
+        stdin=pages[3].open("rb"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as run:
+        deadline = time.monotonic() + 60
+        while not list((tmp_path / "tmp").glob("ocr-stdin-*/stdin")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list((tmp_path / "tmp").glob("ocr-stdin-*/stdin")), "no copy was made"
+        time.sleep(1)
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert list((tmp_path / "tmp").iterdir()) == []
