@@ -62,9 +62,9 @@ def _exit(code: int) -> None:
         with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, or gone (`>&-`)
             stream.flush()
     _remove_multiprocessing_temp_dir()
-    stdinput = sys.modules.get("ocrcli.stdinput")
-    if stdinput is not None:  # imported: it may hold a copy of standard input
-        stdinput.remove_copy()
+    stdstreams = sys.modules.get("ocrcli.stdstreams")
+    if stdstreams is not None:  # imported: it may hold a copy of standard input, or a PDF for stdout
+        stdstreams.remove_files()
     os._exit(code)
 
 

@@ -184,7 +184,7 @@ def image(
         typer.Option(
             "--pdf",
             metavar="FILE",
-            help="Also write one searchable PDF of all the images (a page per image or TIFF page).",
+            help="Also write one searchable PDF of the images (a page per image or TIFF page; - for stdout).",
         ),
     ] = None,
     sidecar_given: SidecarOption = None,
@@ -192,7 +192,8 @@ def image(
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
-    pdf, sidecar = _file_option("--pdf", pdf_given), _file_option("--sidecar", sidecar_given)
+    pdf = _pdf_output("--pdf", pdf_given, json_out, text)
+    sidecar = _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
     _refuse_dash("-o", output)
     _refuse_text_with_json_on_stdout(text, json_out)
@@ -257,11 +258,11 @@ def _load_engine(tier: Tier, models_dir: Path | None, threads: int | None, cjk: 
 
 
 def _input_files(given: list[str]) -> list[Path]:
-    """The input files, "-" standing for standard input (see ocrcli.stdinput); exit 2 if it
+    """The input files, "-" standing for standard input (see ocrcli.stdstreams); exit 2 if it
     cannot be read."""
-    from ocrcli import stdinput
+    from ocrcli import stdstreams
 
-    return _run_or_exit(lambda: stdinput.as_files(given))
+    return _run_or_exit(lambda: stdstreams.as_files(given))
 
 
 def _named_as_given(document: Document, given: list[str]) -> Document:
@@ -343,20 +344,33 @@ def _file_option(option: str, given: str | None) -> Path | None:
 
 
 def _refuse_dash(option: str, given: str | None) -> None:
-    """Refuse (exit 2) `-o -` and the like: only --json writes to stdout, and this wrote a file
-    named "-" (exit 0, nothing on stdout for the pipe that expected the JSON or the PDF)."""
+    """Refuse (exit 2) `ocr image -o -` and `--sidecar -`: the JSON goes to stdout with --json -,
+    and this wrote a file named "-" (exit 0, nothing on stdout for the pipe that expected it)."""
     if given == "-":
-        _usage_error(f"{option} -: only --json - writes to stdout (for a file named -, give ./-)")
+        _usage_error(f"{option} -: JSON goes to stdout with --json - (for a file named -, give ./-)")
 
 
-def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path:
+def _pdf_output(option: str, given: str | None, json_out: str | None, text: bool) -> Path | None:
+    """The file a PDF output option names; "-" is standard output, the PDF sent there once it
+    is written and verified (see ocrcli.stdstreams)."""
+    from ocrcli import stdstreams
+
+    if given != stdstreams.STDIO:
+        return _file_option(option, given)
+    if json_out == "-" or text:
+        _usage_error(f"{option} - writes the PDF to stdout: give --json FILE, not --json - or --text")
+    return _run_or_exit(stdstreams.pdf_for_stdout)
+
+
+def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path | None:
     """The sidecar's path: as given, else the PDF's with .json, which must not be a file of the
-    user's (checked before any work, as `ocr scan` does)."""
+    user's (checked before any work, as `ocr scan` does); a PDF for stdout has none unless given."""
+    from ocrcli import stdstreams
     from ocrcli.discover import foreign_sidecar
 
     if not pdf.name or pdf.is_dir():
         _usage_error(f"{pdf} is a folder: give the PDF's path")
-    if sidecar is not None:
+    if sidecar is not None or stdstreams.is_stdout_pdf(pdf):
         return sidecar
     default = pdf.with_suffix(".json")
     _refuse_long_name("the sidecar", default, "give --sidecar PATH")
@@ -427,7 +441,8 @@ def _same_file(a: Path, b: Path) -> bool:
 def pdf_command(
     given: Annotated[str, typer.Argument(metavar="SOURCE", help="The PDF to OCR; - reads standard input.")],
     output_given: Annotated[
-        str | None, typer.Option("-o", "--output", metavar="FILE", help="Write the new PDF here.")
+        str | None,
+        typer.Option("-o", "--output", metavar="FILE", help="Write the new PDF here (- for stdout)."),
     ] = None,
     in_place: Annotated[
         bool, typer.Option("--in-place", help="Replace the input, atomically, once the new PDF is verified.")
@@ -457,7 +472,8 @@ def pdf_command(
     write a JSON sidecar. Pages that already have text are left alone unless --force or --redo."""
     from ocrcli.searchable import ocr_pdf
 
-    output, sidecar = _file_option("-o", output_given), _file_option("--sidecar", sidecar_given)
+    output = _pdf_output("-o", output_given, json_out, text)
+    sidecar = _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
     if (output is None) == (not in_place):
         _usage_error("give either -o OUTPUT.pdf or --in-place")
@@ -518,7 +534,7 @@ def _write_pdf(
     make: Callable[[], Document],
     given: list[str],
     pdf: Path,
-    sidecar: Path,
+    sidecar: Path | None,
     json_out: str | None,
     text: bool,
     pages: PageSelection | None = None,
@@ -556,7 +572,7 @@ def _write_pdf(
 def _finish_pdf(
     document: Document,
     pdf: Path,
-    sidecar: Path,
+    sidecar: Path | None,
     json_out: str | None,
     text: bool,
     pages: PageSelection | None = None,
@@ -564,6 +580,7 @@ def _finish_pdf(
     """Report skipped pages, write the sidecar and the output. A page not OCRed this time keeps
     its entry from the sidecar there, if that describes exactly this input (see
     discover.earlier_pages): OCRed in place page by page, the sidecar still has every page."""
+    from ocrcli import stdstreams
     from ocrcli.discover import earlier_pages, page_entry, read_sidecar
     from ocrcli.models import file_sha256
     from ocrcli.safewrite import write_output
@@ -574,17 +591,28 @@ def _finish_pdf(
     if pages is not None and (beyond := pages.missing_from(len(document.pages))):
         report(f"{document.source['path']}: --pages {beyond}: past its last page ({len(document.pages)})")
     doc = document.to_dict()
-    earlier = earlier_pages(read_sidecar(sidecar), document.source.get("sha256"))
+    earlier = earlier_pages(read_sidecar(sidecar), document.source.get("sha256")) if sidecar else {}
     doc["pages"] = [page_entry(page, earlier) for page in document.pages]
-    doc["output"] = {"pdf": str(pdf)}
+    to_stdout = stdstreams.is_stdout_pdf(pdf)
+    doc["output"] = {"pdf": stdstreams.STDIO if to_stdout else str(pdf)}
     with contextlib.suppress(OSError):  # gone or unreadable since: the record lacks its hash
         doc["output"]["sha256"] = file_sha256(pdf)
+    if to_stdout:
+        try:
+            stdstreams.send_to_stdout(pdf)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
+        except OSError as exc:
+            report(f"error: cannot write stdout: {errors.one_line(exc)}")
+            raise typer.Exit(errors.EXIT_OUTPUT) from None
     inputs = [Path(name) for name in document.source.get("paths") or [document.source["path"]]]
-    try:
-        write_output(sidecar, _pretty_json(doc), inputs)
-    except OcrError as exc:
-        report(f"error: {pdf} is written, but not its sidecar: {exc}")
-        raise typer.Exit(exc.exit_code) from None
+    if sidecar is not None:
+        try:
+            write_output(sidecar, _pretty_json(doc), inputs)
+        except OcrError as exc:
+            report(f"error: {pdf} is written, but not its sidecar: {exc}")
+            raise typer.Exit(exc.exit_code) from None
     with _output_stream(json_out, inputs) as stream:  # every page in the sidecar, earlier ones too
         _emit(doc, [Page.from_dict(entry).text for entry in doc["pages"]], stream, None, text)
 

@@ -33,7 +33,7 @@ def worst_exit(*codes: int) -> int:
 TEXT_ERRORS = "backslashreplace"
 # Characters that would break a message's one line, or be obeyed by the terminal (ESC).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# Files messages name otherwise: the copy of standard input is "-" (see ocrcli.stdinput).
+# Files messages name otherwise: the copy of standard input is "-" (see ocrcli.stdstreams).
 _NAMED: dict[str, str] = {}
 
 

@@ -555,19 +555,18 @@ RECEIPT = Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.
     "args",
     [
         ["image", RECEIPT, "-o", "-"],
-        ["pdf", SMALL_PDF, "-o", "-"],
         ["image", RECEIPT, "--pdf", "x.pdf", "--sidecar", "-"],
+        ["pdf", SMALL_PDF, "-o", "x.pdf", "--sidecar", "-"],
     ],
 )
-def test_a_dash_for_an_output_other_than_json_is_refused_not_a_file_named_dash(
-    tmp_path: Path, args: list
-) -> None:
-    """`ocr image X -o -` (as `--json -`) wrote a file named "-" and nothing to stdout, exit 0."""
+def test_a_dash_for_a_json_file_is_refused_not_a_file_named_dash(tmp_path: Path, args: list) -> None:
+    """`ocr image X -o -` (as `--json -`) wrote a file named "-" and nothing to stdout, exit 0.
+    (A PDF's `-o -` and `--pdf -` are stdout: see test_a_pdf_for_standard_output_...)"""
     result = subprocess.run(
         [*OCR, *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=300
     )
     assert result.returncode == 2
-    assert "only --json - writes to stdout" in result.stderr
+    assert "JSON goes to stdout with --json -" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -1027,13 +1026,17 @@ def test_a_reason_keeps_another_files_path_that_ends_as_this_ones() -> None:
     assert BadInputError("x.pdf", "x.pdf: truncated").reason == "truncated"
 
 
-def from_stdin(args: list, data: bytes | int, tmp_path: Path) -> subprocess.CompletedProcess:
+def from_stdin(
+    args: list, data: bytes | int, tmp_path: Path, stdout: object = subprocess.PIPE
+) -> subprocess.CompletedProcess:
     """`ocr ARGS` with `data` (bytes, or a file descriptor) on its standard input and $TMPDIR in
     tmp_path/tmp, where the copy of standard input goes."""
-    (tmp_path / "tmp").mkdir(exist_ok=True)
+    (tmp_path / "tmp").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
     given = {"input": data} if isinstance(data, bytes) else {"stdin": data}
-    return subprocess.run([*OCR, *map(str, args)], capture_output=True, env=env, timeout=900, **given)
+    return subprocess.run(
+        [*OCR, *map(str, args)], stdout=stdout, stderr=subprocess.PIPE, env=env, timeout=900, **given
+    )
 
 
 def test_an_image_on_standard_input_reads_as_the_file_does(tmp_path: Path) -> None:
@@ -1111,11 +1114,64 @@ def test_an_interrupted_run_leaves_no_copy_of_standard_input(tmp_path: Path) -> 
         env=env,
     ) as run:
         deadline = time.monotonic() + 60
-        while not list((tmp_path / "tmp").glob("ocr-stdin-*/stdin")) and time.monotonic() < deadline:
+        while not list((tmp_path / "tmp").glob("ocr-stdio-*/stdin")) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert list((tmp_path / "tmp").glob("ocr-stdin-*/stdin")), "no copy was made"
+        assert list((tmp_path / "tmp").glob("ocr-stdio-*/stdin")), "no copy was made"
         time.sleep(1)
         run.send_signal(signal.SIGINT)
         _, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_pdf_for_standard_output_is_sent_whole_once_written_and_verified(tmp_path: Path) -> None:
+    """`ocr pdf IN -o - > out.pdf`, `ocr image X --pdf - | ...`: "-" was refused. The PDF is sent
+    once it is written and verified, so a failure sends nothing; it has no sidecar unless
+    --sidecar names one, whose output.pdf is "-" with the hash of the bytes sent."""
+    source = DATA / "pdfs" / "ocrmypdf_francais.pdf"
+    out, sidecar = tmp_path / "out.pdf", tmp_path / "side.json"
+    with out.open("wb") as stdout:
+        run = from_stdin(["pdf", source, "-o", "-", "--sidecar", sidecar], b"", tmp_path / "a", stdout=stdout)
+    assert run.returncode == 0, run.stderr
+    assert "whisky" in pdftotext(out)
+    record = json.loads(sidecar.read_text())
+    assert record["output"] == {"pdf": "-", "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "out.pdf", "side.json"]
+    assert list((tmp_path / "a" / "tmp").iterdir()) == []
+
+    with (tmp_path / "images.pdf").open("wb") as stdout:
+        run = from_stdin(["image", RECEIPT, "--pdf", "-"], b"", tmp_path / "b", stdout=stdout)
+    assert run.returncode == 0, run.stderr
+    assert "CORNER MARKET" in pdftotext(tmp_path / "images.pdf")
+
+    with (tmp_path / "failed.pdf").open("wb") as stdout:
+        run = from_stdin(["pdf", "-", "-o", "-"], b"%PDF-1.4 not really", tmp_path / "c", stdout=stdout)
+    assert run.returncode == 3
+    assert run.stderr.decode().startswith("ocr: error: -: not a readable PDF")
+    assert (tmp_path / "failed.pdf").stat().st_size == 0
+    assert list((tmp_path / "c" / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["--json", "-"], ["--text"]])
+def test_a_pdf_for_standard_output_leaves_it_to_the_pdf(tmp_path: Path, args: list) -> None:
+    run = from_stdin(["pdf", SMALL_PDF, "-o", "-", *args], b"", tmp_path)
+    assert run.returncode == 2
+    assert b"-o - writes the PDF to stdout" in run.stderr
+    assert run.stdout == b""
+
+
+def test_a_pdf_for_standard_output_is_refused_on_a_terminal(tmp_path: Path) -> None:
+    """Binary data on a terminal garbles it."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        run = from_stdin(["pdf", SMALL_PDF, "-o", "-"], b"", tmp_path, stdout=follower)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert run.returncode == 2
+    assert (
+        run.stderr.decode()
+        == "ocr: error: -: standard output is a terminal: redirect it to a file (> out.pdf)\n"
+    )

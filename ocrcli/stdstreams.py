@@ -1,0 +1,90 @@
+"""Standard input as an input file and standard output as the PDF output, named "-" as Tesseract
+and OCRmyPDF name them: `scanimage --format=png | ocr image - --text`,
+`ocr pdf - -o - < in.pdf > out.pdf`.
+
+The loaders seek, hash and reopen their files, and a pipe can be read once, so standard input is
+first copied to a file; a PDF for standard output is written and verified as a file too, and
+sent only once it is whole. Both live in one private temporary folder, which goes when the
+process ends (ocrcli.__main__ removes it however the command ends, Ctrl-C too). Messages name
+both files "-"."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ocrcli import errors
+
+STDIO = "-"
+_folder: Path | None = None  # the private folder, once made
+
+
+def as_files(given: list[str]) -> list[Path]:
+    """The inputs as paths, "-" standing for standard input (a file named "-" is "./-"). Raises
+    UsageError for "-" given twice or a standard input that is a terminal or closed."""
+    if STDIO not in given:
+        return [Path(name) for name in given]
+    if given.count(STDIO) > 1:
+        raise errors.UsageError(STDIO, "standard input is given twice")
+    copy = _copy_of_stdin()
+    return [copy if name == STDIO else Path(name) for name in given]
+
+
+def _copy_of_stdin() -> Path:
+    if sys.stdin is None:
+        raise errors.UsageError(STDIO, "standard input is closed: pipe a file into it, or name the file")
+    if sys.stdin.isatty():  # waiting for an image typed at the keyboard would just hang
+        raise errors.UsageError(STDIO, "standard input is a terminal: pipe a file into it, or name the file")
+    copy = _private_file("stdin")  # the name output files are named after (`-o DIR`: DIR/stdin.json)
+    try:
+        with open(copy, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    except OSError as exc:  # a full $TMPDIR; a standard input that cannot be read (a folder)
+        raise errors.UsageError(STDIO, f"cannot read standard input ({errors.one_line(exc)})") from exc
+    # Outputs get no more access than their inputs have (safewrite.output_mode): the copy has
+    # none of its own to pass on, so it takes the umask's default, as a new file would.
+    umask = os.umask(0)
+    os.umask(umask)
+    copy.chmod(0o666 & ~umask)
+    return copy
+
+
+def pdf_for_stdout() -> Path:
+    """Where to write a PDF that goes to standard output once it is written (send_to_stdout).
+    Raises UsageError if standard output is closed or a terminal (a PDF would garble it)."""
+    if sys.stdout is None:
+        raise errors.UsageError(STDIO, "standard output is closed")
+    if sys.stdout.isatty():
+        raise errors.UsageError(STDIO, "standard output is a terminal: redirect it to a file (> out.pdf)")
+    return _private_file("stdout.pdf")
+
+
+def is_stdout_pdf(path: Path) -> bool:
+    """Whether `path` is the PDF pdf_for_stdout gave."""
+    return _folder is not None and path == _folder / "stdout.pdf"
+
+
+def send_to_stdout(pdf: Path) -> None:
+    """The PDF's bytes to standard output (BrokenPipeError if its reader went away)."""
+    sys.stdout.flush()
+    with open(pdf, "rb") as written:
+        shutil.copyfileobj(written, sys.stdout.buffer, 1 << 20)
+    sys.stdout.buffer.flush()
+
+
+def _private_file(name: str) -> Path:
+    global _folder
+    if _folder is None:
+        _folder = Path(tempfile.mkdtemp(prefix="ocr-stdio-"))  # 0700: what is in it is private
+    path = _folder / name
+    errors.name_in_messages(str(path), STDIO)
+    return path
+
+
+def remove_files() -> None:
+    """Remove the copy of standard input and the PDF for standard output, if there are any."""
+    if _folder is not None:
+        shutil.rmtree(_folder, ignore_errors=True)
