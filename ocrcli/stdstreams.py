@@ -24,7 +24,8 @@ _folder: Path | None = None  # the private folder, once made
 
 def as_files(given: list[str]) -> list[Path]:
     """The inputs as paths, "-" standing for standard input (a file named "-" is "./-"). Raises
-    UsageError for "-" given twice or a standard input that is a terminal or closed."""
+    UsageError for "-" given twice or a standard input that is a terminal or closed,
+    BadInputError if it cannot be read and OutputError if it cannot be copied."""
     if STDIO not in given:
         return [Path(name) for name in given]
     if given.count(STDIO) > 1:
@@ -38,18 +39,27 @@ def _copy_of_stdin() -> Path:
         raise errors.UsageError(STDIO, "standard input is closed: pipe a file into it, or name the file")
     if sys.stdin.isatty():  # waiting for an image typed at the keyboard would just hang
         raise errors.UsageError(STDIO, "standard input is a terminal: pipe a file into it, or name the file")
-    copy = _private_file("stdin")  # the name output files are named after (`-o DIR`: DIR/stdin.json)
     try:
+        copy = _private_file("stdin")  # output files are named after it (`-o DIR`: DIR/stdin.json)
         with open(copy, "wb") as out:
-            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-    except OSError as exc:  # a full $TMPDIR; a standard input that cannot be read (a folder)
-        raise errors.UsageError(STDIO, f"cannot read standard input ({errors.one_line(exc)})") from exc
+            while chunk := _read_stdin():
+                out.write(chunk)
+    except OSError as exc:  # $TMPDIR full, or not writable
+        where = tempfile.gettempdir()
+        raise errors.OutputError(where, f"copying standard input ({errors.one_line(exc)})") from exc
     # Outputs get no more access than their inputs have (safewrite.output_mode): the copy has
     # none of its own to pass on, so it takes the umask's default, as a new file would.
     umask = os.umask(0)
     os.umask(umask)
     copy.chmod(0o666 & ~umask)
     return copy
+
+
+def _read_stdin() -> bytes:
+    try:
+        return sys.stdin.buffer.read1(1 << 20)
+    except OSError as exc:  # `< folder`
+        raise errors.BadInputError(STDIO, f"cannot read standard input ({errors.one_line(exc)})") from exc
 
 
 def pdf_for_stdout() -> Path:

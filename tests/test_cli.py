@@ -1175,3 +1175,29 @@ def test_a_pdf_for_standard_output_is_refused_on_a_terminal(tmp_path: Path) -> N
         run.stderr.decode()
         == "ocr: error: -: standard output is a terminal: redirect it to a file (> out.pdf)\n"
     )
+
+
+def test_standard_input_that_does_not_fit_in_tmpdir_is_an_output_error(tmp_path: Path) -> None:
+    """A $TMPDIR too small for the copy (here a file size limit) is exit 5 naming it, and the
+    part copied goes."""
+    import resource
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    (tmp_path / "tmp").mkdir()
+    page = sorted((DATA / "docbank" / "img").glob("*.jpg"))[0]
+    assert page.stat().st_size > 100_000
+    run = subprocess.run(
+        [*OCR, "image", "-"],
+        input=page.read_bytes(),
+        capture_output=True,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        preexec_fn=limit_file_size,
+        timeout=300,
+    )
+    assert run.returncode == 5
+    assert run.stderr.decode() == (
+        f"ocr: error: cannot write {tmp_path / 'tmp'}: copying standard input ([Errno 27] File too large)\n"
+    )
+    assert list((tmp_path / "tmp").iterdir()) == []
