@@ -953,12 +953,29 @@ def _interrupt_once() -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
+def _model_status(spec: models.ModelSpec, manifest: models.Manifest) -> str:
+    """A model's hash status; one that is intact (or unverified) is also loaded and checked
+    against its role as the engine checks it: "unusable" if it does not fit, said on stderr."""
+    status = models.status(spec)
+    if status not in ("ok", "unverified") or spec.role == "dictionary":
+        return status
+    from ocrcli.pipeline import check_model
+
+    try:
+        check_model(spec, manifest)
+    except OcrError as exc:
+        report(f"error: {exc}")
+        return "unusable"
+    return status
+
+
 @app.command("models")
 def list_models(
     models_dir: ModelsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON on stdout.")] = False,
 ) -> None:
-    """List the models: role, tiers, size, hash status and location."""
+    """List the models: role, tiers, size, status (hash checked, and each model loaded and
+    checked against its role) and location."""
     manifest = _run_or_exit(lambda: models.load_manifest(models_dir))
     used_by = {
         spec.name: [tier for tier, roles in manifest.tiers.items() if spec.name in roles.values()]
@@ -973,7 +990,7 @@ def list_models(
             "role": s.role,
             "tiers": used_by[s.name],
             "size": s.path.stat().st_size if s.path.is_file() else None,
-            "status": models.status(s),
+            "status": _model_status(s, manifest),
             "path": str(s.path),
             "package": s.package,
             "license": s.license,

@@ -365,6 +365,15 @@ class Engine:
         return self._reviewers[cjk]
 
 
+def check_model(spec: models.ModelSpec, manifest: models.Manifest) -> None:
+    """Load a model of the manifest (not a dictionary) and check that it fits its role as the
+    engine does when it loads it: a ModelError naming the file if not (`ocr models` reports it)."""
+    classes = None
+    if spec.role == "recognizer":
+        classes = len(models.read_dictionary(manifest.find(spec.dictionary)))
+    _checked(Model(spec.path, 1), spec, classes)
+
+
 def _checked(model: Model, spec: models.ModelSpec, classes: int | None = None) -> Model:
     """`model`, if its input and output fit its role (and a recognizer's classes its dictionary's
     `classes`: blank, characters, space); else a ModelError naming the file. Before, a detector

@@ -203,6 +203,21 @@ def test_weights_that_do_not_fit_their_role_are_refused_before_any_page(tmp_path
     assert says.format(folder=folder) in result.stderr
 
 
+@pytest.mark.parametrize("case", WRONG_WEIGHTS)
+def test_ocr_models_finds_weights_that_do_not_fit_their_role(tmp_path: Path, case: str) -> None:
+    """`ocr models --models DIR`, which the README gives to check a folder, listed each of these
+    as "ok" (exit 0): it only checked hashes. Each model is now loaded and checked as the
+    engine checks it."""
+    edit, _, says = WRONG_WEIGHTS[case]
+    folder = models_folder(tmp_path / "models", edit)
+    result = ocr("models", "--models", folder, "--json")
+    assert result.returncode == 4, result.stderr
+    assert says.format(folder=folder) in result.stderr and result.stderr.count("\n") == 1
+    unusable = [row["name"] for row in json.loads(result.stdout) if row["status"] == "unusable"]
+    assert len(unusable) == 1 and unusable[0] in result.stderr
+    assert ocr("models", "--models", models_folder(tmp_path / "intact")).returncode == 0
+
+
 def test_unreadable_weights_are_one_line_not_a_traceback(tmp_path: Path) -> None:
     """A truncated model listed without a hash was a protobuf DecodeError traceback (the derived
     recognizer is built from it with onnx); a dictionary not in UTF-8 a UnicodeDecodeError one."""
