@@ -969,7 +969,7 @@ def _model_status(spec: models.ModelSpec, manifest: models.Manifest) -> str:
     return status
 
 
-@app.command("models")
+@app.command("models", short_help="List the models and check that each is intact and fits its role.")
 def list_models(
     models_dir: ModelsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON on stdout.")] = False,
