@@ -234,7 +234,8 @@ def image(
             with _interrupt_once():
                 for name, file, target in zip(given, files, targets, strict=True):
                     try:
-                        document = _named_as_given(engine.read(file), [name])
+                        # The file as given (so messages name it so), or standard input's copy
+                        document = _named_as_given(engine.read(file if name == "-" else name), [name])
                         doc, page_texts = document.to_dict(), [page.text for page in document.pages]
                     except Exception as exc:  # one input's failure, even a bug, must not end the batch
                         message, code = _input_failure(name, exc)
