@@ -301,7 +301,9 @@ class Engine:
         return end - start >= CJK_TEXT_CHARS * CJK_CHAR_WIDTH * CROP_HEIGHT
 
     def _doubtful(self, word: WordSpan) -> bool:
-        return word.confidence < self.recognizer_settings.review_below
+        settings = self.recognizer_settings
+        weak = word.weakest is not None and word.weakest < settings.review_weakest
+        return word.confidence < settings.review_below or weak
 
     def _reread(
         self,

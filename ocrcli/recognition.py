@@ -44,8 +44,16 @@ class RecognizerSettings:
     # condensed text as well, and its cost grows with crop width. 0.7 reads worse (docbank
     # bag-of-words F1 93.27 against 93.55 at 0.8, measured 2026-12-02).
     squeeze: float = 0.8
-    # Words read with a mean character confidence below this go to the tier's reviewer model.
+    # Words read with a mean character confidence below this go to the tier's reviewer model...
     review_below: float = 0.9
+    # ...and so do words with any one character read below this: the tiny recogniser reads a
+    # faded "m" as "n" at 0.5-0.6 inside a word it is otherwise sure of ("cone" for "come", mean
+    # 0.9 and more). Measured 2027-01 (tuned on sroie 0-19 and docbank 0-29, checked on sroie
+    # 20-39, docbank 30-59 and tess): sroie ci-CER 5.58 -> 5.45 and 3.28 -> 3.16 %, docbank
+    # anchored CER 2.40 -> 2.36 and 1.84 -> 1.82 %, tess CER 1.02 -> 1.01 %, for 18 % more
+    # reviewer columns on docbank (about 2 % of the command's CPU). 0.5 gained half as much; 0.7
+    # and above cost 30 % more reviewer columns for less on docbank.
+    review_weakest: float = 0.6
     # A page whose best line of two characters or more reads below this gives no text: what was
     # read is a picture's texture (a photo of a pike came out as "212112" and five single letters,
     # 0.50-0.68; a page of noise as 169 lone digits, up to 0.9), while every page with text in the

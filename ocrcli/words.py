@@ -73,6 +73,7 @@ class WordSpan:
     confidence: float
     start: float
     end: float
+    weakest: float | None = None  # the least confident of its characters, where known
 
 
 def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> list[WordSpan]:
@@ -103,7 +104,8 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> l
             )
         start, end = extent
         text = "".join(c.char for c in wc)
-        spans.append(WordSpan(text, sum(c.confidence for c in wc) / len(wc), start, end))
+        confidences = [c.confidence for c in wc]
+        spans.append(WordSpan(text, sum(confidences) / len(wc), start, end, min(confidences)))
     return spans
 
 
