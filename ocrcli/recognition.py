@@ -48,7 +48,7 @@ class RecognizerSettings:
     review_below: float = 0.9
     # ...and so do words with any one character read below this: the tiny recogniser reads a
     # faded "m" as "n" at 0.5-0.6 inside a word it is otherwise sure of ("cone" for "come", mean
-    # 0.9 and more). Measured 2027-01 (tuned on sroie 0-19 and docbank 0-29, checked on sroie
+    # 0.9 and more). Measured 2026-12-05 (tuned on sroie 0-19 and docbank 0-29, checked on sroie
     # 20-39, docbank 30-59 and tess): sroie ci-CER 5.58 -> 5.45 and 3.28 -> 3.16 %, docbank
     # anchored CER 2.40 -> 2.36 and 1.84 -> 1.82 %, tess CER 1.02 -> 1.01 %, for 18 % more
     # reviewer columns on docbank (about 2 % of the command's CPU). 0.5 gained half as much; 0.7
