@@ -9,7 +9,7 @@ from __future__ import annotations
 import cmath
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,12 @@ Quad = tuple[float, ...]  # x0, y0, ..., x3, y3: clockwise from the text's top-l
 
 def _round(values: Any, ndigits: int = 1) -> list[float]:
     return [round(float(v), ndigits) for v in values]
+
+
+def mean_confidence(words: Sequence[Any]) -> float:
+    """Word confidences weighted by length, like a mean over characters (of Words, or of the
+    WordSpans read in a line crop)."""
+    return sum(w.confidence * len(w.text) for w in words) / sum(len(w.text) for w in words)
 
 
 def box_of_quad(quad: Quad) -> Box:

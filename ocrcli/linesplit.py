@@ -16,8 +16,7 @@ import bisect
 import math
 import statistics
 
-from ocrcli.document import Line, Word
-from ocrcli.words import mean_confidence
+from ocrcli.document import Line, Word, mean_confidence
 
 WIDE_GAP = 0.6  # in median line heights; gutters the detector ran across measured 0.75-1.1
 COLUMN_WIDTH = 6.0  # the text on each side of a cut reaches at least this many line heights
@@ -97,8 +96,9 @@ def _middle(line: Line) -> float:
 
 
 def part_line(line: Line, words: list[Word]) -> Line:
-    """The part of `line` that holds `words` (consecutive words of it): the line itself if they are
-    all its words, else a line with its quad cut to their extent along the line."""
+    """The part of `line` that holds `words` (words of it, in order: consecutive ones, or those
+    --force keeps): the line itself if they are all its words, else a line with its quad cut to
+    their extent along the line."""
     if len(words) == len(line.words):
         return line
     origin, direction, _ = _frame(line)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pikepdf
 import pypdfium2 as pdfium
 
-from ocrcli import models, pdfgraft, pdfpages
+from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import Document, Page, Word
 from ocrcli.errors import BadInputError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
@@ -337,10 +337,10 @@ def _drop_words_on_text(
             return any(lo <= start <= hi for lo, hi in spans)
         return covered >= 0.5 * (end - start)
 
-    for line in result.lines:
-        line.words = [w for w in line.words if not on_text(w)]
-        line.text = " ".join(w.text for w in line.words)
-    result.lines = [line for line in result.lines if line.words]
+    # A line that keeps some of its words is cut to them: its box, quad and confidence were the
+    # whole line's, the page's own text included, where a script cropping or redacting it looks.
+    kept = [(line, [w for w in line.words if not on_text(w)]) for line in result.lines]
+    result.lines = [linesplit.part_line(line, words) for line, words in kept if words]
 
 
 def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> str | None:

@@ -10,14 +10,13 @@ rotated lines get skewed or rotated quads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ocrcli.charset import unspaced_script
 from ocrcli.ctc import DecodedChar
-from ocrcli.document import Line, Word
+from ocrcli.document import Line, Word, mean_confidence
 from ocrcli.geometry import map_points
 from ocrcli.ink import BlankRuns, ink_columns
 from ocrcli.recognition import CROP_HEIGHT, LineCrop
@@ -122,11 +121,6 @@ def _ink_extent(ink: np.ndarray, start: float, end: float) -> tuple[float, float
     if not len(cols):
         return None
     return int(start) + float(cols[0]), int(start) + float(cols[-1]) + 1.0
-
-
-def mean_confidence(words: Sequence[WordSpan | Word]) -> float:
-    """Word confidences weighted by length, like a mean over characters."""
-    return sum(w.confidence * len(w.text) for w in words) / sum(len(w.text) for w in words)
 
 
 def place_line(spans: list[WordSpan], crop: LineCrop) -> Line | None:

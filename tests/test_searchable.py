@@ -961,6 +961,34 @@ def test_force_does_not_double_text_the_pdf_draws_a_character_at_a_time(tmp_path
     assert [extracted.count(word) for word in text.split()] == [1, 1, 1, 1]
 
 
+def test_force_cuts_a_line_to_the_words_it_keeps(tmp_path: Path) -> None:
+    """Where --force leaves out the first words of a scanned line as lying on the page's own text,
+    the sidecar's line is the words it keeps: its box, quad and confidence were the whole line's,
+    so a script cropping or redacting the line took in the page's own text beside them."""
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(str(PHOTOTEST))))
+    page = pdf.pages[0]  # 640 x 480 px at 200 dpi; "This is a lot of" at x 36-240, y 86-120 px
+    helvetica = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
+    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica)
+    page.contents_add(b"\nBT /F1 12 Tf 1 0 0 1 13 131 Tm 105 Tz (This is a lot of) Tj ET\n")
+    original = tmp_path / "scan-and-text.pdf"
+    pdf.save(original)
+    out = tmp_path / "forced.pdf"
+    run = ocr("pdf", original, "-o", out, "--force")
+    assert run.returncode == 0, run.stderr
+    sidecar = json.loads((tmp_path / "forced.json").read_text())
+    lines = sidecar["pages"][0]["lines"]
+    first = next(line for line in lines if "point" in line["text"])
+    assert not {"This", "lot"} & set(first["text"].split()), first["text"]  # on the page's text
+    kept = first["words"]
+    assert first["text"] == " ".join(word["text"] for word in kept)
+    assert first["box"][0] == pytest.approx(kept[0]["box"][0], abs=1)  # was that of "This"
+    assert min(first["quad"][0::2]) == pytest.approx(kept[0]["box"][0], abs=1)
+    mean = sum(word["confidence"] * len(word["text"]) for word in kept) / sum(len(w["text"]) for w in kept)
+    assert first["confidence"] == pytest.approx(mean, abs=1e-3)
+
+
 def test_a_page_pdfium_cannot_find_is_a_one_line_input_error(tmp_path: Path) -> None:
     """A page tree whose /Count says 1 for 2 pages: qpdf finds both, pdfium only the first, and
     the run ended in "unexpected PdfiumError: Failed to load page. (please report this)", exit 1."""
