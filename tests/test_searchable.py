@@ -1475,6 +1475,27 @@ def test_a_skipped_page_has_the_size_it_renders_at(tmp_path: Path) -> None:
     assert (reading.page.width, reading.page.height) == (width, height) == (723, 612)
 
 
+def test_a_skipped_letter_page_has_the_size_it_has_when_ocred(tmp_path: Path) -> None:
+    """A US Letter page at 300 dpi was listed 2550 x 3300 px when skipped and 2550 x 3301 when
+    OCRed (pdfium renders ceil(792 * (300 / 72)) rows, and that product is 3300.0000000000005), so
+    a script saw one page change size between runs, and an in-place sidecar mixed both."""
+    sizes = DATA / "pdfs" / "pdfjs_sizes.pdf"  # Letter, 649 x 323 pt, Letter landscape; vector text
+    entries = {}
+    for selected in ("1,3", "2"):
+        run = ocr("pdf", sizes, "-o", tmp_path / "out.pdf", "--force", "--pages", selected, "--json", "-")
+        assert run.returncode == 0, run.stderr
+        entries[selected] = json.loads(run.stdout)["pages"]
+    first, second = entries["1,3"], entries["2"]
+    assert [("skipped" in page, "skipped" in other) for page, other in zip(first, second, strict=True)] == [
+        (False, True),
+        (True, False),
+        (False, True),
+    ]
+    for page, other in zip(first, second, strict=True):  # each page OCRed in one run, skipped in the other
+        assert (page["width"], page["height"], page["dpi"]) == (other["width"], other["height"], other["dpi"])
+    assert (first[0]["width"], first[0]["height"]) == (2550, 3301)  # as pdfium renders it
+
+
 @pytest.mark.parametrize(("name", "turn_back", "rotate"), [("R", 90, 0), ("L", -90, 0), ("180", 180, 90)])
 def test_rotate_pages_shows_turned_pages_upright(
     tmp_path: Path, name: str, turn_back: int, rotate: int
