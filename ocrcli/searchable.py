@@ -343,6 +343,10 @@ def _drop_words_on_text(
     # whole line's, the page's own text included, where a script cropping or redacting it looks.
     kept = [(line, [w for w in line.words if not on_text(w)]) for line in result.lines]
     result.lines = [linesplit.part_line(line, words) for line, words in kept if words]
+    # A block whose lines all went leaves no gap in the numbering: a line's block indexes `blocks`.
+    numbers = {block: number for number, block in enumerate(sorted({line.block for line in result.lines}))}
+    for line in result.lines:
+        line.block = numbers[line.block]
 
 
 def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> str | None:

@@ -989,6 +989,34 @@ def test_force_cuts_a_line_to_the_words_it_keeps(tmp_path: Path) -> None:
     assert first["confidence"] == pytest.approx(mean, abs=1e-3)
 
 
+def test_force_numbers_blocks_without_gaps_where_a_block_is_left_out(tmp_path: Path) -> None:
+    """--force left out every line of a block lying on the page's own text (white text over an
+    equation); the lines after it kept their numbers, so a line's `block` no longer indexed the
+    page's `blocks` (`blocks[line["block"]]` was another block, or past the end)."""
+    scan = DATA / "docbank" / "img" / "102.tar_1705.05217.gz_final_report_3.jpg"  # 1700 x 2200 px
+    pdf = pikepdf.open(
+        io.BytesIO(img2pdf.convert(str(scan), layout_fun=img2pdf.get_fixed_dpi_layout_fun((200, 200))))
+    )
+    page = pdf.pages[0]
+    helvetica = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
+    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica)
+    # White over the equation block "R{Y} = R{X1 * X2} (3) S{Y} = ..." (x 350-835, y 973-1047 px)
+    page.contents_add(b"\nBT /F1 36 Tf 1 1 1 rg 122 415 Td (MMMMMMM) Tj ET\n")
+    original = tmp_path / "scan-and-text.pdf"
+    pdf.save(original)
+    run = ocr("pdf", original, "-o", tmp_path / "forced.pdf", "--force", "--json", "-")
+    assert run.returncode == 0, run.stderr
+    page_entry = json.loads(run.stdout)["pages"][0]
+    texts = [line["text"] for line in page_entry["lines"]]
+    assert "TABLE VI" in texts and not any(text.startswith(("R{Y}", "S{Y}")) for text in texts), texts
+    blocks = page_entry["blocks"]
+    assert sorted(i for block in blocks for i in block["lines"]) == list(range(len(texts)))
+    for number, block in enumerate(blocks):
+        assert [page_entry["lines"][i]["block"] for i in block["lines"]] == [number] * len(block["lines"])
+
+
 def test_a_page_pdfium_cannot_find_is_a_one_line_input_error(tmp_path: Path) -> None:
     """A page tree whose /Count says 1 for 2 pages: qpdf finds both, pdfium only the first, and
     the run ended in "unexpected PdfiumError: Failed to load page. (please report this)", exit 1."""
