@@ -1017,6 +1017,61 @@ def test_force_numbers_blocks_without_gaps_where_a_block_is_left_out(tmp_path: P
         assert [page_entry["lines"][i]["block"] for i in block["lines"]] == [number] * len(block["lines"])
 
 
+@pytest.mark.parametrize("rotate", [90, 270])
+def test_the_readme_takes_sidecar_pixels_to_the_pdfs_user_space(tmp_path: Path, rotate: int) -> None:
+    """The README's way from a sidecar's pixels to the PDF's own coordinates, on a page whose
+    visible box is cut into its MediaBox, which starts off the origin, under /Rotate: the words'
+    boxes land on docbank's ground-truth boxes of the scan, placed there in user space."""
+    name = "img/102.tar_1705.05217.gz_final_report_3.jpg"  # 1700 x 2200 px, placed at 200 dpi
+    truth = next(e for e in map(json.loads, (DATA / "docbank" / "gt.jsonl").open()) if e["image"] == name)
+    media, scale = (100.0, 200.0), 72 / 200
+    layout = img2pdf.get_fixed_dpi_layout_fun((200, 200))  # a 612 x 792 pt page
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(str(DATA / "docbank" / name), layout_fun=layout)))
+    page = pdf.pages[0]
+    page.obj.MediaBox = [*media, media[0] + 612, media[1] + 792]
+    page.obj.CropBox = [150, 300, media[0] + 582, media[1] + 752]
+    page.obj.Rotate = rotate
+    page.contents_add(f"q 1 0 0 1 {media[0]:g} {media[1]:g} cm\n".encode(), prepend=True)
+    page.contents_add(b"\nQ\n")
+    original = tmp_path / "placed.pdf"
+    pdf.save(original)
+    run = ocr("pdf", original, "-o", tmp_path / "out.pdf", "--json", "-")
+    assert run.returncode == 0, run.stderr
+    entry = json.loads(run.stdout)["pages"][0]
+    x0, y0, x1, y1 = 150, 300, media[0] + 582, media[1] + 752  # the CropBox, within the MediaBox
+
+    def user_space(x: float, y: float) -> tuple[float, float]:  # as the README has it
+        u, v = x * 72 / entry["dpi"], y * 72 / entry["dpi"]
+        return {0: (x0 + u, y1 - v), 90: (x0 + v, y0 + u), 180: (x1 - u, y0 + v), 270: (x1 - v, y1 - u)}[
+            rotate
+        ]
+
+    def rect(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    expected: dict[str, list] = {}
+    for word in truth["words"]:  # image pixels: from the image's top-left, placed at `media`
+        a, b, c, d = word["box"]
+        corners = [(media[0] + x * scale, media[1] + (2200 - y) * scale) for x, y in ((a, b), (c, d))]
+        expected.setdefault(word["text"], []).append(rect(corners))
+    overlaps = []
+    for line in entry["lines"]:
+        for word in line["words"]:
+            if len(word["text"]) >= 4 and word["text"] in expected:
+                a, b, c, d = word["box"]
+                found = rect([user_space(a, b), user_space(c, d)])
+                overlaps.append(max(_iou(found, box) for box in expected[word["text"]]))
+    assert len(overlaps) > 150
+    assert sorted(overlaps)[len(overlaps) // 2] > 0.6  # measured 0.77-0.81: the truth is taller than the ink
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def test_a_page_pdfium_cannot_find_is_a_one_line_input_error(tmp_path: Path) -> None:
     """A page tree whose /Count says 1 for 2 pages: qpdf finds both, pdfium only the first, and
     the run ended in "unexpected PdfiumError: Failed to load page. (please report this)", exit 1."""
