@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import re
 import shutil
 import sys
@@ -194,10 +193,7 @@ def read_pdf_page(
     try:
         dpi = pdfpages.render_dpi(rendered)
         width_pt, height_pt = rendered.get_size()
-        # As pdfium renders it, so a skipped page has the size it has when OCRed: pypdfium2 takes
-        # ceil(points * scale), and 792 * (300 / 72) is 3300.0000000000005 (792 * 300 / 72 is 3300).
-        scale = dpi / 72
-        width, height = max(1, math.ceil(width_pt * scale)), max(1, math.ceil(height_pt * scale))
+        width, height = pdfpages.render_size(rendered, dpi)  # a skipped page's size, as if OCRed
         text = pdfpages.page_text(rendered)
         reason = _reason_to_skip(number, text, options) or _reason_not_to_render(width_pt, height_pt, dpi)
         if reason:
