@@ -160,7 +160,8 @@ class Page:
             "height": self.height,
             "dpi": round(self.dpi, 2) if self.dpi else None,
             "orientation": self.orientation,
-            "orientation_confidence": round(self.orientation_confidence, 4),
+            # a skipped page was never classified: no confidence to give
+            **({} if self.skipped else {"orientation_confidence": round(self.orientation_confidence, 4)}),
             "blocks": [
                 {
                     "box": _round(_union([self.lines[i].box for i in idx])),

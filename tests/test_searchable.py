@@ -1578,6 +1578,8 @@ def test_a_skipped_letter_page_has_the_size_it_has_when_ocred(tmp_path: Path) ->
     ]
     for page, other in zip(first, second, strict=True):  # each page OCRed in one run, skipped in the other
         assert (page["width"], page["height"], page["dpi"]) == (other["width"], other["height"], other["dpi"])
+    # A skipped page was not classified: it has no orientation confidence (it said 1.0)
+    assert [("orientation_confidence" in page) for page in first] == [True, False, True]
     assert (first[0]["width"], first[0]["height"]) == (2550, 3300)  # 8.5 x 11 in, not a row more
     with pdfium.PdfDocument(sizes) as pdf:
         assert pdfpages.render(pdf[0], 300).shape[:2] == (3300, 2550)
