@@ -33,10 +33,11 @@ for raw in sys.stdin:
     lines = [line for page in doc["pages"] for line in page["lines"]]
     date = next((m.group(0) for line in lines if (m := DATE.search(line["text"]))), None)
     total = None
-    for line in lines:
-        if TOTAL_LABEL.search(line["text"]) and "sub" not in line["text"].lower():
-            row = [other for other in lines if same_row(line, other)]
-            amounts = [m.group(1) for other in row for m in AMOUNT.finditer(other["text"])]
-            if amounts:
-                total = amounts[-1]  # the last total on a receipt is the one paid
+    for page in doc["pages"]:  # rows are rows of one page: boxes of two pages share no frame
+        for line in page["lines"]:
+            if TOTAL_LABEL.search(line["text"]) and "sub" not in line["text"].lower():
+                row = [other for other in page["lines"] if same_row(line, other)]
+                amounts = [m.group(1) for other in row for m in AMOUNT.finditer(other["text"])]
+                if amounts:
+                    total = amounts[-1]  # the last total on a receipt is the one paid
     print(json.dumps({"source": doc["source"]["path"], "date": date, "total": total}))

@@ -60,3 +60,25 @@ def test_an_example_piped_into_head_ends_quietly(script: str, tmp_path: Path) ->
         process.stdout.close()  # the reader goes away, as head does after its lines
         code = process.wait(timeout=60)
     assert b"Traceback" not in process.stderr.read() and code != 1
+
+
+def test_receipt_totals_pairs_a_label_with_an_amount_of_its_own_page() -> None:
+    """A TOTAL on page 1 took the amount at the same height on page 2 (boxes of two pages share
+    no frame): a document's pages were one list of lines."""
+
+    def line(text: str, box: list[int]) -> dict:
+        return {"text": text, "box": box, "quad": [0] * 8, "confidence": 0.99, "block": 0, "words": []}
+
+    pages = [
+        {"page": 1, "lines": [line("TOTAL", [10, 10, 60, 30])]},
+        {"page": 2, "lines": [line("99.99", [200, 10, 260, 30])]},
+    ]
+    document = {"schema_version": "1.0", "source": {"path": "two.pdf"}, "pages": pages}
+    run = subprocess.run(
+        [sys.executable, ROOT / "examples" / "receipt_totals.py"],
+        input=json.dumps(document).encode() + b"\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"source": "two.pdf", "date": None, "total": None}
