@@ -78,11 +78,18 @@ def is_stdout_pdf(path: Path) -> bool:
 
 
 def send_to_stdout(pdf: Path) -> None:
-    """The PDF's bytes to standard output (BrokenPipeError if its reader went away)."""
+    """The PDF's bytes to standard output (BrokenPipeError if its reader went away). An interrupt
+    while they are sent comes too late and is held (its handler returns, see cli._write_pdf); a
+    buffered write it interrupts returns short, having written what the pipe took, so the rest is
+    written again: copyfileobj, which ignores the count, sent a cut PDF and the run exited 0."""
     sys.stdout.flush()
+    out = sys.stdout.buffer
     with open(pdf, "rb") as written:
-        shutil.copyfileobj(written, sys.stdout.buffer, 1 << 20)
-    sys.stdout.buffer.flush()
+        while chunk := written.read(1 << 20):
+            left = memoryview(chunk)
+            while left:
+                left = left[out.write(left) :]
+    out.flush()
 
 
 def _private_file(name: str) -> Path:

@@ -1201,3 +1201,37 @@ def test_standard_input_that_does_not_fit_in_tmpdir_is_an_output_error(tmp_path:
         f"ocr: error: cannot write {tmp_path / 'tmp'}: copying standard input ([Errno 27] File too large)\n"
     )
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_an_interrupt_while_the_pdf_is_sent_to_standard_output_does_not_cut_it(tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM once the PDF is written comes too late and is held; while the PDF went to
+    a pipe its reader had let fill, CPython's buffered write returned short (64 KiB) after the
+    handler, the rest of the PDF was dropped, and the run exited 0 with a cut PDF on stdout."""
+    import signal
+    import time
+
+    (tmp_path / "tmp").mkdir()
+    sidecar = tmp_path / "side.json"
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    source = DATA / "pdfs" / "ocrmypdf_francais.pdf"  # its PDF is far larger than a pipe holds
+    with subprocess.Popen(
+        [*OCR, "pdf", source, "-o", "-", "--sidecar", sidecar],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as run:
+        deadline = time.monotonic() + 300
+        while not list((tmp_path / "tmp").glob("ocr-stdio-*/stdout.pdf")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)  # the pipe is full: the send waits for its reader
+        run.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        sent, err = run.communicate(timeout=60)
+    assert run.returncode == 0, err
+    assert hashlib.sha256(sent).hexdigest() == json.loads(sidecar.read_text())["output"]["sha256"]
+    assert "whisky" in pdftotext_of(sent, tmp_path)
+
+
+def pdftotext_of(pdf: bytes, tmp_path: Path) -> str:
+    (tmp_path / "sent.pdf").write_bytes(pdf)
+    return pdftotext(tmp_path / "sent.pdf")
