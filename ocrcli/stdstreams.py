@@ -64,9 +64,10 @@ def _read_stdin() -> bytes:
 
 def pdf_for_stdout() -> Path:
     """Where to write a PDF that goes to standard output once it is written (send_to_stdout).
-    Raises UsageError if standard output is closed or a terminal (a PDF would garble it)."""
+    Raises OutputError if standard output is closed (exit 5, as for JSON or text sent there) and
+    UsageError if it is a terminal (a PDF would garble it)."""
     if sys.stdout is None:
-        raise errors.UsageError(STDIO, "standard output is closed")
+        raise errors.OutputError("stdout", "it is closed")
     if sys.stdout.isatty():
         raise errors.UsageError(STDIO, "standard output is a terminal: redirect it to a file (> out.pdf)")
     return _private_file("stdout.pdf")

@@ -577,12 +577,15 @@ def test_a_dash_for_a_json_file_is_refused_not_a_file_named_dash(tmp_path: Path,
         ["image", RECEIPT, "--pdf", "OUT/out.pdf", "--text"],
         ["pdf", SMALL_PDF, "-o", "OUT/out.pdf", "--text"],
         ["pdf", SMALL_PDF, "-o", "OUT/out.pdf", "--json", "-"],
+        ["pdf", SMALL_PDF, "-o", "-"],
+        ["image", RECEIPT, "--pdf", "-"],
     ],
-    ids=["image", "image-pdf", "pdf", "pdf-json"],
+    ids=["image", "image-pdf", "pdf", "pdf-json", "pdf-stdout", "image-pdf-stdout"],
 )
 def test_results_for_a_closed_stdout_are_refused_before_any_work(tmp_path: Path, command: list) -> None:
     """`ocr ... --text >&-` was an AttributeError traceback (exit 1) once the work was done, and
-    `ocr pdf ... --json - >&-` wrote the PDF before saying its records went nowhere."""
+    `ocr pdf ... --json - >&-` wrote the PDF before saying its records went nowhere. A PDF for a
+    closed stdout was a usage error (2), where the JSON's or the text's is an output's (5)."""
     args = [str(a).replace("OUT", str(tmp_path)) for a in command]
     result = subprocess.run(
         ["bash", "-c", '"$@" >&-', "ocr", *OCR, *args], capture_output=True, text=True, timeout=300
