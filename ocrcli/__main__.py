@@ -62,10 +62,14 @@ def _exit(code: int) -> None:
         with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, or gone (`>&-`)
             stream.flush()
     _remove_multiprocessing_temp_dir()
+    _remove_stdio_files()
+    os._exit(code)
+
+
+def _remove_stdio_files() -> None:
     stdstreams = sys.modules.get("ocrcli.stdstreams")
     if stdstreams is not None:  # imported: it may hold a copy of standard input, or a PDF for stdout
         stdstreams.remove_files()
-    os._exit(code)
 
 
 def _remove_multiprocessing_temp_dir() -> None:
@@ -80,7 +84,13 @@ def _remove_multiprocessing_temp_dir() -> None:
 
 
 def main() -> None:
-    code = run_command()
+    try:
+        code = run_command()
+    except BaseException:
+        # A fault of ours goes on with its traceback (OCRCLI_DEBUG=1 shows every one), past
+        # _exit: the copy of standard input, a private file, must go all the same.
+        _remove_stdio_files()
+        raise
     if isinstance(code, str):
         sys.stderr.write(code + "\n")
         code = 1

@@ -1238,3 +1238,29 @@ def test_an_interrupt_while_the_pdf_is_sent_to_standard_output_does_not_cut_it(t
 def pdftotext_of(pdf: bytes, tmp_path: Path) -> str:
     (tmp_path / "sent.pdf").write_bytes(pdf)
     return pdftotext(tmp_path / "sent.pdf")
+
+
+def test_a_bug_with_its_traceback_leaves_no_copy_of_standard_input(tmp_path: Path) -> None:
+    """A fault of ours raises past the exit that removes the private folder (with OCRCLI_DEBUG=1
+    every unexpected error does, to show its traceback): the copy of standard input was left in
+    $TMPDIR."""
+    (tmp_path / "tmp").mkdir()
+    program = (
+        "import sys\n"
+        "from ocrcli import pipeline\n"
+        "def bug(*args, **kwargs):\n"
+        "    raise RuntimeError('a bug')\n"
+        "pipeline.Engine.read = bug\n"
+        "sys.argv = ['ocr', 'image', '-']\n"
+        "from ocrcli.__main__ import main\n"
+        "main()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program],
+        input=RECEIPT.read_bytes(),
+        capture_output=True,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp"), "OCRCLI_DEBUG": "1"},
+        timeout=300,
+    )
+    assert run.returncode == 1 and b"RuntimeError: a bug" in run.stderr, run.stderr
+    assert list((tmp_path / "tmp").iterdir()) == []
