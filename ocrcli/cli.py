@@ -229,7 +229,7 @@ def image(
     _refuse_closed_stdout(json_out, text)
     engine = _load_engine(tier, models_dir, threads, cjk)
     exit_code, printed = errors.EXIT_OK, False
-    with _output_stream(json_out, given) as stream:
+    with _output_stream(json_out, files) as stream:
         try:
             with _interrupt_once():
                 for name, file, target in zip(given, files, targets, strict=True):
@@ -243,7 +243,7 @@ def image(
                         exit_code = errors.worst_exit(exit_code, code)
                         report(f"error: {message}")
                         doc, page_texts = record_without_pages(name, error={"message": message}), []
-                    _emit(doc, page_texts, stream, target, text, name, after_pages=printed)
+                    _emit(doc, page_texts, stream, target, text, file, after_pages=printed)
                     printed = printed or bool(page_texts)
         except KeyboardInterrupt:
             report("interrupted")
@@ -542,10 +542,14 @@ def _write_pdf(
 ) -> None:
     """Run `make` (which writes the PDF from the inputs `given` and returns the document), then
     write the sidecar. A failure is one line on stderr and, with --json, a record in the stream."""
+    from ocrcli import stdstreams
     from ocrcli.safewrite import interrupts_until_written
 
     def late() -> None:
-        report(f"{pdf} is already written; finishing its sidecar")
+        if stdstreams.is_stdout_pdf(pdf):
+            report("the PDF is already written; sending it to stdout")
+        else:
+            report(f"{pdf} is already written; finishing its sidecar")
 
     with interrupts_until_written(pdf, late) as guard:
         try:
@@ -556,7 +560,7 @@ def _write_pdf(
                 record = record_without_pages(given[0], error={"message": errors.one_line_message(str(exc))})
                 if len(given) > 1:
                     record["source"]["paths"] = given
-                with _output_stream(json_out, [Path(name) for name in given]) as stream:
+                with _output_stream(json_out, stdstreams.made_from(given)) as stream:
                     _emit(record, [], stream, None, False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
@@ -607,7 +611,7 @@ def _finish_pdf(
         except OSError as exc:
             report(f"error: cannot write stdout: {errors.one_line(exc)}")
             raise typer.Exit(errors.EXIT_OUTPUT) from None
-    inputs = [Path(name) for name in document.source.get("paths") or [document.source["path"]]]
+    inputs = stdstreams.made_from(document.source.get("paths") or [document.source["path"]])
     if sidecar is not None:
         try:
             write_output(sidecar, _pretty_json(doc), inputs)
@@ -637,7 +641,7 @@ def _emit(
     stream: Any,
     target: Path | None,
     text: bool,
-    source: str | None = None,
+    source: str | os.PathLike | None = None,
     after_pages: bool = False,
 ) -> None:
     """One document (of the file `source`) to the JSON stream, to its `-o` file and as plain text

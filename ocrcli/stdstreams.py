@@ -10,10 +10,13 @@ both files "-"."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import stat
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from ocrcli import errors
@@ -48,11 +51,19 @@ def _copy_of_stdin() -> Path:
         where = tempfile.gettempdir()
         raise errors.OutputError(where, f"copying standard input ({errors.one_line(exc)})") from exc
     # Outputs get no more access than their inputs have (safewrite.output_mode): the copy has
-    # none of its own to pass on, so it takes the umask's default, as a new file would.
-    umask = os.umask(0)
-    os.umask(umask)
-    copy.chmod(0o666 & ~umask)
+    # the access of the file standard input is (`< private.pdf`, 0600), else none to pass on.
+    with contextlib.suppress(OSError, ValueError):
+        st = os.fstat(sys.stdin.fileno())
+        if stat.S_ISREG(st.st_mode):
+            copy.chmod(stat.S_IMODE(st.st_mode))
     return copy
+
+
+def made_from(names: Sequence[str | os.PathLike]) -> list[Path]:
+    """Inputs as files whose access their outputs get no more of: "-" is the copy of standard
+    input (not a file of that name in the working folder)."""
+    copy = None if _folder is None else _folder / "stdin"
+    return [copy if name == STDIO and copy is not None else Path(name) for name in names]
 
 
 def _read_stdin() -> bytes:
@@ -70,7 +81,7 @@ def pdf_for_stdout() -> Path:
         raise errors.OutputError("stdout", "it is closed")
     if sys.stdout.isatty():
         raise errors.UsageError(STDIO, "standard output is a terminal: redirect it to a file (> out.pdf)")
-    return _private_file("stdout.pdf")
+    return _private_file("stdout.pdf", f"the PDF for stdout (written first in {tempfile.gettempdir()})")
 
 
 def is_stdout_pdf(path: Path) -> bool:
@@ -93,12 +104,13 @@ def send_to_stdout(pdf: Path) -> None:
     out.flush()
 
 
-def _private_file(name: str) -> Path:
+def _private_file(name: str, named: str = STDIO) -> Path:
+    """A file of the private folder, which messages call `named`."""
     global _folder
     if _folder is None:
         _folder = Path(tempfile.mkdtemp(prefix="ocr-stdio-"))  # 0700: what is in it is private
     path = _folder / name
-    errors.name_in_messages(str(path), STDIO)
+    errors.name_in_messages(str(path), named)
     return path
 
 

@@ -1264,3 +1264,28 @@ def test_a_bug_with_its_traceback_leaves_no_copy_of_standard_input(tmp_path: Pat
     )
     assert run.returncode == 1 and b"RuntimeError: a bug" in run.stderr, run.stderr
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_outputs_of_a_private_file_on_standard_input_stay_private(tmp_path: Path) -> None:
+    """`ocr pdf - -o out.pdf < private.pdf` (0600) made 0644 outputs, its text readable by all,
+    where `ocr pdf private.pdf -o out.pdf` keeps them 0600; and a file named "-" in the working
+    folder decided the sidecar's access in its place."""
+    private = tmp_path / "private.pdf"
+    shutil.copy(DATA / "pdfs" / "ocrmypdf_francais.pdf", private)
+    private.chmod(0o600)
+    (tmp_path / "-").write_text("a file named -, open to all")
+    (tmp_path / "-").chmod(0o666)
+    (tmp_path / "tmp").mkdir()
+    with private.open("rb") as given:
+        run = subprocess.run(
+            [*OCR, "pdf", "-", "-o", "out.pdf", "--json", "out.jsonl"],
+            stdin=given,
+            capture_output=True,
+            cwd=tmp_path,
+            env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+            timeout=300,
+            preexec_fn=lambda: os.umask(0o022),
+        )
+    assert run.returncode == 0, run.stderr
+    outputs = ("out.pdf", "out.json", "out.jsonl")
+    assert [stat.S_IMODE((tmp_path / name).stat().st_mode) for name in outputs] == [0o600] * 3
