@@ -174,17 +174,35 @@ def _permissions(source: str | os.PathLike, dest: Path) -> int:
 def _copy_mode(dest: Path, tmp: Path, made_from: Sequence[str | os.PathLike]) -> None:
     """The new file gets output_mode and, replacing an old one, where allowed, its owner and
     group (a scan folder shared through its group: a file replaced by another user, or root,
-    became theirs alone), and its extended attributes (see _copy_attributes)."""
+    became theirs alone), and its extended attributes (see _copy_attributes), unless they were
+    set by someone the inputs are not for (see _may_carry_over)."""
     mode = output_mode(dest, made_from)
     with contextlib.suppress(FileNotFoundError):
         old = dest.stat()
-        try:
-            os.chown(tmp, old.st_uid, old.st_gid)
-        except PermissionError:  # only root may give a file away; its group, any member of it
-            with contextlib.suppress(PermissionError):
-                os.chown(tmp, -1, old.st_gid)
-        _copy_attributes(dest, tmp)
+        if _may_carry_over(dest, old, made_from):
+            try:
+                os.chown(tmp, old.st_uid, old.st_gid)
+            except PermissionError:  # only root may give a file away; its group, any member of it
+                with contextlib.suppress(PermissionError):
+                    os.chown(tmp, -1, old.st_gid)
+            _copy_attributes(dest, tmp)
     os.chmod(tmp, mode)  # after chown, which clears set-user-ID bits, and the ACL, whose mask it sets
+
+
+def _may_carry_over(dest: Path, old: os.stat_result, made_from: Sequence[str | os.PathLike]) -> bool:
+    """May the new file take the old one's owner, group, ACL and user.* attributes? Only if whoever
+    set them may read the inputs anyway: the old file is an input itself (in place), or is ours or
+    that of every input's owner (or a link to such a file). Anyone else who can create a file in a
+    shared folder could leave a sidecar-shaped NAME.json of their own (or a link to one) where a
+    private scan's sidecar goes, and root's run gave them the new file, and so its text."""
+    sources = []
+    for source in made_from:
+        with contextlib.suppress(OSError):  # gone meanwhile: it has nothing left to protect
+            sources.append(os.stat(source))
+    if any(os.path.samestat(old, source) for source in sources):
+        return True
+    owners = {os.lstat(dest).st_uid, old.st_uid}
+    return all(owner == os.geteuid() or all(owner == s.st_uid for s in sources) for owner in owners)
 
 
 def _copy_attributes(dest: Path, tmp: Path) -> None:

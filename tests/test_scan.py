@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -855,6 +856,38 @@ def test_a_json_stream_that_cannot_be_written_stops_the_batch_without_blaming_a_
     assert run.returncode == 5, run.stderr
     assert run.stderr.splitlines() == ["ocr: error: cannot write stdout: [Errno 28] No space left on device"]
     assert (tmp_path / "in-ocr" / "a.json").exists()
+
+
+def test_a_sidecar_someone_else_left_for_a_private_scan_does_not_give_them_its_text(tmp_path: Path) -> None:
+    """A shared scan folder that root OCRs in place: another user left a sidecar-shaped NAME.json
+    of their own (with an ACL naming them) where a private scan's sidecar goes, and the new
+    sidecar, the scan's whole text, became theirs, as a replaced file keeps its owner and ACL."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    scan = tmp_path / "private.png"
+    scan.write_bytes((TESS / "phototest-rotated-180.png").read_bytes())
+    os.chown(scan, 1234, 1234)
+    scan.chmod(0o640)  # its group may read it; others, nobody among them, may not
+    left = tmp_path / "private.json"
+    left.write_text(json.dumps({"tool": {"name": "ocrcli"}, "source": {}, "pages": []}))
+    os.chown(left, 65534, 65534)
+    left.chmod(0o666)
+    everyone = 2**32 - 1  # no id: the file's owner, group, mask, others
+    entries = [(0x01, everyone), (0x02, 65534), (0x04, everyone), (0x10, everyone), (0x20, everyone)]
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", tag, 6, user) for tag, user in entries)
+    try:
+        os.setxattr(left, "system.posix_acl_access", acl)
+    except OSError:
+        acl = None  # no ACLs here: the owner is still checked
+    result = ocr("scan", tmp_path, "--in-place", "-j", "1")
+    assert result.returncode == 0, result.stderr
+    assert "a lot of 12 point text" in left.read_text()  # replaced, with the scan's text
+    st = left.stat()
+    assert 65534 not in (st.st_uid, st.st_gid), (st.st_uid, st.st_gid)
+    assert st.st_mode & 0o007 == 0
+    if acl is not None:
+        with pytest.raises(OSError):
+            os.getxattr(left, "system.posix_acl_access")
 
 
 def test_in_place_rerun_with_no_pdf_keeps_the_sidecar(tmp_path: Path) -> None:
