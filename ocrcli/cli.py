@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
@@ -674,7 +675,7 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
     to it or to stdout: the reader gone away (`| head`) exits quietly with 141, a write that fails
     (disk full) with one line and 5. A file gives no one more access than the files the records
     are `made_from` (see safewrite.output_mode): it holds their text."""
-    from ocrcli.safewrite import output_mode
+    from ocrcli.safewrite import open_into, output_mode
 
     stream = None
     _refuse_closed_stdout(json_out)
@@ -688,11 +689,11 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
                 mode = output_mode(path, made_from)
 
                 def create(name: str, flags: int) -> int:  # a new file is never readable by more
-                    return os.open(name, flags, mode)
+                    return open_into(name, flags, mode)
 
                 stream = open(path, "w", encoding="utf-8", errors=TEXT_ERRORS, opener=create)  # noqa: SIM115 - closed below
-                if path.is_file():  # an old file too; not /dev/null or a pipe
-                    os.chmod(path, mode)
+                if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):  # an old file too; not /dev/null
+                    os.fchmod(stream.fileno(), mode)
         lines = None if stream is None else WholeLines(stream)
         try:
             yield lines

@@ -132,10 +132,31 @@ def write_output(dest: str | os.PathLike, data: bytes, made_from: Sequence[str |
         write_bytes_atomically(dest, data, made_from)
         return
     try:
-        with open(dest, "wb") as f:
+        with open(dest, "wb", opener=open_into) as f:
             f.write(data)
     except OSError as exc:
         raise OutputError(dest, one_line(exc)) from exc
+
+
+def open_into(path: str | os.PathLike, flags: int, mode: int = 0o666) -> int:
+    """os.open to write into an output that is not replaced (the --json stream, /dev/null, a named
+    pipe), following a symbolic link only if we or the owner of its folder made it, as Linux's
+    fs.protected_symlinks does in sticky folders: in a folder others may write to, anyone could
+    leave `report.jsonl -> /etc/passwd` (or a disk's device) where root's run then wrote its JSON,
+    over the file's content."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, mode)
+    except OSError:  # ELOOP, for a link; some kernels say EACCES
+        try:
+            link = os.lstat(path)
+        except OSError:
+            link = None
+        if link is None or not stat.S_ISLNK(link.st_mode):
+            raise
+    owner = link.st_uid
+    if owner not in (os.geteuid(), os.stat(os.path.dirname(os.path.abspath(path))).st_uid):
+        raise PermissionError(errno.EPERM, f"a link made by another user (uid {owner}): not followed", path)
+    return os.open(path, flags, mode)
 
 
 def output_mode(dest: Path, made_from: Sequence[str | os.PathLike] = ()) -> int:

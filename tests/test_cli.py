@@ -864,6 +864,33 @@ def test_an_output_that_is_no_regular_file_is_written_into_not_replaced(tmp_path
     assert link.is_symlink() and link.is_char_device()
 
 
+def test_a_link_another_user_left_at_an_output_is_not_written_through(tmp_path):
+    """A shared folder (1777, as /tmp, with fs.protected_symlinks off, or one its group may write
+    to): another user left links where root's run writes its --json stream and a JSON file, and
+    the run wrote its JSON over the file the link named (a root-only file here; /etc/passwd or a
+    disk's device as well). A link made by the owner of its folder, or by us, is still followed."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can make a link another user's")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = tmp_path / "victim"
+    victim.write_text("root's own\n")
+    for name, target in [("stream.jsonl", victim), ("out.json", Path("/dev/null"))]:
+        (shared / name).symlink_to(target)
+        os.lchown(shared / name, 65534, 65534)
+    result = ocr("image", PHOTOTEST, "--json", shared / "stream.jsonl")
+    assert result.returncode == 5, result.stderr
+    assert "made by another user" in result.stderr
+    assert victim.read_text() == "root's own\n"
+    result = ocr("image", PHOTOTEST, "-o", shared / "out.json")
+    assert result.returncode == 5 and "made by another user" in result.stderr, result.stderr
+    os.lchown(shared / "stream.jsonl", 0, 0)  # ours: followed, as before
+    result = ocr("image", PHOTOTEST, "--json", shared / "stream.jsonl")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(victim.read_text())["pages"]
+
+
 def test_a_sidecar_that_is_a_named_pipe_is_written_into_without_hanging(tmp_path):
     """`--sidecar PIPE` (or /dev/stdout piped on): the earlier sidecar was read back from the
     pipe, which blocked for ever once the PDF was written, and an interrupt was then too late."""
