@@ -111,40 +111,67 @@ def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
     after it. poppler stops drawing a page at a restore too many, so an unbalanced page lost its
     layer in pdftotext and Evince. Content that is one q ... Q already is enclosed (a page we
     wrapped before, whose layer --redo replaces: it is not wrapped once more each time)."""
-    depth = lowest = marks = 0
-    in_text = False
-    # Only the operators that matter here: parsing all of a vector page's content took 5 s and
-    # 0.8 GB on a 10 MB stream, this 0.8 s and 0.1 GB.
-    operators = [str(i.operator) for i in pikepdf.parse_content_stream(page, "q Q BMC BDC EMC BT ET")]
-    closed_at = None  # where the content's first save is restored
-    for index, op in enumerate(operators):
-        if op == "q":
-            depth += 1
-        elif op == "Q":
-            depth -= 1
-            lowest = min(lowest, depth)
-            if depth == 0 and closed_at is None:
-                closed_at = index
-        elif op in ("BMC", "BDC"):
-            marks += 1
-        elif op == "EMC":
-            marks = max(0, marks - 1)
-        elif op in ("BT", "ET"):
-            in_text = op == "BT"
-    if closed_at == len(operators) - 1 and not (marks or in_text) and _starts_and_ends_in_q(page):
-        return b"", b"\n"
-    saves = 1 - lowest  # ours, and one for each restore the content makes beyond its saves
-    closing = b"ET\n" * in_text + b"EMC\n" * marks + b"Q\n" * (saves + depth)
-    return b"q\n" * saves, b"\n" + closing
-
-
-def _starts_and_ends_in_q(page: pikepdf.Page) -> bool:
-    """Is q the very first operator of the page's content, and Q the very last? (The parse above
-    sees only some operators: a cm before the first q would change the layer's position.)"""
     contents = page.obj.get("/Contents")
     streams = contents if isinstance(contents, pikepdf.Array) else [contents]
     data = b"\n".join(s.read_bytes() for s in streams if isinstance(s, pikepdf.Stream)).strip()
-    return data[:1] == b"q" and data[1:2].isspace() and data[-1:] == b"Q" and data[-2:-1].isspace()
+    scan = _Balance()
+    # Only the operators that matter here: parsing all of a vector page's content took 5 s and
+    # 0.8 GB on a 10 MB stream, this 0.8 s and 0.1 GB. But each one parsed takes about 340
+    # bytes: a 446 KB PDF whose page says "BT ET" 50 million times (300 MB inflated, which pdfium
+    # renders in 1.4 s) took 7.5 GB and 43 s, then ended in "unexpected MemoryError", in the
+    # process that grafts every document of an ocr scan. Content that may hold more of them than
+    # _PARSED_AT_MOST (their letters counted anywhere) is streamed through qpdf's tokenizer
+    # instead, in flat memory but at about 0.4 s per MB.
+    if sum(map(data.count, _BALANCED)) > _PARSED_AT_MOST:
+        page.get_filtered_contents(scan)
+    else:
+        for instruction in pikepdf.parse_content_stream(page, " ".join(op.decode() for op in _BALANCED)):
+            scan.operator(instruction.operator.unparse())
+    # Content that is one q ... Q: q is its very first operator, and Q its very last (only some
+    # operators are counted: a cm before the first q would change the layer's position)
+    wrapped = data[:1] == b"q" and data[1:2].isspace() and data[-1:] == b"Q" and data[-2:-1].isspace()
+    if scan.closed_at == scan.operators - 1 and not (scan.marks or scan.in_text) and wrapped:
+        return b"", b"\n"
+    saves = 1 - scan.lowest  # ours, and one for each restore the content makes beyond its saves
+    closing = b"ET\n" * scan.in_text + b"EMC\n" * scan.marks + b"Q\n" * (saves + scan.depth)
+    return b"q\n" * saves, b"\n" + closing
+
+
+_BALANCED = (b"q", b"Q", b"BMC", b"BDC", b"EMC", b"BT", b"ET")
+_PARSED_AT_MOST = 1_000_000  # operators parsed into a list (see _enclosing): about 340 MB
+
+
+class _Balance(pikepdf.TokenFilter):
+    """The balance of saves and restores, text objects and marked-content sequences of a page's
+    content, told one operator at a time, or as a filter qpdf's tokenizer passes the content
+    through: only counts are kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = self.lowest = self.marks = self.operators = 0
+        self.in_text = False
+        self.closed_at: int | None = None  # which operator restores the content's first save
+
+    def handle_token(self, token: pikepdf.Token) -> None:
+        if token.type_ == pikepdf.TokenType.word and (raw := bytes(token.raw_value)) in _BALANCED:
+            self.operator(raw)
+        return None  # nothing is kept
+
+    def operator(self, op: bytes) -> None:
+        if op == b"q":
+            self.depth += 1
+        elif op == b"Q":
+            self.depth -= 1
+            self.lowest = min(self.lowest, self.depth)
+            if self.depth == 0 and self.closed_at is None:
+                self.closed_at = self.operators
+        elif op in (b"BMC", b"BDC"):
+            self.marks += 1
+        elif op == b"EMC":
+            self.marks = max(0, self.marks - 1)
+        elif op in (b"BT", b"ET"):
+            self.in_text = op == b"BT"
+        self.operators += 1
 
 
 def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:

@@ -1404,6 +1404,27 @@ def _ocr_with_peak_memory(
     return result, usage.ru_maxrss
 
 
+def test_a_page_of_millions_of_empty_text_objects_is_grafted_in_flat_memory(tmp_path: Path) -> None:
+    """A 100 KB PDF whose page content says "BT ET" 4 million times (24 MB inflated, which pdfium
+    renders in a moment): the layer's enclosing parsed every such operator into a list, about
+    340 bytes each: 3 GB here (50 million, 446 KB of PDF, took 7.5 GB, then MemoryError)."""
+    import zlib
+
+    pdf_path = tmp_path / "bomb.pdf"
+    pdf_path.write_bytes(img2pdf.convert([str(DATA / "tess" / "img" / "phototest-rotated-180.png")]))
+    with pikepdf.open(pdf_path, allow_overwriting_input=True) as pdf:
+        bomb = pdf.make_stream(b"")
+        bomb.write(zlib.compress(b"BT ET\n" * 4_000_000, 9), filter=pikepdf.Name.FlateDecode)
+        pdf.pages[0].contents_add(bomb)
+        pdf.save(pdf_path)
+    run, peak_kb = _ocr_with_peak_memory(
+        "pdf", pdf_path, "-o", tmp_path / "out.pdf", timeout=300, logs=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert "a lot of 12 point text" in pdftotext(tmp_path / "out.pdf")
+    assert peak_kb < 1_000_000, f"peak {peak_kb / 1e6:.2f} GB"
+
+
 def test_every_corpus_pdf_ends_cleanly_and_no_original_changes(tmp_path: Path) -> None:
     """Every real-world or malformed PDF: a correct output or a one-line error with a documented
     exit code, within 60 s and 2 GB; never a traceback, a hang or a changed original."""
