@@ -114,7 +114,17 @@ SidecarOption = Annotated[
     ),
 ]
 RedoOption = Annotated[bool, typer.Option("--redo", help="Replace old invisible OCR layers (any tool's).")]
-PasswordOption = Annotated[str | None, typer.Option(metavar="PASSWORD", help="Password of encrypted PDFs.")]
+PasswordOption = Annotated[
+    str | None,
+    # From the environment too: a command's arguments are anyone's to read (ps, /proc/PID/cmdline),
+    # its environment only its user's.
+    typer.Option(
+        envvar="OCRCLI_PASSWORD",
+        metavar="PASSWORD",
+        help="Password of encrypted PDFs (others can see it on the command line with ps: set "
+        "OCRCLI_PASSWORD instead).",
+    ),
+]
 InvalidateSignaturesOption = Annotated[
     bool, typer.Option("--invalidate-signatures", help="Rewrite signed PDFs, breaking their signatures.")
 ]

@@ -1120,6 +1120,20 @@ def test_encrypted_pdf_needs_its_password_and_stays_encrypted(tmp_path: Path) ->
     assert "LinnSequencer" in pdftotext(out, "-upw", "s3cret")
 
 
+def test_the_password_may_come_from_the_environment_where_other_users_cannot_see_it(tmp_path: Path) -> None:
+    """--password was the only way to give it, and any local user could read it in the command's
+    arguments (ps, /proc/PID/cmdline) for as long as the run took: OCRCLI_PASSWORD is its own."""
+    encrypted = tmp_path / "secret.pdf"
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:
+        pdf.save(encrypted, encryption=pikepdf.Encryption(user="s3cret", owner="owner"))
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", encrypted, "-o", out, env={**os.environ, "OCRCLI_PASSWORD": "s3cret"})
+    assert run.returncode == 0, run.stderr
+    assert "LinnSequencer" in pdftotext(out, "-upw", "s3cret")
+    run = ocr("pdf", encrypted, "-o", out, env={**os.environ, "OCRCLI_PASSWORD": "hunter2"})
+    assert run.returncode == 3 and "wrong password" in run.stderr and "hunter2" not in run.stderr
+
+
 def test_signed_pdf_is_not_rewritten_unless_accepted(tmp_path: Path) -> None:
     signed = tmp_path / "signed.pdf"
     with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:
