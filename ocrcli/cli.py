@@ -599,6 +599,7 @@ def _finish_pdf(
     from ocrcli import stdstreams
     from ocrcli.discover import earlier_pages, page_entry, read_sidecar
     from ocrcli.models import file_sha256
+    from ocrcli.pdfpages import needs_password
     from ocrcli.safewrite import write_output
 
     for page in document.pages:
@@ -623,13 +624,14 @@ def _finish_pdf(
             report(f"error: cannot write stdout: {errors.one_line(exc)}")
             raise typer.Exit(errors.EXIT_OUTPUT) from None
     inputs = stdstreams.made_from(document.source.get("paths") or [document.source["path"]])
+    private = needs_password(pdf)  # as the input does: the JSON holds its text in the clear
     if sidecar is not None:
         try:
-            write_output(sidecar, _pretty_json(doc), inputs)
+            write_output(sidecar, _pretty_json(doc), inputs, private)
         except OcrError as exc:
             report(f"error: {pdf} is written, but not its sidecar: {exc}")
             raise typer.Exit(exc.exit_code) from None
-    with _output_stream(json_out, inputs) as stream:  # every page in the sidecar, earlier ones too
+    with _output_stream(json_out, inputs, private) as stream:  # every page in the sidecar, earlier ones too
         _emit(doc, [Page.from_dict(entry).text for entry in doc["pages"]], stream, None, text)
 
 
@@ -680,7 +682,9 @@ def _pretty_json(doc: dict[str, Any]) -> bytes:
 
 
 @contextlib.contextmanager
-def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] = ()) -> Iterator[Any]:
+def _output_stream(
+    json_out: str | None, made_from: Sequence[str | os.PathLike] = (), private: bool = False
+) -> Iterator[Any]:
     """The --json stream (None without --json) for the block, and what ends a run while it writes
     to it or to stdout: the reader gone away (`| head`) exits quietly with 141, a write that fails
     (disk full) with one line and 5. A file gives no one more access than the files the records
@@ -696,7 +700,7 @@ def _output_stream(json_out: str | None, made_from: Sequence[str | os.PathLike] 
             elif json_out is not None:
                 path = Path(json_out)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                mode = output_mode(path, made_from)
+                mode = output_mode(path, made_from, private)
 
                 def create(name: str, flags: int) -> int:  # a new file is never readable by more
                     return open_into(name, flags, mode)

@@ -86,6 +86,19 @@ def _pikepdf_open(path: str | os.PathLike, password: str | bytes | None) -> pike
         return pikepdf.open(path, password=password or "")
 
 
+def needs_password(path: str | os.PathLike) -> bool:
+    """Does the PDF open only with a password? Its text is then no one's without it: the JSON
+    that holds it in the clear must not be readable by those who may read the PDF (a 0644 file
+    whose encryption is what keeps it private), as it was."""
+    try:
+        _pikepdf_open(path, None).close()
+    except pikepdf.PasswordError:
+        return True
+    except Exception:  # noqa: BLE001 - not a PDF we can open at all: nothing of it was read
+        return False
+    return False
+
+
 def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
     """Open a PDF for OCR, or raise a BadInputError that says why it cannot be."""
     if input_size(path, "a PDF") == 0:

@@ -56,13 +56,14 @@ def write_atomically(
     write: Callable[[Path], None],
     verify: Callable[[Path], None] | None = None,
     made_from: Sequence[str | os.PathLike] = (),
+    private: bool = False,
 ) -> None:
     """`write(tmp)` then `verify(tmp)` (raise to refuse), then move tmp over `dest`, with the
     permissions of `output_mode`. An OSError on the way (no space, no permission) becomes an
     OutputError naming `dest`."""
     dest = Path(dest)
     try:
-        _write_atomically(dest, write, verify, made_from)
+        _write_atomically(dest, write, verify, made_from, private)
     except OSError as exc:
         if not _about_output(exc, dest):
             raise  # about another file (the source being copied): not the output's fault
@@ -86,6 +87,7 @@ def _write_atomically(
     write: Callable[[Path], None],
     verify: Callable[[Path], None] | None,
     made_from: Sequence[str | os.PathLike],
+    private: bool = False,
 ) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     prefix = os.fsdecode(os.fsencode(dest.name)[:TEMP_NAME_BYTES])
@@ -99,7 +101,7 @@ def _write_atomically(
             verify(tmp)
         # Before the fsync, which then makes the owner and mode durable too; read-only, as the
         # mode may now be (0444: a read-only file replaced in place).
-        _copy_mode(dest, tmp, made_from)
+        _copy_mode(dest, tmp, made_from, private)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         # Counted before the rename (see replacements), taken back if the rename fails.
@@ -117,19 +119,21 @@ def _write_atomically(
 
 
 def write_bytes_atomically(
-    dest: str | os.PathLike, data: bytes, made_from: Sequence[str | os.PathLike] = ()
+    dest: str | os.PathLike, data: bytes, made_from: Sequence[str | os.PathLike] = (), private: bool = False
 ) -> None:
-    write_atomically(dest, lambda tmp: tmp.write_bytes(data), made_from=made_from)
+    write_atomically(dest, lambda tmp: tmp.write_bytes(data), made_from=made_from, private=private)
 
 
-def write_output(dest: str | os.PathLike, data: bytes, made_from: Sequence[str | os.PathLike] = ()) -> None:
+def write_output(
+    dest: str | os.PathLike, data: bytes, made_from: Sequence[str | os.PathLike] = (), private: bool = False
+) -> None:
     """A whole output file, made from the files `made_from` (see output_mode): written
     atomically, except into an existing file that is not a regular file (/dev/null, a named pipe,
     /dev/stdout), which is written into as it is: renaming over it would replace the device or
     pipe itself."""
     dest = Path(dest)
     if not dest.exists() or dest.is_file():
-        write_bytes_atomically(dest, data, made_from)
+        write_bytes_atomically(dest, data, made_from, private)
         return
     try:
         with open(dest, "wb", opener=open_into) as f:
@@ -159,10 +163,11 @@ def open_into(path: str | os.PathLike, flags: int, mode: int = 0o666) -> int:
     return os.open(path, flags, mode)
 
 
-def output_mode(dest: Path, made_from: Sequence[str | os.PathLike] = ()) -> int:
+def output_mode(dest: Path, made_from: Sequence[str | os.PathLike] = (), private: bool = False) -> int:
     """The permissions a file written to `dest` gets: the old file's, or for a new one the umask's
-    default; and group and others get no more than each file it is `made_from` gives them. A
-    private (0600) scan's PDF and sidecar came out 0644: its text readable by everyone."""
+    default; and group and others get no more than each file it is `made_from` gives them, and
+    nothing if it is `private` (the text of a PDF only its password opens). A private (0600)
+    scan's PDF and sidecar came out 0644: its text readable by everyone."""
     try:
         mode = stat.S_IMODE(dest.stat().st_mode)
     except FileNotFoundError:
@@ -172,7 +177,7 @@ def output_mode(dest: Path, made_from: Sequence[str | os.PathLike] = ()) -> int:
     for source in made_from:
         with contextlib.suppress(OSError):  # gone meanwhile: it has nothing left to protect
             mode &= _permissions(source, dest) | stat.S_IRWXU | ~0o777
-    return mode
+    return mode & ~0o077 if private else mode
 
 
 def _permissions(source: str | os.PathLike, dest: Path) -> int:
@@ -192,12 +197,12 @@ def _permissions(source: str | os.PathLike, dest: Path) -> int:
     return mode
 
 
-def _copy_mode(dest: Path, tmp: Path, made_from: Sequence[str | os.PathLike]) -> None:
+def _copy_mode(dest: Path, tmp: Path, made_from: Sequence[str | os.PathLike], private: bool = False) -> None:
     """The new file gets output_mode and, replacing an old one, where allowed, its owner and
     group (a scan folder shared through its group: a file replaced by another user, or root,
     became theirs alone), and its extended attributes (see _copy_attributes), unless they were
     set by someone the inputs are not for (see _may_carry_over)."""
-    mode = output_mode(dest, made_from)
+    mode = output_mode(dest, made_from, private)
     with contextlib.suppress(FileNotFoundError):
         old = dest.stat()
         if _may_carry_over(dest, old, made_from):

@@ -45,6 +45,7 @@ from ocrcli.errors import (
 )
 from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
+from ocrcli.pdfpages import needs_password
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 from ocrcli.safewrite import interrupts_until_written, write_atomically
 from ocrcli.searchable import (
@@ -390,7 +391,11 @@ class Scan:
         head.update(timings={"total": round(seconds, 4)}, output=output, run=record)
         if item.sidecar is not None:
             write = functools.partial(self._write_document, head, doc.spool)
-            write_atomically(item.sidecar, write, made_from=[item.path])
+            # An input only its password opens: its text in the clear is for its owner only
+            private = (
+                item.kind == "pdf" and bool(self.options.pdf_options.password) and needs_password(item.path)
+            )
+            write_atomically(item.sidecar, write, made_from=[item.path], private=private)
         self.open.pop(item.path, None)
         outcome = Outcome(item, "done", doc.page_count, seconds, skipped_pages=doc.skipped_pages)
         if self.stream is not None:

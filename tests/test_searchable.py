@@ -1134,6 +1134,31 @@ def test_the_password_may_come_from_the_environment_where_other_users_cannot_see
     assert run.returncode == 3 and "wrong password" in run.stderr and "hunter2" not in run.stderr
 
 
+def test_the_text_of_a_pdf_only_its_password_opens_is_not_left_readable_by_all(tmp_path: Path) -> None:
+    """A password-protected PDF, 0644 as such files are left (its encryption keeps it private):
+    its sidecar, the whole text in the clear, was 0644 too, for anyone who may read the PDF."""
+    encrypted = tmp_path / "in" / "secret.pdf"
+    encrypted.parent.mkdir()
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:
+        pdf.save(encrypted, encryption=pikepdf.Encryption(user="s3cret", owner="owner"))
+    encrypted.chmod(0o644)
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", encrypted, "-o", out, "--json", tmp_path / "stream.jsonl", "--password", "s3cret")
+    assert run.returncode == 0, run.stderr
+    assert "LinnSequencer" in (tmp_path / "out.json").read_text()
+    assert os.stat(tmp_path / "out.json").st_mode & 0o077 == 0
+    assert os.stat(tmp_path / "stream.jsonl").st_mode & 0o077 == 0
+    assert os.stat(out).st_mode & 0o777 == 0o644  # encrypted as the input is: open as it is
+    run = ocr("scan", encrypted.parent, "-o", tmp_path / "scanned", "--password", "s3cret", "-j", "1", "-q")
+    assert run.returncode == 0, run.stderr
+    assert os.stat(tmp_path / "scanned" / "secret.json").st_mode & 0o077 == 0
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:  # a password it does not need
+        pdf.save(encrypted, encryption=pikepdf.Encryption(user="", owner="owner"))
+    run = ocr("pdf", encrypted, "-o", tmp_path / "open.pdf", "--password", "owner")
+    assert run.returncode == 0, run.stderr
+    assert os.stat(tmp_path / "open.json").st_mode & 0o777 == 0o644
+
+
 def test_signed_pdf_is_not_rewritten_unless_accepted(tmp_path: Path) -> None:
     signed = tmp_path / "signed.pdf"
     with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:
