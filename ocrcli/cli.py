@@ -394,11 +394,19 @@ def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path | None:
 def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None]]) -> None:
     """Before any work, refuse (exit 2) an output that is an input file, one that another output
     also names, one that is a folder, and one in a folder that cannot be written: the input would
-    be lost, or the work done for nothing."""
+    be lost, or the work done for nothing. With a PDF for stdout, also one that is stdout (the
+    JSON would be written into the PDF)."""
+    from ocrcli import stdstreams
+
     taken: dict[str, str] = {}
+    pdf_to_stdout = next((opt for opt, path in outputs if path and stdstreams.is_stdout_pdf(path)), None)
     for option, path in outputs:
         if path is None:
             continue
+        if pdf_to_stdout and option != pdf_to_stdout and _is_stdout(path):
+            _usage_error(
+                f"{option} {path} is stdout, where {pdf_to_stdout} - sends the PDF: choose another path"
+            )
         for source in inputs:
             if _same_file(path, source):
                 _usage_error(f"{option} {path} is the input {source}: choose another path")
@@ -412,6 +420,15 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
         if path.exists() and not path.is_file():
             continue  # /dev/null, a named pipe: written into (see safewrite.write_output)
         _refuse_unwritable_folder(option, path)
+
+
+def _is_stdout(path: Path) -> bool:
+    """Whether `path` is the file stdout writes to (/dev/stdout, or the file it is redirected to)."""
+    try:
+        here, there = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):  # no such file; stdout closed
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _refuse_long_name(option: str, path: Path, fix: str = "give a shorter one") -> None:

@@ -1316,3 +1316,15 @@ def test_outputs_of_a_private_file_on_standard_input_stay_private(tmp_path: Path
     assert run.returncode == 0, run.stderr
     outputs = ("out.pdf", "out.json", "out.jsonl")
     assert [stat.S_IMODE((tmp_path / name).stat().st_mode) for name in outputs] == [0o600] * 3
+
+
+@pytest.mark.parametrize("option", ["--sidecar", "--json"])
+def test_json_onto_the_stdout_a_pdf_goes_to_is_refused(tmp_path: Path, option: str) -> None:
+    """`ocr pdf X -o - --sidecar /dev/stdout > out.pdf` wrote the JSON into the PDF's stream
+    (only --json - was refused); so did naming the file stdout is redirected to."""
+    for stdout_path in ("/dev/stdout", tmp_path / "out.pdf"):
+        with (tmp_path / "out.pdf").open("wb") as stdout:
+            run = from_stdin(["pdf", SMALL_PDF, "-o", "-", option, stdout_path], b"", tmp_path, stdout=stdout)
+        assert run.returncode == 2, run.stderr
+        assert b"is stdout, where -o - sends the PDF" in run.stderr
+        assert (tmp_path / "out.pdf").stat().st_size == 0
