@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ocrcli import __version__, errors, models
+from ocrcli import __version__, errors, models, stdstreams
 from ocrcli.document import Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
 from ocrcli.jsonlines import WholeLines, drop_partial_line
@@ -246,7 +246,8 @@ def image(
                 for name, file, target in zip(given, files, targets, strict=True):
                     try:
                         # The file as given (so messages name it so), or standard input's copy
-                        document = _named_as_given(engine.read(file if name == "-" else name), [name])
+                        read = file if name == stdstreams.STDIO else name
+                        document = _named_as_given(engine.read(read), [name])
                         doc, page_texts = document.to_dict(), [page.text for page in document.pages]
                     except Exception as exc:  # one input's failure, even a bug, must not end the batch
                         message, code = _input_failure(name, exc)
@@ -272,8 +273,6 @@ def _load_engine(tier: Tier, models_dir: Path | None, threads: int | None, cjk: 
 def _input_files(given: list[str]) -> list[Path]:
     """The input files, "-" standing for standard input (see ocrcli.stdstreams); exit 2 if it
     cannot be read."""
-    from ocrcli import stdstreams
-
     return _run_or_exit(lambda: stdstreams.as_files(given))
 
 
@@ -365,8 +364,6 @@ def _refuse_dash(option: str, given: str | None) -> None:
 def _pdf_output(option: str, given: str | None, json_out: str | None, text: bool) -> Path | None:
     """The file a PDF output option names; "-" is standard output, the PDF sent there once it
     is written and verified (see ocrcli.stdstreams)."""
-    from ocrcli import stdstreams
-
     if given != stdstreams.STDIO:
         return _file_option(option, given)
     if json_out == "-" or text:
@@ -377,7 +374,6 @@ def _pdf_output(option: str, given: str | None, json_out: str | None, text: bool
 def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path | None:
     """The sidecar's path: as given, else the PDF's with .json, which must not be a file of the
     user's (checked before any work, as `ocr scan` does); a PDF for stdout has none unless given."""
-    from ocrcli import stdstreams
     from ocrcli.discover import foreign_sidecar
 
     if not pdf.name or pdf.is_dir():
@@ -396,8 +392,6 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
     also names, one that is a folder, and one in a folder that cannot be written: the input would
     be lost, or the work done for nothing. With a PDF for stdout, also one that is stdout (the
     JSON would be written into the PDF)."""
-    from ocrcli import stdstreams
-
     taken: dict[str, str] = {}
     pdf_to_stdout = next((opt for opt, path in outputs if path and stdstreams.is_stdout_pdf(path)), None)
     for option, path in outputs:
@@ -570,7 +564,6 @@ def _write_pdf(
 ) -> None:
     """Run `make` (which writes the PDF from the inputs `given` and returns the document), then
     write the sidecar. A failure is one line on stderr and, with --json, a record in the stream."""
-    from ocrcli import stdstreams
     from ocrcli.safewrite import interrupts_until_written
 
     def late() -> None:
@@ -613,7 +606,6 @@ def _finish_pdf(
     """Report skipped pages, write the sidecar and the output. A page not OCRed this time keeps
     its entry from the sidecar there, if that describes exactly this input (see
     discover.earlier_pages): OCRed in place page by page, the sidecar still has every page."""
-    from ocrcli import stdstreams
     from ocrcli.discover import earlier_pages, page_entry, read_sidecar
     from ocrcli.models import file_sha256
     from ocrcli.pdfpages import needs_password
@@ -632,14 +624,8 @@ def _finish_pdf(
     with contextlib.suppress(OSError):  # gone or unreadable since: the record lacks its hash
         doc["output"]["sha256"] = file_sha256(pdf)
     if to_stdout:
-        try:
+        with _write_errors():
             stdstreams.send_to_stdout(pdf)
-        except BrokenPipeError:
-            _quiet_broken_pipe()
-            raise typer.Exit(errors.EXIT_BROKEN_PIPE) from None
-        except OSError as exc:
-            report(f"error: cannot write stdout: {errors.one_line(exc)}")
-            raise typer.Exit(errors.EXIT_OUTPUT) from None
     inputs = stdstreams.made_from(document.source.get("paths") or [document.source["path"]])
     private = needs_password(pdf)  # as the input does: the JSON holds its text in the clear
     if sidecar is not None:

@@ -1128,6 +1128,16 @@ def test_standard_input_that_is_a_terminal_or_given_twice_is_refused(tmp_path: P
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def private_file_made(tmpdir: Path, name: str, seconds: float) -> bool:
+    """Wait up to `seconds` for the file `name` of ocr's private folder in `tmpdir`; is it there?"""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not (made := bool(list(tmpdir.glob(f"ocr-stdio-*/{name}")))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return made
+
+
 def test_an_interrupted_run_leaves_no_copy_of_standard_input(tmp_path: Path) -> None:
     """The copy goes however the run ends: Ctrl-C ends the process without Python's shutdown."""
     import signal
@@ -1143,10 +1153,7 @@ def test_an_interrupted_run_leaves_no_copy_of_standard_input(tmp_path: Path) -> 
         stderr=subprocess.PIPE,
         env=env,
     ) as run:
-        deadline = time.monotonic() + 60
-        while not list((tmp_path / "tmp").glob("ocr-stdio-*/stdin")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert list((tmp_path / "tmp").glob("ocr-stdio-*/stdin")), "no copy was made"
+        assert private_file_made(tmp_path / "tmp", "stdin", 60), "no copy was made"
         time.sleep(1)
         run.send_signal(signal.SIGINT)
         _, err = run.communicate(timeout=60)
@@ -1250,9 +1257,7 @@ def test_an_interrupt_while_the_pdf_is_sent_to_standard_output_does_not_cut_it(t
         stderr=subprocess.PIPE,
         env=env,
     ) as run:
-        deadline = time.monotonic() + 300
-        while not list((tmp_path / "tmp").glob("ocr-stdio-*/stdout.pdf")) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        private_file_made(tmp_path / "tmp", "stdout.pdf", 300)
         time.sleep(1)  # the pipe is full: the send waits for its reader
         run.send_signal(signal.SIGTERM)
         time.sleep(1)

@@ -943,13 +943,7 @@ def test_force_does_not_double_text_the_pdf_draws_a_character_at_a_time(tmp_path
     pdf = pikepdf.open(io.BytesIO(img2pdf.convert(str(PHOTOTEST))))
     page = pdf.pages[0]
     page.obj.MediaBox = [0, -100, *page.mediabox[2:]]  # room below the scan for the vector line
-    helvetica = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-    )
-    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica)
-    page.contents_add(("\nBT /F1 14 Tf\n" + "\n".join(shows) + "\nET\n").encode())
-    original = tmp_path / "scan-and-text.pdf"
-    pdf.save(original)
+    original = _saved_with_text(pdf, ("\nBT /F1 14 Tf\n" + "\n".join(shows) + "\nET\n").encode(), tmp_path)
     assert pdftotext(original).split() == text.split()
 
     out = tmp_path / "forced.pdf"
@@ -962,19 +956,28 @@ def test_force_does_not_double_text_the_pdf_draws_a_character_at_a_time(tmp_path
     assert [extracted.count(word) for word in text.split()] == [1, 1, 1, 1]
 
 
+def _saved_with_text(pdf: pikepdf.Pdf, content: bytes, folder: Path) -> Path:
+    """`pdf` with `content` drawn over its first page, font F1 being Helvetica, saved in `folder`."""
+    helvetica = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
+    page = pdf.pages[0]
+    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica)
+    page.contents_add(content)
+    saved = folder / "scan-and-text.pdf"
+    pdf.save(saved)
+    return saved
+
+
 def test_force_cuts_a_line_to_the_words_it_keeps(tmp_path: Path) -> None:
     """Where --force leaves out the first words of a scanned line as lying on the page's own text,
     the sidecar's line is the words it keeps: its box, quad and confidence were the whole line's,
     so a script cropping or redacting the line took in the page's own text beside them."""
     pdf = pikepdf.open(io.BytesIO(img2pdf.convert(str(PHOTOTEST))))
-    page = pdf.pages[0]  # 640 x 480 px at 200 dpi; "This is a lot of" at x 36-240, y 86-120 px
-    helvetica = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    # 640 x 480 px at 200 dpi; "This is a lot of" at x 36-240, y 86-120 px
+    original = _saved_with_text(
+        pdf, b"\nBT /F1 12 Tf 1 0 0 1 13 131 Tm 105 Tz (This is a lot of) Tj ET\n", tmp_path
     )
-    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica)
-    page.contents_add(b"\nBT /F1 12 Tf 1 0 0 1 13 131 Tm 105 Tz (This is a lot of) Tj ET\n")
-    original = tmp_path / "scan-and-text.pdf"
-    pdf.save(original)
     out = tmp_path / "forced.pdf"
     run = ocr("pdf", original, "-o", out, "--force")
     assert run.returncode == 0, run.stderr
@@ -998,15 +1001,8 @@ def test_force_numbers_blocks_without_gaps_where_a_block_is_left_out(tmp_path: P
     pdf = pikepdf.open(
         io.BytesIO(img2pdf.convert(str(scan), layout_fun=img2pdf.get_fixed_dpi_layout_fun((200, 200))))
     )
-    page = pdf.pages[0]
-    helvetica = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-    )
-    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica)
     # White over the equation block "R{Y} = R{X1 * X2} (3) S{Y} = ..." (x 350-835, y 973-1047 px)
-    page.contents_add(b"\nBT /F1 36 Tf 1 1 1 rg 122 415 Td (MMMMMMM) Tj ET\n")
-    original = tmp_path / "scan-and-text.pdf"
-    pdf.save(original)
+    original = _saved_with_text(pdf, b"\nBT /F1 36 Tf 1 1 1 rg 122 415 Td (MMMMMMM) Tj ET\n", tmp_path)
     run = ocr("pdf", original, "-o", tmp_path / "forced.pdf", "--force", "--json", "-")
     assert run.returncode == 0, run.stderr
     page_entry = json.loads(run.stdout)["pages"][0]
