@@ -250,11 +250,10 @@ def image(
                         document = _named_as_given(engine.read(read), [name])
                         doc, page_texts = document.to_dict(), [page.text for page in document.pages]
                     except Exception as exc:  # one input's failure, even a bug, must not end the batch
-                        message, code = _input_failure(name, exc)
-                        message = errors.one_line_message(message)
-                        exit_code = errors.worst_exit(exit_code, code)
-                        report(f"error: {message}")
-                        doc, page_texts = record_without_pages(name, error={"message": message}), []
+                        failure = _input_failure(name, exc)
+                        exit_code = errors.worst_exit(exit_code, failure.exit_code)
+                        report(f"error: {failure.message}")
+                        doc, page_texts = record_without_pages(name, error=failure.record()), []
                     _emit(doc, page_texts, stream, target, text, file, after_pages=printed)
                     printed = printed or bool(page_texts)
         except KeyboardInterrupt:
@@ -285,16 +284,12 @@ def _named_as_given(document: Document, given: list[str]) -> Document:
     return document
 
 
-def _input_failure(path: str, exc: Exception) -> tuple[str, int]:
-    """The one-line message and exit code for an input that could not be read: a bug counts as
-    EXIT_INTERNAL, out of memory as EXIT_INPUT (see errors.worst_exit for the batch's code)."""
-    if isinstance(exc, OcrError):
-        return str(exc), exc.exit_code
-    if isinstance(exc, MemoryError):
-        return f"{path}: out of memory", errors.EXIT_INPUT
-    if os.environ.get("OCRCLI_DEBUG"):
+def _input_failure(path: str, exc: Exception) -> errors.Failure:
+    """Why an input could not be read (a bug's traceback instead with OCRCLI_DEBUG=1)."""
+    failure = errors.failure(path, exc)
+    if failure.kind == "internal" and os.environ.get("OCRCLI_DEBUG"):
         raise exc
-    return f"{path}: {errors.unexpected(exc)} (please report this)", errors.EXIT_INTERNAL
+    return failure
 
 
 def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
@@ -578,7 +573,7 @@ def _write_pdf(
         except OcrError as exc:
             report(f"error: {exc}")
             if json_out is not None:
-                record = record_without_pages(given[0], error={"message": errors.one_line_message(str(exc))})
+                record = record_without_pages(given[0], error=errors.failure(given[0], exc).record())
                 if len(given) > 1:
                     record["source"]["paths"] = given
                 with _output_stream(json_out, stdstreams.made_from(given)) as stream:
@@ -612,7 +607,7 @@ def _finish_pdf(
     from ocrcli.safewrite import write_output
 
     for page in document.pages:
-        if page.skipped and page.skipped != "not in --pages":
+        if page.skipped and page.skip_kind != "not-selected":
             report(f"{document.source['path']}: page {page.page} skipped: {page.skipped}")
     if pages is not None and (beyond := pages.missing_from(len(document.pages))):
         report(f"{document.source['path']}: --pages {beyond}: past its last page ({len(document.pages)})")

@@ -21,6 +21,14 @@ SCHEMA_VERSION = "1.0"
 # a chart's labels set at 45 degrees (40-50) are no row (as one, they were drawn in a table's size).
 ROW_TILT = 35.0
 
+# Why a page was not OCRed, as scripts tell them apart (a page's `skip_kind`; stable, in README.md)
+SKIP_KINDS = {
+    "not-selected": "outside --pages",
+    "has-text": "the page has text of its own (--force OCRs it anyway)",
+    "has-ocr-layer": "the page has an invisible OCR text layer (--redo replaces it)",
+    "shows-nothing": "the page is less than a pixel wide or high as displayed",
+}
+
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 Quad = tuple[float, ...]  # x0, y0, ..., x3, y3: clockwise from the text's top-left corner
 
@@ -107,7 +115,11 @@ class Page:
     lines: list[Line] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     skipped: str | None = None  # why a PDF page was not OCRed
+    skip_kind: str | None = None  # the same as a stable name, one of SKIP_KINDS
     turned: int = 0  # degrees counter-clockwise --rotate-pages turned its display (see upright)
+
+    def __post_init__(self) -> None:
+        assert self.skip_kind is None or self.skip_kind in SKIP_KINDS, self.skip_kind
 
     def rows(self) -> list[list[Line]]:
         """Lines in reading order, grouped into rows: lines side by side on one row of a block (a
@@ -172,6 +184,7 @@ class Page:
             "lines": [line.to_dict() for line in self.lines],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             **({"skipped": self.skipped} if self.skipped else {}),
+            **({"skip_kind": self.skip_kind} if self.skip_kind else {}),
             **({"turned": self.turned} if self.turned else {}),
         }
 
@@ -188,6 +201,7 @@ class Page:
             lines=[Line.from_dict(line) for line in entry["lines"]],
             timings=dict(entry.get("timings", {})),
             skipped=entry.get("skipped"),
+            skip_kind=entry.get("skip_kind"),
             turned=entry.get("turned", 0),
         )
 

@@ -7,6 +7,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 # Exit codes: stable, documented in README.md and `ocr --help`.
@@ -65,10 +66,32 @@ def unexpected(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {one_line(exc)}"
 
 
+# What went wrong, as scripts tell failures apart (the JSON's `error.kind`; stable, in README.md)
+ERROR_KINDS = {
+    "missing": "the file is not there",
+    "unreadable": "no permission, a read error, a folder or a device rather than a file",
+    "unsupported": "not an image or a PDF, or not the one the command reads; a page size PDF does not allow",
+    "corrupt": "truncated, damaged or empty",
+    "too-large": "over the pixel limit (OCRCLI_MAX_PIXELS)",
+    "encrypted": "a PDF that needs its password, or the password given is wrong",
+    "signed": "a signed PDF (--invalidate-signatures)",
+    "options": "an option that does not fit the file (--pages past its end)",
+    "timeout": "a page not done within --page-timeout",
+    "out-of-memory": "out of memory",
+    "crashed": "the worker process reading it died",
+    "changed": "the input changed, moved or went while it was being OCRed (run again)",
+    "output": "an output could not be written, or its path holds a file ocrcli will not replace",
+    "models": "the models are missing or corrupt",
+    "internal": "a bug: please report it",
+}
+
+
 class OcrError(Exception):
-    """Base class: a one-line message for the user and the exit code it maps to."""
+    """Base class: a one-line message for the user, the exit code it maps to and its kind (one of
+    ERROR_KINDS)."""
 
     exit_code = EXIT_INPUT
+    kind = "corrupt"
 
 
 IN_MEMORY_FILE = r"stream <_io\.BytesIO object at 0x[0-9a-f]+>"
@@ -79,8 +102,11 @@ class PathError(OcrError):
 
     template = "{path}: {reason}"
 
-    def __init__(self, path: object, reason: str):
+    def __init__(self, path: object, reason: str, kind: str | None = None):
         self.path = str(path)
+        if kind is not None:
+            assert kind in ERROR_KINDS, kind
+            self.kind = kind
         # A library's message inside the reason names the file again (qpdf: "PATH: unable to find
         # trailer", "PATH (offset 9): xref not found"); the message already starts with it. Not
         # the end of another path ("out/PATH: ..."): it starts the reason or follows a space or "(".
@@ -102,12 +128,14 @@ class UsageError(PathError):
     """An option that does not fit the input, found only once it is open (--pages past its end)."""
 
     exit_code = EXIT_USAGE
+    kind = "options"
 
 
 class OutputError(PathError):
     """An output file cannot be written: no space, no permission, a folder in the way."""
 
     exit_code = EXIT_OUTPUT
+    kind = "output"
     template = "cannot write {path}: {reason}"
 
 
@@ -115,6 +143,7 @@ class ModelError(OcrError):
     """A model file is missing, corrupt, or the manifest is wrong."""
 
     exit_code = EXIT_MODELS
+    kind = "models"
 
 
 def regular_file_stat(path: str | os.PathLike[str]) -> os.stat_result:
@@ -122,7 +151,8 @@ def regular_file_stat(path: str | os.PathLike[str]) -> os.stat_result:
     (a link to /dev/zero) has no size to trust, and reading one may never end."""
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
-        raise BadInputError(path, "not a regular file (a pipe or a device): save it to a file first")
+        reason = "not a regular file (a pipe or a device): save it to a file first"
+        raise BadInputError(path, reason, "unreadable")
     return st
 
 
@@ -131,7 +161,7 @@ def input_size(path: str | os.PathLike[str], kind: str) -> int:
     that says why it cannot be read: missing, a directory, no permission."""
     with reading_input(path):
         if Path(path).is_dir():
-            raise BadInputError(path, f"is a directory, not {kind}")
+            raise BadInputError(path, f"is a directory, not {kind}", "unreadable")
         return regular_file_stat(path).st_size  # a pipe's size says nothing: it was "empty (0 bytes)"
 
 
@@ -142,8 +172,38 @@ def reading_input(path: str | os.PathLike[str]) -> Iterator[None]:
     try:
         yield
     except (FileNotFoundError, NotADirectoryError) as exc:
-        raise BadInputError(path, "file not found") from exc
+        raise BadInputError(path, "file not found", "missing") from exc
     except PermissionError as exc:
-        raise BadInputError(path, "permission denied") from exc
+        raise BadInputError(path, "permission denied", "unreadable") from exc
     except OSError as exc:
-        raise BadInputError(path, f"cannot read file ({one_line(exc)})") from exc
+        raise BadInputError(path, f"cannot read file ({one_line(exc)})", "unreadable") from exc
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an input failed, as reported: one line naming the file (whatever its name: see
+    one_line_message), its kind (see ERROR_KINDS) and the exit code it counts as."""
+
+    message: str
+    kind: str
+    exit_code: int = EXIT_INPUT
+
+    def __post_init__(self) -> None:
+        assert self.kind in ERROR_KINDS, self.kind
+        object.__setattr__(self, "message", one_line_message(self.message))
+
+    def record(self) -> dict[str, str]:
+        """The JSON's `error` object."""
+        return {"message": self.message, "kind": self.kind}
+
+
+def failure(path: object, exc: BaseException, where: str = "") -> Failure:
+    """The failure of the input at `path` (`where`, "page 3: ", says where in it) by `exc`: a bug
+    counts as EXIT_INTERNAL, running out of memory as a bad input (see worst_exit)."""
+    if isinstance(exc, OcrError):
+        return Failure(str(exc), exc.kind, exc.exit_code)
+    if isinstance(exc, MemoryError):
+        return Failure(f"{path}: {where}out of memory", "out-of-memory")
+    if isinstance(exc, OSError):  # reading the input (outputs' errors are OutputErrors)
+        return Failure(f"{path}: {where}{one_line(exc)}", "unreadable")
+    return Failure(f"{path}: {where}{unexpected(exc)} (please report this)", "internal", EXIT_INTERNAL)

@@ -159,7 +159,9 @@ def _pixel_limit(path: str | os.PathLike[str], max_pixels: int | None) -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise BadInputError(path, f"{MAX_PIXELS_ENV} must be a positive whole number of pixels, got {raw!r}")
+        raise BadInputError(
+            path, f"{MAX_PIXELS_ENV} must be a positive whole number of pixels, got {raw!r}", "options"
+        )
     return value
 
 
@@ -197,16 +199,18 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
         with _quiet_pillow():
             return Image.open(file)
     except PermissionError as exc:
-        raise BadInputError(path, "permission denied") from exc
+        raise BadInputError(path, "permission denied", "unreadable") from exc
     except UnidentifiedImageError as exc:
         kind = header_kind(file)
         if kind == "PDF":
-            raise BadInputError(path, "is a PDF, not an image: OCR it with `ocr pdf`") from exc
+            raise BadInputError(path, "is a PDF, not an image: OCR it with `ocr pdf`", "unsupported") from exc
         if kind:  # its header says what it is, yet it cannot be read
             raise BadInputError(path, f"a {kind} file that cannot be read: truncated or corrupt") from exc
-        raise BadInputError(path, "not an image, or an image format that cannot be read") from exc
+        raise BadInputError(
+            path, "not an image, or an image format that cannot be read", "unsupported"
+        ) from exc
     except Image.DecompressionBombError as exc:  # only if someone re-enabled Pillow's limit
-        raise BadInputError(path, f"image is too large ({one_line(exc)})") from exc
+        raise BadInputError(path, f"image is too large ({one_line(exc)})", "too-large") from exc
     except Exception as exc:  # a plugin recognised the format but choked on the header
         raise BadInputError(path, decode_reason(exc)) from exc
 
@@ -328,6 +332,7 @@ def _check_pixels(path: str | os.PathLike[str], size: tuple[int, int], limit: in
             path,
             f"{page}image is {width}x{height} = {_format_pixels(width * height)}, over the limit of "
             f"{_format_pixels(limit)} (set {MAX_PIXELS_ENV} to raise it)",
+            "too-large",
         )
 
 

@@ -88,7 +88,7 @@ def _within_pdf_limits(source: Path) -> pikepdf.Pdf:
         reason = (
             "at its resolution the page would be under 3 pt or over 14400 pt a side, more than PDF allows"
         )
-        raise BadInputError(source, reason) from exc
+        raise BadInputError(source, reason, "unsupported") from exc
     if tiff_errors:
         raise BadInputError(source, libtiff_reason(tiff_errors))
     return pdf

@@ -30,9 +30,13 @@ MAX_FORM_DEPTH = 15  # levels of forms drawn by forms looked into, as pypdfium2 
 class EncryptedError(BadInputError):
     """The PDF needs a password we do not have (or the one given is wrong)."""
 
+    kind = "encrypted"
+
 
 class SignedError(BadInputError):
     """The PDF carries a digital signature that rewriting it would break."""
+
+    kind = "signed"
 
 
 @dataclass
@@ -111,7 +115,9 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
         raise EncryptedError(path, reason) from None
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
         if (kind := header_kind(path)) not in (None, "PDF"):
-            raise BadInputError(path, f"is a {kind} image, not a PDF: OCR it with `ocr image`") from None
+            raise BadInputError(
+                path, f"is a {kind} image, not a PDF: OCR it with `ocr image`", "unsupported"
+            ) from None
         raise BadInputError(path, f"not a readable PDF ({one_line(exc)})") from None
     try:
         if len(pdf.pages) == 0:

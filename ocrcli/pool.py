@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ocrcli import pdfpages
-from ocrcli.errors import ModelError, OcrError, unexpected
+from ocrcli.errors import Failure, ModelError, OcrError, failure
 
 if TYPE_CHECKING:  # imported by the workers only when they read (searchable imports the engine)
     import pypdfium2 as pdfium
@@ -47,7 +47,11 @@ class PageTask:
 
 
 class TaskFailed(Exception):
-    """A task's one-line error (worker exceptions do not cross the pipe as objects)."""
+    """A task's failure (worker exceptions do not cross the pipe as objects)."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 LOADING_ALLOWANCE = 120.0  # seconds a new worker may take to load its models (about 1 s here)
@@ -81,12 +85,8 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
                 document = pdfpages.open_for_rendering(task.path, task.options.password)
                 open_path = task.path
             outcome: tuple[str, Any] = ("ok", _read(engine, task, document))
-        except OcrError as exc:
-            outcome = ("error", str(exc))
-        except MemoryError:
-            outcome = ("error", f"{task.path}: page {task.index + 1}: out of memory")
         except Exception as exc:  # noqa: BLE001 - one page's bug fails its document, not the batch
-            outcome = ("error", f"{task.path}: page {task.index + 1}: {unexpected(exc)}")
+            outcome = ("error", failure(task.path, exc, f"page {task.index + 1}: "))
         if not _reply(conn, outcome):
             return
 
@@ -204,7 +204,7 @@ class WorkerPool:
                 try:
                     worker.conn.send(page_task)
                 except OSError:
-                    yield key, TaskFailed(f"{page_task.path}: {worker.death()}")
+                    yield key, TaskFailed(Failure(f"{page_task.path}: {worker.death()}", "crashed"))
                     continue
             self._busy[worker] = key, page_task
             worker.started = time.monotonic()
@@ -230,7 +230,8 @@ class WorkerPool:
             key, task = self._busy.pop(worker)
             self._retire(worker)
             why = f"not done after {self.page_timeout:g} s" if worker.ready else "no models loaded"
-            stopped.append((key, TaskFailed(f"{task.path}: page {task.index + 1}: {why}; stopped")))
+            message = f"{task.path}: page {task.index + 1}: {why}; stopped"
+            stopped.append((key, TaskFailed(Failure(message, "timeout"))))
         return stopped
 
     @staticmethod
@@ -254,7 +255,7 @@ class WorkerPool:
         except (EOFError, OSError):
             message = f"{task.path}: page {task.index + 1}: {worker.death()}"
             self._retire(worker)
-            return TaskFailed(message)
+            return TaskFailed(Failure(message, "crashed"))
         if status == "fatal":
             raise ModelError(value)
         return value if status == "ok" else TaskFailed(value)

@@ -68,7 +68,7 @@ class ScanDisplay:
     def document_finished(self, outcome: Outcome) -> None:
         self.progress.advance(self.task)
         if outcome.status == "failed":
-            self.log(f"ocr: error: {outcome.error}")
+            self.log(f"ocr: error: {outcome.error.message}")
         elif self.verbose:
             what = {
                 "done": f"done, {outcome.pages} pages in {outcome.seconds:.1f} s",
@@ -99,7 +99,7 @@ def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> 
     table.add_row("skipped", str(len(current)), "", "outputs up to date (--force to redo)" if current else "")
     if outputs:
         table.add_row("skipped", str(outputs), "", "ocrcli outputs of other files, not read as inputs")
-    for reason, count in Counter(_reason(o.error or "") for o in failed).most_common():
+    for reason, count in Counter(_reason(o.error.message if o.error else "") for o in failed).most_common():
         table.add_row("[red]failed", str(count), "", reason)
     if not failed:
         table.add_row("failed", "0", "", "")

@@ -37,11 +37,10 @@ from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import (
     TEXT_ERRORS,
     BadInputError,
-    OcrError,
+    Failure,
+    failure,
     one_line,
-    one_line_message,
     regular_file_stat,
-    unexpected,
 )
 from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
@@ -103,7 +102,7 @@ class Outcome:
     status: str  # "done", "current" (outputs up to date, skipped) or "failed"
     pages: int = 0
     seconds: float = 0.0
-    error: str | None = None
+    error: Failure | None = None
     skipped_pages: dict[str, int] = field(default_factory=dict)  # reason -> count
 
 
@@ -233,7 +232,7 @@ class Scan:
         started = time.perf_counter()
         try:
             if clash := self.clashes.get(item.path):
-                raise BadInputError(item.path, clash)
+                raise BadInputError(item.path, clash, "output")
             identity = _identity(item.path)
             sha256 = models.file_sha256(item.path)
             previous = read_sidecar(item.sidecar) if item.sidecar else None
@@ -246,7 +245,7 @@ class Scan:
         except StreamFailed:  # not this document's fault: stop the batch
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-            self._finish(Outcome(item, "failed", error=_failure(item.path, exc)))
+            self._finish(Outcome(item, "failed", error=failure(item.path, exc)))
             return None
         earlier = earlier_pages(previous, sha256)
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity, earlier)
@@ -303,18 +302,22 @@ class Scan:
         a PDF with our text layer, an image's PDF that names this image (pdfgraft.mark_image_pdf),
         or an exact copy of this input (a PDF with nothing to OCR): replacing that loses nothing."""
         if item.sidecar and (reason := foreign_sidecar(item.sidecar)):
-            raise BadInputError(item.path, reason)
+            raise BadInputError(item.path, reason, "output")
         if not (item.pdf and item.pdf != item.path and item.pdf.exists()):
             return
         named = names_output(record, item.pdf)
         password = self.options.pdf_options.password  # an encrypted input's output has it too
         ours = named or pdfgraft.has_our_layer(item.pdf, password) or self._made_without_layer(item, sha256)
         if not ours:
-            raise BadInputError(item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it")
+            raise BadInputError(
+                item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it", "output"
+            )
         written = ((record or {}).get("output") or {}).get("sha256")
         if named and written and models.file_sha256(item.pdf) != written:
             raise BadInputError(
-                item.path, f"{item.pdf} was changed since ocrcli wrote it; leaving it (delete it to redo)"
+                item.path,
+                f"{item.pdf} was changed since ocrcli wrote it; leaving it (delete it to redo)",
+                "output",
             )
 
     @staticmethod
@@ -334,7 +337,7 @@ class Scan:
         if doc.failed or doc.item.path not in self.open:
             return  # an earlier page failed: the document is already reported
         if isinstance(result, TaskFailed):
-            self._fail(doc, str(result))
+            self._fail(doc, result.failure)
             return
         self.reporter.page_done(doc.item)
         doc.arrived[result.page.page - 1] = result
@@ -354,13 +357,13 @@ class Scan:
         except StreamFailed:  # not this document's fault: stop the batch
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-            self._fail(doc, _failure(doc.item.path, exc))
+            self._fail(doc, failure(doc.item.path, exc))
 
-    def _fail(self, doc: _Open, message: str) -> None:
-        doc.failed = message
+    def _fail(self, doc: _Open, error: Failure) -> None:
+        doc.failed = error.message
         self.open.pop(doc.item.path, None)
         doc.close()
-        outcome = Outcome(doc.item, "failed", doc.next_page, time.perf_counter() - doc.started, message)
+        outcome = Outcome(doc.item, "failed", doc.next_page, time.perf_counter() - doc.started, error)
         self._finish(outcome)
 
     def _complete(self, doc: _Open) -> None:
@@ -380,7 +383,9 @@ class Scan:
         in_place = item.pdf == item.path
         if doc.grafter is not None and item.pdf is not None:
             if in_place and _identity(item.path) != doc.identity:
-                raise BadInputError(item.path, "changed while it was being OCRed; left as it is (run again)")
+                raise BadInputError(
+                    item.path, "changed while it was being OCRed; left as it is (run again)", "changed"
+                )
             with rewrite_errors(item.path):
                 doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password, doc.sha256)
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
@@ -404,16 +409,12 @@ class Scan:
         self._finish(outcome)
 
     def _finish(self, outcome: Outcome, previous: dict | None = None) -> None:
-        if outcome.error:  # one line in the stream and the summary too, whatever the file's name
-            outcome.error = one_line_message(outcome.error)
         self.outcomes.append(outcome)
         self.reporter.document_finished(outcome)
         if self.stream is None or outcome.status == "done":  # a done one has streamed already
             return
         if outcome.status == "failed":
-            line = record_without_pages(
-                str(outcome.item.path), status="failed", error={"message": outcome.error}
-            )
+            line = record_without_pages(str(outcome.item.path), status="failed", error=outcome.error.record())
         elif previous is not None:  # current: its sidecar again, so the stream stays complete
             # "models" as role -> name: sidecars written before 0.2.6's fix gave name -> sha256
             line = {**previous, "models": self.model_names, "status": "current"}
@@ -460,16 +461,7 @@ def _unreadable_folder(error: OSError) -> Outcome:
     folder = Path(os.fsdecode(error.filename))
     reason = error.strerror or one_line(error)
     message = f"{folder}: cannot list this folder ({reason}); its files are not OCRed"
-    return Outcome(Item(folder, "folder", None, None), "failed", error=message)
-
-
-def _failure(path: Path, exc: Exception) -> str:
-    """A document's failure as one line naming the file."""
-    if isinstance(exc, OcrError):
-        return str(exc)
-    if isinstance(exc, OSError):  # reading the input or writing the outputs
-        return f"{path}: {one_line(exc)}"
-    return f"{path}: {unexpected(exc)} (please report this)"
+    return Outcome(Item(folder, "folder", None, None), "failed", error=Failure(message, "unreadable"))
 
 
 def _identity(path: Path) -> tuple[int, ...]:

@@ -195,9 +195,10 @@ def read_pdf_page(
         width_pt, height_pt = rendered.get_size()
         width, height = pdfpages.render_size(rendered, dpi)  # a skipped page's size, as if OCRed
         text = pdfpages.page_text(rendered)
-        reason = _reason_to_skip(number, text, options) or _reason_not_to_render(width_pt, height_pt, dpi)
-        if reason:
-            return PageReading(Page(number, width, height, dpi, skipped=reason))
+        skip = _reason_to_skip(number, text, options) or _reason_not_to_render(width_pt, height_pt, dpi)
+        if skip:
+            kind, reason = skip
+            return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind=kind))
         page = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
         return PageReading(page, text.visible, options.existing_text is not ExistingText.skip)
     finally:
@@ -264,7 +265,7 @@ class PdfGrafter:
         mixing the two versions, reported as done."""
         inputs = [source] if made_from is None else made_from
         if source_sha256 is not None and not source.exists():  # its folder too: it was made again
-            raise BadInputError(source, _GONE)
+            raise BadInputError(source, _GONE, "changed")
         if self.changed_pages == 0 and not self.from_images:
             if not (dest.exists() and dest.samefile(source)):
                 copy = functools.partial(shutil.copyfile, source)
@@ -291,9 +292,11 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
         try:
             digest = models.file_sha256(file)
         except FileNotFoundError:
-            raise BadInputError(source, _GONE) from None  # was "cannot write" it, exit 5
+            raise BadInputError(source, _GONE, "changed") from None  # was "cannot write" it, exit 5
         if digest != sha256:
-            raise BadInputError(source, "changed while it was being OCRed; nothing written (run again)")
+            raise BadInputError(
+                source, "changed while it was being OCRed; nothing written (run again)", "changed"
+            )
 
     return verify
 
@@ -345,23 +348,24 @@ def _drop_words_on_text(
         line.block = numbers[line.block]
 
 
-def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> str | None:
+def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> tuple[str, str] | None:
+    """Why not to OCR page `number`, as (its kind, one of SKIP_KINDS; the reason in words)."""
     if options.pages is not None and number not in options.pages:
-        return "not in --pages"
+        return "not-selected", "not in --pages"
     if options.existing_text is ExistingText.force:
         return None
     if text.visible:
-        return "page has text (--force to OCR it anyway)"
+        return "has-text", "page has text (--force to OCR it anyway)"
     if text.invisible and options.existing_text is ExistingText.skip:
-        return "page has an OCR text layer (--redo to replace it)"
+        return "has-ocr-layer", "page has an OCR text layer (--redo to replace it)"
     return None
 
 
-def _reason_not_to_render(width_pt: float, height_pt: float, dpi: float) -> str | None:
+def _reason_not_to_render(width_pt: float, height_pt: float, dpi: float) -> tuple[str, str] | None:
     """A page less than a pixel wide or high shows nothing (pdfium makes a CropBox that lies
     outside the MediaBox 0 x 0), and rendering it failed: 'unexpected ValueError', exit 1."""
     if min(width_pt, height_pt) * dpi / 72 < 1:
-        return f"the page shows nothing ({width_pt:g} x {height_pt:g} pt as displayed)"
+        return "shows-nothing", f"the page shows nothing ({width_pt:g} x {height_pt:g} pt as displayed)"
     return None
 
 

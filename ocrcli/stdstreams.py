@@ -70,7 +70,9 @@ def _read_stdin() -> bytes:
     try:
         return sys.stdin.buffer.read1(1 << 20)
     except OSError as exc:  # `< folder`
-        raise errors.BadInputError(STDIO, f"cannot read standard input ({errors.one_line(exc)})") from exc
+        raise errors.BadInputError(
+            STDIO, f"cannot read standard input ({errors.one_line(exc)})", "unreadable"
+        ) from exc
 
 
 def pdf_for_stdout() -> Path:

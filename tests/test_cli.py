@@ -17,6 +17,7 @@ import zlib
 from pathlib import Path
 
 import jsonschema
+import pikepdf
 import pytest
 from common import DATA, OCR, ocr, pdftotext, raised_as_another_user
 from PIL import Image
@@ -73,6 +74,8 @@ def test_bad_files_are_reported_and_the_good_ones_still_read(bad_files):
     assert "not an image" in errors[1] or "unrecognised" in errors[1]
     assert "truncated" in errors[2]
     assert "megapixel" in errors[3] and "OCRCLI_MAX_PIXELS" in errors[3]
+    # and the same as kinds, for scripts (README: The JSON document)
+    assert [doc["error"]["kind"] for doc in docs[1:-1]] == ["corrupt", "unsupported", "corrupt", "too-large"]
 
 
 def test_a_failed_pdf_is_a_record_in_the_json_stream_too(tmp_path: Path) -> None:
@@ -1333,3 +1336,43 @@ def test_json_onto_the_stdout_a_pdf_goes_to_is_refused(tmp_path: Path, option: s
         assert run.returncode == 2, run.stderr
         assert b"is stdout, where -o - sends the PDF" in run.stderr
         assert (tmp_path / "out.pdf").stat().st_size == 0
+
+
+def test_the_kinds_of_errors_and_skips_are_the_schemas_and_the_readmes() -> None:
+    """Scripts act on `error.kind` and `skip_kind`: every kind the code gives is in the schema's
+    enum and README's list, and no other."""
+    from ocrcli.document import SKIP_KINDS
+    from ocrcli.errors import ERROR_KINDS
+
+    properties = SCHEMA["properties"]["error"]["properties"]
+    assert properties["kind"]["enum"] == list(ERROR_KINDS)
+    assert SCHEMA["$defs"]["page"]["properties"]["skip_kind"]["enum"] == list(SKIP_KINDS)
+    readme = (Path(ocrcli.__file__).parents[1] / "README.md").read_text()
+    table = set(re.findall(r"^\| `([a-z-]+)` \|", readme, re.MULTILINE))
+    assert table == set(ERROR_KINDS)
+    for kind in SKIP_KINDS:
+        assert f"`{kind}`" in readme
+
+
+def test_scripts_can_tell_failures_apart_by_their_kind(tmp_path: Path) -> None:
+    locked = tmp_path / "locked.pdf"
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_francais.pdf") as pdf:
+        pdf.save(locked, encryption=pikepdf.Encryption(user="secret", owner="owner"))
+    image = tmp_path / "page.png"
+    Image.open(PHOTOTEST).save(image)
+    missing = tmp_path / "gone.png"
+    expected = {
+        ("pdf", locked): "encrypted",
+        ("pdf", image): "unsupported",
+        ("pdf", missing): "missing",
+        ("image", tmp_path / "page.pdf"): "unsupported",
+        ("image", missing): "missing",
+    }
+    shutil.copy(DATA / "pdfs" / "ocrmypdf_francais.pdf", tmp_path / "page.pdf")
+    for (command, path), kind in expected.items():
+        extra = ["-o", tmp_path / "out.pdf"] if command == "pdf" else []
+        run = ocr(command, path, *extra, "--json", "-")
+        assert run.returncode == 3, run.stderr
+        [record] = map(json.loads, run.stdout.splitlines())
+        jsonschema.validate(record, SCHEMA)
+        assert record["error"]["kind"] == kind, (command, path, record)

@@ -69,11 +69,11 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 GOOD = ["phototest.tif", "scans/eurotext.tif", "scans/deeper/scan.pdf"]
-BAD = {
-    "empty.pdf": "empty",
-    "notes.png": "not an image",
-    "scans/corrupt.jpg": "truncated",
-    "scans/locked.pdf": "encrypted",
+BAD = {  # the reason in words, and as the error's kind
+    "empty.pdf": ("empty", "corrupt"),
+    "notes.png": ("not an image", "unsupported"),
+    "scans/corrupt.jpg": ("truncated", "corrupt"),
+    "scans/locked.pdf": ("encrypted", "encrypted"),
 }
 
 
@@ -92,9 +92,10 @@ def test_mixed_folder_good_done_bad_reported(mixed: Path, mixed_run: tuple) -> N
     by_path = {Path(d["source"]["path"]).as_posix(): d for d in lines}
     root = mixed.as_posix() + "/"
     assert sorted(p.removeprefix(root) for p in by_path) == sorted([*GOOD, *BAD])  # hidden skipped
-    for name, reason in BAD.items():
+    for name, (reason, kind) in BAD.items():
         doc = by_path[root + name]
         assert doc["status"] == "failed" and reason in doc["error"]["message"], doc
+        assert doc["error"]["kind"] == kind, doc
         jsonschema.validate(doc, SCHEMA)  # a failure record is a valid document without pages
         errors = [line for line in run.stderr.splitlines() if name in line and "error" in line]
         assert len(errors) == 1 and reason in errors[0], run.stderr
@@ -308,6 +309,7 @@ def test_killed_worker_fails_only_its_document_and_in_place_original_survives(tm
     docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, stdout.splitlines())}
     assert docs["long.pdf"]["status"] == "failed", docs["long.pdf"]
     assert "killed by SIGKILL" in docs["long.pdf"]["error"]["message"]
+    assert docs["long.pdf"]["error"]["kind"] == "crashed"
     assert any("long.pdf" in line and "SIGKILL" in line for line in stderr.splitlines())
     assert long_pdf.read_bytes() == long_before  # in place, but failed: byte-identical
     assert not (folder / "long.json").exists()
@@ -351,6 +353,7 @@ def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp
     assert sorted(Path(d["source"]["path"]).name for d in docs) == ["a.tif", "b.pdf"]
     for doc in docs:
         assert doc["status"] == "failed" and "not done after 0.01 s; stopped" in doc["error"]["message"]
+        assert doc["error"]["kind"] == "timeout"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.pdf"))
     assert not temporaries(tmp_path)
 
@@ -379,7 +382,8 @@ def test_never_overwrites_what_it_did_not_make(tmp_path: Path) -> None:
     (out / "a.pdf").write_bytes(b"%PDF-1.4 the user's own file")
     run = ocr("scan", folder, "-o", out, "--json", "-")
     assert run.returncode == 3
-    assert "exists and was not made by ocrcli" in json.loads(run.stdout)["error"]["message"]
+    error = json.loads(run.stdout)["error"]
+    assert "exists and was not made by ocrcli" in error["message"] and error["kind"] == "output"
     assert (out / "a.pdf").read_bytes() == b"%PDF-1.4 the user's own file"
     # An output folder holding the input folder would put outputs on the originals.
     refused = ocr("scan", folder, "-o", tmp_path)
@@ -466,6 +470,7 @@ def test_in_place_leaves_a_pdf_edited_during_its_ocr_and_one_with_nothing_to_add
     assert process.returncode == 3, stderr
     docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, stdout.splitlines())}
     assert "changed while it was being OCRed" in docs["a.pdf"]["error"]["message"]
+    assert docs["a.pdf"]["error"]["kind"] == "changed"
     assert edited.read_bytes() == users_version  # the user's save wins
     assert docs["b.pdf"]["status"] == "done" and docs["b.pdf"]["pages"][0]["skipped"]
     assert born_digital.read_bytes() == digital_before
@@ -705,6 +710,7 @@ def test_a_named_pipe_or_a_link_to_a_device_fails_instead_of_hanging_the_batch(t
     assert docs["good.png"]["status"] == "done"
     for name in ("pipe.pdf", "zero.png"):
         assert "not a regular file" in docs[name]["error"]["message"]
+        assert docs[name]["error"]["kind"] == "unreadable"
 
 
 def test_inputs_whose_outputs_clash_are_both_refused() -> None:
@@ -789,6 +795,7 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_silently(tmp_pat
     jsonschema.validate(record, SCHEMA)
     assert record["status"] == "failed" and record["source"]["path"] == str(folder / "locked")
     assert "cannot list this folder (Permission denied)" in record["error"]["message"]
+    assert record["error"]["kind"] == "unreadable"
     assert f"error: {folder / 'locked'}: cannot list" in run.stderr
 
 

@@ -696,7 +696,7 @@ def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocrmypdf_laye
     run = ocr("pdf", original, "-o", skipped)
     assert run.returncode == 0, run.stderr
     assert "skipped" in run.stderr and "--redo" in run.stderr
-    assert json.loads((tmp_path / "skipped.json").read_text())["pages"][0]["skipped"]
+    assert json.loads((tmp_path / "skipped.json").read_text())["pages"][0]["skip_kind"] == "has-ocr-layer"
     assert words(pdftotext(skipped)) == ocrmypdf_words  # nothing added, nothing lost
 
     redone = tmp_path / "redone.pdf"
@@ -757,7 +757,7 @@ def test_a_pdf_with_nothing_to_add_is_not_rewritten(tmp_path: Path) -> None:
     run = ocr("pdf", original, "--in-place")
     assert run.returncode == 0 and "skipped" in run.stderr, run.stderr
     assert original.read_bytes() == before
-    assert json.loads((tmp_path / "digital.json").read_text())["pages"][0]["skipped"]
+    assert json.loads((tmp_path / "digital.json").read_text())["pages"][0]["skip_kind"] == "has-text"
     run = ocr("pdf", original, "-o", tmp_path / "copy.pdf")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "copy.pdf").read_bytes() == before
@@ -1225,6 +1225,7 @@ def test_in_place_page_by_page_the_sidecar_keeps_every_ocred_page(tmp_path: Path
     assert ocr("pdf", original, "-o", out, "--pages", "2").returncode == 0
     pages = json.loads((tmp_path / "out.json").read_text())["pages"]
     assert not pages[0]["lines"] and pages[0]["skipped"] == "not in --pages" and pages[1]["lines"]
+    assert pages[0]["skip_kind"] == "not-selected" and "skip_kind" not in pages[1]
 
 
 def test_interrupted_while_starting_exits_130_and_leaves_the_original(tmp_path: Path) -> None:
