@@ -117,6 +117,9 @@ class Page:
     skipped: str | None = None  # why a PDF page was not OCRed
     skip_kind: str | None = None  # the same as a stable name, one of SKIP_KINDS
     turned: int = 0  # degrees counter-clockwise --rotate-pages turned its display (see upright)
+    # In a document of several images: which one (an index into source["paths"]) and which of its
+    # frames (1-based) the page is
+    image: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         assert self.skip_kind is None or self.skip_kind in SKIP_KINDS, self.skip_kind
@@ -186,6 +189,7 @@ class Page:
             **({"skipped": self.skipped} if self.skipped else {}),
             **({"skip_kind": self.skip_kind} if self.skip_kind else {}),
             **({"turned": self.turned} if self.turned else {}),
+            **({"image": {"index": self.image[0], "frame": self.image[1]}} if self.image else {}),
         }
 
     @classmethod
@@ -203,6 +207,7 @@ class Page:
             skipped=entry.get("skipped"),
             skip_kind=entry.get("skip_kind"),
             turned=entry.get("turned", 0),
+            image=(entry["image"]["index"], entry["image"]["frame"]) if "image" in entry else None,
         )
 
 

@@ -147,11 +147,13 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages:
     start = time.perf_counter()
     grafter = PdfGrafter(images_pdf(sources), from_images=True, rotate_pages=rotate_pages)
     pages: list[Page] = []
-    for source in sources:
-        for frame in iter_pages(source):
+    for index, source in enumerate(sources):
+        for number, frame in enumerate(iter_pages(source), 1):
             if len(pages) >= len(grafter.pdf.pages):
                 raise BadInputError(source, "img2pdf made fewer pages than the image has frames")
             page = engine.read_page(frame.image, len(pages) + 1, frame.dpi)
+            if len(sources) > 1:  # which image it is (source.paths), which of its frames
+                page.image = index, number
             pages.append(grafter.add(len(pages), PageReading(page)))
     if len(pages) != len(grafter.pdf.pages):
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")

@@ -4,6 +4,7 @@ pdftotext and file hashes."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository
 DATA = ROOT.parent / "shared" / "data"  # the shared evaluation data, beside the repository
 TESS = DATA / "tess" / "img"
 OCR = [sys.executable, "-m", "ocrcli"]
+SCHEMA = json.loads((ROOT / "ocrcli" / "document.schema.json").read_text())  # of the JSON document
 
 
 def ocr(

@@ -19,14 +19,13 @@ from pathlib import Path
 import jsonschema
 import pikepdf
 import pytest
-from common import DATA, OCR, ocr, pdftotext, raised_as_another_user
+from common import DATA, OCR, SCHEMA, ocr, pdftotext, raised_as_another_user
 from PIL import Image
 
 import ocrcli
 
 PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
 ROTATED = DATA / "tess" / "img" / "phototest-rotated-L.png"
-SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
 
 
 def png_claiming(path: Path, width: int, height: int) -> Path:

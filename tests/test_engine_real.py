@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from common import DATA
+from common import DATA, SCHEMA
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
@@ -30,8 +30,6 @@ from ocrcli.detection import (
 from ocrcli.imageio import load_pages
 from ocrcli.pipeline import Engine
 from ocrcli.recognition import RecognizerSettings, recognize
-
-SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
 
 
 @pytest.fixture(scope="module")

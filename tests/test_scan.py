@@ -18,15 +18,13 @@ import img2pdf
 import jsonschema
 import pikepdf
 import pytest
-from common import DATA, OCR, TESS, hashes, ocr, pdftotext
+from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, pdftotext
 from PIL import Image
 
-import ocrcli
 from ocrcli import discover, models
 from ocrcli.pool import EngineSpec, PageTask, WorkerPool
 
 TEMP_SUFFIX = ".ocrcli-tmp"
-SCHEMA = json.loads((Path(ocrcli.__file__).parent / "document.schema.json").read_text())
 
 
 def image_pdf(path: Path, image: Path, copies: int) -> Path:

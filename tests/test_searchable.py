@@ -18,10 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import img2pdf
+import jsonschema
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA, OCR, ROOT, ocr, pdftotext, sha256
+from common import DATA, OCR, ROOT, SCHEMA, ocr, pdftotext, sha256
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw
 
@@ -145,6 +146,17 @@ def test_multipage_tiff_and_several_images_make_one_pdf(tmp_path: Path) -> None:
     sidecar = json.loads((tmp_path / "all.json").read_text())
     assert [p["page"] for p in sidecar["pages"]] == [1, 2, 3]
     assert sidecar["pages"][1]["orientation"] == 180
+    # which image, and which of its frames, each page is
+    assert sidecar["source"]["paths"] == [str(tiff), str(DATA / "sroie" / "img" / "064.jpg")]
+    assert [p["image"] for p in sidecar["pages"]] == [
+        {"index": 0, "frame": 1},
+        {"index": 0, "frame": 2},
+        {"index": 1, "frame": 1},
+    ]
+    jsonschema.validate(sidecar, SCHEMA)
+    single = tmp_path / "one.pdf"
+    assert ocr("image", tiff, "--pdf", single).returncode == 0  # one image: page numbers are frames
+    assert not any("image" in p for p in json.loads((tmp_path / "one.json").read_text())["pages"])
     for page in range(1, 4):  # each page's text is where the sidecar says, in every extractor
         assert "quick" in pdftotext(out, "-f", str(page), "-l", str(page)) or page == 3
 
