@@ -914,7 +914,8 @@ def scan_command(
     live = stderr.is_terminal and not quiet
     display = ScanDisplay(stderr, len(items) + len(unreadable), live=live, verbose=verbose)
     code, scan, started = errors.EXIT_OK, None, time.perf_counter()
-    with _output_stream(json_out, files) as stream:
+    # With a password, inputs that need it are read: their text in the clear is for the owner alone
+    with _output_stream(json_out, files, private=bool(password)) as stream:
         try:
             with _interrupt_once():
                 # Scan checks the models.

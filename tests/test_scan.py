@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -1197,6 +1198,12 @@ def test_encrypted_outputs_written_without_sidecars_are_ours_to_redo(tmp_path: P
     assert second.returncode == 0, second.stderr
     assert [json.loads(line)["status"] for line in second.stdout.splitlines()] == ["done"]
     assert (out / "locked.json").exists()
+    # The batch's stream holds the locked PDF's text in the clear, as its sidecar: for the owner only
+    stream = tmp_path / "stream.jsonl"
+    third = ocr("scan", folder, "-o", out, "--password", "pw", "--force", "--json", stream, "-q")
+    assert third.returncode == 0, third.stderr
+    assert "quick" in stream.read_text()
+    assert stat.S_IMODE(stream.stat().st_mode) == stat.S_IMODE((out / "locked.json").stat().st_mode) == 0o600
 
 
 def test_a_worker_stopped_on_the_last_page_is_not_replaced_for_nothing() -> None:
