@@ -1,8 +1,9 @@
 """The `ocr` command's entry point (also `python -m ocrcli`).
 
-Ctrl-C or SIGTERM exits 130, as documented, until outputs are written. The handler is set before anything
-heavy is imported: loading the libraries and the models takes a second or more, and an interrupt
-there used to end the process by the signal itself (-2), or as click's "Aborted!" with exit 1.
+Ctrl-C, SIGTERM or SIGHUP exits 130, as documented, until outputs are written. The handler is set
+before anything heavy is imported: loading the libraries and the models takes a second or more,
+and an interrupt there used to end the process by the signal itself (-2), or as click's "Aborted!"
+with exit 1.
 Before a command sets its own handlers there is nothing to clean up, so the handler ends the
 process at once (os._exit): an exception raised from it while a C extension was being imported
 came out as the extension's own ("ImportError: initialization failed", exit 1, in about 1 run in
@@ -23,7 +24,9 @@ import shutil
 import signal
 import sys
 
-EXIT_INTERRUPTED = 130  # ocrcli.errors.EXIT_INTERRUPTED, not imported: this runs before any import
+# ocrcli.errors' EXIT_INTERRUPTED and STOP_SIGNALS, not imported: this runs before any import
+EXIT_INTERRUPTED = 130
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # one ignored (nohup) stays so
 
 
 def _exit_interrupted(signum: int, frame: object) -> None:
@@ -31,7 +34,7 @@ def _exit_interrupted(signum: int, frame: object) -> None:
     wrote_anything = getattr(sys.modules.get("ocrcli.safewrite"), "wrote_anything", None)
     if wrote_anything is not None and wrote_anything():
         return  # after a command's outputs are written it finishes, as it would have (exit 0)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C does not interrupt the exit
     with contextlib.suppress(OSError, AttributeError):  # stderr's reader gone, or closed (`2>&-`)
         sys.stderr.write("ocr: interrupted\n")
@@ -41,8 +44,9 @@ def _exit_interrupted(signum: int, frame: object) -> None:
 def run_command() -> int | str | None:
     """Run the command line's command; return its exit code (SystemExit's: None is 0, a string
     is a message for stderr and 1). A fault of ours still raises, with its traceback."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _exit_interrupted)
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            signal.signal(sig, _exit_interrupted)
     try:
         from ocrcli.cli import main as run
 
@@ -52,7 +56,7 @@ def run_command() -> int | str | None:
         return exc.code
     finally:
         # The command is over: an interrupt now changes nothing (see the module's docstring).
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
 
 

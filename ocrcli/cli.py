@@ -33,7 +33,7 @@ T = TypeVar("T")
 EXIT_CODES_HELP = (
     "Exit codes: 0 all done; 1 unexpected error (a bug); 2 bad arguments; 3 some inputs could not be "
     "read (the others were processed); 4 models missing or corrupt; 5 an output could not be written; "
-    "130 interrupted (Ctrl-C, SIGTERM); "
+    "130 interrupted (Ctrl-C, SIGTERM, SIGHUP); "
     "141 stdout closed by its reader."
 )
 
@@ -951,19 +951,19 @@ def _not_followed(quiet: bool) -> Callable[[Path], None] | None:
 
 @contextlib.contextmanager
 def _interrupt_once() -> Iterator[None]:
-    """Ctrl-C or SIGTERM (kill, a service stopping) stops the run with one KeyboardInterrupt;
+    """Ctrl-C, SIGTERM or SIGHUP (errors.STOP_SIGNALS) stops the run with one KeyboardInterrupt;
     further ones are ignored from then on, while it winds down: Ctrl-C pressed three times used
     to interrupt the shutdown too, and the process died by the signal (-2) instead of exiting 130."""
     interrupted = False
 
     def interrupt(signum: int, frame: Any) -> None:
         nonlocal interrupted
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in errors.STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
         interrupted = True
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = errors.on_stop_signals(interrupt)
     try:
         yield
     finally:

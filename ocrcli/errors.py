@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Exit codes: stable, documented in README.md and `ocr --help`.
 EXIT_OK = 0
@@ -17,10 +19,23 @@ EXIT_USAGE = 2  # bad arguments (typer/click uses 2 too)
 EXIT_INPUT = 3  # one or more input files could not be read
 EXIT_MODELS = 4  # model files missing or corrupt
 EXIT_OUTPUT = 5  # an output could not be written (no space, no permission); nothing half-written
-EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
+EXIT_INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP
 EXIT_BROKEN_PIPE = 141  # stdout closed by its reader (`| head`); as if killed by SIGPIPE
 # When a batch's inputs fail in different ways, its exit code is the first of these that occurred.
 BATCH_EXIT_PRECEDENCE = (EXIT_INTERNAL, EXIT_MODELS, EXIT_OUTPUT, EXIT_USAGE, EXIT_INPUT)
+
+
+# Signals that stop a run as Ctrl-C does (exit 130, nothing half-written, no temporary file left):
+# SIGTERM (kill, a service stopping) and SIGHUP (the terminal or the ssh session closed, which
+# killed the process outright). One ignored when ocr started (`nohup ocr ...`) stays ignored.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def on_stop_signals(handler: Any) -> dict[int, Any]:
+    """Set `handler` for the stop signals that are not ignored; return the handlers they had."""
+    return {
+        sig: signal.signal(sig, handler) for sig in STOP_SIGNALS if signal.getsignal(sig) != signal.SIG_IGN
+    }
 
 
 def worst_exit(*codes: int) -> int:

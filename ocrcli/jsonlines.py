@@ -9,9 +9,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ocrcli.errors import STOP_SIGNALS, on_stop_signals
+
 
 class WholeLines:
-    """The JSON stream, written so that an interrupt (Ctrl-C, SIGTERM) never cuts a line short:
+    """The JSON stream, written so that an interrupt (Ctrl-C, SIGTERM, SIGHUP) never cuts a line short:
     while a line is written they are blocked in this thread and held, whichever handler is in
     place (ocr scan writes a document's line under safewrite's, see scan._complete), and one that
     came meanwhile (a slow reader had let the pipe fill) goes to that handler once the line is
@@ -50,7 +52,7 @@ class WholeLines:
         self.handlers = {}
         if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
             signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
-            self.handlers = {sig: signal.signal(sig, self._held) for sig in INTERRUPTS}
+            self.handlers = on_stop_signals(self._held)
 
     def _held(self, signum: int, frame: Any) -> None:
         self.held = self.held or signum
@@ -65,7 +67,7 @@ class WholeLines:
             signal.raise_signal(held)
 
 
-INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+INTERRUPTS = set(STOP_SIGNALS)
 
 
 def drop_partial_line(path: Path) -> None:

@@ -58,7 +58,8 @@ LOADING_ALLOWANCE = 120.0  # seconds a new worker may take to load its models (a
 
 
 def _worker_main(conn: Connection, spec: EngineSpec) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    for sig in (signal.SIGINT, signal.SIGHUP):  # sent to the whole process group: the parent
+        signal.signal(sig, signal.SIG_IGN)  # decides what Ctrl-C and a closed terminal mean, and stops us
     # Imported before "ready", like the models loaded: the page code's imports (pikepdf,
     # pypdfium2, reportlab; 0.5-1 s) counted against the first page's time limit.
     from ocrcli import searchable  # noqa: F401

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocrcli.errors import OutputError, one_line
+from ocrcli.errors import OutputError, on_stop_signals, one_line
 
 TEMP_SUFFIX = ".ocrcli-tmp"
 # Errors only writing can cause: always the output's, whatever file the error names (pikepdf names
@@ -273,7 +273,7 @@ class WriteGuard:
 
 @contextlib.contextmanager
 def interrupts_until_written(dest: Path, on_late: Callable[[], None] | None = None) -> Iterator[WriteGuard]:
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt as usual until `dest` is replaced (or the caller
+    """Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt as usual until `dest` is replaced (or the caller
     sets `finished`); from then on they are held (`on_late` is called), so that the files that go
     with it (its sidecar) are written too: stopping there would leave a written PDF without its
     sidecar, and a message saying nothing was written. The caller decides what a held interrupt
@@ -291,7 +291,7 @@ def interrupts_until_written(dest: Path, on_late: Callable[[], None] | None = No
         if on_late is not None:
             on_late()
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = on_stop_signals(interrupt)
     try:
         yield guard
     finally:

@@ -935,18 +935,19 @@ def test_once_a_command_is_over_a_late_interrupt_changes_nothing(tmp_path: Path,
     from collections import Counter
 
     from ocrcli import __main__ as entry
-    from ocrcli import safewrite
+    from ocrcli import errors, safewrite
 
     def exit_now(code: int) -> None:  # os._exit, which would end this test's process
         raise SystemExit(code)
 
     monkeypatch.setattr(safewrite, "_replacements", Counter())  # nothing written in this process
     monkeypatch.setattr(entry, "_exit", exit_now)
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    assert entry.STOP_SIGNALS == errors.STOP_SIGNALS  # the entry point's own copy, set before imports
+    saved = {sig: signal.getsignal(sig) for sig in entry.STOP_SIGNALS}  # else later tests' ocr ignores them
     try:
         monkeypatch.setattr(sys, "argv", ["ocr", "models", "--json"])
         assert entry.run_command() in (0, None)
-        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN == signal.getsignal(signal.SIGTERM)
+        assert {signal.getsignal(sig) for sig in entry.STOP_SIGNALS} == {signal.SIG_IGN}
         with pytest.raises(SystemExit) as stopped:  # before anything is written: exit 130
             entry._exit_interrupted(signal.SIGINT, None)
         assert stopped.value.code == 130
@@ -1140,8 +1141,10 @@ def private_file_made(tmpdir: Path, name: str, seconds: float) -> bool:
     return made
 
 
-def test_an_interrupted_run_leaves_no_copy_of_standard_input(tmp_path: Path) -> None:
-    """The copy goes however the run ends: Ctrl-C ends the process without Python's shutdown."""
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGHUP"])
+def test_an_interrupted_run_leaves_no_copy_of_standard_input(tmp_path: Path, sig: str) -> None:
+    """The copy goes however the run ends: Ctrl-C ends the process without Python's shutdown;
+    SIGHUP (the terminal or ssh session closed) ended it at once, leaving the copy behind."""
     import signal
     import time
 
@@ -1157,10 +1160,45 @@ def test_an_interrupted_run_leaves_no_copy_of_standard_input(tmp_path: Path) -> 
     ) as run:
         assert private_file_made(tmp_path / "tmp", "stdin", 60), "no copy was made"
         time.sleep(1)
-        run.send_signal(signal.SIGINT)
+        run.send_signal(getattr(signal, sig))
         _, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_under_nohup_a_closed_terminal_does_not_stop_the_run(tmp_path: Path) -> None:
+    """SIGHUP stops a run as Ctrl-C does, unless it was ignored when ocr started (`nohup ocr
+    scan ...`): then it stays ignored, in ocr and in ocr scan's workers."""
+    import signal
+    import time
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for page in sorted((DATA / "docbank" / "img").glob("*.jpg"))[:3]:
+        shutil.copy(page, folder)
+
+    def ignore_hangups() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    with subprocess.Popen(
+        [*OCR, "scan", folder, "-o", tmp_path / "out", "--jobs", "2", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=ignore_hangups,  # noqa: PLW1509 - no threads here
+        start_new_session=True,
+    ) as run:
+        children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+        deadline = time.monotonic() + 60
+        while not children.read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)  # the workers are loading their models or reading by then
+        assert run.poll() is None, "the scan ended before the hangup"
+        os.killpg(run.pid, signal.SIGHUP)  # as the closing terminal does: ocr and its workers
+        _, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.pdf")) == sorted(
+        p.with_suffix(".pdf").name for p in folder.iterdir()
+    )
 
 
 def test_a_pdf_for_standard_output_is_sent_whole_once_written_and_verified(tmp_path: Path) -> None:
