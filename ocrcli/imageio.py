@@ -493,10 +493,15 @@ def _integers_to_uint8(array: np.ndarray) -> np.ndarray:
     low, high = int(array.min()), int(array.max())
     if low < 0:
         return _stretch(array, low, high)
-    if high <= 255:
-        return array.astype(np.uint8)
     # Scale by the data's bit depth, not the container's: 0..4095 (12-bit) maps to 0..255.
-    return (array >> (high.bit_length() - 8)).astype(np.uint8)
+    return (array >> (significant_bits(array) - 8)).astype(np.uint8)
+
+
+def significant_bits(samples: np.ndarray) -> int:
+    """The bit depth non-negative integer samples are read at: that of the largest, at least 8.
+    A 12-bit scan stored in 16-bit samples (0..4095) is read as 12-bit, 4095 white, not as 16-bit
+    at 1/16 of its brightness; a 16-bit image using its full range as 16-bit."""
+    return max(8, int(samples.max()).bit_length())
 
 
 def _floats_to_uint8(array: np.ndarray) -> np.ndarray:

@@ -47,6 +47,7 @@ from ocrcli.imageio import (
     libtiff_reason,
     open_image,
     plausible_resolution,
+    significant_bits,
 )
 from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
 
@@ -381,7 +382,7 @@ def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> byte
     transparency flattened onto white as the loader reads it and a viewer shows it on the page."""
     dpi = _page_dpi(resolution)
     if frame.mode.startswith("I;16") and not frame.has_transparency_data:
-        frame = Image.fromarray(np.asarray(frame).astype(np.uint16))  # PNG keeps 16-bit grey
+        frame = Image.fromarray(_widened_to_16_bits(np.asarray(frame)))  # PNG keeps 16-bit grey
     elif frame.has_transparency_data or frame.mode in ("I", "F") or frame.mode.startswith("I;"):
         frame = _as_loaded(frame)  # 32-bit and float PNG cannot hold
     elif frame.mode == "RGB" and "icc_profile" not in frame.info and _colourless(np.asarray(frame)):
@@ -393,6 +394,15 @@ def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> byte
     out = io.BytesIO()
     frame.save(out, format="PNG", dpi=dpi)
     return out.getvalue()
+
+
+def _widened_to_16_bits(samples: np.ndarray) -> np.ndarray:
+    """16-bit samples of `significant_bits` fewer than 16 (a 12-bit scan's 0..4095) scaled to the
+    full range, as the loader reads them (4095 white), by repeating each sample's bits into the
+    low bits freed (0xABC becomes 0xABCA): the file's samples are the high bits, kept exactly."""
+    bits = significant_bits(samples)
+    wide = samples.astype(np.uint16)
+    return (wide << (16 - bits)) | (wide >> (2 * bits - 16))
 
 
 def _as_loaded(frame: Image.Image) -> Image.Image:

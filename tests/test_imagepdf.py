@@ -4,6 +4,7 @@ embedded as JBIG2 (or CCITT Group 4) when that is smaller."""
 from __future__ import annotations
 
 import io
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -489,3 +490,78 @@ def test_a_tiffs_reduced_resolution_preview_is_no_page(tmp_path: Path, compressi
     pdf = images_pdf([path])
     assert len(pdf.pages) == 1
     assert _mediabox(pdf) == pytest.approx([0, 0, page.width * 72 / 200, page.height * 72 / 200], abs=0.01)
+
+
+def _grey_scan() -> np.ndarray:
+    """tess's phototest as a grey scan (its edges soft, as a scanner's are), 0..1."""
+    from PIL import ImageFilter
+
+    scan = Image.open(DATA / "tess" / "img" / "phototest.tif").convert("L")
+    return np.asarray(scan.filter(ImageFilter.GaussianBlur(1.2))) / 255.0
+
+
+def _tiff_12_bits(path: Path, samples: np.ndarray) -> None:
+    """An uncompressed grey TIFF with BitsPerSample 12 (two samples in three bytes, as libtiff
+    packs them), at 200 dpi. Pillow cannot write one; it reads it as I;16, 0..4095."""
+    height, width = samples.shape  # an even width: no row ends in half a byte
+    pairs = samples.reshape(height, width // 2, 2).astype(np.uint32)
+    packed = ((pairs[..., 0] << 12) | pairs[..., 1]).astype(">u4").view(np.uint8).reshape(height, -1, 4)
+    data = packed[..., 1:].tobytes()
+    short, long, rational = 3, 4, 5
+    resolution_at = 8 + 2 + 12 * 12 + 4  # after the header and the IFD of 12 entries
+    tags = [
+        (256, long, width), (257, long, height), (258, short, 12), (259, short, 1), (262, short, 1),
+        (273, long, resolution_at + 8), (277, short, 1), (278, long, height), (279, long, len(data)),
+        (282, rational, resolution_at), (283, rational, resolution_at), (296, short, 2),
+    ]  # fmt: skip
+    ifd = b"".join(
+        struct.pack("<HHIHxx" if kind == short else "<HHII", tag, kind, 1, value) for tag, kind, value in tags
+    )
+    path.write_bytes(
+        b"II*\0" + struct.pack("<IH", 8, len(tags)) + ifd + bytes(4) + struct.pack("<II", 200, 1) + data
+    )
+
+
+def _pdfium_grey(pdf: pikepdf.Pdf) -> np.ndarray:
+    """The page's one grey image as pdfium draws it, 8 bits a sample (a 16-bit one it gives as
+    three equal channels)."""
+    pixels = _pdfium_pixels(pdf)
+    return pixels[:, :, 0] if pixels.ndim == 3 else pixels
+
+
+def _samples_16(image: pikepdf.Stream) -> np.ndarray:
+    """A 16-bit grey image's samples as stored in the PDF."""
+    assert int(image.BitsPerComponent) == 16 and image.ColorSpace == pikepdf.Name.DeviceGray
+    return np.frombuffer(image.read_bytes(), ">u2").reshape(int(image.Height), int(image.Width))
+
+
+@pytest.mark.parametrize("kind", ["12 bits in 16", "12 bits in 16, SMaxSampleValue", "BitsPerSample 12"])
+def test_a_12_bit_grey_tiff_shows_as_bright_as_it_reads_its_12_bits_kept(tmp_path: Path, kind: str) -> None:
+    """A scanner's or a lab camera's 12-bit grey TIFF (0..4095, in 16-bit samples or packed in
+    12) was embedded as 16-bit full range: the page showed at 1/16 of its brightness, nearly
+    black, while the OCR (which scales by the samples' bit depth) read it fine. The page now shows
+    it as the OCR reads it, 4095 white, its samples widened to 16 bits (each 12-bit sample
+    repeated into the low bits), from which the file's samples come back exactly."""
+    twelve = np.rint(_grey_scan() * 4095).astype(np.uint16)
+    path = tmp_path / "scan12.tif"
+    if kind == "BitsPerSample 12":
+        _tiff_12_bits(path, twelve)
+    else:
+        tags = {341: 4095} if "SMax" in kind else {}
+        Image.fromarray(twelve).save(path, dpi=(200, 200), tiffinfo=tags)
+    assert np.array_equal(np.asarray(Image.open(path)), twelve)
+    pdf = images_pdf([path])
+    (page,) = load_pages(path)
+    shown = _pdfium_grey(pdf).astype(int)
+    assert np.abs(shown - page.image[:, :, 0]).max() <= 1  # the page is what the OCR read
+    assert np.array_equal(_samples_16(_only_image(pdf)) >> 4, twelve)  # the 12 bits are the high bits
+
+
+def test_a_16_bit_tiff_using_its_full_range_keeps_its_samples(tmp_path: Path) -> None:
+    sixteen = np.rint(_grey_scan() * 65535).astype(np.uint16)
+    path = tmp_path / "scan16.tif"
+    Image.fromarray(sixteen).save(path, dpi=(200, 200))
+    pdf = images_pdf([path])
+    assert np.array_equal(_samples_16(_only_image(pdf)), sixteen)
+    shown = _pdfium_grey(pdf)
+    assert np.abs(shown.astype(int) - np.rint(sixteen / 257)).max() <= 1
