@@ -572,10 +572,6 @@ def test_a_lossy_webp_or_avif_is_stored_as_it_decodes_not_recompressed(tmp_path:
     """A PDF holds neither WebP nor AVIF: a lossy one's page is its decoded pixels, stored
     losslessly (several times the file, as the README says), not a JPEG of them, a second lossy
     generation that was still 1.16 to 1.85 times the file at quality 85."""
-    from PIL import features
-
-    if suffix == ".avif" and not features.check("avif"):
-        pytest.skip("this Pillow decodes no AVIF (11.3 or later does)")
     path = tmp_path / f"receipt{suffix}"
     Image.open(RECEIPT).save(path, quality=80)
     pdf = images_pdf([path])
