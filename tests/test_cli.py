@@ -156,17 +156,16 @@ def test_an_image_one_pixel_wide_is_cheap_and_the_batch_goes_on(tmp_path: Path) 
 
 def test_an_unexpected_error_in_one_input_is_one_line_with_exit_code_1() -> None:
     from ocrcli.cli import _input_failure
-    from ocrcli.errors import EXIT_INPUT, EXIT_INTERNAL, BadInputError
+    from ocrcli.errors import EXIT_INPUT, EXIT_INTERNAL, BadInputError, Failure
 
-    message, code = _input_failure("scan.png", ValueError("bad\nshape"))
-    assert (
-        code == EXIT_INTERNAL and message == "scan.png: unexpected ValueError: bad shape (please report this)"
+    failure = _input_failure("scan.png", ValueError("bad\nshape"))
+    assert failure == Failure(
+        "scan.png: unexpected ValueError: bad shape (please report this)", "internal", EXIT_INTERNAL
     )
-    assert _input_failure("big.png", MemoryError()) == ("big.png: out of memory", EXIT_INPUT)
-    assert _input_failure("x.png", BadInputError("x.png", "empty file")) == (
-        "x.png: empty file",
-        EXIT_INPUT,
-    )
+    out_of_memory = Failure("big.png: out of memory", "out-of-memory", EXIT_INPUT)
+    assert _input_failure("big.png", MemoryError()) == out_of_memory
+    empty = BadInputError("x.png", "empty file")
+    assert _input_failure("x.png", empty) == Failure("x.png: empty file", "corrupt", EXIT_INPUT)
 
 
 def test_each_document_names_its_source_as_given(tmp_path: Path) -> None:
