@@ -85,6 +85,7 @@ def show_turned_back(page: pikepdf.Page, degrees: int) -> None:
 def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: GlyphlessFont) -> None:
     """Draw `content` (from textlayer.layer_content) over the page as a Form XObject, invoked in a
     marked-content sequence that `remove_text_layers` recognises."""
+    before, after = _enclosing(page)  # first: content too complex to scan leaves the page as it is
     matrix, width, height = display_frame(page)
     form = pdf.make_stream(
         b"",
@@ -98,7 +99,6 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     form.write(zlib.compress(content, 9), filter=pikepdf.Name.FlateDecode)
     _own_resources(page.obj, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()
-    before, after = _enclosing(page)
     if before:
         page.contents_add(before, prepend=True)
     page.contents_add(after + tag + b" BMC q " + tag + b" Do Q EMC\n")
@@ -111,9 +111,8 @@ def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
     after it. poppler stops drawing a page at a restore too many, so an unbalanced page lost its
     layer in pdftotext and Evince. Content that is one q ... Q already is enclosed (a page we
     wrapped before, whose layer --redo replaces: it is not wrapped once more each time)."""
-    contents = page.obj.get("/Contents")
-    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
-    data = b"\n".join(s.read_bytes() for s in streams if isinstance(s, pikepdf.Stream)).strip()
+    data = page_content(page).strip()
+    refuse_complex_content(data)
     scan = _Balance()
     # Only the operators that matter here: parsing all of a vector page's content took 5 s and
     # 0.8 GB on a 10 MB stream, this 0.8 s and 0.1 GB. But each one parsed takes about 340
@@ -121,7 +120,8 @@ def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
     # renders in 1.4 s) took 7.5 GB and 43 s, then ended in "unexpected MemoryError", in the
     # process that grafts every document of an ocr scan. Content that may hold more of them than
     # _PARSED_AT_MOST (their letters counted anywhere) is streamed through qpdf's tokenizer
-    # instead, in flat memory but at about 0.4 s per MB.
+    # instead, in flat memory but at about 0.4 s per MB (1.1 us a token: 114 s for that page, see
+    # MAX_CONTENT_TOKENS).
     if sum(map(data.count, _BALANCED)) > _PARSED_AT_MOST:
         page.get_filtered_contents(scan)
     else:
@@ -139,6 +139,45 @@ def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
 
 _BALANCED = (b"q", b"Q", b"BMC", b"BDC", b"EMC", b"BT", b"ET")
 _PARSED_AT_MOST = 1_000_000  # operators parsed into a list (see _enclosing): about 340 MB
+
+# The most tokens (numbers, names, strings, operators) of a page's content that grafting reads:
+# about 11 s through qpdf's tokenizer in flat memory (see _enclosing), 4 million operators of a
+# vector drawing. Grafting runs outside the page timeout, in the one process of ocr scan that
+# grafts every document: the 50 million "BT ET" of a 446 KB PDF took it 114 s there.
+MAX_CONTENT_TOKENS = 10_000_000
+# The most tokens parsed whole into memory to take an OCR layer off a page and the forms it draws
+# (--redo, --force): about 230-340 bytes a token (a vector page of 7 million took 1.6 GB, 3.4 s).
+MAX_PARSED_TOKENS = 5_000_000
+_SEPARATORS = b" \t\n\r\f\0()<>[]{}/%"  # PDF's whitespace and delimiters
+
+
+class TooComplex(Exception):
+    """Page content with more tokens than grafting reads: the page is left as it is."""
+
+
+def page_content(page: pikepdf.Page) -> bytes:
+    """The page's content streams, decoded and joined."""
+    contents = page.obj.get("/Contents")
+    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+    return b"\n".join(s.read_bytes() for s in streams if isinstance(s, pikepdf.Stream))
+
+
+def content_tokens(data: bytes) -> int:
+    """At most how many tokens `data` holds, counted at C speed: every token but the first follows
+    a whitespace character or a delimiter (or is one). Counted in slices, in flat memory."""
+    slice_size = 1 << 24
+    count = 1
+    for start in range(0, len(data), slice_size):
+        piece = data[start : start + slice_size]
+        count += len(piece) - len(piece.translate(None, _SEPARATORS))
+    return count
+
+
+def refuse_complex_content(data: bytes, limit: int = MAX_CONTENT_TOKENS, task: str = "rewrite") -> int:
+    """The tokens the content `data` may hold, or TooComplex if over `limit`."""
+    if (tokens := content_tokens(data)) > limit:
+        raise TooComplex(f"page content too complex to {task} (about {tokens:,} tokens; at most {limit:,})")
+    return tokens
 
 
 class _Balance(pikepdf.TokenFilter):
@@ -177,24 +216,45 @@ class _Balance(pikepdf.TokenFilter):
 def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     """Take off an earlier OCR layer: ours (its marked-content sequence) and any invisible text
     drawn by the page or the forms it draws (OCRmyPDF's and Tesseract's layers). True if any went.
-    A form drawn elsewhere too (another page) is left as it is there: this page gets a copy."""
-    removed = False
-    xobjects = _own_resources(page.obj, "/XObject")
-    if LAYER_TAG in xobjects:
-        del xobjects[LAYER_TAG]
-        removed = True
-    instructions = pikepdf.parse_content_stream(page)
-    kept, modes_at_do = _without_ocr_text(instructions)
-    if len(kept) != len(instructions):
-        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(kept))
-        removed = True
+    A form drawn elsewhere too (another page) is left as it is there: this page gets a copy.
+    Raises TooComplex, leaving the page as it was, when the content it parses (the page's and its
+    forms') would be over MAX_PARSED_TOKENS."""
+    budget = [MAX_PARSED_TOKENS]
+    content, modes_at_do = _content_without_ocr_text(page, page_content(page), 0, budget)
     copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None] = {}
+    cleaned = {}
     for name, form in _forms(page.obj):
-        copy = _form_without_ocr_text(pdf, form, modes_at_do.get(name, 0), copies)
+        if name == LAYER_TAG:  # our layer's form: it goes whole
+            continue
+        copy = _form_without_ocr_text(pdf, form, modes_at_do.get(name, 0), copies, budget)
         if copy is not None:
-            _own_resources(page.obj, "/XObject")[name] = copy
-            removed = True
-    return removed
+            cleaned[name] = copy
+    # All parsed within the budget: the page changes only now.
+    xobjects = _own_resources(page.obj, "/XObject")
+    removed = LAYER_TAG in xobjects
+    if removed:
+        del xobjects[LAYER_TAG]
+    if content is not None:
+        page.obj.Contents = pdf.make_stream(content)
+    for name, copy in cleaned.items():
+        xobjects[name] = copy
+    return removed or content is not None or bool(cleaned)
+
+
+def _content_without_ocr_text(
+    holder: pikepdf.Page | pikepdf.Stream, data: bytes, mode: int, budget: list[int]
+) -> tuple[bytes | None, dict[pikepdf.Name, int]]:
+    """The content `data` of a page or form without its OCR text (None: it has none), and the
+    render mode at each form's invocation. Content that never sets a render mode nor marks
+    content, drawn in a visible mode, has none: it is not parsed (a vector drawing of 7 million
+    tokens parsed whole took 1.6 GB). Parsing takes its tokens from `budget`, raising TooComplex
+    when there are not enough left."""
+    if mode != INVISIBLE and not any(op in data for op in (b"Tr", b"BMC", b"BDC")):
+        return None, {}
+    budget[0] -= refuse_complex_content(data, budget[0], "take its OCR layer off")
+    instructions = pikepdf.parse_content_stream(holder)
+    kept, modes_at_do = _without_ocr_text(instructions, mode)
+    return (pikepdf.unparse_content_stream(kept) if len(kept) != len(instructions) else None), modes_at_do
 
 
 def _form_without_ocr_text(
@@ -202,6 +262,7 @@ def _form_without_ocr_text(
     form: pikepdf.Stream,
     mode: int,
     copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None],
+    budget: list[int],
     drawing: frozenset = frozenset(),
 ) -> pikepdf.Stream | None:
     """A copy of `form` (drawn in render mode `mode`) without its OCR text, also that of the forms
@@ -209,20 +270,22 @@ def _form_without_ocr_text(
     layer's form); None if it has none. The form itself is left as it is for others that draw it.
     `copies`: the answers so far, by form and mode, so a form drawn along many paths is cleaned
     once (forms drawing the next one twice, 18 deep, have 2^18 paths: over a minute, 1 GB).
+    `budget`: see _content_without_ocr_text.
     `drawing`: the forms drawing this one, so a form that draws itself ends the descent."""
     key = (form.objgen, mode)
     if key in copies or form.objgen in drawing:
         return copies.get(key)
-    instructions = pikepdf.parse_content_stream(form)
-    kept, modes_at_do = _without_ocr_text(instructions, mode)
+    content, modes_at_do = _content_without_ocr_text(form, form.read_bytes(), mode, budget)
     inner = {}
     for name, child in _forms(form):
-        copy = _form_without_ocr_text(pdf, child, modes_at_do.get(name, 0), copies, drawing | {form.objgen})
+        copy = _form_without_ocr_text(
+            pdf, child, modes_at_do.get(name, 0), copies, budget, drawing | {form.objgen}
+        )
         if copy is not None:
             inner[name] = copy
     copy = None
-    if len(kept) != len(instructions) or inner:
-        copy = _form_copy(pdf, form, pikepdf.unparse_content_stream(kept))
+    if content is not None or inner:
+        copy = _form_copy(pdf, form, form.read_bytes() if content is None else content)
         for name, child in inner.items():
             _own_resources(copy, "/XObject")[name] = child
     copies[key] = copy

@@ -229,6 +229,13 @@ class PdfGrafter:
         page = reading.page
         if page.skipped:
             return page
+        try:  # before any change: a page too complex to rewrite is left as it is
+            if page.lines or reading.replace_layers:
+                pdfgraft.refuse_complex_content(pdfgraft.page_content(pdf_page))
+            if reading.replace_layers:
+                pdfgraft.remove_text_layers(self.pdf, pdf_page)
+        except pdfgraft.TooComplex as exc:
+            return Page(page.page, page.width, page.height, page.dpi, skipped=str(exc))
         self.changed_pages += 1
         # Turned only where text was read: the classifier gives a page with none (scribbles, a
         # drawing) an orientation too, and --rotate-pages turned such a page upside down. Found
@@ -239,8 +246,6 @@ class PdfGrafter:
             page.dpi = page.width * 72 / width_pt  # the page's true resolution, as img2pdf sized it
             if page.orientation:
                 pdfgraft.turn_user_space(pdf_page, page.orientation)
-        if reading.replace_layers:
-            pdfgraft.remove_text_layers(self.pdf, pdf_page)
         if reading.visible_text:  # --force: the page's own text is not doubled
             _drop_words_on_text(page, reading.visible_text, pdf_page, page.dpi)
         if turn:

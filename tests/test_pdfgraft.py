@@ -379,3 +379,57 @@ def test_redoing_a_page_again_and_again_does_not_nest_its_content_deeper(tmp_pat
         depths.append(deepest)
     assert depths == [depths[0]] * 3, depths
     assert pdftotext(saved(pdf, tmp_path / "out.pdf"), "-raw").split() == LAYER_WORDS
+
+
+def _layer_page(pdf: pikepdf.Pdf) -> Page:
+    """The OCR of page 1 as LAYER_WORDS near its top left (its pixels are points)."""
+    _, width, height = display_frame(pdf.pages[0])
+    quad = (10, 10, 60, 10, 60, 22, 10, 22)
+    return Page(
+        1, round(width), round(height), 72.0, lines=[Line("ocrcli", quad, 0.99, [Word("ocrcli", quad, 0.99)])]
+    )
+
+
+def _graft_unless_too_complex(content: bytes, replace_layers: bool) -> tuple[Page, bytes, bytes]:
+    """Graft a one-word OCR onto phototest whose page content ends in `content`, as ocr pdf
+    and ocr scan do (--redo, --force: `replace_layers`): (the page returned, the page's content
+    before, after)."""
+    from ocrcli.searchable import PageReading, PdfGrafter
+
+    pdf = scan_pdf(content)
+    page = pdf.pages[0]
+    before = page.obj.Contents[-1].read_bytes() if isinstance(page.obj.Contents, pikepdf.Array) else b""
+    grafter = PdfGrafter(pdf)
+    result = grafter.add(0, PageReading(_layer_page(pdf), replace_layers=replace_layers))
+    contents = page.obj.Contents
+    after = contents[-1].read_bytes() if isinstance(contents, pikepdf.Array) else contents.read_bytes()
+    return result, before, after
+
+
+def test_redo_refuses_a_page_it_would_parse_into_gigabytes() -> None:
+    """--redo and --force parse a page's whole content into a list to take invisible text off,
+    about 340 bytes an operator: a 446 KB PDF whose page says "BT ET" 50 million times took 7.5 GB,
+    then MemoryError. Here 3 million of them and a render mode 3 (so the content may hold an OCR
+    layer): 2 GB and 20 s before; now the page is left as it is and skipped, saying why."""
+    result, before, after = _graft_unless_too_complex(b"3 Tr\n" + b"BT ET\n" * 3_000_000, True)
+    assert result.skipped is not None and "too complex" in result.skipped, result.skipped
+    assert not result.lines and after == before
+
+
+def test_a_page_too_complex_to_scan_in_good_time_is_skipped() -> None:
+    """The layer's enclosing streams content with over a million q, Q, BT, ET (and marked
+    content) operators through qpdf's tokenizer in flat memory, but at about 1.1 us a token: 2
+    minutes of the grafting process's CPU for 50 million "BT ET", outside any page timeout. Over
+    MAX_CONTENT_TOKENS the page is skipped instead (6 million "BT ET": 13 s before)."""
+    result, before, after = _graft_unless_too_complex(b"BT ET\n" * 6_000_000, False)
+    assert result.skipped is not None and "too complex" in result.skipped, result.skipped
+    assert not result.lines and after == before
+
+
+def test_redo_grafts_a_heavy_vector_page_that_cannot_hold_invisible_text(tmp_path: Path) -> None:
+    """A vector drawing of 600,000 paths (6.6 million tokens, 2.4 million operators) that sets no
+    render mode nor marks content cannot hold an OCR layer: --redo grafts it without parsing it
+    whole (over MAX_PARSED_TOKENS; a vector page of 7 million tokens took 1.6 GB so)."""
+    result, _, after = _graft_unless_too_complex(b"0 0 0 RG 1 2 m 3 4 l S\n" * 600_000, True)
+    assert result.skipped is None and result.lines
+    assert b"/OcrcliTextLayer Do" in after

@@ -1485,6 +1485,32 @@ def test_a_page_of_millions_of_empty_text_objects_is_grafted_in_flat_memory(tmp_
     assert peak_kb < 1_000_000, f"peak {peak_kb / 1e6:.2f} GB"
 
 
+def test_a_page_too_complex_to_rewrite_is_skipped_and_the_others_ocred(tmp_path: Path) -> None:
+    """--redo on a PDF whose first page says "BT ET" 3 million times after a render mode 3: taking
+    its OCR layer off parsed every operator into memory (2 GB here; 50 million took 7.5 GB, then
+    'unexpected MemoryError', exit 1). Now that page is skipped, saying why, and the next OCRed."""
+    import zlib
+
+    pdf_path = tmp_path / "bomb.pdf"
+    scan = str(DATA / "tess" / "img" / "phototest-rotated-180.png")
+    pdf_path.write_bytes(img2pdf.convert([scan, str(PHOTOTEST)]))
+    with pikepdf.open(pdf_path, allow_overwriting_input=True) as pdf:
+        bomb = pdf.make_stream(b"")
+        bomb.write(zlib.compress(b"3 Tr\n" + b"BT ET\n" * 3_000_000, 9), filter=pikepdf.Name.FlateDecode)
+        pdf.pages[0].contents_add(bomb)
+        pdf.save(pdf_path)
+    run, peak_kb = _ocr_with_peak_memory(
+        "pdf", pdf_path, "-o", tmp_path / "out.pdf", "--redo", timeout=300, logs=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"{pdf_path}: page 1 skipped: page content too complex to take its OCR layer off" in run.stderr
+    assert "a lot of 12 point text" in pdftotext(tmp_path / "out.pdf", page=2)
+    assert pdftotext(tmp_path / "out.pdf", page=1).strip() == ""
+    pages = json.loads((tmp_path / "out.json").read_text())["pages"]
+    assert "too complex" in pages[0]["skipped"] and "skipped" not in pages[1]
+    assert peak_kb < 1_000_000, f"peak {peak_kb / 1e6:.2f} GB"
+
+
 def test_every_corpus_pdf_ends_cleanly_and_no_original_changes(tmp_path: Path) -> None:
     """Every real-world or malformed PDF: a correct output or a one-line error with a documented
     exit code, within 60 s and 2 GB; never a traceback, a hang or a changed original."""
