@@ -235,7 +235,9 @@ class PdfGrafter:
             if reading.replace_layers:
                 pdfgraft.remove_text_layers(self.pdf, pdf_page)
         except pdfgraft.TooComplex as exc:
-            return Page(page.page, page.width, page.height, page.dpi, skipped=str(exc))
+            return Page(
+                page.page, page.width, page.height, page.dpi, skipped=str(exc), skip_kind="too-complex"
+            )
         self.changed_pages += 1
         # Turned only where text was read: the classifier gives a page with none (scribbles, a
         # drawing) an orientation too, and --rotate-pages turned such a page upside down. Found

@@ -413,6 +413,7 @@ def test_redo_refuses_a_page_it_would_parse_into_gigabytes() -> None:
     layer): 2 GB and 20 s before; now the page is left as it is and skipped, saying why."""
     result, before, after = _graft_unless_too_complex(b"3 Tr\n" + b"BT ET\n" * 3_000_000, True)
     assert result.skipped is not None and "too complex" in result.skipped, result.skipped
+    assert result.skip_kind == "too-complex"
     assert not result.lines and after == before
 
 

@@ -1508,6 +1508,7 @@ def test_a_page_too_complex_to_rewrite_is_skipped_and_the_others_ocred(tmp_path:
     assert pdftotext(tmp_path / "out.pdf", page=1).strip() == ""
     pages = json.loads((tmp_path / "out.json").read_text())["pages"]
     assert "too complex" in pages[0]["skipped"] and "skipped" not in pages[1]
+    assert pages[0]["skip_kind"] == "too-complex"
     assert peak_kb < 1_000_000, f"peak {peak_kb / 1e6:.2f} GB"
 
 
