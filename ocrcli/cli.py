@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -485,10 +486,20 @@ def pdf_command(
     cjk: CjkOption = False,
     models_dir: ModelsOption = None,
     threads: ThreadsOption = None,
+    page_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            metavar="SECONDS",
+            help="Read each page in a worker process, stopped if the page takes longer; the run then "
+            "fails (exit 3). Default: no limit, one process.",
+        ),
+    ] = None,
 ) -> None:
     """OCR a PDF: add an invisible text layer to its pages without changing anything else, and
     write a JSON sidecar. Pages that already have text are left alone unless --force or --redo."""
-    from ocrcli.searchable import ocr_pdf
+    from ocrcli.pool import EngineSpec
+    from ocrcli.searchable import ocr_pdf, ocr_pdf_in_worker
 
     output = _pdf_output("-o", output_given, json_out, text)
     sidecar = _file_option("--sidecar", sidecar_given)
@@ -510,9 +521,15 @@ def pdf_command(
         [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _json_file(json_out))],
     )
     _refuse_closed_stdout(json_out, text)
-    engine = _load_engine(tier, models_dir, threads, cjk)
+    if page_timeout is None:
+        engine = _load_engine(tier, models_dir, threads, cjk)
+        make = functools.partial(ocr_pdf, engine)
+    else:  # the worker loads the models; a missing or corrupt one is exit 4 before any work
+        _run_or_exit(lambda: models.select(tier.value, models_dir))
+        spec = EngineSpec(tier.value, str(models_dir) if models_dir else None, threads, cjk)
+        make = functools.partial(ocr_pdf_in_worker, spec, page_timeout=page_timeout)
     _write_pdf(
-        lambda: _named_as_given(ocr_pdf(engine, source, dest, options), [given]),
+        lambda: _named_as_given(make(source, dest, options), [given]),
         [given],
         dest,
         sidecar,

@@ -32,7 +32,7 @@ class EngineSpec:
 
     tier: str = "fast"
     models_dir: str | None = None
-    threads: int = 1
+    threads: int | None = 1  # None: the engine's default (OCRCLI_THREADS, else 1)
     cjk: bool = False  # read CJK characters too (see ocrcli.charset)
 
 

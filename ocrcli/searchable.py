@@ -21,7 +21,7 @@ import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import Document, Page, Word
-from ocrcli.errors import BadInputError, UsageError, input_size, one_line, reading_input
+from ocrcli.errors import BadInputError, OcrError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
@@ -30,6 +30,7 @@ from ocrcli.textlayer import layer_content
 
 if TYPE_CHECKING:  # the batch runner's parent process grafts pages without loading onnxruntime
     from ocrcli.pipeline import Engine
+    from ocrcli.pool import EngineSpec
 
 
 class ExistingText(StrEnum):
@@ -117,6 +118,43 @@ class PageReading:
 def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None = None) -> Document:
     """OCR `source` and write the searchable PDF to `dest` (which may be `source` itself)."""
     options = options or PdfOptions()
+
+    def readings(opened: pdfpages.OpenPdf) -> Iterator[PageReading]:
+        for index in range(len(opened.pdf.pages)):
+            yield read_pdf_page(engine, opened.render, index, options, source)
+
+    return _ocr_pdf(readings, engine.models.names(), source, dest, options)
+
+
+def ocr_pdf_in_worker(
+    spec: EngineSpec, source: Path, dest: Path, options: PdfOptions, page_timeout: float
+) -> Document:
+    """ocr_pdf, each page rendered and OCRed in a worker process (ocr scan's pool, of one), which
+    is stopped if a page takes over `page_timeout` seconds: the document then fails."""
+    from ocrcli.pool import PageTask, TaskFailed, WorkerPool
+
+    def readings(opened: pdfpages.OpenPdf) -> Iterator[PageReading]:
+        opened.render.close()  # the worker renders; this process grafts
+        tasks = (
+            (index, PageTask("pdf", str(source), index, options)) for index in range(len(opened.pdf.pages))
+        )
+        with WorkerPool(1, spec, page_timeout) as pool:
+            for _, result in pool.run(tasks):  # one worker: in page order
+                if isinstance(result, TaskFailed):
+                    raise OcrError(str(result))  # exit 3, as in ocr scan; it names the file and page
+                yield result
+
+    return _ocr_pdf(readings, models.select(spec.tier, spec.models_dir).names(), source, dest, options)
+
+
+def _ocr_pdf(
+    readings: Callable[[pdfpages.OpenPdf], Iterator[PageReading]],
+    model_names: dict[str, str],
+    source: Path,
+    dest: Path,
+    options: PdfOptions,
+) -> Document:
+    """OCR `source`, its pages read by `readings`, and write the searchable PDF to `dest`."""
     start = time.perf_counter()
     input_size(source, "a PDF")  # first: it says why a path is no file (and a pipe is not hashed)
     with reading_input(source):
@@ -130,15 +168,12 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
             raise UsageError(source, f"--pages {options.pages}: it has {count} page{'s' * (count > 1)}")
         with rewrite_errors(source):
             grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
-            pages = [
-                grafter.add(index, read_pdf_page(engine, opened.render, index, options, source))
-                for index in range(len(opened.pdf.pages))
-            ]
+            pages = [grafter.add(index, reading) for index, reading in enumerate(readings(opened))]
             grafter.save(dest, source, options.password, sha256)
     finally:
         opened.close()
     origin = {"path": str(source), "sha256": sha256}
-    return Document(origin, pages, engine.models.names(), {"total": time.perf_counter() - start})
+    return Document(origin, pages, model_names, {"total": time.perf_counter() - start})
 
 
 def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages: bool = False) -> Document:

@@ -1512,6 +1512,23 @@ def test_a_page_too_complex_to_rewrite_is_skipped_and_the_others_ocred(tmp_path:
     assert peak_kb < 1_000_000, f"peak {peak_kb / 1e6:.2f} GB"
 
 
+def test_ocr_pdf_stops_a_page_over_its_time_limit(tmp_path: Path) -> None:
+    """ocr pdf --page-timeout, as ocr scan's: the page is read in a worker process, stopped when
+    over the limit (here every page is "stuck": a real page takes far more than 0.01 s); the
+    run fails, naming the file and the page, and writes nothing. Under the limit, as before."""
+    source = tmp_path / "scan.pdf"
+    source.write_bytes(img2pdf.convert(str(PHOTOTEST)))
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", source, "-o", out, "--page-timeout", "0.01")
+    assert run.returncode == 3, run.stderr
+    assert run.stderr == f"ocr: error: {source}: page 1: not done after 0.01 s; stopped\n"
+    assert not out.exists() and not out.with_suffix(".json").exists()
+    run = ocr("pdf", source, "-o", out, "--page-timeout", "120")
+    assert run.returncode == 0, run.stderr
+    assert "a lot of 12 point text" in pdftotext(out)
+    assert json.loads(out.with_suffix(".json").read_text())["pages"][0]["lines"]
+
+
 def test_every_corpus_pdf_ends_cleanly_and_no_original_changes(tmp_path: Path) -> None:
     """Every real-world or malformed PDF: a correct output or a one-line error with a documented
     exit code, within 60 s and 2 GB; never a traceback, a hang or a changed original."""
