@@ -46,12 +46,14 @@ class PageTask:
     options: PdfOptions | None = None  # for PDFs
 
 
-class TaskFailed(Exception):
-    """A task's failure (worker exceptions do not cross the pipe as objects)."""
+class TaskFailed(OcrError):
+    """A task's failure (worker exceptions do not cross the pipe as objects), with its kind and
+    exit code."""
 
     def __init__(self, failure: Failure):
         super().__init__(failure.message)
         self.failure = failure
+        self.kind, self.exit_code = failure.kind, failure.exit_code
 
 
 LOADING_ALLOWANCE = 120.0  # seconds a new worker may take to load its models (about 1 s here)

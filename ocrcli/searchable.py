@@ -21,7 +21,7 @@ import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import Document, Page, Word
-from ocrcli.errors import BadInputError, OcrError, UsageError, input_size, one_line, reading_input
+from ocrcli.errors import BadInputError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
@@ -141,7 +141,7 @@ def ocr_pdf_in_worker(
         with WorkerPool(1, spec, page_timeout) as pool:
             for _, result in pool.run(tasks):  # one worker: in page order
                 if isinstance(result, TaskFailed):
-                    raise OcrError(str(result))  # exit 3, as in ocr scan; it names the file and page
+                    raise result  # it names the file and page; a timeout is exit 3, as in ocr scan
                 yield result
 
     return _ocr_pdf(readings, models.select(spec.tier, spec.models_dir).names(), source, dest, options)

@@ -1519,9 +1519,10 @@ def test_ocr_pdf_stops_a_page_over_its_time_limit(tmp_path: Path) -> None:
     source = tmp_path / "scan.pdf"
     source.write_bytes(img2pdf.convert(str(PHOTOTEST)))
     out = tmp_path / "out.pdf"
-    run = ocr("pdf", source, "-o", out, "--page-timeout", "0.01")
+    run = ocr("pdf", source, "-o", out, "--page-timeout", "0.01", "--json", "-")
     assert run.returncode == 3, run.stderr
     assert run.stderr == f"ocr: error: {source}: page 1: not done after 0.01 s; stopped\n"
+    assert json.loads(run.stdout)["error"]["kind"] == "timeout"
     assert not out.exists() and not out.with_suffix(".json").exists()
     run = ocr("pdf", source, "-o", out, "--page-timeout", "120")
     assert run.returncode == 0, run.stderr
