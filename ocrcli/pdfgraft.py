@@ -12,8 +12,10 @@ stay as they were.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pikepdf
@@ -111,8 +113,7 @@ def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
     after it. poppler stops drawing a page at a restore too many, so an unbalanced page lost its
     layer in pdftotext and Evince. Content that is one q ... Q already is enclosed (a page we
     wrapped before, whose layer --redo replaces: it is not wrapped once more each time)."""
-    data = page_content(page).strip()
-    refuse_complex_content(data)
+    data = read_content(content_streams(page)).strip()
     scan = _Balance()
     # Only the operators that matter here: parsing all of a vector page's content took 5 s and
     # 0.8 GB on a 10 MB stream, this 0.8 s and 0.1 GB. But each one parsed takes about 340
@@ -143,41 +144,80 @@ _PARSED_AT_MOST = 1_000_000  # operators parsed into a list (see _enclosing): ab
 # The most tokens (numbers, names, strings, operators) of a page's content that grafting reads:
 # about 11 s through qpdf's tokenizer in flat memory (see _enclosing), 4 million operators of a
 # vector drawing. Grafting runs outside the page timeout, in the one process of ocr scan that
-# grafts every document: the 50 million "BT ET" of a 446 KB PDF took it 114 s there.
+# grafts every document: the 50 million "BT ET" of a 446 KB PDF took it 114 s there. With
+# --redo and --force, the page's content and its forms' count together.
 MAX_CONTENT_TOKENS = 10_000_000
+MAX_BYTES_A_TOKEN = 16  # and so 160 MB of content at most (4 is usual; more: long strings, comments)
 # The most tokens parsed whole into memory to take an OCR layer off a page and the forms it draws
 # (--redo, --force): about 230-340 bytes a token (a vector page of 7 million took 1.6 GB, 3.4 s).
 MAX_PARSED_TOKENS = 5_000_000
 _SEPARATORS = b" \t\n\r\f\0()<>[]{}/%"  # PDF's whitespace and delimiters
+_PIECE = 1 << 24  # bytes of content looked at at a time
 
 
 class TooComplex(Exception):
     """Page content with more tokens than grafting reads: the page is left as it is."""
 
 
-def page_content(page: pikepdf.Page) -> bytes:
-    """The page's content streams, decoded and joined."""
+class Budget:
+    """What grafting may still read (tokens), and parse whole, of one page's content."""
+
+    def __init__(self) -> None:
+        self.read = MAX_CONTENT_TOKENS
+        self.parsed = MAX_PARSED_TOKENS
+
+
+def content_streams(page: pikepdf.Page) -> list[pikepdf.Stream]:
     contents = page.obj.get("/Contents")
-    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
-    return b"\n".join(s.read_bytes() for s in streams if isinstance(s, pikepdf.Stream))
+    return [
+        s
+        for s in (contents if isinstance(contents, pikepdf.Array) else [contents])
+        if isinstance(s, pikepdf.Stream)
+    ]
 
 
-def content_tokens(data: bytes) -> int:
-    """At most how many tokens `data` holds, counted at C speed: every token but the first follows
-    a whitespace character or a delimiter (or is one). Counted in slices, in flat memory."""
-    slice_size = 1 << 24
-    count = 1
-    for start in range(0, len(data), slice_size):
-        piece = data[start : start + slice_size]
-        count += len(piece) - len(piece.translate(None, _SEPARATORS))
-    return count
+def read_content(streams: list[pikepdf.Stream], budget: Budget | None = None) -> bytes:
+    """The streams' data, decoded and joined; TooComplex, before they are read whole, if they may
+    hold more tokens than `budget` has left to read (a fresh one by default), which they take."""
+    budget = budget or Budget()
+    budget.read -= count_tokens(streams, budget.read)
+    return b"\n".join(s.read_bytes() for s in streams)
 
 
-def refuse_complex_content(data: bytes, limit: int = MAX_CONTENT_TOKENS, task: str = "rewrite") -> int:
-    """The tokens the content `data` may hold, or TooComplex if over `limit`."""
-    if (tokens := content_tokens(data)) > limit:
-        raise TooComplex(f"page content too complex to {task} (about {tokens:,} tokens; at most {limit:,})")
+def count_tokens(streams: list[pikepdf.Stream], limit: int = MAX_CONTENT_TOKENS) -> int:
+    """At most how many tokens the streams hold, counted at C speed (every token but the first
+    follows a whitespace character or a delimiter, or is one) on their data decoded piece by piece,
+    in flat memory: TooComplex as soon as that is over `limit`, or their size over
+    MAX_BYTES_A_TOKEN times `limit`. 1 MB of Flate can hold 1 GB of spaces, which read whole took
+    2.2 GB (qpdf's copy and Python's)."""
+    tokens = size = 0
+    for stream in streams:
+        tokens += 1
+        for piece in _decoded_pieces(stream):
+            size += len(piece)
+            tokens += len(piece) - len(piece.translate(None, _SEPARATORS))
+            if tokens > limit or size > MAX_BYTES_A_TOKEN * limit:
+                most = (
+                    f"{MAX_CONTENT_TOKENS:,} tokens or {MAX_BYTES_A_TOKEN * MAX_CONTENT_TOKENS // 10**6} MB"
+                )
+                raise TooComplex(f"page content too complex to rewrite (over {most})")
     return tokens
+
+
+def _decoded_pieces(stream: pikepdf.Stream) -> Iterator[bytes]:
+    """The stream's decoded data in pieces of _PIECE bytes or so: inflated piece by piece if it
+    has Flate alone (as content streams have), else decoded by qpdf whole."""
+    flate = stream.get("/Filter") in (pikepdf.Name.FlateDecode, pikepdf.Array([pikepdf.Name.FlateDecode]))
+    if flate and "/DecodeParms" not in stream:
+        inflate, data = zlib.decompressobj(), stream.read_raw_bytes()
+        with contextlib.suppress(zlib.error):  # damaged: qpdf says what it can read of it, below
+            while data and not inflate.eof:
+                yield inflate.decompress(data, _PIECE)
+                data = inflate.unconsumed_tail
+            return
+    data = stream.read_bytes()
+    for start in range(0, len(data), _PIECE):
+        yield data[start : start + _PIECE]
 
 
 class _Balance(pikepdf.TokenFilter):
@@ -217,10 +257,10 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     """Take off an earlier OCR layer: ours (its marked-content sequence) and any invisible text
     drawn by the page or the forms it draws (OCRmyPDF's and Tesseract's layers). True if any went.
     A form drawn elsewhere too (another page) is left as it is there: this page gets a copy.
-    Raises TooComplex, leaving the page as it was, when the content it parses (the page's and its
-    forms') would be over MAX_PARSED_TOKENS."""
-    budget = [MAX_PARSED_TOKENS]
-    content, modes_at_do = _content_without_ocr_text(page, page_content(page), 0, budget)
+    Raises TooComplex, leaving the page as it was, when the content it reads (the page's and its
+    forms') would be over MAX_CONTENT_TOKENS, or what it parses over MAX_PARSED_TOKENS."""
+    budget = Budget()
+    content, modes_at_do = _content_without_ocr_text(page, content_streams(page), 0, budget)
     copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None] = {}
     cleaned = {}
     for name, form in _forms(page.obj):
@@ -242,16 +282,22 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
 
 
 def _content_without_ocr_text(
-    holder: pikepdf.Page | pikepdf.Stream, data: bytes, mode: int, budget: list[int]
+    holder: pikepdf.Page | pikepdf.Stream, streams: list[pikepdf.Stream], mode: int, budget: Budget
 ) -> tuple[bytes | None, dict[pikepdf.Name, int]]:
-    """The content `data` of a page or form without its OCR text (None: it has none), and the
-    render mode at each form's invocation. Content that never sets a render mode nor marks
+    """The content of a page or form (in `streams`) without its OCR text (None: it has none), and
+    the render mode at each form's invocation. Content that never sets a render mode nor marks
     content, drawn in a visible mode, has none: it is not parsed (a vector drawing of 7 million
-    tokens parsed whole took 1.6 GB). Parsing takes its tokens from `budget`, raising TooComplex
-    when there are not enough left."""
+    tokens parsed whole took 1.6 GB). Reading and parsing take their tokens from `budget`,
+    raising TooComplex when there are not enough left."""
+    read_before = budget.read
+    data = read_content(streams, budget)
     if mode != INVISIBLE and not any(op in data for op in (b"Tr", b"BMC", b"BDC")):
         return None, {}
-    budget[0] -= refuse_complex_content(data, budget[0], "take its OCR layer off")
+    budget.parsed -= read_before - budget.read
+    if budget.parsed < 0:
+        raise TooComplex(
+            f"page content too complex to take its OCR layer off (over {MAX_PARSED_TOKENS:,} tokens)"
+        )
     instructions = pikepdf.parse_content_stream(holder)
     kept, modes_at_do = _without_ocr_text(instructions, mode)
     return (pikepdf.unparse_content_stream(kept) if len(kept) != len(instructions) else None), modes_at_do
@@ -275,7 +321,7 @@ def _form_without_ocr_text(
     key = (form.objgen, mode)
     if key in copies or form.objgen in drawing:
         return copies.get(key)
-    content, modes_at_do = _content_without_ocr_text(form, form.read_bytes(), mode, budget)
+    content, modes_at_do = _content_without_ocr_text(form, [form], mode, budget)
     inner = {}
     for name, child in _forms(form):
         copy = _form_without_ocr_text(

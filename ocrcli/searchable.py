@@ -266,7 +266,7 @@ class PdfGrafter:
             return page
         try:  # before any change: a page too complex to rewrite is left as it is
             if page.lines or reading.replace_layers:
-                pdfgraft.refuse_complex_content(pdfgraft.page_content(pdf_page))
+                pdfgraft.count_tokens(pdfgraft.content_streams(pdf_page))
             if reading.replace_layers:
                 pdfgraft.remove_text_layers(self.pdf, pdf_page)
         except pdfgraft.TooComplex as exc:

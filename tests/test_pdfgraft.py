@@ -434,3 +434,36 @@ def test_redo_grafts_a_heavy_vector_page_that_cannot_hold_invisible_text(tmp_pat
     result, _, after = _graft_unless_too_complex(b"0 0 0 RG 1 2 m 3 4 l S\n" * 600_000, True)
     assert result.skipped is None and result.lines
     assert b"/OcrcliTextLayer Do" in after
+
+
+@pytest.mark.parametrize("where", ["page", "form"])
+def test_content_that_inflates_to_half_a_gigabyte_is_refused_in_flat_memory(where: str) -> None:
+    """Half a megabyte of Flate that inflates to 512 MB of spaces, as the page's content or as a
+    form's that --redo reads: each was read whole (held twice, by qpdf and by Python: 1 GB of
+    spaces took ocr scan's grafting process to 2.18 GB). Now inflated piece by piece and refused
+    as soon as it is over the limit."""
+    import tracemalloc
+    import zlib
+
+    from ocrcli.searchable import PageReading, PdfGrafter
+
+    deflate = zlib.compressobj(9)
+    spaces = b" " * (1 << 20)
+    raw = b"".join(deflate.compress(spaces) for _ in range(512)) + deflate.flush()
+    pdf = scan_pdf()
+    bomb = form_xobject(pdf, b"") if where == "form" else pdf.make_stream(b"")
+    bomb.write(raw, filter=pikepdf.Name.FlateDecode)
+    page = pdf.pages[0]
+    if where == "form":
+        page.obj.Resources.XObject.Bomb = bomb
+        page.contents_add(b"q /Bomb Do Q")
+    else:
+        page.contents_add(bomb)
+    tracemalloc.start()
+    try:
+        result = PdfGrafter(pdf).add(0, PageReading(_layer_page(pdf), replace_layers=True))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.skipped is not None and "too complex" in result.skipped, result.skipped
+    assert peak < 100_000_000, f"{peak / 1e6:.0f} MB"
