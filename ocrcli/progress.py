@@ -67,6 +67,8 @@ class ScanDisplay:
 
     def document_finished(self, outcome: Outcome) -> None:
         self.progress.advance(self.task)
+        for note in outcome.notes:
+            self.log(f"ocr: {note}")
         if outcome.status == "failed":
             self.log(f"ocr: error: {outcome.error.message}")
         elif self.verbose:

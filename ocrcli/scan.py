@@ -104,6 +104,7 @@ class Outcome:
     seconds: float = 0.0
     error: Failure | None = None
     skipped_pages: dict[str, int] = field(default_factory=dict)  # reason -> count
+    notes: list[str] = field(default_factory=list)  # lines for stderr: pages left as they were
 
 
 class StreamFailed(Exception):
@@ -145,6 +146,7 @@ class _Open:
     arrived: dict[int, PageReading] = field(default_factory=dict)
     failed: str | None = None
     skipped_pages: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # see Outcome
 
     def close(self) -> None:
         self.spool.close()
@@ -348,6 +350,8 @@ class Scan:
                 if doc.grafter is not None:
                     with rewrite_errors(doc.item.path):
                         page = doc.grafter.add(doc.next_page, reading)
+                    if page.skipped and not reading.page.skipped:  # OCRed, but too complex to rewrite
+                        doc.notes.append(f"{doc.item.path}: page {page.page} skipped: {page.skipped}")
                 if page.skipped:
                     doc.skipped_pages[page.skipped] = doc.skipped_pages.get(page.skipped, 0) + 1
                 doc.spool.write(json.dumps(page_entry(page, doc.earlier), ensure_ascii=False) + "\n")
@@ -402,7 +406,9 @@ class Scan:
             )
             write_atomically(item.sidecar, write, made_from=[item.path], private=private)
         self.open.pop(item.path, None)
-        outcome = Outcome(item, "done", doc.page_count, seconds, skipped_pages=doc.skipped_pages)
+        outcome = Outcome(
+            item, "done", doc.page_count, seconds, skipped_pages=doc.skipped_pages, notes=doc.notes
+        )
         if self.stream is not None:
             self._stream_document(head, doc.spool)
         doc.close()

@@ -357,6 +357,29 @@ def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp
     assert not temporaries(tmp_path)
 
 
+def test_a_page_too_complex_to_rewrite_is_named_on_stderr_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """The page is skipped while grafting (see pdfgraft.MAX_CONTENT_TOKENS), and that was said
+    only in the summary, by reason, and in the JSON: a line now names the file and the page, as
+    ocr pdf's does. Its document is done, the next page and the other documents OCRed."""
+    import zlib
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.tif")
+    bomb = image_pdf(folder / "b.pdf", TESS / "phototest.tif", 2)
+    with pikepdf.open(bomb, allow_overwriting_input=True) as pdf:
+        content = pdf.make_stream(b"")
+        content.write(zlib.compress(b"BT ET\n" * 6_000_000, 9), filter=pikepdf.Name.FlateDecode)
+        pdf.pages[0].contents_add(content)
+        pdf.save(bomb)
+    run = ocr("scan", folder, "-o", tmp_path / "out", "--jobs", "1", "--json", "-")
+    assert run.returncode == 0, run.stderr
+    assert f"ocr: {bomb}: page 1 skipped: page content too complex to rewrite" in run.stderr
+    docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, run.stdout.splitlines())}
+    assert [d["status"] for d in docs.values()] == ["done", "done"]
+    assert "too complex" in docs["b.pdf"]["pages"][0]["skipped"] and docs["b.pdf"]["pages"][1]["lines"]
+
+
 def test_the_page_time_limit_does_not_count_loading_the_models(tmp_path: Path) -> None:
     """A worker loads its models (about 1 s) before its first page; that used to count against
     the page's limit, and a worker started to replace a stopped one failed the next page too."""
