@@ -106,7 +106,8 @@ def _without_stray_ideographs(lines: list[Line]) -> list[Line]:
     """The lines with the CJK characters of short lines taken out, unless the page writes CJK (a
     line of CJK_TEXT_CHARS or more): on a page in another script such a character is a mark the
     recogniser took for an ideograph (a chart's axis ticks came out as a row of 17 "不", a
-    receipt's "*S" as "*ー"). Lines and words left empty go."""
+    receipt's "*S" as "*ー"). Lines and words left empty go, and a line's box shrinks to the words
+    it keeps."""
     if any(sum(map(unspaced_script, ln.text)) >= CJK_TEXT_CHARS for ln in lines):
         return lines
     kept = []
@@ -119,7 +120,10 @@ def _without_stray_ideographs(lines: list[Line]) -> list[Line]:
             ]
             if not words:
                 continue
-            line = Line(" ".join(w.text for w in words), line.quad, line.confidence, words, line.block)
+            if len(words) < len(line.words):
+                line = linesplit.part_line(line, words)
+            else:
+                line = Line(" ".join(w.text for w in words), line.quad, line.confidence, words, line.block)
         kept.append(line)
     return kept
 

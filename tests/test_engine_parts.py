@@ -316,6 +316,12 @@ def test_stray_ideographs_go_only_from_pages_without_cjk_text() -> None:
     kept = _without_stray_ideographs(latin_page)
     assert [ln.text for ln in kept] == ["600", "Support", "*", "No vote 不 here"]
     assert [w.text for w in kept[2].words] == ["*"]
+    # A line left with some of its words spans only them: "不 5" keeps the 5 and the 5's box.
+    mark, five = (0, 0, 10, 0, 10, 10, 0, 10), (20, 0, 30, 0, 30, 10, 20, 10)
+    [tick] = _without_stray_ideographs(
+        [Line("不 5", (0, 0, 30, 0, 30, 10, 0, 10), 0.9, [Word("不", mark, 0.9), Word("5", five, 0.9)])]
+    )
+    assert tick.text == "5" and tick.box == (20, 0, 30, 10)
     # On a page with Chinese text, a short line is as likely text as a mark: kept.
     chinese_page = [line("如有千便，敬请厚谅"), line("米"), line("TOTAL")]
     assert _without_stray_ideographs(chinese_page) == chinese_page
