@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import re
 import shutil
 import sys
@@ -20,7 +21,7 @@ import pikepdf
 import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
-from ocrcli.document import Document, Page, Word
+from ocrcli.document import Document, Line, Page, Word
 from ocrcli.errors import BadInputError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
@@ -382,14 +383,21 @@ def _drop_words_on_text(
             return any(lo <= start <= hi for lo, hi in spans)
         return covered >= 0.5 * (end - start)
 
-    # A line that keeps some of its words is cut to them: its box, quad and confidence were the
-    # whole line's, the page's own text included, where a script cropping or redacting it looks.
-    kept = [(line, [w for w in line.words if not on_text(w)]) for line in result.lines]
-    result.lines = [linesplit.part_line(line, words) for line, words in kept if words]
+    result.lines = [
+        part for line in result.lines for part in kept_parts(line, [not on_text(w) for w in line.words])
+    ]
     # A block whose lines all went leaves no gap in the numbering: a line's block indexes `blocks`.
     numbers = {block: number for number, block in enumerate(sorted({line.block for line in result.lines}))}
     for line in result.lines:
         line.block = numbers[line.block]
+
+
+def kept_parts(line: Line, kept: list[bool]) -> list[Line]:
+    """The parts of `line` that hold the words `kept` says to keep, one per run of consecutive
+    ones: a line's box, quad and confidence were the whole line's, the page's own text included,
+    where a script cropping or redacting it looks (a part across a dropped word took it in)."""
+    runs = itertools.groupby(zip(line.words, kept, strict=True), key=lambda pair: pair[1])
+    return [linesplit.part_line(line, [word for word, _ in run]) for keep, run in runs if keep]
 
 
 def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> tuple[str, str] | None:

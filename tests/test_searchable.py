@@ -1770,3 +1770,22 @@ def test_rotate_pages_leaves_a_page_with_no_text_found_as_it_displays(tmp_path: 
         (page,) = json.loads(out.with_suffix(".json").read_text())["pages"]
         assert (page["orientation"], page["lines"]) == (180, []), command
         assert not failures(check(original, out, out.with_suffix(".json"))), command
+
+
+def test_force_keeps_a_part_of_a_line_per_run_of_kept_words() -> None:
+    """--force drops the words on the page's own text; a line keeping words on both sides of
+    dropped ones spanned them (and the page's text under them) in one box: it is now a part per
+    run of kept words, each with its words' extent, text and confidence."""
+    from ocrcli.searchable import kept_parts
+
+    def quad(x0: float, x1: float) -> tuple[float, ...]:
+        return (x0, 0, x1, 0, x1, 10, x0, 10)
+
+    words = [Word(f"w{k}", quad(20 * k, 20 * k + 15), 0.5 + k / 10) for k in range(5)]
+    line = Line(" ".join(w.text for w in words), quad(0, 95), 0.7, words, block=3)
+    parts = kept_parts(line, [True, False, True, True, False])
+    assert [part.text for part in parts] == ["w0", "w2 w3"]
+    assert [part.box for part in parts] == [(0, 0, 15, 10), (40, 0, 75, 10)]
+    assert [part.block for part in parts] == [3, 3]
+    assert parts[1].confidence == pytest.approx(0.75)
+    assert kept_parts(line, [True] * 5) == [line] and kept_parts(line, [False] * 5) == []
