@@ -40,6 +40,7 @@ from ocrcli.errors import (
     Failure,
     failure,
     one_line,
+    reading_input,
     regular_file_stat,
 )
 from ocrcli.imageio import count_pages
@@ -235,8 +236,9 @@ class Scan:
         try:
             if clash := self.clashes.get(item.path):
                 raise BadInputError(item.path, clash, "output")
-            identity = _identity(item.path)
-            sha256 = models.file_sha256(item.path)
+            with reading_input(item.path):  # as ocr image and ocr pdf say it: missing, no permission
+                identity = _identity(item.path)
+                sha256 = models.file_sha256(item.path)
             previous = read_sidecar(item.sidecar) if item.sidecar else None
             if not self.options.redo_current and self._is_current(item, sha256, previous):
                 self._finish(Outcome(item, "current", len(previous["pages"]) if previous else 0), previous)

@@ -735,6 +735,21 @@ def test_a_named_pipe_or_a_link_to_a_device_fails_instead_of_hanging_the_batch(t
         assert docs[name]["error"]["kind"] == "unreadable"
 
 
+def test_a_file_gone_or_unreadable_fails_as_ocr_image_and_ocr_pdf_say_it(tmp_path: Path) -> None:
+    """A link to nothing (a file gone between listing and reading) failed with Python's
+    "[Errno 2] No such file or directory: 'PATH'" and the kind unreadable, where ocr image and ocr
+    pdf say "file not found", missing; so did a file it may not read ("[Errno 13]...")."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "gone.png").symlink_to(tmp_path / "nothing.png")
+    (folder / "gone.pdf").symlink_to(tmp_path / "nothing.pdf")
+    run = ocr("scan", folder, "-o", tmp_path / "out", "--json", "-", "-q", "--jobs", "1", timeout=120)
+    assert run.returncode == 3, run.stderr
+    for doc in map(json.loads, run.stdout.splitlines()):
+        jsonschema.validate(doc, SCHEMA)
+        assert doc["error"] == {"message": f"{doc['source']['path']}: file not found", "kind": "missing"}
+
+
 def test_inputs_whose_outputs_clash_are_both_refused() -> None:
     files = [Path(f"in/{name}") for name in ("a.jpg", "a.png", "a.png.pdf", "b.pdf", "x.PDF", "x.pdf")]
     for output_dir in (None, Path("out")):
