@@ -587,15 +587,16 @@ def _write_pdf(
     with interrupts_until_written(pdf, late) as guard:
         try:
             document = make()
-        except OcrError as exc:
-            report(f"error: {exc}")
+        except (OcrError, MemoryError) as exc:  # out of memory is the input's, as in ocr image and scan
+            failure = errors.failure(given[0], exc)
+            report(f"error: {failure.message}")
             if json_out is not None:
-                record = record_without_pages(given[0], error=errors.failure(given[0], exc).record())
+                record = record_without_pages(given[0], error=failure.record())
                 if len(given) > 1:
                     record["source"]["paths"] = given
                 with _output_stream(json_out, stdstreams.made_from(given)) as stream:
                     _emit(record, [], stream, None, False)
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(failure.exit_code) from None
         except KeyboardInterrupt:
             report("interrupted; nothing was written")
             raise typer.Exit(errors.EXIT_INTERRUPTED) from None

@@ -154,6 +154,30 @@ def test_an_image_one_pixel_wide_is_cheap_and_the_batch_goes_on(tmp_path: Path) 
     assert "lazy fox" in " ".join(line["text"] for line in docs[1]["pages"][0]["lines"])
 
 
+def test_ocr_pdf_out_of_memory_is_the_inputs_failure_with_its_record(tmp_path: Path) -> None:
+    """ocr pdf and ocr image --pdf took running out of memory for a bug: "unexpected MemoryError
+    (please report this)", exit 1 and no --json record, where ocr image, ocr scan and ocr pdf
+    --page-timeout (whose worker reports it) give the kind out-of-memory and exit 3."""
+    import typer
+
+    from ocrcli.cli import _write_pdf
+
+    source = tmp_path / "big.pdf"
+    shutil.copy(DATA / "pdfs" / "ocrmypdf_trivial.pdf", source)
+    stream = tmp_path / "records.jsonl"
+
+    def make() -> None:
+        raise MemoryError
+
+    with pytest.raises(typer.Exit) as exit_:
+        _write_pdf(make, [str(source)], tmp_path / "out.pdf", None, str(stream), False)
+    assert exit_.value.exit_code == 3
+    (record,) = map(json.loads, stream.read_text().splitlines())
+    jsonschema.validate(record, SCHEMA)
+    assert record["error"] == {"message": f"{source}: out of memory", "kind": "out-of-memory"}
+    assert not (tmp_path / "out.pdf").exists()
+
+
 def test_an_unexpected_error_in_one_input_is_one_line_with_exit_code_1() -> None:
     from ocrcli.cli import _input_failure
     from ocrcli.errors import EXIT_INPUT, EXIT_INTERNAL, BadInputError, Failure
