@@ -118,6 +118,8 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
             raise BadInputError(
                 path, f"is a {kind} image, not a PDF: OCR it with `ocr image`", "unsupported"
             ) from None
+        if kind is None and not _has_pdf_header(path):  # text, or a format we do not read
+            raise BadInputError(path, "not a PDF (it has no %PDF- header)", "unsupported") from None
         raise BadInputError(path, f"not a readable PDF ({one_line(exc)})") from None
     try:
         if len(pdf.pages) == 0:
@@ -130,6 +132,13 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
         pdf.close()
         raise BadInputError(path, f"not a readable PDF ({one_line(exc)})") from None
     return OpenPdf(pdf, document)
+
+
+def _has_pdf_header(path: str | os.PathLike) -> bool:
+    """Does the file say it is a PDF: "%PDF-" within its first 1024 bytes, where readers look?"""
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        return b"%PDF-" in f.read(1024)
+    return True  # unreadable now: no telling, so not said to be another format
 
 
 def open_for_rendering(path: str | os.PathLike, password: str | None = None) -> pdfium.PdfDocument:

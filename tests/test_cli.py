@@ -1419,9 +1419,13 @@ def test_scripts_can_tell_failures_apart_by_their_kind(tmp_path: Path) -> None:
     image = tmp_path / "page.png"
     Image.open(PHOTOTEST).save(image)
     missing = tmp_path / "gone.png"
+    notes = tmp_path / "notes.pdf"  # no PDF at all: it was corrupt to ocr pdf, unsupported to ocr image
+    notes.write_text("meeting notes\n")
     expected = {
         ("pdf", locked): "encrypted",
         ("pdf", image): "unsupported",
+        ("pdf", notes): "unsupported",
+        ("image", notes): "unsupported",
         ("pdf", missing): "missing",
         ("image", tmp_path / "page.pdf"): "unsupported",
         ("image", missing): "missing",
