@@ -27,6 +27,7 @@ class WholeLines:
         self.stream = stream
         self.handlers: dict[int, Any] | None = None  # those in place, while a line is written
         self.held: int | None = None  # the interrupt that came meanwhile
+        self.mask: set[int] | None = None  # the signals blocked before a line was begun
         self.failed: OSError | None = None  # what a write raised: the stream's failure, no other
 
     def write(self, text: str) -> int:
@@ -51,18 +52,19 @@ class WholeLines:
     def _hold(self) -> None:
         self.handlers = {}
         if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
-            signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+            self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
             self.handlers = on_stop_signals(self._held)
 
     def _held(self, signum: int, frame: Any) -> None:
         self.held = self.held or signum
 
     def _release(self) -> None:
-        handlers, held, self.handlers, self.held = self.handlers or {}, self.held, None, None
+        handlers, held, mask = self.handlers or {}, self.held, self.mask
+        self.handlers, self.held, self.mask = None, None, None
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
-        if handlers:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)  # one pending is handled now
+        if mask is not None:  # as before the line (all three ignored, none was handled: still unblock)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one pending is handled now
         if held:
             signal.raise_signal(held)
 

@@ -1438,3 +1438,22 @@ def test_scripts_can_tell_failures_apart_by_their_kind(tmp_path: Path) -> None:
         [record] = map(json.loads, run.stdout.splitlines())
         jsonschema.validate(record, SCHEMA)
         assert record["error"]["kind"] == kind, (command, path, record)
+
+
+def test_a_json_line_leaves_the_signal_mask_as_it_found_it() -> None:
+    """WholeLines blocks the stop signals while a line is written and unblocked them only where
+    it had set a handler: with all three ignored (after an interrupt) they stayed blocked."""
+    import io
+    import signal
+
+    from ocrcli.errors import STOP_SIGNALS
+    from ocrcli.jsonlines import WholeLines
+
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    try:
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        WholeLines(io.StringIO()).write('{"page": 1}\n')
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
