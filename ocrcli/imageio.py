@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 from ocrcli import libtiff
-from ocrcli.errors import BadInputError, input_size, one_line
+from ocrcli.errors import BadInputError, UsageError, input_size, one_line
 
 MAX_PIXELS: int = 200_000_000  # default per-frame limit; the environment variable below overrides it
 MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
@@ -159,8 +159,8 @@ def _pixel_limit(path: str | os.PathLike[str], max_pixels: int | None) -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise BadInputError(
-            path, f"{MAX_PIXELS_ENV} must be a positive whole number of pixels, got {raw!r}", "options"
+        raise UsageError(  # the setting's fault, not the file's: exit 2, as a bad option
+            path, f"{MAX_PIXELS_ENV} must be a positive whole number of pixels, got {raw!r}"
         )
     return value
 

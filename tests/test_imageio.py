@@ -15,7 +15,7 @@ from common import DATA, raised_as_another_user
 from PIL import Image
 
 from ocrcli import imageio
-from ocrcli.errors import BadInputError
+from ocrcli.errors import EXIT_USAGE, BadInputError, UsageError
 from ocrcli.imageio import SUPPORTED_SUFFIXES, PageImage, count_pages, iter_pages, load_pages, to_rgb
 from ocrcli.imagepdf import images_pdf
 
@@ -493,7 +493,10 @@ def test_limit_from_argument_and_environment(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv(imageio.MAX_PIXELS_ENV, "1_000")
     assert "over the limit of 1,000 pixels" in bad_input(path).reason
     monkeypatch.setenv(imageio.MAX_PIXELS_ENV, "lots")
-    assert imageio.MAX_PIXELS_ENV in bad_input(path).reason
+    with pytest.raises(UsageError) as bad_setting:  # exit 2, kind options, as a bad option
+        load_pages(path)
+    assert imageio.MAX_PIXELS_ENV in bad_setting.value.reason
+    assert bad_setting.value.exit_code == EXIT_USAGE and bad_setting.value.kind == "options"
 
 
 def test_pillow_guard_does_not_fire_below_our_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
