@@ -630,7 +630,8 @@ def _finish_pdf(
     if pages is not None and (beyond := pages.missing_from(len(document.pages))):
         report(f"{document.source['path']}: --pages {beyond}: past its last page ({len(document.pages)})")
     doc = document.to_dict()
-    earlier = earlier_pages(read_sidecar(sidecar), document.source.get("sha256")) if sidecar else {}
+    sha256 = document.source.get("sha256")
+    earlier = earlier_pages(read_sidecar(sidecar, pages=False), sha256, sidecar) if sidecar else {}
     doc["pages"] = [page_entry(page, earlier) for page in document.pages]
     to_stdout = stdstreams.is_stdout_pdf(pdf)
     doc["output"] = {"pdf": stdstreams.STDIO if to_stdout else str(pdf)}

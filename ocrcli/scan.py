@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -31,6 +31,7 @@ from ocrcli.discover import (
     names_output,
     page_entry,
     read_sidecar,
+    sidecar_pages,
     too_long,
 )
 from ocrcli.document import Document, record_without_pages
@@ -239,9 +240,9 @@ class Scan:
             with reading_input(item.path):  # as ocr image and ocr pdf say it: missing, no permission
                 identity = _identity(item.path)
                 sha256 = models.file_sha256(item.path)
-            previous = read_sidecar(item.sidecar) if item.sidecar else None
+            previous = read_sidecar(item.sidecar, pages=False) if item.sidecar else None
             if not self.options.redo_current and self._is_current(item, sha256, previous):
-                self._finish(Outcome(item, "current", len(previous["pages"]) if previous else 0), previous)
+                self._finish(Outcome(item, "current"), previous, self._current_pages(item))
                 return None
             self._check_overwrites(item, previous, sha256)
             spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
@@ -251,7 +252,7 @@ class Scan:
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             self._finish(Outcome(item, "failed", error=failure(item.path, exc)))
             return None
-        earlier = earlier_pages(previous, sha256)
+        earlier = earlier_pages(previous, sha256, item.sidecar) if item.sidecar else {}
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity, earlier)
         self.open[item.path] = doc
         self.reporter.document_started(item, page_count)
@@ -416,16 +417,32 @@ class Scan:
         doc.close()
         self._finish(outcome)
 
-    def _finish(self, outcome: Outcome, previous: dict | None = None) -> None:
+    def _current_pages(self, item: Item) -> list[str] | None:
+        """The JSON texts of the pages of a current document's sidecar, for the stream (None
+        without one). They are read before any of its record is written: a page that cannot be
+        read fails the document, not the stream."""
+        if self.stream is None or item.sidecar is None:
+            return None
+        try:
+            return [json.dumps(page, ensure_ascii=False) for page in sidecar_pages(item.sidecar)]
+        except (OSError, ValueError) as exc:
+            reason = f"its sidecar {item.sidecar} cannot be read ({one_line(exc)})"
+            raise BadInputError(item.path, reason, "unreadable") from exc
+
+    def _finish(self, outcome: Outcome, previous: dict | None = None, pages: list[str] | None = None) -> None:
+        """Report the outcome, and stream its record unless it is done (streamed already). A
+        current document's is its sidecar again, so the stream stays complete: `previous`, its
+        head, and its `pages`."""
         self.outcomes.append(outcome)
         self.reporter.document_finished(outcome)
         if self.stream is None or outcome.status == "done":  # a done one has streamed already
             return
         if outcome.status == "failed":
             line = record_without_pages(str(outcome.item.path), status="failed", error=outcome.error.record())
-        elif previous is not None:  # current: its sidecar again, so the stream stays complete
+        elif previous is not None and pages is not None:
             # "models" as role -> name: sidecars written before 0.2.6's fix gave name -> sha256
-            line = {**previous, "models": self.model_names, "status": "current"}
+            self._stream_chunks({**previous, "models": self.model_names, "status": "current"}, pages)
+            return
         else:
             line = record_without_pages(str(outcome.item.path), status="current")
         with _stream_errors():
@@ -435,27 +452,36 @@ class Scan:
     @staticmethod
     def _write_document(head: dict[str, Any], spool: IO[str], tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8", errors=TEXT_ERRORS) as out:
-            for chunk in _document_chunks(head, spool, separator=",\n"):
+            for chunk in _document_chunks(head, _lines(spool), separator=",\n"):
                 out.write(chunk)
             out.write("\n")
 
     def _stream_document(self, head: dict[str, Any], spool: IO[str]) -> None:
+        self._stream_chunks({**head, "status": "done"}, _lines(spool))
+
+    def _stream_chunks(self, head: dict[str, Any], pages: Iterable[str]) -> None:
         assert self.stream is not None
         with _stream_errors():
-            for chunk in _document_chunks({**head, "status": "done"}, spool, separator=","):
+            for chunk in _document_chunks(head, pages, separator=","):
                 self.stream.write(chunk)
             self.stream.write("\n")
             self.stream.flush()
 
 
-def _document_chunks(head: dict[str, Any], spool: IO[str], separator: str) -> Iterator[str]:
-    """The document as JSON text in pieces: `head`'s fields, then "pages" from the spool."""
-    spool.seek(0)
+def _document_chunks(head: dict[str, Any], pages: Iterable[str], separator: str) -> Iterator[str]:
+    """The document as JSON text in pieces: `head`'s fields, then "pages", each page's JSON text
+    after `separator` (discover.read_sidecar relies on this layout)."""
     opening = json.dumps(head, ensure_ascii=False)
     yield opening[:-1] + ', "pages": ['
-    for number, line in enumerate(spool):
-        yield (separator if number else separator.lstrip(",")) + line.rstrip("\n")
+    for number, page in enumerate(pages):
+        yield (separator if number else separator.lstrip(",")) + page
     yield "]}"
+
+
+def _lines(spool: IO[str]) -> Iterator[str]:
+    """The pages' JSON texts in the spool, a line each."""
+    spool.seek(0)
+    return (line.rstrip("\n") for line in spool)
 
 
 def _newer(output: Path, source: Path) -> bool:

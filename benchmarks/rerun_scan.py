@@ -1,0 +1,168 @@
+"""What a re-run of `ocr scan` costs when every document is current (the nightly run over an archive).
+
+    python benchmarks/rerun_scan.py [--work /tmp/rerun_scan] [--docs 2000] [--big 640,200,200]
+                                    [--repeat 2] [--cold] [--json] [--data DIR]
+
+It OCRs a few real pages once (tess/img and one docbank image of ../shared/data: ~20 s), then
+stages an archive whose outputs are all current without OCRing it: `--docs` hard links of those
+inputs under other names (in year/month folders, names with spaces and accents), their PDFs and
+sidecars (each sidecar the seed's, naming its own paths), and one image PDF per `--big` count of
+docbank pages, each with a sidecar of as many pages (a docbank page's entry repeated), laid out as
+ocrcli writes them. Then it runs `ocr scan ARCHIVE -o OUT -q` `--repeat` times and reports wall
+time, CPU (user + sys) and peak RSS (ru_maxrss via os.wait4) of each run, which must find every
+document current. `--cold` first drops the archive and its outputs from the page cache
+(posix_fadvise DONTNEED on each file: only these files, not the machine's cache); `--json` adds
+`--json /dev/null` (a current document streams its sidecar again). Single noisy samples: quote
+them with the machine and its load, never assert them in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import img2pdf
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+OCR = [sys.executable, "-m", "ocrcli"]
+
+
+def sidecar_text(record: dict) -> str:
+    """A sidecar as ocrcli lays it out: the head on one line, then a page per line."""
+    head = json.dumps({k: v for k, v in record.items() if k != "pages"}, ensure_ascii=False)
+    pages = ",\n".join(json.dumps(page, ensure_ascii=False) for page in record["pages"])
+    return head[:-1] + ', "pages": [\n' + pages + "]}\n"
+
+
+def seed(work: Path, data: Path) -> tuple[Path, Path]:
+    folder, out = work / "seed", work / "seed-ocr"
+    if not (out / "page.json").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for image in sorted((data / "tess" / "img").iterdir()):
+            shutil.copy(image, folder / image.name)
+        shutil.copy(sorted((data / "docbank" / "img").iterdir())[0], folder / "page.jpg")
+        subprocess.run([*OCR, "scan", folder, "-o", out, "-q"], check=True)
+    return folder, out
+
+
+def stage(work: Path, data: Path, docs: int, big: list[int]) -> tuple[Path, Path]:
+    folder, seed_out = seed(work, data)
+    archive, out = work / "archive", work / "archive-ocr"
+    shutil.rmtree(archive, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    seeds = sorted(folder.iterdir())
+
+    def add(source: Path, path: Path, record: dict, pdf: Path) -> None:
+        mirror = out / path.relative_to(archive).with_suffix(".pdf")
+        mirror.parent.mkdir(parents=True, exist_ok=True)
+        os.link(pdf, mirror)
+        record["source"]["path"] = str(path)
+        record["output"].update(pdf=str(mirror), sidecar=str(mirror.with_suffix(".json")))
+        mirror.with_suffix(".json").write_text(sidecar_text(record), encoding="utf-8")
+
+    for number in range(docs):
+        source = seeds[number % len(seeds)]
+        path = (
+            archive
+            / str(2000 + number % 25)
+            / f"{1 + number // 25 % 12:02d} März"
+            / f"Scan {number:05d} {source.name}"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, path)
+        record = json.loads((seed_out / f"{source.stem}.json").read_text(encoding="utf-8"))
+        add(source, path, record, seed_out / f"{source.stem}.pdf")
+    images = sorted(str(p) for p in (data / "docbank" / "img").iterdir())
+    page = json.loads((seed_out / "page.json").read_text(encoding="utf-8"))
+    for number, count in enumerate(big):
+        path = archive / "books" / f"book {number} ({count} pages).pdf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(img2pdf.convert([images[i % len(images)] for i in range(count)]))
+        # A PDF's run record (its options differ from an image's), this PDF's hash and pages.
+        record = {**page, "source": {"path": str(path), "sha256": _sha256(path)}}
+        record["run"] = _pdf_run(seed_out)
+        record["pages"] = [{**page["pages"][0], "page": n + 1} for n in range(count)]
+        add(path, path, record, path)
+    return archive, out
+
+
+def _pdf_run(seed_out: Path) -> dict:
+    record = json.loads((seed_out / "page.json").read_text(encoding="utf-8"))["run"]
+    return {**record, "options": {**record["options"], "pages": None, "existing_text": "skip"}}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def evict(*folders: Path) -> None:
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                fd = os.open(path, os.O_RDONLY)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                os.close(fd)
+
+
+def timed(command: list) -> tuple[float, float, int, str]:
+    """Wall s, CPU s and peak RSS (MB) of `command` (its workers are not counted: a re-run with
+    nothing to do starts none), and its exit code and stderr."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    assert process.stderr is not None
+    told = f"exit {os.waitstatus_to_exitcode(status)}\n{process.stderr.read()}" if status else ""
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, told
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/rerun_scan"))
+    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--big", default="640,200,200", help="page counts of the big PDFs")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--cold", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--stage-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    big = [int(n) for n in args.big.split(",") if n]
+    archive, out = args.work / "archive", args.work / "archive-ocr"
+    if args.stage_only:
+        stage(args.work, args.data, args.docs, big)
+        return
+    # Staged by a process of its own: a child forked from this one after it held the big sidecars
+    # would report this process's peak RSS as its own.
+    subprocess.run([sys.executable, __file__, "--stage-only", *sys.argv[1:]], check=True)
+    size = sum(p.stat().st_size for p in archive.rglob("*") if p.is_file())
+    sidecars = sum(p.stat().st_size for p in out.rglob("*.json"))
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    documents = args.docs + len(big)
+    print(f"{documents} documents, {size / 2**20:.0f} MB of inputs, {sidecars / 2**20:.0f} MB of sidecars")
+    command = [*OCR, "scan", archive, "-o", out, "-q"] + (["--json", "/dev/null"] if args.json else [])
+    for run in range(args.repeat):
+        if args.cold:
+            evict(archive, out)
+        wall, cpu, rss, stderr = timed(command)
+        print(
+            f"re-run {run + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {rss} MB"
+            + (f"\n{stderr}" if stderr else "")
+        )
+
+
+if __name__ == "__main__":
+    main()
