@@ -6,14 +6,14 @@
 It OCRs a few real pages once (tess/img and one docbank image of ../shared/data: ~20 s), then
 stages an archive whose outputs are all current without OCRing it: `--docs` hard links of those
 inputs under other names (in year/month folders, names with spaces and accents), their PDFs and
-sidecars (each sidecar the seed's, naming its own paths), and one image PDF per `--big` count of
-docbank pages, each with a sidecar of as many pages (a docbank page's entry repeated), laid out as
-ocrcli writes them. Then it runs `ocr scan ARCHIVE -o OUT -q` `--repeat` times and reports wall
-time, CPU (user + sys) and peak RSS (ru_maxrss via os.wait4) of each run, which must find every
-document current. `--cold` first drops the archive and its outputs from the page cache
-(posix_fadvise DONTNEED on each file: only these files, not the machine's cache); `--json` adds
-`--json /dev/null` (a current document streams its sidecar again). Single noisy samples: quote
-them with the machine and its load, never assert them in tests.
+sidecars (each sidecar the seed's, naming its own paths and recording its input's stat), and one
+image PDF per `--big` count of docbank pages, each with a sidecar of as many pages (a docbank
+page's entry repeated), laid out as ocrcli writes them. Then it runs `ocr scan ARCHIVE -o OUT -q`
+`--repeat` times and reports wall time, CPU (user + sys) and peak RSS (ru_maxrss via os.wait4) of
+each run, which must find every document current. `--cold` first drops the archive and its outputs
+from the page cache (posix_fadvise DONTNEED on each file: only these files, not the machine's
+cache); `--json` adds `--json /dev/null` (a current document streams its sidecar again). Single
+noisy samples: quote them with the machine and its load, never assert them in tests.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def stage(work: Path, data: Path, docs: int, big: list[int]) -> tuple[Path, Path
     shutil.rmtree(archive, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     seeds = sorted(folder.iterdir())
+    sidecars: list[tuple[Path, dict, Path]] = []  # written once every link is made (links set ctime)
 
     def add(source: Path, path: Path, record: dict, pdf: Path) -> None:
         mirror = out / path.relative_to(archive).with_suffix(".pdf")
@@ -67,7 +68,7 @@ def stage(work: Path, data: Path, docs: int, big: list[int]) -> tuple[Path, Path
         os.link(pdf, mirror)
         record["source"]["path"] = str(path)
         record["output"].update(pdf=str(mirror), sidecar=str(mirror.with_suffix(".json")))
-        mirror.with_suffix(".json").write_text(sidecar_text(record), encoding="utf-8")
+        sidecars.append((path, record, mirror.with_suffix(".json")))
 
     for number in range(docs):
         source = seeds[number % len(seeds)]
@@ -92,6 +93,11 @@ def stage(work: Path, data: Path, docs: int, big: list[int]) -> tuple[Path, Path
         record["run"] = _pdf_run(seed_out)
         record["pages"] = [{**page["pages"][0], "page": n + 1} for n in range(count)]
         add(path, path, record, path)
+    for path, record, sidecar in sidecars:
+        st = path.stat()  # the file as it was hashed, as ocr scan records it (source.stat)
+        times = {"mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+        record["source"]["stat"] = {"size": st.st_size, **times, "inode": st.st_ino}
+        sidecar.write_text(sidecar_text(record), encoding="utf-8")
     return archive, out
 
 

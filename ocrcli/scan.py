@@ -143,6 +143,7 @@ class _Open:
     spool: IO[str]  # each finished page's JSON, one per line, in page order
     started: float
     identity: tuple[int, ...]  # the input's size, mtime and inode when opened (see _identity)
+    hashed: dict[str, int] | None  # the input as it was hashed, for its sidecar (see _hashed_stat)
     earlier: dict[int, dict]  # see discover.earlier_pages
     next_page: int = 0  # the next page to graft (pages arrive in any order)
     arrived: dict[int, PageReading] = field(default_factory=dict)
@@ -237,10 +238,11 @@ class Scan:
         try:
             if clash := self.clashes.get(item.path):
                 raise BadInputError(item.path, clash, "output")
-            with reading_input(item.path):  # as ocr image and ocr pdf say it: missing, no permission
-                identity = _identity(item.path)
-                sha256 = models.file_sha256(item.path)
             previous = read_sidecar(item.sidecar, pages=False) if item.sidecar else None
+            with reading_input(item.path):  # as ocr image and ocr pdf say it: missing, no permission
+                now, st = time.time_ns(), regular_file_stat(item.path)
+                identity, hashed = _identity(st), _hashed_stat(st, now)
+                sha256 = _unchanged_sha256(previous, hashed) or models.file_sha256(item.path)
             if not self.options.redo_current and self._is_current(item, sha256, previous):
                 self._finish(Outcome(item, "current"), previous, self._current_pages(item))
                 return None
@@ -253,7 +255,7 @@ class Scan:
             self._finish(Outcome(item, "failed", error=failure(item.path, exc)))
             return None
         earlier = earlier_pages(previous, sha256, item.sidecar) if item.sidecar else {}
-        doc = _Open(item, sha256, page_count, grafter, spool, started, identity, earlier)
+        doc = _Open(item, sha256, page_count, grafter, spool, started, identity, hashed, earlier)
         self.open[item.path] = doc
         self.reporter.document_started(item, page_count)
         return doc
@@ -389,7 +391,7 @@ class Scan:
         output: dict[str, Any] = {"pdf": None, "sidecar": str(item.sidecar) if item.sidecar else None}
         in_place = item.pdf == item.path
         if doc.grafter is not None and item.pdf is not None:
-            if in_place and _identity(item.path) != doc.identity:
+            if in_place and _identity(regular_file_stat(item.path)) != doc.identity:
                 raise BadInputError(
                     item.path, "changed while it was being OCRed; left as it is (run again)", "changed"
                 )
@@ -398,7 +400,8 @@ class Scan:
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
         seconds = time.perf_counter() - doc.started
         record = self.records[item.kind]
-        head = Document({"path": str(item.path), "sha256": doc.sha256}, [], self.model_names).to_dict()
+        source = {"path": str(item.path), "sha256": doc.sha256} | ({"stat": doc.hashed} if doc.hashed else {})
+        head = Document(source, [], self.model_names).to_dict()
         head.pop("pages")
         head.update(timings={"total": round(seconds, 4)}, output=output, run=record)
         if item.sidecar is not None:
@@ -498,8 +501,30 @@ def _unreadable_folder(error: OSError) -> Outcome:
     return Outcome(Item(folder, "folder", None, None), "failed", error=Failure(message, "unreadable"))
 
 
-def _identity(path: Path) -> tuple[int, ...]:
-    """What changes when someone saves over a file: size, modification time, inode. Only a regular
-    file has one: reading a named pipe or a device (a link to /dev/zero) would never end."""
-    st = regular_file_stat(path)
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when someone saves over a file: size, modification time, inode."""
     return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+SETTLED_NS = 2_000_000_000  # see _hashed_stat
+
+
+def _hashed_stat(st: os.stat_result, now: int) -> dict[str, int] | None:
+    """The input's stat as its sidecar records it with its sha256 (source.stat), so that the next
+    run, finding the very same file, skips hashing it (_unchanged_sha256): a re-run read every
+    byte of the archive to find nothing to do. Its change time (ctime) is in it, which writing to
+    a file sets and nobody can set back (touch and rsync -a set mtime only): a file rewritten with
+    its mtime restored, which make and rsync take for unchanged, is hashed again. None (hash it
+    next time) for a file changed in the last SETTLED_NS before `now`: changed again within the
+    file system's timestamp granularity it could keep its ctime (git's "racy" files)."""
+    if st.st_ctime_ns > now - SETTLED_NS:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+
+
+def _unchanged_sha256(record: dict | None, hashed: dict[str, int] | None) -> str | None:
+    """The sha256 the sidecar `record` gives its source, if the input is still the file hashed
+    then (see _hashed_stat); else None."""
+    source = (record or {}).get("source") or {}
+    sha256 = source.get("sha256")
+    return sha256 if hashed and source.get("stat") == hashed and isinstance(sha256, str) else None

@@ -1404,3 +1404,41 @@ def test_a_rerun_reads_only_the_head_of_a_current_documents_sidecar(tmp_path: Pa
     Scan(items, options, _Reporter(), stream).run()
     streamed = json.loads(stream.getvalue())
     assert streamed == {**record, "models": models.select("fast").names(), "status": "current"}
+
+
+def test_a_rerun_hashes_an_input_again_only_if_it_is_no_longer_the_file_hashed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A re-run read every input whole to hash it, the whole archive each night to find nothing
+    to do. The sidecar records the file as it was hashed (source.stat), and a re-run finding the
+    same file skips hashing it; a file rewritten with its mtime set back (which make and rsync
+    take for unchanged) has a new ctime and is hashed again."""
+    from ocrcli import scan as scan_module
+    from ocrcli.cli import _pdf_options
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    image = folder / "a.png"
+    Image.open(TESS / "phototest.tif").save(image)
+    items = discover.plan([image], folder, out, pdf=False)
+    options = scan_module.ScanOptions(EngineSpec(), _pdf_options(None, False, False, None, False, False), 1)
+    monkeypatch.setattr(scan_module, "SETTLED_NS", 0)  # a file just written is settled: no waiting
+    scan_module.Scan(items, options, _Reporter()).run()
+    record = json.loads((out / "a.json").read_text())
+    assert record["source"]["stat"]["inode"] == image.stat().st_ino
+    jsonschema.validate(record, SCHEMA)
+    hashed: list[Path] = []
+    file_sha256 = models.file_sha256
+    monkeypatch.setattr(models, "file_sha256", lambda path: hashed.append(Path(path)) or file_sha256(path))
+
+    def rerun() -> str:
+        reporter = _Reporter()
+        scan_module.Scan(items, options, reporter).run()
+        return reporter.outcomes[0].status
+
+    assert rerun() == "current" and hashed == []
+    before = image.stat()
+    time.sleep(0.01)
+    image.write_bytes(image.read_bytes())  # rewritten, same bytes, its mtime set back
+    os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert rerun() == "current" and hashed == [image]
