@@ -104,7 +104,8 @@ def scan_documents(
     documents = set(named_among)
     files = [f for f in files if f in documents]
     outputs = [f for f in files if kind_of(f) == "pdf" and earlier_output(f)]
-    return Found([f for f in files if f not in set(outputs)], named_among, outputs)
+    left_out = set(outputs)  # built once: in the condition it was rebuilt for every file
+    return Found([f for f in files if f not in left_out], named_among, outputs)
 
 
 def documents_in_output_folder(
