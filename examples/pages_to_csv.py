@@ -20,7 +20,7 @@ writer.writerow(["document", "page", "words", "skipped", "text"])
 for raw in sys.stdin:
     doc = json.loads(raw)
     if "error" in doc:
-        print(f"failed {doc['source']['path']}: {doc['error']['message']}", file=sys.stderr)
+        print(f"failed: {doc['error']['message']}", file=sys.stderr)  # the message names the file
         continue
     for page in doc["pages"]:
         # Lines come in reading order; a row per line keeps receipts' item and price apart.

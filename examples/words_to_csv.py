@@ -17,7 +17,7 @@ writer.writerow(["source", "page", "line", "word", "x0", "y0", "x1", "y1", "conf
 for raw in sys.stdin:
     doc = json.loads(raw)
     if "error" in doc:
-        print(f"skipped {doc['source']['path']}: {doc['error']['message']}", file=sys.stderr)
+        print(f"skipped: {doc['error']['message']}", file=sys.stderr)  # the message names the file
         continue
     for page in doc["pages"]:
         for number, line in enumerate(page["lines"], start=1):

@@ -82,3 +82,23 @@ def test_receipt_totals_pairs_a_label_with_an_amount_of_its_own_page() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"source": "two.pdf", "date": None, "total": None}
+
+
+@pytest.mark.parametrize("script", ["words_to_csv.py", "pages_to_csv.py"])
+def test_an_example_names_a_failed_input_once(script: str) -> None:
+    """An error's message is the line ocr printed, the file named in it (README: The JSON
+    document); the scripts put the path before it again: 'failed x.png: x.png: file not found'."""
+    failed = {
+        "schema_version": "1.0",
+        "source": {"path": "x.png", "sha256": None},
+        "pages": [],
+        "error": {"message": "x.png: file not found", "kind": "missing"},
+    }
+    run = subprocess.run(
+        [sys.executable, ROOT / "examples" / script],
+        input=json.dumps(failed).encode() + b"\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.decode().count("x.png") == 1, run.stderr
