@@ -135,7 +135,7 @@ RotatePagesOption = Annotated[
         "--rotate-pages",
         help="Show each page whose text is turned (scanned upside down or sideways) upright: a PDF "
         "page's /Rotate changes, an image's page is drawn upright; the JSON then describes the upright "
-        "page. For ocr image, with --pdf.",
+        "page (ocr image: only with --pdf).",
     ),
 ]
 ModelsOption = Annotated[
