@@ -1,7 +1,7 @@
 """What a re-run of `ocr scan` costs when every document is current (the nightly run over an archive).
 
     python benchmarks/rerun_scan.py [--work /tmp/rerun_scan] [--docs 2000] [--big 640,200,200]
-                                    [--repeat 2] [--cold] [--json] [--data DIR]
+                                    [--repeat 2] [--cold] [--json] [--in-place] [--data DIR]
 
 It OCRs a few real pages once (tess/img and one docbank image of ../shared/data: ~20 s), then
 stages an archive whose outputs are all current without OCRing it: `--docs` hard links of those
@@ -12,8 +12,11 @@ page's entry repeated), laid out as ocrcli writes them. Then it runs `ocr scan A
 `--repeat` times and reports wall time, CPU (user + sys) and peak RSS (ru_maxrss via os.wait4) of
 each run, which must find every document current. `--cold` first drops the archive and its outputs
 from the page cache (posix_fadvise DONTNEED on each file: only these files, not the machine's
-cache); `--json` adds `--json /dev/null` (a current document streams its sidecar again). Single
-noisy samples: quote them with the machine and its load, never assert them in tests.
+cache); `--json` adds `--json /dev/null` (a current document streams its sidecar again).
+`--in-place` stages the archive as `ocr scan --in-place ARCHIVE` leaves it, and times that command:
+the documents are PDFs holding our output at their own path (`--docs` hard links of one-page image
+PDFs of the same pages, OCRed in place once, and the `--big` PDFs), each with its sidecar beside
+it. Single noisy samples: quote them with the machine and its load, never assert them in tests.
 """
 
 from __future__ import annotations
@@ -101,6 +104,57 @@ def stage(work: Path, data: Path, docs: int, big: list[int]) -> tuple[Path, Path
     return archive, out
 
 
+def stage_in_place(work: Path, data: Path, docs: int, big: list[int]) -> Path:
+    """The archive after `ocr scan --in-place ARCHIVE` (see the docstring)."""
+    seeds = work / "seed-in-place"
+    if not (seeds / "page.json").exists():
+        shutil.rmtree(seeds, ignore_errors=True)
+        seeds.mkdir(parents=True)
+        images = [
+            *sorted((data / "tess" / "img").glob("*.png")),
+            sorted((data / "docbank" / "img").iterdir())[0],
+        ]
+        for image in images:
+            name = "page" if image.suffix == ".jpg" else image.stem
+            (seeds / f"{name}.pdf").write_bytes(img2pdf.convert(str(image)))
+        subprocess.run([*OCR, "scan", seeds, "--in-place", "-q"], check=True)
+    archive = work / "archive-in-place"
+    shutil.rmtree(archive, ignore_errors=True)
+    pdfs = sorted(seeds.glob("*.pdf"))
+    page = json.loads((seeds / "page.json").read_text(encoding="utf-8"))
+    sidecars: list[tuple[Path, dict]] = []
+    for number in range(docs):
+        seed_pdf = pdfs[number % len(pdfs)]
+        path = (
+            archive
+            / str(2000 + number % 25)
+            / f"{1 + number // 25 % 12:02d} März"
+            / f"Scan {number:05d} {seed_pdf.name}"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.link(seed_pdf, path)
+        sidecars.append((path, json.loads(seed_pdf.with_suffix(".json").read_text(encoding="utf-8"))))
+    images = sorted(str(p) for p in (data / "docbank" / "img").iterdir())
+    for number, count in enumerate(big):
+        path = archive / "books" / f"book {number} ({count} pages).pdf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(img2pdf.convert([images[i % len(images)] for i in range(count)]))
+        # The scanned PDF as it was is gone: its hash is made up; the file there is our output.
+        record = {**page, "source": {"path": str(path), "sha256": hashlib.sha256(bytes(path)).hexdigest()}}
+        record["output"] = {**page["output"], "sha256": _sha256(path)}
+        record["pages"] = [{**page["pages"][0], "page": n + 1} for n in range(count)]
+        sidecars.append((path, record))
+    time.sleep(0.1)  # the sidecars are written after the PDFs, in a later timestamp tick
+    for path, record in sidecars:
+        st = path.stat()  # as ocr scan records its output (output.stat), if it does
+        record["source"]["path"] = str(path)
+        record["output"].update(pdf=str(path), sidecar=str(path.with_suffix(".json")))
+        times = {"mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+        record["output"]["stat"] = {"size": st.st_size, **times, "inode": st.st_ino}
+        path.with_suffix(".json").write_text(sidecar_text(record), encoding="utf-8")
+    return archive
+
+
 def _pdf_run(seed_out: Path) -> dict:
     record = json.loads((seed_out / "page.json").read_text(encoding="utf-8"))["run"]
     return {**record, "options": {**record["options"], "pages": None, "existing_text": "skip"}}
@@ -123,16 +177,19 @@ def evict(*folders: Path) -> None:
                 os.close(fd)
 
 
-def timed(command: list) -> tuple[float, float, int, str]:
-    """Wall s, CPU s and peak RSS (MB) of `command` (its workers are not counted: a re-run with
-    nothing to do starts none), and its exit code and stderr."""
+def timed(command: list) -> tuple[float, float, int, int, str]:
+    """Wall s, CPU s, peak RSS (MB) and bytes read (rchar, MB) of `command` (its workers are not
+    counted: a re-run with nothing to do starts none), and its exit code and stderr."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
+    os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped: its /proc stays
     wall = time.perf_counter() - started
+    with open(f"/proc/{process.pid}/io") as io:
+        rchar = next(int(line.split()[1]) for line in io if line.startswith("rchar:"))
+    _, status, usage = os.wait4(process.pid, 0)
     assert process.stderr is not None
     told = f"exit {os.waitstatus_to_exitcode(status)}\n{process.stderr.read()}" if status else ""
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, told
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, rchar // 2**20, told
 
 
 def main() -> None:
@@ -143,29 +200,37 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--cold", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--in-place", action="store_true")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--stage-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     big = [int(n) for n in args.big.split(",") if n]
     archive, out = args.work / "archive", args.work / "archive-ocr"
+    if args.in_place:
+        archive = out = args.work / "archive-in-place"
     if args.stage_only:
-        stage(args.work, args.data, args.docs, big)
+        if args.in_place:
+            stage_in_place(args.work, args.data, args.docs, big)
+        else:
+            stage(args.work, args.data, args.docs, big)
         return
     # Staged by a process of its own: a child forked from this one after it held the big sidecars
     # would report this process's peak RSS as its own.
     subprocess.run([sys.executable, __file__, "--stage-only", *sys.argv[1:]], check=True)
     size = sum(p.stat().st_size for p in archive.rglob("*") if p.is_file())
+    size -= sum(p.stat().st_size for p in archive.rglob("*.json")) if args.in_place else 0
     sidecars = sum(p.stat().st_size for p in out.rglob("*.json"))
     print(f"# {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     documents = args.docs + len(big)
     print(f"{documents} documents, {size / 2**20:.0f} MB of inputs, {sidecars / 2**20:.0f} MB of sidecars")
-    command = [*OCR, "scan", archive, "-o", out, "-q"] + (["--json", "/dev/null"] if args.json else [])
+    where = ["--in-place"] if args.in_place else ["-o", out]
+    command = [*OCR, "scan", archive, *where, "-q"] + (["--json", "/dev/null"] if args.json else [])
     for run in range(args.repeat):
         if args.cold:
             evict(archive, out)
-        wall, cpu, rss, stderr = timed(command)
+        wall, cpu, rss, read, stderr = timed(command)
         print(
-            f"re-run {run + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {rss} MB"
+            f"re-run {run + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {rss} MB, read {read} MB"
             + (f"\n{stderr}" if stderr else "")
         )
 

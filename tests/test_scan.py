@@ -1442,3 +1442,51 @@ def test_a_rerun_hashes_an_input_again_only_if_it_is_no_longer_the_file_hashed(
     image.write_bytes(image.read_bytes())  # rewritten, same bytes, its mtime set back
     os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert rerun() == "current" and hashed == [image]
+
+
+def test_an_in_place_rerun_hashes_a_pdf_again_only_if_it_is_no_longer_the_one_written(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """In place, the input path holds our PDF after the first run, so source.stat never matched
+    and every nightly `ocr scan --in-place` hashed every PDF of the archive again. The sidecar
+    records the PDF it wrote as it was hashed (output.stat), taken when it is still that file and
+    changed before the sidecar was written (git's racy rule); a PDF rewritten with its mtime set
+    back, or one not older than its sidecar, is hashed again."""
+    from ocrcli import scan as scan_module
+    from ocrcli.cli import _pdf_options
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pdf = image_pdf(folder / "a.pdf", TESS / "phototest.tif", 1)
+    items = discover.plan([pdf], folder, None)
+    pdf_options = _pdf_options(None, False, False, None, False, False)
+    options = scan_module.ScanOptions(EngineSpec(), pdf_options, 1, in_place=True)
+    scan_module.Scan(items, options, _Reporter()).run()
+    sidecar = folder / "a.json"
+    record = json.loads(sidecar.read_text())
+    assert record["output"]["stat"]["inode"] == pdf.stat().st_ino
+    jsonschema.validate(record, SCHEMA)
+    if sidecar.stat().st_mtime_ns <= pdf.stat().st_ctime_ns:  # one coarse timestamp tick: as if a tick later
+        os.utime(sidecar, ns=(sidecar.stat().st_atime_ns, pdf.stat().st_ctime_ns + 1))
+    hashed: list[Path] = []
+    file_sha256 = models.file_sha256
+    monkeypatch.setattr(models, "file_sha256", lambda path: hashed.append(Path(path)) or file_sha256(path))
+
+    def rerun() -> str:
+        reporter = _Reporter()
+        scan_module.Scan(items, options, reporter).run()
+        return reporter.outcomes[0].status
+
+    assert rerun() == "current" and hashed == []
+    before = pdf.stat()
+    time.sleep(0.01)
+    pdf.write_bytes(pdf.read_bytes())  # rewritten, same bytes, its mtime set back
+    os.utime(pdf, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert rerun() == "current" and hashed == [pdf]
+    # Recorded as it is now, but changed in the timestamp tick its sidecar was written in: hashed
+    now = scan_module._stat_record(pdf.stat())
+    sidecar.write_text(sidecar.read_text().replace(json.dumps(record["output"]["stat"]), json.dumps(now)))
+    for mtime_ns, hashes_it in ((now["ctime_ns"], True), (now["ctime_ns"] + 1, False)):
+        os.utime(sidecar, ns=(mtime_ns, mtime_ns))
+        hashed.clear()
+        assert rerun() == "current" and hashed == ([pdf] if hashes_it else [])
