@@ -25,13 +25,13 @@ from typing import IO, Any, Protocol
 from ocrcli import __version__, models, pdfgraft
 from ocrcli.discover import (
     Item,
+    checked_page_texts,
     clashes,
     earlier_pages,
     foreign_sidecar,
     names_output,
     page_entry,
     read_sidecar,
-    sidecar_pages,
     too_long,
 )
 from ocrcli.document import Document, record_without_pages
@@ -427,19 +427,22 @@ class Scan:
         doc.close()
         self._finish(outcome)
 
-    def _current_pages(self, item: Item) -> list[str] | None:
+    def _current_pages(self, item: Item) -> Iterator[str] | None:
         """The JSON texts of the pages of a current document's sidecar, for the stream (None
-        without one). They are read before any of its record is written: a page that cannot be
-        read fails the document, not the stream."""
+        without one), one at a time (see discover.checked_page_texts). Each is found to parse
+        before any of its record is written: a page that cannot be read fails the document, not
+        the stream."""
         if self.stream is None or item.sidecar is None:
             return None
         try:
-            return [json.dumps(page, ensure_ascii=False) for page in sidecar_pages(item.sidecar)]
+            return checked_page_texts(item.sidecar)
         except (OSError, ValueError) as exc:
             reason = f"its sidecar {item.sidecar} cannot be read ({one_line(exc)})"
             raise BadInputError(item.path, reason, "unreadable") from exc
 
-    def _finish(self, outcome: Outcome, previous: dict | None = None, pages: list[str] | None = None) -> None:
+    def _finish(
+        self, outcome: Outcome, previous: dict | None = None, pages: Iterable[str] | None = None
+    ) -> None:
         """Report the outcome, and stream its record unless it is done (streamed already). A
         current document's is its sidecar again, so the stream stays complete: `previous`, its
         head, and its `pages`."""
