@@ -33,16 +33,37 @@ from pathlib import Path
 
 import img2pdf
 
+from ocrcli.models import file_sha256
+from ocrcli.scan import _document_chunks, _stat_record
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 OCR = [sys.executable, "-m", "ocrcli"]
 
 
 def sidecar_text(record: dict) -> str:
-    """A sidecar as ocrcli lays it out: the head on one line, then a page per line."""
-    head = json.dumps({k: v for k, v in record.items() if k != "pages"}, ensure_ascii=False)
-    pages = ",\n".join(json.dumps(page, ensure_ascii=False) for page in record["pages"])
-    return head[:-1] + ', "pages": [\n' + pages + "]}\n"
+    """A sidecar as ocr scan writes it (the head on one line, then a page per line)."""
+    head = {k: v for k, v in record.items() if k != "pages"}
+    pages = (json.dumps(page, ensure_ascii=False) for page in record["pages"])
+    return "".join(_document_chunks(head, pages, separator=",\n")) + "\n"
+
+
+def _linked(archive: Path, number: int, source: Path) -> Path:
+    """Document `number` of the archive: a hard link of `source` in a year/month folder, named
+    with spaces and an accent."""
+    year, month = 2000 + number % 25, 1 + number // 25 % 12
+    path = archive / str(year) / f"{month:02d} März" / f"Scan {number:05d} {source.name}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.link(source, path)
+    return path
+
+
+def _book(archive: Path, number: int, count: int, images: list[str]) -> Path:
+    """An image PDF of `count` docbank pages in the archive's books folder."""
+    path = archive / "books" / f"book {number} ({count} pages).pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(img2pdf.convert([images[i % len(images)] for i in range(count)]))
+    return path
 
 
 def seed(work: Path, data: Path) -> tuple[Path, Path]:
@@ -75,31 +96,20 @@ def stage(work: Path, data: Path, docs: int, big: list[int]) -> tuple[Path, Path
 
     for number in range(docs):
         source = seeds[number % len(seeds)]
-        path = (
-            archive
-            / str(2000 + number % 25)
-            / f"{1 + number // 25 % 12:02d} März"
-            / f"Scan {number:05d} {source.name}"
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.link(source, path)
+        path = _linked(archive, number, source)
         record = json.loads((seed_out / f"{source.stem}.json").read_text(encoding="utf-8"))
         add(source, path, record, seed_out / f"{source.stem}.pdf")
     images = sorted(str(p) for p in (data / "docbank" / "img").iterdir())
     page = json.loads((seed_out / "page.json").read_text(encoding="utf-8"))
     for number, count in enumerate(big):
-        path = archive / "books" / f"book {number} ({count} pages).pdf"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(img2pdf.convert([images[i % len(images)] for i in range(count)]))
+        path = _book(archive, number, count, images)
         # A PDF's run record (its options differ from an image's), this PDF's hash and pages.
-        record = {**page, "source": {"path": str(path), "sha256": _sha256(path)}}
+        record = {**page, "source": {"path": str(path), "sha256": file_sha256(path)}}
         record["run"] = _pdf_run(seed_out)
         record["pages"] = [{**page["pages"][0], "page": n + 1} for n in range(count)]
         add(path, path, record, path)
     for path, record, sidecar in sidecars:
-        st = path.stat()  # the file as it was hashed, as ocr scan records it (source.stat)
-        times = {"mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
-        record["source"]["stat"] = {"size": st.st_size, **times, "inode": st.st_ino}
+        record["source"]["stat"] = _stat_record(path.stat())  # the file as it was hashed
         sidecar.write_text(sidecar_text(record), encoding="utf-8")
     return archive, out
 
@@ -125,32 +135,21 @@ def stage_in_place(work: Path, data: Path, docs: int, big: list[int]) -> Path:
     sidecars: list[tuple[Path, dict]] = []
     for number in range(docs):
         seed_pdf = pdfs[number % len(pdfs)]
-        path = (
-            archive
-            / str(2000 + number % 25)
-            / f"{1 + number // 25 % 12:02d} März"
-            / f"Scan {number:05d} {seed_pdf.name}"
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.link(seed_pdf, path)
+        path = _linked(archive, number, seed_pdf)
         sidecars.append((path, json.loads(seed_pdf.with_suffix(".json").read_text(encoding="utf-8"))))
     images = sorted(str(p) for p in (data / "docbank" / "img").iterdir())
     for number, count in enumerate(big):
-        path = archive / "books" / f"book {number} ({count} pages).pdf"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(img2pdf.convert([images[i % len(images)] for i in range(count)]))
+        path = _book(archive, number, count, images)
         # The scanned PDF as it was is gone: its hash is made up; the file there is our output.
         record = {**page, "source": {"path": str(path), "sha256": hashlib.sha256(bytes(path)).hexdigest()}}
-        record["output"] = {**page["output"], "sha256": _sha256(path)}
+        record["output"] = {**page["output"], "sha256": file_sha256(path)}
         record["pages"] = [{**page["pages"][0], "page": n + 1} for n in range(count)]
         sidecars.append((path, record))
     time.sleep(0.1)  # the sidecars are written after the PDFs, in a later timestamp tick
     for path, record in sidecars:
-        st = path.stat()  # as ocr scan records its output (output.stat), if it does
         record["source"]["path"] = str(path)
         record["output"].update(pdf=str(path), sidecar=str(path.with_suffix(".json")))
-        times = {"mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
-        record["output"]["stat"] = {"size": st.st_size, **times, "inode": st.st_ino}
+        record["output"]["stat"] = _stat_record(path.stat())  # as ocr scan records its output
         path.with_suffix(".json").write_text(sidecar_text(record), encoding="utf-8")
     return archive
 
@@ -158,14 +157,6 @@ def stage_in_place(work: Path, data: Path, docs: int, big: list[int]) -> Path:
 def _pdf_run(seed_out: Path) -> dict:
     record = json.loads((seed_out / "page.json").read_text(encoding="utf-8"))["run"]
     return {**record, "options": {**record["options"], "pages": None, "existing_text": "skip"}}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def evict(*folders: Path) -> None:

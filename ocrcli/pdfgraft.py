@@ -308,7 +308,7 @@ def _form_without_ocr_text(
     form: pikepdf.Stream,
     mode: int,
     copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None],
-    budget: list[int],
+    budget: Budget,
     drawing: frozenset = frozenset(),
 ) -> pikepdf.Stream | None:
     """A copy of `form` (drawn in render mode `mode`) without its OCR text, also that of the forms

@@ -359,7 +359,7 @@ class Scan:
                 if doc.grafter is not None:
                     with rewrite_errors(doc.item.path):
                         page = doc.grafter.add(doc.next_page, reading)
-                    if page.skipped and not reading.page.skipped:  # OCRed, but too complex to rewrite
+                    if page.skip_kind == "too-complex":  # OCRed, but left as it was
                         doc.notes.append(f"{doc.item.path}: page {page.page} skipped: {page.skipped}")
                 if page.skipped:
                     doc.skipped_pages[page.skipped] = doc.skipped_pages.get(page.skipped, 0) + 1

@@ -1374,13 +1374,45 @@ class _Reporter:
         self.outcomes.append(outcome)
 
 
-def test_a_rerun_reads_only_the_head_of_a_current_documents_sidecar(tmp_path: Path, monkeypatch) -> None:
-    """A re-run json.load-ed each sidecar whole to find its document current: for a 640-page
-    sidecar of 118 MB, 1 s of CPU and 1 GB of memory to skip it. Only its first line, the head,
-    is parsed now; the stream (--json) still gets every page of it."""
+def _scan_options(in_place: bool = False):
+    """ocr scan's options by default, one job (--in-place if asked)."""
     from ocrcli.cli import _pdf_options
-    from ocrcli.scan import Scan, ScanOptions
+    from ocrcli.scan import ScanOptions
 
+    return ScanOptions(
+        EngineSpec(), _pdf_options(None, False, False, None, False, False), 1, in_place=in_place
+    )
+
+
+def _rerun(items: list[discover.Item], options, stream=None) -> _Reporter:
+    """Scan `items` in this process; its reporter holds the outcomes."""
+    from ocrcli.scan import Scan
+
+    reporter = _Reporter()
+    Scan(items, options, reporter, stream).run()
+    return reporter
+
+
+def _counted_hashes(monkeypatch) -> list[Path]:
+    """The files models.file_sha256 hashes from now on, in order."""
+    hashed: list[Path] = []
+    file_sha256 = models.file_sha256
+    monkeypatch.setattr(models, "file_sha256", lambda path: hashed.append(Path(path)) or file_sha256(path))
+    return hashed
+
+
+def _rewrite_keeping_mtime(path: Path) -> None:
+    """Write `path` again with the same bytes and set its mtime back, as rsync and make see no change."""
+    before = path.stat()
+    time.sleep(0.01)
+    path.write_bytes(path.read_bytes())
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _long_current_sidecar(tmp_path: Path, pages: int) -> tuple[list[discover.Item], Path, str]:
+    """A one-image folder scanned with --no-pdf, its sidecar then made `pages` pages long (one
+    page's entry repeated, laid out as ocrcli writes it): the items to scan again, the sidecar and
+    that page's JSON text."""
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
     Image.open(TESS / "phototest.tif").save(folder / "a.png")
@@ -1388,12 +1420,22 @@ def test_a_rerun_reads_only_the_head_of_a_current_documents_sidecar(tmp_path: Pa
     sidecar = out / "a.json"
     head, page = sidecar.read_text().splitlines()[:2]
     page = page.removesuffix("]}")
-    sidecar.write_text(head + "\n" + ",\n".join([page] * 50) + "]}\n")  # a long document's sidecar
+    sidecar.write_text(head + "\n" + ",\n".join([page] * pages) + "]}\n")  # a long document's sidecar
+    return discover.plan([folder / "a.png"], folder, out, pdf=False), sidecar, page
+
+
+def test_a_rerun_reads_only_the_head_of_a_current_documents_sidecar(tmp_path: Path, monkeypatch) -> None:
+    """A re-run json.load-ed each sidecar whole to find its document current: for a 640-page
+    sidecar of 118 MB, 1 s of CPU and 1 GB of memory to skip it. Only its first line, the head,
+    is parsed now; the stream (--json) still gets every page of it."""
+    from ocrcli.scan import Scan
+
+    items, sidecar, _ = _long_current_sidecar(tmp_path, 50)
+    head = sidecar.read_text().splitlines()[0]
     record = json.loads(sidecar.read_text())
-    items = discover.plan([folder / "a.png"], folder, out, pdf=False)
-    options = ScanOptions(EngineSpec(), _pdf_options(None, False, False, None, False, False), jobs=1)
+    options = _scan_options()
     reporter = _Reporter()
-    scan = Scan(items, options, reporter)
+    scan = Scan(items, options, reporter)  # made first: it reads the models' manifest
     parsed: list[int] = []
     loads = json.loads
     monkeypatch.setattr(json, "loads", lambda text, **kw: parsed.append(len(text)) or loads(text, **kw))
@@ -1402,7 +1444,7 @@ def test_a_rerun_reads_only_the_head_of_a_current_documents_sidecar(tmp_path: Pa
     assert [o.status for o in reporter.outcomes] == ["current"]
     assert parsed and max(parsed) < len(head) + 10, parsed  # not the pages
     stream = io.StringIO()
-    Scan(items, options, _Reporter(), stream).run()
+    _rerun(items, options, stream)
     streamed = json.loads(stream.getvalue())
     assert streamed == {**record, "models": models.select("fast").names(), "status": "current"}
 
@@ -1415,34 +1457,22 @@ def test_a_rerun_hashes_an_input_again_only_if_it_is_no_longer_the_file_hashed(
     same file skips hashing it; a file rewritten with its mtime set back (which make and rsync
     take for unchanged) has a new ctime and is hashed again."""
     from ocrcli import scan as scan_module
-    from ocrcli.cli import _pdf_options
 
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
     image = folder / "a.png"
     Image.open(TESS / "phototest.tif").save(image)
     items = discover.plan([image], folder, out, pdf=False)
-    options = scan_module.ScanOptions(EngineSpec(), _pdf_options(None, False, False, None, False, False), 1)
+    options = _scan_options()
     monkeypatch.setattr(scan_module, "SETTLED_NS", 0)  # a file just written is settled: no waiting
-    scan_module.Scan(items, options, _Reporter()).run()
+    _rerun(items, options)
     record = json.loads((out / "a.json").read_text())
     assert record["source"]["stat"]["inode"] == image.stat().st_ino
     jsonschema.validate(record, SCHEMA)
-    hashed: list[Path] = []
-    file_sha256 = models.file_sha256
-    monkeypatch.setattr(models, "file_sha256", lambda path: hashed.append(Path(path)) or file_sha256(path))
-
-    def rerun() -> str:
-        reporter = _Reporter()
-        scan_module.Scan(items, options, reporter).run()
-        return reporter.outcomes[0].status
-
-    assert rerun() == "current" and hashed == []
-    before = image.stat()
-    time.sleep(0.01)
-    image.write_bytes(image.read_bytes())  # rewritten, same bytes, its mtime set back
-    os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert rerun() == "current" and hashed == [image]
+    hashed = _counted_hashes(monkeypatch)
+    assert _rerun(items, options).outcomes[0].status == "current" and hashed == []
+    _rewrite_keeping_mtime(image)
+    assert _rerun(items, options).outcomes[0].status == "current" and hashed == [image]
 
 
 def test_an_in_place_rerun_hashes_a_pdf_again_only_if_it_is_no_longer_the_one_written(
@@ -1454,35 +1484,26 @@ def test_an_in_place_rerun_hashes_a_pdf_again_only_if_it_is_no_longer_the_one_wr
     changed before the sidecar was written (git's racy rule); a PDF rewritten with its mtime set
     back, or one not older than its sidecar, is hashed again."""
     from ocrcli import scan as scan_module
-    from ocrcli.cli import _pdf_options
 
     folder = tmp_path / "in"
     folder.mkdir()
     pdf = image_pdf(folder / "a.pdf", TESS / "phototest.tif", 1)
     items = discover.plan([pdf], folder, None)
-    pdf_options = _pdf_options(None, False, False, None, False, False)
-    options = scan_module.ScanOptions(EngineSpec(), pdf_options, 1, in_place=True)
-    scan_module.Scan(items, options, _Reporter()).run()
+    options = _scan_options(in_place=True)
+    _rerun(items, options)
     sidecar = folder / "a.json"
     record = json.loads(sidecar.read_text())
     assert record["output"]["stat"]["inode"] == pdf.stat().st_ino
     jsonschema.validate(record, SCHEMA)
     if sidecar.stat().st_mtime_ns <= pdf.stat().st_ctime_ns:  # one coarse timestamp tick: as if a tick later
         os.utime(sidecar, ns=(sidecar.stat().st_atime_ns, pdf.stat().st_ctime_ns + 1))
-    hashed: list[Path] = []
-    file_sha256 = models.file_sha256
-    monkeypatch.setattr(models, "file_sha256", lambda path: hashed.append(Path(path)) or file_sha256(path))
+    hashed = _counted_hashes(monkeypatch)
 
     def rerun() -> str:
-        reporter = _Reporter()
-        scan_module.Scan(items, options, reporter).run()
-        return reporter.outcomes[0].status
+        return _rerun(items, options).outcomes[0].status
 
     assert rerun() == "current" and hashed == []
-    before = pdf.stat()
-    time.sleep(0.01)
-    pdf.write_bytes(pdf.read_bytes())  # rewritten, same bytes, its mtime set back
-    os.utime(pdf, ns=(before.st_atime_ns, before.st_mtime_ns))
+    _rewrite_keeping_mtime(pdf)
     assert rerun() == "current" and hashed == [pdf]
     # Recorded as it is now, but changed in the timestamp tick its sidecar was written in: hashed
     now = scan_module._stat_record(pdf.stat())
@@ -1498,23 +1519,12 @@ def test_a_current_documents_sidecar_is_streamed_a_page_at_a_time(tmp_path: Path
     dumped again: the whole sidecar in memory (336 MB of RSS for one of 118 MB). Each page is
     still checked to parse before any of the record is streamed, then streamed as the sidecar
     has it; a sidecar with a page that does not parse fails its document, not the stream."""
-    from ocrcli.cli import _pdf_options
-    from ocrcli.scan import Scan, ScanOptions
-
-    folder, out = tmp_path / "in", tmp_path / "out"
-    folder.mkdir()
-    Image.open(TESS / "phototest.tif").save(folder / "a.png")
-    assert ocr("scan", folder, "-o", out, "-q", "--no-pdf").returncode == 0
-    sidecar = out / "a.json"
-    head, page = sidecar.read_text().splitlines()[:2]
-    page = page.removesuffix("]}")
-    sidecar.write_text(head + "\n" + ",\n".join([page] * 1000) + "]}\n")  # a long document's sidecar
+    items, sidecar, page = _long_current_sidecar(tmp_path, 1000)
     record = json.loads(sidecar.read_text())
-    items = discover.plan([folder / "a.png"], folder, out, pdf=False)
-    options = ScanOptions(EngineSpec(), _pdf_options(None, False, False, None, False, False), jobs=1)
+    options = _scan_options()
 
     stream = io.StringIO()
-    Scan(items, options, _Reporter(), stream).run()
+    _rerun(items, options, stream)
     assert json.loads(stream.getvalue()) == {
         **record,
         "models": models.select("fast").names(),
@@ -1528,8 +1538,7 @@ def test_a_current_documents_sidecar_is_streamed_a_page_at_a_time(tmp_path: Path
     size = sidecar.stat().st_size
     tracemalloc.start()
     try:
-        reporter = _Reporter()
-        Scan(items, options, reporter, Discard()).run()
+        reporter = _rerun(items, options, Discard())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -1537,7 +1546,6 @@ def test_a_current_documents_sidecar_is_streamed_a_page_at_a_time(tmp_path: Path
     assert peak < size / 4, f"{peak / size:.2f} of the sidecar's size"
     sidecar.write_text(sidecar.read_text().replace(page, page[:-1], 1))  # the first page cut short
     stream = io.StringIO()
-    reporter = _Reporter()
-    Scan(items, options, reporter, stream).run()
+    reporter = _rerun(items, options, stream)
     assert reporter.outcomes[0].error.kind == "unreadable"
     assert json.loads(stream.getvalue())["status"] == "failed"
