@@ -956,8 +956,8 @@ def scan_command(
             stderr.print(table)
         else:
             stderr.out(_plain(table), end="")
-    if code == errors.EXIT_OK and any(o.status == "failed" for o in outcomes):
-        code = errors.EXIT_INPUT
+    if code == errors.EXIT_OK:  # as in ocr image: a bug is 1, an output that failed 5, a bad file 3
+        code = errors.worst_exit(*(o.error.exit_code for o in outcomes if o.error is not None))
     raise typer.Exit(code)
 
 

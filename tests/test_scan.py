@@ -396,6 +396,38 @@ def test_the_page_time_limit_does_not_count_loading_the_models(tmp_path: Path) -
     assert [json.loads(line)["status"] for line in run.stdout.splitlines()] == ["done"] * 3
 
 
+def test_exit_code_is_the_worst_failure_as_in_ocr_image(tmp_path: Path) -> None:
+    """A failed document's exit code counted as 3 whatever its kind: an output that could not be
+    written (5) or a bad setting (2) looked like a bad file. Bad files alone are 3."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    (folder / "sub").mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").save(folder / "sub" / "a.tif")
+    (folder / "bad.png").write_bytes(b"x")
+    out.mkdir()
+    (out / "sub").write_bytes(b"")  # a file where the output folder goes: a.pdf cannot be written
+
+    def failed(*env: str) -> tuple[int, dict[str, str]]:
+        """The scan's exit code and each input's error kind, with `env` ("NAME=VALUE") set."""
+        run = ocr(
+            "scan",
+            folder,
+            "-o",
+            out,
+            "--json",
+            "-",
+            "-q",
+            env={**os.environ, **dict(e.split("=") for e in env)},
+        )
+        records = map(json.loads, run.stdout.splitlines())
+        return run.returncode, {Path(r["source"]["path"]).name: r["error"]["kind"] for r in records}
+
+    assert failed() == (5, {"bad.png": "unsupported", "a.tif": "output"})
+    (out / "sub").unlink()
+    assert failed("OCRCLI_MAX_PIXELS=many") == (2, {"bad.png": "options", "a.tif": "options"})  # read first
+    (folder / "sub" / "a.tif").unlink()
+    assert ocr("scan", folder, "-o", out, "-q").returncode == 3
+
+
 def test_never_overwrites_what_it_did_not_make(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
