@@ -405,6 +405,8 @@ class Scan:
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
             if in_place:  # the input path holds our output now: see _written_sha256
                 output["stat"] = _stat_record(written)
+            if item.sidecar is None:
+                _remove_stale_sidecar(item.pdf, doc.sha256)
         seconds = time.perf_counter() - doc.started
         record = self.records[item.kind]
         source = {"path": str(item.path), "sha256": doc.sha256} | ({"stat": doc.hashed} if doc.hashed else {})
@@ -530,6 +532,17 @@ def _hashed_stat(st: os.stat_result, now: int) -> dict[str, int] | None:
     if st.st_ctime_ns > now - SETTLED_NS:
         return None
     return _stat_record(st)
+
+
+def _remove_stale_sidecar(pdf: Path, sha256: str) -> None:
+    """--no-sidecar: remove an earlier run's sidecar that the PDF just written makes wrong, one
+    recording that PDF (its text and hash were the replaced PDF's) or an input since changed.
+    Left, it was read as the description of the new PDF."""
+    sidecar = pdf.with_suffix(".json")
+    record = read_sidecar(sidecar, pages=False)
+    if record is not None and (names_output(record, pdf) or record["source"].get("sha256") != sha256):
+        with contextlib.suppress(OSError):  # the PDF is written: a sidecar left is no failure of it
+            sidecar.unlink()
 
 
 def _stat_record(st: os.stat_result) -> dict[str, int]:

@@ -465,6 +465,26 @@ def test_outputs_without_a_text_layer_written_without_sidecars_are_ours_to_redo(
     assert (out / "typed.json").exists() and (out / "blank.json").exists()
 
 
+def test_no_sidecar_removes_the_sidecar_its_new_pdf_makes_wrong(tmp_path: Path) -> None:
+    """`ocr scan --no-sidecar` after a run with sidecars, the input since changed, left the old
+    sidecar beside the new PDF: another input's text and the replaced PDF's hash, read as the
+    new PDF's. A file of the user's at that name is not touched."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    page = Image.open(TESS / "phototest.tif")
+    page.save(folder / "a.png")
+    assert ocr("scan", folder, "-o", out, "-q").returncode == 0
+    assert json.loads((out / "a.json").read_text())["output"]["pdf"] == str(out / "a.pdf")
+    page.crop((0, 0, page.width, page.height // 2)).save(folder / "a.png")
+    run = ocr("scan", folder, "-o", out, "--no-sidecar", "-q")
+    assert run.returncode == 0, run.stderr
+    assert (out / "a.pdf").exists() and not (out / "a.json").exists()
+    (out / "a.json").write_text('{"my": "notes"}')
+    page.crop((0, 0, page.width // 2, page.height)).save(folder / "a.png")
+    assert ocr("scan", folder, "-o", out, "--no-sidecar", "-q").returncode == 0
+    assert (out / "a.json").read_text() == '{"my": "notes"}'
+
+
 def test_models_missing_is_one_line_and_exit_4(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     Image.open(TESS / "phototest.tif").save(tmp_path / "in" / "a.tif")
