@@ -101,6 +101,10 @@ ERROR_KINDS = {
 }
 
 
+# An input that went while it was read: not the file's fault (kind "changed"), whatever then failed
+GONE = "moved or deleted while it was being OCRed (or its folder); nothing written"
+
+
 class OcrError(Exception):
     """Base class: a one-line message for the user, the exit code it maps to and its kind (one of
     ERROR_KINDS)."""

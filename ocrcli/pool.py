@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ocrcli import pdfpages
-from ocrcli.errors import Failure, ModelError, OcrError, failure
+from ocrcli.errors import GONE, BadInputError, Failure, ModelError, OcrError, failure
 
 if TYPE_CHECKING:  # imported by the workers only when they read (searchable imports the engine)
     import pypdfium2 as pdfium
@@ -89,7 +89,10 @@ def _worker_main(conn: Connection, spec: EngineSpec) -> None:
                 open_path = task.path
             outcome: tuple[str, Any] = ("ok", _read(engine, task, document))
         except Exception as exc:  # noqa: BLE001 - one page's bug fails its document, not the batch
-            outcome = ("error", failure(task.path, exc, f"page {task.index + 1}: "))
+            # The parent opened it: a file gone since failed here as corrupt ("not a renderable PDF")
+            gone = not Path(task.path).exists()
+            cause = BadInputError(task.path, GONE, "changed") if gone else exc
+            outcome = ("error", failure(task.path, cause, f"page {task.index + 1}: "))
         if not _reply(conn, outcome):
             return
 

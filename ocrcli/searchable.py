@@ -22,7 +22,7 @@ import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import Document, Line, Page, Word
-from ocrcli.errors import BadInputError, UsageError, input_size, one_line, reading_input
+from ocrcli.errors import GONE, BadInputError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
@@ -310,7 +310,7 @@ class PdfGrafter:
         mixing the two versions, reported as done."""
         inputs = [source] if made_from is None else made_from
         if source_sha256 is not None and not source.exists():  # its folder too: it was made again
-            raise BadInputError(source, _GONE, "changed")
+            raise BadInputError(source, GONE, "changed")
         if self.changed_pages == 0 and not self.from_images:
             if not (dest.exists() and dest.samefile(source)):
                 copy = functools.partial(shutil.copyfile, source)
@@ -324,9 +324,6 @@ class PdfGrafter:
         self.pdf.close()
 
 
-_GONE = "moved or deleted while it was being OCRed (or its folder); nothing written"
-
-
 def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
     """A check that a file (a copy of `source`, or `source` itself when it is to be replaced) has
     the content `source` was read with (None: no check)."""
@@ -337,7 +334,7 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
         try:
             digest = models.file_sha256(file)
         except FileNotFoundError:
-            raise BadInputError(source, _GONE, "changed") from None  # was "cannot write" it, exit 5
+            raise BadInputError(source, GONE, "changed") from None  # was "cannot write" it, exit 5
         if digest != sha256:
             raise BadInputError(
                 source, "changed while it was being OCRed; nothing written (run again)", "changed"

@@ -1297,6 +1297,30 @@ def test_encrypted_outputs_written_without_sidecars_are_ours_to_redo(tmp_path: P
     assert stat.S_IMODE(stream.stat().st_mode) == stat.S_IMODE((out / "locked.json").stat().st_mode) == 0o600
 
 
+def test_a_file_gone_before_its_worker_opened_it_failed_as_changed_not_corrupt(tmp_path: Path) -> None:
+    """ocr scan opens a document, then its workers open it again for their pages: one deleted or
+    moved meanwhile failed as corrupt ("not a renderable PDF"), not as gone, which a run again
+    mends. A corrupt file is still corrupt."""
+    from ocrcli.searchable import PdfOptions
+
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 and nothing else")
+    gone, options = tmp_path / "gone.pdf", PdfOptions()
+    tasks = [
+        ((kind, path.name), PageTask(kind, str(path), 0, options))
+        for kind in ("pdf", "image")
+        for path in (gone, broken)
+    ]
+    with WorkerPool(1, EngineSpec()) as pool:
+        kinds = {key: task_failed.kind for key, task_failed in pool.run(iter(tasks))}
+    assert kinds == {
+        ("pdf", "gone.pdf"): "changed",  # was corrupt
+        ("image", "gone.pdf"): "changed",  # was unreadable
+        ("pdf", "broken.pdf"): "corrupt",
+        ("image", "broken.pdf"): "unsupported",
+    }
+
+
 def test_a_worker_stopped_on_the_last_page_is_not_replaced_for_nothing() -> None:
     """A worker stopped past the page time limit (or dead) was replaced at once: after the
     batch's last page, the new one loaded the models (about 300 MB) only to be stopped."""
