@@ -406,7 +406,7 @@ class Scan:
             if in_place:  # the input path holds our output now: see _written_sha256
                 output["stat"] = _stat_record(written)
             if item.sidecar is None:
-                _remove_stale_sidecar(item.pdf, doc.sha256)
+                _remove_stale_sidecar(item.pdf, doc.sha256, output["sha256"])
         seconds = time.perf_counter() - doc.started
         record = self.records[item.kind]
         source = {"path": str(item.path), "sha256": doc.sha256} | ({"stat": doc.hashed} if doc.hashed else {})
@@ -534,13 +534,20 @@ def _hashed_stat(st: os.stat_result, now: int) -> dict[str, int] | None:
     return _stat_record(st)
 
 
-def _remove_stale_sidecar(pdf: Path, sha256: str) -> None:
-    """--no-sidecar: remove an earlier run's sidecar that the PDF just written makes wrong, one
-    recording that PDF (its text and hash were the replaced PDF's) or an input since changed.
-    Left, it was read as the description of the new PDF."""
+def _remove_stale_sidecar(pdf: Path, source_sha256: str, pdf_sha256: str) -> None:
+    """--no-sidecar: remove an earlier run's sidecar that the PDF just written makes wrong: one
+    recording another PDF there (the text and hash of the one replaced), or, recording none
+    (--no-pdf), another version of the input. Left, it was read as the new PDF's description. One
+    that records this very PDF (in place, a PDF with nothing to add is not rewritten) stays."""
     sidecar = pdf.with_suffix(".json")
     record = read_sidecar(sidecar, pages=False)
-    if record is not None and (names_output(record, pdf) or record["source"].get("sha256") != sha256):
+    if record is None:  # none, or a file of the user's
+        return
+    if names_output(record, pdf):
+        stale = record["output"].get("sha256") != pdf_sha256
+    else:
+        stale = record["source"].get("sha256") != source_sha256
+    if stale:
         with contextlib.suppress(OSError):  # the PDF is written: a sidecar left is no failure of it
             sidecar.unlink()
 

@@ -483,6 +483,13 @@ def test_no_sidecar_removes_the_sidecar_its_new_pdf_makes_wrong(tmp_path: Path) 
     page.crop((0, 0, page.width // 2, page.height)).save(folder / "a.png")
     assert ocr("scan", folder, "-o", out, "--no-sidecar", "-q").returncode == 0
     assert (out / "a.json").read_text() == '{"my": "notes"}'
+    # In place, a PDF OCRed before is left as it is (its pages have an OCR layer): its sidecar,
+    # which records it, is still right and stays.
+    image_pdf(folder / "b.pdf", TESS / "phototest.tif", 1)
+    assert ocr("scan", folder, "--in-place", "--include", "*.pdf", "-q").returncode == 0
+    sidecar = (folder / "b.json").read_bytes()
+    assert ocr("scan", folder, "--in-place", "--include", "*.pdf", "--no-sidecar", "-q").returncode == 0
+    assert (folder / "b.json").read_bytes() == sidecar
 
 
 def test_models_missing_is_one_line_and_exit_4(tmp_path: Path) -> None:
