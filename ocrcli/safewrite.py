@@ -68,7 +68,14 @@ def write_atomically(
         if not _about_output(exc, dest):
             raise  # about another file (the source being copied): not the output's fault
         reason = exc.strerror if exc.errno in _WRITING_ERRORS and exc.strerror else one_line(exc)
+        if isinstance(exc, (FileExistsError, NotADirectoryError)) and (file := _file_in_the_way(dest)):
+            reason = f"{file} is a file, not a folder"  # was "[Errno 17] File exists: 'out/sub'"
         raise OutputError(dest, reason) from exc
+
+
+def _file_in_the_way(dest: Path) -> Path | None:
+    """The file, if any, where a folder on the way to `dest` should be."""
+    return next((folder for folder in reversed(dest.parents) if folder.is_file()), None)
 
 
 def _about_output(exc: OSError, dest: Path) -> bool:

@@ -406,24 +406,27 @@ def test_exit_code_is_the_worst_failure_as_in_ocr_image(tmp_path: Path) -> None:
     out.mkdir()
     (out / "sub").write_bytes(b"")  # a file where the output folder goes: a.pdf cannot be written
 
-    def failed(*env: str) -> tuple[int, dict[str, str]]:
-        """The scan's exit code and each input's error kind, with `env` ("NAME=VALUE") set."""
-        run = ocr(
-            "scan",
-            folder,
-            "-o",
-            out,
-            "--json",
-            "-",
-            "-q",
-            env={**os.environ, **dict(e.split("=") for e in env)},
-        )
+    def failed(*env: str) -> tuple[int, dict[str, dict[str, str]]]:
+        """The scan's exit code and each input's error, with `env` ("NAME=VALUE") set."""
+        settings = dict(e.split("=") for e in env)
+        run = ocr("scan", folder, "-o", out, "--json", "-", "-q", env={**os.environ, **settings})
         records = map(json.loads, run.stdout.splitlines())
-        return run.returncode, {Path(r["source"]["path"]).name: r["error"]["kind"] for r in records}
+        return run.returncode, {Path(r["source"]["path"]).name: r["error"] for r in records}
 
-    assert failed() == (5, {"bad.png": "unsupported", "a.tif": "output"})
+    code, errors = failed()
+    assert (code, errors["bad.png"]["kind"], errors["a.tif"]["kind"]) == (5, "unsupported", "output")
+    # It said "cannot write out/sub/a.pdf: [Errno 17] File exists: 'out/sub'"
+    assert (
+        errors["a.tif"]["message"]
+        == f"cannot write {out / 'sub' / 'a.pdf'}: {out / 'sub'} is a file, not a folder"
+    )
     (out / "sub").unlink()
-    assert failed("OCRCLI_MAX_PIXELS=many") == (2, {"bad.png": "options", "a.tif": "options"})  # read first
+    code, errors = failed("OCRCLI_MAX_PIXELS=many")
+    assert (code, errors["bad.png"]["kind"], errors["a.tif"]["kind"]) == (
+        2,
+        "options",
+        "options",
+    )  # read first
     (folder / "sub" / "a.tif").unlink()
     assert ocr("scan", folder, "-o", out, "-q").returncode == 3
 
