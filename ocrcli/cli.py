@@ -50,15 +50,10 @@ app = typer.Typer(
 )
 
 
-class _StderrConsole(Console):
-    def on_broken_pipe(self) -> None:
-        """stderr's reader went away (`2> >(head -1)`): its messages go, the run goes on; the
-        exit code still tells of failures. Rich ended the run with 1, a bug's code, before any
-        work when the first message came, and made stdout /dev/null too."""
-        self.quiet = True
-
-
-stderr = _StderrConsole(stderr=True)
+# sys.stderr, whichever it is then: main() has it drop what cannot be written (see
+# stdstreams.messages_never_fail), where rich ended the run with 1, a bug's code, at the first
+# message once stderr's reader had gone away, and made stdout /dev/null too.
+stderr = Console(stderr=True)
 
 
 def _print_version(value: bool) -> None:
@@ -1078,7 +1073,7 @@ def _quiet_broken_pipe() -> None:
 def main() -> None:
     # A file name that is not valid UTF-8 (b"bad\\xffname.jpg") reaches Python as a lone surrogate:
     # written as the escape \\udcff, JSON stays valid UTF-8 and the name stays recognisable.
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:  # None when closed (`ocr ... >&-`)
-            stream.reconfigure(errors=TEXT_ERRORS)  # type: ignore[union-attr]
+    if sys.stdout is not None:  # None when closed (`ocr ... >&-`)
+        sys.stdout.reconfigure(errors=TEXT_ERRORS)  # type: ignore[union-attr]
+    stdstreams.messages_never_fail()
     app()

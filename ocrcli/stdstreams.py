@@ -11,6 +11,7 @@ both files "-"."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import stat
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ocrcli import errors
+from ocrcli.errors import TEXT_ERRORS
 
 STDIO = "-"
 _folder: Path | None = None  # the private folder, once made
@@ -120,3 +122,29 @@ def remove_files() -> None:
     """Remove the copy of standard input and the PDF for standard output, if there are any."""
     if _folder is not None:
         shutil.rmtree(_folder, ignore_errors=True)
+
+
+class _DroppingWrites(io.FileIO):
+    """A file whose writes that fail are dropped, as if written."""
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        try:
+            return super().write(data)
+        except OSError:
+            return len(data)
+
+
+def messages_never_fail() -> None:
+    """Have sys.stderr drop what it cannot write, so that messages never end the run: its reader
+    gone (`2> >(head -1)`), its disk full (`2>> /var/log/ocr.log` on a full /var, `2> /dev/full`)
+    or its terminal hung up (EIO). A write that failed raised OSError out of the first message:
+    `ocr scan` did nothing and exited 1, and `ocr image bad.png good.png --json -` lost the JSON of
+    both. A file name that is not valid UTF-8 is written as its escape (errors.TEXT_ERRORS)."""
+    if sys.stderr is None:  # closed (`2>&-`)
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (OSError, ValueError):  # not a file (replaced by a caller)
+        return
+    dropping = io.BufferedWriter(_DroppingWrites(fd, "w", closefd=False))
+    sys.stderr = io.TextIOWrapper(dropping, sys.stderr.encoding, TEXT_ERRORS, line_buffering=True)

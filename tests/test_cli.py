@@ -577,6 +577,20 @@ RECEIPT = Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.
 
 
 @pytest.mark.parametrize(
+    ("args", "code"), [(["image", "/missing.png", RECEIPT, "--json", "-"], 3), (["image", "--bogus"], 2)]
+)
+def test_a_full_disk_behind_stderr_drops_the_messages_not_the_run(args: list[object], code: int) -> None:
+    """`ocr ... 2>> ocr.log` on a full disk: the first message raised OSError (ENOSPC) out of the
+    run, which ended with 1, a bug's code, and lost the JSON of every input (`ocr scan` did
+    nothing at all); a usage error was 1 too."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([*OCR, *map(str, args)], stdout=subprocess.PIPE, stderr=full, timeout=300)
+    assert result.returncode == code
+    if code == 3:
+        assert [bool(json.loads(line).get("pages")) for line in result.stdout.splitlines()] == [False, True]
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["image", RECEIPT, "-o", "-"],
