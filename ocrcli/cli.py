@@ -1076,4 +1076,17 @@ def main() -> None:
     if sys.stdout is not None:  # None when closed (`ocr ... >&-`)
         sys.stdout.reconfigure(errors=TEXT_ERRORS)  # type: ignore[union-attr]
     stdstreams.messages_never_fail()
+    _refuse_a_deleted_working_folder()
     app()
+
+
+def _refuse_a_deleted_working_folder() -> None:
+    """Exit 2 if the working folder was deleted (a shell's, removed under it), as git does: no
+    relative path means anything there. Commands stopped on it midway, with a traceback (`ocr pdf
+    a.pdf -o b.pdf`) or "unexpected FileNotFoundError" (`ocr scan /abs/scans`, whose workers
+    multiprocessing starts from the working folder)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        report("error: the working folder was deleted: cd to a folder that exists")
+        raise SystemExit(errors.EXIT_USAGE) from None

@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 import pikepdf
 import pytest
-from common import DATA, OCR, SCHEMA, ocr, pdftotext, raised_as_another_user
+from common import DATA, OCR, ROOT, SCHEMA, ocr, pdftotext, raised_as_another_user
 from PIL import Image
 
 import ocrcli
@@ -574,6 +574,32 @@ def test_help_into_a_reader_that_stops_early_exits_0() -> None:
 
 SMALL_PDF = DATA / "pdfs" / "ocrmypdf_jbig2.pdf"
 RECEIPT = Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.jpg"
+
+
+@pytest.mark.parametrize("command", ["scan", "pdf"])
+def test_a_deleted_working_folder_is_refused_in_one_line(tmp_path: Path, command: str) -> None:
+    """Run from a folder deleted under it (a shell's): `ocr pdf a.pdf -o b.pdf` ended in a
+    traceback, and `ocr scan /abs/scans` in "unexpected FileNotFoundError" (exit 1, both), since
+    multiprocessing starts its workers from the working folder."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(RECEIPT, scans)
+    args = {"scan": [scans, "-o", tmp_path / "out"], "pdf": [SMALL_PDF, "-o", "out.pdf"]}[command]
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = subprocess.run(
+        ["bash", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "-", gone, *OCR, command, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # not the working folder: this repository's ocrcli
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.splitlines()[-1]
+        == "ocr: error: the working folder was deleted: cd to a folder that exists"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(
