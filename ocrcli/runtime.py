@@ -110,7 +110,9 @@ class Model:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        # Fatal only: every error it logs it raises too, and is reported in one line (see
+        # __call__); logged as well, it came first, in red, whatever stderr was.
+        options.log_severity_level = 4
         # Detector input sizes change page to page: an arena would keep the largest ever seen.
         options.enable_cpu_mem_arena = False
         if threads > 1:
@@ -124,4 +126,12 @@ class Model:
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0]
+        """The model's first output for `batch`; MemoryError if onnxruntime ran out of memory (an
+        address-space limit, `ulimit -v`, or a host that does not overcommit), which it raises as
+        its own RuntimeException: it was reported as a bug, exit 1, not as out of memory."""
+        try:
+            return self.session.run(None, {self.input_name: batch})[0]
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            if "bad_alloc" in str(exc):
+                raise MemoryError(one_line(exc)) from exc
+            raise

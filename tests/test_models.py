@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -489,3 +491,33 @@ def test_the_cache_is_never_made_in_the_working_folder(
     models.cached_sha256(spec.path)
     assert derived_model(spec, len(models.read_dictionary(load_manifest().find(spec.dictionary))), None)
     assert list(work.iterdir()) == []
+
+
+RUN_OUT_OF_MEMORY = """
+import resource, sys
+import numpy as np
+from ocrcli import models
+from ocrcli.runtime import Model
+
+model = Model(models.select("fast").detector.path, 1)
+batch = np.zeros((1, 3, 1024, 1024), np.float32)  # its activations take hundreds of MB
+with open("/proc/self/statm") as f:
+    mapped = int(f.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (mapped + (32 << 20), resource.RLIM_INFINITY))
+try:
+    model(batch)
+except MemoryError:
+    sys.exit(0)
+sys.exit(1)
+"""
+
+
+def test_onnxruntime_out_of_memory_is_a_memory_error_said_once() -> None:
+    """Under an address-space limit (`ulimit -v`, a host that does not overcommit) onnxruntime
+    raises its own RuntimeException ("std::bad_alloc"): reported as a bug (exit 1, "please report
+    this") instead of out of memory, after onnxruntime had logged it too, in red."""
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_OUT_OF_MEMORY], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
