@@ -39,6 +39,7 @@ from ocrcli.errors import (
     TEXT_ERRORS,
     BadInputError,
     Failure,
+    OutputError,
     failure,
     one_line,
     reading_input,
@@ -152,7 +153,8 @@ class _Open:
     notes: list[str] = field(default_factory=list)  # see Outcome
 
     def close(self) -> None:
-        self.spool.close()
+        with contextlib.suppress(OSError):  # what a full $TMPDIR did not take is dropped with it
+            self.spool.close()
         if self.grafter is not None:
             self.grafter.close()
 
@@ -251,7 +253,8 @@ class Scan:
                 self._finish(Outcome(item, "current"), previous, self._current_pages(item))
                 return None
             self._check_overwrites(item, previous, sha256)
-            spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
+            with _spooling(item.path):
+                spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
             grafter, page_count = self._open_pdf(item)
         except StreamFailed:  # not this document's fault: stop the batch
             raise
@@ -363,7 +366,9 @@ class Scan:
                         doc.notes.append(f"{doc.item.path}: page {page.page} skipped: {page.skipped}")
                 if page.skipped:
                     doc.skipped_pages[page.skipped] = doc.skipped_pages.get(page.skipped, 0) + 1
-                doc.spool.write(json.dumps(page_entry(page, doc.earlier), ensure_ascii=False) + "\n")
+                with _spooling(doc.item.path):  # flushed, so that a full $TMPDIR is found here
+                    doc.spool.write(json.dumps(page_entry(page, doc.earlier), ensure_ascii=False) + "\n")
+                    doc.spool.flush()
                 doc.next_page += 1
             if doc.next_page == doc.page_count:
                 self._complete(doc)
@@ -491,6 +496,18 @@ def _document_chunks(head: dict[str, Any], pages: Iterable[str], separator: str)
     for number, page in enumerate(pages):
         yield (separator if number else separator.lstrip(",")) + page
     yield "]}"
+
+
+@contextlib.contextmanager
+def _spooling(path: Path) -> Iterator[None]:
+    """An OSError spooling the pages' JSON of the document at `path` as the OutputError it is,
+    naming the temporary folder: a full $TMPDIR failed the document as unreadable, exit 3,
+    "[Errno 28] No space left on device", as if the input or the output's disk were at fault."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or one_line(exc)
+        raise OutputError(tempfile.gettempdir(), f"{reason}, spooling the JSON of {path}") from exc
 
 
 def _lines(spool: IO[str]) -> Iterator[str]:

@@ -431,6 +431,36 @@ def test_exit_code_is_the_worst_failure_as_in_ocr_image(tmp_path: Path) -> None:
     assert ocr("scan", folder, "-o", out, "-q").returncode == 3
 
 
+def test_a_temporary_folder_that_cannot_take_the_json_fails_as_an_output(tmp_path: Path) -> None:
+    """Each page's JSON is spooled to $TMPDIR: a full one ("No space left on device"; here a file
+    size limit, "File too large") failed the document as unreadable, exit 3, without naming the
+    temporary folder, as if the input were at fault; or stopped the batch with "unexpected
+    OSError", exit 1, when the spool, closed, failed again."""
+    import resource
+
+    folder, temp = tmp_path / "in", tmp_path / "temp"
+    folder.mkdir()
+    temp.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.tif")
+
+    def limit_file_size() -> None:  # the page's JSON is over 8 KB, its spool the first file written
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    run = subprocess.run(
+        [*OCR, "scan", str(folder), "-o", str(tmp_path / "out"), "--json", "-", "-q"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+        preexec_fn=limit_file_size,  # noqa: PLW1509 - no threads here
+        timeout=300,
+    )
+    assert run.returncode == 5
+    error = json.loads(run.stdout)["error"]
+    assert error["kind"] == "output"
+    assert error["message"] == f"cannot write {temp}: File too large, spooling the JSON of {folder / 'a.tif'}"
+    assert list(temp.iterdir()) == []
+
+
 def test_never_overwrites_what_it_did_not_make(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
