@@ -24,6 +24,13 @@ import shutil
 import signal
 import sys
 
+# numpy's OpenBLAS starts a thread per core in every process that imports it (the command's,
+# each of `ocr scan`'s workers: cores x cores threads) for the few 2-vector norms and 3 x 3
+# inverses ocrcli asks of it. Under a limit on processes (`ulimit -u`, a container's pids.max) it
+# could not start them, and raised SIGINT: "ocr: interrupted", exit 130, or workers that died.
+# Set before numpy is imported (here, before any of ours is); the workers inherit it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # ocrcli.errors' EXIT_INTERRUPTED and STOP_SIGNALS, not imported: this runs before any import
 EXIT_INTERRUPTED = 130
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # one ignored (nohup) stays so

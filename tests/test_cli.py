@@ -1497,3 +1497,17 @@ def test_a_json_line_leaves_the_signal_mask_as_it_found_it() -> None:
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+def test_numpy_starts_no_blas_threads_in_the_command() -> None:
+    """OpenBLAS started a thread per core in the command and in each of `ocr scan`'s workers, for
+    a few tiny norms; under a limit on processes (`ulimit -u 12` on two cores) it could not, and
+    raised SIGINT: a worker died and its document failed, or the run said "ocr: interrupted"."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: OpenBLAS starts no thread of its own anyway")
+    count_threads = "import ocrcli.__main__, numpy, os; print(len(os.listdir('/proc/self/task')))"
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    run = subprocess.run(
+        [sys.executable, "-c", count_threads], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert run.stdout.strip() == "1", run.stderr
