@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ocrcli import __version__, errors, models, stdstreams
+from ocrcli import __version__, cpus, errors, models, stdstreams
 from ocrcli.document import Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
 from ocrcli.jsonlines import WholeLines, drop_partial_line
@@ -803,7 +803,13 @@ def scan_command(
     recursive: Annotated[bool, typer.Option(help="Look in subfolders too.")] = True,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, metavar="N", help="Worker processes (default: one per core)."),
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="N",
+            help="Worker processes (default: one per core, fewer under a CPU quota).",
+        ),
     ] = None,
     page_timeout: Annotated[
         float,
@@ -917,7 +923,7 @@ def scan_command(
     options = ScanOptions(
         engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1, cjk),
         pdf_options=pdf_options,
-        jobs=jobs or len(os.sched_getaffinity(0)),
+        jobs=jobs or cpus.usable_cores(),
         redo_current=force,
         in_place=in_place,
         page_timeout=page_timeout,

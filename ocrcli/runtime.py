@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from ocrcli.cpus import usable_cores
 from ocrcli.errors import ModelError, one_line
 
 THREADS_ENV = "OCRCLI_THREADS"
@@ -30,11 +31,10 @@ def default_threads() -> int:
 
 
 def usable_threads(requested: int) -> int:
-    """`requested` inference threads, at most one per core this process may run on: more only
+    """`requested` inference threads, at most one per core this process may use: more only
     compete for the same cores, and a mistyped count (--threads 99999) started 32,000 threads
     and was killed for its memory (17 GB)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(requested, cores))
+    return max(1, min(requested, usable_cores()))
 
 
 def limit_opencv_threads(threads: int) -> None:

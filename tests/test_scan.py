@@ -23,7 +23,7 @@ import pytest
 from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, pdftotext
 from PIL import Image
 
-from ocrcli import discover, models
+from ocrcli import cpus, discover, models
 from ocrcli.pool import EngineSpec, PageTask, WorkerPool
 
 TEMP_SUFFIX = ".ocrcli-tmp"
@@ -1665,3 +1665,22 @@ def test_a_current_documents_sidecar_is_streamed_a_page_at_a_time(tmp_path: Path
     reporter = _rerun(items, options, stream)
     assert reporter.outcomes[0].error.kind == "unreadable"
     assert json.loads(stream.getvalue())["status"] == "failed"
+
+
+def test_cores_used_follow_a_containers_cpu_quota(tmp_path: Path) -> None:
+    """A container run with --cpus 1 on a many-core host may run on every core for one core's
+    time: ocr scan started a worker (about 300 MB) per core of the host. Files as cgroup v2 and
+    v1 write them; a quota of one core is below this machine's two."""
+    cores = len(os.sched_getaffinity(0))
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    for cpu_max, expected in [("max 100000", cores), ("100000 100000", 1), ("150000 100000", min(cores, 2))]:
+        (v2 / "cpu.max").write_text(cpu_max + "\n")
+        assert cpus.usable_cores(v2) == expected, cpu_max
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    for quota, expected in [("-1", cores), ("100000", 1), ("50000", 1)]:
+        (v1 / "cpu" / "cpu.cfs_quota_us").write_text(quota + "\n")
+        assert cpus.usable_cores(v1) == expected, quota
+    assert cpus.usable_cores(tmp_path / "no-cgroup") == cores
