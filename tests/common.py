@@ -1,15 +1,20 @@
 """What the test files share: where things are, the `ocr` command run as a user runs it, poppler's
-pdftotext and file hashes."""
+pdftotext, file hashes, and scans made from tess's phototest (grey, colour, TIFFs Pillow cannot
+write)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 DATA = ROOT.parent / "shared" / "data"  # the shared evaluation data, beside the repository
@@ -70,3 +75,54 @@ def raised_as_another_user(folder: Path, read: Callable[[], object]) -> str:
             os._exit(code)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, "nothing was raised"
     return told.read_text()
+
+
+def grey_scan() -> np.ndarray:
+    """tess's phototest as a grey scan (its edges soft, as a scanner's are), 0..1."""
+    scan = Image.open(TESS / "phototest.tif").convert("L")
+    return np.asarray(scan.filter(ImageFilter.GaussianBlur(1.2))) / 255.0
+
+
+def colour_scan() -> np.ndarray:
+    """grey_scan's page in colour, dark blue type on cream paper: H x W x 3, 0..1."""
+    ink, paper = np.array([20, 40, 120]) / 255, np.array([250, 240, 215]) / 255
+    return paper + (ink - paper) * (1 - grey_scan())[:, :, np.newaxis]
+
+
+def uncompressed_tiff(path: Path, samples: np.ndarray, bits: int = 16, big_endian: bool = False) -> Path:
+    """An uncompressed TIFF of one strip at 200 dpi, written field by field, as Pillow writes none
+    of them: `samples` H x W grey or H x W x 3 RGB or x 4 RGBA (unassociated alpha), 16 bits a
+    sample in either byte order, or 12 (two samples in three bytes, as libtiff packs them; a row
+    must end on a whole byte)."""
+    height, width = samples.shape[:2]
+    channels = 1 if samples.ndim == 2 else samples.shape[2]
+    order = ">" if big_endian else "<"
+    if bits == 12:
+        pairs = samples.reshape(height, -1, 2).astype(np.uint32)
+        packed = ((pairs[..., 0] << 12) | pairs[..., 1]).astype(">u4").view(np.uint8).reshape(height, -1, 4)
+        data = packed[..., 1:].tobytes()
+    else:
+        data = samples.astype(f"{order}u2").tobytes()
+    short, long, rational = 3, 4, 5
+    fields = [  # tag, type, values (StripOffsets is filled in below)
+        (256, long, [width]), (257, long, [height]), (258, short, [bits] * channels), (259, short, [1]),
+        (262, short, [1 if channels == 1 else 2]), (273, long, [0]), (277, short, [channels]),
+        (278, long, [height]), (279, long, [len(data)]), (282, rational, [200, 1]),
+        (283, rational, [200, 1]), (296, short, [2]), *([(338, short, [2])] if channels == 4 else []),
+    ]  # fmt: skip
+    values = [struct.pack(order + ("H" if kind == short else "I") * len(v), *v) for _, kind, v in fields]
+    after_ifd = 8 + 2 + 12 * len(fields) + 4  # the values longer than 4 bytes follow the IFD
+    data_at = after_ifd + sum(len(value) for value in values if len(value) > 4)
+    ifd, beyond = b"", b""
+    for (tag, kind, v), value in zip(fields, values, strict=True):
+        count = len(v) // 2 if kind == rational else len(v)
+        if tag == 273:
+            value = struct.pack(order + "I", data_at)
+        if len(value) > 4:
+            ifd += struct.pack(order + "HHII", tag, kind, count, after_ifd + len(beyond))
+            beyond += value
+        else:
+            ifd += struct.pack(order + "HHI", tag, kind, count) + value.ljust(4, b"\0")
+    header = (b"MM\0*" if big_endian else b"II*\0") + struct.pack(order + "IH", 8, len(fields))
+    path.write_bytes(header + ifd + bytes(4) + beyond + data)
+    return path

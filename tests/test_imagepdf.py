@@ -14,7 +14,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA
+from common import DATA, grey_scan, uncompressed_tiff
 from PIL import Image
 
 from ocrcli import imagepdf
@@ -429,7 +429,6 @@ def _srgb_profile() -> bytes:
 def _png_with_aspect_only(path: Path, image: Image.Image, x: int, y: int, **options) -> Path:
     """The image saved as a PNG whose pHYs chunk gives a pixel aspect ratio only (unit 0: no
     resolution)."""
-    import struct
     import zlib
 
     buffer = io.BytesIO()
@@ -492,36 +491,6 @@ def test_a_tiffs_reduced_resolution_preview_is_no_page(tmp_path: Path, compressi
     assert _mediabox(pdf) == pytest.approx([0, 0, page.width * 72 / 200, page.height * 72 / 200], abs=0.01)
 
 
-def _grey_scan() -> np.ndarray:
-    """tess's phototest as a grey scan (its edges soft, as a scanner's are), 0..1."""
-    from PIL import ImageFilter
-
-    scan = Image.open(DATA / "tess" / "img" / "phototest.tif").convert("L")
-    return np.asarray(scan.filter(ImageFilter.GaussianBlur(1.2))) / 255.0
-
-
-def _tiff_12_bits(path: Path, samples: np.ndarray) -> None:
-    """An uncompressed grey TIFF with BitsPerSample 12 (two samples in three bytes, as libtiff
-    packs them), at 200 dpi. Pillow cannot write one; it reads it as I;16, 0..4095."""
-    height, width = samples.shape  # an even width: no row ends in half a byte
-    pairs = samples.reshape(height, width // 2, 2).astype(np.uint32)
-    packed = ((pairs[..., 0] << 12) | pairs[..., 1]).astype(">u4").view(np.uint8).reshape(height, -1, 4)
-    data = packed[..., 1:].tobytes()
-    short, long, rational = 3, 4, 5
-    resolution_at = 8 + 2 + 12 * 12 + 4  # after the header and the IFD of 12 entries
-    tags = [
-        (256, long, width), (257, long, height), (258, short, 12), (259, short, 1), (262, short, 1),
-        (273, long, resolution_at + 8), (277, short, 1), (278, long, height), (279, long, len(data)),
-        (282, rational, resolution_at), (283, rational, resolution_at), (296, short, 2),
-    ]  # fmt: skip
-    ifd = b"".join(
-        struct.pack("<HHIHxx" if kind == short else "<HHII", tag, kind, 1, value) for tag, kind, value in tags
-    )
-    path.write_bytes(
-        b"II*\0" + struct.pack("<IH", 8, len(tags)) + ifd + bytes(4) + struct.pack("<II", 200, 1) + data
-    )
-
-
 def _pdfium_grey(pdf: pikepdf.Pdf) -> np.ndarray:
     """The page's one grey image as pdfium draws it, 8 bits a sample (a 16-bit one it gives as
     three equal channels)."""
@@ -542,10 +511,10 @@ def test_a_12_bit_grey_tiff_shows_as_bright_as_it_reads_its_12_bits_kept(tmp_pat
     black, while the OCR (which scales by the samples' bit depth) read it fine. The page now shows
     it as the OCR reads it, 4095 white, its samples widened to 16 bits (each 12-bit sample
     repeated into the low bits), from which the file's samples come back exactly."""
-    twelve = np.rint(_grey_scan() * 4095).astype(np.uint16)
+    twelve = np.rint(grey_scan() * 4095).astype(np.uint16)
     path = tmp_path / "scan12.tif"
     if kind == "BitsPerSample 12":
-        _tiff_12_bits(path, twelve)
+        uncompressed_tiff(path, twelve, bits=12)
     else:
         tags = {341: 4095} if "SMax" in kind else {}
         Image.fromarray(twelve).save(path, dpi=(200, 200), tiffinfo=tags)
@@ -558,7 +527,7 @@ def test_a_12_bit_grey_tiff_shows_as_bright_as_it_reads_its_12_bits_kept(tmp_pat
 
 
 def test_a_16_bit_tiff_using_its_full_range_keeps_its_samples(tmp_path: Path) -> None:
-    sixteen = np.rint(_grey_scan() * 65535).astype(np.uint16)
+    sixteen = np.rint(grey_scan() * 65535).astype(np.uint16)
     path = tmp_path / "scan16.tif"
     Image.fromarray(sixteen).save(path, dpi=(200, 200))
     pdf = images_pdf([path])
