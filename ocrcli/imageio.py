@@ -1,8 +1,9 @@
 """The one image loader: every input image goes through here and comes out as uint8 RGB.
 
-Decoding is Pillow's; this module only decides how each pixel mode becomes RGB (palettes via the
-palette, transparency over white, 16/32-bit grey scaled rather than clipped, EXIF orientation
-applied), guards against decompression bombs, and turns every failure into a one-line
+Decoding is Pillow's (but for the 16-bit samples of a colour TIFF, which it cuts to 8 bits: see
+deep_samples); this module only decides how each pixel mode becomes RGB (palettes via the palette,
+transparency over white, 16/32-bit samples scaled by their bit depth rather than clipped, EXIF
+orientation applied), guards against decompression bombs, and turns every failure into a one-line
 `BadInputError` naming the file.
 """
 
@@ -29,6 +30,7 @@ MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
 _DPI_RANGE = (30.0, 5000.0)  # outside this a resolution tag is a placeholder (1, 72 dpi is kept) or junk
 _EXIF_ORIENTATION = 0x0112
 _NEW_SUBFILE_TYPE = 254  # TIFF: bit 0 marks a reduced-resolution copy of another frame
+_BITS_PER_SAMPLE = 258  # TIFF
 _EXIF_X_RESOLUTION, _EXIF_Y_RESOLUTION, _EXIF_RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _QUARTER_TURNS = {5, 6, 7, 8}  # the orientations that turn a picture a quarter
 
@@ -319,6 +321,19 @@ def _quiet_pillow() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV's warnings while it reads a file (libtiff's "Unknown field with tag ...", for a
+    scanner's private tags) stay off stderr, as Pillow's do (see _quiet_pillow). OpenCV's log level
+    is the process's: it is set back at once, and nothing else decodes meanwhile."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 def _page_prefix(index: int, count: int) -> str:
     return f"page {index + 1} of {count}: " if count > 1 else ""
 
@@ -454,17 +469,49 @@ def _apply_orientation(im: Image.Image) -> Image.Image:
 
 def frame_to_rgb(im: Image.Image) -> np.ndarray:
     """A decoded frame as H x W x 3 uint8 RGB: palettes via the palette, transparency over white,
-    16/32-bit and float grey scaled rather than clipped."""
+    16/32-bit and float samples scaled rather than clipped (see to_rgb)."""
     mode = im.mode
-    if mode in ("I", "F") or mode.startswith("I;16"):
+    if mode in ("I", "F"):
         # Pillow's convert("RGB") clips these at 255: a 16-bit scan would come out white or black.
         return to_rgb(np.asarray(im))
+    if (samples := deep_samples(im)) is not None:  # scaled by their bit depth; alpha over white
+        return to_rgb(samples)
     if im.has_transparency_data:  # RGBA, LA, PA, RGBa, or a tRNS/GIF transparent colour
         return _composite_image_on_white(im)
     if mode in ("1", "L"):
         return to_rgb(np.asarray(im))  # 1 byte per pixel until the final RGB array
     rgb = im if mode == "RGB" else im.convert("RGB")  # P via its palette, CMYK, YCbCr, LAB, HSV
     return np.ascontiguousarray(np.asarray(rgb))
+
+
+def deep_samples(im: Image.Image) -> np.ndarray | None:
+    """A decoded frame's 16-bit samples, as the file holds them: a grey frame's (Pillow's I;16
+    modes), H x W; a colour TIFF frame's (RGB or RGBA, as a scanner's 48-bit colour or a lab
+    camera's 12 bits in 16-bit samples), H x W x 3 or 4, which Pillow decodes to 8 bits by keeping
+    each sample's high byte (a 12-bit image came out at 1/16 of its brightness). Those are read
+    again by OpenCV, and given only where OpenCV reads the same frame to the same high bytes.
+    None for any other frame, and for a colour one OpenCV does not read so (premultiplied alpha,
+    which Pillow divides out; a frame over OpenCV's limit of 2**30 pixels): its 8 bits are all."""
+    if im.mode.startswith("I;16"):
+        return np.asarray(im)
+    if im.format != "TIFF" or im.mode not in ("RGB", "RGBA") or not getattr(im, "filename", None):
+        return None
+    if max(im.tag_v2.get(_BITS_PER_SAMPLE, (8,))) != 16:
+        return None
+    page = im.tell()
+    # By its bytes: by its name OpenCV opened no file named in other than ASCII (and crashed where
+    # the name was not UTF-8).
+    data = np.memmap(im.filename, dtype=np.uint8, mode="r")
+    with _quiet_opencv():
+        read, frames = cv2.imdecodemulti(data, cv2.IMREAD_UNCHANGED, range=(page, page + 1))
+    del data
+    if not read or frames[0].dtype != np.uint16 or frames[0].ndim != 3:
+        return None
+    channels = len(im.mode)
+    if frames[0].shape[2] < channels:
+        return None
+    samples = frames[0][:, :, [2, 1, 0, 3][:channels]]  # OpenCV's BGR(A), an unused 4th sample left out
+    return samples if np.array_equal(samples >> 8, np.asarray(im)) else None
 
 
 def _composite_image_on_white(im: Image.Image) -> np.ndarray:

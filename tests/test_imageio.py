@@ -9,9 +9,10 @@ import warnings
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
-from common import DATA, raised_as_another_user
+from common import DATA, colour_scan, raised_as_another_user, uncompressed_tiff
 from PIL import Image
 
 from ocrcli import imageio
@@ -131,6 +132,35 @@ def test_16bit_big_endian_tiff_full_range(tmp_path: Path) -> None:
     assert im.mode == "I;16B"
     page = load_one(save(im, tmp_path / "grey16b.tif"))
     assert list(page.image[0, :, 0]) == [0, 128, 255]
+
+
+@pytest.mark.parametrize(
+    "kind", ["12 bits, LZW", "12 bits, big-endian", "12 bits, alpha", "12 bits, second page", "16 bits"]
+)
+def test_a_colour_tiff_of_16_bit_samples_reads_at_their_bit_depth(tmp_path: Path, kind: str) -> None:
+    """A colour TIFF of 16-bit samples (a scanner's 48-bit colour; a lab camera's 12 bits in
+    16-bit samples, 0..4095) was read by the high byte of each sample, as Pillow decodes it: a
+    12-bit one came out at 1/16 of its brightness, nearly black, and the OCR broke up its words
+    (25 of phototest's 60 right; none with alpha, which came out nearly transparent). Its samples
+    are now read at 16 bits and scaled by their bit depth, as a grey one's are: it reads as the
+    8-bit page it was made from."""
+    colour = colour_scan()
+    bits = 16 if kind == "16 bits" else 12
+    samples = np.rint(colour * ((1 << bits) - 1)).astype(np.uint16)
+    path = tmp_path / "scan.tif"
+    if "LZW" in kind:  # as libtiff writes it (OpenCV's): LZW with the horizontal predictor
+        assert cv2.imwrite(str(path), samples[:, :, ::-1])
+    elif "alpha" in kind:
+        uncompressed_tiff(path, np.dstack([samples, np.full(samples.shape[:2], 4095, np.uint16)]))
+    elif "second page" in kind:  # each page is read as its own frame
+        assert cv2.imwritemulti(str(path), [samples[:, ::-1, ::-1], samples[:, :, ::-1]])
+    else:
+        uncompressed_tiff(path, samples, big_endian="big-endian" in kind)
+    pages = load_pages(path)
+    shown = pages[-1].image.astype(int)
+    assert np.abs(shown - np.rint(colour * 255)).max() <= 1
+    if "second page" in kind:
+        assert np.abs(pages[0].image[:, ::-1].astype(int) - shown).max() == 0
 
 
 def test_32bit_integer_and_float_tiffs(tmp_path: Path) -> None:
