@@ -89,11 +89,13 @@ def colour_scan() -> np.ndarray:
     return paper + (ink - paper) * (1 - grey_scan())[:, :, np.newaxis]
 
 
-def uncompressed_tiff(path: Path, samples: np.ndarray, bits: int = 16, big_endian: bool = False) -> Path:
+def uncompressed_tiff(
+    path: Path, samples: np.ndarray, bits: int = 16, big_endian: bool = False, icc_profile: bytes = b""
+) -> Path:
     """An uncompressed TIFF of one strip at 200 dpi, written field by field, as Pillow writes none
     of them: `samples` H x W grey or H x W x 3 RGB or x 4 RGBA (unassociated alpha), 16 bits a
     sample in either byte order, or 12 (two samples in three bytes, as libtiff packs them; a row
-    must end on a whole byte)."""
+    must end on a whole byte); with the ICC profile, if one is given."""
     height, width = samples.shape[:2]
     channels = 1 if samples.ndim == 2 else samples.shape[2]
     order = ">" if big_endian else "<"
@@ -103,14 +105,18 @@ def uncompressed_tiff(path: Path, samples: np.ndarray, bits: int = 16, big_endia
         data = packed[..., 1:].tobytes()
     else:
         data = samples.astype(f"{order}u2").tobytes()
-    short, long, rational = 3, 4, 5
+    short, long, rational, undefined = 3, 4, 5, 7
     fields = [  # tag, type, values (StripOffsets is filled in below)
         (256, long, [width]), (257, long, [height]), (258, short, [bits] * channels), (259, short, [1]),
         (262, short, [1 if channels == 1 else 2]), (273, long, [0]), (277, short, [channels]),
         (278, long, [height]), (279, long, [len(data)]), (282, rational, [200, 1]),
         (283, rational, [200, 1]), (296, short, [2]), *([(338, short, [2])] if channels == 4 else []),
+        *([(34675, undefined, list(icc_profile))] if icc_profile else []),
     ]  # fmt: skip
-    values = [struct.pack(order + ("H" if kind == short else "I") * len(v), *v) for _, kind, v in fields]
+    values = [
+        bytes(v) if kind == undefined else struct.pack(order + ("H" if kind == short else "I") * len(v), *v)
+        for _, kind, v in fields
+    ]
     after_ifd = 8 + 2 + 12 * len(fields) + 4  # the values longer than 4 bytes follow the IFD
     data_at = after_ifd + sum(len(value) for value in values if len(value) > 4)
     ifd, beyond = b"", b""

@@ -14,7 +14,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA, grey_scan, uncompressed_tiff
+from common import DATA, colour_scan, grey_scan, uncompressed_tiff
 from PIL import Image
 
 from ocrcli import imagepdf
@@ -499,9 +499,10 @@ def _pdfium_grey(pdf: pikepdf.Pdf) -> np.ndarray:
 
 
 def _samples_16(image: pikepdf.Stream) -> np.ndarray:
-    """A 16-bit grey image's samples as stored in the PDF."""
-    assert int(image.BitsPerComponent) == 16 and image.ColorSpace == pikepdf.Name.DeviceGray
-    return np.frombuffer(image.read_bytes(), ">u2").reshape(int(image.Height), int(image.Width))
+    """A 16-bit image's samples as stored in the PDF: H x W if grey, else H x W x 3."""
+    assert int(image.BitsPerComponent) == 16
+    samples = np.frombuffer(image.read_bytes(), ">u2").reshape(int(image.Height), int(image.Width), -1)
+    return samples[:, :, 0] if samples.shape[2] == 1 else samples
 
 
 @pytest.mark.parametrize("kind", ["12 bits in 16", "12 bits in 16, SMaxSampleValue", "BitsPerSample 12"])
@@ -534,6 +535,36 @@ def test_a_16_bit_tiff_using_its_full_range_keeps_its_samples(tmp_path: Path) ->
     assert np.array_equal(_samples_16(_only_image(pdf)), sixteen)
     shown = _pdfium_grey(pdf)
     assert np.abs(shown.astype(int) - np.rint(sixteen / 257)).max() <= 1
+
+
+@pytest.mark.parametrize("kind", ["12 bits", "16 bits", "12 bits, with a profile", "12 bits, grey"])
+def test_a_colour_tiff_of_16_bit_samples_shows_as_it_reads_its_samples_kept(
+    tmp_path: Path, kind: str
+) -> None:
+    """A colour TIFF of 16-bit samples (a scanner's 48-bit colour; a lab camera's 12 bits in
+    them) was stored as Pillow decodes it, by the high byte of each sample: a 12-bit one's page
+    showed nearly black, at 1/16 of its brightness, and a 16-bit one's kept 8 of its bits. The
+    page now shows it as the OCR reads it, its samples kept at 16 bits, a 12-bit one's widened as
+    a grey one's are (the file's samples are their high bits); with its ICC profile, and as grey
+    if it is grey (a grey page scanned in colour)."""
+    bits = 16 if kind == "16 bits" else 12
+    page = np.repeat(grey_scan()[:, :, np.newaxis], 3, axis=2) if "grey" in kind else colour_scan()
+    samples = np.rint(page * ((1 << bits) - 1)).astype(np.uint16)
+    path = uncompressed_tiff(
+        tmp_path / "scan.tif", samples, icc_profile=_srgb_profile() if "profile" in kind else b""
+    )
+    pdf = images_pdf([path])
+    (read,) = load_pages(path)
+    image = _only_image(pdf)
+    if "grey" in kind:
+        assert np.array_equal(_samples_16(image) >> 4, samples[:, :, 0])
+        assert np.abs(_pdfium_grey(pdf).astype(int) - read.image[:, :, 0]).max() <= 1
+    else:
+        assert np.array_equal(_samples_16(image) >> (16 - bits), samples)
+        shown = _pdfium_pixels(pdf)[:, :, 2::-1]  # pdfium's BGR
+        assert np.abs(shown.astype(int) - read.image).max() <= 1
+    assert ("profile" in kind) == (pikepdf.PdfImage(image).icc is not None)
+    assert _mediabox(pdf) == pytest.approx([0, 0, 640 * 72 / 200, 480 * 72 / 200], abs=0.01)
 
 
 @pytest.mark.parametrize("suffix", [".webp", ".avif"])
