@@ -151,6 +151,10 @@ MAX_BYTES_A_TOKEN = 16  # and so 160 MB of content at most (4 is usual; more: lo
 # The most tokens parsed whole into memory to take an OCR layer off a page and the forms it draws
 # (--redo, --force): about 230-340 bytes a token (a vector page of 7 million took 1.6 GB, 3.4 s).
 MAX_PARSED_TOKENS = 5_000_000
+# Forms drawn by forms looked into for OCR text, the page's own forms the first level: pdfium
+# draws no deeper (kMaxFormLevel), so text deeper shows in no page it renders. Unbounded, a chain
+# of 2,000 forms each drawing the next ended --redo in "unexpected RecursionError" (exit 1).
+MAX_DRAWN_FORM_DEPTH = 40
 _SEPARATORS = b" \t\n\r\f\0()<>[]{}/%"  # PDF's whitespace and delimiters
 _PIECE = 1 << 24  # bytes of content looked at at a time
 
@@ -317,9 +321,10 @@ def _form_without_ocr_text(
     `copies`: the answers so far, by form and mode, so a form drawn along many paths is cleaned
     once (forms drawing the next one twice, 18 deep, have 2^18 paths: over a minute, 1 GB).
     `budget`: see _content_without_ocr_text.
-    `drawing`: the forms drawing this one, so a form that draws itself ends the descent."""
+    `drawing`: the forms drawing this one, so a form that draws itself ends the descent, as does
+    one deeper than MAX_DRAWN_FORM_DEPTH."""
     key = (form.objgen, mode)
-    if key in copies or form.objgen in drawing:
+    if key in copies or form.objgen in drawing or len(drawing) >= MAX_DRAWN_FORM_DEPTH:
         return copies.get(key)
     content, modes_at_do = _content_without_ocr_text(form, [form], mode, budget)
     inner = {}

@@ -224,6 +224,26 @@ def test_pdfium_is_asked_about_forms_only_so_deep(tmp_path: Path) -> None:
     assert page_text(rendered).invisible == expected < 100
 
 
+def test_redo_looks_into_forms_only_as_deep_as_pdfium_draws_them() -> None:
+    """A chain of 2,000 forms, each drawing the next: --redo ended in "unexpected RecursionError"
+    (exit 1). The old layer in the first form still goes; text below MAX_DRAWN_FORM_DEPTH
+    levels, which pdfium does not draw, stays."""
+    pdf = scan_pdf()
+    hidden = b"BT 3 Tr /F1 1 Tf (x) Tj ET"
+    form = form_xobject(pdf, hidden, (0, 0, 1, 1), Font=pikepdf.Dictionary(F1=helvetica()))
+    deepest = form
+    for _ in range(2000):
+        form = form_xobject(pdf, b"/A Do", (0, 0, 1, 1), XObject=pikepdf.Dictionary(A=form))
+    form.write(hidden + b" /A Do")
+    form.Resources.Font = pikepdf.Dictionary(F1=helvetica())
+    page = pdf.pages[0]
+    page.obj.Resources.XObject.Fm0 = form
+    page.contents_add(b" /Fm0 Do")
+    assert remove_text_layers(pdf, page)
+    assert b"Tj" not in page.obj.Resources.XObject.Fm0.read_bytes()  # a copy without it
+    assert deepest.read_bytes() == hidden
+
+
 def test_text_and_images_in_a_moved_and_scaled_form_are_measured_on_the_page(tmp_path: Path) -> None:
     """A page with words under a scan, placed on another at 1.5 times its size and moved (pdfjam,
     n-up tools): pdfium gives the bounds and resolution of what a form draws in the form's space.
