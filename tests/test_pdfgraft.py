@@ -20,7 +20,7 @@ from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame, page_rotation, remove_text_layers
-from ocrcli.pdfpages import is_signed, open_pdf, page_text, render_dpi
+from ocrcli.pdfpages import MAX_FIELD_DEPTH, is_signed, open_pdf, page_text, render_dpi
 from ocrcli.textlayer import layer_content
 
 PHOTOTEST = ROOT.parent / "shared" / "data" / "tess" / "img" / "phototest.tif"  # 230.4 x 172.8 pt
@@ -399,6 +399,47 @@ def test_redoing_a_page_again_and_again_does_not_nest_its_content_deeper(tmp_pat
         depths.append(deepest)
     assert depths == [depths[0]] * 3, depths
     assert pdftotext(saved(pdf, tmp_path / "out.pdf"), "-raw").split() == LAYER_WORDS
+
+
+def _widgets_under_a_field_chain(depth: int, widgets: int) -> pikepdf.Pdf:
+    """A PDF whose first page has `widgets` widgets, all kids of the last of a chain of `depth`
+    fields each the parent of the next, the first one a signed /Sig field."""
+    pdf = scan_pdf()
+    field = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, V=pikepdf.Dictionary(), T="top"))
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field])
+    for _ in range(depth - 1):
+        field = pdf.make_indirect(pikepdf.Dictionary(Parent=field, T="f"))
+    kids = [
+        pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, Rect=[0, 0, 0, 0], Parent=field
+            )
+        )
+        for _ in range(widgets)
+    ]
+    pdf.pages[0].obj.Annots = pdf.make_indirect(kids)
+    return pdf
+
+
+def test_widgets_sharing_ancestors_look_them_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each widget walked its whole /Parent chain: 1,000 widgets under 100,000 fields (a 1.4 MB
+    PDF) took over two minutes in the process that grafts every document of an ocr scan."""
+    pdf = _widgets_under_a_field_chain(30, 300)
+    del pdf.Root.AcroForm.Fields[0].V  # an empty signature field: every widget is looked at
+    lookups = []
+    get = pikepdf.Object.get
+    monkeypatch.setattr(pikepdf.Object, "get", lambda *a: lookups.append(1) or get(*a))
+    assert not is_signed(pdf)
+    assert len(lookups) < 10 * (30 + 300), len(lookups)  # not 300 x 30 x 2
+
+
+def test_a_field_type_is_inherited_from_as_far_up_as_pdfium_looks() -> None:
+    """pdfium takes an inherited /FT from at most 32 levels up: a signature further up is no
+    signature to Chrome, and looking for it there walked chains of any length (see above)."""
+    assert is_signed(_widgets_under_a_field_chain(MAX_FIELD_DEPTH, 1))
+    pdf = _widgets_under_a_field_chain(MAX_FIELD_DEPTH + 1, 1)
+    del pdf.Root.AcroForm  # the field tree, walked from the top, sees it
+    assert not is_signed(pdf)
 
 
 def _layer_page(pdf: pikepdf.Pdf) -> Page:
