@@ -12,16 +12,14 @@ stay as they were.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pikepdf
 
 from ocrcli.pdffont import GlyphlessFont
-from ocrcli.pdfpages import INVISIBLE, open_pikepdf
+from ocrcli.pdfpages import INVISIBLE, decoded_pieces, open_pikepdf
 from ocrcli.textlayer import FONT_RESOURCE
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
@@ -156,7 +154,6 @@ MAX_PARSED_TOKENS = 5_000_000
 # of 2,000 forms each drawing the next ended --redo in "unexpected RecursionError" (exit 1).
 MAX_DRAWN_FORM_DEPTH = 40
 _SEPARATORS = b" \t\n\r\f\0()<>[]{}/%"  # PDF's whitespace and delimiters
-_PIECE = 1 << 24  # bytes of content looked at at a time
 
 
 class TooComplex(Exception):
@@ -197,7 +194,7 @@ def count_tokens(streams: list[pikepdf.Stream], limit: int = MAX_CONTENT_TOKENS)
     tokens = size = 0
     for stream in streams:
         tokens += 1
-        for piece in _decoded_pieces(stream):
+        for piece in decoded_pieces(stream):
             size += len(piece)
             tokens += len(piece) - len(piece.translate(None, _SEPARATORS))
             if tokens > limit or size > MAX_BYTES_A_TOKEN * limit:
@@ -206,22 +203,6 @@ def count_tokens(streams: list[pikepdf.Stream], limit: int = MAX_CONTENT_TOKENS)
                 )
                 raise TooComplex(f"page content too complex to rewrite (over {most})")
     return tokens
-
-
-def _decoded_pieces(stream: pikepdf.Stream) -> Iterator[bytes]:
-    """The stream's decoded data in pieces of _PIECE bytes or so: inflated piece by piece if it
-    has Flate alone (as content streams have), else decoded by qpdf whole."""
-    flate = stream.get("/Filter") in (pikepdf.Name.FlateDecode, pikepdf.Array([pikepdf.Name.FlateDecode]))
-    if flate and "/DecodeParms" not in stream:
-        inflate, data = zlib.decompressobj(), stream.read_raw_bytes()
-        with contextlib.suppress(zlib.error):  # damaged: qpdf says what it can read of it, below
-            while data and not inflate.eof:
-                yield inflate.decompress(data, _PIECE)
-                data = inflate.unconsumed_tail
-            return
-    data = stream.read_bytes()
-    for start in range(0, len(data), _PIECE):
-        yield data[start : start + _PIECE]
 
 
 class _Balance(pikepdf.TokenFilter):

@@ -9,6 +9,7 @@ import io
 import math
 import os
 import warnings
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -24,6 +25,13 @@ DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
 MAX_RENDER_PIXELS = int(os.environ.get("OCRCLI_MAX_RENDER_PIXELS", 40_000_000))
 INVISIBLE = 3  # text render mode
+# The most a PDF's XMP metadata (the catalog's /Metadata) may decode to: pdfium decodes it when it
+# opens the document, and qpdf writes it uncompressed (for PDF/A). A 1 MB PDF whose XMP inflated
+# to 1 GB (Flate's most) took pdfium 30 s and 8.3 GB to open, in the process that grafts every
+# document of an ocr scan, which a 4 GB limit killed outright (SIGABRT). XMP packets are
+# kilobytes, a few MB with thumbnails and a long edit history.
+MAX_METADATA_BYTES = 64 << 20
+_PIECE = 1 << 24  # bytes of a stream decoded at a time (see decoded_pieces)
 MAX_FORM_DEPTH = 15  # levels of forms drawn by forms looked into, as pypdfium2 does by default
 # Levels of a form field's /Parent chain looked up for the field type a widget inherits: pdfium
 # (Chrome) looks 32 up (kGetFieldMaxRecursion), and real forms nest a few.
@@ -127,6 +135,9 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
     try:
         if len(pdf.pages) == 0:
             raise BadInputError(path, "the PDF has no pages")
+        if _metadata_over(pdf, MAX_METADATA_BYTES):  # before pdfium decodes it
+            most = f"{MAX_METADATA_BYTES >> 20} MB"
+            raise BadInputError(path, f"its XMP metadata decodes to over {most}", "too-large")
         document = open_for_rendering(path, password)
     except OcrError:
         pdf.close()
@@ -135,6 +146,37 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
         pdf.close()
         raise BadInputError(path, f"not a readable PDF ({one_line(exc)})") from None
     return OpenPdf(pdf, document)
+
+
+def _metadata_over(pdf: pikepdf.Pdf, limit: int) -> bool:
+    """Does the document's XMP metadata decode to more than `limit` bytes? XMP that cannot be
+    decoded is not, here: searchable._save refuses to rewrite such damage."""
+    metadata = pdf.Root.get("/Metadata")
+    if not isinstance(metadata, pikepdf.Stream):
+        return False
+    size = 0
+    with contextlib.suppress(pikepdf.DataDecodingError):
+        for piece in decoded_pieces(metadata):
+            size += len(piece)
+            if size > limit:
+                return True
+    return False
+
+
+def decoded_pieces(stream: pikepdf.Stream) -> Iterator[bytes]:
+    """The stream's decoded data in pieces of _PIECE bytes or so, in flat memory if it has Flate
+    alone (as content streams and XMP have): inflated piece by piece; else decoded by qpdf whole."""
+    flate = stream.get("/Filter") in (pikepdf.Name.FlateDecode, pikepdf.Array([pikepdf.Name.FlateDecode]))
+    if flate and "/DecodeParms" not in stream:
+        inflate, data = zlib.decompressobj(), stream.read_raw_bytes()
+        with contextlib.suppress(zlib.error):  # damaged: qpdf says what it can read of it, below
+            while data and not inflate.eof:
+                yield inflate.decompress(data, _PIECE)
+                data = inflate.unconsumed_tail
+            return
+    data = stream.read_bytes()
+    for start in range(0, len(data), _PIECE):
+        yield data[start : start + _PIECE]
 
 
 def _has_pdf_header(path: str | os.PathLike) -> bool:

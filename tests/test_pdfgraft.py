@@ -8,6 +8,7 @@ import io
 import subprocess
 import sys
 import warnings
+import zlib
 from pathlib import Path
 
 import img2pdf
@@ -20,7 +21,7 @@ from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame, page_rotation, remove_text_layers
-from ocrcli.pdfpages import MAX_FIELD_DEPTH, is_signed, open_pdf, page_text, render_dpi
+from ocrcli.pdfpages import MAX_FIELD_DEPTH, MAX_METADATA_BYTES, is_signed, open_pdf, page_text, render_dpi
 from ocrcli.textlayer import layer_content
 
 PHOTOTEST = ROOT.parent / "shared" / "data" / "tess" / "img" / "phototest.tif"  # 230.4 x 172.8 pt
@@ -440,6 +441,25 @@ def test_a_field_type_is_inherited_from_as_far_up_as_pdfium_looks() -> None:
     pdf = _widgets_under_a_field_chain(MAX_FIELD_DEPTH + 1, 1)
     del pdf.Root.AcroForm  # the field tree, walked from the top, sees it
     assert not is_signed(pdf)
+
+
+def test_a_pdf_whose_xmp_inflates_beyond_the_limit_is_refused_before_pdfium_opens_it(tmp_path: Path) -> None:
+    """pdfium decodes the document's XMP when it opens it, and qpdf writes it uncompressed: a
+    1 MB PDF whose XMP inflated to 1 GB took 8.3 GB to open (SIGABRT under a 4 GB limit), in the
+    process that grafts every document of an ocr scan."""
+    pdf = scan_pdf()
+    deflate = zlib.compressobj(9)
+    spaces = b" " * (1 << 20)
+    data = b"".join(deflate.compress(spaces) for _ in range((MAX_METADATA_BYTES >> 20) + 1)) + deflate.flush()
+    # qpdf writes the document's XMP decoded: saved under a name as long, then renamed in place
+    xmp = pdf.make_stream(b"", Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+    xmp.write(data, filter=pikepdf.Name.FlateDecode)
+    pdf.Root.Metadatx = xmp
+    bomb = saved(pdf, tmp_path / "bomb.pdf")
+    bomb.write_bytes(bomb.read_bytes().replace(b"/Metadatx", b"/Metadata"))
+    with pytest.raises(BadInputError, match="XMP metadata decodes to over 64 MB") as refused:
+        open_pdf(bomb)
+    assert refused.value.kind == "too-large"
 
 
 def _layer_page(pdf: pikepdf.Pdf) -> Page:
