@@ -87,7 +87,7 @@ ERROR_KINDS = {
     "unreadable": "no permission, a read error, a folder or a device rather than a file",
     "unsupported": "not an image or a PDF, or not the one the command reads; a page size PDF does not allow",
     "corrupt": "truncated, damaged or empty",
-    "too-large": "over the pixel limit (OCRCLI_MAX_PIXELS); a PDF whose XMP metadata decodes to over 64 MB",
+    "too-large": "over the pixel limit (OCRCLI_MAX_PIXELS); a PDF of XMP over 64 MB or over 100,000 pages",
     "encrypted": "a PDF that needs its password, or the password given is wrong",
     "signed": "a signed PDF (--invalidate-signatures)",
     "options": "an option that does not fit the file (--pages past its end)",

@@ -32,6 +32,7 @@ INVISIBLE = 3  # text render mode
 # kilobytes, a few MB with thumbnails and a long edit history.
 MAX_METADATA_BYTES = 64 << 20
 _PIECE = 1 << 24  # bytes of a stream decoded at a time (see decoded_pieces)
+MAX_PAGES = 100_000  # see _pages_over: about 250 MB in qpdf, and 20 hours of OCR on one core
 MAX_FORM_DEPTH = 15  # levels of forms drawn by forms looked into, as pypdfium2 does by default
 # Levels of a form field's /Parent chain looked up for the field type a widget inherits: pdfium
 # (Chrome) looks 32 up (kGetFieldMaxRecursion), and real forms nest a few.
@@ -91,14 +92,53 @@ def _password_forms(password: str | None) -> list[str | bytes]:
 
 
 def _pikepdf_open(path: str | os.PathLike, password: str | bytes | None) -> pikepdf.Pdf:
-    with warnings.catch_warnings():  # pikepdf warns when the password was not needed
-        warnings.filterwarnings("ignore", "A password was provided", UserWarning)
-        try:
-            os.fspath(path).encode("utf-8")
-        except UnicodeEncodeError:
-            with open(path, "rb") as f:
-                return pikepdf.open(io.BytesIO(f.read()), password=password or "")
-        return pikepdf.open(path, password=password or "")
+    """pikepdf.open, once the page tree is known to list at most MAX_PAGES pages (see
+    _pages_over); else a BadInputError, kind too-large."""
+    try:
+        os.fspath(path).encode("utf-8")
+        source: str | os.PathLike | bytes = path
+    except UnicodeEncodeError:
+        with open(path, "rb") as f:
+            source = f.read()
+
+    def opened(**options: bool) -> pikepdf.Pdf:
+        with warnings.catch_warnings():  # pikepdf warns when the password was not needed
+            warnings.filterwarnings("ignore", "A password was provided", UserWarning)
+            file = io.BytesIO(source) if isinstance(source, bytes) else source
+            return pikepdf.open(file, password=password or "", **options)
+
+    with opened(inherit_page_attributes=False) as pdf:  # lazily: it reads no page yet
+        too_many = _pages_over(pdf, MAX_PAGES)
+    if too_many:
+        raise BadInputError(
+            path, f"over {MAX_PAGES:,} pages: split it first (qpdf --split-pages)", "too-large"
+        )
+    return opened()
+
+
+def _pages_over(pdf: pikepdf.Pdf, limit: int) -> bool:
+    """Does the page tree list over `limit` pages? qpdf holds about 2.5 KB of memory a page, also
+    a page listed many times (which it copies): a 14 KB PDF listing one page a million times took
+    2.5 GB to open, in the process that grafts every document of an ocr scan. Counted from the
+    tree's /Kids, not its /Count, which may lie; a loop is not followed, and a tree too damaged to
+    count is left for the real open to report."""
+    pages, seen = 0, set()
+    try:
+        stack = [pdf.Root.Pages]
+        while stack:
+            node = stack.pop()
+            kids = node.get("/Kids") if isinstance(node, pikepdf.Dictionary) else None
+            if not isinstance(kids, pikepdf.Array):
+                pages += 1
+                if pages > limit:
+                    return True
+            elif not node.is_indirect or node.objgen not in seen:
+                if node.is_indirect:
+                    seen.add(node.objgen)
+                stack.extend(kids)
+    except Exception:  # noqa: BLE001 - damage: opening it says what is wrong
+        return False
+    return False
 
 
 def needs_password(path: str | os.PathLike) -> bool:

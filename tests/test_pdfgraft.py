@@ -21,7 +21,16 @@ from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame, page_rotation, remove_text_layers
-from ocrcli.pdfpages import MAX_FIELD_DEPTH, MAX_METADATA_BYTES, is_signed, open_pdf, page_text, render_dpi
+from ocrcli.pdfpages import (
+    MAX_FIELD_DEPTH,
+    MAX_METADATA_BYTES,
+    MAX_PAGES,
+    is_signed,
+    open_pdf,
+    open_pikepdf,
+    page_text,
+    render_dpi,
+)
 from ocrcli.textlayer import layer_content
 
 PHOTOTEST = ROOT.parent / "shared" / "data" / "tess" / "img" / "phototest.tif"  # 230.4 x 172.8 pt
@@ -460,6 +469,27 @@ def test_a_pdf_whose_xmp_inflates_beyond_the_limit_is_refused_before_pdfium_open
     with pytest.raises(BadInputError, match="XMP metadata decodes to over 64 MB") as refused:
         open_pdf(bomb)
     assert refused.value.kind == "too-large"
+
+
+def test_a_pdf_listing_over_max_pages_is_refused_before_qpdf_reads_its_pages(tmp_path: Path) -> None:
+    """qpdf holds about 2.5 KB a page, also for a page listed many times (it copies it): a 14 KB
+    PDF listing one page a million times took 2.5 GB to open, in the process that grafts every
+    document of an ocr scan. Counted from /Kids, so a /Count of 1 does not hide them."""
+    pdf = scan_pdf()
+    page = pdf.Root.Pages.Kids[0]
+    pdf.Root.Pages.Kids = pikepdf.Array([page] * (MAX_PAGES + 1))
+    pdf.Root.Pages.Count = 1
+    many = tmp_path / "many.pdf"
+    pdf.save(many, object_stream_mode=pikepdf.ObjectStreamMode.generate)  # a few KB
+    for opening in (open_pdf, open_pikepdf):
+        with pytest.raises(BadInputError, match=f"over {MAX_PAGES:,} pages") as refused:
+            opening(many)
+        assert refused.value.kind == "too-large"
+    pdf.Root.Pages.Kids = pikepdf.Array([page] * 3)  # a page listed three times, as some tools do
+    pdf.Root.Pages.Count = 3
+    pdf.save(tmp_path / "three.pdf")
+    with open_pikepdf(tmp_path / "three.pdf") as three:
+        assert len(three.pages) == 3
 
 
 def _layer_page(pdf: pikepdf.Pdf) -> Page:
