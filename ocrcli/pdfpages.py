@@ -204,19 +204,46 @@ def _metadata_over(pdf: pikepdf.Pdf, limit: int) -> bool:
 
 
 def decoded_pieces(stream: pikepdf.Stream) -> Iterator[bytes]:
-    """The stream's decoded data in pieces of _PIECE bytes or so, in flat memory if it has Flate
-    alone (as content streams and XMP have): inflated piece by piece; else decoded by qpdf whole."""
-    flate = stream.get("/Filter") in (pikepdf.Name.FlateDecode, pikepdf.Array([pikepdf.Name.FlateDecode]))
-    if flate and "/DecodeParms" not in stream:
-        inflate, data = zlib.decompressobj(), stream.read_raw_bytes()
+    """The stream's decoded data in pieces of _PIECE bytes or so, in flat memory if its filters
+    are Flate alone, once or more, without a predictor (as content streams and XMP have): inflated
+    piece by piece; else decoded by qpdf whole. Flate twice made a 2 KB XMP stream of 1 GB, which
+    qpdf decoded whole to measure it (killed under a 1 GB address-space limit); so did an empty
+    /DecodeParms beside Flate."""
+    if _flate_alone(stream):
+        pieces: Iterator[bytes] = iter([stream.read_raw_bytes()])
+        for _ in _one_or_more(stream.get("/Filter")):
+            pieces = _inflated(pieces)
         with contextlib.suppress(zlib.error):  # damaged: qpdf says what it can read of it, below
-            while data and not inflate.eof:
-                yield inflate.decompress(data, _PIECE)
-                data = inflate.unconsumed_tail
+            yield from pieces
             return
     data = stream.read_bytes()
     for start in range(0, len(data), _PIECE):
         yield data[start : start + _PIECE]
+
+
+def _flate_alone(stream: pikepdf.Stream) -> bool:
+    """Are the stream's filters all FlateDecode, with no predictor (the one thing /DecodeParms
+    adds to Flate)?"""
+    filters = _one_or_more(stream.get("/Filter"))
+    predicted = any(
+        isinstance(parms, pikepdf.Dictionary) and parms.get("/Predictor", 1) != 1
+        for parms in _one_or_more(stream.get("/DecodeParms"))
+    )
+    return bool(filters) and all(f == pikepdf.Name.FlateDecode for f in filters) and not predicted
+
+
+def _one_or_more(value: object) -> list[object]:
+    """A stream's /Filter or /DecodeParms as a list: an array's items, a single one, none."""
+    return list(value) if isinstance(value, pikepdf.Array) else [] if value is None else [value]
+
+
+def _inflated(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """Flate data given in pieces, inflated in pieces of _PIECE bytes or so."""
+    inflate = zlib.decompressobj()
+    for data in pieces:
+        while data and not inflate.eof:
+            yield inflate.decompress(data, _PIECE)
+            data = inflate.unconsumed_tail
 
 
 def _has_pdf_header(path: str | os.PathLike) -> bool:

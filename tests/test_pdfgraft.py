@@ -471,6 +471,44 @@ def test_a_pdf_whose_xmp_inflates_beyond_the_limit_is_refused_before_pdfium_open
     assert refused.value.kind == "too-large"
 
 
+def test_xmp_flated_twice_or_beside_empty_parameters_is_measured_in_pieces_too(tmp_path: Path) -> None:
+    """Only XMP of Flate alone was inflated in pieces to be measured: Flate twice (a 2 KB stream
+    of 1 GB) or Flate beside an empty /DecodeParms was decoded by qpdf whole, and under a 1 GB
+    address-space limit the check meant to spare the memory killed the process (SIGABRT)."""
+    once = zlib.compressobj(9)
+    spaces = b" " * (1 << 20)
+    flate = b"".join(once.compress(spaces) for _ in range(1024)) + once.flush()  # 1 GB in 1 MB
+    flate_ = pikepdf.Name.FlateDecode
+    paths = []
+    for name, data, filters, parms in [
+        ("twice", zlib.compress(flate, 9), pikepdf.Array([flate_, flate_]), None),
+        ("parameters", flate, flate_, pikepdf.Dictionary()),
+    ]:
+        pdf = scan_pdf()
+        xmp = pdf.make_stream(data, Filter=filters)
+        if parms is not None:
+            xmp.DecodeParms = parms
+        pdf.Root.Metadatx = xmp  # see the test above; saved as it is, not as qpdf would simplify it
+        paths.append(tmp_path / f"{name}.pdf")
+        pdf.save(paths[-1], compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+        paths[-1].write_bytes(paths[-1].read_bytes().replace(b"/Metadatx", b"/Metadata"))
+    opening = (
+        "import resource, sys\n"
+        "from ocrcli.errors import BadInputError\n"
+        "from ocrcli.pdfpages import open_pdf\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        open_pdf(path)\n"
+        "    except BadInputError as exc:\n"
+        "        print(exc.kind, exc.reason)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", opening, *map(str, paths)], capture_output=True, text=True)
+    assert (run.returncode, run.stdout) == (0, "too-large its XMP metadata decodes to over 64 MB\n" * 2), (
+        run.stderr
+    )
+
+
 def test_a_pdf_listing_over_max_pages_is_refused_before_qpdf_reads_its_pages(tmp_path: Path) -> None:
     """qpdf holds about 2.5 KB a page, also for a page listed many times (it copies it): a 14 KB
     PDF listing one page a million times took 2.5 GB to open, in the process that grafts every
