@@ -190,12 +190,13 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
 
 def _metadata_over(pdf: pikepdf.Pdf, limit: int) -> bool:
     """Does the document's XMP metadata decode to more than `limit` bytes? XMP that cannot be
-    decoded is not, here: searchable._save refuses to rewrite such damage."""
+    decoded (damaged, or of a filter qpdf does not know) is not, here: searchable._save refuses to
+    rewrite such damage, but what only reads the PDF (ocr scan --no-pdf) reads it."""
     metadata = pdf.Root.get("/Metadata")
     if not isinstance(metadata, pikepdf.Stream):
         return False
     size = 0
-    with contextlib.suppress(pikepdf.DataDecodingError):
+    with contextlib.suppress(pikepdf.PdfError):  # its DataDecodingError, and "unfilterable stream"
         for piece in decoded_pieces(metadata):
             size += len(piece)
             if size > limit:

@@ -471,6 +471,19 @@ def test_a_pdf_whose_xmp_inflates_beyond_the_limit_is_refused_before_pdfium_open
     assert refused.value.kind == "too-large"
 
 
+def test_xmp_that_qpdf_cannot_decode_does_not_make_the_pdf_unreadable(tmp_path: Path) -> None:
+    """XMP of a filter qpdf does not decode was measured by decoding it: the PDF failed as "not a
+    readable PDF (... read_bytes called on unfilterable stream)", where it opened before and
+    ocr scan --no-pdf read it. Saving it is still refused (see searchable._save)."""
+    pdf = scan_pdf()
+    pdf.Root.Metadata = pdf.make_stream(b"<x:xmpmeta/>", Filter=pikepdf.Name("/UnknownDecode"))
+    path = tmp_path / "odd-xmp.pdf"
+    pdf.save(path, fix_metadata_version=False)
+    opened = open_pdf(path)
+    assert len(opened.pdf.pages) == 1
+    opened.close()
+
+
 def test_xmp_flated_twice_or_beside_empty_parameters_is_measured_in_pieces_too(tmp_path: Path) -> None:
     """Only XMP of Flate alone was inflated in pieces to be measured: Flate twice (a 2 KB stream
     of 1 GB) or Flate beside an empty /DecodeParms was decoded by qpdf whole, and under a 1 GB
