@@ -240,7 +240,8 @@ def images_pdfs(files: list[Path]) -> set[Path]:
 
 def made_by_us(pdf: Path) -> bool:
     """Is this PDF an image's, written beside the image by an earlier run? Its sidecar says so,
-    or, without one (--no-sidecar), the PDF itself (pdfgraft.mark_image_pdf); and the image is
+    or, without one naming it (--no-sidecar; or a sidecar --no-pdf wrote, which names no PDF, kept
+    by a --no-sidecar run after it), the PDF itself (pdfgraft.mark_image_pdf); and the image is
     still there (a PDF made by `ocr pdf -o` from another PDF is a document)."""
     from ocrcli import pdfgraft
 
@@ -248,7 +249,11 @@ def made_by_us(pdf: Path) -> bool:
     source = ((record or {}).get("source") or {}).get("path")
     if names_output(record, pdf) and source:
         name = Path(source).name
-    elif record is None and (marked := pdfgraft.marked_image(pdf)) and Path(marked).name == marked:
+    elif (
+        not names_output(record, pdf)
+        and (marked := pdfgraft.marked_image(pdf))
+        and Path(marked).name == marked
+    ):
         name = marked
     else:
         return False

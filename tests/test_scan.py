@@ -765,6 +765,24 @@ def test_in_place_without_sidecars_a_rerun_skips_the_images_pdfs_it_wrote(tmp_pa
         ]
 
 
+def test_in_place_an_images_pdf_beside_its_no_pdf_sidecar_is_the_images(tmp_path: Path) -> None:
+    """`ocr scan DIR --in-place --no-pdf`, then `--no-sidecar`: the PDF written beside the image,
+    whose sidecar (still right: the image's text) names no PDF, was read by the next run as a new
+    document; the image's output became a.png.pdf and a.png.json, a second PDF of it, and its
+    sidecar a.json was replaced by the PDF's."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    receipt = Image.open(Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.jpg")
+    receipt.crop((0, 0, receipt.width, receipt.height // 4)).save(folder / "r.png")
+    for only in ("--no-pdf", "--no-sidecar"):
+        assert ocr("scan", folder, "--in-place", only, "-q").returncode == 0
+    run = ocr("scan", folder, "--in-place", "--json", "-", "-q")
+    assert run.returncode == 0, run.stderr
+    assert [Path(json.loads(line)["source"]["path"]).name for line in run.stdout.splitlines()] == ["r.png"]
+    assert sorted(p.name for p in folder.iterdir()) == ["r.json", "r.pdf", "r.png"]
+    assert json.loads((folder / "r.json").read_text())["output"]["pdf"] == str(folder / "r.pdf")
+
+
 def test_ctrl_c_held_while_a_sidecar_fails_still_stops_the_batch(tmp_path: Path) -> None:
     folder = tmp_path / "scans"
     folder.mkdir()
