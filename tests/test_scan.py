@@ -1702,3 +1702,13 @@ def test_cores_used_follow_a_containers_cpu_quota(tmp_path: Path) -> None:
         (v1 / "cpu" / "cpu.cfs_quota_us").write_text(quota + "\n")
         assert cpus.usable_cores(v1) == expected, quota
     assert cpus.usable_cores(tmp_path / "no-cgroup") == cores
+    # A systemd service run with CPUQuota=100%: the quota is on its own cgroup v2, not the root's.
+    service = v2 / "system.slice" / "ocr.service"
+    service.mkdir(parents=True)
+    (v2 / "cpu.max").write_text("max 100000\n")
+    (service / "cpu.max").write_text("100000 100000\n")
+    membership = tmp_path / "cgroup"
+    membership.write_text("0::/system.slice/ocr.service\n")
+    assert cpus.usable_cores(v2, membership) == 1
+    membership.write_text("0::/\n")
+    assert cpus.usable_cores(v2, membership) == cores
