@@ -1082,7 +1082,8 @@ def main() -> None:
     if sys.stdout is not None:  # None when closed (`ocr ... >&-`)
         sys.stdout.reconfigure(errors=TEXT_ERRORS)  # type: ignore[union-attr]
     stdstreams.messages_never_fail()
-    _refuse_a_deleted_working_folder()
+    if not {"--help", "--version"} & set(sys.argv[1:]):  # those need no folder
+        _refuse_a_deleted_working_folder()
     app()
 
 

@@ -585,21 +585,27 @@ def test_a_deleted_working_folder_is_refused_in_one_line(tmp_path: Path, command
     scans.mkdir()
     shutil.copy(RECEIPT, scans)
     args = {"scan": [scans, "-o", tmp_path / "out"], "pdf": [SMALL_PDF, "-o", "out.pdf"]}[command]
-    gone = tmp_path / "gone"
-    gone.mkdir()
-    result = subprocess.run(
-        ["bash", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "-", gone, *OCR, command, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},  # not the working folder: this repository's ocrcli
-        timeout=300,
-    )
+
+    def run_in_a_deleted_folder(*ocr_args: object) -> subprocess.CompletedProcess:
+        gone = tmp_path / "gone"
+        gone.mkdir()
+        return subprocess.run(
+            ["bash", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "-", gone, *OCR, *ocr_args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},  # not the working folder: this repository's ocrcli
+            timeout=300,
+        )
+
+    result = run_in_a_deleted_folder(command, *args)
     assert result.returncode == 2
     assert (
         result.stderr.splitlines()[-1]
         == "ocr: error: the working folder was deleted: cd to a folder that exists"
     )
     assert not (tmp_path / "out").exists()
+    helped = run_in_a_deleted_folder(command, "--help")  # needs no folder: it was refused too
+    assert helped.returncode == 0 and "Usage:" in helped.stdout
 
 
 @pytest.mark.parametrize(
