@@ -501,7 +501,10 @@ def deep_samples(im: Image.Image) -> np.ndarray | None:
     page = im.tell()
     # By its bytes: by its name OpenCV opened no file named in other than ASCII (and crashed where
     # the name was not UTF-8).
-    data = np.memmap(im.filename, dtype=np.uint8, mode="r")
+    try:
+        data = np.memmap(im.filename, dtype=np.uint8, mode="r")
+    except OSError:  # a file system that cannot map files (FUSE with direct I/O): read it
+        data = np.fromfile(im.filename, dtype=np.uint8)
     with _quiet_opencv():
         read, frames = cv2.imdecodemulti(data, cv2.IMREAD_UNCHANGED, range=(page, page + 1))
     del data

@@ -163,6 +163,22 @@ def test_a_colour_tiff_of_16_bit_samples_reads_at_their_bit_depth(tmp_path: Path
         assert np.abs(pages[0].image[:, ::-1].astype(int) - shown).max() == 0
 
 
+def test_a_colour_tiff_of_16_bit_samples_reads_where_files_cannot_be_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its 16-bit samples are read again from the file mapped in memory; on a file system that
+    cannot map files (FUSE with direct I/O) that failed the image, which Pillow alone reads."""
+    colour = colour_scan()
+    path = tmp_path / "scan.tif"
+    uncompressed_tiff(path, np.rint(colour * 4095).astype(np.uint16))
+
+    def cannot_map(*args: object, **kwargs: object) -> None:
+        raise OSError(19, "No such device")  # what mmap says there
+
+    monkeypatch.setattr(np, "memmap", cannot_map)
+    assert np.abs(load_one(path).image.astype(int) - np.rint(colour * 255)).max() <= 1
+
+
 def test_32bit_integer_and_float_tiffs(tmp_path: Path) -> None:
     ints = Image.fromarray(np.array([[0, 1 << 19, (1 << 20) - 1]], dtype=np.int32))
     assert ints.mode == "I"
