@@ -247,13 +247,10 @@ def made_by_us(pdf: Path) -> bool:
 
     record = read_sidecar(pdf.with_suffix(".json"), pages=False)
     source = ((record or {}).get("source") or {}).get("path")
-    if names_output(record, pdf) and source:
+    named = names_output(record, pdf)
+    if named and source:
         name = Path(source).name
-    elif (
-        not names_output(record, pdf)
-        and (marked := pdfgraft.marked_image(pdf))
-        and Path(marked).name == marked
-    ):
+    elif not named and (marked := pdfgraft.marked_image(pdf)) and Path(marked).name == marked:
         name = marked
     else:
         return False

@@ -232,8 +232,8 @@ def read_pdf_page(
         dpi = pdfpages.render_dpi(rendered)
         width_pt, height_pt = rendered.get_size()
         width, height = pdfpages.render_size(rendered, dpi)  # a skipped page's size, as if OCRed
-        selected = options.pages is None or number in options.pages
-        text = pdfpages.page_text(rendered) if selected else pdfpages.PageText([], 0)  # not looked into
+        # A page left out is not looked into for text: only its size is reported
+        text = pdfpages.page_text(rendered) if _selected(number, options) else pdfpages.PageText([], 0)
         skip = _reason_to_skip(number, text, options) or _reason_not_to_render(width_pt, height_pt, dpi)
         if skip:
             kind, reason = skip
@@ -403,7 +403,7 @@ def kept_parts(line: Line, kept: list[bool]) -> list[Line]:
 
 def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> tuple[str, str] | None:
     """Why not to OCR page `number`, as (its kind, one of SKIP_KINDS; the reason in words)."""
-    if options.pages is not None and number not in options.pages:
+    if not _selected(number, options):
         return "not-selected", "not in --pages"
     if options.existing_text is ExistingText.force:
         return None
@@ -412,6 +412,11 @@ def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -
     if text.invisible and options.existing_text is ExistingText.skip:
         return "has-ocr-layer", "page has an OCR text layer (--redo to replace it)"
     return None
+
+
+def _selected(number: int, options: PdfOptions) -> bool:
+    """Is page `number` among those --pages asks for (all without it)?"""
+    return options.pages is None or number in options.pages
 
 
 def _reason_not_to_render(width_pt: float, height_pt: float, dpi: float) -> tuple[str, str] | None:
