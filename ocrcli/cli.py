@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 all done; 1 unexpected error (a bug); 2 bad arguments; 3 some inputs could not be "
-    "read (the others were processed); 4 models missing or corrupt; 5 an output could not be written; "
+    "Exit codes: 0 all done; 1 unexpected error (a bug), or no worker process could start; "
+    "2 bad arguments; 3 some inputs could not be read (the others were processed); "
+    "4 models missing or corrupt; 5 an output could not be written; "
     "130 interrupted (Ctrl-C, SIGTERM, SIGHUP); "
     "141 stdout closed by its reader."
 )

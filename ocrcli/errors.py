@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import signal
@@ -97,6 +98,7 @@ ERROR_KINDS = {
     "changed": "the input changed, moved or went while it was being OCRed (run again)",
     "output": "an output could not be written, or its path holds a file ocrcli will not replace",
     "models": "the models are missing or corrupt",
+    "system": "the system would not start a worker process (a limit on processes, open files or memory)",
     "internal": "a bug: please report it",
 }
 
@@ -163,6 +165,30 @@ class ModelError(OcrError):
 
     exit_code = EXIT_MODELS
     kind = "models"
+
+
+class WorkerStartError(OcrError):
+    """The system would not start a worker process, and none is running to go on with: a limit on
+    processes or threads (`ulimit -u`, a container's pids limit), on open files, or memory. Not a
+    bug of ours, but the run cannot go on (exit 1, kind "system")."""
+
+    exit_code = EXIT_INTERNAL
+    kind = "system"
+
+    def __init__(self, error: OSError):
+        super().__init__(f"the system would not start a worker process ({system_limit(error)})")
+
+
+def system_limit(error: OSError) -> str:
+    """Why the system refused a process, with the limit that most likely did it."""
+    limits = {
+        errno.EAGAIN: "a limit on processes or threads: ulimit -u, a container's pids limit",
+        errno.EMFILE: "a limit on open files: ulimit -n",
+        errno.ENFILE: "the system's limit on open files",
+        errno.ENOMEM: "not enough memory",
+    }
+    limit = limits.get(error.errno or 0)
+    return f"{one_line(error)}; {limit}" if limit else one_line(error)
 
 
 def regular_file_stat(path: str | os.PathLike[str]) -> os.stat_result:

@@ -10,14 +10,23 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ocrcli import pdfpages
-from ocrcli.errors import GONE, BadInputError, Failure, ModelError, OcrError, failure
+from ocrcli.errors import (
+    GONE,
+    BadInputError,
+    Failure,
+    ModelError,
+    OcrError,
+    WorkerStartError,
+    failure,
+    system_limit,
+)
 
 if TYPE_CHECKING:  # imported by the workers only when they read (searchable imports the engine)
     import pypdfium2 as pdfium
@@ -120,8 +129,13 @@ class _Worker:
     def __init__(self, context: Any, spec: EngineSpec):
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(child, spec), daemon=True)
-        self.process.start()
-        child.close()
+        try:
+            self.process.start()
+        except OSError:  # not started: no pipe left open
+            self.conn.close()
+            raise
+        finally:
+            child.close()
         self.ready = False  # its models are loaded (it said so)
         self.pending: tuple[str, Any] | None = None  # a message read while waiting for "ready"
         self.started = 0.0  # when its current page started: handed over, or the worker got ready
@@ -150,13 +164,22 @@ class WorkerPool:
     the models (about 300 MB), so a re-run with nothing left to do, or one image on a many-core
     machine, started a worker per core for nothing."""
 
-    def __init__(self, size: int, spec: EngineSpec, page_timeout: float | None = None):
-        # forkserver: workers start from a clean, single-threaded process, not a copy of this one.
-        self.context = multiprocessing.get_context("forkserver")
+    def __init__(
+        self,
+        size: int,
+        spec: EngineSpec,
+        page_timeout: float | None = None,
+        warn: Callable[[str], None] | None = None,
+    ):
+        # spawn: workers start as fresh processes, not copies of this one. Not forkserver: when
+        # the system refuses a process (`ulimit -u`), its server printed a traceback and died.
+        self.context = multiprocessing.get_context("spawn")
         self.spec = spec
         self.size = size
         self.page_timeout = page_timeout  # a worker stuck longer on one page is stopped
+        self.warn = warn  # told when the pool goes on with fewer workers than `size`
         self.workers: list[_Worker] = []
+        self._held: tuple[Any, PageTask] | None = None  # drawn, but no worker could be started
 
     def run(self, tasks: Iterator[tuple[Any, PageTask]]) -> Iterator[tuple[Any, Any]]:
         """Yield (key, result) per task in completion order; the result is a TaskFailed when the
@@ -191,7 +214,7 @@ class WorkerPool:
             idle = [w for w in self.workers if w not in self._busy]
             if not idle and len(self.workers) >= self.size:
                 return
-            task = next(self._tasks, None)
+            task, self._held = self._held or next(self._tasks, None), None
             if task is None:
                 self._exhausted = True
                 return
@@ -200,13 +223,18 @@ class WorkerPool:
                 if not worker.process.is_alive():  # died while idle: no task of anyone's was lost
                     worker = self._replace(worker)
             else:
-                worker = _Worker(self.context, self.spec)
-                self.workers.append(worker)
+                worker = self._start()
+            if worker is None:  # the system would start no other: a running worker takes it
+                self._held = task
+                return
             key, page_task = task
             try:
                 worker.conn.send(page_task)
             except OSError:  # it died after its last result: the task never started, so retry
                 worker = self._replace(worker)
+                if worker is None:
+                    self._held = task
+                    return
                 try:
                     worker.conn.send(page_task)
                 except OSError:
@@ -266,11 +294,25 @@ class WorkerPool:
             raise ModelError(value)
         return value if status == "ok" else TaskFailed(value)
 
-    def _replace(self, worker: _Worker) -> _Worker:
+    def _replace(self, worker: _Worker) -> _Worker | None:
         self._retire(worker)
-        fresh = _Worker(self.context, self.spec)
-        self.workers.append(fresh)
-        return fresh
+        return self._start()
+
+    def _start(self) -> _Worker | None:
+        """A new worker; None if the system would not start it while others run (the pool then
+        goes on with those), a WorkerStartError if none does."""
+        try:
+            worker = _Worker(self.context, self.spec)
+        except OSError as exc:  # EAGAIN: a limit on processes or threads; ENOMEM
+            if not self.workers:
+                raise WorkerStartError(exc) from exc
+            if self.warn is not None and self.size > len(self.workers):
+                why, running = system_limit(exc), len(self.workers)
+                self.warn(f"the system would not start another worker ({why}); going on with {running}")
+            self.size = len(self.workers)
+            return None
+        self.workers.append(worker)
+        return worker
 
     def _retire(self, worker: _Worker) -> None:
         """Stop a worker and forget it: _dispatch starts another when a task is waiting (one

@@ -131,6 +131,7 @@ class Reporter(Protocol):
     def document_started(self, item: Item, pages: int) -> None: ...
     def page_done(self, item: Item) -> None: ...
     def document_finished(self, outcome: Outcome) -> None: ...
+    def log(self, message: str) -> None: ...
 
 
 @dataclass
@@ -211,7 +212,8 @@ class Scan:
             self._finish(_unreadable_folder(error))
         try:
             jobs = max(1, self.options.jobs)
-            with WorkerPool(jobs, self.options.engine, self.options.page_timeout) as pool:
+            warn = lambda message: self.reporter.log(f"ocr: {message}")  # noqa: E731
+            with WorkerPool(jobs, self.options.engine, self.options.page_timeout, warn) as pool:
                 for doc, result in pool.run(self._tasks()):
                     self._arrived(doc, result)
         except StreamFailed as failed:

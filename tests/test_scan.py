@@ -3,10 +3,12 @@ on, JSON Lines on stdout only, resume, Ctrl-C, a worker killed mid-document, in-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import resource
 import signal
 import stat
 import struct
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import img2pdf
@@ -24,6 +27,7 @@ from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, pdftotext
 from PIL import Image
 
 from ocrcli import cpus, discover, models
+from ocrcli.errors import WorkerStartError
 from ocrcli.pool import EngineSpec, PageTask, WorkerPool
 
 TEMP_SUFFIX = ".ocrcli-tmp"
@@ -263,8 +267,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _worker_pids(pid: int) -> list[int]:
-    """The pool's workers: processes under the forkserver that have loaded models."""
-    return [p for p in _descendants(pid) if "forkserver" in _cmdline(p) and _cpu_seconds(p) > 0.3]
+    """The pool's workers: processes multiprocessing spawned that have loaded models."""
+    return [p for p in _descendants(pid) if "multiprocessing.spawn" in _cmdline(p) and _cpu_seconds(p) > 0.3]
 
 
 def _cmdline(pid: int) -> str:
@@ -1289,6 +1293,52 @@ def test_workers_are_started_only_for_tasks_waiting() -> None:
         assert len(pool.workers) == 1
         done = list(pool.run(iter([(n, task) for n in range(5)])))
         assert sorted(key for key, _ in done) == list(range(5)) and len(pool.workers) == 3
+
+
+@contextlib.contextmanager
+def _open_files_refused() -> Iterator[None]:
+    """No file can be opened in this process (its limit set at its lowest free descriptor), so the
+    pool's next worker cannot get its pipe: a real EMFILE, as under a low `ulimit -n`."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowest_free = os.open(os.devnull, os.O_RDONLY)
+    os.close(lowest_free)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_pool_goes_on_with_the_workers_the_system_would_start() -> None:
+    """A system that refused another process (`ulimit -u`, a container's pids limit; here open
+    files) ended the whole scan as "unexpected BlockingIOError ... please report this", exit 1,
+    with one worker running that could have done every page."""
+    task = PageTask("image", str(TESS / "phototest.tif"), 0)
+    warnings: list[str] = []
+    limit = contextlib.ExitStack()
+
+    def tasks() -> Iterator[tuple[int, PageTask]]:
+        yield 0, task  # the first worker starts for it
+        limit.enter_context(_open_files_refused())  # the second cannot
+        yield from ((n, task) for n in range(1, 4))
+
+    with limit, WorkerPool(3, EngineSpec(), warn=warnings.append) as pool:
+        done = list(pool.run(tasks()))
+        started = len(pool.workers)
+    assert sorted(key for key, _ in done) == [0, 1, 2, 3]
+    assert all("quick" in reading.page.text for _, reading in done)
+    assert started == 1
+    assert len(warnings) == 1 and "Too many open files; a limit on open files" in warnings[0], warnings
+    assert warnings[0].endswith("going on with 1")
+
+
+def test_pool_that_can_start_no_worker_says_why() -> None:
+    tasks = iter([(0, PageTask("image", str(TESS / "phototest.tif"), 0))])
+    refused = pytest.raises(WorkerStartError)
+    with _open_files_refused(), WorkerPool(2, EngineSpec()) as pool, refused as raised:
+        list(pool.run(tasks))
+    assert raised.value.exit_code == 1 and raised.value.kind == "system"
+    assert "would not start a worker process ([Errno 24] Too many open files" in str(raised.value)
 
 
 def test_rotate_pages_turns_scanned_pages_upright_and_is_part_of_what_makes_outputs_current(
