@@ -246,6 +246,20 @@ def test_words_lie_within_their_line(engine):
             assert wx0 >= x0 - 1 and wy0 >= y0 - 1 and wx1 <= x1 + 1 and wy1 <= y1 + 1, (line.text, word.text)
 
 
+def test_a_line_with_stacked_scripts_is_read_from_its_own_band(engine):
+    """docbank 45's lines "shows a mean difference of -0.046+0.133-0.143 if one uses the AT-": the
+    stack of super- and subscript made the detected region bulge there, and its rectangle, twice
+    the line's height and tilted to take in the bulge, reached into the lines above and below.
+    They read as "shows an df 0 the AT-." and "LAS model ad 0.0490.10 one s te HOENX"."""
+    page = engine.read(DATA / "docbank" / "img" / "45.tar_1503.07020.gz_lds_vFinal2_12.jpg").pages[0]
+    texts = [line.text for line in page.lines]
+    for start, end in (
+        ("shows a mean difference of", "if one uses the AT-"),
+        ("LAS models and", "the PHOENIX"),
+    ):
+        assert any(text.startswith(start) and text.endswith(end) for text in texts), (start, texts)
+
+
 def test_a_lone_character_in_a_tall_box_is_read_across(engine):
     """A lone character's box is 1.5-1.8 times taller than wide, like a short vertical line. sroie
     592's quantities "1" were read top to bottom (and drawn sideways in the PDF's text layer, off
