@@ -214,8 +214,8 @@ def text_band(contour: np.ndarray, rect: Rect, settings: DetectorSettings) -> Re
     that takes it in twice the line's height and tilted, and its crop took in parts of the lines
     above and below: docbank 45's lines read as garbage. The band follows the centre line fitted
     through the thinner columns, as thick as the thickest of them; ink of the bulge beyond it is
-    given up. So is the top of an initial capital a third higher than its line (tess 8087's "THE"
-    now reads as "IHE").
+    given up. A bulge at the line's start only is left whole: an initial capital a third higher
+    than its line (tess 8087's "THE" read as "IHE" with its bar cut off).
     """
     (width, height), short = rect[1], min(rect[1])
     if max(width, height) < settings.bulge_length * short:
@@ -234,6 +234,9 @@ def text_band(contour: np.ndarray, rect: Rect, settings: DetectorSettings) -> Re
     band = np.percentile(thickness, settings.bulge_band)
     thin = thickness <= band
     slope, intercept = np.polyfit(columns[thin], (top + bottom)[thin] / 2, 1)
+    bulging = columns[thickness > band + 1]
+    if bulging.size and bulging.max() < columns[0] + 3 * band:
+        return None  # a bulge at the line's start only: a tall initial capital, read whole
     ends = np.array([[columns[0], 0.0], [columns[-1] + 1, 0.0]])
     ends[:, 1] = intercept + slope * ends[:, 0]
     # Half the band along the centre line's normal (its thickness was measured down the columns).

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from common import DATA, SCHEMA
+from common import DATA, SCHEMA, TESS
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
@@ -258,6 +258,14 @@ def test_a_line_with_stacked_scripts_is_read_from_its_own_band(engine):
         ("LAS models and", "the PHOENIX"),
     ):
         assert any(text.startswith(start) and text.endswith(end) for text in texts), (start, texts)
+
+
+def test_a_tall_initial_capital_is_not_cut_as_a_bulge(engine):
+    """tess 8087's "THE TERRA-COTTA ROOFS": its initial T stands a third above the line, and
+    cutting the region to its band (as for a stack of scripts) took the T's bar: "IHE"."""
+    page = engine.read(TESS / "8087_054.3B.tif").pages[0]
+    words = [word.text for line in page.lines for word in line.words]
+    assert any(words[i : i + 2] == ["THE", "TERRA-COTTA"] for i in range(len(words))), words
 
 
 def test_a_lone_character_in_a_tall_box_is_read_across(engine):
