@@ -211,7 +211,8 @@ def _pdfium_samples(data: bytes, pages: set[int]) -> Iterator[tuple[int, np.ndar
             if len(objects) != 1:
                 continue
             grey = objects[0].get_bitmap(render=False).to_numpy().copy()
-            if grey.ndim == 2 and np.isin(grey, (0, 255)).all():
+            # not np.isin: 35 ms on a 300 dpi letter page, twice per page, against 2 ms
+            if grey.ndim == 2 and ((grey == 0) | (grey == 255)).all():
                 yield index, grey
     finally:
         document.close()

@@ -122,6 +122,23 @@ def test_multi_page_bilevel_tiff_frames_become_jbig2_each_but_not_past_the_pixel
         assert np.array_equal(_pixels(image), np.asarray(frame.convert("L")))
 
 
+def test_only_pages_pdfium_decodes_to_black_and_white_are_taken_for_jbig2() -> None:
+    """_pdfium_samples yields the samples of a page whose image decodes to 0 and 255 only (a
+    Group 4 page), exactly as pdfium decodes them, and not those of a grey page that has both."""
+    grey = Image.fromarray((grey_scan() * 255).round().astype(np.uint8))
+    bilevel = Image.open(BLACK_AND_WHITE_PNG).convert("1")
+    sources = []
+    for im, kind in ((grey, "PNG"), (bilevel, "TIFF")):
+        out = io.BytesIO()
+        im.save(out, format=kind, **({"compression": "group4"} if kind == "TIFF" else {}))
+        sources.append(out.getvalue())
+    samples = dict(imagepdf._pdfium_samples(img2pdf.convert(sources), {0, 1}))
+    assert set(samples) == {1}
+    assert np.array_equal(samples[1], np.asarray(bilevel.convert("L")))
+    assert 0 < np.count_nonzero(samples[1] == 0) < samples[1].size
+    assert len(np.unique(np.asarray(grey))) > 2  # the grey page has both, and other levels
+
+
 def _pdfium_pixels(pdf: pikepdf.Pdf) -> np.ndarray:
     """The page's one image as pdfium decodes it (not rendered)."""
     out = io.BytesIO()
