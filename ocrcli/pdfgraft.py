@@ -99,9 +99,14 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     form.write(zlib.compress(content, 9), filter=pikepdf.Name.FlateDecode)
     _own_resources(page.obj, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()
+    draw = b"q " + tag + b" Do Q"
+    if "/StructTreeRoot" in pdf.Root:
+        # A tagged PDF's content is in its structure tree or is an artifact (ISO 32000-1 14.8.2.2,
+        # PDF/UA-1 7.1); the tree does not hold the layer. Extractors read artifacts all the same.
+        draw = b"/Artifact BMC " + draw + b" EMC"
     if before:
         page.contents_add(before, prepend=True)
-    page.contents_add(after + tag + b" BMC q " + tag + b" Do Q EMC\n")
+    page.contents_add(after + tag + b" BMC " + draw + b" EMC\n")
 
 
 def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
