@@ -12,6 +12,7 @@ stay as they were.
 
 from __future__ import annotations
 
+import codecs
 import os
 import zlib
 from pathlib import Path
@@ -459,8 +460,15 @@ def _box(value: object) -> tuple[float, float, float, float] | None:
 def mark_image_pdf(pdf: pikepdf.Pdf, image: Path) -> None:
     """Record in the PDF that `ocr scan` makes of an image which image it is (the file's name), so
     that a later scan knows it for that image's output also without its sidecar (--no-sidecar),
-    and when it carries no text layer (a blank page)."""
-    pdf.docinfo[IMAGE_TAG] = pikepdf.String(os.fsencode(image.name))
+    and when it carries no text layer (a blank page). The name is a text string as PDF reads one
+    (UTF-16BE after its byte order mark, unless ASCII): its UTF-8 bytes were read as PDFDocEncoding,
+    café.png shown as cafÃ©.png. A name the file system's encoding does not decode keeps its bytes."""
+    name = image.name
+    try:
+        value = name.encode("ascii") if name.isascii() else codecs.BOM_UTF16_BE + name.encode("utf-16-be")
+    except UnicodeEncodeError:  # undecoded bytes, held as lone surrogates
+        value = os.fsencode(name)
+    pdf.docinfo[IMAGE_TAG] = pikepdf.String(value)
 
 
 def marked_image(path: Path) -> str | None:
@@ -470,9 +478,20 @@ def marked_image(path: Path) -> str | None:
         with open_pikepdf(path) as pdf:
             info = pdf.trailer.get("/Info")
             value = info.get(IMAGE_TAG) if isinstance(info, pikepdf.Dictionary) else None
-            return os.fsdecode(bytes(value)) if isinstance(value, pikepdf.String) else None
+            return _file_name(bytes(value)) if isinstance(value, pikepdf.String) else None
     except Exception:  # noqa: BLE001 - unreadable or encrypted: not provably ours
         return None
+
+
+def _file_name(value: bytes) -> str:
+    """A name mark_image_pdf recorded: a UTF-16BE text string, or bytes (older versions wrote
+    every name as its bytes)."""
+    if value.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return value[2:].decode("utf-16-be")
+        except UnicodeDecodeError:
+            pass
+    return os.fsdecode(value)
 
 
 def has_our_layer(path: Path, password: str | None = None) -> bool:

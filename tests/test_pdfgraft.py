@@ -5,6 +5,7 @@ pages. Checked in poppler (pdftotext), as a viewer reads them; no OCR involved."
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import warnings
@@ -24,6 +25,8 @@ from ocrcli.pdfgraft import (
     add_text_layer,
     content_streams,
     display_frame,
+    mark_image_pdf,
+    marked_image,
     page_rotation,
     read_content,
     remove_text_layers,
@@ -695,3 +698,22 @@ def test_the_layer_of_a_tagged_pdf_is_an_artifact(tmp_path: Path) -> None:
     untagged = scan_pdf()
     add_layer(untagged, untagged.pages[0])
     assert b"/Artifact" not in read_content(content_streams(untagged.pages[0]))
+
+
+def test_the_images_name_in_the_info_is_a_text_string_that_viewers_read(tmp_path: Path) -> None:
+    """The image's name in an image PDF's Info (mark_image_pdf) was its UTF-8 bytes, which PDF
+    reads as PDFDocEncoding: pdfinfo and viewers' document properties showed café.png as
+    cafÃ©.png. A name with bytes the file system's encoding does not decode keeps its bytes, and
+    a mark written the old way still reads back."""
+    names = ["café.png", "日本語.png", "plain.png", os.fsdecode(b"caf\xe9.png")]
+    for number, name in enumerate(names):
+        pdf = scan_pdf()
+        mark_image_pdf(pdf, Path(name))
+        path = saved(pdf, tmp_path / f"{number}.pdf")
+        assert marked_image(path) == name
+        info = subprocess.run(["pdfinfo", "-custom", "-enc", "UTF-8", path], capture_output=True).stdout
+        if number < 3:
+            assert f"OcrcliImage:     {name}\n".encode() in info
+    pdf = scan_pdf()
+    pdf.docinfo["/OcrcliImage"] = pikepdf.String("café.png".encode())
+    assert marked_image(saved(pdf, tmp_path / "old.pdf")) == "café.png"
