@@ -1322,6 +1322,10 @@ def test_pool_goes_on_with_the_workers_the_system_would_start() -> None:
         limit.enter_context(_open_files_refused())  # the second cannot
         yield from ((n, task) for n in range(1, 4))
 
+    # The readings unpickle into ocrcli.searchable, as ocr scan's parent has it: imported under the
+    # limit, its files could not be opened, and the worker it came from was taken for dead.
+    from ocrcli import searchable  # noqa: F401
+
     with limit, WorkerPool(3, EngineSpec(), warn=warnings.append) as pool:
         done = list(pool.run(tasks()))
         started = len(pool.workers)
