@@ -66,6 +66,7 @@ class TaskFailed(OcrError):
 
 
 LOADING_ALLOWANCE = 120.0  # seconds a new worker may take to load its models (about 1 s here)
+STOP_WAIT = 2.0  # seconds to wait for a killed worker to be gone (a few ms; longer in a D state)
 
 
 def _worker_main(conn: Connection, spec: EngineSpec) -> None:
@@ -155,6 +156,9 @@ class _Worker:
     def stop(self) -> None:
         if self.process.is_alive():
             self.process.kill()
+            # Waited for: until then it counts against a limit on processes (`ulimit -u`), and
+            # the worker started in its place was refused.
+            self.process.join(STOP_WAIT)
         self.conn.close()
 
 
@@ -324,8 +328,6 @@ class WorkerPool:
         """Stop every worker now (their tasks are abandoned)."""
         for worker in self.workers:
             worker.stop()
-        for worker in self.workers:
-            worker.process.join(2)
 
     def __enter__(self) -> WorkerPool:
         return self

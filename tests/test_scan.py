@@ -28,7 +28,7 @@ from PIL import Image
 
 from ocrcli import cpus, discover, models
 from ocrcli.errors import WorkerStartError
-from ocrcli.pool import EngineSpec, PageTask, WorkerPool
+from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 
 TEMP_SUFFIX = ".ocrcli-tmp"
 
@@ -1441,6 +1441,34 @@ def test_a_worker_stopped_on_the_last_page_is_not_replaced_for_nothing() -> None
         ((key, failed),) = pool.run(iter([("a", task)]))
         assert key == "a" and "not done after" in str(failed)
         assert pool.workers == []
+
+
+def _children() -> set[int]:
+    """This process's children, zombies included, but multiprocessing's resource tracker."""
+    me = os.getpid()
+    return {pid for pid in _descendants(me) if _parent(pid) == me and "resource_tracker" not in _cmdline(pid)}
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def test_a_worker_stopped_past_the_page_time_is_gone_before_the_run_goes_on() -> None:
+    """A worker stopped past --page-timeout was killed but not waited for: a zombie, or still
+    dying, it held its place under a limit on processes (`ulimit -u`) while its replacement was
+    started, which the system refused. With no other worker running, `ocr scan ... --page-timeout`
+    as nobody under `ulimit -u 3` ended at the first page over the limit: 'the system would not
+    start a worker process', exit 1, the documents left undone, no summary."""
+    task = PageTask("image", str(TESS / "phototest.tif"), 0)
+    with WorkerPool(1, EngineSpec(), page_timeout=0.01) as pool:
+        before = _children()
+        ((_, failed),) = pool.run(iter([("a", task)]))
+        left = _children() - before
+    assert isinstance(failed, TaskFailed) and failed.kind == "timeout"
+    assert not left, left  # was the killed worker, dying or a zombie
 
 
 def test_a_current_record_gives_models_by_role_also_from_an_older_sidecar(tmp_path: Path) -> None:
