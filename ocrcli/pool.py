@@ -7,11 +7,13 @@ takes its place. Workers ignore SIGINT; the parent decides what Ctrl-C means and
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,9 +71,15 @@ LOADING_ALLOWANCE = 120.0  # seconds a new worker may take to load its models (a
 STOP_WAIT = 2.0  # seconds to wait for a killed worker to be gone (a few ms; longer in a D state)
 
 
+# Sent to the whole process group: the parent decides what Ctrl-C and a closed terminal mean,
+# and stops the workers.
+PARENTS_SIGNALS = {signal.SIGINT, signal.SIGHUP}
+
+
 def _worker_main(conn: Connection, spec: EngineSpec) -> None:
-    for sig in (signal.SIGINT, signal.SIGHUP):  # sent to the whole process group: the parent
-        signal.signal(sig, signal.SIG_IGN)  # decides what Ctrl-C and a closed terminal mean, and stops us
+    for sig in PARENTS_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, PARENTS_SIGNALS)  # see _parents_signals_blocked
     # Imported before "ready", like the models loaded: the page code's imports (pikepdf,
     # pypdfium2, reportlab; 0.5-1 s) counted against the first page's time limit.
     from ocrcli import searchable  # noqa: F401
@@ -160,6 +168,20 @@ class _Worker:
             # the worker started in its place was refused.
             self.process.join(STOP_WAIT)
         self.conn.close()
+
+
+@contextlib.contextmanager
+def _parents_signals_blocked() -> Iterator[None]:
+    """Block PARENTS_SIGNALS while a worker is started. It inherits the mask through fork and
+    exec, and so takes no Ctrl-C while its interpreter starts and imports, before _worker_main
+    ignores it: it printed a KeyboardInterrupt traceback. One sent meanwhile reaches the parent
+    once they are unblocked."""
+    resource_tracker.ensure_running()  # started first: starting it unblocks SIGINT
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, PARENTS_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 class WorkerPool:
@@ -306,7 +328,9 @@ class WorkerPool:
         """A new worker; None if the system would not start it while others run (the pool then
         goes on with those), a WorkerStartError if none does."""
         try:
-            worker = _Worker(self.context, self.spec)
+            with _parents_signals_blocked():
+                worker = _Worker(self.context, self.spec)
+                self.workers.append(worker)  # before a Ctrl-C held meanwhile comes: close stops it
         except OSError as exc:  # EAGAIN: a limit on processes or threads; ENOMEM
             if not self.workers:
                 raise WorkerStartError(exc) from exc
@@ -315,7 +339,6 @@ class WorkerPool:
                 self.warn(f"the system would not start another worker ({why}); going on with {running}")
             self.size = len(self.workers)
             return None
-        self.workers.append(worker)
         return worker
 
     def _retire(self, worker: _Worker) -> None:

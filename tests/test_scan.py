@@ -14,6 +14,7 @@ import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -1469,6 +1470,43 @@ def test_a_worker_stopped_past_the_page_time_is_gone_before_the_run_goes_on() ->
         left = _children() - before
     assert isinstance(failed, TaskFailed) and failed.kind == "timeout"
     assert not left, left  # was the killed worker, dying or a zombie
+
+
+def _takes_sigint(pid: int) -> bool:
+    """Would SIGINT reach the process now, neither blocked nor ignored? (A zombie takes nothing.)"""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    except OSError:
+        return False
+    bit = 1 << (signal.SIGINT - 1)
+    held = (int(fields["SigBlk"], 16) | int(fields["SigIgn"], 16)) & bit
+    return not held and not fields["State"].strip().startswith("Z")
+
+
+def test_ctrl_c_while_a_worker_starts_is_the_parents_alone() -> None:
+    """Ctrl-C reaches the whole process group. A worker ignores it once _worker_main runs; a
+    spawned one first starts an interpreter and imports (about 0.3 s), and took it there: a
+    KeyboardInterrupt traceback from multiprocessing's import, or "Fatal Python error:
+    init_import_site", on the user's terminal under "ocr: interrupted" (4 Ctrl-C's in 10 sent
+    0.4 to 0.8 s into a scan of six pages, --jobs 2). It now starts with SIGINT blocked."""
+    seen, exposed, stop = set(), set(), threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for pid in _children():
+                seen.add(pid)
+                if _takes_sigint(pid):
+                    exposed.add(pid)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with WorkerPool(1, EngineSpec()) as pool:
+            list(pool.run(iter([(0, PageTask("image", str(TESS / "phototest.tif"), 0))])))
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen and not exposed
 
 
 def test_a_current_record_gives_models_by_role_also_from_an_older_sidecar(tmp_path: Path) -> None:
