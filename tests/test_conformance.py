@@ -12,7 +12,8 @@ from xml.etree import ElementTree
 
 import img2pdf
 import numpy as np
-from common import TESS, grey_scan, ocr, pdftotext
+import pytest
+from common import DATA, TESS, grey_scan, ocr, pdftotext
 from PIL import Image
 
 JAVA_DIR = Path("/usr/share/java")
@@ -54,6 +55,9 @@ def preflight_errors(path: Path) -> set[str]:
         report = ElementTree.fromstring(run.stdout)
     except ElementTree.ParseError as err:
         raise RuntimeError(f"Preflight gave no report on {path}: {run.stderr[-500:]}") from err
+    # An exception ends the validation with no finding listed: that is no verdict, not a pass.
+    if (thrown := report.find("exceptionThrown")) is not None:
+        raise RuntimeError(f"Preflight could not validate {path}: {thrown.findtext('message')}")
     return {f"{e.findtext('code')}: {e.findtext('details')}" for e in report.iter("error")}
 
 
@@ -75,6 +79,14 @@ def pdfa_1b_scan(folder: Path) -> Path:
     command = ["gs", "-q", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite", *pdfa_options, f"-sOutputFile={pdfa}"]
     subprocess.run([*command, str(definition), str(scan)], check=True, env=env, capture_output=True)
     return pdfa
+
+
+def test_a_validation_that_preflight_could_not_finish_is_no_pass() -> None:
+    """Preflight that meets an exception reports it with no finding: a PDF it could not read, or
+    pdflatex-forms.pdf (a NullPointerException in Preflight), was taken for valid PDF/A-1b."""
+    for path in (DATA / "pdfs" / "pypdf_sample_files_pdflatex-forms.pdf", DATA / "no such file.pdf"):
+        with pytest.raises(RuntimeError, match="Preflight could not validate"):
+            preflight_errors(path)
 
 
 def test_a_pdfa_1b_scan_stays_valid_pdfa_1b_when_ocred_and_when_redone(tmp_path: Path) -> None:
