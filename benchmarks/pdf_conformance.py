@@ -96,8 +96,11 @@ def findings(path: Path, pypdf_python: str | None) -> set[str]:
         if shutil.which("java") and all(jar.is_file() for jar in jars):
             classpath = ["java", "-cp", ":".join(map(str, jars))]
             judged = _as_pdfa_1(path, Path(tmp) / "as-pdfa-1.pdf")
-            _, out, err = run([*classpath, "org.apache.pdfbox.preflight.Validator_A1b", str(judged)])
+            code, out, err = run([*classpath, "org.apache.pdfbox.preflight.Validator_A1b", str(judged)])
             add("preflight", "\n".join(x for x in out.splitlines() if x[:1].isdigit()))
+            if code not in (0, 255):  # 255: not valid, the findings listed; else it could not finish
+                thrown = next((x for x in err.splitlines() if x.startswith("Exception")), "")
+                found.add(f"preflight: exit {code}: {normalised(thrown, path)}")
             add("pdfbox", "\n".join(x for x in err.splitlines() if "WARN" in x or "SEVERE" in x))
             _, _, err = run([*classpath, "org.apache.pdfbox.tools.ExtractText", str(path), f"{tmp}/text"])
             add("pdfbox text", "\n".join(x for x in err.splitlines() if not LOG_HEAD.match(x)))
