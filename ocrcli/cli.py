@@ -942,13 +942,19 @@ def scan_command(
                 # Scan checks the models.
                 scan = _run_or_exit(lambda: Scan(items, options, display, stream, unreadable))
                 with display:
-                    outcomes = _run_or_exit(scan.run)
+                    outcomes = scan.run()
         except KeyboardInterrupt:
             outcomes, code = scan.outcomes if scan else [], errors.EXIT_INTERRUPTED
             report("interrupted: documents in progress were not written; run the same command to continue")
+        except errors.WorkerStartError as exc:  # no worker left, none could start: as an interrupt
+            outcomes, code = scan.outcomes if scan else [], exc.exit_code
+            report(f"error: {exc}; documents in progress were not written; run the same command to continue")
+        except OcrError as exc:  # the models, found missing or corrupt by a worker: exit 4
+            report(f"error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
         except typer.Exit:  # an error already told (models missing: exit 4)
             raise
-        except Exception as exc:  # noqa: BLE001 - a bug, or workers the system would not start
+        except Exception as exc:  # noqa: BLE001 - a bug
             if stream is not None and exc is stream.failed:
                 raise  # the JSON stream's own failure, which _output_stream tells
             _internal_error(exc, "the documents done are written; run the same command to continue")

@@ -245,6 +245,8 @@ class Failure:
 def failure(path: object, exc: BaseException, where: str = "") -> Failure:
     """The failure of the input at `path` (`where`, "page 3: ", says where in it) by `exc`: a bug
     counts as EXIT_INTERNAL, running out of memory as a bad input (see worst_exit)."""
+    if isinstance(exc, WorkerStartError):  # says nothing of the file: named as every failure is
+        return Failure(f"{path}: {exc}", exc.kind, exc.exit_code)
     if isinstance(exc, OcrError):
         return Failure(str(exc), exc.kind, exc.exit_code)
     if isinstance(exc, MemoryError):

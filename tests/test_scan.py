@@ -4,6 +4,7 @@ on, JSON Lines on stdout only, resume, Ctrl-C, a worker killed mid-document, in-
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -27,7 +28,7 @@ import pytest
 from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, pdftotext
 from PIL import Image
 
-from ocrcli import cpus, discover, models
+from ocrcli import cpus, discover, errors, models
 from ocrcli.errors import WorkerStartError
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 
@@ -1344,6 +1345,16 @@ def test_pool_that_can_start_no_worker_says_why() -> None:
         list(pool.run(tasks))
     assert raised.value.exit_code == 1 and raised.value.kind == "system"
     assert "would not start a worker process ([Errno 24] Too many open files" in str(raised.value)
+
+
+def test_a_document_that_no_worker_could_read_is_named_with_the_limit_that_stopped_it() -> None:
+    """`ocr pdf --page-timeout` reads in a worker: when none could start, its one-line error and
+    JSON record said "the system would not start a worker process (...)", naming no file."""
+    refused = WorkerStartError(OSError(errno.EAGAIN, os.strerror(errno.EAGAIN)))
+    failed = errors.failure("scans/a.pdf", refused)
+    assert failed.message.startswith("scans/a.pdf: the system would not start a worker process ([Errno 11]")
+    assert "a limit on processes or threads: ulimit -u" in failed.message
+    assert (failed.kind, failed.exit_code) == ("system", 1)
 
 
 def test_rotate_pages_turns_scanned_pages_upright_and_is_part_of_what_makes_outputs_current(
