@@ -18,6 +18,14 @@ def ink_pixels(crop: np.ndarray) -> np.ndarray:
     return distance > contrast
 
 
+def ink_contrast(crop: np.ndarray) -> float:
+    """How far a line crop's ink stands out from its background: from the median grey to the
+    1st or the 99th percentile, whichever is farther (dark text on light paper, or light on dark)."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
+    low, middle, high = np.percentile(grey, (1, 50, 99))
+    return float(max(middle - low, high - middle))
+
+
 def ink_columns(crop: np.ndarray) -> np.ndarray:
     """Which columns of a line crop hold ink."""
     return ink_pixels(crop).any(axis=0)
