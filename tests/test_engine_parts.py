@@ -15,7 +15,7 @@ from ocrcli.derived import approximate_gelus
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
-from ocrcli.ink import BlankRuns
+from ocrcli.ink import BlankRuns, grey_percentiles
 from ocrcli.longlines import Cut, Piece, cut_pieces, find_cuts, join_pieces
 from ocrcli.orientation import _window, decide, votes_needed
 from ocrcli.recognition import (
@@ -769,3 +769,16 @@ def test_a_cache_folder_that_cannot_be_listed_costs_only_its_clean_up(tmp_path, 
 
     monkeypatch.setattr(pathlib.Path, "glob", refuse)
     derived._remove_stale(tmp_path / "derived" / "pp-ocrv6-tiny-rec-nocjk-0123.onnx")  # no error
+
+
+def test_grey_percentiles_are_numpys_from_the_histogram() -> None:
+    """ink_contrast's percentiles, taken from the histogram, are np.percentile's to the last bit:
+    its thresholds were measured with np.percentile."""
+    rng = np.random.default_rng(5)
+    images = [
+        rng.integers(0, 256, (rng.integers(1, 60), rng.integers(1, 900)), dtype=np.uint8) for _ in range(200)
+    ]
+    images += [np.full((3, 7), 200, np.uint8), np.array([[0, 255]], np.uint8), np.array([[17]], np.uint8)]
+    images.append(np.where(rng.random((48, 600)) < 0.03, 20, 235).astype(np.uint8))  # a line's ink
+    for grey in images:
+        assert grey_percentiles(grey, (1, 50, 99)).tolist() == np.percentile(grey, (1, 50, 99)).tolist()
