@@ -1242,12 +1242,14 @@ def test_in_place_page_by_page_the_sidecar_keeps_every_ocred_page(tmp_path: Path
 
 def test_interrupted_while_starting_exits_130_and_leaves_the_original(tmp_path: Path) -> None:
     # The first second or so goes on imports and model loading, before the command's own handlers:
-    # a Ctrl-C or SIGTERM there ended the process by the signal (-2) or as click's exit 1.
+    # a Ctrl-C or SIGTERM there ended the process by the signal (-2) or as click's exit 1. A PDF of
+    # several scanned pages (about 5 s here), so that no signal comes after it is written: a
+    # one-page one was done within 0.9 s on a quiet machine, and exited 0.
     import signal
     import time
 
-    source = DATA / "pdfs" / "pikepdf_congress.pdf"
-    target = tmp_path / "congress.pdf"
+    source = DATA / "pdfs" / "ocrmypdf_multipage.pdf"
+    target = tmp_path / "multipage.pdf"
     original = source.read_bytes()
     for delay, sig in ((0.3, signal.SIGINT), (0.6, signal.SIGTERM), (0.9, signal.SIGINT)):
         target.write_bytes(original)
