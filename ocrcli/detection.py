@@ -232,11 +232,11 @@ def text_band(contour: np.ndarray, rect: Rect, settings: DetectorSettings) -> Re
     bottom = h - 1 - mask[::-1, columns].argmax(axis=0)
     thickness = bottom - top + 1  # in rows of pixels
     band = np.percentile(thickness, settings.bulge_band)
-    thin = thickness <= band
-    slope, intercept = np.polyfit(columns[thin], (top + bottom)[thin] / 2, 1)
     bulging = columns[thickness > band + 1]
     if bulging.size and bulging.max() < columns[0] + 3 * band:
         return None  # a bulge at the line's start only: a tall initial capital, read whole
+    thin = thickness <= band
+    slope, intercept = np.polyfit(columns[thin], (top + bottom)[thin] / 2, 1)
     ends = np.array([[columns[0], 0.0], [columns[-1] + 1, 0.0]])
     ends[:, 1] = intercept + slope * ends[:, 0]
     # Half the band along the centre line's normal (its thickness was measured down the columns).

@@ -107,20 +107,23 @@ def _vouches_for_page(line: Line, settings: RecognizerSettings) -> bool:
     return _chars(line) >= 2 and line.confidence >= settings.min_page_confidence
 
 
-def _without_faint_lines(lines: list[Line | None], contrasts: list[float]) -> list[Line | None]:
+def _without_faint_lines(lines: list[Line | None], crops: list[LineCrop]) -> list[Line | None]:
     """The lines (None for a crop read as nothing), with those that are bleed-through set to None
-    (see FAINT_SHARE); `contrasts` are their crops' ink_contrast."""
+    (see FAINT_SHARE). Only the crops of sure lines and of doubtful ones are measured."""
+    pairs = list(zip(lines, crops, strict=True))
     sure = [
-        contrast
-        for line, contrast in zip(lines, contrasts, strict=True)
+        ink_contrast(crop.image)
+        for line, crop in pairs
         if line is not None and line.confidence >= SURE_CONFIDENCE and _chars(line) >= 3
     ]
     if len(sure) < SURE_LINES:
         return lines
     bar = FAINT_SHARE * float(np.median(sure))
     return [
-        None if line is not None and contrast < bar and line.confidence < FAINT_CONFIDENCE else line
-        for line, contrast in zip(lines, contrasts, strict=True)
+        None
+        if line is not None and line.confidence < FAINT_CONFIDENCE and ink_contrast(crop.image) < bar
+        else line
+        for line, crop in pairs
     ]
 
 
@@ -219,7 +222,7 @@ class Engine:
             spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
             lines = [place_line(*_lone_character_across(s, c)) for s, c in zip(spans, crops, strict=True)]
-            lines = _without_faint_lines(lines, [ink_contrast(c.image) for c in crops])
+            lines = _without_faint_lines(lines, crops)
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]
             if not any(_vouches_for_page(ln, self.recognizer_settings) for ln in lines):
                 lines = []  # see RecognizerSettings.min_page_confidence
