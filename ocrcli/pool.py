@@ -68,6 +68,7 @@ class TaskFailed(OcrError):
 
 
 LOADING_ALLOWANCE = 120.0  # seconds a new worker may take to load its models (about 1 s here)
+RETRY_START_AFTER = 30.0  # seconds after the system refused a worker before the pool tries again
 STOP_WAIT = 2.0  # seconds to wait for a killed worker to be gone (a few ms; longer in a D state)
 
 
@@ -196,16 +197,19 @@ class WorkerPool:
         spec: EngineSpec,
         page_timeout: float | None = None,
         warn: Callable[[str], None] | None = None,
+        retry_start_after: float = RETRY_START_AFTER,
     ):
         # spawn: workers start as fresh processes, not copies of this one. Not forkserver: when
         # the system refuses a process (`ulimit -u`), its server printed a traceback and died.
         self.context = multiprocessing.get_context("spawn")
         self.spec = spec
-        self.size = size
+        self.size = size  # kept after a refused start: the pool tries again to grow to it
         self.page_timeout = page_timeout  # a worker stuck longer on one page is stopped
         self.warn = warn  # told when the pool goes on with fewer workers than `size`
         self.workers: list[_Worker] = []
         self._held: tuple[Any, PageTask] | None = None  # drawn, but no worker could be started
+        self.retry_start_after = retry_start_after
+        self._refused_at: float | None = None  # when the system last refused a worker
 
     def run(self, tasks: Iterator[tuple[Any, PageTask]]) -> Iterator[tuple[Any, Any]]:
         """Yield (key, result) per task in completion order; the result is a TaskFailed when the
@@ -238,7 +242,7 @@ class WorkerPool:
         yields the tasks that could not be handed over."""
         while not self._exhausted:
             idle = [w for w in self.workers if w not in self._busy]
-            if not idle and len(self.workers) >= self.size:
+            if not idle and not self._may_start():
                 return
             task, self._held = self._held or next(self._tasks, None), None
             if task is None:
@@ -268,6 +272,14 @@ class WorkerPool:
                     continue
             self._busy[worker] = key, page_task
             worker.started = time.monotonic()
+
+    def _may_start(self) -> bool:
+        """Whether to start another worker for a waiting task: fewer than `size` run, and the
+        system's last refusal was `retry_start_after` seconds ago (a limit on processes may be
+        reached only for a while: other programs end)."""
+        if len(self.workers) >= self.size:
+            return False
+        return self._refused_at is None or time.monotonic() - self._refused_at >= self.retry_start_after
 
     def _time_left(self) -> float | None:
         """Seconds until the busiest worker's page is overdue (None: no limit)."""
@@ -326,7 +338,7 @@ class WorkerPool:
 
     def _start(self) -> _Worker | None:
         """A new worker; None if the system would not start it while others run (the pool then
-        goes on with those), a WorkerStartError if none does."""
+        goes on with those, and tries again later: _may_start), a WorkerStartError if none does."""
         try:
             with _parents_signals_blocked():
                 worker = _Worker(self.context, self.spec)
@@ -334,10 +346,13 @@ class WorkerPool:
         except OSError as exc:  # EAGAIN: a limit on processes or threads; ENOMEM
             if not self.workers:
                 raise WorkerStartError(exc) from exc
-            if self.warn is not None and self.size > len(self.workers):
+            if self.warn is not None and self._refused_at is None:  # said once a batch
                 why, running = system_limit(exc), len(self.workers)
-                self.warn(f"the system would not start another worker ({why}); going on with {running}")
-            self.size = len(self.workers)
+                self.warn(
+                    f"the system would not start another worker ({why}); going on with {running}, "
+                    f"trying again every {self.retry_start_after:g} s"
+                )
+            self._refused_at = time.monotonic()
             return None
         return worker
 

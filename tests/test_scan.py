@@ -1335,7 +1335,31 @@ def test_pool_goes_on_with_the_workers_the_system_would_start() -> None:
     assert all("quick" in reading.page.text for _, reading in done)
     assert started == 1
     assert len(warnings) == 1 and "Too many open files; a limit on open files" in warnings[0], warnings
-    assert warnings[0].endswith("going on with 1")
+    assert warnings[0].endswith("going on with 1, trying again every 30 s")
+
+
+def test_pool_grows_again_once_the_system_starts_workers_again() -> None:
+    """After one refused start the pool stayed at the workers it had for the rest of the batch,
+    though a limit on processes is often reached only for a while (other programs end)."""
+    task = PageTask("image", str(TESS / "phototest.tif"), 0)
+    warnings: list[str] = []
+    limit = contextlib.ExitStack()
+
+    def tasks() -> Iterator[tuple[int, PageTask]]:
+        yield 0, task  # the first worker starts for it
+        limit.enter_context(_open_files_refused())
+        yield 1, task  # the second is refused: the first worker reads this page too
+        limit.close()  # the limit is gone when the next page is drawn
+        yield from ((n, task) for n in range(2, 5))
+
+    from ocrcli import searchable  # noqa: F401  (see the test above)
+
+    with limit, WorkerPool(2, EngineSpec(), warn=warnings.append, retry_start_after=0) as pool:
+        done = list(pool.run(tasks()))
+        started = len(pool.workers)
+    assert sorted(key for key, _ in done) == [0, 1, 2, 3, 4]
+    assert all("quick" in reading.page.text for _, reading in done)
+    assert started == 2 and len(warnings) == 1, warnings
 
 
 def test_pool_that_can_start_no_worker_says_why() -> None:
