@@ -25,6 +25,10 @@ DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
 MAX_RENDER_PIXELS = int(os.environ.get("OCRCLI_MAX_RENDER_PIXELS", 40_000_000))
 INVISIBLE = 3  # text render mode
+# A page whose images cover this share of it is a scan, and visible text of fewer characters on it
+# a stamp (see _stamped_scan).
+SCAN_SHARE = 0.5
+STAMP_CHARACTERS = 200
 # The most a PDF's XMP metadata (the catalog's /Metadata) may decode to: pdfium decodes it when it
 # opens the document, and qpdf writes it uncompressed (for PDF/A). A 1 MB PDF whose XMP inflated
 # to 1 GB (Flate's most) took pdfium 30 s and 8.3 GB to open, in the process that grafts every
@@ -55,6 +59,7 @@ class SignedError(BadInputError):
 class PageText:
     visible: list[tuple[float, float, float, float]]  # bounds of visible text objects, user space
     invisible: int  # text objects in render mode 3 (an OCR layer)
+    stamp: bool = False  # the visible text is a stamp on a scanned image (see _stamped_scan)
 
 
 @dataclass
@@ -379,16 +384,47 @@ def page_text(page: pdfium.PdfPage) -> PageText:
     Text that covers no area of the page is not the page's text: a scan with a stray space on it
     (pdfium bounds a space's glyph as a point), text of size 0 or wholly off the page was skipped
     as a page with text."""
-    visible, invisible = [], 0
-    left, bottom, right, top = page.get_cropbox()
+    objects, visible, invisible = [], [], 0
     for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_TEXT):
         if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
             invisible += 1
             continue
-        x0, y0, x1, y1 = to_page.on_rect(*obj.get_bounds())
-        if min(x1, right) > max(x0, left) and min(y1, top) > max(y0, bottom):
-            visible.append((x0, y0, x1, y1))
-    return PageText(visible, invisible)
+        bounds = to_page.on_rect(*obj.get_bounds())
+        if _on_page(bounds, page.get_cropbox()) > 0:
+            objects.append(obj)
+            visible.append(bounds)
+    return PageText(visible, invisible, bool(objects) and _stamped_scan(page, objects))
+
+
+def _stamped_scan(page: pdfium.PdfPage, visible: list[pdfium.PdfObject]) -> bool:
+    """Whether the page is a scanned image with a little text put on it: a Bates number, a court's
+    or a fax machine's header line, a signing service's envelope ID, a "CONFIDENTIAL" watermark.
+    Its images cover at least SCAN_SHARE of it, and its visible text is under STAMP_CHARACTERS
+    characters (a page of text has thousands; text drawn under a scan by an old OCR tool, too).
+    Such a page still needs OCR; skipped as having text, its scan was left unsearchable."""
+    crop_box = page.get_cropbox()
+    left, bottom, right, top = crop_box
+    covered = sum(
+        _on_page(to_page.on_rect(*obj.get_bounds()), crop_box)
+        for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_IMAGE)
+    )
+    if covered < SCAN_SHARE * (right - left) * (top - bottom):
+        return False
+    text_page = page.get_textpage()
+    try:  # each object's text length in bytes of UTF-16, with a 2-byte terminator
+        characters = sum(
+            max(0, pdfium_c.FPDFTextObj_GetText(obj.raw, text_page.raw, None, 0) - 2) // 2 for obj in visible
+        )
+    finally:
+        text_page.close()
+    return characters < STAMP_CHARACTERS
+
+
+def _on_page(bounds: tuple[float, float, float, float], crop_box: tuple[float, float, float, float]) -> float:
+    """The area of `bounds` (left, bottom, right, top) within the page's crop box."""
+    x0, y0, x1, y1 = bounds
+    left, bottom, right, top = crop_box
+    return max(0.0, min(x1, right) - max(x0, left)) * max(0.0, min(y1, top) - max(y0, bottom))
 
 
 def render_dpi(page: pdfium.PdfPage) -> float:

@@ -407,7 +407,7 @@ def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -
         return "not-selected", "not in --pages"
     if options.existing_text is ExistingText.force:
         return None
-    if text.visible:
+    if text.visible and not text.stamp:
         return "has-text", "page has text (--force to OCR it anyway)"
     if text.invisible and options.existing_text is ExistingText.skip:
         return "has-ocr-layer", "page has an OCR text layer (--redo to replace it)"

@@ -732,12 +732,13 @@ def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocrmypdf_laye
 @pytest.mark.parametrize(
     ("size", "at", "shown", "read"),
     [
-        (12, 72, "Scanned", False),  # text on the page: skipped, as before
+        (2, 72, "x" * pdfpages.STAMP_CHARACTERS, False),  # text on the page: skipped, as before
+        (12, 72, "Scanned", True),  # a stamp on the scan (see test_a_scan_with_a_stamp...)
         (12, 72, " ", True),  # a stray space
         (12, -500, "Scanned", True),  # wholly off the page
         (0, 72, "Scanned", True),  # of no size
     ],
-    ids=["text", "space", "off-page", "no-size"],
+    ids=["text", "stamp", "space", "off-page", "no-size"],
 )
 def test_text_that_shows_nothing_does_not_keep_a_scan_from_being_ocred(
     tmp_path: Path, size: int, at: int, shown: str, read: bool
@@ -921,23 +922,64 @@ def test_the_xmp_metadata_is_kept_byte_for_byte(tmp_path: Path) -> None:
         assert out.Root.Metadata.read_bytes() == xmp
 
 
-def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path) -> None:
-    original = DATA / "pdfs" / "ocrmypdf_cmyk.pdf"  # a photo with some vector text
+@pytest.mark.parametrize("mode", [(), ("--force",)])
+def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path, mode: tuple[str, ...]) -> None:
+    """A photo covering the page with a few labels in vector text ("Pure Magenta", ...) is OCRed
+    with --force, and by default too, as a scan with a stamp on it would be."""
+    original = DATA / "pdfs" / "ocrmypdf_cmyk.pdf"
     out = tmp_path / "forced.pdf"
-    run = ocr("pdf", original, "-o", out)
-    assert "skipped" in run.stderr
-    run = ocr("pdf", original, "-o", out, "--force")
-    assert run.returncode == 0, run.stderr
+    run = ocr("pdf", original, "-o", out, *mode)
+    assert run.returncode == 0 and "skipped" not in run.stderr, run.stderr
     verdict = check(original, out, tmp_path / "forced.json")
     # The page's own text stays as it is (its order and spelling are the maker's), nothing else
-    # changes. Its images are blank: every word on it is vector text ("Pure Magenta", ...), so the
-    # layer adds none (it added five words whose centres fell between two glyphs' bounds; the
-    # page's text extracts as mojibake, so the yardstick could not see them doubled).
+    # changes. Its images are blank: every word on it is vector text, so the layer adds none (it
+    # added five words whose centres fell between two glyphs' bounds; the page's text extracts as
+    # mojibake, so the yardstick could not see them doubled).
     for result in verdict["results"]:
         if result["check"] in ("structure", "visual", "preservation"):
             assert result["status"] == "PASS", result
     assert sidecar_words(tmp_path / "forced.json") == []
     assert pdftotext(out, "-raw") == pdftotext(original, "-raw")
+
+
+def _scan_with_text_on_it(tmp_path: Path, text: str) -> Path:
+    """phototest's scan as img2pdf wraps it, with `text` drawn over its foot by qpdf --overlay, in
+    Helvetica, as a Bates number or a court's header is stamped on a scanned exhibit."""
+    scan, stamp, stamped = tmp_path / "scan.pdf", tmp_path / "stamp.pdf", tmp_path / "stamped.pdf"
+    scan.write_bytes(img2pdf.convert(str(PHOTOTEST)))
+    with pikepdf.open(scan) as pdf:
+        width, height = float(pdf.pages[0].mediabox[2]), float(pdf.pages[0].mediabox[3])
+    overlay = pikepdf.new()
+    page = overlay.add_blank_page(page_size=(width, height))
+    helvetica = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=overlay.make_indirect(helvetica)))
+    page.Contents = overlay.make_stream(f"BT /F1 2 Tf 4 3 Td ({text}) Tj ET".encode())
+    overlay.save(stamp)
+    subprocess.run(["qpdf", scan, "--overlay", stamp, "--", stamped], check=True)
+    return stamped
+
+
+def test_a_scan_with_a_stamp_of_text_on_it_is_ocred_by_default(tmp_path: Path) -> None:
+    """A scanned page with a Bates number on it (or a fax or court header, a signing service's
+    envelope ID) was skipped as a page with text: its scan stayed unsearchable unless --force."""
+    stamped = _scan_with_text_on_it(tmp_path, "ACME-000123")
+    out = tmp_path / "out.pdf"
+    run = ocr("pdf", stamped, "-o", out)
+    assert run.returncode == 0 and "skipped" not in run.stderr, run.stderr
+    assert failures(check(stamped, out, tmp_path / "out.json")) == []  # the stamp not doubled either
+    text = pdftotext(out)
+    assert "quick brown dog" in text and text.count("ACME-000123") == 1, text
+
+
+def test_a_scan_under_a_page_of_text_is_still_a_page_with_text(tmp_path: Path) -> None:
+    """Text of STAMP_CHARACTERS or more on a scan is the page's own (or an old OCR tool's drawn
+    under the image): the page is skipped as before, and OCRed with --force."""
+    stamped = _scan_with_text_on_it(tmp_path, "x" * pdfpages.STAMP_CHARACTERS)
+    run = ocr("pdf", stamped, "-o", tmp_path / "out.pdf")
+    assert run.returncode == 0 and "page has text" in run.stderr, run.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["pages"][0]["skip_kind"] == "has-text"
 
 
 def test_force_does_not_double_text_the_pdf_draws_a_character_at_a_time(tmp_path: Path) -> None:
