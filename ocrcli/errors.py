@@ -105,6 +105,8 @@ ERROR_KINDS = {
 
 # An input that went while it was read: not the file's fault (kind "changed"), whatever then failed
 GONE = "moved or deleted while it was being OCRed (or its folder); nothing written"
+# An input saved over (or replaced) while it was read: its outputs would mix two versions
+CHANGED = "changed while it was being OCRed; nothing written (run again)"
 
 
 class OcrError(Exception):

@@ -36,6 +36,8 @@ from ocrcli.discover import (
 )
 from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import (
+    CHANGED,
+    GONE,
     TEXT_ERRORS,
     BadInputError,
     Failure,
@@ -380,6 +382,12 @@ class Scan:
             self._fail(doc, failure(doc.item.path, exc))
 
     def _fail(self, doc: _Open, error: Failure) -> None:
+        # Failed reading an input that changed meanwhile (a page it no longer has): say so, as
+        # a run again mends it, where "corrupt" blamed a file that was sound when it was opened.
+        if error.kind not in _NOT_THE_INPUTS:
+            with contextlib.suppress(OSError):  # unreadable now: the failure says so already
+                if change := _change_since_opened(doc):
+                    error = Failure(f"{doc.item.path}: {change}", "changed")
         doc.failed = error.message
         self.open.pop(doc.item.path, None)
         doc.close()
@@ -414,6 +422,10 @@ class Scan:
                 output["stat"] = _stat_record(written)
             if item.sidecar is None:
                 _remove_stale_sidecar(item.pdf, doc.sha256, output["sha256"])
+        elif change := _change_since_opened(doc):
+            # No PDF written, whose saving checks this: a sidecar gave one version's sha256 and,
+            # for pages read after it was replaced, another's text.
+            raise BadInputError(item.path, change, "changed")
         seconds = time.perf_counter() - doc.started
         record = self.records[item.kind]
         source = {"path": str(item.path), "sha256": doc.sha256} | ({"stat": doc.hashed} if doc.hashed else {})
@@ -551,6 +563,24 @@ def _hashed_stat(st: os.stat_result, now: int) -> dict[str, int] | None:
     if st.st_ctime_ns > now - SETTLED_NS:
         return None
     return _stat_record(st)
+
+
+# Failures that say nothing of the input: an input changed meanwhile does not explain them
+_NOT_THE_INPUTS = {"changed", "output", "system", "models"}
+
+
+def _change_since_opened(doc: _Open) -> str | None:
+    """How the input differs from the version the document was opened and hashed as (GONE or
+    CHANGED), or None. The same stat as then, settled (see _hashed_stat), is the same file;
+    otherwise it is hashed again: a file touched or chmod-ed is still the version read. An
+    OSError other than its absence (no permission now) is raised: there is no telling."""
+    try:
+        st = os.stat(doc.item.path)
+        if doc.hashed is not None and _stat_record(st) == doc.hashed:
+            return None
+        return None if models.file_sha256(doc.item.path) == doc.sha256 else CHANGED
+    except FileNotFoundError:
+        return GONE
 
 
 def _remove_stale_sidecar(pdf: Path, source_sha256: str, pdf_sha256: str) -> None:

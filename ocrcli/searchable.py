@@ -22,7 +22,7 @@ import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import Document, Line, Page, Word
-from ocrcli.errors import GONE, BadInputError, UsageError, input_size, one_line, reading_input
+from ocrcli.errors import CHANGED, GONE, BadInputError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
@@ -340,9 +340,7 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
         except FileNotFoundError:
             raise BadInputError(source, GONE, "changed") from None  # was "cannot write" it, exit 5
         if digest != sha256:
-            raise BadInputError(
-                source, "changed while it was being OCRed; nothing written (run again)", "changed"
-            )
+            raise BadInputError(source, CHANGED, "changed")
 
     return verify
 

@@ -1867,3 +1867,66 @@ def test_cores_used_follow_a_containers_cpu_quota(tmp_path: Path) -> None:
     assert cpus.usable_cores(v2, membership) == 1
     membership.write_text("0::/\n")
     assert cpus.usable_cores(v2, membership) == cores
+
+
+class _ReplacingReporter(_Reporter):
+    """Replaces each document, once the scan has opened and hashed it and before its pages are
+    handed out, with `replacement` (as a user's copy or save does: written beside, renamed over)."""
+
+    def __init__(self, replacement: Path) -> None:
+        super().__init__()
+        self.replacement = replacement
+
+    def document_started(self, item: discover.Item, pages: int) -> None:
+        beside = item.path.with_name(".replacing")
+        beside.write_bytes(self.replacement.read_bytes())
+        beside.replace(item.path)
+
+
+def _tiff(path: Path, *frames: Path) -> Path:
+    """A multi-page TIFF of `frames`."""
+    images = [Image.open(frame).convert("L") for frame in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_lzw")
+    return path
+
+
+def test_a_document_replaced_during_its_ocr_has_no_sidecar_of_the_other_version(tmp_path: Path) -> None:
+    """With --no-pdf nothing checked, as the PDF's writing does, that the input was still the
+    version hashed: a TIFF replaced by another document while it was OCRed got a sidecar giving the
+    old version's sha256 and the new one's text, reported as done. Replaced between two pages, it
+    now fails as changed, with nothing written; a run again does it."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    scan = _tiff(folder / "scan.tif", TESS / "phototest.tif", TESS / "phototest.tif")
+    other = _tiff(tmp_path / "other.tif", TESS / "eurotext.tif", TESS / "eurotext.tif")
+    items = discover.plan([scan], folder, out, pdf=False)
+    reporter = _ReplacingReporter(other)
+    from ocrcli.scan import Scan
+
+    Scan(items, _scan_options(), reporter).run()
+    [outcome] = reporter.outcomes
+    assert outcome.status == "failed" and outcome.error.kind == "changed", outcome
+    assert "changed while it was being OCRed" in outcome.error.message
+    assert not (out / "scan.json").exists()
+    again = _rerun(items, _scan_options())
+    assert [o.status for o in again.outcomes] == ["done"]
+    record = json.loads((out / "scan.json").read_text())
+    assert record["source"]["sha256"] == hashlib.sha256(other.read_bytes()).hexdigest()
+
+
+def test_a_document_that_lost_pages_during_its_ocr_fails_as_changed_not_corrupt(tmp_path: Path) -> None:
+    """A two-page TIFF replaced by a one-page one while it was OCRed failed as corrupt, "has no
+    page 2 (it has 1)", which it never had when the scan began; it is a changed input, which a
+    run again mends."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    scan = _tiff(folder / "scan.tif", TESS / "phototest.tif", TESS / "phototest.tif")
+    one_page = _tiff(tmp_path / "one.tif", TESS / "eurotext.tif")
+    reporter = _ReplacingReporter(one_page)
+    from ocrcli.scan import Scan
+
+    Scan(discover.plan([scan], folder, tmp_path / "out"), _scan_options(), reporter).run()
+    [outcome] = reporter.outcomes
+    assert outcome.status == "failed" and outcome.error.kind == "changed", outcome
+    assert outcome.error.message == f"{scan}: changed while it was being OCRed; nothing written (run again)"
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
