@@ -70,6 +70,10 @@ def write_atomically(
         reason = exc.strerror if exc.errno in _WRITING_ERRORS and exc.strerror else one_line(exc)
         if isinstance(exc, (FileExistsError, NotADirectoryError)) and (file := _file_in_the_way(dest)):
             reason = f"{file} is a file, not a folder"  # was "[Errno 17] File exists: 'out/sub'"
+        elif isinstance(exc, IsADirectoryError) and dest.is_dir():  # made there while we wrote
+            reason = f"{dest} is a folder, not a file"
+        elif exc.strerror and os.fsdecode(exc.filename or "").endswith(TEMP_SUFFIX):
+            reason = exc.strerror  # its name, made up and gone, told users nothing (and grouped nothing)
         raise OutputError(dest, reason) from exc
 
 

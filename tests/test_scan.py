@@ -25,7 +25,7 @@ import img2pdf
 import jsonschema
 import pikepdf
 import pytest
-from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, pdftotext
+from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, pdftotext, raised_as_another_user
 from PIL import Image
 
 from ocrcli import cpus, discover, errors, models
@@ -1930,3 +1930,41 @@ def test_a_document_that_lost_pages_during_its_ocr_fails_as_changed_not_corrupt(
     assert outcome.status == "failed" and outcome.error.kind == "changed", outcome
     assert outcome.error.message == f"{scan}: changed while it was being OCRed; nothing written (run again)"
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_a_folder_made_where_an_output_goes_during_the_scan_is_named_as_such(tmp_path: Path) -> None:
+    """A folder made at a document's PDF path while it was OCRed failed it with the rename's own
+    words, naming the temporary file it had just removed: "cannot write out/a.pdf: [Errno 21] Is a
+    directory: '/.../out/.a.pdf.x1y2z3.ocrcli-tmp' -> 'out/a.pdf'", a reason the summary could not
+    group. It now says what is in the way; nothing is left behind."""
+
+    class FolderInTheWay(_Reporter):
+        def document_started(self, item: discover.Item, pages: int) -> None:
+            assert item.pdf is not None
+            item.pdf.mkdir(parents=True)
+            (item.pdf / "keep.txt").write_text("the user's")
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    reporter = FolderInTheWay()
+    from ocrcli.scan import Scan
+
+    Scan(discover.plan([folder / "a.png"], folder, out), _scan_options(), reporter).run()
+    [outcome] = reporter.outcomes
+    assert outcome.status == "failed" and outcome.error.kind == "output", outcome
+    assert outcome.error.message == f"cannot write {out / 'a.pdf'}: {out / 'a.pdf'} is a folder, not a file"
+    assert outcome.error.exit_code == errors.EXIT_OUTPUT
+    assert (out / "a.pdf" / "keep.txt").read_text() == "the user's"
+    assert not temporaries(out)
+
+
+def test_an_output_folder_closed_during_the_scan_is_told_without_temporary_names(tmp_path: Path) -> None:
+    """An output folder made read-only while a scan ran failed each document saying "cannot write
+    out/b.pdf: [Errno 13] Permission denied: '/.../out/.b.pdf.k2j4x8q1.ocrcli-tmp'": the name of a
+    temporary file never made, different for every document. The reason is now the error's own."""
+    from ocrcli.safewrite import write_bytes_atomically
+
+    (tmp_path / "shut").mkdir(mode=0o755)  # root's: user nobody may not write there
+    raised = raised_as_another_user(tmp_path, lambda: write_bytes_atomically(Path("shut/b.pdf"), b"%PDF"))
+    assert raised == "OutputError: cannot write shut/b.pdf: Permission denied"
