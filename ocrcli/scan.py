@@ -240,7 +240,7 @@ class Scan:
 
     def _start(self, item: Item) -> _Open | None:
         """Open the document, or finish it at once: current outputs, or unreadable."""
-        started = time.perf_counter()
+        started, identity = time.perf_counter(), None
         try:
             if clash := self.clashes.get(item.path):
                 raise BadInputError(item.path, clash, "output")
@@ -263,7 +263,11 @@ class Scan:
         except StreamFailed:  # not this document's fault: stop the batch
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-            self._finish(Outcome(item, "failed", error=failure(item.path, exc)))
+            error = failure(item.path, exc)
+            # Still being copied in: "corrupt" blamed a file that is sound once it is whole
+            if error.kind not in _NOT_THE_INPUTS and (change := _moved_on(item.path, identity)):
+                error = Failure(f"{item.path}: {change}", "changed")
+            self._finish(Outcome(item, "failed", error=error))
             return None
         earlier = earlier_pages(previous, sha256, item.sidecar) if item.sidecar else {}
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity, hashed, earlier)
@@ -567,6 +571,19 @@ def _hashed_stat(st: os.stat_result, now: int) -> dict[str, int] | None:
 
 # Failures that say nothing of the input: an input changed meanwhile does not explain them
 _NOT_THE_INPUTS = {"changed", "output", "system", "models"}
+
+
+def _moved_on(path: Path, identity: tuple[int, ...] | None) -> str | None:
+    """How the file at `path` differs from the one that had `identity` (see _identity): GONE,
+    CHANGED (written to, replaced), or None (the same, or no telling: no identity taken)."""
+    if identity is None:
+        return None
+    try:
+        return CHANGED if _identity(os.stat(path)) != identity else None
+    except FileNotFoundError:
+        return GONE
+    except OSError:
+        return None
 
 
 def _change_since_opened(doc: _Open) -> str | None:

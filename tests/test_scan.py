@@ -1968,3 +1968,36 @@ def test_an_output_folder_closed_during_the_scan_is_told_without_temporary_names
     (tmp_path / "shut").mkdir(mode=0o755)  # root's: user nobody may not write there
     raised = raised_as_another_user(tmp_path, lambda: write_bytes_atomically(Path("shut/b.pdf"), b"%PDF"))
     assert raised == "OutputError: cannot write shut/b.pdf: Permission denied"
+
+
+def test_a_file_still_being_copied_in_when_opened_fails_as_changed_not_corrupt(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A PDF still being copied into the folder when the scan reached it failed as corrupt, "not a
+    readable PDF (root of pages tree has no /Kids array)", a file that is sound once copied. It
+    grew while it was read: it fails as changed, and the run after the copy does it. A truncated
+    file that stays so is still corrupt."""
+    from ocrcli.scan import Scan
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    whole = (DATA / "pdfs" / "ocrmypdf_multipage.pdf").read_bytes()
+    copying, truncated = folder / "copying.pdf", folder / "truncated.pdf"
+    copying.write_bytes(whole[: len(whole) // 2])
+    truncated.write_bytes(whole[: len(whole) // 2])
+    file_sha256 = models.file_sha256
+
+    def hashed_while_the_copy_goes_on(path: Path) -> str:
+        digest = file_sha256(path)
+        if Path(path) == copying:  # the copier writes its next block meanwhile
+            with open(copying, "ab") as f:
+                f.write(whole[len(whole) // 2 : len(whole) // 2 + 65536])
+        return digest
+
+    monkeypatch.setattr(models, "file_sha256", hashed_while_the_copy_goes_on)
+    reporter = _Reporter()
+    Scan(discover.plan([copying, truncated], folder, tmp_path / "out"), _scan_options(), reporter).run()
+    errors_by_name = {o.item.path.name: o.error for o in reporter.outcomes}
+    assert errors_by_name["copying.pdf"].kind == "changed", errors_by_name
+    assert errors_by_name["copying.pdf"].message == f"{copying}: {errors.CHANGED}"
+    assert errors_by_name["truncated.pdf"].kind == "corrupt"
