@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocrcli.errors import ModelError, one_line
+from ocrcli.errors import CHANGED, GONE, BadInputError, ModelError, one_line
 
 MODELS_ENV = "OCRCLI_MODELS"
 ROLES = ("page_orientation", "line_orientation", "detector", "recognizer")
@@ -382,6 +382,18 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def verify_unchanged(file: str | os.PathLike, sha256: str, source: str | os.PathLike | None = None) -> None:
+    """Raise a BadInputError (kind "changed") naming `source` (default: `file`) unless `file`
+    still has the content `sha256` that `source` was read with: outputs must describe the version
+    they were made from, not one saved over it meanwhile."""
+    try:
+        digest = file_sha256(file)
+    except FileNotFoundError:
+        raise BadInputError(source or file, GONE, "changed") from None  # was "cannot write" it, exit 5
+    if digest != sha256:
+        raise BadInputError(source or file, CHANGED, "changed")
 
 
 def cache_dir() -> Path | None:

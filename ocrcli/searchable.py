@@ -22,7 +22,7 @@ import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import Document, Line, Page, Word
-from ocrcli.errors import CHANGED, GONE, BadInputError, UsageError, input_size, one_line, reading_input
+from ocrcli.errors import GONE, BadInputError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
@@ -181,6 +181,7 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages:
     """Wrap the images (every frame of a multi-page TIFF) in one searchable PDF, a page per frame
     at the size its resolution gives; image data is embedded losslessly by img2pdf."""
     start = time.perf_counter()
+    sha256 = models.file_sha256(sources[0])  # before it is read: a version saved meanwhile is seen
     grafter = PdfGrafter(images_pdf(sources), from_images=True, rotate_pages=rotate_pages)
     pages: list[Page] = []
     for index, source in enumerate(sources):
@@ -193,8 +194,8 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages:
             pages.append(grafter.add(len(pages), PageReading(page)))
     if len(pages) != len(grafter.pdf.pages):
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
-    grafter.save(dest, sources[0], made_from=sources)
-    origin = {"path": str(sources[0]), "sha256": models.file_sha256(sources[0])}
+    grafter.save(dest, sources[0], source_sha256=sha256, made_from=sources)
+    origin = {"path": str(sources[0]), "sha256": sha256}
     if len(sources) > 1:
         origin["paths"] = [str(s) for s in sources]
     return Document(origin, pages, engine.models.names(), {"total": time.perf_counter() - start})
@@ -333,16 +334,7 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
     the content `source` was read with (None: no check)."""
     if sha256 is None:
         return None
-
-    def verify(file: Path) -> None:
-        try:
-            digest = models.file_sha256(file)
-        except FileNotFoundError:
-            raise BadInputError(source, GONE, "changed") from None  # was "cannot write" it, exit 5
-        if digest != sha256:
-            raise BadInputError(source, CHANGED, "changed")
-
-    return verify
+    return functools.partial(models.verify_unchanged, sha256=sha256, source=source)
 
 
 def _drop_words_on_text(

@@ -1851,3 +1851,39 @@ def test_grafting_a_page_does_not_list_the_pages_again(monkeypatch: pytest.Monke
             left_out = Page(index + 1, 200, 100, 72.0, skipped="not in --pages", skip_kind="not-selected")
             grafter.add(index, PageReading(_one_word_page() if index == 7 else left_out))
         assert indexed == [] and grafter.changed_pages == 1
+
+
+def test_an_image_replaced_while_it_is_read_is_not_given_the_other_versions_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ocr image` and `ocr image --pdf` hashed an image after reading it, and --pdf wrote its PDF
+    without looking again: a TIFF replaced by another between its two pages got JSON (and a PDF)
+    of the first version's pages with the second version's sha256. It is hashed before it is read
+    and found the same before anything is written; else it fails as changed, nothing written."""
+    from ocrcli import searchable
+    from ocrcli.pipeline import Engine
+
+    tess = DATA / "tess" / "img"
+    scan, other = tmp_path / "scan.tif", tmp_path / "other.tif"
+    for path, frame in ((scan, "phototest.tif"), (other, "eurotext.tif")):
+        image = Image.open(tess / frame).convert("L")
+        image.save(path, save_all=True, append_images=[image], compression="tiff_lzw")
+    original = scan.read_bytes()
+    engine = Engine("fast")
+    read_page = engine.read_page
+
+    def replaced_after_the_first_page(image, number: int = 1, dpi: float | None = None) -> Page:
+        if number == 2:  # as a user's save does: written beside, renamed over
+            (tmp_path / ".saving").write_bytes(other.read_bytes())
+            (tmp_path / ".saving").replace(scan)
+        return read_page(image, number, dpi)
+
+    monkeypatch.setattr(engine, "read_page", replaced_after_the_first_page)
+    pdf = tmp_path / "out.pdf"
+    for run in (lambda: engine.read(scan), lambda: searchable.images_to_pdf(engine, [scan], pdf)):
+        scan.write_bytes(original)
+        with pytest.raises(BadInputError) as raised:
+            run()
+        assert raised.value.kind == "changed"
+        assert str(raised.value) == f"{scan}: changed while it was being OCRed; nothing written (run again)"
+    assert not pdf.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["other.tif", "scan.tif"]
