@@ -55,9 +55,12 @@ class SignedError(BadInputError):
     kind = "signed"
 
 
+Corners = tuple[tuple[float, float], ...]  # a text object's four, from the start of its baseline
+
+
 @dataclass
 class PageText:
-    visible: list[tuple[float, float, float, float]]  # bounds of visible text objects, user space
+    visible: list[Corners]  # visible text objects' corners in user space (turned with their text)
     invisible: int  # text objects in render mode 3 (an OCR layer)
     stamp: bool = False  # the visible text is a stamp on a scanned image (see _stamped_scan)
 
@@ -379,8 +382,8 @@ def page_objects(
 
 
 def page_text(page: pdfium.PdfPage) -> PageText:
-    """The page's text objects (in forms too): bounds (left, bottom, right, top) of the visible
-    ones that show something on the page, in the page's user space, and how many are invisible.
+    """The page's text objects (in forms too): corners of the visible ones that show something on
+    the page, in the page's user space, and how many are invisible.
     Text that covers no area of the page is not the page's text: a scan with a stray space on it
     (pdfium bounds a space's glyph as a point), text of size 0 or wholly off the page was skipped
     as a page with text."""
@@ -389,10 +392,10 @@ def page_text(page: pdfium.PdfPage) -> PageText:
         if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
             invisible += 1
             continue
-        bounds = to_page.on_rect(*obj.get_bounds())
-        if _on_page(bounds, page.get_cropbox()) > 0:
+        if _on_page(to_page.on_rect(*obj.get_bounds()), page.get_cropbox()) > 0:
             objects.append(obj)
-            visible.append(bounds)
+            # its corners, not its bounds: those of a diagonal watermark cover most of the page
+            visible.append(tuple(to_page.on_point(x, y) for x, y in obj.get_quad_points()))
     return PageText(visible, invisible, bool(objects) and _stamped_scan(page, objects))
 
 
