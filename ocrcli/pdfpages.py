@@ -25,9 +25,9 @@ DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
 MAX_RENDER_PIXELS = int(os.environ.get("OCRCLI_MAX_RENDER_PIXELS", 40_000_000))
 INVISIBLE = 3  # text render mode
-# A page whose images cover this share of it is a scan, and visible text of fewer characters on it
-# a stamp (see _stamped_scan).
-SCAN_SHARE = 0.5
+# A page whose images cover this share of it is a scan; text drawn over them is a stamp, and so
+# is text under them of fewer characters than this (see page_text).
+SCAN_SHARE = 0.9
 STAMP_CHARACTERS = 200
 # The most a PDF's XMP metadata (the catalog's /Metadata) may decode to: pdfium decodes it when it
 # opens the document, and qpdf writes it uncompressed (for PDF/A). A 1 MB PDF whose XMP inflated
@@ -62,7 +62,7 @@ Corners = tuple[tuple[float, float], ...]  # a text object's four, from the star
 class PageText:
     visible: list[Corners]  # visible text objects' corners in user space (turned with their text)
     invisible: int  # text objects in render mode 3 (an OCR layer)
-    stamp: bool = False  # the visible text is a stamp on a scanned image (see _stamped_scan)
+    stamp: bool = False  # the visible text is a stamp on a scanned image (see page_text)
 
 
 @dataclass
@@ -365,62 +365,69 @@ def _field_type_and_value(
 
 def page_objects(
     page: pdfium.PdfPage,
-    kind: int,
+    kinds: int | tuple[int, ...],
     form: pdfium.PdfObject | None = None,
     to_page: pdfium.PdfMatrix | None = None,
 ) -> Iterator[tuple[pdfium.PdfObject, pdfium.PdfMatrix]]:
-    """The page's objects of `kind`, in forms too, each with the matrix from the space it is in
-    to the page's: pdfium gives an object in a form its bounds and resolution in the form's space
-    (a page placed on another at half size by pdfjam or an n-up tool)."""
+    """The page's objects of `kinds` in the order they are drawn, in forms too, each with the
+    matrix from the space it is in to the page's: pdfium gives an object in a form its bounds and
+    resolution in the form's space (a page placed on another at half size by pdfjam or an n-up
+    tool)."""
+    kinds = (kinds,) if isinstance(kinds, int) else kinds
     to_page = to_page or pdfium.PdfMatrix()
     level = form.level + 1 if form is not None else 0
     for obj in page.get_objects(max_depth=1, form=form, level=level):
-        if obj.type == kind:
+        if obj.type in kinds:
             yield obj, to_page
         if obj.type == pdfium_c.FPDF_PAGEOBJ_FORM and level < MAX_FORM_DEPTH - 1:
-            yield from page_objects(page, kind, obj, obj.get_matrix().multiply(to_page))
+            yield from page_objects(page, kinds, obj, obj.get_matrix().multiply(to_page))
 
 
 def page_text(page: pdfium.PdfPage) -> PageText:
     """The page's text objects (in forms too): corners of the visible ones that show something on
-    the page, in the page's user space, and how many are invisible.
+    the page, in the page's user space, how many are invisible, and whether the visible ones are
+    a stamp on a scan.
     Text that covers no area of the page is not the page's text: a scan with a stray space on it
     (pdfium bounds a space's glyph as a point), text of size 0 or wholly off the page was skipped
-    as a page with text."""
-    objects, visible, invisible = [], [], 0
-    for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_TEXT):
-        if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
-            invisible += 1
-            continue
-        if _on_page(to_page.on_rect(*obj.get_bounds()), page.get_cropbox()) > 0:
-            objects.append(obj)
-            # its corners, not its bounds: those of a diagonal watermark cover most of the page
-            visible.append(tuple(to_page.on_point(x, y) for x, y in obj.get_quad_points()))
-    return PageText(visible, invisible, bool(objects) and _stamped_scan(page, objects))
-
-
-def _stamped_scan(page: pdfium.PdfPage, visible: list[pdfium.PdfObject]) -> bool:
-    """Whether the page is a scanned image with a little text put on it: a Bates number, a court's
-    or a fax machine's header line, a signing service's envelope ID, a "CONFIDENTIAL" watermark.
-    Its images cover at least SCAN_SHARE of it, and its visible text is under STAMP_CHARACTERS
-    characters (a page of text has thousands; text drawn under a scan by an old OCR tool, too).
-    Such a page still needs OCR; skipped as having text, its scan was left unsearchable."""
+    as a page with text.
+    A page is a scan with a stamp on it (a Bates number, a court's or a fax machine's header line, a
+    signing service's envelope ID, a watermark, typed values on a scanned form) when its images
+    cover at least SCAN_SHARE of it, and its visible text is drawn over them, but for fewer than
+    STAMP_CHARACTERS characters drawn before them (under the scan: that much is an old OCR tool's
+    layer). Such a page needs OCR all the same: skipped as having text, its scan stayed
+    unsearchable. A page covered less (a figure and its caption) is a page with text."""
     crop_box = page.get_cropbox()
     left, bottom, right, top = crop_box
-    covered = sum(
-        _on_page(to_page.on_rect(*obj.get_bounds()), crop_box)
-        for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_IMAGE)
-    )
-    if covered < SCAN_SHARE * (right - left) * (top - bottom):
-        return False
+    scan_area = SCAN_SHARE * (right - left) * (top - bottom)
+    visible, invisible, under, covered = [], 0, [], 0.0
+    drawn = (pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_IMAGE)
+    for obj, to_page in page_objects(page, drawn):
+        on_page = _on_page(to_page.on_rect(*obj.get_bounds()), crop_box)
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            covered += on_page
+        elif pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
+            invisible += 1
+        elif on_page > 0:
+            # its corners, not its bounds: those of a diagonal watermark cover most of the page
+            visible.append(tuple(to_page.on_point(x, y) for x, y in obj.get_quad_points()))
+            if covered < scan_area:
+                under.append(obj)
+    stamp = bool(visible) and covered >= scan_area and _characters(page, under) < STAMP_CHARACTERS
+    return PageText(visible, invisible, stamp)
+
+
+def _characters(page: pdfium.PdfPage, text_objects: list[pdfium.PdfObject]) -> int:
+    """How many characters the text objects of `page` show."""
+    if not text_objects:
+        return 0
     text_page = page.get_textpage()
     try:  # each object's text length in bytes of UTF-16, with a 2-byte terminator
-        characters = sum(
-            max(0, pdfium_c.FPDFTextObj_GetText(obj.raw, text_page.raw, None, 0) - 2) // 2 for obj in visible
+        return sum(
+            max(0, pdfium_c.FPDFTextObj_GetText(obj.raw, text_page.raw, None, 0) - 2) // 2
+            for obj in text_objects
         )
     finally:
         text_page.close()
-    return characters < STAMP_CHARACTERS
 
 
 def _on_page(bounds: tuple[float, float, float, float], crop_box: tuple[float, float, float, float]) -> float:

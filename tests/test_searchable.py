@@ -753,7 +753,10 @@ def test_text_that_shows_nothing_does_not_keep_a_scan_from_being_ocred(
         Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
     )
     page.Resources.Font = pikepdf.Dictionary(F1=pdf.make_indirect(helvetica))
-    page.contents_add(pdf.make_stream(f"BT /F1 {size} Tf 1 0 0 1 {at} {at} Tm ({shown}) Tj ET".encode()))
+    # under the scan, as an old OCR tool draws its layer: a page with text (see page_text)
+    page.contents_add(
+        pdf.make_stream(f"BT /F1 {size} Tf 1 0 0 1 {at} {at} Tm ({shown}) Tj ET".encode()), prepend=True
+    )
     original = tmp_path / "scan.pdf"
     pdf.save(original)
     run = ocr("pdf", original, "-o", tmp_path / "out.pdf")
@@ -942,10 +945,12 @@ def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path, mode: t
     assert pdftotext(out, "-raw") == pdftotext(original, "-raw")
 
 
-def _scan_with_text_on_it(tmp_path: Path, text: str, drawing: str = "BT /F1 2 Tf 4 3 Td ({}) Tj ET") -> Path:
+def _scan_with_text_on_it(
+    tmp_path: Path, text: str, drawing: str = "BT /F1 2 Tf 4 3 Td ({}) Tj ET", under: bool = False
+) -> Path:
     """phototest's scan as img2pdf wraps it (scan.pdf), with `text` drawn over it by qpdf --overlay
     (by default over its foot), in Helvetica, as a Bates number or a court's header is stamped on a
-    scanned exhibit."""
+    scanned exhibit; or under it (--underlay), as an old OCR tool drew its layer."""
     scan, stamp, stamped = tmp_path / "scan.pdf", tmp_path / "stamp.pdf", tmp_path / "stamped.pdf"
     scan.write_bytes(img2pdf.convert(str(PHOTOTEST)))
     with pikepdf.open(scan) as pdf:
@@ -958,7 +963,7 @@ def _scan_with_text_on_it(tmp_path: Path, text: str, drawing: str = "BT /F1 2 Tf
     page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=overlay.make_indirect(helvetica)))
     page.Contents = overlay.make_stream(drawing.format(text).encode())
     overlay.save(stamp)
-    subprocess.run(["qpdf", scan, "--overlay", stamp, "--", stamped], check=True)
+    subprocess.run(["qpdf", scan, "--underlay" if under else "--overlay", stamp, "--", stamped], check=True)
     return stamped
 
 
@@ -998,13 +1003,43 @@ def test_a_watermark_on_a_scan_leaves_the_words_under_it_in_its_layer(tmp_path: 
     assert pdftotext(tmp_path / "out.pdf").count("CONFIDENTIAL") <= 1  # not read again where it is straight
 
 
-def test_a_scan_under_a_page_of_text_is_still_a_page_with_text(tmp_path: Path) -> None:
-    """Text of STAMP_CHARACTERS or more on a scan is the page's own (or an old OCR tool's drawn
-    under the image): the page is skipped as before, and OCRed with --force."""
-    stamped = _scan_with_text_on_it(tmp_path, "x" * pdfpages.STAMP_CHARACTERS)
+@pytest.mark.parametrize("under", [True, False], ids=["under", "over"])
+def test_a_scan_over_a_page_of_text_is_still_a_page_with_text(tmp_path: Path, under: bool) -> None:
+    """STAMP_CHARACTERS characters drawn under a scan are an old OCR tool's layer: the page is
+    skipped as before. Drawn over it (typed values on a scanned form), they are a stamp."""
+    stamped = _scan_with_text_on_it(tmp_path, "x" * pdfpages.STAMP_CHARACTERS, under=under)
     run = ocr("pdf", stamped, "-o", tmp_path / "out.pdf")
+    assert run.returncode == 0 and ("page has text" in run.stderr) == under, run.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["pages"][0].get("skip_kind") == (
+        "has-text" if under else None
+    )
+
+
+def test_a_figure_with_its_caption_is_a_page_with_text(tmp_path: Path) -> None:
+    """A page whose picture covers most of it, not all (a born-digital figure page, 70 %), with a
+    short caption, is left alone by default: OCRing it added the chart's labels, some garbled."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(612, 792))
+    picture = Image.open(PHOTOTEST).convert("L")
+    jpeg = io.BytesIO()
+    picture.save(jpeg, "JPEG")
+    image = pikepdf.Stream(pdf, jpeg.getvalue())
+    image.Type, image.Subtype, image.Filter = pikepdf.Name.XObject, pikepdf.Name.Image, pikepdf.Name.DCTDecode
+    image.Width, image.Height = picture.size
+    image.ColorSpace, image.BitsPerComponent = pikepdf.Name.DeviceGray, 8
+    helvetica = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
+    page.Resources = pikepdf.Dictionary(
+        XObject=pikepdf.Dictionary(Im0=image), Font=pikepdf.Dictionary(F1=helvetica)
+    )
+    width, height = 612 * 0.9, 792 * 0.78  # 70 % of the page
+    caption = "BT /F1 10 Tf 30 80 Td (Figure 1: a sample page.) Tj ET"
+    page.Contents = pdf.make_stream(f"q {width} 0 0 {height} 30 120 cm /Im0 Do Q {caption}".encode())
+    original = tmp_path / "figure.pdf"
+    pdf.save(original)
+    run = ocr("pdf", original, "-o", tmp_path / "out.pdf")
     assert run.returncode == 0 and "page has text" in run.stderr, run.stderr
-    assert json.loads((tmp_path / "out.json").read_text())["pages"][0]["skip_kind"] == "has-text"
 
 
 def test_force_does_not_double_text_the_pdf_draws_a_character_at_a_time(tmp_path: Path) -> None:
