@@ -276,10 +276,13 @@ class WorkerPool:
     def _may_start(self) -> bool:
         """Whether to start another worker for a waiting task: fewer than `size` run, and the
         system's last refusal was `retry_start_after` seconds ago (a limit on processes may be
-        reached only for a while: other programs end)."""
+        reached only for a while: other programs end). With none left (crashed, stopped past the
+        page timeout), at once: there is nothing to wait on, and the pool spun until then."""
         if len(self.workers) >= self.size:
             return False
-        return self._refused_at is None or time.monotonic() - self._refused_at >= self.retry_start_after
+        if not self.workers or self._refused_at is None:
+            return True
+        return time.monotonic() - self._refused_at >= self.retry_start_after
 
     def _time_left(self) -> float | None:
         """Seconds until the busiest worker's page is overdue (None: no limit)."""

@@ -1362,6 +1362,35 @@ def test_pool_grows_again_once_the_system_starts_workers_again() -> None:
     assert started == 2 and len(warnings) == 1, warnings
 
 
+def test_pool_left_with_no_worker_after_a_refused_start_starts_one_at_once() -> None:
+    """Its only worker gone (crashed, or stopped past --page-timeout) within 30 s of a refused
+    start, the pool had nothing to wait on and would not start another until then: it spun,
+    a core at 100 %, for the rest of the 30 s."""
+    task = PageTask("image", str(TESS / "phototest.tif"), 0)
+    limit = contextlib.ExitStack()
+
+    def tasks() -> Iterator[tuple[int, PageTask]]:
+        yield 0, task  # the first worker starts for it
+        limit.enter_context(_open_files_refused())
+        yield 1, task  # the second is refused: the first worker reads this page too
+        yield from ((n, task) for n in range(2, 4))
+
+    from ocrcli import searchable  # noqa: F401  (see the tests above)
+
+    done = {}
+    with limit, WorkerPool(2, EngineSpec(), warn=lambda _: None) as pool:
+        for key, result in pool.run(tasks()):
+            done[key] = result
+            if key == 0:  # the worker has page 1 now: it dies on it, the limit then gone
+                limit.close()
+                start, cpu = time.monotonic(), time.process_time()
+                os.kill(pool.workers[0].process.pid, signal.SIGKILL)
+        waited, spun = time.monotonic() - start, time.process_time() - cpu
+    assert isinstance(done[1], TaskFailed) and done[1].failure.kind == "crashed"
+    assert all("quick" in done[n].page.text for n in (0, 2, 3))
+    assert waited < 20 and spun < 5, (waited, spun)
+
+
 def test_pool_that_can_start_no_worker_says_why() -> None:
     tasks = iter([(0, PageTask("image", str(TESS / "phototest.tif"), 0))])
     refused = pytest.raises(WorkerStartError)
