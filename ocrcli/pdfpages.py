@@ -401,15 +401,22 @@ def page_text(page: pdfium.PdfPage) -> PageText:
     scan_area = SCAN_SHARE * (right - left) * (top - bottom)
     visible, invisible, under, covered = [], 0, [], 0.0
     drawn = (pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_IMAGE)
-    for obj, to_page in page_objects(page, drawn):
-        on_page = _on_page(to_page.on_rect(*obj.get_bounds()), crop_box)
-        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
-            covered += on_page
-        elif pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
+    on_the_page = pdfium.PdfMatrix()  # objects in no form: already in the page's space
+    for obj, to_page in page_objects(page, drawn, to_page=on_the_page):
+        text = obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT
+        if text and pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == INVISIBLE:
             invisible += 1
+            continue
+        bounds = obj.get_bounds()
+        on_page = _on_page(bounds if to_page is on_the_page else to_page.on_rect(*bounds), crop_box)
+        if not text:
+            covered += on_page
         elif on_page > 0:
             # its corners, not its bounds: those of a diagonal watermark cover most of the page
-            visible.append(tuple(to_page.on_point(x, y) for x, y in obj.get_quad_points()))
+            corners = obj.get_quad_points()
+            if to_page is not on_the_page:
+                corners = tuple(to_page.on_point(x, y) for x, y in corners)
+            visible.append(corners)
             if covered < scan_area:
                 under.append(obj)
     stamp = bool(visible) and covered >= scan_area and _characters(page, under) < STAMP_CHARACTERS
