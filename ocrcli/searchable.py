@@ -187,7 +187,8 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages:
     """Wrap the images (every frame of a multi-page TIFF) in one searchable PDF, a page per frame
     at the size its resolution gives; image data is embedded losslessly by img2pdf."""
     start = time.perf_counter()
-    sha256 = models.file_sha256(sources[0])  # before it is read: a version saved meanwhile is seen
+    # Before they are read (img2pdf embeds them, then each is read again): a version saved meanwhile is seen
+    sha256, *others = (models.file_sha256(source) for source in sources)
     grafter = PdfGrafter(images_pdf(sources), from_images=True, rotate_pages=rotate_pages)
     pages: list[Page] = []
     for index, source in enumerate(sources):
@@ -200,6 +201,8 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages:
             pages.append(grafter.add(len(pages), PageReading(page)))
     if len(pages) != len(grafter.pdf.pages):
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
+    for source, digest in zip(sources[1:], others, strict=True):  # the first is checked as it is saved
+        models.verify_unchanged(source, digest)
     grafter.save(dest, sources[0], source_sha256=sha256, made_from=sources)
     origin = {"path": str(sources[0]), "sha256": sha256}
     if len(sources) > 1:

@@ -1995,3 +1995,35 @@ def test_telling_a_page_of_thousands_of_text_objects_has_text_costs_little_more_
     finally:
         rendered.close()
         document.close()
+
+
+def test_a_second_image_replaced_while_the_first_is_read_fails_its_pdf_as_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ocr image A B --pdf`: img2pdf embeds every image first, then each is read again for its
+    OCR. Only A was hashed and checked: B saved over meanwhile gave a PDF showing the old B with
+    the new B's words as its text layer, exit 0."""
+    from ocrcli import searchable
+    from ocrcli.pipeline import Engine
+
+    tess = DATA / "tess" / "img"
+    first, second, other = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "other.png"
+    Image.open(tess / "phototest.tif").save(first)
+    Image.open(tess / "phototest.tif").save(second)
+    Image.open(tess / "eurotext.tif").save(other)
+    engine = Engine("fast")
+    read_page = engine.read_page
+
+    def second_replaced_while_the_first_is_read(image, number: int = 1, dpi: float | None = None) -> Page:
+        if number == 1:  # as a user's save does: written beside, renamed over
+            (tmp_path / ".saving").write_bytes(other.read_bytes())
+            (tmp_path / ".saving").replace(second)
+        return read_page(image, number, dpi)
+
+    monkeypatch.setattr(engine, "read_page", second_replaced_while_the_first_is_read)
+    pdf = tmp_path / "out.pdf"
+    with pytest.raises(BadInputError) as raised:
+        searchable.images_to_pdf(engine, [first, second], pdf)
+    assert raised.value.kind == "changed"
+    assert str(raised.value) == f"{second}: changed while it was being OCRed; nothing written (run again)"
+    assert not pdf.exists()
