@@ -1015,9 +1015,12 @@ def test_a_scan_over_a_page_of_text_is_still_a_page_with_text(tmp_path: Path, un
     )
 
 
-def test_a_figure_with_its_caption_is_a_page_with_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("times", [1, 2], ids=["once", "twice"])
+def test_a_figure_with_its_caption_is_a_page_with_text(tmp_path: Path, times: int) -> None:
     """A page whose picture covers most of it, not all (a born-digital figure page, 70 %), with a
-    short caption, is left alone by default: OCRing it added the chart's labels, some garbled."""
+    short caption, is left alone by default: OCRing it added the chart's labels, some garbled.
+    So is one whose picture is drawn twice in its place (a shadow, a layer over it): the images'
+    areas were added up, 140 % of the page, and it was OCRed as a scan."""
     pdf = pikepdf.new()
     page = pdf.add_blank_page(page_size=(612, 792))
     picture = Image.open(PHOTOTEST).convert("L")
@@ -1035,7 +1038,8 @@ def test_a_figure_with_its_caption_is_a_page_with_text(tmp_path: Path) -> None:
     )
     width, height = 612 * 0.9, 792 * 0.78  # 70 % of the page
     caption = "BT /F1 10 Tf 30 80 Td (Figure 1: a sample page.) Tj ET"
-    page.Contents = pdf.make_stream(f"q {width} 0 0 {height} 30 120 cm /Im0 Do Q {caption}".encode())
+    picture = f"q {width} 0 0 {height} 30 120 cm /Im0 Do Q "
+    page.Contents = pdf.make_stream(f"{picture * times}{caption}".encode())
     original = tmp_path / "figure.pdf"
     pdf.save(original)
     run = ocr("pdf", original, "-o", tmp_path / "out.pdf")
