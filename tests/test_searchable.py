@@ -1953,54 +1953,6 @@ def test_an_image_replaced_while_it_is_read_is_not_given_the_other_versions_hash
     assert not pdf.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["other.tif", "scan.tif"]
 
 
-def test_telling_a_page_of_thousands_of_text_objects_has_text_costs_little_more_than_walking_them(
-    tmp_path: Path,
-) -> None:
-    """A born-digital page is skipped after page_text, in every worker for every page: taking
-    each text object's corners as well as its bounds, each turned by pypdfium2's matrix in Python
-    though most lie in no form, made it 1.5 times as slow (10,000 text objects: 1.7 times the
-    time of walking them before, 2.4 after)."""
-    import functools
-    import gc
-    import time
-
-    import pypdfium2.raw as pdfium_c
-
-    pdf = pikepdf.new()
-    page = pdf.add_blank_page(page_size=(595, 842))
-    helvetica = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-    )
-    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=pdf.make_indirect(helvetica)))
-    shows = (f"BT /F1 3 Tf {20 + n % 40 * 14} {820 - n // 40 * 3 % 800} Td (ab) Tj ET" for n in range(10_000))
-    page.Contents = pdf.make_stream("\n".join(shows).encode())
-    pdf.save(tmp_path / "words.pdf")
-
-    def fastest(work: Callable[[], object]) -> float:
-        times = []
-        gc.disable()  # its pauses depend on what else the test process holds
-        try:
-            for _ in range(7):
-                start = time.perf_counter()
-                work()
-                times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
-        return min(times)
-
-    document = pdfium.PdfDocument(tmp_path / "words.pdf")
-    rendered = document[0]
-    try:
-        text = pdfpages.page_text(rendered)
-        assert len(text.visible) == 10_000 and not text.stamp
-        texts = functools.partial(pdfpages.page_objects, rendered, pdfium_c.FPDF_PAGEOBJ_TEXT)
-        walk = fastest(lambda: [obj.get_bounds() for obj, _ in texts()])
-        assert fastest(lambda: pdfpages.page_text(rendered)) < 2.0 * walk
-    finally:
-        rendered.close()
-        document.close()
-
-
 def test_a_second_image_replaced_while_the_first_is_read_fails_its_pdf_as_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
