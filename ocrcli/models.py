@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocrcli.errors import CHANGED, GONE, BadInputError, ModelError, one_line
+from ocrcli.errors import CHANGED, GONE, BadInputError, ModelError, input_size, one_line, reading_input
 
 MODELS_ENV = "OCRCLI_MODELS"
 ROLES = ("page_orientation", "line_orientation", "detector", "recognizer")
@@ -382,6 +382,14 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def input_sha256(path: str | os.PathLike, kind: str = "an image file") -> str:
+    """The sha256 of an input, taken before it is read (see verify_unchanged); a BadInputError if
+    it cannot be read: missing, a folder, a device (hashing /dev/zero never ended), no permission."""
+    input_size(path, kind)
+    with reading_input(path):
+        return file_sha256(path)
 
 
 def verify_unchanged(file: str | os.PathLike, sha256: str, source: str | os.PathLike | None = None) -> None:

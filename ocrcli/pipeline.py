@@ -202,7 +202,7 @@ class Engine:
             pages = [self.read_page(to_rgb(source), 1, None)]
             origin = {"path": None, "sha256": None}
         else:
-            sha256 = models.file_sha256(source)  # before it is read: a version saved meanwhile is seen
+            sha256 = models.input_sha256(source)  # before it is read: a version saved meanwhile is seen
             pages = list(self.iter_read(source))
             models.verify_unchanged(source, sha256)
             origin = {"path": str(source), "sha256": sha256}

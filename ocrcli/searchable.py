@@ -188,7 +188,7 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages:
     at the size its resolution gives; image data is embedded losslessly by img2pdf."""
     start = time.perf_counter()
     # Before they are read (img2pdf embeds them, then each is read again): a version saved meanwhile is seen
-    sha256, *others = (models.file_sha256(source) for source in sources)
+    sha256, *others = (models.input_sha256(source) for source in sources)
     grafter = PdfGrafter(images_pdf(sources), from_images=True, rotate_pages=rotate_pages)
     pages: list[Page] = []
     for index, source in enumerate(sources):

@@ -783,6 +783,11 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["pdf", tmp_path, "-o", tmp_path / "x.pdf"], 3, "is a directory"),
         (["pdf", "/dev/zero", "-o", tmp_path / "x.pdf"], 3, "not a regular file"),  # was "empty"
         (["image", "/dev/zero"], 3, "not a regular file"),
+        # Hashed before being read: that of /dev/zero never ended; a missing file or a folder was
+        # "unexpected FileNotFoundError" or "IsADirectoryError" (exit 1)
+        (["image", RECEIPT, "/dev/zero", "--pdf", tmp_path / "z.pdf"], 3, "not a regular file"),
+        (["image", tmp_path / "missing.png", "--pdf", tmp_path / "z.pdf"], 3, "file not found"),
+        (["image", scans, "--pdf", tmp_path / "z.pdf"], 3, "is a directory"),
         (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),
         (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
         (["image", RECEIPT, RECEIPT, "-o", tmp_path / "j2"], 2, "is given twice"),  # "-o X ... -o X"
