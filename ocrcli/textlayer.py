@@ -95,6 +95,9 @@ TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 DRIFT_EM = 0.01  # how far rounding may carry words off their boxes before a space takes it back
 MAX_TJ_SQUEEZE_EM, MAX_TJ_STRETCH_EM = 0.18, 0.06  # see _upside_down_row
+# pdfium reads a TJ gap of 100 units or more before a glyph of this font as a space (its glyphs'
+# 500 width, over 5), and measures it without the horizontal scaling: see _upside_down_row.
+MAX_TJ_STRETCH_UNITS = 90
 UNKERNED_NARROWER, UNKERNED_WIDER_EM = 0.15, 0.05  # see _kerned
 DIAGONAL_SLACK = 5.0  # degrees, see _nearest_axis
 PAGE_INSET_PT = 0.5  # how far inside the page every baseline is drawn (see _on_page)
@@ -371,8 +374,9 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: bytes, cur
     drawn word by word came out with its words reversed; the items of one TJ stay in order. One
     TJ has one horizontal scaling, so each word's glyphs are drawn closer together or further apart
     by kerning to fit its box, but only within what extractors take for one word: glyphs overlapping
-    by 0.2 em split a word in poppler, and a gap of 0.1 em does in poppler and pdfium. A word
-    whose glyphs would need more is drawn a little wider or narrower than its box.
+    by 0.2 em split a word in poppler, and a gap of 0.1 em does in poppler and pdfium, which
+    measures it in TJ units, unscaled by Tz (MAX_TJ_STRETCH_UNITS). A word whose glyphs would need
+    more is drawn a little wider or narrower than its box.
     """
     _, ((x, _), (dx, dy), _), _, size = words[0]
     y = statistics.fmean(w[1][0][1] for w in words)  # one baseline: the words' levels differ a little
@@ -387,6 +391,7 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: bytes, cur
     scale = max(round(pitch / (ADVANCE_EM * size), 3), 0.001)  # Tz / 100, as written (to 0.1 %)
     pitch = scale * ADVANCE_EM * size
     unit = size * scale / 1000  # points one TJ unit moves the next glyph back
+    apart = min(apart, MAX_TJ_STRETCH_UNITS * unit)
 
     items, pen = [], 0.0  # pen: where the text position is, along the row from its start
     for (text, ((word_x, _), _, _), _, _), word_pitch in zip(words, pitches, strict=True):

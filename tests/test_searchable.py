@@ -1743,6 +1743,11 @@ def test_an_upside_down_row_of_words_of_unequal_pitch_keeps_its_spaces_in_popple
 def _upside_down_row_text(tmp_path: Path, spec: list[tuple[str, float]], gap: float, bottom: float) -> str:
     """pdftotext's text of one upside-down row of (word, letter pitch) read right to left, `gap`
     apart, between y 50 and `bottom`."""
+    return pdftotext(_upside_down_row_pdf(tmp_path, spec, gap, bottom))
+
+
+def _upside_down_row_pdf(tmp_path: Path, spec: list[tuple[str, float]], gap: float, bottom: float) -> Path:
+    """A PDF of that row's text layer alone."""
     width = 40 + sum(len(t) * p + gap for t, p in spec)
     x, words = width - 20, []
     for text, pitch in spec:
@@ -1756,7 +1761,7 @@ def _upside_down_row_text(tmp_path: Path, spec: list[tuple[str, float]], gap: fl
     add_text_layer(pdf, pdf.pages[0], layer_content(page, font, 1.0, display_frame(pdf.pages[0])[2]), font)
     font.finish()
     pdf.save(tmp_path / "ud.pdf")
-    return pdftotext(tmp_path / "ud.pdf")
+    return tmp_path / "ud.pdf"
 
 
 def test_an_upside_down_row_of_wide_and_narrow_letters_keeps_its_words_apart(tmp_path: Path) -> None:
@@ -1768,6 +1773,19 @@ def test_an_upside_down_row_of_wide_and_narrow_letters_keeps_its_words_apart(tmp
     spec += [("lilies", 8.0), ("WOW", 29.0)]
     text = _upside_down_row_text(tmp_path, spec, gap=12, bottom=80)
     assert sorted(text.split()) == sorted(t for t, _ in spec)
+
+
+def test_an_upside_down_row_of_capitals_and_digits_keeps_its_words_whole_in_pdfium(tmp_path: Path) -> None:
+    """A receipt's row read upside down, its capitals wider than its digits, at a pitch a third of
+    its font size: each capital word's glyphs were kerned apart by 0.06 em of the row's size, which
+    at the row's horizontal scaling of 42 % was 128 TJ units, and pdfium, which measures TJ gaps
+    without the scaling, took every gap of 100 or more for a space: "T E L :", "C A S H" (sroie 008
+    turned 180 degrees, found by a helper's orientation hunt)."""
+    spec = [("TEL:", 6.2), ("07-386", 5.0), ("7524", 5.0), ("FAX", 6.2), ("07-386", 5.0), ("3793", 5.0)]
+    pdf = _upside_down_row_pdf(tmp_path, spec, gap=8, bottom=70)
+    text = pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range()
+    assert sorted(text.split()) == sorted(t for t, _ in spec), text
+    assert sorted(pdftotext(pdf).split()) == sorted(t for t, _ in spec)
 
 
 def test_a_skipped_page_has_the_size_it_renders_at(tmp_path: Path) -> None:
