@@ -263,8 +263,8 @@ class Engine:
             turn = (orientation.degrees - proposal) % 360
             if turn == 180:  # the lines overruled the classifier by a half turn
                 upright, quads, crops = self._half_turned(upright, quads)
-        if turn in (90, 270):  # the lines did not confirm a quarter turn: the page stays as it is
-            upright = image
+        if turn in (90, 270):  # the lines did not confirm the proposed quarter turn, or found one
+            upright = rotate_image(image, -orientation.degrees)
             with clock("detection"):
                 quads, crops = self._find_lines(upright)
         with clock("orientation"):

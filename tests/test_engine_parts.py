@@ -257,6 +257,17 @@ def test_orientation_turns_a_page_only_when_its_lines_confirm_the_turn():
     assert decide(quarter, (0, 12), (31, 8)).degrees == 90
 
 
+def test_orientation_turns_an_unsure_page_a_quarter_when_its_lines_run_down_it():
+    """Which way by the majority of the lines' votes, their crops read downwards (docbank 148)."""
+    unsure = np.array([0.38, 0.24, 0.21, 0.17])
+    assert decide(unsure, (3, 12), (2, 27)).degrees == 90
+    assert decide(unsure, (11, 12), (4, 23)).degrees == 270
+    assert decide(unsure, (6, 12), (2, 27)).degrees == 0  # votes split: no way to tell
+    assert decide(unsure, (0, 3), (1, 2)).degrees == 0  # too few lines
+    assert decide(unsure, (11, 12), (20, 8)).degrees == 180  # lines run across: upside down
+    assert decide(UPRIGHT, (0, 12), (0, 30)).degrees == 0  # a confident classifier is never overruled
+
+
 @pytest.mark.parametrize(
     "probs",
     [

@@ -92,6 +92,23 @@ UPRIGHT_PAGES = [
 ]
 
 
+@pytest.mark.parametrize("turn", [90, 270])
+def test_a_page_of_figures_turned_a_quarter_is_turned_back(engine, turn):
+    """docbank 148, ten sky maps over a two-line caption: the page classifier is unsure of it turned
+    a quarter (at most 0.52 for any angle), while most of its lines, the caption and the maps'
+    labels, run down the page. It was left as it was (turned 90) or turned upside down (turned 270,
+    the line votes reading its downward crops as upside down); --rotate-pages then showed it
+    sideways. Found by a helper's orientation hunt."""
+    image = Image.open(next((DATA / "docbank" / "img").glob("148.*"))).convert("RGB")
+    turned = np.asarray(image.rotate(-turn, expand=True))
+    page = engine.read(turned).pages[0]
+    assert page.orientation == turn
+    first = np.array(page.lines[-1].quad).reshape(4, 2)  # the caption, last in reading order
+    direction = (first[1] - first[0]) / np.linalg.norm(first[1] - first[0])
+    assert np.dot(direction, {90: (0, 1), 270: (0, -1)}[turn]) > 0.95
+    assert "Stokes" in page.text
+
+
 def test_no_upright_page_in_any_set_is_turned(engine):
     turned = []
     for set_name, image in UPRIGHT_PAGES:
