@@ -19,6 +19,8 @@ from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.ink import ink_contrast
 from ocrcli.orientation import (
     MIN_VOTES,
+    READ_SURE,
+    SPLIT_READ_SURE,
     Orientation,
     classify_page,
     decide,
@@ -28,6 +30,7 @@ from ocrcli.orientation import (
     turned_by_reading,
     upside_down_votes,
     votes_needed,
+    votes_split,
 )
 from ocrcli.recognition import CROP_HEIGHT, LineCrop, LineReading, RecognizerSettings, crop_lines, recognize
 from ocrcli.runtime import (
@@ -267,8 +270,9 @@ class Engine:
             upright = rotate_image(image, -orientation.degrees)
             with clock("detection"):
                 quads, crops = self._find_lines(upright)
+        split = orientation.degrees in (0, 180) and votes_split(votes)
         with clock("orientation"):
-            if (confidence := self._turned_confidence(orientation.degrees, crops)) is not None:
+            if (confidence := self._turned_confidence(orientation.degrees, crops, split)) is not None:
                 upright, quads, crops = self._half_turned(upright, quads)
                 degrees = (orientation.degrees + 180) % 360
                 orientation = dataclasses.replace(orientation, degrees=degrees, confidence=confidence)
@@ -282,19 +286,20 @@ class Engine:
         quads = _half_turn(quads, turned.shape[1], turned.shape[0])
         return turned, quads, crop_lines(turned, quads, self.recognizer_settings)
 
-    def _turned_confidence(self, degrees: int, crops: list[LineCrop]) -> float | None:
-        """On a page of under MIN_VOTES sampled lines, decided `degrees`: the recognizer's mean
-        confidence in them turned a half turn, if the page is to be turned so (see
-        orientation.turned_by_reading); else None. Pages with more lines are left to the
+    def _turned_confidence(self, degrees: int, crops: list[LineCrop], split: bool) -> float | None:
+        """On a page of under MIN_VOTES sampled lines, or whose lines' votes were `split`, decided
+        `degrees`: the recognizer's mean confidence in them turned a half turn, if the page is to
+        be turned so (see orientation.turned_by_reading); else None. Other pages are left to the
         classifier and the line votes."""
         sample = [crops[k] for k in reading_sample([c.image for c in crops])]
-        if not 0 < len(sample) < MIN_VOTES:
+        if not (0 < len(sample) < MIN_VOTES or split):
             return None
         turned = [LineCrop(np.ascontiguousarray(c.image[::-1, ::-1]), c.matrix, c.margin) for c in sample]
         readings = recognize(self.recognizer, sample + turned, self.classes, self.recognizer_settings)
         as_decided = _character_confidence(readings[: len(sample)])
         turned_back = _character_confidence(readings[len(sample) :])
-        return turned_back if turned_by_reading(degrees, as_decided, turned_back) else None
+        sure = SPLIT_READ_SURE if split else READ_SURE
+        return turned_back if turned_by_reading(degrees, as_decided, turned_back, sure) else None
 
     def _find_lines(self, page: np.ndarray) -> tuple[np.ndarray, list[LineCrop]]:
         """The text lines' quads on a page and their crops."""

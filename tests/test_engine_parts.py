@@ -17,7 +17,7 @@ from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
 from ocrcli.ink import BlankRuns, grey_percentiles
 from ocrcli.longlines import Cut, Piece, cut_pieces, find_cuts, join_pieces
-from ocrcli.orientation import _window, decide, votes_needed
+from ocrcli.orientation import _window, decide, votes_needed, votes_split
 from ocrcli.recognition import (
     CROP_HEIGHT,
     LineCrop,
@@ -255,6 +255,12 @@ def test_orientation_turns_a_page_only_when_its_lines_confirm_the_turn():
     assert decide(quarter, (0, 0), (0, 0)).degrees == 0
     assert decide(quarter, (0, 12), (2, 27)).degrees == 0  # lines run down the turned page
     assert decide(quarter, (0, 12), (31, 8)).degrees == 90
+
+
+def test_line_votes_are_split_when_neither_way_has_a_clear_majority():
+    assert votes_split((7, 12)) and votes_split((4, 12)) and votes_split((2, 4))
+    assert not votes_split((3, 12)) and not votes_split((9, 12))  # a clear majority either way
+    assert not votes_split((1, 3)) and not votes_split((0, 0))  # too few lines to vote
 
 
 def test_orientation_turns_an_unsure_page_a_quarter_when_its_lines_run_down_it():
