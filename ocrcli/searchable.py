@@ -188,26 +188,33 @@ def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages:
     at the size its resolution gives; image data is embedded losslessly by img2pdf."""
     start = time.perf_counter()
     # Before they are read (img2pdf embeds them, then each is read again): a version saved meanwhile is seen
-    sha256, *others = (models.input_sha256(source) for source in sources)
+    digests = [models.input_sha256(source) for source in sources]
     grafter = PdfGrafter(images_pdf(sources), from_images=True, rotate_pages=rotate_pages)
     pages: list[Page] = []
     for index, source in enumerate(sources):
         for number, frame in enumerate(iter_pages(source), 1):
             if len(pages) >= len(grafter.pdf.pages):
+                _unchanged(sources, digests)  # frames added meanwhile: it changed
                 raise BadInputError(source, "img2pdf made fewer pages than the image has frames")
             page = engine.read_page(frame.image, len(pages) + 1, frame.dpi)
             if len(sources) > 1:  # which image it is (source.paths), which of its frames
                 page.image = index, number
             pages.append(grafter.add(len(pages), PageReading(page)))
     if len(pages) != len(grafter.pdf.pages):
+        _unchanged(sources, digests)  # frames gone meanwhile: it changed
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
-    for source, digest in zip(sources[1:], others, strict=True):  # the first is checked as it is saved
-        models.verify_unchanged(source, digest)
-    grafter.save(dest, sources[0], source_sha256=sha256, made_from=sources)
-    origin = {"path": str(sources[0]), "sha256": sha256}
+    _unchanged(sources[1:], digests[1:])  # the first is checked as it is saved
+    grafter.save(dest, sources[0], source_sha256=digests[0], made_from=sources)
+    origin = {"path": str(sources[0]), "sha256": digests[0]}
     if len(sources) > 1:
         origin["paths"] = [str(s) for s in sources]
     return Document(origin, pages, engine.models.names(), {"total": time.perf_counter() - start})
+
+
+def _unchanged(sources: list[Path], digests: list[str]) -> None:
+    """A BadInputError (kind "changed") for the first of `sources` no longer as hashed."""
+    for source, digest in zip(sources, digests, strict=True):
+        models.verify_unchanged(source, digest)
 
 
 def open_for_ocr(source: Path, options: PdfOptions) -> pdfpages.OpenPdf:

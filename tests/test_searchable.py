@@ -1971,20 +1971,23 @@ def test_an_image_replaced_while_it_is_read_is_not_given_the_other_versions_hash
     assert not pdf.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["other.tif", "scan.tif"]
 
 
+@pytest.mark.parametrize(("frames", "new_frames"), [(1, 1), (1, 2), (2, 1)], ids=["same", "more", "fewer"])
 def test_a_second_image_replaced_while_the_first_is_read_fails_its_pdf_as_changed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames: int, new_frames: int
 ) -> None:
     """`ocr image A B --pdf`: img2pdf embeds every image first, then each is read again for its
     OCR. Only A was hashed and checked: B saved over meanwhile gave a PDF showing the old B with
-    the new B's words as its text layer, exit 0."""
+    the new B's words as its text layer, exit 0; with more or fewer frames than before, it said
+    "img2pdf made fewer (more) pages than the image has frames"."""
     from ocrcli import searchable
     from ocrcli.pipeline import Engine
 
     tess = DATA / "tess" / "img"
-    first, second, other = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "other.png"
+    first, second, other = tmp_path / "a.png", tmp_path / "b.tif", tmp_path / "other.tif"
     Image.open(tess / "phototest.tif").save(first)
-    Image.open(tess / "phototest.tif").save(second)
-    Image.open(tess / "eurotext.tif").save(other)
+    for path, count, name in ((second, frames, "phototest.tif"), (other, new_frames, "eurotext.tif")):
+        page = Image.open(tess / name).convert("L")
+        page.save(path, save_all=True, append_images=[page] * (count - 1))
     engine = Engine("fast")
     read_page = engine.read_page
 
