@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pikepdf
 from PIL import Image, ImageFilter
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
@@ -75,6 +76,13 @@ def raised_as_another_user(folder: Path, read: Callable[[], object]) -> str:
             os._exit(code)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, "nothing was raised"
     return told.read_text()
+
+
+def helvetica() -> pikepdf.Dictionary:
+    """A font dictionary for Helvetica (a standard font: nothing embedded), to draw text with."""
+    return pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+    )
 
 
 def grey_scan() -> np.ndarray:

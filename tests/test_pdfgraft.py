@@ -16,7 +16,7 @@ import img2pdf
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import ROOT, pdftotext
+from common import ROOT, helvetica, pdftotext
 
 from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError
@@ -45,12 +45,6 @@ from ocrcli.textlayer import layer_content
 
 PHOTOTEST = ROOT.parent / "shared" / "data" / "tess" / "img" / "phototest.tif"  # 230.4 x 172.8 pt
 LAYER_WORDS = ["ocrcli", "layer", "words"]
-
-
-def helvetica() -> pikepdf.Dictionary:
-    return pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-    )
 
 
 def form_xobject(

@@ -22,7 +22,7 @@ import jsonschema
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA, OCR, ROOT, SCHEMA, ocr, pdftotext, sha256
+from common import DATA, OCR, ROOT, SCHEMA, helvetica, ocr, pdftotext, sha256
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw
 
@@ -749,10 +749,7 @@ def test_text_that_shows_nothing_does_not_keep_a_scan_from_being_ocred(
     Image.open(PHOTOTEST).crop((0, 0, 1600, 400)).save(scan, dpi=(300, 300))
     pdf = pikepdf.open(io.BytesIO(img2pdf.convert(str(scan))))
     page = pdf.pages[0]
-    helvetica = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-    )
-    page.Resources.Font = pikepdf.Dictionary(F1=pdf.make_indirect(helvetica))
+    page.Resources.Font = pikepdf.Dictionary(F1=pdf.make_indirect(helvetica()))
     # under the scan, as an old OCR tool draws its layer: a page with text (see page_text)
     page.contents_add(
         pdf.make_stream(f"BT /F1 {size} Tf 1 0 0 1 {at} {at} Tm ({shown}) Tj ET".encode()), prepend=True
@@ -957,10 +954,7 @@ def _scan_with_text_on_it(
         width, height = float(pdf.pages[0].mediabox[2]), float(pdf.pages[0].mediabox[3])
     overlay = pikepdf.new()
     page = overlay.add_blank_page(page_size=(width, height))
-    helvetica = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-    )
-    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=overlay.make_indirect(helvetica)))
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=overlay.make_indirect(helvetica())))
     page.Contents = overlay.make_stream(drawing.format(text).encode())
     overlay.save(stamp)
     subprocess.run(["qpdf", scan, "--underlay" if under else "--overlay", stamp, "--", stamped], check=True)
@@ -1030,11 +1024,8 @@ def test_a_figure_with_its_caption_is_a_page_with_text(tmp_path: Path, times: in
     image.Type, image.Subtype, image.Filter = pikepdf.Name.XObject, pikepdf.Name.Image, pikepdf.Name.DCTDecode
     image.Width, image.Height = picture.size
     image.ColorSpace, image.BitsPerComponent = pikepdf.Name.DeviceGray, 8
-    helvetica = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-    )
     page.Resources = pikepdf.Dictionary(
-        XObject=pikepdf.Dictionary(Im0=image), Font=pikepdf.Dictionary(F1=helvetica)
+        XObject=pikepdf.Dictionary(Im0=image), Font=pikepdf.Dictionary(F1=helvetica())
     )
     width, height = 612 * 0.9, 792 * 0.78  # 70 % of the page
     caption = "BT /F1 10 Tf 30 80 Td (Figure 1: a sample page.) Tj ET"
@@ -1076,11 +1067,8 @@ def test_force_does_not_double_text_the_pdf_draws_a_character_at_a_time(tmp_path
 
 def _saved_with_text(pdf: pikepdf.Pdf, content: bytes, folder: Path) -> Path:
     """`pdf` with `content` drawn over its first page, font F1 being Helvetica, saved in `folder`."""
-    helvetica = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
-    )
     page = pdf.pages[0]
-    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica)
+    page.obj.Resources.Font = pikepdf.Dictionary(F1=helvetica())
     page.contents_add(content)
     saved = folder / "scan-and-text.pdf"
     pdf.save(saved)
@@ -1935,6 +1923,25 @@ def test_grafting_a_page_does_not_list_the_pages_again(monkeypatch: pytest.Monke
         assert indexed == [] and grafter.changed_pages == 1
 
 
+def _engine_saving_over(monkeypatch: pytest.MonkeyPatch, path: Path, replacement: Path, at_page: int):
+    """A fast engine that, as it reads page `at_page` of an image, saves `replacement` over `path`
+    as a user's save does: written beside, renamed over."""
+    from ocrcli.pipeline import Engine
+
+    engine = Engine("fast")
+    read_page = engine.read_page
+
+    def saving_over(image, number: int = 1, dpi: float | None = None) -> Page:
+        if number == at_page:
+            saving = path.with_name(".saving")
+            saving.write_bytes(replacement.read_bytes())
+            saving.replace(path)
+        return read_page(image, number, dpi)
+
+    monkeypatch.setattr(engine, "read_page", saving_over)
+    return engine
+
+
 def test_an_image_replaced_while_it_is_read_is_not_given_the_other_versions_hash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1943,7 +1950,6 @@ def test_an_image_replaced_while_it_is_read_is_not_given_the_other_versions_hash
     of the first version's pages with the second version's sha256. It is hashed before it is read
     and found the same before anything is written; else it fails as changed, nothing written."""
     from ocrcli import searchable
-    from ocrcli.pipeline import Engine
 
     tess = DATA / "tess" / "img"
     scan, other = tmp_path / "scan.tif", tmp_path / "other.tif"
@@ -1951,16 +1957,7 @@ def test_an_image_replaced_while_it_is_read_is_not_given_the_other_versions_hash
         image = Image.open(tess / frame).convert("L")
         image.save(path, save_all=True, append_images=[image], compression="tiff_lzw")
     original = scan.read_bytes()
-    engine = Engine("fast")
-    read_page = engine.read_page
-
-    def replaced_after_the_first_page(image, number: int = 1, dpi: float | None = None) -> Page:
-        if number == 2:  # as a user's save does: written beside, renamed over
-            (tmp_path / ".saving").write_bytes(other.read_bytes())
-            (tmp_path / ".saving").replace(scan)
-        return read_page(image, number, dpi)
-
-    monkeypatch.setattr(engine, "read_page", replaced_after_the_first_page)
+    engine = _engine_saving_over(monkeypatch, scan, other, at_page=2)
     pdf = tmp_path / "out.pdf"
     for run in (lambda: engine.read(scan), lambda: searchable.images_to_pdf(engine, [scan], pdf)):
         scan.write_bytes(original)
@@ -1980,7 +1977,6 @@ def test_a_second_image_replaced_while_the_first_is_read_fails_its_pdf_as_change
     the new B's words as its text layer, exit 0; with more or fewer frames than before, it said
     "img2pdf made fewer (more) pages than the image has frames"."""
     from ocrcli import searchable
-    from ocrcli.pipeline import Engine
 
     tess = DATA / "tess" / "img"
     first, second, other = tmp_path / "a.png", tmp_path / "b.tif", tmp_path / "other.tif"
@@ -1988,16 +1984,7 @@ def test_a_second_image_replaced_while_the_first_is_read_fails_its_pdf_as_change
     for path, count, name in ((second, frames, "phototest.tif"), (other, new_frames, "eurotext.tif")):
         page = Image.open(tess / name).convert("L")
         page.save(path, save_all=True, append_images=[page] * (count - 1))
-    engine = Engine("fast")
-    read_page = engine.read_page
-
-    def second_replaced_while_the_first_is_read(image, number: int = 1, dpi: float | None = None) -> Page:
-        if number == 1:  # as a user's save does: written beside, renamed over
-            (tmp_path / ".saving").write_bytes(other.read_bytes())
-            (tmp_path / ".saving").replace(second)
-        return read_page(image, number, dpi)
-
-    monkeypatch.setattr(engine, "read_page", second_replaced_while_the_first_is_read)
+    engine = _engine_saving_over(monkeypatch, second, other, at_page=1)
     pdf = tmp_path / "out.pdf"
     with pytest.raises(BadInputError) as raised:
         searchable.images_to_pdf(engine, [first, second], pdf)
