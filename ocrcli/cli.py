@@ -429,9 +429,9 @@ def _refuse_long_name(option: str, path: Path, fix: str = "give a shorter one") 
 def _refuse_unwritable_folder(option: str, path: Path, folder: Path | None = None) -> None:
     """Refuse (exit 2) an output whose folder (default: the path's) cannot be written: new files
     are made there."""
-    folder = path.parent if folder is None else folder
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # missing folders are made: the nearest existing one counts
+    from ocrcli.safewrite import nearest_existing
+
+    folder = nearest_existing(path.parent if folder is None else folder)
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         _usage_error(f"{option} {path}: {folder} is not a folder that can be written")
 

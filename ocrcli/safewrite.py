@@ -82,6 +82,25 @@ def _file_in_the_way(dest: Path) -> Path | None:
     return next((folder for folder in reversed(dest.parents) if folder.is_file()), None)
 
 
+def nearest_existing(folder: Path) -> Path:
+    """`folder`, or if it is missing (missing folders are made when an output is written), its
+    nearest parent that exists."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def why_unwritable(dest: Path) -> str | None:
+    """Why `dest` could not be written, if that is plain before any work is done: a file where a
+    folder on its way should be, or a nearest folder that cannot be written (read-only)."""
+    if file := _file_in_the_way(dest):
+        return f"{file} is a file, not a folder"
+    folder = nearest_existing(dest.parent)
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return f"{folder} is not a folder that can be written"
+    return None
+
+
 def _about_output(exc: OSError, dest: Path) -> bool:
     """Is the error about writing `dest`: no file named, or `dest`, its temporary file beside it,
     or a folder on its way? Compared as absolute paths: tempfile names the temporary file so

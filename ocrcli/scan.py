@@ -51,7 +51,7 @@ from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdfpages import needs_password
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
-from ocrcli.safewrite import interrupts_until_written, write_atomically
+from ocrcli.safewrite import interrupts_until_written, why_unwritable, write_atomically
 from ocrcli.searchable import (
     ExistingText,
     PageReading,
@@ -256,6 +256,7 @@ class Scan:
             if not self.options.redo_current and self._is_current(item, sha256, previous):
                 self._finish(Outcome(item, "current"), previous, self._current_pages(item))
                 return None
+            self._check_writable(item)
             self._check_overwrites(item, previous, sha256)
             with _spooling(item.path):
                 spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
@@ -315,6 +316,14 @@ class Scan:
         if previous.get("run") != self.records[item.kind] or sha256 != previous["source"].get("sha256"):
             return False
         return item.pdf is None or (output.get("pdf") is not None and item.pdf.exists())
+
+    @staticmethod
+    def _check_writable(item: Item) -> None:
+        """Refuse a document whose outputs plainly cannot be written (a read-only subfolder, a
+        file where a folder should be), before its OCR: it used to be OCRed, then fail."""
+        for dest in (item.pdf, item.sidecar):
+            if dest is not None and (reason := why_unwritable(dest)):
+                raise OutputError(dest, reason)
 
     def _check_overwrites(self, item: Item, record: dict | None, sha256: str) -> None:
         """Never replace a file of the user's that is not ours to replace: one we did not make,

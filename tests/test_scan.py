@@ -2031,3 +2031,38 @@ def test_a_file_still_being_copied_in_when_opened_fails_as_changed_not_corrupt(
     assert errors_by_name["copying.pdf"].kind == "changed", errors_by_name
     assert errors_by_name["copying.pdf"].message == f"{copying}: {errors.CHANGED}"
     assert errors_by_name["truncated.pdf"].kind == "corrupt"
+
+
+def test_a_document_whose_outputs_cannot_be_written_is_refused_before_its_ocr(tmp_path: Path) -> None:
+    """A subfolder of the outputs that cannot be written (read-only, or a file where the folder
+    should be) was found out only once each of its documents had been OCRed. A document whose
+    output folder is plainly unwritable now fails at once, kind output (exit 5), unread."""
+    from ocrcli.scan import Scan
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    (folder / "sub").mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").save(folder / "sub" / "a.png")
+    Image.open(TESS / "phototest.tif").save(folder / "b.png")
+    out.mkdir()
+    (out / "sub").write_text("a file where the folder sub/ goes")
+    items = discover.plan([folder / "sub" / "a.png", folder / "b.png"], folder, out, pdf=True)
+
+    class Recorder(_Reporter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started: list[str] = []
+
+        def document_started(self, item: discover.Item, pages: int) -> None:
+            self.started.append(item.path.name)
+
+    reporter = Recorder()
+    Scan(items, _scan_options(), reporter).run()
+    assert reporter.started == ["b.png"]  # a.png was not opened, let alone OCRed
+    failed = {o.item.path.name: o for o in reporter.outcomes if o.status == "failed"}
+    assert list(failed) == ["a.png"]
+    assert failed["a.png"].error.kind == "output" and failed["a.png"].error.exit_code == 5
+    assert (
+        failed["a.png"].error.message
+        == f"cannot write {out / 'sub' / 'a.pdf'}: {out / 'sub'} is a file, not a folder"
+    )
+    assert (out / "b.pdf").is_file() and not (out / "sub").is_dir()
