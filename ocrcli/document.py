@@ -9,7 +9,7 @@ from __future__ import annotations
 import cmath
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,16 @@ def mean_confidence(words: Sequence[Any]) -> float:
     """Word confidences weighted by length, like a mean over characters (of Words, or of the
     WordSpans read in a line crop)."""
     return sum(w.confidence * len(w.text) for w in words) / sum(len(w.text) for w in words)
+
+
+def shows_text(lines: Iterable[Line], min_confidence: float) -> bool:
+    """Whether a page's lines show it has text: one of two characters or more (spaces aside) read
+    with `min_confidence` or more (a page of noise reads lone digits at up to 0.9); any line if
+    `min_confidence` is 0 (see RecognizerSettings.min_page_confidence)."""
+    return any(
+        min_confidence <= 0 or (len(line.text.replace(" ", "")) >= 2 and line.confidence >= min_confidence)
+        for line in lines
+    )
 
 
 def box_of_quad(quad: Quad) -> Box:

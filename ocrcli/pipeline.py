@@ -13,7 +13,7 @@ from ocrcli import layout, linesplit, models, skew
 from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect
-from ocrcli.document import Document, Line, Page, Word
+from ocrcli.document import Document, Line, Page, Word, shows_text
 from ocrcli.geometry import rotate_image, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.ink import ink_contrast
@@ -100,14 +100,6 @@ def _chars(line: Line) -> int:
 def _confident(line: Line) -> bool:
     short = _chars(line) <= SHORT_LINE_CHARS
     return line.confidence >= (MIN_SHORT_LINE_CONFIDENCE if short else MIN_LINE_CONFIDENCE)
-
-
-def _vouches_for_page(line: Line, settings: RecognizerSettings) -> bool:
-    """Whether a line shows the page has text: read confidently, and more than one character (a
-    page of noise reads lone digits at up to 0.9)."""
-    if settings.min_page_confidence <= 0:
-        return True
-    return _chars(line) >= 2 and line.confidence >= settings.min_page_confidence
 
 
 def _without_faint_lines(lines: list[Line | None], crops: list[LineCrop]) -> list[Line | None]:
@@ -229,7 +221,7 @@ class Engine:
             lines = [place_line(*_lone_character_across(s, c)) for s, c in zip(spans, crops, strict=True)]
             lines = _without_faint_lines(lines, crops)
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]
-            if not any(_vouches_for_page(ln, self.recognizer_settings) for ln in lines):
+            if not shows_text(lines, self.recognizer_settings.min_page_confidence):
                 lines = []  # see RecognizerSettings.min_page_confidence
             lines = _without_stray_ideographs(lines)
         with clock("layout"):

@@ -22,7 +22,7 @@ import pikepdf
 import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
-from ocrcli.document import ROW_TILT, Document, Line, Page, Word
+from ocrcli.document import ROW_TILT, Document, Line, Page, Word, shows_text
 from ocrcli.errors import GONE, BadInputError, UsageError, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
@@ -120,6 +120,9 @@ class PageReading:
     page: Page
     visible_text: list[pdfpages.Corners] = field(default_factory=list)  # user space
     replace_layers: bool = False  # remove earlier OCR layers from the page first
+    # The engine's RecognizerSettings.min_page_confidence, which the words left once those on the
+    # page's own text are dropped must meet on their own (0: keep them all)
+    min_page_confidence: float = 0.0
 
 
 def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None = None) -> Document:
@@ -256,7 +259,8 @@ def read_pdf_page(
             kind, reason = skip
             return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind=kind))
         page = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
-        return PageReading(page, text.visible, options.existing_text is not ExistingText.skip)
+        replace = options.existing_text is not ExistingText.skip
+        return PageReading(page, text.visible, replace, engine.recognizer_settings.min_page_confidence)
     finally:
         rendered.close()
 
@@ -305,8 +309,13 @@ class PdfGrafter:
             page.dpi = page.width * 72 / width_pt  # the page's true resolution, as img2pdf sized it
             if page.orientation:
                 pdfgraft.turn_user_space(pdf_page, page.orientation)
-        if reading.visible_text:  # --force: the page's own text is not doubled
+        if reading.visible_text:  # --force, a stamped scan: the page's own text is not doubled
             _drop_words_on_text(page, reading.visible_text, pdf_page, page.dpi)
+            # The page's own text, read, vouched for the page (see shows_text): what is left must
+            # do so alone. A slide's textured background read as lone letters ("2", "S", 0.4-0.9)
+            # under its title, where the picture alone gives nothing.
+            if not shows_text(page.lines, reading.min_page_confidence):
+                page.lines = []
         if turn:
             pdfgraft.show_turned_back(pdf_page, page.orientation)
             page = page.upright()
