@@ -279,7 +279,7 @@ class PdfGrafter:
         self.from_images = from_images  # the PDF was made from images by img2pdf (images_pdf)
         self.rotate_pages = rotate_pages  # show pages whose text is turned upright (--rotate-pages)
         self.font = GlyphlessFont(pdf)
-        self.changed_pages = 0  # pages OCRed: 0 leaves the PDF as it was (see save)
+        self.changed_pages = 0  # pages given a text layer or rid of one: 0 leaves the PDF as it was
         # Listed once: pikepdf's pages[i] lists them all each time, 0.7 ms a page of 20,000, so
         # a 100,000-page PDF took 376 s with --pages 1 (an hour to OCR it whole, for nothing).
         self.pages = list(pdf.pages)
@@ -299,7 +299,6 @@ class PdfGrafter:
             return Page(
                 page.page, page.width, page.height, page.dpi, skipped=str(exc), skip_kind="too-complex"
             )
-        self.changed_pages += 1
         # Turned only where text was read: the classifier gives a page with none (scribbles, a
         # drawing) an orientation too, and --rotate-pages turned such a page upside down. Found
         # before --force drops the words on the page's own text, which is read as well.
@@ -316,6 +315,8 @@ class PdfGrafter:
             # under its title, where the picture alone gives nothing.
             if not shows_text(page.lines, reading.min_page_confidence):
                 page.lines = []
+        if page.lines or reading.replace_layers:  # a page with nothing to add is left as it was
+            self.changed_pages += 1
         if turn:
             pdfgraft.show_turned_back(pdf_page, page.orientation)
             page = page.upright()
@@ -342,6 +343,7 @@ class PdfGrafter:
         if source_sha256 is not None and not source.exists():  # its folder too: it was made again
             raise BadInputError(source, GONE, "changed")
         if self.changed_pages == 0 and not self.from_images:
+            _refuse_damaged(self.pdf)  # as a rewrite would
             if not (dest.exists() and dest.samefile(source)):
                 copy = functools.partial(shutil.copyfile, source)
                 write_atomically(dest, copy, _same_as(source, source_sha256), inputs)
@@ -502,6 +504,15 @@ def _graft(pdf: pikepdf.Pdf, pdf_page: pikepdf.Page, page: Page, font: Glyphless
     pdfgraft.add_text_layer(pdf, pdf_page, layer_content(page, font, points_per_px, height_pt), font)
 
 
+def _refuse_damaged(pdf: pikepdf.Pdf) -> None:
+    """Raise a pikepdf.DataDecodingError (a PdfError: see rewrite_errors) for a PDF whose XMP
+    stream cannot be decoded, before any file is made. pikepdf's XMP update (off: see _save)
+    refused such a PDF; so do we: the damage marks a broken file (a fuzzed one, whose page renders
+    blank), and XMP we cannot read is XMP we cannot say we kept."""
+    if isinstance(metadata := pdf.Root.get("/Metadata"), pikepdf.Stream):
+        metadata.read_bytes()
+
+
 def _save(
     pdf: pikepdf.Pdf,
     dest: Path,
@@ -517,11 +528,7 @@ def _save(
     PDF replaced in place must still be the version that was OCRed (a user's editor may have saved
     a newer one meanwhile, which the OCR of the old one replaced). The files it is `made_from`
     bound its permissions (see safewrite.output_mode)."""
-    # pikepdf's XMP update (off: see write) refused a PDF whose XMP stream cannot be decoded; so
-    # do we, before any file is made: such damage marks a broken file (a fuzzed one, whose page
-    # renders blank), and XMP we cannot read is XMP we cannot say we kept.
-    if isinstance(metadata := pdf.Root.get("/Metadata"), pikepdf.Stream):
-        metadata.read_bytes()  # pikepdf.DataDecodingError, a PdfError: see rewrite_errors
+    _refuse_damaged(pdf)
     expected_pages = len(pdf.pages)
     objects = pikepdf.ObjectStreamMode.generate if compact else pikepdf.ObjectStreamMode.preserve
     linearize = pdf.is_linearized and not compact  # a PDF made for fast web view stays so
