@@ -279,7 +279,7 @@ class PdfGrafter:
         self.from_images = from_images  # the PDF was made from images by img2pdf (images_pdf)
         self.rotate_pages = rotate_pages  # show pages whose text is turned upright (--rotate-pages)
         self.font = GlyphlessFont(pdf)
-        self.changed_pages = 0  # pages given a text layer or rid of one: 0 leaves the PDF as it was
+        self.changed_pages = 0  # pages given a text layer, rid of one or turned: 0 leaves the PDF as it was
         # Listed once: pikepdf's pages[i] lists them all each time, 0.7 ms a page of 20,000, so
         # a 100,000-page PDF took 376 s with --pages 1 (an hour to OCR it whole, for nothing).
         self.pages = list(pdf.pages)
@@ -315,7 +315,9 @@ class PdfGrafter:
             # under its title, where the picture alone gives nothing.
             if not shows_text(page.lines, reading.min_page_confidence):
                 page.lines = []
-        if page.lines or reading.replace_layers:  # a page with nothing to add is left as it was
+        # A page with nothing to add is left as it was; one turned upright (--rotate-pages) is
+        # not, also when its words all lay on its own text and were dropped
+        if page.lines or reading.replace_layers or turn:
             self.changed_pages += 1
         if turn:
             pdfgraft.show_turned_back(pdf_page, page.orientation)

@@ -1932,6 +1932,35 @@ def test_rotate_pages_leaves_a_page_with_no_text_found_as_it_displays(tmp_path: 
         assert not failures(check(original, out, out.with_suffix(".json"))), command
 
 
+def test_rotate_pages_turns_a_page_whose_words_all_lie_on_its_own_text(tmp_path: Path) -> None:
+    """A born-digital page on a full-page picture, its text running up the page, is OCRed as a
+    stamped scan: --rotate-pages turns it upright by the text read, whose words, all on the page's
+    own text, are then dropped. Once only pages that got words counted as changed, the PDF was not
+    rewritten: -o gave an exact copy, still sideways, while its sidecar said the page was turned."""
+    background = io.BytesIO()
+    Image.new("RGB", (850, 1100), (235, 240, 250)).save(background, "PNG")
+    letter = img2pdf.get_layout_fun((612, 792), fit=img2pdf.FitMode.exact)
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert([background.getvalue()], layout_fun=letter)))
+    pdf.pages[0].obj.Resources.Font = pikepdf.Dictionary(F1=helvetica())
+    lines = [
+        b"Quarterly revenue by region and product line",
+        b"Northern region grew twelve percent this year",
+        b"Southern offices opened three new branches",
+        b"Eastern markets held steady over the quarter",
+    ]
+    up_the_page = b"".join(b"0 1 -1 0 %d 80 Tm (%s) Tj " % (150 + 40 * i, t) for i, t in enumerate(lines))
+    pdf.pages[0].contents_add(b"BT /F1 20 Tf " + up_the_page + b"ET")
+    original, out = tmp_path / "sideways.pdf", tmp_path / "out.pdf"
+    pdf.save(original)
+    run = ocr("pdf", original, "-o", out, "--rotate-pages")
+    assert run.returncode == 0, run.stderr
+    (page,) = json.loads(out.with_suffix(".json").read_text())["pages"]
+    assert (page["turned"], page["lines"]) == (270, []) and page["width"] > page["height"], page
+    with pikepdf.open(out) as written:
+        assert written.pages[0].obj.get("/Rotate", 0) == 90  # as the sidecar says: turned back 270
+    assert sorted(pdftotext(out).split()) == sorted(pdftotext(original).split())  # nothing doubled
+
+
 def test_force_keeps_a_part_of_a_line_per_run_of_kept_words() -> None:
     """--force drops the words on the page's own text; a line keeping words on both sides of
     dropped ones spanned them (and the page's text under them) in one box: it is now a part per
