@@ -2066,3 +2066,24 @@ def test_a_document_whose_outputs_cannot_be_written_is_refused_before_its_ocr(tm
         == f"cannot write {out / 'sub' / 'a.pdf'}: {out / 'sub'} is a file, not a folder"
     )
     assert (out / "b.pdf").is_file() and not (out / "sub").is_dir()
+
+
+def test_a_pdf_in_place_in_a_read_only_folder_is_not_refused_before_its_ocr(tmp_path: Path) -> None:
+    """In place, a PDF is rewritten only if a page gets words: one whose pages all have text is
+    left as it is. Refused before its OCR as unwritable, such PDFs in a read-only subfolder failed,
+    kind output (exit 5), with --no-sidecar, where nothing was to be written (done before). Its
+    sidecar, written whatever the pages hold, is still refused at once."""
+    from ocrcli.scan import Scan
+
+    (tmp_path / "shut").mkdir(mode=0o755)  # root's: user nobody may not write there
+    (tmp_path / "shut" / "a.pdf").write_bytes((DATA / "pdfs" / "pdfjs_sizes.pdf").read_bytes())
+
+    def check() -> None:  # as nobody, in tmp_path
+        pdf = Path("shut/a.pdf")
+        (without_sidecar,) = discover.plan([pdf], pdf.parent, None, sidecar=False)
+        Scan._check_writable(without_sidecar)  # nothing raised: only its pages tell
+        (with_sidecar,) = discover.plan([pdf], pdf.parent, None)
+        Scan._check_writable(with_sidecar)
+
+    raised = raised_as_another_user(tmp_path, check)
+    assert raised == "OutputError: cannot write shut/a.json: shut is not a folder that can be written"
