@@ -290,11 +290,12 @@ class PdfGrafter:
         if page.skipped:
             return page
         pdf_page = self.pages[index]
+        removed = False  # an earlier OCR layer taken off (--redo, --force)
         try:  # before any change: a page too complex to rewrite is left as it is
             if page.lines or reading.replace_layers:
                 pdfgraft.count_tokens(pdfgraft.content_streams(pdf_page))
             if reading.replace_layers:
-                pdfgraft.remove_text_layers(self.pdf, pdf_page)
+                removed = pdfgraft.remove_text_layers(self.pdf, pdf_page)
         except pdfgraft.TooComplex as exc:
             return Page(
                 page.page, page.width, page.height, page.dpi, skipped=str(exc), skip_kind="too-complex"
@@ -315,9 +316,10 @@ class PdfGrafter:
             # under its title, where the picture alone gives nothing.
             if not shows_text(page.lines, reading.min_page_confidence):
                 page.lines = []
-        # A page with nothing to add is left as it was; one turned upright (--rotate-pages) is
-        # not, also when its words all lay on its own text and were dropped
-        if page.lines or reading.replace_layers or turn:
+        # A page with nothing to add (--redo and --force too, with no old layer to take off) is
+        # left as it was; one turned upright (--rotate-pages) is not, also when its words all lay
+        # on its own text and were dropped
+        if page.lines or removed or turn:
             self.changed_pages += 1
         if turn:
             pdfgraft.show_turned_back(pdf_page, page.orientation)
