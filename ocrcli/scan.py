@@ -321,8 +321,8 @@ class Scan:
     def _check_writable(item: Item) -> None:
         """Refuse a document whose outputs plainly cannot be written (a read-only subfolder, a
         file where a folder should be), before its OCR: it used to be OCRed, then fail. Not a PDF
-        OCRed in place: it is rewritten only if a page gets words (see PdfGrafter.save), which its
-        OCR tells, so one with none to add is done in a read-only folder (--no-sidecar)."""
+        OCRed in place: it is rewritten only if a page changes (see PdfGrafter.add), which its OCR
+        tells, so one with nothing to add is done in a read-only folder (--no-sidecar)."""
         for dest in (item.pdf, item.sidecar):
             if dest is not None and dest != item.path and (reason := why_unwritable(dest)):
                 raise OutputError(dest, reason)
