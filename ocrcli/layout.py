@@ -11,6 +11,9 @@ each other, and not merely a few rows cut in two. That rejects the gap between a
 and its right-aligned prices. A region without a gutter is read row by row: boxes at the same height
 (pieces of one line, a key and its value) left to right; a blank gap taller than a line starts a new
 block.
+
+A table's horizontal rules, where the page has them, cut bands too: two columns of wide cells ruled
+row by row are a table, read row by row, and not two text columns.
 """
 
 from __future__ import annotations
@@ -32,26 +35,54 @@ HEADING_GAP = 0.5  # blank space above a heading, in line heights (lines of a pa
 MAX_BINS = 1000  # cap on the crossing profile's resolution (bins are a quarter line height)
 
 
-def reading_order(boxes: Sequence[Box], page_width: float, page_height: float) -> list[list[int]]:
+def reading_order(
+    boxes: Sequence[Box], page_width: float, page_height: float, rules: Sequence[Box] = ()
+) -> list[list[int]]:
     """Return blocks in reading order; each block is a list of indices into `boxes`, in reading order
-    within the block. Flattened, the blocks list every index exactly once."""
+    within the block. Flattened, the blocks list every index exactly once. `rules` are the page's
+    horizontal rules (see ink.horizontal_rules): those between rows of cells cut column bands."""
     if len(boxes) == 0:
         return []
-    raw = np.nan_to_num(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
-    # Tolerate flipped corners: keep (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1.
-    arr = np.column_stack([np.minimum(raw[:, :2], raw[:, 2:]), np.maximum(raw[:, :2], raw[:, 2:])])
+    arr = _normalised(boxes)
     # The floor keeps degenerate boxes (points, rules) from making every gap look huge.
     floor = max(1.0, 1e-3 * max(page_width, page_height))
     line_height = max(float(np.median(arr[:, 3] - arr[:, 1])), floor)
-    return _segment(arr, np.arange(len(arr)), line_height)
+    table_rules = _table_rules(arr, _normalised(rules), line_height) if len(rules) else np.empty((0, 4))
+    return _segment(
+        np.vstack([arr, table_rules]), np.arange(len(arr) + len(table_rules)), line_height, len(arr)
+    )
 
 
-def _segment(arr: np.ndarray, idx: np.ndarray, line_height: float) -> list[list[int]]:
-    """Blocks of the region made of the boxes `idx`, in reading order."""
+def _normalised(boxes: Sequence[Box]) -> np.ndarray:
+    """The boxes as an n x 4 array, corners flipped where needed so that x0 <= x1 and y0 <= y1."""
+    raw = np.nan_to_num(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
+    return np.column_stack([np.minimum(raw[:, :2], raw[:, 2:]), np.maximum(raw[:, :2], raw[:, 2:])])
+
+
+def _table_rules(arr: np.ndarray, rules: np.ndarray, line_height: float) -> np.ndarray:
+    """The rules that separate rows of a table: within a line height above or below, a rule runs
+    under (or over) two boxes side by side on one row. A rule under a heading, a fraction bar, or a
+    picture's edge has no such row and does not count."""
+    keep = []
+    for rule in rules:
+        near = np.flatnonzero(
+            (arr[:, 0] < rule[2])
+            & (arr[:, 2] > rule[0])
+            & (arr[:, 1] < rule[3] + line_height)
+            & (arr[:, 3] > rule[1] - line_height)
+            & ((arr[:, 3] <= rule[1] + line_height / 4) | (arr[:, 1] >= rule[3] - line_height / 4))
+        )
+        keep.append(any(_same_row_as_any(arr, int(i), near[arr[near, 0] >= arr[i, 2]]) for i in near))
+    return rules[np.array(keep, dtype=bool)]
+
+
+def _segment(arr: np.ndarray, idx: np.ndarray, line_height: float, lines: int) -> list[list[int]]:
+    """Blocks of the region made of the boxes `idx`, in reading order. Boxes from `lines` on are
+    rules: they cut the region, and are in no block."""
     parts = _split_columns(arr, idx, line_height) if len(idx) >= 2 * MIN_COLUMN_LINES else None
     if parts is None or len(parts) == 1:  # one part: no progress, stop cutting
-        return _row_blocks(arr, idx, line_height)
-    return [block for part in parts for block in _segment(arr, part, line_height)]
+        return _row_blocks(arr, idx[idx < lines], line_height)
+    return [block for part in parts for block in _segment(arr, part, line_height, lines)]
 
 
 def _split_columns(arr: np.ndarray, idx: np.ndarray, line_height: float) -> list[np.ndarray] | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import statistics
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -13,10 +14,10 @@ from ocrcli import layout, linesplit, models, skew
 from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect
-from ocrcli.document import Document, Line, Page, Word, shows_text
+from ocrcli.document import Document, Line, Page, Quad, Word, shows_text
 from ocrcli.geometry import rotate_image, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
-from ocrcli.ink import ink_contrast
+from ocrcli.ink import horizontal_rules, ink_contrast
 from ocrcli.orientation import (
     MIN_VOTES,
     READ_SURE,
@@ -225,7 +226,7 @@ class Engine:
                 lines = []  # see RecognizerSettings.min_page_confidence
             lines = _without_stray_ideographs(lines)
         with clock("layout"):
-            lines = _in_reading_order(lines, upright.shape[1], upright.shape[0])
+            lines = _in_reading_order(lines, upright.shape[1], upright.shape[0], _rules(upright, lines))
             lines = [_to_page_frame(line, orientation.degrees, width, height) for line in lines]
         release_freed_memory()  # the page's buffers are free now: keep no more than the bound
         return Page(
@@ -513,11 +514,27 @@ def _window_bounds(line: list[WordSpan], first: int, last: int, width: int) -> t
     return max(0, int(start)), min(width, int(np.ceil(end)))
 
 
-def _in_reading_order(lines: list[Line], width: int, height: int) -> list[Line]:
+def _rules(page: np.ndarray, lines: list[Line]) -> list[Quad]:
+    """The page's horizontal rules as quads (see ink.horizontal_rules): at least a twentieth of the
+    page wide and under a third of the median line's height thick. Looked for only where there are
+    enough lines for columns (the reading order uses them to tell a ruled table from columns)."""
+    if len(lines) < 2 * layout.MIN_COLUMN_LINES:
+        return []
+    thickness = statistics.median(line.box[3] - line.box[1] for line in lines) / 3
+    found = horizontal_rules(page, page.shape[1] // 20, thickness)
+    return [(x0, y0, x1, y0, x1, y1, x0, y1) for x0, y0, x1, y1 in found]
+
+
+def _in_reading_order(lines: list[Line], width: int, height: int, rules: Sequence[Quad] = ()) -> list[Line]:
     """Lines in reading order, numbered by block. A line run across a column gutter is cut there
     first (see linesplit); pieces the reading order still reads one after the other are joined.
-    On a skewed page both steps see the lines turned level (see skew); the lines keep their place."""
+    On a skewed page both steps see the lines, and the rules, turned level (see skew); the lines
+    keep their place."""
     level = _levelled(lines, width, height)
+    angle = skew.text_skew([line.quad for line in lines])
+    if abs(angle) >= LEVEL_SKEW:
+        rules = [skew.turned(quad, -angle, (width / 2, height / 2)) for quad in rules]
+    rule_boxes = [(min(q[0::2]), min(q[1::2]), max(q[0::2]), max(q[1::2])) for q in rules]
     pieces = []  # (line, first word, end): the parts of the lines cut at gutters
     for i, groups in enumerate(linesplit.cut_at_gutters(level)):
         start = 0
@@ -526,7 +543,7 @@ def _in_reading_order(lines: list[Line], width: int, height: int) -> list[Line]:
             start += len(words)
     boxes = [linesplit.part_line(level[i], level[i].words[a:b]).box for i, a, b in pieces]
     ordered = []
-    for number, block in enumerate(layout.reading_order(boxes, width, height)):
+    for number, block in enumerate(layout.reading_order(boxes, width, height, rule_boxes)):
         runs: list[list[int]] = []  # [line, first word, end]: its pieces read one after the other
         for index in block:
             line_index, start, end = pieces[index]

@@ -348,6 +348,52 @@ def test_colon_ending_a_receipt_line_is_read():
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")  # Debian fonts-wqy-microhei
 
 
+# Two columns of wide text cells, ruled row by row: without the rules' say the reading order took
+# them for two text columns (wide lines, in lockstep, over LOCKSTEP_LINES each side).
+BEFORE_AFTER = [
+    ("Before", "After"),
+    ("Records are typed in by hand each morning", "Records are imported from the nightly export"),
+    ("Reports are emailed as spreadsheet files", "Reports are published on the team dashboard"),
+    ("Access is granted by the office manager", "Access is requested through the portal"),
+    ("Backups are copied to a USB drive on Fridays", "Backups run every night to two separate sites"),
+    ("Invoices are printed and posted to customers", "Invoices are sent by email with a payment link"),
+    ("Holiday requests are written on paper forms", "Holiday requests are approved in the HR system"),
+    ("Stock is counted by walking the warehouse", "Stock levels are updated by barcode scanners"),
+    ("Meeting rooms are booked on a whiteboard", "Meeting rooms are booked in the shared calendar"),
+]
+
+
+def ruled_table_page(rows: list[tuple[str, str]]) -> np.ndarray:
+    """A letter page at 200 dpi with the table drawn as LibreOffice draws an HTML table: 9 pt type,
+    thin grey borders round every cell, a caption above and a note below."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    assert CJK_FONT.exists(), f"{CJK_FONT} missing: apt-get install fonts-wqy-microhei (.ci/run does)"
+    font = ImageFont.truetype(str(CJK_FONT), 26)
+    image = Image.new("RGB", (1700, 2200), "white")
+    draw = ImageDraw.Draw(image)
+    left, middle, right, pitch, top = 160, 745, 1380, 38, 190
+    draw.text((left, 130), "Table 4. The old and the new way of working.", font=font, fill="black")
+    for k, cells in enumerate(rows):
+        y = top + k * pitch
+        draw.rectangle((left, y, right, y + pitch), outline=(128, 128, 128))
+        draw.line((middle, y, middle, y + pitch), fill=(128, 128, 128))
+        for x, cell in zip((left + 8, middle + 8), cells, strict=True):
+            draw.text((x, y + 5), cell, font=font, fill="black")
+    draw.text(
+        (left, top + len(rows) * pitch + 8), "The change was completed in March.", font=font, fill="black"
+    )
+    return np.asarray(image)
+
+
+def test_a_ruled_table_of_wide_text_cells_is_read_row_by_row(engine):
+    page = engine.read_page(ruled_table_page(BEFORE_AFTER))
+    text_rows = page.text.splitlines()
+    assert text_rows[0] == "Table 4. The old and the new way of working."
+    assert text_rows[1 : 1 + len(BEFORE_AFTER)] == [f"{a} {b}" for a, b in BEFORE_AFTER]
+    assert text_rows[-1] == "The change was completed in March."
+
+
 def cjk_page(lines: list[str]) -> np.ndarray:
     from PIL import Image, ImageDraw, ImageFont
 
