@@ -14,7 +14,7 @@ from ocrcli import layout, linesplit, models, skew
 from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect
-from ocrcli.document import Document, Line, Page, Quad, Word, shows_text
+from ocrcli.document import Document, Line, Page, Quad, Word, box_of_quad, shows_text
 from ocrcli.geometry import rotate_image, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.ink import horizontal_rules, ink_contrast
@@ -530,11 +530,8 @@ def _in_reading_order(lines: list[Line], width: int, height: int, rules: Sequenc
     first (see linesplit); pieces the reading order still reads one after the other are joined.
     On a skewed page both steps see the lines, and the rules, turned level (see skew); the lines
     keep their place."""
-    level = _levelled(lines, width, height)
-    angle = skew.text_skew([line.quad for line in lines])
-    if abs(angle) >= LEVEL_SKEW:
-        rules = [skew.turned(quad, -angle, (width / 2, height / 2)) for quad in rules]
-    rule_boxes = [(min(q[0::2]), min(q[1::2]), max(q[0::2]), max(q[1::2])) for q in rules]
+    level, level_rules = _levelled(lines, rules, width, height)
+    rule_boxes = [box_of_quad(quad) for quad in level_rules]
     pieces = []  # (line, first word, end): the parts of the lines cut at gutters
     for i, groups in enumerate(linesplit.cut_at_gutters(level)):
         start = 0
@@ -558,14 +555,17 @@ def _in_reading_order(lines: list[Line], width: int, height: int, rules: Sequenc
     return ordered
 
 
-def _levelled(lines: list[Line], width: int, height: int) -> list[Line]:
-    """The lines as they would lie on the page turned level about its centre (the same lines when
-    the page's text runs within LEVEL_SKEW of level, so that level pages keep their order)."""
+def _levelled(
+    lines: list[Line], rules: Sequence[Quad], width: int, height: int
+) -> tuple[list[Line], Sequence[Quad]]:
+    """The lines, and the rules, as they would lie on the page turned level about its centre (the
+    same when the page's text runs within LEVEL_SKEW of level, so that level pages keep their order)."""
     angle = skew.text_skew([line.quad for line in lines])
     if abs(angle) < LEVEL_SKEW:
-        return lines
+        return lines, rules
     centre = (width / 2, height / 2)
-    return [line.moved(lambda quad: skew.turned(quad, -angle, centre)) for line in lines]
+    level_lines = [line.moved(lambda quad: skew.turned(quad, -angle, centre)) for line in lines]
+    return level_lines, [skew.turned(quad, -angle, centre) for quad in rules]
 
 
 def _character_confidence(readings: list[LineReading]) -> float:
