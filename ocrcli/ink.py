@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -92,3 +93,94 @@ def horizontal_rules(
         for x, y, w, h in map(cv2.boundingRect, outlines)
         if h <= max_thickness
     ]
+
+
+# Coloured ink over black text (a red or blue rubber stamp, a pen's ring round a word) joins or
+# breaks the detector's lines under it. Such ink is washed out of the page the lines are found on:
+# pixels whose channels differ by COLOURED or more, in strokes that touch dark neutral ink (channels
+# within COLOURED, the brightest under DARK) at TOUCHING pixels or more, and that fill less than
+# STROKES of the area within 2 px of them, all on the page scaled down to about WASH_SIDE px on its
+# long side. Solid colour (a figure's filled boxes with white labels, a highlighter's band) fills
+# more and is left alone, as is coloured ink that touches no black (headings, links, labels).
+# The strokes' own text (a stamp's words) is then looked for on them alone (Stamps.ink).
+WASH_SIDE, COLOURED, DARK, TOUCHING, STROKES = 1024, 40, 110, 20, 0.65
+# Most of a stamp's ink lies away from the text it crosses; the colour fringes a JPEG leaves
+# round black letters lie all beside them (73-93 % of their pixels, a stamp's 1-40 %).
+BESIDE = 0.5
+TINTED = 15  # in a washed stroke's reach, pixels this coloured are washed too (its faint edges)
+
+
+def _channel_spread(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of an RGB image: its brightest channel, and how far its channels spread."""
+    red, green, blue = cv2.split(image)
+    brightest = cv2.max(cv2.max(red, green), blue)
+    return brightest, cv2.subtract(brightest, cv2.min(cv2.min(red, green), blue))
+
+
+@dataclass
+class Stamps:
+    """A page's coloured strokes over its text (see wash_stamps), in page pixels."""
+
+    washed: np.ndarray  # the page with them washed out: red and blue ink light grey, black kept
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) round all of them
+    # Them alone within the box, grey on white: their darkest channel, and under the text they
+    # cross a guess from round it.
+    ink: np.ndarray
+
+
+def wash_stamps(page: np.ndarray) -> Stamps | None:
+    """The page's coloured strokes over black text (a rubber stamp, a pen's ring round a word),
+    washed out of it and on their own; or None if it has none. See COLOURED."""
+    height, width = page.shape[:2]
+    step = max(1, round(max(height, width) / WASH_SIDE))  # a whole number: OpenCV's fast path
+    small = page
+    if step > 1:
+        small = cv2.resize(page, None, fx=1 / step, fy=1 / step, interpolation=cv2.INTER_AREA)
+    brightest, spread = _channel_spread(small)
+    coloured = (spread >= COLOURED).astype(np.uint8)
+    if cv2.countNonZero(coloured) < TOUCHING:
+        return None
+    neutral = ((spread < COLOURED) & (brightest < DARK)).astype(np.uint8)
+    touching = coloured & cv2.dilate(neutral, np.ones((3, 3), np.uint8))
+    if cv2.countNonZero(touching) < TOUCHING:
+        return None
+    strokes = cv2.dilate(coloured, np.ones((5, 5), np.uint8))  # a stamp's blotchy strokes joined
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(strokes)
+    touches = np.bincount(labels.ravel(), weights=touching.ravel(), minlength=count)
+    inked = np.bincount(labels.ravel(), weights=coloured.ravel(), minlength=count)
+    washing = (
+        (touches >= TOUCHING) & (touches <= BESIDE * inked) & (inked < STROKES * stats[:, cv2.CC_STAT_AREA])
+    )
+    washing[0] = False  # the background
+    if not washing.any():
+        return None
+    small_height, small_width = labels.shape
+    parts = []  # each washed part: its label, its box on the small page and on the page
+    for part in np.flatnonzero(washing):
+        x, y, w, h = stats[part, :4]
+        x, y = max(0, x - 1), max(0, y - 1)  # a small pixel more each side, for the stroke's edges
+        w, h = min(small_width, x + w + 2) - x, min(small_height, y + h + 2) - y
+        page_box = (x * step, y * step, min(width, (x + w) * step), min(height, (y + h) * step))
+        parts.append((part, (x, y, w, h), page_box))
+    corners = np.array([page_box for _, _, page_box in parts])
+    box = (
+        int(corners[:, 0].min()),
+        int(corners[:, 1].min()),
+        int(corners[:, 2].max()),
+        int(corners[:, 3].max()),
+    )
+    washed, ink = page.copy(), np.full((box[3] - box[1], box[2] - box[0]), 255, np.uint8)
+    for part, (x, y, w, h), (x0, y0, x1, y1) in parts:
+        near = cv2.dilate((labels[y : y + h, x : x + w] == part).astype(np.uint8), np.ones((3, 3), np.uint8))
+        near = cv2.resize(near, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST).astype(bool)
+        region = washed[y0:y1, x0:x1]
+        light, tint = _channel_spread(region)
+        wash = near & (tint >= TINTED)
+        alone = ink[y0 - box[1] : y1 - box[1], x0 - box[0] : x1 - box[0]]
+        alone[wash] = cv2.subtract(light, tint)[wash]  # the darkest channel: red or blue ink dark
+        # The text it crosses would leave white letters in it, which read as text: filled from round.
+        crossed = ((tint < COLOURED) & (light < DARK)).astype(np.uint8)
+        crossed = cv2.dilate(crossed, np.ones((5, 5), np.uint8)) & near
+        alone[:] = cv2.inpaint(alone, crossed, 2, cv2.INPAINT_TELEA)
+        region[wash] = light[wash][:, None]
+    return Stamps(washed, box, cv2.cvtColor(ink, cv2.COLOR_GRAY2RGB))

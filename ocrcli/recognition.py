@@ -92,27 +92,34 @@ class LineReading:
         return sum(c.confidence for c in self.chars) / len(self.chars) if self.chars else 0.0
 
 
-def crop_lines(image: np.ndarray, quads: np.ndarray, settings: RecognizerSettings) -> list[LineCrop]:
+def crop_lines(
+    image: np.ndarray, quads: np.ndarray, settings: RecognizerSettings, origin: tuple[int, int] = (0, 0)
+) -> list[LineCrop]:
+    """The crops of the lines whose quads are given in page pixels, from `image`: the page, or the
+    part of it whose top-left corner lies at `origin`."""
     crops = []
-    for quad in quads:
+    for quad in quads - np.array(origin, dtype=np.float32):
         width, height = quad_size(quad)
         if height < settings.vertical_ratio * width:
-            crops.append(_crop(image, quad, settings))
+            crops.append(_crop(image, quad, settings, origin))
             continue
         # Vertical text: start the quad at its top-right corner so reading runs downwards, or at
         # its bottom-left corner so it runs upwards.
-        crop = _crop(image, np.roll(quad, -1, axis=0), settings)
-        crop.upward = _crop(image, np.roll(quad, 1, axis=0), settings)
+        crop = _crop(image, np.roll(quad, -1, axis=0), settings, origin)
+        crop.upward = _crop(image, np.roll(quad, 1, axis=0), settings, origin)
         if height < settings.sure_vertical * width:
-            crop.across = _crop(image, quad, settings)
+            crop.across = _crop(image, quad, settings, origin)
         crops.append(crop)
     return crops
 
 
-def _crop(image: np.ndarray, quad: np.ndarray, settings: RecognizerSettings) -> LineCrop:
+def _crop(
+    image: np.ndarray, quad: np.ndarray, settings: RecognizerSettings, origin: tuple[int, int]
+) -> LineCrop:
     line_width = settings.max_line_width - 2 * settings.end_margin  # the margins count too
     crop, matrix = rectify(image, quad, CROP_HEIGHT, line_width, settings.squeeze)
-    return _with_margin(crop, matrix, settings.end_margin)
+    to_image = np.array([[1.0, 0.0, -origin[0]], [0.0, 1.0, -origin[1]], [0.0, 0.0, 1.0]])
+    return _with_margin(crop, matrix @ to_image, settings.end_margin)
 
 
 def _with_margin(crop: np.ndarray, matrix: np.ndarray, margin: int) -> LineCrop:

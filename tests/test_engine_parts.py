@@ -15,7 +15,7 @@ from ocrcli.derived import approximate_gelus
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
-from ocrcli.ink import BlankRuns, grey_percentiles
+from ocrcli.ink import BlankRuns, grey_percentiles, wash_stamps
 from ocrcli.longlines import Cut, Piece, cut_pieces, find_cuts, join_pieces
 from ocrcli.orientation import _window, decide, votes_needed, votes_split
 from ocrcli.recognition import (
@@ -799,3 +799,59 @@ def test_grey_percentiles_are_numpys_from_the_histogram() -> None:
     images.append(np.where(rng.random((48, 600)) < 0.03, 20, 235).astype(np.uint8))  # a line's ink
     for grey in images:
         assert grey_percentiles(grey, (1, 50, 99)).tolist() == np.percentile(grey, (1, 50, 99)).tolist()
+
+
+def typed_page(height: int = 400, width: int = 600, colour: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
+    """A white RGB page of four lines of type in `colour`."""
+    page = np.full((height, width, 3), 255, np.uint8)
+    for row in range(4):
+        cv2.putText(
+            page,
+            "The quick brown fox jumps",
+            (20, 80 + 80 * row),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.2,
+            colour,
+            2,
+            cv2.LINE_AA,
+        )
+    return page
+
+
+def channel_spread(image: np.ndarray) -> np.ndarray:
+    return image.max(axis=2).astype(int) - image.min(axis=2)
+
+
+@pytest.mark.parametrize("size", [(400, 600), (2051, 1537)])  # the second scaled down 2:1, unevenly
+def test_a_red_ring_over_black_text_is_washed_out_and_set_apart(size):
+    page = typed_page(*size)
+    ringed = page.copy()
+    small = size[1] == 600
+    centre, axes = (
+        ((420, 150), (230, 80)) if small else ((300, 150), (150, 60))
+    )  # the first runs off the page
+    cv2.ellipse(ringed, centre, axes, 0, 0, 360, (200, 30, 40), 5, cv2.LINE_AA)
+    stamps = wash_stamps(ringed)
+    assert stamps is not None
+    assert (channel_spread(stamps.washed) < 40).all()  # no red left...
+    ring = channel_spread(ringed) >= 40
+    far = cv2.dilate(ring.astype(np.uint8), np.ones((15, 15), np.uint8)) == 0
+    assert (stamps.washed[far] == page[far]).all()  # ...and the type away from it as it was
+    x0, y0, x1, y1 = stamps.box
+    ys, xs = np.nonzero(ring)
+    assert (x0, y0) <= (xs.min(), ys.min()) and x1 > xs.max() and y1 > ys.max()
+    assert stamps.ink.shape == (y1 - y0, x1 - x0, 3)
+    alone = stamps.ink[..., 0] < 160  # the ring on its own, dark; the type not in it
+    assert alone[ring[y0:y1, x0:x1]].mean() > 0.9
+    assert not alone[far[y0:y1, x0:x1] & (page[y0:y1, x0:x1, 0] < 100)].any()
+
+
+def test_colour_that_crosses_no_black_text_is_not_washed():
+    blue_type = typed_page(colour=(30, 60, 200))
+    solid = typed_page()
+    cv2.rectangle(solid, (100, 40), (400, 170), (200, 30, 40), -1)  # a figure's filled box...
+    cv2.putText(solid, "label", (150, 120), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (255, 255, 255), 3)  # ...labelled
+    fringed = typed_page()
+    fringed[:, 1:, 0] = fringed[:, :-1, 0]  # the red channel a pixel out: colour fringes round black
+    for page in (blue_type, solid, fringed):
+        assert wash_stamps(page) is None
