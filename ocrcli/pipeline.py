@@ -6,7 +6,7 @@ import dataclasses
 import os
 import statistics
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -15,7 +15,7 @@ from ocrcli import layout, linesplit, models, skew
 from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect, detector_scale
-from ocrcli.document import Document, Line, Page, Quad, Word, box_of_quad, shows_text
+from ocrcli.document import Box, Document, Line, Page, Word, shows_text
 from ocrcli.geometry import rotate_image, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.ink import Stamps, horizontal_rules, ink_contrast, wash_stamps
@@ -228,7 +228,7 @@ class Engine:
                 lines = []  # see RecognizerSettings.min_page_confidence
             lines = _without_stray_ideographs(lines)
         with clock("layout"):
-            lines = _in_reading_order(lines, upright.shape[1], upright.shape[0], _rules(upright, lines))
+            lines = _in_reading_order(lines, upright.shape[1], upright.shape[0], upright)
             lines = [_to_page_frame(line, orientation.degrees, width, height) for line in lines]
         release_freed_memory()  # the page's buffers are free now: keep no more than the bound
         return Page(
@@ -553,24 +553,27 @@ def _window_bounds(line: list[WordSpan], first: int, last: int, width: int) -> t
     return max(0, int(start)), min(width, int(np.ceil(end)))
 
 
-def _rules(page: np.ndarray, lines: list[Line]) -> list[Quad]:
-    """The page's horizontal rules as quads (see ink.horizontal_rules): at least a twentieth of the
-    page wide and under a third of the median line's height thick. Looked for only where there are
-    enough lines for columns (the reading order uses them to tell a ruled table from columns)."""
-    if len(lines) < 2 * layout.MIN_COLUMN_LINES:
+def _rules(page: np.ndarray, level: list[Line], degrees: float) -> list[Box]:
+    """The horizontal rules of the page turned level by `degrees` (see ink.horizontal_rules), as its
+    `level` lines lie: at least a twentieth of the page wide and under a third of the median line's
+    height thick. Looked for only where there are enough lines for columns (the reading order uses
+    them to tell a ruled table from columns)."""
+    if len(level) < 2 * layout.MIN_COLUMN_LINES:
         return []
-    thickness = statistics.median(line.box[3] - line.box[1] for line in lines) / 3
-    found = horizontal_rules(page, page.shape[1] // 20, thickness)
-    return [(x0, y0, x1, y0, x1, y1, x0, y1) for x0, y0, x1, y1 in found]
+    thickness = statistics.median(line.box[3] - line.box[1] for line in level) / 3
+    return horizontal_rules(page, page.shape[1] // 20, thickness, degrees)
 
 
-def _in_reading_order(lines: list[Line], width: int, height: int, rules: Sequence[Quad] = ()) -> list[Line]:
+def _in_reading_order(
+    lines: list[Line], width: int, height: int, page: np.ndarray | None = None
+) -> list[Line]:
     """Lines in reading order, numbered by block. A line run across a column gutter is cut there
     first (see linesplit); pieces the reading order still reads one after the other are joined.
-    On a skewed page both steps see the lines, and the rules, turned level (see skew); the lines
-    keep their place."""
-    level, level_rules = _levelled(lines, rules, width, height)
-    rule_boxes = [box_of_quad(quad) for quad in level_rules]
+    On a skewed page both steps see the lines, and the `page`'s horizontal rules, turned level (see
+    skew); the lines keep their place."""
+    degrees = _skew(lines)
+    level = _levelled(lines, degrees, width, height)
+    rules = [] if page is None else _rules(page, level, degrees)
     pieces = []  # (line, first word, end): the parts of the lines cut at gutters
     for i, groups in enumerate(linesplit.cut_at_gutters(level)):
         start = 0
@@ -579,7 +582,7 @@ def _in_reading_order(lines: list[Line], width: int, height: int, rules: Sequenc
             start += len(words)
     boxes = [linesplit.part_line(level[i], level[i].words[a:b]).box for i, a, b in pieces]
     ordered = []
-    for number, block in enumerate(layout.reading_order(boxes, width, height, rule_boxes)):
+    for number, block in enumerate(layout.reading_order(boxes, width, height, rules)):
         runs: list[list[int]] = []  # [line, first word, end]: its pieces read one after the other
         for index in block:
             line_index, start, end = pieces[index]
@@ -594,17 +597,19 @@ def _in_reading_order(lines: list[Line], width: int, height: int, rules: Sequenc
     return ordered
 
 
-def _levelled(
-    lines: list[Line], rules: Sequence[Quad], width: int, height: int
-) -> tuple[list[Line], Sequence[Quad]]:
-    """The lines, and the rules, as they would lie on the page turned level about its centre (the
-    same when the page's text runs within LEVEL_SKEW of level, so that level pages keep their order)."""
-    angle = skew.text_skew([line.quad for line in lines])
-    if abs(angle) < LEVEL_SKEW:
-        return lines, rules
+def _skew(lines: list[Line]) -> float:
+    """Degrees the page's text runs clockwise of level (see skew.text_skew); 0 within LEVEL_SKEW of
+    level, so that level pages keep their order."""
+    degrees = skew.text_skew([line.quad for line in lines])
+    return degrees if abs(degrees) >= LEVEL_SKEW else 0.0
+
+
+def _levelled(lines: list[Line], degrees: float, width: int, height: int) -> list[Line]:
+    """The lines as they would lie on the page turned level about its centre by `degrees`."""
+    if not degrees:
+        return lines
     centre = (width / 2, height / 2)
-    level_lines = [line.moved(lambda quad: skew.turned(quad, -angle, centre)) for line in lines]
-    return level_lines, [skew.turned(quad, -angle, centre) for quad in rules]
+    return [line.moved(lambda quad: skew.turned(quad, -degrees, centre)) for line in lines]
 
 
 def _character_confidence(readings: list[LineReading]) -> float:

@@ -1,10 +1,12 @@
-"""The direction a page's text runs in, from its lines' quads, and quads turned level.
+"""The direction a page's text runs in, from its lines' quads, and quads (and the page) turned level.
 
 The reading order (layout) and the gutter cuts (linesplit) work on axis-aligned boxes. On a scan a
 few degrees off level, a long line's box grows tall and the boxes of one row sit at different
 heights: columns were read line across line, and a receipt's price went onto a row of its own. The
 quads give each line's direction, so the page's skew is known: those steps are given the boxes of
-the quads turned level instead. The text rows (document.Page.rows) run along it too.
+the quads turned level instead, and a table's horizontal rules are looked for on the page turned
+level (a rule 3 degrees off level is no long level run). The text rows (document.Page.rows) run
+along it too.
 
 Only long lines are counted: the detector fits a short word's quad around a compact blob, which
 can come out tilted by 10 degrees on a perfectly level page.
@@ -15,6 +17,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable
+
+import cv2
+import numpy as np
 
 Quad = tuple[float, ...]  # x0, y0, ..., x3, y3: clockwise from the text's top-left corner
 
@@ -49,6 +54,17 @@ def turned(quad: Quad, degrees: float, centre: tuple[float, float]) -> Quad:
     for x, y in zip(quad[0::2], quad[1::2], strict=True):
         out += [cx + (x - cx) * cos - (y - cy) * sin, cy + (x - cx) * sin + (y - cy) * cos]
     return tuple(out)
+
+
+def turned_image(image: np.ndarray, degrees: float, fill: int) -> np.ndarray:
+    """The image turned clockwise by `degrees` about its centre, as `turned` turns quads, in a frame
+    of the same size (corners turned out are lost, those turned in are `fill`). Nearest pixel: a thin
+    grey rule keeps its grey rather than being blended with the paper (and it is 1.5-3x faster)."""
+    height, width = image.shape[:2]
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    cx, cy = width / 2, height / 2
+    matrix = np.array([[cos, -sin, cx - cx * cos + cy * sin], [sin, cos, cy - cx * sin - cy * cos]])
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_NEAREST, borderValue=fill)
 
 
 def difference(angle: float, reference: float) -> float:

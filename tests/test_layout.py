@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
+import cv2
+import numpy as np
 import pytest
 from common import DATA
 
@@ -302,6 +304,33 @@ def test_rows_of_a_skewed_receipt_stay_rows(degrees: float) -> None:
     skewed = Page(1, int(RECEIPT_W), int(RECEIPT_H), None, lines=lines)
     assert skewed.text == level.text
     assert "\n5 6 7 8\n" in skewed.text  # code, quantity, price and amount share a text line
+
+
+def ruled_table(degrees: float) -> tuple[list[Line], np.ndarray]:
+    """Two columns of cells as wide as text lines, 8 rows ruled with thin grey lines (1 px, grey
+    128), on a letter page scanned `degrees` off level: the lines the detector finds, and the page."""
+    page = np.full((int(H), int(W), 3), 255, np.uint8)
+    left, middle, right, pitch, top, rows = 160, 745, 1380, 38, 190, 8
+    for k in range(rows + 1):
+        cv2.line(page, (left, top + k * pitch), (right, top + k * pitch), (128, 128, 128), 1)
+    for x in (left, middle, right):
+        cv2.line(page, (x, top), (x, top + rows * pitch), (128, 128, 128), 1)
+    cells = [
+        (x, top + k * pitch + 6.0, x + 540.0, top + k * pitch + 32.0) for k in range(rows) for x in (168, 753)
+    ]
+    scan = cv2.getRotationMatrix2D((W / 2, H / 2), -degrees, 1.0)  # clockwise, as skew.turned
+    scanned = cv2.warpAffine(page, scan, (int(W), int(H)), flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255))
+    return quad_lines(cells, degrees), scanned
+
+
+@pytest.mark.parametrize("degrees", [0.0, 1.5, -3.0, 4.0, -5.0])
+def test_a_skewed_ruled_table_is_read_row_by_row(degrees: float) -> None:
+    # Two columns of wide cells pass for text columns (the order without the page's rules); the rules
+    # between the rows tell a table. A rule 3 degrees off level is no long level run: they are looked
+    # for on the page turned level.
+    lines, page = ruled_table(degrees)
+    assert line_order(lines) == list(range(0, 16, 2)) + list(range(1, 16, 2))
+    assert [int(line.text) for line in _in_reading_order(lines, int(W), int(H), page)] == list(range(16))
 
 
 def test_a_nearly_level_page_keeps_the_order_of_its_boxes() -> None:
