@@ -296,7 +296,7 @@ def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
     if given is None:
         return [None] * len(files)
     output = Path(given)
-    _refuse_long_name("-o", output)  # before is_dir(), which raised on it
+    _refuse_impossible_path("-o", output)  # before is_dir(), which raised on it
     if len(files) == 1 and not output.is_dir() and not given.endswith(("/", os.sep)):
         return [output]
     if output.exists() and not output.is_dir():
@@ -311,7 +311,7 @@ def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
                 _usage_error(f"{path} is given twice: both would write {output / name}")
             _usage_error(f"{files[j]} and {path} would both write {output / name}: use --json FILE instead")
     for path, name in zip(files, names, strict=True):
-        _refuse_long_name("-o", output / name, f"rename {path}, or give -o FILE.json for it alone")
+        _refuse_impossible_path("-o", output / name, f"rename {path}, or give -o FILE.json for it alone")
     return [output / name for name in names]
 
 
@@ -373,7 +373,7 @@ def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path | None:
     if sidecar is not None or stdstreams.is_stdout_pdf(pdf):
         return sidecar
     default = pdf.with_suffix(".json")
-    _refuse_long_name("the sidecar", default, "give --sidecar PATH")
+    _refuse_impossible_path("the sidecar", default, "give --sidecar PATH")
     if reason := foreign_sidecar(default):
         _usage_error(f"{reason} (give --sidecar PATH)")
     return default
@@ -400,7 +400,7 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
         if key in taken:
             _usage_error(f"{option} {path} is also where {taken[key]} goes: choose another path")
         taken[key] = f"{option} {path}"
-        _refuse_long_name(option, path)
+        _refuse_impossible_path(option, path)
         if path.is_dir():
             _usage_error(f"{option} {path} is a folder: give a file's path")
         if path.exists() and not path.is_file():
@@ -417,13 +417,17 @@ def _is_stdout(path: Path) -> bool:
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
-def _refuse_long_name(option: str, path: Path, fix: str = "give a shorter one") -> None:
-    """Refuse (exit 2) an output whose name its file system cannot hold: the work would be done,
-    then lost (a 256-byte sidecar failed after the OCR), or end in a traceback (stat of it)."""
+def _refuse_impossible_path(option: str, path: Path, fix: str = "give a shorter one") -> None:
+    """Refuse (exit 2) an output whose name its file system cannot hold, or that lies in a folder
+    that cannot be searched: the work would be done, then lost (a 256-byte sidecar failed after
+    the OCR), or end in a traceback (stat of it raised)."""
     from ocrcli.discover import name_too_long
+    from ocrcli.safewrite import unsearchable
 
     if reason := name_too_long(path):
         _usage_error(f"{option}: {reason} ({fix})")
+    if folder := unsearchable(path):
+        _usage_error(f"{option} {path}: {folder} is a folder that cannot be searched")
 
 
 def _refuse_unwritable_folder(option: str, path: Path, folder: Path | None = None) -> None:
@@ -440,7 +444,7 @@ def _refuse_special_pdf_output(option: str, pdf: Path | None) -> None:
     """A PDF is written to a temporary file renamed over its path, which would replace a device or
     pipe (`-o /dev/stdout`) itself: refuse those (JSON outputs are written into them instead)."""
     if pdf is not None:
-        _refuse_long_name(option, pdf)
+        _refuse_impossible_path(option, pdf)
     if pdf is not None and pdf.exists() and not pdf.is_file() and not pdf.is_dir():
         _usage_error(f"{option} {pdf} is not a regular file: give a file's path")
 
@@ -856,14 +860,17 @@ def scan_command(
     from ocrcli import discover
     from ocrcli.pool import EngineSpec
     from ocrcli.progress import ScanDisplay, summary_table
+    from ocrcli.safewrite import unsearchable
     from ocrcli.scan import Scan, ScanOptions, wait_for_other_scans
 
+    if folder := unsearchable(input_dir):
+        _usage_error(f"{input_dir}: {folder} is a folder that cannot be searched")
     if not input_dir.exists():
         _usage_error(f"{input_dir}: not found")
     if not input_dir.is_dir():
         _usage_error(f"{input_dir}: not a folder")
     if output is not None:
-        _refuse_long_name("-o", output)  # before exists(), which raised on it
+        _refuse_impossible_path("-o", output)  # before exists(), which raised on it
     if output is not None and output.exists() and not output.is_dir():
         _usage_error(f"-o {output}: is a file, not a folder")
     if output is not None and str(output) == "-":  # it made a folder named "-" (./- reads as - too)
@@ -883,7 +890,7 @@ def scan_command(
     given_dir = Path(os.path.abspath(input_dir))
     out_dir = None if in_place else output or given_dir.parent / f"{given_dir.name}-ocr"
     if out_dir is not None:  # the default, NAME-ocr beside a folder of 252 bytes or more
-        _refuse_long_name("-o", out_dir, "give -o DIR")
+        _refuse_impossible_path("-o", out_dir, "give -o DIR")
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.
         _usage_error("the output folder is or contains the input folder: choose another, or --in-place")

@@ -45,6 +45,16 @@ def map_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return cv2.perspectiveTransform(pts, np.linalg.inv(matrix)).reshape(-1, 2)
 
 
+def scaled(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` resized by `scale` (area-averaged), each side at least 1 px: OpenCV refuses a side
+    scaled to 0 (a 1 x 60,000 px image scaled down)."""
+    height, width = image.shape[:2]
+    if min(height, width) * scale >= 0.5:  # by the factor: OpenCV's fast path for whole steps
+        return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def rotate_image(image: np.ndarray, degrees: int) -> np.ndarray:
     """Rotate clockwise by a multiple of 90 degrees."""
     turns = {0: None, 90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}

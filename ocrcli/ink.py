@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from ocrcli import skew
+from ocrcli.geometry import scaled
 
 
 def ink_pixels(crop: np.ndarray) -> np.ndarray:
@@ -142,9 +143,7 @@ def wash_stamps(page: np.ndarray) -> Stamps | None:
     washed out of it and on their own; or None if it has none. See COLOURED."""
     height, width = page.shape[:2]
     step = max(1, round(max(height, width) / WASH_SIDE))  # a whole number: OpenCV's fast path
-    small = page
-    if step > 1:
-        small = cv2.resize(page, None, fx=1 / step, fy=1 / step, interpolation=cv2.INTER_AREA)
+    small = scaled(page, 1 / step) if step > 1 else page
     brightest, spread = _channel_spread(small)
     coloured = (spread >= COLOURED).astype(np.uint8)
     if cv2.countNonZero(coloured) < TOUCHING:

@@ -8,7 +8,6 @@ import statistics
 import time
 from collections.abc import Iterable, Iterator
 
-import cv2
 import numpy as np
 
 from ocrcli import layout, linesplit, models, skew
@@ -16,7 +15,7 @@ from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect, detector_scale
 from ocrcli.document import Box, Document, Line, Page, Word, shows_text
-from ocrcli.geometry import rotate_image, unrotate_points
+from ocrcli.geometry import rotate_image, scaled, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.ink import Stamps, horizontal_rules, ink_contrast, wash_stamps
 from ocrcli.orientation import (
@@ -325,7 +324,7 @@ class Engine:
         confident "□" of such; a stamp's words read at 0.75-1.0, now and then less."""
         x0, y0, _, _ = stamps.box
         scale = detector_scale(*page_shape, self.detector_settings)
-        box = cv2.resize(stamps.ink, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        box = scaled(stamps.ink, scale)
         settings = dataclasses.replace(self.detector_settings, min_side=0, unclip_ratio=1.2, compact_grow=0.0)
         quads = detect(self.detector, box, settings)
         quads = quads / scale + np.array([x0, y0], dtype=quads.dtype)

@@ -82,6 +82,24 @@ def _file_in_the_way(dest: Path) -> Path | None:
     return next((folder for folder in reversed(dest.parents) if folder.is_file()), None)
 
 
+def unsearchable(path: Path) -> Path | None:
+    """The folder on the way to `path` that cannot be searched (no execute permission), so that
+    nothing in it can even be looked up (pathlib's exists() raised PermissionError: a traceback);
+    or None."""
+    try:
+        os.stat(path)
+    except PermissionError:
+        # From the path as given (from the working folder, if relative: a folder above that may
+        # be closed to its user, let in before it was closed).
+        path = Path(path)
+        return next(
+            (folder for folder in reversed(path.parents) if not os.access(folder, os.X_OK)), path.parent
+        )
+    except (OSError, ValueError):  # missing, a name too long, a NUL in it: for others to tell
+        pass
+    return None
+
+
 def nearest_existing(folder: Path) -> Path:
     """`folder`, or if it is missing (missing folders are made when an output is written), its
     nearest parent that exists."""
@@ -92,7 +110,10 @@ def nearest_existing(folder: Path) -> Path:
 
 def why_unwritable(dest: Path) -> str | None:
     """Why `dest` could not be written, if that is plain before any work is done: a file where a
-    folder on its way should be, or a nearest folder that cannot be written (read-only)."""
+    folder on its way should be, a folder on its way that cannot be searched, or a nearest folder
+    that cannot be written (read-only)."""
+    if blocked := unsearchable(dest):
+        return f"{blocked} is a folder that cannot be searched"
     if file := _file_in_the_way(dest):
         return f"{file} is a file, not a folder"
     folder = nearest_existing(dest.parent)

@@ -1522,3 +1522,61 @@ def test_numpy_starts_no_blas_threads_in_the_command() -> None:
         [sys.executable, "-c", count_threads], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
     )
     assert run.stdout.strip() == "1", run.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["image", "a.png", "--pdf", "locked/sub/out.pdf"],
+        ["image", "a.png", "-o", "locked/a.json"],
+        ["image", "a.png", "--pdf", "open/out.pdf", "--sidecar", "locked/a.json"],
+        ["pdf", "small.pdf", "-o", "locked/out.pdf"],
+        ["scan", "in", "-o", "locked/out"],
+        ["scan", "locked/in"],
+    ],
+)
+def test_a_path_in_a_folder_that_cannot_be_searched_is_a_one_line_usage_error(tmp_path, args):
+    """As a user who may not search the folder `locked` (mode 700, another user's), each of these
+    ended in a PermissionError traceback, exit 1, before any work: pathlib's exists() raised on the
+    path in it. Root searches anything, so the command runs in a child process that has become
+    user nobody."""
+    (tmp_path / "locked").mkdir(mode=0o700)
+    (tmp_path / "in").mkdir(mode=0o755)
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open").chmod(0o777)
+    shutil.copy(RECEIPT, tmp_path / "a.png")
+    shutil.copy(RECEIPT, tmp_path / "in" / "a.png")
+    shutil.copy(SMALL_PDF, tmp_path / "small.pdf")
+    (tmp_path / "err.txt").touch(mode=0o666)
+    (tmp_path / "err.txt").chmod(0o666)
+
+    from ocrcli.cli import main
+
+    def run(command: list[str]) -> None:
+        sys.argv = ["ocr", *command]
+        try:
+            main()
+        except SystemExit as exc:
+            raise RuntimeError(f"exit {exc.code}") from None
+
+    # The same checks first as root, on a path through a file (refused, exit 2, before any work):
+    # user nobody may not read the Python's own folder to import what they need.
+    (tmp_path / "file").touch()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with pytest.raises(RuntimeError, match="exit 2"):
+            run([arg.replace("locked/", "file/") for arg in args])
+    finally:
+        os.chdir(cwd)
+
+    def as_nobody() -> None:
+        with open("err.txt", "w") as sys.stderr:  # the child ends with os._exit: closed here
+            run(args)
+
+    assert raised_as_another_user(tmp_path, as_nobody) == "RuntimeError: exit 2"
+    path = next(arg for arg in args if arg.startswith("locked/"))
+    (told,) = (tmp_path / "err.txt").read_text().splitlines()
+    assert told.startswith("ocr: error: ") and told.endswith(
+        f"{path}: locked is a folder that cannot be searched"
+    )

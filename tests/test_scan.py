@@ -2087,3 +2087,26 @@ def test_a_pdf_in_place_in_a_read_only_folder_is_not_refused_before_its_ocr(tmp_
 
     raised = raised_as_another_user(tmp_path, check)
     assert raised == "OutputError: cannot write shut/a.json: shut is not a folder that can be written"
+
+
+def test_a_document_whose_output_folder_cannot_be_searched_is_refused_before_its_ocr(tmp_path: Path) -> None:
+    """Outputs under a subfolder their user may not search (mode 700, another user's) failed each
+    of their documents as unreadable (exit 3), "permission denied", as if the input were at fault:
+    the check of the output's folder raised PermissionError. It is an output error (exit 5), named."""
+    from ocrcli.scan import Scan
+
+    (tmp_path / "in" / "sub" / "deeper").mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").save(tmp_path / "in" / "sub" / "deeper" / "a.png")
+    (tmp_path / "out" / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "out").chmod(0o777)
+    (tmp_path / "out" / "sub").chmod(0o700)
+
+    def check() -> None:  # as nobody, in tmp_path
+        (item,) = discover.plan([Path("in/sub/deeper/a.png")], Path("in"), Path("out"), pdf=True)
+        Scan._check_writable(item)
+
+    raised = raised_as_another_user(tmp_path, check)
+    assert (
+        raised
+        == "OutputError: cannot write out/sub/deeper/a.pdf: out/sub is a folder that cannot be searched"
+    )
