@@ -131,7 +131,7 @@ def _channel_spread(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Stamps:
     """A page's coloured strokes over its text (see wash_stamps), in page pixels."""
 
-    washed: np.ndarray  # the page with them washed out: red and blue ink light grey, black kept
+    washed: np.ndarray  # the page with them washed out: the ink paper white, black kept
     box: tuple[int, int, int, int]  # (x0, y0, x1, y1) round all of them
     # Them alone within the box, grey on white: their darkest channel, and under the text they
     # cross a guess from round it.
@@ -190,5 +190,10 @@ def wash_stamps(page: np.ndarray) -> Stamps | None:
         crossed = ((tint < COLOURED) & (light < DARK)).astype(np.uint8)
         crossed = cv2.dilate(crossed, np.ones((5, 5), np.uint8)) & near
         alone[:] = cv2.inpaint(alone, crossed, 2, cv2.INPAINT_TELEA)
-        region[wash] = light[wash][:, None]
+        # Brightest channel over the ink's own: the ink lifted to the paper's white (dark red or
+        # navy ink's brightest channel, 130-160, still joined the lines), the text under it as dark
+        # as without it.
+        inked = light[wash & (tint >= COLOURED)]
+        lift = 255.0 / max(float(np.median(inked)), 1.0) if inked.size else 1.0
+        region[wash] = cv2.convertScaleAbs(light[wash], alpha=max(lift, 1.0))[:, None]
     return Stamps(washed, box, cv2.cvtColor(ink, cv2.COLOR_GRAY2RGB))

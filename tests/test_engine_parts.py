@@ -855,3 +855,18 @@ def test_colour_that_crosses_no_black_text_is_not_washed():
     fringed[:, 1:, 0] = fringed[:, :-1, 0]  # the red channel a pixel out: colour fringes round black
     for page in (blue_type, solid, fringed):
         assert wash_stamps(page) is None
+
+
+def test_a_dark_ink_ring_is_washed_to_the_paper_not_to_its_brightest_channel():
+    # Dark red ink's brightest channel is 130: washed to that, the ring still stood out as grey
+    # strokes that joined the lines under it; lifted by its ink's own level, it is paper white.
+    page = typed_page()
+    ringed = page.copy()
+    cv2.ellipse(ringed, (300, 150), (230, 80), 0, 0, 360, (130, 10, 20), 5)
+    stamps = wash_stamps(ringed)
+    assert stamps is not None
+    ring = channel_spread(ringed) >= 40
+    paper = cv2.dilate((page.min(axis=2) < 250).astype(np.uint8), np.ones((5, 5), np.uint8)) == 0
+    assert stamps.washed[ring & paper].min() >= 230
+    typed = ~cv2.dilate(ring.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & (page[..., 0] < 100)
+    assert (stamps.washed[typed] == page[typed]).all()  # the type as it was
