@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -109,7 +110,7 @@ def horizontal_rules(
 # breaks the detector's lines under it. Such ink is washed out of the page the lines are found on:
 # pixels whose channels differ by COLOURED or more, in strokes that touch dark neutral ink (channels
 # within COLOURED, the brightest under DARK) at TOUCHING pixels or more, and that fill less than
-# STROKES of the area within 2 px of them, all on the page scaled down to about WASH_SIDE px on its
+# STROKES of the area within 2 px of them, all on the page scaled down to WASH_SIDE px on its
 # long side. Solid colour (a figure's filled boxes with white labels, a highlighter's band) fills
 # more and is left alone, as is coloured ink that touches no black (headings, links, labels).
 # The strokes' own text (a stamp's words) is then looked for on them alone (Stamps.ink).
@@ -142,8 +143,11 @@ def wash_stamps(page: np.ndarray) -> Stamps | None:
     """The page's coloured strokes over black text (a rubber stamp, a pen's ring round a word),
     washed out of it and on their own; or None if it has none. See COLOURED."""
     height, width = page.shape[:2]
-    step = max(1, round(max(height, width) / WASH_SIDE))  # a whole number: OpenCV's fast path
-    small = scaled(page, 1 / step) if step > 1 else page
+    # Strokes are judged on the page at one size, whatever its resolution (a smaller one as it
+    # is): at whole steps of scale, a stamp on a 1,535 px page was judged at full size, its strokes
+    # too thick to count as strokes (solid colour), and at 1,536 px at half size.
+    scale = min(1.0, WASH_SIDE / max(height, width))
+    small = scaled(page, scale) if scale < 1 else page
     brightest, spread = _channel_spread(small)
     coloured = (spread >= COLOURED).astype(np.uint8)
     if cv2.countNonZero(coloured) < TOUCHING:
@@ -168,7 +172,12 @@ def wash_stamps(page: np.ndarray) -> Stamps | None:
         x, y, w, h = stats[part, :4]
         x, y = max(0, x - 1), max(0, y - 1)  # a small pixel more each side, for the stroke's edges
         w, h = min(small_width, x + w + 2) - x, min(small_height, y + h + 2) - y
-        page_box = (x * step, y * step, min(width, (x + w) * step), min(height, (y + h) * step))
+        page_box = (
+            int(x / scale),
+            int(y / scale),
+            min(width, math.ceil((x + w) / scale)),
+            min(height, math.ceil((y + h) / scale)),
+        )
         parts.append((part, (x, y, w, h), page_box))
     corners = np.array([page_box for _, _, page_box in parts])
     box = (

@@ -870,3 +870,13 @@ def test_a_dark_ink_ring_is_washed_to_the_paper_not_to_its_brightest_channel():
     assert stamps.washed[ring & paper].min() >= 230
     typed = ~cv2.dilate(ring.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & (page[..., 0] < 100)
     assert (stamps.washed[typed] == page[typed]).all()  # the type as it was
+
+
+@pytest.mark.parametrize("height", [1535, 1536])
+def test_a_thick_pen_ring_is_washed_whatever_the_pages_size(height):
+    """Strokes were judged on the page scaled down by a whole step: a 1,535 px page at full size,
+    where a 9 px ring filled too much of its reach to count as a stroke and was left, and a 1,536 px
+    page at half size, where it was washed. The page is now scaled to one size."""
+    page = typed_page(height, 1100)
+    cv2.ellipse(page, (300, 150), (150, 60), 0, 0, 360, (200, 30, 40), 9, cv2.LINE_AA)
+    assert wash_stamps(page) is not None
