@@ -153,7 +153,10 @@ def wash_stamps(page: np.ndarray) -> Stamps | None:
     if cv2.countNonZero(coloured) < TOUCHING:
         return None
     neutral = ((spread < COLOURED) & (brightest < DARK)).astype(np.uint8)
-    touching = coloured & cv2.dilate(neutral, np.ones((3, 3), np.uint8))
+    # Type is thin: dark areas a 5 px square fits in (a picture's shadows, a slide's marble
+    # background) are no text for a stroke to cross.
+    text = neutral & ~cv2.morphologyEx(neutral, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    touching = coloured & cv2.dilate(text, np.ones((3, 3), np.uint8))
     if cv2.countNonZero(touching) < TOUCHING:
         return None
     strokes = cv2.dilate(coloured, np.ones((5, 5), np.uint8))  # a stamp's blotchy strokes joined
