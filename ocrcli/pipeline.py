@@ -310,6 +310,8 @@ class Engine:
             return quads, crop_lines(page, quads, self.recognizer_settings)
         quads = detect(self.detector, stamps.washed, self.detector_settings)
         own, own_crops = self._stamp_lines(stamps, page.shape[:2])
+        new = _not_found(own, quads)  # coloured text washed faint, still found on the washed page
+        own, own_crops = own[new], [crop for crop, kept in zip(own_crops, new, strict=True) if kept]
         crops = crop_lines(stamps.washed, quads, self.recognizer_settings)
         return np.concatenate([quads, own]), crops + own_crops
 
@@ -550,6 +552,24 @@ def _window_bounds(line: list[WordSpan], first: int, last: int, width: int) -> t
     if last + 1 < len(line):
         end = min(end, (line[last].end + line[last + 1].start) / 2)
     return max(0, int(start)), min(width, int(np.ceil(end)))
+
+
+def _not_found(quads: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Which of `quads` are no line already `found`: their boxes overlap none of those by half
+    their union or more. (A chart's grey axis labels, JPEG-fringed, were washed as strokes and,
+    still legible, read twice: on the washed page and on the strokes alone. A stamp's lines, larger
+    than the text's and turned, overlap them less.)"""
+    if not len(quads) or not len(found):
+        return np.ones(len(quads), dtype=bool)
+    a = np.concatenate([quads.min(axis=1), quads.max(axis=1)], axis=1)[:, None, :]  # (n, 1, 4) boxes
+    b = np.concatenate([found.min(axis=1), found.max(axis=1)], axis=1)[None, :, :]  # (1, m, 4)
+    width = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    height = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    common = width * height
+    area = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (
+        b[..., 3] - b[..., 1]
+    )
+    return ~(2 * common >= area - common).any(axis=1)  # common over the union at least a half
 
 
 def _rules(page: np.ndarray, level: list[Line], degrees: float) -> list[Box]:

@@ -880,3 +880,18 @@ def test_a_thick_pen_ring_is_washed_whatever_the_pages_size(height):
     page = typed_page(height, 1100)
     cv2.ellipse(page, (300, 150), (150, 60), 0, 0, 360, (200, 30, 40), 9, cv2.LINE_AA)
     assert wash_stamps(page) is not None
+
+
+def test_a_stamps_line_found_again_on_the_washed_page_is_not_kept_twice():
+    """A chart's grey axis labels, fringed with colour by JPEG, were washed as a stamp's strokes,
+    stayed legible on the washed page, and were read twice ("600", "600"). A line found on the
+    stamps alone is kept only if it is no line found on the washed page; a stamp's line, larger
+    and turned over the text's, is."""
+    from ocrcli.pipeline import _not_found
+
+    label = np.array([[[10, 10], [60, 10], [60, 30], [10, 30]]], np.float32)
+    text = np.array([[[0, 100], [600, 100], [600, 125], [0, 125]]], np.float32)
+    stamp = np.array([[[200, 60], [420, 100], [410, 160], [190, 120]]], np.float32)  # 10 degrees
+    found = np.concatenate([label + 1, text])
+    assert _not_found(np.concatenate([label, stamp]), found).tolist() == [False, True]
+    assert _not_found(stamp, found[:0]).tolist() == [True]
