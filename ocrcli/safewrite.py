@@ -89,14 +89,33 @@ def unsearchable(path: Path) -> Path | None:
     try:
         os.stat(path)
     except PermissionError:
-        # From the path as given (from the working folder, if relative: a folder above that may
-        # be closed to its user, let in before it was closed).
-        path = Path(path)
-        return next(
-            (folder for folder in reversed(path.parents) if not os.access(folder, os.X_OK)), path.parent
-        )
+        return _closed_on_the_way(Path(path)) or Path(path).parent
     except (OSError, ValueError):  # missing, a name too long, a NUL in it: for others to tell
         pass
+    return None
+
+
+def _closed_on_the_way(path: Path) -> Path | None:
+    """The first folder that cannot be searched on the way to `path`, walked as the system walks
+    it: from the path as given (from the working folder, if relative: a folder above that may be
+    closed to its user, let in before it was closed), into each link's target (a link into a
+    closed folder: its own folder, which can be searched, was named)."""
+    parts, folder, links = list(path.parts), Path(), 0
+    while parts:
+        if not os.access(folder, os.X_OK):
+            return folder
+        part = parts.pop(0)
+        if part == ".." and folder.name not in ("", ".."):  # no link left in `folder`: its parent
+            folder = folder.parent
+            continue
+        step = folder / part
+        if links < 40 and os.path.islink(step):
+            links += 1
+            target = Path(os.readlink(step))
+            parts[:0] = target.parts
+            folder = Path(target.anchor) if target.is_absolute() else folder
+        else:
+            folder = step
     return None
 
 

