@@ -118,6 +118,10 @@ WASH_SIDE, COLOURED, DARK, TOUCHING, STROKES = 1024, 40, 110, 20, 0.65
 # Most of a stamp's ink lies away from the text it crosses; the colour fringes a JPEG leaves
 # round black letters lie all beside them (73-93 % of their pixels, a stamp's 1-40 %).
 BESIDE = 0.5
+# A stamp is inked on paper: half or more of its box that is not its ink is light, PAPER or
+# brighter (56-100 % on the stamp sets; a dark wooden table's grain round a receipt photographed
+# on it, or a slide's textured background, 0-26 %, where thin dark grain beside brown was washed).
+PAPER = 128
 TINTED = 15  # in a washed stroke's reach, pixels this coloured are washed too (its faint edges)
 
 
@@ -167,6 +171,16 @@ def wash_stamps(page: np.ndarray) -> Stamps | None:
         (touches >= TOUCHING) & (touches <= BESIDE * inked) & (inked < STROKES * stats[:, cv2.CC_STAT_AREA])
     )
     washing[0] = False  # the background
+    if washing.any():  # on paper: light where it is not inked (see PAPER)
+        boxes = stats[:, :4].astype(np.int64)
+        x0, y0, x1, y1 = boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]
+
+        def within(mask: np.ndarray) -> np.ndarray:  # each part's box's count of `mask`
+            summed = cv2.integral(mask)
+            return summed[y1, x1] - summed[y0, x1] - summed[y1, x0] + summed[y0, x0]
+
+        paper = within(((brightest >= PAPER) & (coloured == 0)).astype(np.uint8))
+        washing &= 2 * paper >= within(1 - coloured)
     if not washing.any():
         return None
     small_height, small_width = labels.shape
