@@ -1547,9 +1547,24 @@ def test_a_path_in_a_folder_that_cannot_be_searched_is_a_one_line_usage_error(tm
     shutil.copy(RECEIPT, tmp_path / "a.png")
     shutil.copy(RECEIPT, tmp_path / "in" / "a.png")
     shutil.copy(SMALL_PDF, tmp_path / "small.pdf")
-    (tmp_path / "err.txt").touch(mode=0o666)
-    (tmp_path / "err.txt").chmod(0o666)
+    # The same checks first as root, on a path through a file (refused, exit 2, before any work).
+    (tmp_path / "file").touch()
+    warm_up = [arg.replace("locked/", "file/") for arg in args]
+    exit_code, (told,) = run_as_nobody(tmp_path, args, warm_up, "exit 2")
+    path = next(arg for arg in args if arg.startswith("locked/"))
+    assert exit_code == 2
+    assert told.startswith("ocr: error: ") and told.endswith(
+        f"{path}: locked is a folder that cannot be searched"
+    )
 
+
+def run_as_nobody(
+    tmp_path: Path, args: list[str], warm_up: list[str], warm_up_exit: str
+) -> tuple[int, list[str]]:
+    """`ocr ARGS` run in process by a child that has become user nobody, in `tmp_path`: its exit
+    code and the lines it wrote to stderr. Nobody may not read the Python's own folder (under
+    /root) to import what the command needs: `warm_up` is run first as root, a command that takes
+    the same way and stops before any work, with an exit matching `warm_up_exit`."""
     from ocrcli.cli import main
 
     def run(command: list[str]) -> None:
@@ -1559,27 +1574,23 @@ def test_a_path_in_a_folder_that_cannot_be_searched_is_a_one_line_usage_error(tm
         except SystemExit as exc:
             raise RuntimeError(f"exit {exc.code}") from None
 
-    # The same checks first as root, on a path through a file (refused, exit 2, before any work):
-    # user nobody may not read the Python's own folder to import what they need.
-    (tmp_path / "file").touch()
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        with pytest.raises(RuntimeError, match="exit 2"):
-            run([arg.replace("locked/", "file/") for arg in args])
+        with pytest.raises(RuntimeError, match=warm_up_exit):
+            run(warm_up)
     finally:
         os.chdir(cwd)
+    (tmp_path / "err.txt").touch()
+    (tmp_path / "err.txt").chmod(0o666)
 
     def as_nobody() -> None:
         with open("err.txt", "w") as sys.stderr:  # the child ends with os._exit: closed here
             run(args)
 
-    assert raised_as_another_user(tmp_path, as_nobody) == "RuntimeError: exit 2"
-    path = next(arg for arg in args if arg.startswith("locked/"))
-    (told,) = (tmp_path / "err.txt").read_text().splitlines()
-    assert told.startswith("ocr: error: ") and told.endswith(
-        f"{path}: locked is a folder that cannot be searched"
-    )
+    raised = raised_as_another_user(tmp_path, as_nobody)
+    assert raised.startswith("RuntimeError: exit "), raised
+    return int(raised.removeprefix("RuntimeError: exit ")), (tmp_path / "err.txt").read_text().splitlines()
 
 
 @pytest.mark.parametrize(
@@ -1616,33 +1627,8 @@ def test_models_and_links_in_a_folder_that_cannot_be_searched_are_one_line(tmp_p
     (tmp_path / "link.jsonl").symlink_to(Path("locked", "a.jsonl"))
     shutil.copy(RECEIPT, tmp_path / "a.png")
     shutil.copy(SMALL_PDF, tmp_path / "small.pdf")
-    (tmp_path / "err.txt").touch(mode=0o666)
-    (tmp_path / "err.txt").chmod(0o666)
-
-    from ocrcli.cli import main
-
-    def run(command: list[str]) -> None:
-        sys.argv = ["ocr", *command]
-        try:
-            main()
-        except SystemExit as exc:
-            raise RuntimeError(f"exit {exc.code}") from None
-
-    # First as root, with a models folder that is missing (exit 4) and a new file for the link, so that
-    # what the command imports is imported: user nobody may not read the Python's own folder.
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with pytest.raises(RuntimeError, match="exit [024]"):
-            run([arg.replace("locked/", "missing/").replace("link", "missing") for arg in args])
-    finally:
-        os.chdir(cwd)
-
-    def as_nobody() -> None:
-        with open("err.txt", "w") as sys.stderr:  # the child ends with os._exit: closed here
-            run(args)
-
-    exit_code = 4 if "--models" in args or args[0] == "models" else 2
-    assert raised_as_another_user(tmp_path, as_nobody) == f"RuntimeError: exit {exit_code}"
-    (line,) = (tmp_path / "err.txt").read_text().splitlines()
-    assert line == f"ocr: error: {told}"
+    # First as root, with a models folder that is missing (exit 4) and a new file for the link.
+    warm_up = [arg.replace("locked/", "missing/").replace("link", "missing") for arg in args]
+    exit_code, lines = run_as_nobody(tmp_path, args, warm_up, "exit [024]")
+    assert exit_code == (4 if "--models" in args or args[0] == "models" else 2)
+    assert lines == [f"ocr: error: {told}"]
