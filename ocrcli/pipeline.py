@@ -309,27 +309,29 @@ class Engine:
             quads = detect(self.detector, page, self.detector_settings)
             return quads, crop_lines(page, quads, self.recognizer_settings)
         quads = detect(self.detector, stamps.washed, self.detector_settings)
-        own, own_crops = self._stamp_lines(stamps, page.shape[:2])
-        new = _not_found(own, quads)  # coloured text washed faint, still found on the washed page
-        own, own_crops = own[new], [crop for crop, kept in zip(own_crops, new, strict=True) if kept]
+        own, own_crops = self._stamp_lines(stamps, page.shape[:2], quads)
         crops = crop_lines(stamps.washed, quads, self.recognizer_settings)
         return np.concatenate([quads, own]), crops + own_crops
 
-    def _stamp_lines(self, stamps: Stamps, page_shape: tuple[int, int]) -> tuple[np.ndarray, list[LineCrop]]:
+    def _stamp_lines(
+        self, stamps: Stamps, page_shape: tuple[int, int], found: np.ndarray
+    ) -> tuple[np.ndarray, list[LineCrop]]:
         """The quads and crops of the stamps' own lines of text, found on their box at the scale
         the page's lines were searched at, each grown less than a page's line: a stamp's frame lies
         close round its words. (Enlarged to the detector's min_side, as a small image would be,
         and grown as usual, a stamp's big letters came out in one box with its frame, and read as
-        nothing.) Only lines first read as two characters or more at STAMP_LINE_CONFIDENCE are
-        kept: a pen's ring round a word read as "0" or "O" (at up to 0.95), an empty frame (a
-        hyperref link's box round a citation) as "D0" or "-00" (0.5-0.72), and the reviewer made a
-        confident "□" of such; a stamp's words read at 0.75-1.0, now and then less."""
+        nothing.) Lines already `found` on the washed page are left out (see _not_found). Only
+        lines first read as two characters or more at STAMP_LINE_CONFIDENCE are kept: a pen's
+        ring round a word read as "0" or "O" (at up to 0.95), an empty frame (a hyperref link's
+        box round a citation) as "D0" or "-00" (0.5-0.72), and the reviewer made a confident "□"
+        of such; a stamp's words read at 0.75-1.0, now and then less."""
         x0, y0, _, _ = stamps.box
         scale = detector_scale(*page_shape, self.detector_settings)
         box = scaled(stamps.ink, scale)
         settings = dataclasses.replace(self.detector_settings, min_side=0, unclip_ratio=1.2, compact_grow=0.0)
         quads = detect(self.detector, box, settings)
         quads = quads / scale + np.array([x0, y0], dtype=quads.dtype)
+        quads = quads[_not_found(quads, found)]  # coloured text washed faint, still found there
         crops = crop_lines(stamps.ink, quads, self.recognizer_settings, (x0, y0))
         if not crops:
             return quads, crops
