@@ -134,6 +134,14 @@ RotatePagesOption = Annotated[
         "page (ocr image: only with --pdf).",
     ),
 ]
+PdfaOption = Annotated[
+    bool,
+    typer.Option(
+        "--pdfa",
+        help="Make the PDFs made from images PDF/A-2b, for archiving (an sRGB output intent and XMP "
+        "metadata; a CMYK image is refused); a PDF input keeps its own form.",
+    ),
+]
 ModelsOption = Annotated[
     Path | None,
     typer.Option(
@@ -197,6 +205,7 @@ def image(
     ] = None,
     sidecar_given: SidecarOption = None,
     rotate_pages: RotatePagesOption = False,
+    pdfa: PdfaOption = False,
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
@@ -214,6 +223,8 @@ def image(
         _usage_error("--sidecar goes with --pdf (the JSON of each image: --json or -o)")
     elif rotate_pages:
         _usage_error("--rotate-pages goes with --pdf (it turns the PDF's pages)")
+    elif pdfa:
+        _usage_error("--pdfa goes with --pdf (it makes the PDF PDF/A)")
     files = _input_files(given)  # standard input ("-") is read only once the options are right
     if pdf is not None:
         _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _json_file(json_out))])
@@ -222,7 +233,7 @@ def image(
         from ocrcli.searchable import images_to_pdf
 
         _write_pdf(
-            lambda: _named_as_given(images_to_pdf(engine, files, pdf, rotate_pages), given),
+            lambda: _named_as_given(images_to_pdf(engine, files, pdf, rotate_pages, pdfa), given),
             given,
             pdf,
             sidecar,
@@ -838,6 +849,7 @@ def scan_command(
     password: PasswordOption = None,
     invalidate_signatures: InvalidateSignaturesOption = False,
     rotate_pages: RotatePagesOption = False,
+    pdfa: PdfaOption = False,
     json_out: Annotated[
         str | None,
         typer.Option(
@@ -884,7 +896,10 @@ def scan_command(
     _file_option("--json", json_out)
     if no_pdf and rotate_pages:
         _usage_error("--rotate-pages turns the PDFs' pages: it goes without --no-pdf")
+    if no_pdf and pdfa:
+        _usage_error("--pdfa makes the images' PDFs PDF/A: it goes without --no-pdf")
     pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages)
+    pdf_options.pdfa = pdfa
     # Beside the folder as given: a link's own place and name (~/Scans -> /mnt/nas/scans gives
     # ~/Scans-ocr), with "." and ".." spelt out (abspath, not resolve, which follows links).
     given_dir = Path(os.path.abspath(input_dir))

@@ -53,6 +53,7 @@ from ocrcli.imageio import (
     plausible_resolution,
     significant_bits,
 )
+from ocrcli.pdfa import make_pdfa
 from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
 
 IMG2PDF_RESOLUTION = (96.0, 96.0)  # img2pdf's size for an image without a resolution
@@ -70,10 +71,14 @@ _CCITT_COMPRESSIONS = (2, 3, 4)  # TIFF Compression: modified Huffman, Group 3, 
 _IMG2PDF_EMBEDS = ("JPEG", "MPO", "PNG", "TIFF", "JPEG2000")
 
 
-def images_pdf(sources: list[Path]) -> pikepdf.Pdf:
-    """A PDF of the images, a page per frame (no text yet). BadInputError for an image whose page
-    PDF cannot hold (see _within_pdf_limits)."""
-    return _joined([_within_pdf_limits(source) for source in sources])
+def images_pdf(sources: list[Path], pdfa: bool = False) -> pikepdf.Pdf:
+    """A PDF of the images, a page per frame (no text yet); PDF/A-2b with `pdfa` (see
+    ocrcli.pdfa). BadInputError for an image whose page PDF cannot hold (see _within_pdf_limits),
+    or PDF/A cannot."""
+    pdf = _joined([_within_pdf_limits(source) for source in sources])
+    if pdfa:
+        make_pdfa(pdf, sources[0])
+    return pdf
 
 
 def _within_pdf_limits(source: Path) -> pikepdf.Pdf:

@@ -174,6 +174,8 @@ def run_record(options: ScanOptions, kind: str) -> dict[str, Any]:
     record_options: dict[str, Any] = {"tier": options.engine.tier, "cjk": options.engine.cjk}
     if pdf.rotate_pages:  # only when given, so that sidecars written before the option stay current
         record_options["rotate_pages"] = True
+    if kind == "image" and pdf.pdfa:  # also only when given
+        record_options["pdfa"] = True
     if kind == "pdf":
         record_options["pages"] = str(pdf.pages) if pdf.pages else None
         record_options["existing_text"] = pdf.existing_text.value
@@ -282,7 +284,8 @@ class Scan:
             if item.pdf is None:
                 return None, count_pages(item.path)
             with rewrite_errors(item.path):
-                grafter = PdfGrafter(images_pdf([item.path]), True, self.options.pdf_options.rotate_pages)
+                pdf = images_pdf([item.path], self.options.pdf_options.pdfa)
+                grafter = PdfGrafter(pdf, True, self.options.pdf_options.rotate_pages)
             pdfgraft.mark_image_pdf(grafter.pdf, item.path)
             return grafter, len(grafter.pdf.pages)
         options = self.options.pdf_options

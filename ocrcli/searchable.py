@@ -89,6 +89,7 @@ class PdfOptions:
     password: str | None = None
     invalidate_signatures: bool = False
     rotate_pages: bool = False  # show pages whose text is turned upright (see PdfGrafter)
+    pdfa: bool = False  # PDFs made from images are PDF/A-2b (ocr scan; see ocrcli.pdfa)
 
 
 def parse_page_ranges(spec: str) -> PageSelection:
@@ -186,13 +187,16 @@ def _ocr_pdf(
     return Document(origin, pages, model_names, {"total": time.perf_counter() - start})
 
 
-def images_to_pdf(engine: Engine, sources: list[Path], dest: Path, rotate_pages: bool = False) -> Document:
+def images_to_pdf(
+    engine: Engine, sources: list[Path], dest: Path, rotate_pages: bool = False, pdfa: bool = False
+) -> Document:
     """Wrap the images (every frame of a multi-page TIFF) in one searchable PDF, a page per frame
-    at the size its resolution gives; image data is embedded losslessly by img2pdf."""
+    at the size its resolution gives; image data is embedded losslessly by img2pdf. PDF/A-2b with
+    `pdfa`."""
     start = time.perf_counter()
     # Before they are read (img2pdf embeds them, then each is read again): a version saved meanwhile is seen
     digests = [models.input_sha256(source) for source in sources]
-    grafter = PdfGrafter(images_pdf(sources), from_images=True, rotate_pages=rotate_pages)
+    grafter = PdfGrafter(images_pdf(sources, pdfa), from_images=True, rotate_pages=rotate_pages)
     pages: list[Page] = []
     for index, source in enumerate(sources):
         for number, frame in enumerate(iter_pages(source), 1):
