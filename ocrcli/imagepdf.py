@@ -53,7 +53,7 @@ from ocrcli.imageio import (
     plausible_resolution,
     significant_bits,
 )
-from ocrcli.pdfa import make_pdfa
+from ocrcli.pdfa import make_pdfa, refuse_unless_pdfa_able
 from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
 
 IMG2PDF_RESOLUTION = (96.0, 96.0)  # img2pdf's size for an image without a resolution
@@ -75,9 +75,13 @@ def images_pdf(sources: list[Path], pdfa: bool = False) -> pikepdf.Pdf:
     """A PDF of the images, a page per frame (no text yet); PDF/A-2b with `pdfa` (see
     ocrcli.pdfa). BadInputError for an image whose page PDF cannot hold (see _within_pdf_limits),
     or PDF/A cannot."""
-    pdf = _joined([_within_pdf_limits(source) for source in sources])
+    parts = [_within_pdf_limits(source) for source in sources]
+    if pdfa:  # each image's own PDF, so that the error names the image refused, not the first
+        for source, part in zip(sources, parts, strict=True):
+            refuse_unless_pdfa_able(part, source)
+    pdf = _joined(parts)
     if pdfa:
-        make_pdfa(pdf, sources[0])
+        make_pdfa(pdf)
     return pdf
 
 

@@ -48,15 +48,19 @@ _XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <?xpacket end="w"?>"""
 
 
-def make_pdfa(pdf: pikepdf.Pdf, source: Path) -> None:
-    """Make `pdf`, made from the image `source` (the first, if several), PDF/A-2b. BadInputError
-    (kind unsupported) naming what keeps an image out, before anything is changed."""
+def refuse_unless_pdfa_able(pdf: pikepdf.Pdf, source: Path) -> None:
+    """BadInputError (kind unsupported) naming the image `source`, whose PDF `pdf` is, and what
+    keeps its images out of PDF/A-2b; nothing if make_pdfa can make a PDF of them PDF/A-2b."""
     for page in pdf.pages:
         for image in page.get_images().values():
             if image.get("/ImageMask") is True:  # a stencil: painted in the content's colour
                 continue
             if reason := _colours_refused(image.get("/ColorSpace")):
                 raise BadInputError(source, f"cannot be PDF/A-2b: {reason}", "unsupported")
+
+
+def make_pdfa(pdf: pikepdf.Pdf) -> None:
+    """Make `pdf`, made from images that refuse_unless_pdfa_able let through, PDF/A-2b."""
     pdf.Root.OutputIntents = pikepdf.Array([pdf.make_indirect(_output_intent(pdf))])
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     producer = f"ocrcli {__version__}"

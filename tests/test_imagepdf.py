@@ -596,3 +596,15 @@ def test_a_lossy_webp_or_avif_is_stored_as_it_decodes_not_recompressed(tmp_path:
     assert pikepdf.PdfImage(image).filters == ["/FlateDecode"]
     stored = np.asarray(pikepdf.PdfImage(image).as_pil_image().convert("RGB"))
     assert np.array_equal(stored, np.asarray(Image.open(path).convert("RGB")))
+
+
+def test_pdfa_names_the_image_it_refuses_among_several(tmp_path: Path) -> None:
+    """--pdfa with several images: the one PDF/A-2b cannot hold (a CMYK JPEG with no ICC profile)
+    is the one named, not the first (the error named the first image, whatever the culprit)."""
+    grey = Image.fromarray((grey_scan() * 255).astype(np.uint8))
+    first, cmyk = tmp_path / "first.png", tmp_path / "cmyk.jpg"
+    grey.save(first)
+    grey.convert("CMYK").save(cmyk)
+    with pytest.raises(BadInputError, match="cannot be PDF/A-2b") as caught:
+        images_pdf([first, cmyk], pdfa=True)
+    assert caught.value.path == str(cmyk)
