@@ -69,20 +69,42 @@ _CCITT_COMPRESSIONS = (2, 3, 4)  # TIFF Compression: modified Huffman, Group 3, 
 # What img2pdf embeds from the file's own data, or (TIFF) with the frame's mode as it is. Other
 # formats it decodes and stores, colour or not, in the mode Pillow gives (every WebP as RGB).
 _IMG2PDF_EMBEDS = ("JPEG", "MPO", "PNG", "TIFF", "JPEG2000")
+# An ICC profile's colour components, by the colour space in its header (bytes 16-19)
+_ICC_COMPONENTS = {b"GRAY": 1, b"RGB ": 3, b"CMYK": 4, b"Lab ": 3}
+_DEVICE_SPACES = {1: pikepdf.Name.DeviceGray, 3: pikepdf.Name.DeviceRGB, 4: pikepdf.Name.DeviceCMYK}
 
 
 def images_pdf(sources: list[Path], pdfa: bool = False) -> pikepdf.Pdf:
     """A PDF of the images, a page per frame (no text yet); PDF/A-2b with `pdfa` (see
     ocrcli.pdfa). BadInputError for an image whose page PDF cannot hold (see _within_pdf_limits),
     or PDF/A cannot."""
-    parts = [_within_pdf_limits(source) for source in sources]
-    if pdfa:  # each image's own PDF, so that the error names the image refused, not the first
-        for source, part in zip(sources, parts, strict=True):
+    parts = []
+    for source in sources:
+        part = _within_pdf_limits(source)
+        _drop_unfitting_profiles(part)
+        if pdfa:  # on each image's own PDF, so that the error names the image refused
             refuse_unless_pdfa_able(part, source)
+        parts.append(part)
     pdf = _joined(parts)
     if pdfa:
         make_pdfa(pdf)
     return pdf
+
+
+def _drop_unfitting_profiles(pdf: pikepdf.Pdf) -> None:
+    """Draw in its device colour space each image whose ICC profile is for another number of
+    colour components than it has, which ISO 32000 (8.6.5.5) does not allow and PDF/A validators
+    refuse: an RGB profile on a bilevel TIFF (as ImageMagick wrote them), on a grey PNG, or on a
+    black-and-white palette PNG made Group 4; a CMYK one on a CMYK TIFF stored as RGB; a grey one
+    on an RGB JPEG. img2pdf embeds a file's profile as it is. A reader ignores such a profile
+    (pdfium and poppler draw the device colours; Acrobat reports an error): the page looks the same."""
+    for page in pdf.pages:
+        for image in page.get_images().values():
+            space = image.get("/ColorSpace")
+            if isinstance(space, pikepdf.Array) and space[0] == pikepdf.Name.ICCBased:
+                components = int(space[1].N)  # img2pdf's: 1, 3 or 4, by the image's mode
+                if _ICC_COMPONENTS.get(bytes(space[1].read_bytes()[16:20])) != components:
+                    image.ColorSpace = _DEVICE_SPACES[components]
 
 
 def _within_pdf_limits(source: Path) -> pikepdf.Pdf:

@@ -14,7 +14,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA, colour_scan, grey_scan, uncompressed_tiff
+from common import DATA, TESS, colour_scan, grey_scan, uncompressed_tiff
 from PIL import Image
 
 from ocrcli import imagepdf
@@ -608,3 +608,38 @@ def test_pdfa_names_the_image_it_refuses_among_several(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="cannot be PDF/A-2b") as caught:
         images_pdf([first, cmyk], pdfa=True)
     assert caught.value.path == str(cmyk)
+
+
+def test_an_icc_profile_for_other_colour_components_than_the_image_has_is_dropped(tmp_path: Path) -> None:
+    """An image's ICC profile for another number of colour components than its PDF image has made
+    an invalid ICCBased colour space, kept as img2pdf embeds it (a bilevel TIFF with an RGB
+    profile, as ImageMagick wrote them; a grey profile on an RGB JPEG) or carried onto a frame
+    re-encoded in other colours (a black-and-white palette PNG with its RGB profile made Group 4,
+    N 1; a CMYK TIFF stored as RGB with its CMYK profile, N 3). The image is drawn in its device
+    colours instead; a profile that fits stays. With --pdfa, all are PDF/A-2b."""
+    from PIL import ImageCms
+
+    gs = Path("/usr/share/color/icc/ghostscript")
+    grey = Image.fromarray((grey_scan() * 255).astype(np.uint8))
+    rgb_profile = _srgb_profile()
+    cases = {  # file: the colour space its image is drawn in
+        "bilevel.tif": pikepdf.Name.DeviceGray,
+        "grey-profile.jpg": pikepdf.Name.DeviceRGB,
+        "palette.png": pikepdf.Name.DeviceGray,
+        "cmyk.tif": pikepdf.Name.DeviceRGB,
+        "fitting.jpg": pikepdf.Name.ICCBased,
+    }
+    grey.convert("1").save(tmp_path / "bilevel.tif", compression="group4", icc_profile=rgb_profile)
+    grey.convert("RGB").save(tmp_path / "grey-profile.jpg", icc_profile=(gs / "sgray.icc").read_bytes())
+    scan = Image.open(TESS / "phototest.tif").convert("RGB")  # smaller as Group 4 than as PNG
+    scan.convert("P").save(tmp_path / "palette.png", icc_profile=rgb_profile)
+    grey.convert("CMYK").save(tmp_path / "cmyk.tif", icc_profile=(gs / "default_cmyk.icc").read_bytes())
+    grey.convert("RGB").save(tmp_path / "fitting.jpg", icc_profile=rgb_profile)
+    for name, expected in cases.items():
+        pdf = images_pdf([tmp_path / name], pdfa=True)
+        space = _only_image(pdf).ColorSpace
+        if isinstance(space, pikepdf.Array):
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(space[1].read_bytes())).profile
+            assert (space[0], space[1].N) == (expected, 3) and profile.xcolor_space == "RGB ", name
+        else:
+            assert space == expected, name
