@@ -9,7 +9,8 @@ image's is flattened onto white), no LZW, no encryption, actions or annotations.
 - XMP metadata that names the file PDF/A-2b and agrees with the Info's dates and producer.
 Cross-reference and object streams, which PDF/A-1 (PDF 1.4) lacks, PDF/A-2 allows, and so do
 16-bit images and ICC profiles of version 4. An image whose colours PDF/A-2b cannot tie to the
-sRGB intent (CMYK, or an ICC profile newer than version 4) is refused, kind unsupported: its
+sRGB intent (CMYK, or an ICC profile newer than version 4 or of a class PDF/A-2 does not allow,
+such as a device link) is refused, kind unsupported: its
 pixels are never converted, so the page stays as scanned. A PDF given to `ocr pdf` or `ocr scan`
 keeps its own form; a PDF/A input stays PDF/A (see README)."""
 
@@ -27,6 +28,10 @@ from ocrcli.errors import BadInputError
 PART, CONFORMANCE = "2", "B"
 OUTPUT_CONDITION = "sRGB IEC61966-2.1"
 MAX_ICC_MAJOR_VERSION = 4  # ISO 19005-2, 6.2.4.2: ICC.1:2004 (version 4) or earlier
+# ISO 32000-1 8.6.5.5, which 6.2.4.2 refers to: an image's profile is one of an input device
+# (scanner, camera), a display, an output device or a colour space; not an abstract profile, a
+# device link or a named colour one. By the device class in its header (bytes 12-15).
+_IMAGE_PROFILE_CLASSES = {b"scnr", b"mntr", b"prtr", b"spac"}
 _DEVICE_COLOURS = {"/DeviceGray", "/DeviceRGB"}  # what an sRGB output intent covers
 _CALIBRATED = {"/CalGray", "/CalRGB", "/Lab"}  # device-independent: need no intent
 _XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -84,14 +89,23 @@ def _colours_refused(space: object) -> str | None:
             return None
         if family == "/Indexed":  # a palette: its base space counts
             return _colours_refused(space[1])
-        if family == "/ICCBased":  # the image's own profile: valid whatever the intent, if not too new
-            version = bytes(space[1].read_bytes()[8:9])
-            if version and version[0] > MAX_ICC_MAJOR_VERSION:
-                return f"an image's ICC profile is version {version[0]}, newer than PDF/A-2 allows"
-            return None
+        if family == "/ICCBased":  # the image's own profile: valid whatever the intent, if PDF/A-2's
+            return _profile_refused(bytes(space[1].read_bytes()[:16]))
     if space is None:  # JPEG 2000 data's own colour space
         return "an image whose colour space the PDF does not state"
     return f"an image in colour space {space}"
+
+
+def _profile_refused(header: bytes) -> str | None:
+    """Why PDF/A-2 does not allow an image's ICC profile, by its first 16 bytes (None: it does)."""
+    if len(header) < 16:
+        return "an image's ICC profile is cut short"
+    if header[8] > MAX_ICC_MAJOR_VERSION:
+        return f"an image's ICC profile is version {header[8]}, newer than PDF/A-2 allows"
+    if header[12:16] not in _IMAGE_PROFILE_CLASSES:
+        kind = header[12:16].decode("latin-1")
+        return f"an image's ICC profile is of class '{kind}', not of a device or colour space"
+    return None
 
 
 def _output_intent(pdf: pikepdf.Pdf) -> pikepdf.Dictionary:

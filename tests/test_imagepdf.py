@@ -643,3 +643,20 @@ def test_an_icc_profile_for_other_colour_components_than_the_image_has_is_droppe
             assert (space[0], space[1].N) == (expected, 3) and profile.xcolor_space == "RGB ", name
         else:
             assert space == expected, name
+
+
+@pytest.mark.parametrize("kind", [b"link", b"abst", b"nmcl"])
+def test_pdfa_refuses_an_image_profile_of_a_class_pdfa_2_does_not_allow(tmp_path: Path, kind: bytes) -> None:
+    """An image's ICC profile must be of an input device, display, output device or colour
+    space (ISO 19005-2 6.2.4.2, ISO 32000-1 8.6.5.5): one of another class (a device link, an
+    abstract or a named colour profile), which --pdfa let through, is refused; a scanner's is not."""
+    profile = bytearray(_srgb_profile())
+    profile[12:16] = kind
+    grey = Image.fromarray((grey_scan() * 255).astype(np.uint8)).convert("RGB")
+    path = tmp_path / "photo.jpg"
+    grey.save(path, icc_profile=bytes(profile))
+    with pytest.raises(BadInputError, match=f"profile is of class '{kind.decode()}'"):
+        images_pdf([path], pdfa=True)
+    profile[12:16] = b"scnr"
+    grey.save(path, icc_profile=bytes(profile))
+    assert images_pdf([path], pdfa=True).Root.OutputIntents
