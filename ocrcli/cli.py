@@ -557,8 +557,10 @@ def _pdf_options(
     password: str | None,
     invalidate_signatures: bool,
     rotate_pages: bool,
+    pdfa: bool = False,
 ) -> PdfOptions:
-    """The PDF options `ocr pdf` and `ocr scan` share, checked (exit 2 on bad ones)."""
+    """The PDF options `ocr pdf` and `ocr scan` share, checked (exit 2 on bad ones); `pdfa` is
+    ocr scan's alone."""
     from ocrcli.searchable import ExistingText, PdfOptions, parse_page_ranges
 
     if force and redo:
@@ -573,6 +575,7 @@ def _pdf_options(
         password=password,
         invalidate_signatures=invalidate_signatures,
         rotate_pages=rotate_pages,
+        pdfa=pdfa,
     )
 
 
@@ -898,8 +901,7 @@ def scan_command(
         _usage_error("--rotate-pages turns the PDFs' pages: it goes without --no-pdf")
     if no_pdf and pdfa:
         _usage_error("--pdfa makes the images' PDFs PDF/A: it goes without --no-pdf")
-    pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages)
-    pdf_options.pdfa = pdfa
+    pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages, pdfa)
     # Beside the folder as given: a link's own place and name (~/Scans -> /mnt/nas/scans gives
     # ~/Scans-ocr), with "." and ".." spelt out (abspath, not resolve, which follows links).
     given_dir = Path(os.path.abspath(input_dir))

@@ -10,8 +10,8 @@ image's is flattened onto white), no LZW, no encryption, actions or annotations.
 Cross-reference and object streams, which PDF/A-1 (PDF 1.4) lacks, PDF/A-2 allows, and so do
 16-bit images and ICC profiles of version 4. An image whose colours PDF/A-2b cannot tie to the
 sRGB intent (CMYK, or an ICC profile newer than version 4 or of a class PDF/A-2 does not allow,
-such as a device link) is refused, kind unsupported: its
-pixels are never converted, so the page stays as scanned. A PDF given to `ocr pdf` or `ocr scan`
+such as a device link) is refused, kind unsupported: it is not converted for PDF/A, so the page
+stays as scanned. A PDF given to `ocr pdf` or `ocr scan`
 keeps its own form; a PDF/A input stays PDF/A (see README)."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def make_pdfa(pdf: pikepdf.Pdf) -> None:
     pdf.Root.OutputIntents = pikepdf.Array([pdf.make_indirect(_output_intent(pdf))])
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     producer = f"ocrcli {__version__}"
-    # The Info and the XMP must agree (ISO 19005-2, 6.6.3): both are written here, from one clock.
+    # The Info and the XMP must agree (as PDF/A requires): both are written here, from one clock.
     pdf.docinfo["/CreationDate"] = pdf.docinfo["/ModDate"] = now.strftime("D:%Y%m%d%H%M%S+00'00'")
     pdf.docinfo["/Producer"] = producer
     xmp = _XMP.format(part=PART, conformance=CONFORMANCE, date=now.isoformat(), producer=producer)
