@@ -390,11 +390,14 @@ def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path | None:
     return default
 
 
-def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None]]) -> None:
+def _refuse_bad_outputs(
+    inputs: list[Path], outputs: list[tuple[str, Path | None]], pdf_options: tuple[str, ...] = ("--pdf",)
+) -> None:
     """Before any work, refuse (exit 2) an output that is an input file, one that another output
-    also names, one that is a folder, and one in a folder that cannot be written: the input would
-    be lost, or the work done for nothing. With a PDF for stdout, also one that is stdout (the
-    JSON would be written into the PDF)."""
+    also names, one that is a folder, one in a folder that cannot be written, and a file that
+    holds something other than the output would (`pdf_options` name PDFs, the others JSON): the
+    input would be lost, or the work done for nothing. With a PDF for stdout, also one that is
+    stdout (the JSON would be written into the PDF)."""
     taken: dict[str, str] = {}
     pdf_to_stdout = next((opt for opt, path in outputs if path and stdstreams.is_stdout_pdf(path)), None)
     for option, path in outputs:
@@ -416,7 +419,44 @@ def _refuse_bad_outputs(inputs: list[Path], outputs: list[tuple[str, Path | None
             _usage_error(f"{option} {path} is a folder: give a file's path")
         if path.exists() and not path.is_file():
             continue  # /dev/null, a named pipe: written into (see safewrite.write_output)
+        kind = "PDF" if option in pdf_options else "JSON"
+        if held := _other_content(path, kind):
+            _usage_error(
+                f"{option} {path}: the file there is {held}, not {kind}: {option} takes the path to write "
+                f"the {kind} to (remove the file to have it replaced)"
+            )
         _refuse_unwritable_folder(option, path)
+
+
+# The start of the files an output must not replace, by what they are (a user's mistake: an
+# input read as the value of --json, --pdf or -o, as in `ocr image --json a.jpg b.jpg`)
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"GIF8": "a GIF image",
+    b"BM": "a BMP image",
+    b"RIFF": "a RIFF file (WebP?)",
+    b"%PDF-": "a PDF",
+}
+
+
+def _other_content(path: Path, kind: str) -> str | None:
+    """What the file at `path` holds if it is neither empty nor of `kind` ("PDF", "JSON"), in a
+    few words; None if an output of that kind may replace it (or it cannot be read: the write
+    then fails on its own)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1024)
+    except OSError:
+        return None
+    start = head.lstrip()
+    if not start or (kind == "PDF" and b"%PDF-" in head) or (kind == "JSON" and start[:1] in (b"{", b"[")):
+        return None
+    if head[4:8] in (b"ftyp",):  # ISO media: AVIF, HEIC
+        return "an image"
+    return next((what for magic, what in _MAGIC.items() if head.startswith(magic)), "some other file")
 
 
 def _is_stdout(path: Path) -> bool:
@@ -530,6 +570,7 @@ def pdf_command(
     _refuse_bad_outputs(
         [source],
         [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _json_file(json_out))],
+        pdf_options=("-o",),
     )
     _refuse_closed_stdout(json_out, text)
     if page_timeout is None:

@@ -765,6 +765,39 @@ def test_in_place_in_a_folder_that_cannot_be_written_is_refused_before_any_work(
     assert (folder / "k.pdf").read_bytes() == SMALL_PDF.read_bytes()
 
 
+def test_an_input_taken_for_an_options_value_is_not_replaced(tmp_path: Path) -> None:
+    """--json, --pdf, -o and --sidecar take a path: written as flags before the inputs (as `ocr
+    models --json` is one), they took the first input for it and replaced it with the output,
+    exit 0 and not a word (`ocr image --json scans/*.png` lost the first scan). An output path
+    holding a file that is neither empty nor what the output is (JSON, or a PDF) is refused,
+    exit 2, before any work; one holding an earlier output of its kind is replaced as before."""
+    first, second = tmp_path / "a.png", tmp_path / "b.tif"
+    shutil.copy(ROTATED, first)
+    shutil.copy(PHOTOTEST, second)
+    before = {path: path.read_bytes() for path in (first, second)}
+    mistakes = [
+        (["image", "--pdf", first, second], "--pdf", "a PNG image, not PDF"),
+        (["image", "--json", first, second], "--json", "a PNG image, not JSON"),
+        (["image", "-o", first, second], "-o", "a PNG image, not JSON"),
+        (["image", second, "--sidecar", first, "--pdf", tmp_path / "o.pdf"], "--sidecar", "a PNG image"),
+        (["image", first, "--pdf", second], "--pdf", "a TIFF image, not PDF"),
+        (["pdf", SMALL_PDF, "-o", first], "-o", "a PNG image, not PDF"),
+        (["scan", tmp_path / "scans", "--json", first], "--json", "a PNG image, not JSON"),
+    ]
+    (tmp_path / "scans").mkdir()
+    for args, option, held in mistakes:
+        run = ocr(*args)
+        assert (run.returncode, len(run.stderr.splitlines())) == (2, 1), (args, run.stderr)
+        assert f"{option} " in run.stderr and held in run.stderr, (args, run.stderr)
+        assert {path: path.read_bytes() for path in before} == before, args
+    assert not (tmp_path / "o.pdf").exists()
+    out, json_out = tmp_path / "out.pdf", tmp_path / "out.jsonl"
+    for _ in range(2):  # the second run replaces the first's PDF, sidecar and JSON
+        run = ocr("image", second, "--pdf", out, "--json", json_out)
+        assert run.returncode == 0, run.stderr
+    assert "quick brown" in pdftotext(out) and json.loads(json_out.read_text())["pages"]
+
+
 def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
     scans = tmp_path / "scans"
     scans.mkdir()
