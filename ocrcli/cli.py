@@ -134,6 +134,9 @@ RotatePagesOption = Annotated[
         "page (ocr image: only with --pdf).",
     ),
 ]
+# The longest --page-timeout (11.6 days), under the 24.8 days (2**31 ms) that waits take: one
+# longer ended in "unexpected OverflowError ... please report this"; 0 is no limit.
+MAX_PAGE_TIMEOUT = 1e6
 PdfaOption = Annotated[
     bool,
     typer.Option(
@@ -540,10 +543,11 @@ def pdf_command(
     page_timeout: Annotated[
         float | None,
         typer.Option(
-            min=0.001,
+            min=0,
+            max=MAX_PAGE_TIMEOUT,
             metavar="SECONDS",
             help="Read each page in a worker process, stopped if the page takes longer; the run then "
-            "fails (exit 3). Default: no limit, one process.",
+            "fails (exit 3). Default (and 0): no limit, one process.",
         ),
     ] = None,
 ) -> None:
@@ -573,7 +577,7 @@ def pdf_command(
         pdf_options=("-o",),
     )
     _refuse_closed_stdout(json_out, text)
-    if page_timeout is None:
+    if not page_timeout:  # none given, or 0
         engine = _load_engine(tier, models_dir, threads, cjk)
         make = functools.partial(ocr_pdf, engine)
     else:  # the worker loads the models; a missing or corrupt one is exit 4 before any work
@@ -874,9 +878,10 @@ def scan_command(
     page_timeout: Annotated[
         float,
         typer.Option(
-            min=0.001,
+            min=0,
+            max=MAX_PAGE_TIMEOUT,
             metavar="SECONDS",
-            help="Seconds one page may take; then its worker is stopped, the document fails.",
+            help="Seconds one page may take; then its worker is stopped, the document fails (0: no limit).",
         ),
     ] = 600.0,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Write only the JSON sidecars.")] = False,
@@ -992,7 +997,7 @@ def scan_command(
         jobs=jobs or cpus.usable_cores(),
         redo_current=force,
         in_place=in_place,
-        page_timeout=page_timeout,
+        page_timeout=page_timeout or None,  # 0: no limit
     )
     if not quiet:
         where = "in place" if in_place else f"into {out_dir}"

@@ -364,6 +364,24 @@ def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp
     assert not temporaries(tmp_path)
 
 
+def test_a_page_timeout_of_0_is_no_limit_and_one_too_long_is_a_usage_error(tmp_path: Path) -> None:
+    """--page-timeout inf, 1e10 or 3e6 (over the 24.8 days a wait takes) ended in "unexpected
+    OverflowError ... please report this", exit 1, and the obvious "no limit", 0, was refused. 0
+    is no limit now (ocr pdf: no worker, as without the option), and over 1,000,000 s a usage error."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.tif")
+    pdf = DATA / "pdfs" / "ocrmypdf_jbig2.pdf"
+    for value in ("inf", "1e10", "3e6"):
+        for command in (("scan", folder), ("pdf", pdf, "-o", tmp_path / "x.pdf")):
+            run = ocr(*command, "--page-timeout", value)
+            assert run.returncode == 2 and "less than or equal to 1000000" in run.stderr, (value, run.stderr)
+    run = ocr("scan", folder, "-o", tmp_path / "out", "--page-timeout", "0", "--json", "-", "-q")
+    assert run.returncode == 0 and json.loads(run.stdout)["status"] == "done", run.stderr
+    run = ocr("pdf", pdf, "-o", tmp_path / "x.pdf", "--page-timeout", "0")
+    assert run.returncode == 0, run.stderr
+
+
 def test_a_page_too_complex_to_rewrite_is_named_on_stderr_and_the_batch_goes_on(tmp_path: Path) -> None:
     """The page is skipped while grafting (see pdfgraft.MAX_CONTENT_TOKENS), and that was said
     only in the summary, by reason, and in the JSON: a line now names the file and the page, as
