@@ -682,12 +682,13 @@ def _finish_pdf(
     from ocrcli.models import file_sha256
     from ocrcli.pdfpages import needs_password
     from ocrcli.safewrite import write_output
+    from ocrcli.searchable import past_the_end
 
     for page in document.pages:
         if page.skipped and page.skip_kind != "not-selected":
             report(f"{document.source['path']}: page {page.page} skipped: {page.skipped}")
-    if pages is not None and (beyond := pages.missing_from(len(document.pages))):
-        report(f"{document.source['path']}: --pages {beyond}: past its last page ({len(document.pages)})")
+    if beyond := past_the_end(document.source["path"], pages, len(document.pages)):
+        report(beyond)
     doc = document.to_dict()
     sha256 = document.source.get("sha256")
     earlier = earlier_pages(read_sidecar(sidecar, pages=False), sha256, sidecar) if sidecar else {}

@@ -42,6 +42,7 @@ from ocrcli.errors import (
     BadInputError,
     Failure,
     OutputError,
+    UsageError,
     failure,
     one_line,
     reading_input,
@@ -58,6 +59,8 @@ from ocrcli.searchable import (
     PdfGrafter,
     PdfOptions,
     open_for_ocr,
+    past_the_end,
+    refuse_unselected,
     rewrite_errors,
 )
 
@@ -274,6 +277,9 @@ class Scan:
             return None
         earlier = earlier_pages(previous, sha256, item.sidecar) if item.sidecar else {}
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity, hashed, earlier)
+        beyond = past_the_end(item.path, self.options.pdf_options.pages, page_count)
+        if item.kind == "pdf" and beyond:
+            doc.notes.append(beyond)
         self.open[item.path] = doc
         self.reporter.document_started(item, page_count)
         return doc
@@ -293,11 +299,16 @@ class Scan:
             options = dataclasses.replace(options, invalidate_signatures=True)
         opened = open_for_ocr(item.path, options)
         opened.render.close()  # workers render; this process only grafts
+        count = len(opened.pdf.pages)
+        try:
+            refuse_unselected(item.path, options.pages, count)  # as ocr pdf does: kind options
+        except UsageError:
+            opened.pdf.close()
+            raise
         if item.pdf is None:
-            count = len(opened.pdf.pages)
             opened.pdf.close()
             return None, count
-        return PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages), len(opened.pdf.pages)
+        return PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages), count
 
     def _is_current(self, item: Item, sha256: str, previous: dict | None) -> bool:
         if item.sidecar is None:  # no record to compare: a PDF newer than the input will do

@@ -175,8 +175,7 @@ def _ocr_pdf(
     opened = open_for_ocr(source, options)  # it says why a file is no readable PDF
     try:
         count = len(opened.pdf.pages)
-        if options.pages is not None and not options.pages.selects_any(count):
-            raise UsageError(source, f"--pages {options.pages}: it has {count} page{'s' * (count > 1)}")
+        refuse_unselected(source, options.pages, count)
         with rewrite_errors(source):
             grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
             pages = [grafter.add(index, reading) for index, reading in enumerate(readings(opened))]
@@ -185,6 +184,19 @@ def _ocr_pdf(
         opened.close()
     origin = {"path": str(source), "sha256": sha256}
     return Document(origin, pages, model_names, {"total": time.perf_counter() - start})
+
+
+def refuse_unselected(source: Path, pages: PageSelection | None, count: int) -> None:
+    """UsageError (kind options) for a PDF of `count` pages of which --pages selects none."""
+    if pages is not None and not pages.selects_any(count):
+        raise UsageError(source, f"--pages {pages}: it has {count} page{'s' * (count > 1)}")
+
+
+def past_the_end(source: str | Path, pages: PageSelection | None, count: int) -> str | None:
+    """The line that says which of the --pages a PDF of `count` pages lacks, if any."""
+    if pages is not None and (beyond := pages.missing_from(count)):
+        return f"{source}: --pages {beyond}: past its last page ({count})"
+    return None
 
 
 def images_to_pdf(

@@ -364,6 +364,26 @@ def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp
     assert not temporaries(tmp_path)
 
 
+def test_pages_past_a_pdfs_end_are_reported_as_ocr_pdf_reports_them(tmp_path: Path) -> None:
+    """--pages 2,9 over a 1-page and a 6-page PDF: both were "done", exit 0, not a word (the
+    1-page one written as a copy). As ocr pdf does, and as README says of a batch: the PDF with no
+    page selected fails, kind options (exit 2), nothing written for it; the other is OCRed, and a
+    line names the pages it lacks."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "one.pdf").write_bytes((DATA / "pdfs" / "pikepdf_congress.pdf").read_bytes())
+    (folder / "six.pdf").write_bytes((DATA / "pdfs" / "ocrmypdf_multipage.pdf").read_bytes())
+    run = ocr("scan", folder, "-o", tmp_path / "out", "--pages", "2,9", "--json", "-", "-q")
+    assert run.returncode == 2, run.stderr
+    docs = {Path(doc["source"]["path"]).name: doc for doc in map(json.loads, run.stdout.splitlines())}
+    refused = f"{folder / 'one.pdf'}: --pages 2,9: it has 1 page"
+    assert docs["one.pdf"]["error"] == {"message": refused, "kind": "options"}
+    assert docs["six.pdf"]["status"] == "done"
+    assert [p["page"] for p in docs["six.pdf"]["pages"] if not p.get("skipped")] == [2]
+    assert f"ocr: {folder / 'six.pdf'}: --pages 9: past its last page (6)" in run.stderr.splitlines()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["six.json", "six.pdf"]
+
+
 def test_a_page_timeout_of_0_is_no_limit_and_one_too_long_is_a_usage_error(tmp_path: Path) -> None:
     """--page-timeout inf, 1e10 or 3e6 (over the 24.8 days a wait takes) ended in "unexpected
     OverflowError ... please report this", exit 1, and the obvious "no limit", 0, was refused. 0
