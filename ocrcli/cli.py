@@ -510,8 +510,15 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-@app.command("pdf", short_help="Add a text layer to a PDF; in place or to a new file.")
+# Arguments after the PDF are taken (ctx.args) only to say what to write instead: `ocr pdf in.pdf
+# out.pdf`, as OCRmyPDF has it, ended in click's "Got unexpected extra argument".
+@app.command(
+    "pdf",
+    short_help="Add a text layer to a PDF; in place or to a new file.",
+    context_settings={"allow_extra_args": True},
+)
 def pdf_command(
+    ctx: typer.Context,
     given: Annotated[str, typer.Argument(metavar="SOURCE", help="The PDF to OCR; - reads standard input.")],
     output_given: Annotated[
         str | None,
@@ -556,6 +563,11 @@ def pdf_command(
     from ocrcli.pool import EngineSpec
     from ocrcli.searchable import ocr_pdf, ocr_pdf_in_worker
 
+    if ctx.args:
+        _usage_error(
+            f"ocr pdf reads one PDF: give the output with -o (ocr pdf {given} -o {ctx.args[0]}); "
+            "a folder of PDFs: ocr scan"
+        )
     output = _pdf_output("-o", output_given, json_out, text)
     sidecar = _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
