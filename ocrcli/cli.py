@@ -994,7 +994,7 @@ def scan_command(
         left_out := discover.documents_in_output_folder(input_dir, out_dir, include, exclude, recursive)
     ):
         report(
-            f"{out_dir}: {left_out} document{'s' * (left_out > 1)} there not scanned: it is the output folder"
+            f"{out_dir}: {errors.counted(left_out, 'document')} there not scanned: it is the output folder"
         )
     items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, found.named_among)
     if (json_file := _json_file(json_out)) is not None:
@@ -1014,7 +1014,8 @@ def scan_command(
     )
     if not quiet:
         where = "in place" if in_place else f"into {out_dir}"
-        report(f"{len(items)} documents in {input_dir}, writing {where}, up to {options.jobs} workers")
+        documents, workers = errors.counted(len(items), "document"), errors.counted(options.jobs, "worker")
+        report(f"{documents} in {input_dir}, writing {where}, up to {workers}")
     live = stderr.is_terminal and not quiet
     display = ScanDisplay(stderr, len(items) + len(unreadable), live=live, verbose=verbose)
     code, scan, started = errors.EXIT_OK, None, time.perf_counter()

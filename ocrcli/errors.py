@@ -70,6 +70,11 @@ def one_line_message(message: str) -> str:
     return _CONTROL.sub(lambda match: repr(match.group())[1:-1], message)
 
 
+def counted(number: int, noun: str) -> str:
+    """ "1 page", "0 pages", "6 pages": a count in a message, its noun in the number it takes."""
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
 def one_line(exc: BaseException, limit: int = 200) -> str:
     """An exception's message on one line (whitespace collapsed, at most `limit` characters), or
     its type's name when it has none: for the one-line errors users see."""

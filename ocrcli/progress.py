@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ocrcli.discover import Item
-from ocrcli.errors import one_line_message
+from ocrcli.errors import counted, one_line_message
 from ocrcli.scan import Outcome
 
 
@@ -73,7 +73,7 @@ class ScanDisplay:
             self.log(f"ocr: error: {outcome.error.message}")
         elif self.verbose:
             what = {
-                "done": f"done, {outcome.pages} pages in {outcome.seconds:.1f} s",
+                "done": f"done, {counted(outcome.pages, 'page')} in {outcome.seconds:.1f} s",
                 "current": "up to date",
             }
             target = f" -> {outcome.item.pdf}" if outcome.item.pdf and outcome.status == "done" else ""

@@ -23,7 +23,7 @@ import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import ROW_TILT, Document, Line, Page, Word, shows_text
-from ocrcli.errors import GONE, BadInputError, UsageError, input_size, one_line, reading_input
+from ocrcli.errors import GONE, BadInputError, UsageError, counted, input_size, one_line, reading_input
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
@@ -189,7 +189,7 @@ def _ocr_pdf(
 def refuse_unselected(source: Path, pages: PageSelection | None, count: int) -> None:
     """UsageError (kind options) for a PDF of `count` pages of which --pages selects none."""
     if pages is not None and not pages.selects_any(count):
-        raise UsageError(source, f"--pages {pages}: it has {count} page{'s' * (count > 1)}")
+        raise UsageError(source, f"--pages {pages}: it has {counted(count, 'page')}")
 
 
 def past_the_end(source: str | Path, pages: PageSelection | None, count: int) -> str | None:
