@@ -171,6 +171,9 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
         with reading_input(path):  # unreadable: "unexpected PermissionError", exit 1
             pdf = open_pikepdf(path, password)
     except pikepdf.PasswordError:
+        if _opens_without_password(path):  # viewers open it: no password would help
+            reason = "encrypted in a way qpdf cannot read, though viewers open it: it cannot be rewritten"
+            raise BadInputError(path, reason, "unsupported") from None
         reason = "wrong password" if password else "encrypted: give its password with --password"
         raise EncryptedError(path, reason) from None
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
@@ -261,6 +264,17 @@ def _has_pdf_header(path: str | os.PathLike) -> bool:
     with contextlib.suppress(OSError), open(path, "rb") as f:
         return b"%PDF-" in f.read(1024)
     return True  # unreadable now: no telling, so not said to be another format
+
+
+def _opens_without_password(path: str | os.PathLike) -> bool:
+    """Does pdfium open the PDF with no password? One that qpdf asks a password of may not need
+    any: pdf.js's encrypted-attachment.pdf (AES-256 with only its attachment encrypted, its xref
+    broken) opens in pdfium and poppler without one."""
+    try:
+        pdfium.PdfDocument(str(path)).close()
+    except pdfium.PdfiumError:
+        return False
+    return True
 
 
 def open_for_rendering(path: str | os.PathLike, password: str | None = None) -> pdfium.PdfDocument:

@@ -1707,6 +1707,22 @@ def test_every_corpus_pdf_ends_cleanly_and_no_original_changes(tmp_path: Path) -
     assert sum(rc == 0 for rc in outcomes.values()) >= 40
 
 
+def test_a_pdf_viewers_open_without_a_password_is_not_said_to_need_one(tmp_path: Path) -> None:
+    """pdf.js's encrypted-attachment.pdf (AES-256, only its attachment encrypted, its xref broken)
+    opens in pdfium and poppler without a password, but qpdf asks one of it: "encrypted: give its
+    password with --password" sent the user looking for a password there is none of. It is now
+    said plainly that it cannot be rewritten (kind unsupported); one that does need a password
+    is still asked for it."""
+    cases = {
+        "pdfjs_encrypted-attachment.pdf": ("though viewers open it: it cannot be rewritten", "unsupported"),
+        "pdfjs_print_protection.pdf": ("encrypted: give its password with --password", "encrypted"),
+    }
+    for name, (reason, kind) in cases.items():
+        run = ocr("pdf", DATA / "pdfs" / name, "-o", tmp_path / "out.pdf", "--json", "-")
+        assert run.returncode == 3 and len(run.stderr.splitlines()) == 1, run.stderr
+        assert reason in run.stderr and json.loads(run.stdout)["error"]["kind"] == kind, run.stderr
+
+
 def test_pdf_string_round_trips_every_byte() -> None:
     """Literal strings carry any code: escaped bytes (backslash, parentheses, CR, which a reader
     would turn into LF) and all others as they are, as pikepdf parses them back."""
