@@ -91,7 +91,8 @@ def unexpected(exc: BaseException) -> str:
 ERROR_KINDS = {
     "missing": "the file is not there",
     "unreadable": "no permission, a read error, a folder or a device rather than a file",
-    "unsupported": "not an image or a PDF, or not the one the command reads; a page size PDF does not allow",
+    "unsupported": "not an image or a PDF, or not the one the command reads; a page size PDF does not allow; "
+    "a PDF whose encryption qpdf cannot read; an image PDF/A cannot hold (--pdfa)",
     "corrupt": "truncated, damaged or empty",
     "too-large": "over the pixel limit (OCRCLI_MAX_PIXELS); a PDF of XMP over 64 MB or over 100,000 pages",
     "encrypted": "a PDF that needs its password, or the password given is wrong",
