@@ -21,6 +21,12 @@ from ocrcli.discover import Item
 from ocrcli.errors import counted, one_line_message
 from ocrcli.scan import Outcome
 
+BAR_WIDTH = 15
+# What the progress line needs beside the file name: "OCR", the bar, "40/120 docs, 345 pages, 1.23
+# pages/s 0:01:05 ETA 0:02:10" and room for larger counts.
+COUNTERS_WIDTH = 85
+MIN_NAME_WIDTH, MAX_NAME_WIDTH = 12, 40
+
 
 class ScanDisplay:
     """The scan's Reporter: progress while it runs (only on a terminal, and not with --quiet)."""
@@ -32,7 +38,7 @@ class ScanDisplay:
         self.pages_done = 0
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=BAR_WIDTH),
             MofNCompleteColumn(),
             TextColumn("docs, {task.fields[pages]} pages, {task.fields[rate]} pages/s"),
             TimeElapsedColumn(),
@@ -46,6 +52,15 @@ class ScanDisplay:
         )
         self.task = self.progress.add_task("OCR", total=documents, pages=0, rate="-", current="")
 
+    def _short(self, item: Item) -> str:
+        """The current file's name, cut from the left to what the line has room for beside the
+        counters (at 80 columns, none: a long name had the bar, the counts and the ETA cut)."""
+        width = min(self.console.width - COUNTERS_WIDTH, MAX_NAME_WIDTH)
+        if width < MIN_NAME_WIDTH:
+            return ""
+        name = one_line_message(str(item.path))
+        return name if len(name) <= width else "…" + name[-(width - 1) :]
+
     def __enter__(self) -> ScanDisplay:
         # Started only when shown: rich before 15 prints an empty line when a disabled Progress
         # stops, which put a blank line on stderr after an error or before the summary.
@@ -58,12 +73,12 @@ class ScanDisplay:
             self.progress.stop()
 
     def document_started(self, item: Item, pages: int) -> None:
-        self.progress.update(self.task, current=_short(item))
+        self.progress.update(self.task, current=self._short(item))
 
     def page_done(self, item: Item) -> None:
         self.pages_done += 1
         rate = self.pages_done / max(time.perf_counter() - self.started, 1e-9)
-        self.progress.update(self.task, pages=self.pages_done, rate=f"{rate:.2f}", current=_short(item))
+        self.progress.update(self.task, pages=self.pages_done, rate=f"{rate:.2f}", current=self._short(item))
 
     def document_finished(self, outcome: Outcome) -> None:
         self.progress.advance(self.task)
@@ -114,8 +129,3 @@ def _reason(error: str) -> str:
     """The reason without the file name: 'a.pdf: encrypted: ...' -> 'encrypted: ...'."""
     _, _, reason = error.partition(": ")
     return reason or error
-
-
-def _short(item: Item, width: int = 40) -> str:
-    name = one_line_message(str(item.path))
-    return name if len(name) <= width else "…" + name[-(width - 1) :]

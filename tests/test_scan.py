@@ -1721,6 +1721,27 @@ def test_a_display_not_shown_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> 
     assert out.getvalue() == ""
 
 
+def test_the_progress_line_keeps_its_counters_at_80_columns(tmp_path: Path) -> None:
+    """At 80 columns the current file's name (up to 40 characters) took the room of the bar, the
+    documents done and the ETA ("OCR   docs, 0 pages, - pages/s … ETA  …gz_main_11.jpg"). The name
+    now gets what is left beside the counters: none at 80 columns, some at 100, 40 at 130."""
+    from rich.console import Console
+
+    from ocrcli.progress import ScanDisplay
+
+    item = discover.Item(tmp_path / "db" / "100.tar_1705.04261.gz_main_11.jpg", "image", None, None)
+    for width, name_shown in ((80, ""), (100, "main_11.jpg"), (130, "100.tar_1705.04261.gz_main_11.jpg")):
+        out = io.StringIO()
+        console = Console(file=out, width=width, force_terminal=True, color_system=None)
+        display = ScanDisplay(console, 120, live=True, verbose=False)
+        display.progress.update(display.task, completed=40)
+        display.document_started(item, 1)
+        display.console.print(display.progress.make_tasks_table(display.progress.tasks))
+        line = out.getvalue().splitlines()[0]
+        assert "40/120 docs" in line and "ETA" in line and "━" in line, (width, line)
+        assert name_shown in line and (name_shown or ".jpg" not in line), (width, line)
+
+
 class _Reporter:
     def __init__(self) -> None:
         self.outcomes: list = []
