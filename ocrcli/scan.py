@@ -349,7 +349,7 @@ class Scan:
         a PDF with our text layer, an image's PDF that names this image (pdfgraft.mark_image_pdf),
         or an exact copy of this input (a PDF with nothing to OCR): replacing that loses nothing."""
         if item.sidecar and (reason := foreign_sidecar(item.sidecar)):
-            raise BadInputError(item.path, reason, "output")
+            raise BadInputError(item.path, f"{reason} (move it away, or scan with --no-sidecar)", "output")
         if not (item.pdf and item.pdf != item.path and item.pdf.exists()):
             return
         named = names_output(record, item.pdf)
@@ -357,7 +357,9 @@ class Scan:
         ours = named or pdfgraft.has_our_layer(item.pdf, password) or self._made_without_layer(item, sha256)
         if not ours:
             raise BadInputError(
-                item.path, f"{item.pdf} exists and was not made by ocrcli; leaving it", "output"
+                item.path,
+                f"{item.pdf} exists and was not made by ocrcli; leaving it (move it away to OCR)",
+                "output",
             )
         written = ((record or {}).get("output") or {}).get("sha256")
         if named and written and models.file_sha256(item.pdf) != written:
