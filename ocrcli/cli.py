@@ -315,6 +315,11 @@ def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
         return [output]
     if output.exists() and not output.is_dir():
         _usage_error(f"-o {output}: with several inputs, give a folder")
+    if not output.exists() and output.suffix.lower() in (".json", ".jsonl"):  # one file meant
+        _usage_error(
+            f"-o {output}: with several inputs -o is a folder, a JSON file each; "
+            f"for one file of them all: --json {output}"
+        )
     from ocrcli.discover import output_names
 
     names = [f"{name}.json" for name in output_names(files, by_folder=False)]

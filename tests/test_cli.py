@@ -824,6 +824,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),
         (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
         (["image", RECEIPT, RECEIPT, "-o", tmp_path / "j2"], 2, "is given twice"),  # "-o X ... -o X"
+        # made a folder named all.json
+        (["image", RECEIPT, PHOTOTEST, "-o", tmp_path / "all.json"], 2, "for one file of them all: --json"),
         (["image", RECEIPT, "--text", "--json", "-"], 2, "both write to stdout"),
         (["image", RECEIPT, "--sidecar", tmp_path / "x.json"], 2, "--sidecar goes with --pdf"),
         (["image", RECEIPT, "--pdfa"], 2, "--pdfa goes with --pdf"),
