@@ -1147,6 +1147,20 @@ def test_include_and_exclude_do_not_change_output_names(tmp_path: Path) -> None:
     assert Path(json.loads((out / "report.png.json").read_text())["source"]["path"]).name == "report.png"
 
 
+def test_a_scan_that_finds_nothing_says_so(tmp_path: Path) -> None:
+    """--include '*.PNG' over .png files (globs match case as it is) found nothing, and the scan
+    said only "0 documents", exit 0. It now says no images or PDFs were found, and why that may be
+    with --include; an empty folder is still no error."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    run = ocr("scan", folder)
+    assert run.returncode == 0 and f"{folder}: no images or PDFs found\n" in run.stderr, run.stderr
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    run = ocr("scan", folder, "--include", "*.PNG")
+    assert run.returncode == 0 and "no images or PDFs found matching --include" in run.stderr, run.stderr
+    assert not (tmp_path / "in-ocr").exists() or not any((tmp_path / "in-ocr").iterdir())
+
+
 def test_an_output_folder_that_cannot_be_made_stops_before_any_work(tmp_path: Path) -> None:
     """A read-only output folder (or one under a file) was found out only when each document,
     OCRed, was written: every one failed with its own error about a temporary file."""
