@@ -990,14 +990,14 @@ def test_a_link_another_user_left_at_an_output_is_not_written_through(tmp_path):
     shared.mkdir()
     shared.chmod(0o1777)
     victim = tmp_path / "victim"
-    victim.write_text("root's own\n")
+    victim.write_text('{"root": "own"}\n')  # JSON: an output may replace it (see _other_content)
     for name, target in [("stream.jsonl", victim), ("out.json", Path("/dev/null"))]:
         (shared / name).symlink_to(target)
         os.lchown(shared / name, 65534, 65534)
     result = ocr("image", PHOTOTEST, "--json", shared / "stream.jsonl")
     assert result.returncode == 5, result.stderr
     assert "made by another user" in result.stderr
-    assert victim.read_text() == "root's own\n"
+    assert victim.read_text() == '{"root": "own"}\n'
     result = ocr("image", PHOTOTEST, "-o", shared / "out.json")
     assert result.returncode == 5 and "made by another user" in result.stderr, result.stderr
     os.lchown(shared / "stream.jsonl", 0, 0)  # ours: followed, as before
