@@ -80,6 +80,8 @@ def load_manifest(models_dir: str | os.PathLike | None = None) -> Manifest:
         manifest_path = Path(models_dir) / "manifest.json"
         if blocked := unsearchable(manifest_path):  # is_dir() raised PermissionError: a traceback
             raise ModelError(f"{folder}: {blocked} is a folder that cannot be searched")
+        if Path(models_dir).exists() and not Path(models_dir).is_dir():
+            raise ModelError(f"{folder}: a file, not a models folder (one holding a manifest.json)")
         if not Path(models_dir).is_dir():
             raise ModelError(f"{folder}: no such models folder")
         if not manifest_path.is_file():

@@ -136,6 +136,10 @@ def test_models_folder_that_does_not_exist_says_so_and_where_it_was_set(tmp_path
     result = ocr("image", PHOTOTEST, env={**os.environ, "OCRCLI_MODELS": str(tmp_path / "nowhere")})
     assert result.returncode == 4
     assert result.stderr == f"ocr: error: {tmp_path / 'nowhere'} ($OCRCLI_MODELS): no such models folder\n"
+    result = ocr("image", PHOTOTEST, "--models", PHOTOTEST)  # said "no such models folder" (a file is there)
+    assert result.returncode == 4
+    not_a_folder = "a file, not a models folder (one holding a manifest.json)"
+    assert result.stderr == f"ocr: error: {PHOTOTEST}: {not_a_folder}\n"
 
 
 def test_the_default_manifest_holds_together() -> None:
