@@ -230,7 +230,8 @@ def image(
         _usage_error("--pdfa goes with --pdf (it makes the PDF PDF/A)")
     files = _input_files(given)  # standard input ("-") is read only once the options are right
     if pdf is not None:
-        _refuse_bad_outputs(files, [("--pdf", pdf), ("--sidecar", sidecar), ("--json", _json_file(json_out))])
+        outputs = [("--pdf", pdf), ("--sidecar" if sidecar_given else "the sidecar", sidecar)]
+        _refuse_bad_outputs(files, [*outputs, ("--json", _json_file(json_out))])
         _refuse_closed_stdout(json_out, text)
         engine = _load_engine(tier, models_dir, threads, cjk)
         from ocrcli.searchable import images_to_pdf
@@ -590,7 +591,11 @@ def pdf_command(
     sidecar = _sidecar_path(dest, sidecar)
     _refuse_bad_outputs(
         [source],
-        [("-o", None if in_place else output), ("--sidecar", sidecar), ("--json", _json_file(json_out))],
+        [
+            ("-o", None if in_place else output),
+            ("--sidecar" if sidecar_given else "the sidecar", sidecar),
+            ("--json", _json_file(json_out)),
+        ],
         pdf_options=("-o",),
     )
     _refuse_closed_stdout(json_out, text)

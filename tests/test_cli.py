@@ -829,6 +829,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["image", RECEIPT, "--text", "--json", "-"], 2, "both write to stdout"),
         (["image", RECEIPT, "--sidecar", tmp_path / "x.json"], 2, "--sidecar goes with --pdf"),
         (["image", RECEIPT, "--pdfa"], 2, "--pdfa goes with --pdf"),
+        # said "--sidecar out.json is also where...", no --sidecar given
+        (["pdf", SMALL_PDF, "-o", tmp_path / "out.json"], 2, "the sidecar "),
         # OCRmyPDF's order: click's "Got unexpected extra argument" in a 4-line block
         (["pdf", SMALL_PDF, tmp_path / "out.pdf"], 2, f"give the output with -o (ocr pdf {SMALL_PDF} -o "),
         (["scan", scans, "--no-pdf", "--pdfa"], 2, "--pdfa makes the images' PDFs PDF/A"),
