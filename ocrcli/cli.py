@@ -1007,9 +1007,6 @@ def scan_command(
             f"{out_dir}: {errors.counted(left_out, 'document')} there not scanned: it is the output folder"
         )
     items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, found.named_among)
-    if not items and not unreadable and not quiet:  # --include '*.PNG' on .png files said only "0 documents"
-        chosen = " matching --include/--exclude (globs match names as they are, case too)"
-        report(f"{input_dir}: no images or PDFs found{chosen if include or exclude else ''}")
     if (json_file := _json_file(json_out)) is not None:
         _refuse_bad_outputs(files, [("--json", json_file)])
         planned = {os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None}
@@ -1025,6 +1022,9 @@ def scan_command(
         in_place=in_place,
         page_timeout=page_timeout or None,  # 0: no limit
     )
+    if not items and not unreadable and not quiet:  # --include '*.PNG' on .png files said only "0 documents"
+        chosen = " matching --include/--exclude (globs match names as they are, case too)"
+        report(f"{input_dir}: no images or PDFs found{chosen if include or exclude else ''}")
     if not quiet:
         where = "in place" if in_place else f"into {out_dir}"
         documents, workers = errors.counted(len(items), "document"), errors.counted(options.jobs, "worker")
