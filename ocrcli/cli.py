@@ -437,24 +437,13 @@ def _refuse_bad_outputs(
         _refuse_unwritable_folder(option, path)
 
 
-# The start of the files an output must not replace, by what they are (a user's mistake: an
-# input read as the value of --json, --pdf or -o, as in `ocr image --json a.jpg b.jpg`)
-_MAGIC = {
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"II*\x00": "a TIFF image",
-    b"MM\x00*": "a TIFF image",
-    b"GIF8": "a GIF image",
-    b"BM": "a BMP image",
-    b"RIFF": "a RIFF file (WebP?)",
-    b"%PDF-": "a PDF",
-}
-
-
 def _other_content(path: Path, kind: str) -> str | None:
     """What the file at `path` holds if it is neither empty nor of `kind` ("PDF", "JSON"), in a
-    few words; None if an output of that kind may replace it (or it cannot be read: the write
-    then fails on its own)."""
+    few words ("a PNG file"); None if an output of that kind may replace it (or it cannot be read:
+    the write then fails on its own). A user's mistake it catches: an input read as the value of
+    --json, --pdf or -o, as in `ocr image --json a.jpg b.jpg`."""
+    from ocrcli.imageio import header_kind
+
     try:
         with open(path, "rb") as file:
             head = file.read(1024)
@@ -463,9 +452,8 @@ def _other_content(path: Path, kind: str) -> str | None:
     start = head.lstrip()
     if not start or (kind == "PDF" and b"%PDF-" in head) or (kind == "JSON" and start[:1] in (b"{", b"[")):
         return None
-    if head[4:8] in (b"ftyp",):  # ISO media: AVIF, HEIC
-        return "an image"
-    return next((what for magic, what in _MAGIC.items() if head.startswith(magic)), "some other file")
+    found = header_kind(path)
+    return f"a {found} file" if found else "some other file"
 
 
 def _is_stdout(path: Path) -> bool:

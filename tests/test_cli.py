@@ -776,13 +776,13 @@ def test_an_input_taken_for_an_options_value_is_not_replaced(tmp_path: Path) -> 
     shutil.copy(PHOTOTEST, second)
     before = {path: path.read_bytes() for path in (first, second)}
     mistakes = [
-        (["image", "--pdf", first, second], "--pdf", "a PNG image, not PDF"),
-        (["image", "--json", first, second], "--json", "a PNG image, not JSON"),
-        (["image", "-o", first, second], "-o", "a PNG image, not JSON"),
-        (["image", second, "--sidecar", first, "--pdf", tmp_path / "o.pdf"], "--sidecar", "a PNG image"),
-        (["image", first, "--pdf", second], "--pdf", "a TIFF image, not PDF"),
-        (["pdf", SMALL_PDF, "-o", first], "-o", "a PNG image, not PDF"),
-        (["scan", tmp_path / "scans", "--json", first], "--json", "a PNG image, not JSON"),
+        (["image", "--pdf", first, second], "--pdf", "a PNG file, not PDF"),
+        (["image", "--json", first, second], "--json", "a PNG file, not JSON"),
+        (["image", "-o", first, second], "-o", "a PNG file, not JSON"),
+        (["image", second, "--sidecar", first, "--pdf", tmp_path / "o.pdf"], "--sidecar", "a PNG file"),
+        (["image", first, "--pdf", second], "--pdf", "a TIFF file, not PDF"),
+        (["pdf", SMALL_PDF, "-o", first], "-o", "a PNG file, not PDF"),
+        (["scan", tmp_path / "scans", "--json", first], "--json", "a PNG file, not JSON"),
     ]
     (tmp_path / "scans").mkdir()
     for args, option, held in mistakes:
