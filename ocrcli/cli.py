@@ -449,7 +449,7 @@ def _other_content(path: Path, kind: str) -> str | None:
             head = file.read(1024)
     except OSError:
         return None
-    start = head.lstrip()
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()  # a UTF-8 byte order mark, as an editor may save
     if not start or (kind == "PDF" and b"%PDF-" in head) or (kind == "JSON" and start[:1] in (b"{", b"[")):
         return None
     found = header_kind(path)
