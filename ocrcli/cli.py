@@ -141,8 +141,9 @@ PdfaOption = Annotated[
     bool,
     typer.Option(
         "--pdfa",
-        help="Make the PDFs made from images PDF/A-2b, for archiving (an sRGB output intent and XMP "
-        "metadata; a CMYK image is refused); a PDF input keeps its own form.",
+        help="Make each PDF made from images PDF/A-2b, for archiving (an sRGB output intent and XMP "
+        "metadata; a CMYK image with no ICC profile of its own is refused). ocr scan: a PDF input keeps "
+        "its own form.",
     ),
 ]
 ModelsOption = Annotated[
