@@ -317,7 +317,9 @@ def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
         return [output]
     if output.exists() and not output.is_dir():
         _usage_error(f"-o {output}: with several inputs, give a folder")
-    if not output.exists() and output.suffix.lower() in (".json", ".jsonl"):  # one file meant
+    # One file meant, unless a slash says a folder (-o results.json/)
+    one_file = output.suffix.lower() in (".json", ".jsonl") and not given.endswith(("/", os.sep))
+    if one_file and not output.exists():
         _usage_error(
             f"-o {output}: with several inputs -o is a folder, a JSON file each; "
             f"for one file of them all: --json {output}"

@@ -888,6 +888,18 @@ def test_one_input_with_o_ending_in_a_slash_writes_into_that_folder(tmp_path):
     assert json.loads((tmp_path / "out" / "receipt.json").read_text())["pages"]
 
 
+def test_o_ending_in_a_slash_is_a_folder_whatever_its_name(tmp_path):
+    """-o naming a new *.json with several inputs is refused (it made a folder where one file was
+    meant, a6a463e), but `-o results.json/` says it is a folder: it was refused too, with one
+    input "with several inputs -o is a folder", though README has OUT ending in / a folder."""
+    for inputs in ([RECEIPT], [RECEIPT, PHOTOTEST]):
+        shutil.rmtree(tmp_path / "results.json", ignore_errors=True)
+        result = ocr("image", *inputs, "-o", f"{tmp_path}/results.json/")
+        assert result.returncode == 0, result.stderr
+        written = sorted(p.name for p in (tmp_path / "results.json").iterdir())
+        assert written == sorted(f"{path.stem}.json" for path in inputs)
+
+
 def test_inputs_sharing_a_stem_each_get_their_json(tmp_path):
     (tmp_path / "x.jpg").write_bytes(RECEIPT.read_bytes())
     Image.open(RECEIPT).save(tmp_path / "x.png")
