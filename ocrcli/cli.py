@@ -433,9 +433,11 @@ def _refuse_bad_outputs(
             continue  # /dev/null, a named pipe: written into (see safewrite.write_output)
         kind = "PDF" if option in pdf_options else "JSON"
         if held := _other_content(path, kind):
+            # Most likely an input taken for the option's value: "remove the file" told to delete a scan
             _usage_error(
-                f"{option} {path}: the file there is {held}, not {kind}: {option} takes the path to write "
-                f"the {kind} to (remove the file to have it replaced)"
+                f"{option} {path}: the file there is {held}, not {kind} (an input taken for {option}'s "
+                f"value?): give {option} the path to write the {kind} to, or move the file away to have "
+                "it replaced"
             )
         _refuse_unwritable_folder(option, path)
 

@@ -789,6 +789,9 @@ def test_an_input_taken_for_an_options_value_is_not_replaced(tmp_path: Path) -> 
         run = ocr(*args)
         assert (run.returncode, len(run.stderr.splitlines())) == (2, 1), (args, run.stderr)
         assert f"{option} " in run.stderr and held in run.stderr, (args, run.stderr)
+        # Not "remove the file to have it replaced": the file is most likely an input (a scan)
+        assert f"an input taken for {option}'s value?" in run.stderr, run.stderr
+        assert "move the file away to have it replaced" in run.stderr and "remove" not in run.stderr
         assert {path: path.read_bytes() for path in before} == before, args
     assert not (tmp_path / "o.pdf").exists()
     out, json_out = tmp_path / "out.pdf", tmp_path / "out.jsonl"
