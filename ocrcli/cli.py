@@ -1017,7 +1017,9 @@ def scan_command(
     )
     if not items and not unreadable and not quiet:  # --include '*.PNG' on .png files said only "0 documents"
         chosen = " matching --include/--exclude (globs match names as they are, case too)"
-        report(f"{input_dir}: no images or PDFs found{chosen if include or exclude else ''}")
+        if outputs:  # a folder of ocrcli's outputs: PDFs there are, skipped
+            chosen = f" but ocrcli's outputs ({errors.counted(len(outputs), 'PDF')}, not read as inputs)"
+        report(f"{input_dir}: no images or PDFs found{chosen if include or exclude or outputs else ''}")
     if not quiet:
         where = "in place" if in_place else f"into {out_dir}"
         documents, workers = errors.counted(len(items), "document"), errors.counted(options.jobs, "worker")

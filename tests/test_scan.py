@@ -1159,6 +1159,13 @@ def test_a_scan_that_finds_nothing_says_so(tmp_path: Path) -> None:
     run = ocr("scan", folder, "--include", "*.PNG")
     assert run.returncode == 0 and "no images or PDFs found matching --include" in run.stderr, run.stderr
     assert not (tmp_path / "in-ocr").exists() or not any((tmp_path / "in-ocr").iterdir())
+    # A folder of ocrcli's outputs only (its PDFs are skipped): "no images or PDFs found" was false
+    run = ocr("scan", folder, "-o", tmp_path / "out", "-q")
+    assert run.returncode == 0 and (tmp_path / "out" / "a.pdf").exists(), run.stderr
+    run = ocr("scan", tmp_path / "out", "-o", tmp_path / "again")
+    assert run.returncode == 0, run.stderr
+    said = f"{tmp_path / 'out'}: no images or PDFs found but ocrcli's outputs (1 PDF, not read as inputs)"
+    assert f"ocr: {said}\n" in run.stderr, run.stderr
 
 
 def test_an_output_folder_that_cannot_be_made_stops_before_any_work(tmp_path: Path) -> None:
