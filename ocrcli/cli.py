@@ -7,6 +7,7 @@ import functools
 import io
 import json
 import os
+import shlex
 import signal
 import stat
 import sys
@@ -562,10 +563,10 @@ def pdf_command(
     from ocrcli.pool import EngineSpec
     from ocrcli.searchable import ocr_pdf, ocr_pdf_in_worker
 
-    if ctx.args:
+    if ctx.args:  # the command to type, quoted for a shell (a name with a space)
+        command = shlex.join(["ocr", "pdf", given, "-o", ctx.args[0]])
         _usage_error(
-            f"ocr pdf reads one PDF: give the output with -o (ocr pdf {given} -o {ctx.args[0]}); "
-            "a folder of PDFs: ocr scan"
+            f"ocr pdf reads one PDF: give the output with -o ({command}); a folder of PDFs: ocr scan"
         )
     output = _pdf_output("-o", output_given, json_out, text)
     sidecar = _file_option("--sidecar", sidecar_given)

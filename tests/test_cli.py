@@ -836,6 +836,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["pdf", SMALL_PDF, "-o", tmp_path / "out.json"], 2, "the sidecar "),
         # OCRmyPDF's order: click's "Got unexpected extra argument" in a 4-line block
         (["pdf", SMALL_PDF, tmp_path / "out.pdf"], 2, f"give the output with -o (ocr pdf {SMALL_PDF} -o "),
+        # the command to type, quoted as a shell needs it (it read: ocr pdf my scan.pdf -o my scan ocr.pdf)
+        (["pdf", "my scan.pdf", "my scan ocr.pdf"], 2, "(ocr pdf 'my scan.pdf' -o 'my scan ocr.pdf');"),
         (["scan", scans, "--no-pdf", "--pdfa"], 2, "--pdfa makes the images' PDFs PDF/A"),
         # -o was ignored with --pdf: no JSON file, exit 0
         (["image", RECEIPT, "--pdf", tmp_path / "p.pdf", "-o", tmp_path / "x.json"], 2, "-o goes without"),
