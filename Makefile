@@ -1,5 +1,5 @@
 # One command to set up and run on the bundled examples, one to run the tests.
-# Both create .venv and install the project into it from this repository's own files.
+# Both create .venv and install the project into it (its dependencies from PyPI, as pyproject.toml lists them).
 
 PYTHON ?= python3
 VENV := .venv
