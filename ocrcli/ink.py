@@ -13,14 +13,25 @@ from ocrcli import skew
 from ocrcli.geometry import scaled
 
 
-def ink_pixels(crop: np.ndarray) -> np.ndarray:
-    """Which pixels of a line crop are ink (far from the background, dark or light text)."""
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
-    counts = np.bincount(grey.ravel(), minlength=256)
-    background = int(np.searchsorted(np.cumsum(counts), grey.size / 2))  # the median grey
-    distance = cv2.absdiff(grey, np.full_like(grey, background))
-    contrast = max(30, int(0.4 * int(distance.max())))
-    return distance > contrast
+def ink_pixels(crop: np.ndarray, share: float = 0.4) -> np.ndarray:
+    """Which pixels of a line crop are ink (far from the background, dark or light text): farther
+    than `share` of the farthest, and than 30 grey levels."""
+    distance = _ink_distance(crop)
+    return distance > _contrast(distance, share)
+
+
+def _ink_distance(image: np.ndarray) -> np.ndarray:
+    """Each pixel's grey level's distance from the background's, the median grey."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    # np.bincount's counts, 4 times faster on a page (exact below 2**24 pixels a grey level).
+    counts = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    background = int(np.searchsorted(np.cumsum(counts), grey.size / 2))
+    return cv2.absdiff(grey, np.full_like(grey, background))
+
+
+def _contrast(distance: np.ndarray, share: float) -> int:
+    """The distance beyond which a pixel is ink: `share` of the farthest, and 30 or more."""
+    return max(30, int(share * int(distance.max())))
 
 
 def ink_contrast(crop: np.ndarray) -> float:
