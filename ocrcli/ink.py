@@ -12,12 +12,14 @@ import numpy as np
 from ocrcli import skew
 from ocrcli.geometry import scaled
 
+INK_SHARE = 0.4  # see ink_pixels
 
-def ink_pixels(crop: np.ndarray, share: float = 0.4) -> np.ndarray:
+
+def ink_pixels(crop: np.ndarray) -> np.ndarray:
     """Which pixels of a line crop are ink (far from the background, dark or light text): farther
-    than `share` of the farthest, and than 30 grey levels."""
+    than INK_SHARE of the farthest, and than 30 grey levels."""
     distance = _ink_distance(crop)
-    return distance > _contrast(distance, share)
+    return distance > _contrast(distance, INK_SHARE)
 
 
 def _ink_distance(image: np.ndarray) -> np.ndarray:
@@ -242,7 +244,7 @@ def wash_stamps(page: np.ndarray) -> Stamps | None:
 # RULE_THICKNESS of the median line's height thick, that touch text are painted out of the page.
 RULE_LENGTH, RULE_THICKNESS = 1.5, 0.2
 # A strike-through is crossed by letters along STRUCK or more of its length (a third on the ruled
-# pages; underlines, crossed by descenders only, 0-5 %). FAINT_INK: see ink_pixels.
+# pages; underlines, crossed by descenders only, 0-5 %). FAINT_INK: INK_SHARE for faint letters.
 STRUCK, FAINT_INK = 0.15, 0.2
 
 
@@ -256,7 +258,7 @@ def without_rules(image: np.ndarray, quads: np.ndarray) -> np.ndarray | None:
     median = float(np.median(heights))
     length, thickness = max(2, round(RULE_LENGTH * median)), max(1, round(RULE_THICKNESS * median))
     distance = _ink_distance(image)
-    ink = (distance > _contrast(distance, 0.4)).view(np.uint8)
+    ink = (distance > _contrast(distance, INK_SHARE)).view(np.uint8)  # as ink_pixels has it
     runs = _opened(ink, 1, length)
     runs = cv2.subtract(runs, _opened(runs, thickness + 1, 1))  # less the parts too thick for a rule
     if not cv2.countNonZero(runs):

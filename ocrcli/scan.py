@@ -277,8 +277,9 @@ class Scan:
             return None
         earlier = earlier_pages(previous, sha256, item.sidecar) if item.sidecar else {}
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity, hashed, earlier)
-        beyond = past_the_end(item.path, self.options.pdf_options.pages, page_count)
-        if item.kind == "pdf" and beyond:
+        if item.kind == "pdf" and (
+            beyond := past_the_end(item.path, self.options.pdf_options.pages, page_count)
+        ):
             doc.notes.append(beyond)
         self.open[item.path] = doc
         self.reporter.document_started(item, page_count)
