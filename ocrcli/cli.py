@@ -571,8 +571,11 @@ def pdf_command(
     output = _pdf_output("-o", output_given, json_out, text)
     sidecar = _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
-    if (output is None) == (not in_place):
-        _usage_error("give either -o OUTPUT.pdf or --in-place")
+    if output is not None and in_place:
+        _usage_error("give either -o OUTPUT.pdf or --in-place, not both")
+    reading_only = output is None and not in_place  # the JSON or text alone: no PDF is written
+    if reading_only:
+        _refuse_pdf_options_when_reading(json_out, text, sidecar_given, rotate_pages)
     if in_place and given == "-":
         _usage_error("--in-place replaces a file: give the PDF's path, not - (standard input)")
     _refuse_text_with_json_on_stdout(text, json_out)
@@ -582,7 +585,7 @@ def pdf_command(
     dest = source if in_place else output
     if in_place:  # replaced through a new file beside it
         _refuse_unwritable_folder("--in-place", source)
-    sidecar = _sidecar_path(dest, sidecar)
+    sidecar = None if dest is None else _sidecar_path(dest, sidecar)
     _refuse_bad_outputs(
         [source],
         [
@@ -609,6 +612,19 @@ def pdf_command(
         text,
         options.pages,
     )
+
+
+def _refuse_pdf_options_when_reading(
+    json_out: str | None, text: bool, sidecar_given: str | None, rotate_pages: bool
+) -> None:
+    """`ocr pdf` with neither -o nor --in-place only reads the PDF, for --json or --text: refuse
+    (exit 2) such a run that asks for neither, or for what only a new PDF has."""
+    if json_out is None and not text:
+        _usage_error("give -o OUTPUT.pdf or --in-place (to only read the PDF: --json - or --text)")
+    if sidecar_given is not None:
+        _usage_error("--sidecar is the new PDF's JSON: give -o or --in-place, or --json FILE alone")
+    if rotate_pages:
+        _usage_error("--rotate-pages turns the new PDF's pages: it goes with -o or --in-place")
 
 
 def _pdf_options(
@@ -643,15 +659,16 @@ def _pdf_options(
 def _write_pdf(
     make: Callable[[], Document],
     given: list[str],
-    pdf: Path,
+    pdf: Path | None,
     sidecar: Path | None,
     json_out: str | None,
     text: bool,
     pages: PageSelection | None = None,
 ) -> None:
-    """Run `make` (which writes the PDF from the inputs `given` and returns the document), then
-    write the sidecar. A failure is one line on stderr and, with --json, a record in the stream."""
-    from ocrcli.safewrite import interrupts_until_written
+    """Run `make` (which writes the PDF from the inputs `given`, unless `pdf` is None, and returns
+    the document), then write the sidecar. A failure is one line on stderr and, with --json, a
+    record in the stream."""
+    from ocrcli.safewrite import WriteGuard, interrupts_until_written
 
     def late() -> None:
         if stdstreams.is_stdout_pdf(pdf):
@@ -659,7 +676,7 @@ def _write_pdf(
         else:
             report(f"{pdf} is already written; finishing its sidecar")
 
-    with interrupts_until_written(pdf, late) as guard:
+    with interrupts_until_written(pdf, late) if pdf else contextlib.nullcontext(WriteGuard()) as guard:
         try:
             document = make()
         except (OcrError, MemoryError) as exc:  # out of memory is the input's, as in ocr image and scan
@@ -685,15 +702,16 @@ def _write_pdf(
 
 def _finish_pdf(
     document: Document,
-    pdf: Path,
+    pdf: Path | None,
     sidecar: Path | None,
     json_out: str | None,
     text: bool,
     pages: PageSelection | None = None,
 ) -> None:
-    """Report skipped pages, write the sidecar and the output. A page not OCRed this time keeps
-    its entry from the sidecar there, if that describes exactly this input (see
-    discover.earlier_pages): OCRed in place page by page, the sidecar still has every page."""
+    """Report skipped pages, write the sidecar and the output (`pdf`, None when the PDF was only
+    read). A page not OCRed this time keeps its entry from the sidecar there, if that describes
+    exactly this input (see discover.earlier_pages): OCRed in place page by page, the sidecar
+    still has every page."""
     from ocrcli.discover import earlier_pages, page_entry, read_sidecar
     from ocrcli.models import file_sha256
     from ocrcli.pdfpages import needs_password
@@ -709,6 +727,10 @@ def _finish_pdf(
     sha256 = document.source.get("sha256")
     earlier = earlier_pages(read_sidecar(sidecar, pages=False), sha256, sidecar) if sidecar else {}
     doc["pages"] = [page_entry(page, earlier) for page in document.pages]
+    inputs = stdstreams.made_from(document.source.get("paths") or [document.source["path"]])
+    if pdf is None:  # only read: the JSON is as private as the input
+        _emit_read_pdf(doc, json_out, text, inputs, needs_password(inputs[0]))
+        return
     to_stdout = stdstreams.is_stdout_pdf(pdf)
     doc["output"] = {"pdf": stdstreams.STDIO if to_stdout else str(pdf)}
     with contextlib.suppress(OSError):  # gone or unreadable since: the record lacks its hash
@@ -716,7 +738,6 @@ def _finish_pdf(
     if to_stdout:
         with _write_errors():
             stdstreams.send_to_stdout(pdf)
-    inputs = stdstreams.made_from(document.source.get("paths") or [document.source["path"]])
     private = needs_password(pdf)  # as the input does: the JSON holds its text in the clear
     if sidecar is not None:
         try:
@@ -724,7 +745,14 @@ def _finish_pdf(
         except OcrError as exc:
             report(f"error: {pdf} is written, but not its sidecar: {exc}")
             raise typer.Exit(exc.exit_code) from None
-    with _output_stream(json_out, inputs, private) as stream:  # every page in the sidecar, earlier ones too
+    _emit_read_pdf(doc, json_out, text, inputs, private)  # every page in the sidecar, earlier ones too
+
+
+def _emit_read_pdf(
+    doc: dict[str, Any], json_out: str | None, text: bool, inputs: list[Path], private: bool
+) -> None:
+    """The document of a PDF to --json and as --text."""
+    with _output_stream(json_out, inputs, private) as stream:
         _emit(doc, [Page.from_dict(entry).text for entry in doc["pages"]], stream, None, text)
 
 

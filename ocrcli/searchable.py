@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -126,8 +126,9 @@ class PageReading:
     min_page_confidence: float = 0.0
 
 
-def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None = None) -> Document:
-    """OCR `source` and write the searchable PDF to `dest` (which may be `source` itself)."""
+def ocr_pdf(engine: Engine, source: Path, dest: Path | None, options: PdfOptions | None = None) -> Document:
+    """OCR `source` and write the searchable PDF to `dest` (which may be `source` itself; None
+    writes none)."""
     options = options or PdfOptions()
 
     def readings(opened: pdfpages.OpenPdf) -> Iterator[PageReading]:
@@ -138,7 +139,7 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path, options: PdfOptions | None
 
 
 def ocr_pdf_in_worker(
-    spec: EngineSpec, source: Path, dest: Path, options: PdfOptions, page_timeout: float
+    spec: EngineSpec, source: Path, dest: Path | None, options: PdfOptions, page_timeout: float
 ) -> Document:
     """ocr_pdf, each page rendered and OCRed in a worker process (ocr scan's pool, of one), which
     is stopped if a page takes over `page_timeout` seconds: the document then fails."""
@@ -162,24 +163,31 @@ def _ocr_pdf(
     readings: Callable[[pdfpages.OpenPdf], Iterator[PageReading]],
     model_names: dict[str, str],
     source: Path,
-    dest: Path,
+    dest: Path | None,
     options: PdfOptions,
 ) -> Document:
-    """OCR `source`, its pages read by `readings`, and write the searchable PDF to `dest`."""
+    """OCR `source`, its pages read by `readings`, and write the searchable PDF to `dest` (None:
+    only read it; every word read is kept, also those on the page's own text with --force)."""
     start = time.perf_counter()
     input_size(source, "a PDF")  # first: it says why a path is no file (and a pipe is not hashed)
     with reading_input(source):
         # Before it is opened: a version saved from here on is seen before the rename. Hashed after,
         # a version an editor saved as it was opened was taken for the one read, and replaced.
         sha256 = models.file_sha256(source)
+    if dest is None:  # nothing is rewritten, so a signature does not matter
+        options = replace(options, invalidate_signatures=True)
     opened = open_for_ocr(source, options)  # it says why a file is no readable PDF
     try:
         count = len(opened.pdf.pages)
         refuse_unselected(source, options.pages, count)
-        with rewrite_errors(source):
-            grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
-            pages = [grafter.add(index, reading) for index, reading in enumerate(readings(opened))]
-            grafter.save(dest, source, options.password, sha256)
+        if dest is None:
+            pages = [reading.page for reading in readings(opened)]
+            models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
+        else:
+            with rewrite_errors(source):
+                grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
+                pages = [grafter.add(index, reading) for index, reading in enumerate(readings(opened))]
+                grafter.save(dest, source, options.password, sha256)
     finally:
         opened.close()
     origin = {"path": str(source), "sha256": sha256}

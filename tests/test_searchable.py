@@ -23,7 +23,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA, OCR, ROOT, SCHEMA, helvetica, ocr, pdftotext, sha256
+from common import DATA, OCR, ROOT, SCHEMA, hashes, helvetica, ocr, pdftotext, sha256
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw
 
@@ -1324,6 +1324,39 @@ def test_signed_pdf_is_not_rewritten_unless_accepted(tmp_path: Path) -> None:
     assert run.returncode == 3 and "signed" in run.stderr and not out.exists()
     run = ocr("pdf", signed, "-o", out, "--invalidate-signatures")
     assert run.returncode == 0, run.stderr
+
+
+def test_pdf_without_output_is_only_read(tmp_path: Path) -> None:
+    """`ocr pdf IN --json -` or `--text` with neither -o nor --in-place prints what the PDF says
+    and writes nothing (so a signed PDF is read too); asked for nothing to print, or for what only
+    a new PDF has, it is refused before any work."""
+    signed = tmp_path / "signed.pdf"
+    with pikepdf.open(DATA / "pdfs" / "ocrmypdf_linn.pdf") as pdf:
+        field = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, T="S", V=pikepdf.Dictionary()))
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field], SigFlags=3)
+        pdf.save(signed)
+    before = hashes(tmp_path)
+    run = ocr("pdf", signed, "--json", "-")
+    assert run.returncode == 0, run.stderr
+    [line] = run.stdout.splitlines()
+    doc = json.loads(line)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["source"] == {"path": str(signed), "sha256": before["signed.pdf"]} and "output" not in doc
+    read = [w["text"] for p in doc["pages"] for ln in p["lines"] for w in ln["words"]]
+    assert len(read) > 300 and "LinnSequencer" in read
+    run = ocr("pdf", signed, "--text", "--pages", "1")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == read
+    assert hashes(tmp_path) == before  # nothing written beside it, the PDF untouched
+    for extra, refused in [
+        ((), "to only read the PDF: --json - or --text"),
+        (("--text", "--sidecar", tmp_path / "s.json"), "--sidecar is the new PDF's JSON"),
+        (("--json", "-", "--rotate-pages"), "--rotate-pages turns the new PDF's pages"),
+        (("-o", tmp_path / "out.pdf", "--in-place"), "not both"),
+    ]:
+        run = ocr("pdf", signed, *extra)
+        assert run.returncode == 2 and refused in run.stderr and not run.stdout
+    assert hashes(tmp_path) == before
 
 
 def test_pages_option_ocrs_only_those_pages(tmp_path: Path) -> None:
