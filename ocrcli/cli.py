@@ -20,6 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+try:  # typer 0.22 and later carry their own copy of click
+    from typer._click.exceptions import UsageError as ClickUsageError
+except ImportError:
+    from click.exceptions import UsageError as ClickUsageError
+
 from ocrcli import __version__, cpus, errors, models, stdstreams
 from ocrcli.document import Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
@@ -1221,7 +1226,16 @@ def main() -> None:
     stdstreams.messages_never_fail()
     if not {"--help", "--version"} & set(sys.argv[1:]):  # those need no folder
         _refuse_a_deleted_working_folder()
-    app()
+    try:
+        code = app(standalone_mode=False)  # a command's typer.Exit comes back as its code
+    except ClickUsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `ocr` alone: its help, as click shows it
+            exc.show()
+        else:  # one line, as every other error: click's own took four, with the usage
+            where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            report(f"error: {exc.format_message().rstrip('.')}{where}")
+        raise SystemExit(exc.exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 def _refuse_a_deleted_working_folder() -> None:

@@ -1690,3 +1690,31 @@ def test_models_and_links_in_a_folder_that_cannot_be_searched_are_one_line(tmp_p
     exit_code, lines = run_as_nobody(tmp_path, args, warm_up, "exit [024]")
     assert exit_code == (4 if "--models" in args or args[0] == "models" else 2)
     assert lines == [f"ocr: error: {told}"]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["pdf", "--bogus", "x.pdf"], r"No such option: --bogus \(see .+ pdf --help\)$"),
+        (["image"], r"Missing argument 'FILES' \(see .+ image --help\)$"),
+        (["scan", ".", "--jobs", "many"], r"'--jobs'.* \(see .+ scan --help\)$"),
+        (["nosuch"], r"No such command 'nosuch' \(see .+ --help\)$"),
+    ],
+)
+def test_bad_arguments_are_one_line(args: list[str], named: str) -> None:
+    """The parser's own refusals are one line on stderr, exit 2, like every other error: click's
+    took four (the usage, a hint, an empty line, the error)."""
+    run = ocr(*args)
+    assert run.returncode == 2 and not run.stdout
+    [line] = run.stderr.splitlines()
+    assert line.startswith("ocr: error: ") and re.search(named, line), line
+
+
+def test_help_and_version_still_print() -> None:
+    bare = ocr()
+    assert bare.returncode == 2 and bare.stderr.startswith("Usage: ")  # click's help, as before
+    assert "Commands:" in bare.stderr
+    version = ocr("--version")
+    assert version.returncode == 0 and version.stdout.startswith("ocrcli ")
+    helped = ocr("pdf", "--help")
+    assert helped.returncode == 0 and "--in-place" in helped.stdout and not helped.stderr
