@@ -131,15 +131,23 @@ PasswordOption = Annotated[
 InvalidateSignaturesOption = Annotated[
     bool, typer.Option("--invalidate-signatures", help="Rewrite signed PDFs, breaking their signatures.")
 ]
-RotatePagesOption = Annotated[
-    bool,
-    typer.Option(
-        "--rotate-pages",
-        help="Show each page whose text is turned (scanned upside down or sideways) upright: a PDF "
-        "page's /Rotate changes, an image's page is drawn upright; the JSON then describes the upright "
-        "page (ocr image: only with --pdf).",
-    ),
-]
+
+
+def _rotate_pages_option(how: str) -> Any:
+    """--rotate-pages, saying `how` a command's pages are turned."""
+    return Annotated[
+        bool,
+        typer.Option(
+            "--rotate-pages",
+            help="Show each page whose text is turned (scanned upside down or sideways) upright: "
+            f"{how}; the JSON then describes the upright page.",
+        ),
+    ]
+
+
+RotatePdfPages = _rotate_pages_option("its /Rotate changes")
+RotateImagePages = _rotate_pages_option("the image is drawn upright on its page (only with --pdf)")
+RotateScanPages = _rotate_pages_option("a PDF page's /Rotate changes, an image's page is drawn upright")
 # The longest --page-timeout (11.6 days), under the 24.8 days (2**31 ms) that waits take: one
 # longer ended in "unexpected OverflowError ... please report this"; 0 is no limit.
 MAX_PAGE_TIMEOUT = 1e6
@@ -214,7 +222,7 @@ def image(
         ),
     ] = None,
     sidecar_given: SidecarOption = None,
-    rotate_pages: RotatePagesOption = False,
+    rotate_pages: RotateImagePages = False,
     pdfa: PdfaOption = False,
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
@@ -542,7 +550,7 @@ def pdf_command(
     redo: RedoOption = False,
     password: PasswordOption = None,
     invalidate_signatures: InvalidateSignaturesOption = False,
-    rotate_pages: RotatePagesOption = False,
+    rotate_pages: RotatePdfPages = False,
     sidecar_given: SidecarOption = None,
     json_out: Annotated[
         str | None, typer.Option("--json", metavar="FILE", help="Also write the JSON to FILE or -.")
@@ -947,7 +955,7 @@ def scan_command(
     redo: RedoOption = False,
     password: PasswordOption = None,
     invalidate_signatures: InvalidateSignaturesOption = False,
-    rotate_pages: RotatePagesOption = False,
+    rotate_pages: RotateScanPages = False,
     pdfa: PdfaOption = False,
     json_out: Annotated[
         str | None,

@@ -1718,3 +1718,4 @@ def test_help_and_version_still_print() -> None:
     assert version.returncode == 0 and version.stdout.startswith("ocrcli ")
     helped = ocr("pdf", "--help")
     assert helped.returncode == 0 and "--in-place" in helped.stdout and not helped.stderr
+    assert "image" not in " ".join(helped.stdout.split()).split("--rotate-pages")[1].split("--sidecar")[0]
