@@ -33,7 +33,7 @@ from ocrcli.jsonlines import WholeLines, drop_partial_line
 if TYPE_CHECKING:
     from ocrcli.document import Document
     from ocrcli.pipeline import Engine
-    from ocrcli.searchable import PageSelection, PdfOptions
+    from ocrcli.searchable import PagesDone, PageSelection, PdfOptions
 
 T = TypeVar("T")
 
@@ -252,7 +252,9 @@ def image(
         from ocrcli.searchable import images_to_pdf
 
         _write_pdf(
-            lambda: _named_as_given(images_to_pdf(engine, files, pdf, rotate_pages, pdfa), given),
+            _shown_pages(
+                lambda progress: images_to_pdf(engine, files, pdf, rotate_pages, pdfa, progress), given
+            ),
             given,
             pdf,
             sidecar,
@@ -287,6 +289,19 @@ def image(
             report("interrupted")
             raise typer.Exit(errors.EXIT_INTERRUPTED) from None
     raise typer.Exit(exit_code)
+
+
+def _shown_pages(make: Callable[[PagesDone], Document], given: list[str]) -> Callable[[], Document]:
+    """`make` (which tells its progress through a document's pages), with that progress shown on
+    stderr while it runs if stderr is a terminal, and its document named as `given`."""
+    from ocrcli.progress import PageProgress
+
+    def run() -> Document:
+        with PageProgress(stderr, live=stderr.is_terminal) as progress:
+            document = make(progress)
+        return _named_as_given(document, given)
+
+    return run
 
 
 def _load_engine(tier: Tier, models_dir: Path | None, threads: int | None, cjk: bool) -> Engine:
@@ -617,7 +632,7 @@ def pdf_command(
         spec = EngineSpec(tier.value, str(models_dir) if models_dir else None, threads, cjk)
         make = functools.partial(ocr_pdf_in_worker, spec, page_timeout=page_timeout)
     _write_pdf(
-        lambda: _named_as_given(make(source, dest, options), [given]),
+        _shown_pages(lambda progress: make(source, dest, options, progress=progress), [given]),
         [given],
         dest,
         sidecar,

@@ -99,6 +99,40 @@ class ScanDisplay:
         self.console.print(one_line_message(message), markup=False, highlight=False, soft_wrap=True)
 
 
+class PageProgress:
+    """`ocr pdf`'s and `ocr image --pdf`'s progress through one document's pages, on stderr while it
+    runs (only on a terminal): a long scan of a book went minutes without a sign. Called with the
+    pages done and the document's count."""
+
+    def __init__(self, console: Console, live: bool):
+        self.progress = Progress(
+            TextColumn("[bold]OCR"),
+            BarColumn(bar_width=BAR_WIDTH),
+            MofNCompleteColumn(),
+            TextColumn("pages"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not live,
+            transient=True,
+            refresh_per_second=4,
+        )
+        self.task = self.progress.add_task("OCR", total=None)
+
+    def __enter__(self) -> PageProgress:
+        if not self.progress.disable:  # see ScanDisplay.__enter__
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.progress.disable:
+            self.progress.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+
 def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> Table:
     """Done, skipped and failed documents (with the reasons), pages, wall time and pages/s;
     `outputs`: PDFs left out as ocrcli's outputs for other files (discover.earlier_output)."""

@@ -126,7 +126,17 @@ class PageReading:
     min_page_confidence: float = 0.0
 
 
-def ocr_pdf(engine: Engine, source: Path, dest: Path | None, options: PdfOptions | None = None) -> Document:
+# Told the pages done and the document's page count, after each page (a progress display)
+PagesDone = Callable[[int, int], None]
+
+
+def ocr_pdf(
+    engine: Engine,
+    source: Path,
+    dest: Path | None,
+    options: PdfOptions | None = None,
+    progress: PagesDone | None = None,
+) -> Document:
     """OCR `source` and write the searchable PDF to `dest` (which may be `source` itself; None
     writes none)."""
     options = options or PdfOptions()
@@ -135,11 +145,16 @@ def ocr_pdf(engine: Engine, source: Path, dest: Path | None, options: PdfOptions
         for index in range(len(opened.pdf.pages)):
             yield read_pdf_page(engine, opened.render, index, options, source)
 
-    return _ocr_pdf(readings, engine.models.names(), source, dest, options)
+    return _ocr_pdf(readings, engine.models.names(), source, dest, options, progress)
 
 
 def ocr_pdf_in_worker(
-    spec: EngineSpec, source: Path, dest: Path | None, options: PdfOptions, page_timeout: float
+    spec: EngineSpec,
+    source: Path,
+    dest: Path | None,
+    options: PdfOptions,
+    page_timeout: float,
+    progress: PagesDone | None = None,
 ) -> Document:
     """ocr_pdf, each page rendered and OCRed in a worker process (ocr scan's pool, of one), which
     is stopped if a page takes over `page_timeout` seconds: the document then fails."""
@@ -156,7 +171,8 @@ def ocr_pdf_in_worker(
                     raise result  # it names the file and page; a timeout is exit 3, as in ocr scan
                 yield result
 
-    return _ocr_pdf(readings, models.select(spec.tier, spec.models_dir).names(), source, dest, options)
+    names = models.select(spec.tier, spec.models_dir).names()
+    return _ocr_pdf(readings, names, source, dest, options, progress)
 
 
 def _ocr_pdf(
@@ -165,6 +181,7 @@ def _ocr_pdf(
     source: Path,
     dest: Path | None,
     options: PdfOptions,
+    progress: PagesDone | None = None,
 ) -> Document:
     """OCR `source`, its pages read by `readings`, and write the searchable PDF to `dest` (None:
     only read it; every word read is kept, also those on the page's own text with --force)."""
@@ -180,18 +197,31 @@ def _ocr_pdf(
     try:
         count = len(opened.pdf.pages)
         refuse_unselected(source, options.pages, count)
+        counted_readings = _counted(readings(opened), count, progress)
         if dest is None:
-            pages = [reading.page for reading in readings(opened)]
+            pages = [reading.page for reading in counted_readings]
             models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
         else:
             with rewrite_errors(source):
                 grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
-                pages = [grafter.add(index, reading) for index, reading in enumerate(readings(opened))]
+                pages = [grafter.add(index, reading) for index, reading in enumerate(counted_readings)]
                 grafter.save(dest, source, options.password, sha256)
     finally:
         opened.close()
     origin = {"path": str(source), "sha256": sha256}
     return Document(origin, pages, model_names, {"total": time.perf_counter() - start})
+
+
+def _counted(
+    readings: Iterator[PageReading], count: int, progress: PagesDone | None
+) -> Iterator[PageReading]:
+    """The readings, `progress` told of each as it comes (and of the count before the first)."""
+    if progress is not None:
+        progress(0, count)
+    for done, reading in enumerate(readings, 1):
+        if progress is not None:
+            progress(done, count)
+        yield reading
 
 
 def refuse_unselected(source: Path, pages: PageSelection | None, count: int) -> None:
@@ -208,7 +238,12 @@ def past_the_end(source: str | Path, pages: PageSelection | None, count: int) ->
 
 
 def images_to_pdf(
-    engine: Engine, sources: list[Path], dest: Path, rotate_pages: bool = False, pdfa: bool = False
+    engine: Engine,
+    sources: list[Path],
+    dest: Path,
+    rotate_pages: bool = False,
+    pdfa: bool = False,
+    progress: PagesDone | None = None,
 ) -> Document:
     """Wrap the images (every frame of a multi-page TIFF) in one searchable PDF, a page per frame
     at the size its resolution gives; image data is embedded losslessly by img2pdf. PDF/A-2b with
@@ -218,6 +253,9 @@ def images_to_pdf(
     digests = [models.input_sha256(source) for source in sources]
     grafter = PdfGrafter(images_pdf(sources, pdfa), from_images=True, rotate_pages=rotate_pages)
     pages: list[Page] = []
+    total = len(grafter.pdf.pages)
+    if progress is not None:
+        progress(0, total)
     for index, source in enumerate(sources):
         for number, frame in enumerate(iter_pages(source), 1):
             if len(pages) >= len(grafter.pdf.pages):
@@ -227,6 +265,8 @@ def images_to_pdf(
             if len(sources) > 1:  # which image it is (source.paths), which of its frames
                 page.image = index, number
             pages.append(grafter.add(len(pages), PageReading(page)))
+            if progress is not None:
+                progress(len(pages), total)
     if len(pages) != len(grafter.pdf.pages):
         _unchanged(sources, digests)  # frames gone meanwhile: it changed
         raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")

@@ -3,6 +3,7 @@ and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -1357,6 +1358,38 @@ def test_pdf_without_output_is_only_read(tmp_path: Path) -> None:
         run = ocr("pdf", signed, *extra)
         assert run.returncode == 2 and refused in run.stderr and not run.stdout
     assert hashes(tmp_path) == before
+
+
+def test_progress_through_the_pages_on_a_terminal(tmp_path: Path) -> None:
+    """stderr on a terminal (a pty) shows the pages done of the document's; stdout, a pipe, gets
+    the JSON alone."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [
+            *OCR,
+            "pdf",
+            DATA / "pdfs" / "pdfjs_hello_world_rotated.pdf",
+            "-o",
+            tmp_path / "out.pdf",
+            "--json",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(terminal)
+    shown = b""
+    with contextlib.suppress(OSError):  # the pty closes when the process exits
+        while chunk := os.read(controller, 65536):
+            shown += chunk
+    stdout = process.stdout.read().decode()
+    assert process.wait(timeout=300) == 0
+    os.close(controller)
+    assert re.search(r"5/5\S* pages", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace")))
+    assert len(json.loads(stdout)["pages"]) == 5 and "\x1b[" not in stdout
 
 
 def test_pages_option_ocrs_only_those_pages(tmp_path: Path) -> None:
