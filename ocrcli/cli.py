@@ -269,10 +269,18 @@ def image(
     _refuse_closed_stdout(json_out, text)
     engine = _load_engine(tier, models_dir, threads, cjk)
     exit_code, printed = errors.EXIT_OK, False
-    with _output_stream(json_out, files) as stream:
+    from ocrcli.progress import CountProgress
+
+    # Not over results printed to the same terminal as they come
+    on_terminal = (json_out == "-" or text) and sys.stdout.isatty()
+    shown = CountProgress(
+        stderr, live=stderr.is_terminal and len(files) > 1 and not on_terminal, unit="files"
+    )
+    with _output_stream(json_out, files) as stream, shown:
         try:
             with _interrupt_once():
-                for name, file, target in zip(given, files, targets, strict=True):
+                shown(0, len(files))
+                for done, (name, file, target) in enumerate(zip(given, files, targets, strict=True), 1):
                     try:
                         # The file as given (so messages name it so), or standard input's copy
                         read = file if name == stdstreams.STDIO else name
@@ -285,6 +293,7 @@ def image(
                         doc, page_texts = record_without_pages(name, error=failure.record()), []
                     _emit(doc, page_texts, stream, target, text, file, after_pages=printed)
                     printed = printed or bool(page_texts)
+                    shown(done, len(files))
         except KeyboardInterrupt:
             report("interrupted")
             raise typer.Exit(errors.EXIT_INTERRUPTED) from None
@@ -294,10 +303,10 @@ def image(
 def _shown_pages(make: Callable[[PagesDone], Document], given: list[str]) -> Callable[[], Document]:
     """`make` (which tells its progress through a document's pages), with that progress shown on
     stderr while it runs if stderr is a terminal, and its document named as `given`."""
-    from ocrcli.progress import PageProgress
+    from ocrcli.progress import CountProgress
 
     def run() -> Document:
-        with PageProgress(stderr, live=stderr.is_terminal) as progress:
+        with CountProgress(stderr, live=stderr.is_terminal) as progress:
             document = make(progress)
         return _named_as_given(document, given)
 

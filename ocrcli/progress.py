@@ -99,17 +99,17 @@ class ScanDisplay:
         self.console.print(one_line_message(message), markup=False, highlight=False, soft_wrap=True)
 
 
-class PageProgress:
-    """`ocr pdf`'s and `ocr image --pdf`'s progress through one document's pages, on stderr while it
-    runs (only on a terminal): a long scan of a book went minutes without a sign. Called with the
-    pages done and the document's count."""
+class CountProgress:
+    """Progress through a count of `unit` (`ocr pdf`'s and `ocr image --pdf`'s pages, `ocr image`'s
+    files) on stderr while it runs (only on a terminal): a long scan of a book went minutes without
+    a sign. Called with the number done and the count."""
 
-    def __init__(self, console: Console, live: bool):
+    def __init__(self, console: Console, live: bool, unit: str = "pages"):
         self.progress = Progress(
             TextColumn("[bold]OCR"),
             BarColumn(bar_width=BAR_WIDTH),
             MofNCompleteColumn(),
-            TextColumn("pages"),
+            TextColumn(unit),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -117,10 +117,13 @@ class PageProgress:
             disable=not live,
             transient=True,
             refresh_per_second=4,
+            # rich sends what is written to sys.stdout meanwhile to its console, stderr: `ocr image
+            # A B --text` printed its text there
+            redirect_stdout=False,
         )
         self.task = self.progress.add_task("OCR", total=None)
 
-    def __enter__(self) -> PageProgress:
+    def __enter__(self) -> CountProgress:
         if not self.progress.disable:  # see ScanDisplay.__enter__
             self.progress.start()
         return self

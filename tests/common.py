@@ -4,9 +4,12 @@ write)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import pty
+import re
 import struct
 import subprocess
 import sys
@@ -140,3 +143,24 @@ def uncompressed_tiff(
     header = (b"MM\0*" if big_endian else b"II*\0") + struct.pack(order + "IH", 8, len(fields))
     path.write_bytes(header + ifd + bytes(4) + beyond + data)
     return path
+
+
+def ocr_on_a_terminal(*args: object, columns: int = 100) -> tuple[int, str, str]:
+    """`ocr ARGS...` with stderr on a terminal (a pty) and stdout a pipe: its exit code, stdout,
+    and what the terminal was sent, terminal codes left out."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*OCR, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "COLUMNS": str(columns), "TERM": "xterm"},
+    )
+    os.close(terminal)
+    shown = b""
+    with contextlib.suppress(OSError):  # the pty closes when the process exits
+        while chunk := os.read(controller, 65536):
+            shown += chunk
+    stdout = process.stdout.read().decode()
+    code = process.wait(timeout=600)
+    os.close(controller)
+    return code, stdout, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))

@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 import pikepdf
 import pytest
-from common import DATA, OCR, ROOT, SCHEMA, ocr, pdftotext, raised_as_another_user
+from common import DATA, OCR, ROOT, SCHEMA, TESS, ocr, ocr_on_a_terminal, pdftotext, raised_as_another_user
 from PIL import Image
 
 import ocrcli
@@ -1719,3 +1719,12 @@ def test_help_and_version_still_print() -> None:
     helped = ocr("pdf", "--help")
     assert helped.returncode == 0 and "--in-place" in helped.stdout and not helped.stderr
     assert "image" not in " ".join(helped.stdout.split()).split("--rotate-pages")[1].split("--sidecar")[0]
+
+
+def test_image_progress_through_the_files_keeps_results_on_stdout() -> None:
+    """Several images show the files done on stderr's terminal; the text printed meanwhile still
+    goes to stdout (rich sent it to stderr, its console, while it showed progress)."""
+    images = [TESS / "phototest.tif", TESS / "eurotext.tif"]
+    code, stdout, screen = ocr_on_a_terminal("image", *images, "--text")
+    assert code == 0 and re.search(r"2/2\S* files", screen), screen
+    assert "quick brown dog" in stdout and "Fuchs" in stdout and "quick brown" not in screen

@@ -25,7 +25,7 @@ import img2pdf
 import jsonschema
 import pikepdf
 import pytest
-from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, pdftotext, raised_as_another_user
+from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, ocr_on_a_terminal, pdftotext, raised_as_another_user
 from PIL import Image
 
 from ocrcli import cpus, discover, errors, models
@@ -678,35 +678,16 @@ def test_discovery_skips_hidden_and_output_folders_and_names_outputs(tmp_path: P
 
 def test_progress_on_a_terminal_goes_to_stderr_and_stdout_stays_json(tmp_path: Path) -> None:
     """stderr on a terminal (a pty) gets the live progress; stdout, a pipe, only JSON Lines."""
-    import pty
-
     folder = tmp_path / "in"
     folder.mkdir()
     Image.open(TESS / "phototest.tif").save(folder / "a.tif")
     Image.open(TESS / "eurotext.tif").save(folder / "b.tif")
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [*OCR, "scan", folder, "-o", tmp_path / "out", "--json", "-"],
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-        env={**os.environ, "COLUMNS": "200", "TERM": "xterm"},
+    code, stdout, screen = ocr_on_a_terminal(
+        "scan", folder, "-o", tmp_path / "out", "--json", "-", columns=200
     )
-    os.close(terminal)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the pty closes when the process exits
-            break
-        if not chunk:
-            break
-        shown += chunk
-    stdout = process.stdout.read().decode()
-    assert process.wait(timeout=300) == 0
-    os.close(controller)
+    assert code == 0
     lines = stdout.splitlines()
     assert len(lines) == 2 and all(json.loads(line)["status"] == "done" for line in lines)
-    screen = shown.decode(errors="replace")
     assert "pages/s" in screen and "docs" in screen and "ETA" in screen  # the live display
     assert "\x1b[" not in stdout  # no terminal codes leak into the JSON
 

@@ -3,7 +3,6 @@ and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
@@ -24,7 +23,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA, OCR, ROOT, SCHEMA, hashes, helvetica, ocr, pdftotext, sha256
+from common import DATA, OCR, ROOT, SCHEMA, hashes, helvetica, ocr, ocr_on_a_terminal, pdftotext, sha256
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw
 
@@ -1361,34 +1360,12 @@ def test_pdf_without_output_is_only_read(tmp_path: Path) -> None:
 
 
 def test_progress_through_the_pages_on_a_terminal(tmp_path: Path) -> None:
-    """stderr on a terminal (a pty) shows the pages done of the document's; stdout, a pipe, gets
-    the JSON alone."""
-    import pty
-
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [
-            *OCR,
-            "pdf",
-            DATA / "pdfs" / "pdfjs_hello_world_rotated.pdf",
-            "-o",
-            tmp_path / "out.pdf",
-            "--json",
-            "-",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-        env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+    """stderr on a terminal shows the pages done of the document's; stdout, a pipe, gets the JSON
+    alone."""
+    code, stdout, screen = ocr_on_a_terminal(
+        "pdf", DATA / "pdfs" / "pdfjs_hello_world_rotated.pdf", "-o", tmp_path / "out.pdf", "--json", "-"
     )
-    os.close(terminal)
-    shown = b""
-    with contextlib.suppress(OSError):  # the pty closes when the process exits
-        while chunk := os.read(controller, 65536):
-            shown += chunk
-    stdout = process.stdout.read().decode()
-    assert process.wait(timeout=300) == 0
-    os.close(controller)
-    assert re.search(r"5/5\S* pages", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace")))
+    assert code == 0 and re.search(r"5/5\S* pages", screen), screen
     assert len(json.loads(stdout)["pages"]) == 5 and "\x1b[" not in stdout
 
 
