@@ -35,7 +35,9 @@ Quad = tuple[float, ...]  # x0, y0, ..., x3, y3: clockwise from the text's top-l
 
 
 def _round(values: Any, ndigits: int = 1) -> list[float]:
-    return [round(float(v), ndigits) for v in values]
+    # + 0.0: a value a hair below 0 (a quad mapped back from its crop, -1e-14) rounds to -0.0,
+    # which json writes as "-0.0"
+    return [round(float(v), ndigits) + 0.0 for v in values]
 
 
 def mean_confidence(words: Sequence[Any]) -> float:
