@@ -3,8 +3,10 @@
     ocr image examples/scans/receipt.jpg --json - | python examples/receipt_totals.py
     ocr scan receipts/ --no-pdf --json - | python examples/receipt_totals.py
 
-The total is the amount on the same row as a word like TOTAL (lines of one row sit at the same
-height on the page, so the JSON's boxes tell which amount belongs to which label).
+The total is the amount on the same row as a word like TOTAL (lines of one row sit side by side
+as the page's text runs: at the same height, or, on a page whose text is turned a quarter, its
+`orientation` 90 or 270, at the same x; so the JSON's boxes tell which amount belongs to which
+label).
 """
 
 import json
@@ -21,9 +23,10 @@ AMOUNT = re.compile(r"(\d+[.,]\d{2})\b")
 TOTAL_LABEL = re.compile(r"\b(grand\s+)?total\b(?!\s*(qty|quantity|items?))", re.IGNORECASE)
 
 
-def same_row(a, b):
-    top, bottom = max(a["box"][1], b["box"][1]), min(a["box"][3], b["box"][3])
-    return bottom - top > 0.5 * min(a["box"][3] - a["box"][1], b["box"][3] - b["box"][1])
+def same_row(a, b, orientation):
+    low, high = (0, 2) if orientation in (90, 270) else (1, 3)  # the boxes' extent across a row
+    top, bottom = max(a["box"][low], b["box"][low]), min(a["box"][high], b["box"][high])
+    return bottom - top > 0.5 * min(a["box"][high] - a["box"][low], b["box"][high] - b["box"][low])
 
 
 for raw in sys.stdin:
@@ -36,7 +39,7 @@ for raw in sys.stdin:
     for page in doc["pages"]:  # rows are rows of one page: boxes of two pages share no frame
         for line in page["lines"]:
             if TOTAL_LABEL.search(line["text"]) and "sub" not in line["text"].lower():
-                row = [other for other in page["lines"] if same_row(line, other)]
+                row = [other for other in page["lines"] if same_row(line, other, page["orientation"])]
                 amounts = [m.group(1) for other in row for m in AMOUNT.finditer(other["text"])]
                 if amounts:
                     total = amounts[-1]  # the last total on a receipt is the one paid

@@ -26,7 +26,7 @@ def _document(number: int, words: int) -> dict:
             for i in range(words)
         ],
     }
-    page = {"page": 1, "width": 300, "height": 300, "dpi": 200, "lines": [line], "blocks": []}
+    page = {"page": 1, "width": 300, "height": 300, "dpi": 200, "orientation": 0, "lines": [line]}
     return {"schema_version": "1.0", "source": {"path": f"scan{number}.png"}, "pages": [page]}
 
 
@@ -70,8 +70,8 @@ def test_receipt_totals_pairs_a_label_with_an_amount_of_its_own_page() -> None:
         return {"text": text, "box": box, "quad": [0] * 8, "confidence": 0.99, "block": 0, "words": []}
 
     pages = [
-        {"page": 1, "lines": [line("TOTAL", [10, 10, 60, 30])]},
-        {"page": 2, "lines": [line("99.99", [200, 10, 260, 30])]},
+        {"page": 1, "orientation": 0, "lines": [line("TOTAL", [10, 10, 60, 30])]},
+        {"page": 2, "orientation": 0, "lines": [line("99.99", [200, 10, 260, 30])]},
     ]
     document = {"schema_version": "1.0", "source": {"path": "two.pdf"}, "pages": pages}
     run = subprocess.run(
@@ -82,6 +82,38 @@ def test_receipt_totals_pairs_a_label_with_an_amount_of_its_own_page() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"source": "two.pdf", "date": None, "total": None}
+
+
+def _totals(*documents: dict) -> list[dict]:
+    run = subprocess.run(
+        [sys.executable, ROOT / "examples" / "receipt_totals.py"],
+        input=b"".join(json.dumps(document).encode() + b"\n" for document in documents),
+        capture_output=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return [json.loads(row) for row in run.stdout.splitlines()]
+
+
+def _receipt(path: str, orientation: int, lines: list[tuple[str, list[float]]]) -> dict:
+    entries = [
+        {"text": text, "box": box, "quad": [0] * 8, "confidence": 0.99, "block": 0, "words": []}
+        for text, box in lines
+    ]
+    page = {"page": 1, "width": 640, "height": 1500, "orientation": orientation, "lines": entries}
+    return {"schema_version": "1.0", "source": {"path": path}, "pages": [page]}
+
+
+def test_receipt_totals_reads_the_rows_of_a_receipt_turned_a_quarter() -> None:
+    """Boxes are in the frame of the page as displayed: on a receipt photographed sideways (its
+    text turned 90 degrees, as `ocr image` gives examples/scans/receipt.jpg turned a quarter) a
+    row's label and amount sit at the same x, not the same height, and no total was found."""
+    turned = _receipt(
+        "sideways.jpg",
+        90,
+        [("TOTAL", [560, 44, 590, 130]), ("14.30", [560, 520, 590, 600]), ("CASH", [500, 44, 530, 120])],
+    )
+    assert _totals(turned)[0]["total"] == "14.30"
 
 
 @pytest.mark.parametrize("script", ["words_to_csv.py", "pages_to_csv.py"])
