@@ -6,7 +6,8 @@
 The total is the amount on the same row as a word like TOTAL (lines of one row sit side by side
 as the page's text runs: at the same height, or, on a page whose text is turned a quarter, its
 `orientation` 90 or 270, at the same x; so the JSON's boxes tell which amount belongs to which
-label).
+label). Of the amounts on such rows, the largest: receipts go on after the total paid with the tax
+it includes ("GST @6% INCLUDED IN TOTAL 2.43", a tax summary's TOTAL row).
 """
 
 import json
@@ -29,6 +30,10 @@ def same_row(a, b, orientation):
     return bottom - top > 0.5 * min(a["box"][high] - a["box"][low], b["box"][high] - b["box"][low])
 
 
+def value(amount):
+    return float(amount.replace(",", "."))
+
+
 for raw in sys.stdin:
     doc = json.loads(raw)
     if "error" in doc:
@@ -41,6 +46,5 @@ for raw in sys.stdin:
             if TOTAL_LABEL.search(line["text"]) and "sub" not in line["text"].lower():
                 row = [other for other in page["lines"] if same_row(line, other, page["orientation"])]
                 amounts = [m.group(1) for other in row for m in AMOUNT.finditer(other["text"])]
-                if amounts:
-                    total = amounts[-1]  # the last total on a receipt is the one paid
+                total = max([*amounts, *([total] if total else [])], key=value, default=None)
     print(json.dumps({"source": doc["source"]["path"], "date": date, "total": total}))
