@@ -2,8 +2,9 @@
 
     ocr scan scans --json - | python examples/pages_to_csv.py > pages.csv
 
-Failed documents are listed on stderr; pages that were not OCRed (they already had text) get
-their reason in the `skipped` column.
+Failed documents are listed on stderr, and so are those a run found current whose text the
+stream does not give (`ocr scan --no-sidecar`); pages that were not OCRed (they already had
+text) get their reason in the `skipped` column.
 """
 
 import csv
@@ -21,6 +22,9 @@ for raw in sys.stdin:
     doc = json.loads(raw)
     if "error" in doc:
         print(f"failed: {doc['error']['message']}", file=sys.stderr)  # the message names the file
+        continue
+    if not doc["pages"] and doc.get("status") == "current":  # ocr scan --no-sidecar: no text in the stream
+        print(f"{doc['source']['path']}: current; its text is in its PDF (no sidecar)", file=sys.stderr)
         continue
     for page in doc["pages"]:
         # Lines come in reading order; a row per line keeps receipts' item and price apart.

@@ -37,6 +37,10 @@ def value(amount):
 for raw in sys.stdin:
     doc = json.loads(raw)
     if "error" in doc:
+        print(f"failed: {doc['error']['message']}", file=sys.stderr)  # the message names the file
+        continue
+    if not doc["pages"] and doc.get("status") == "current":  # ocr scan --no-sidecar: no text in the stream
+        print(f"{doc['source']['path']}: current; its text is in its PDF (no sidecar)", file=sys.stderr)
         continue
     lines = [line for page in doc["pages"] for line in page["lines"]]
     date = next((m.group(0) for line in lines if (m := DATE.search(line["text"]))), None)

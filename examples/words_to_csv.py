@@ -19,6 +19,9 @@ for raw in sys.stdin:
     if "error" in doc:
         print(f"skipped: {doc['error']['message']}", file=sys.stderr)  # the message names the file
         continue
+    if not doc["pages"] and doc.get("status") == "current":  # ocr scan --no-sidecar: no text in the stream
+        print(f"{doc['source']['path']}: current; its text is in its PDF (no sidecar)", file=sys.stderr)
+        continue
     for page in doc["pages"]:
         for number, line in enumerate(page["lines"], start=1):
             for word in line["words"]:

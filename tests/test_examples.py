@@ -136,7 +136,7 @@ def test_receipt_totals_takes_the_total_paid_not_the_tax_in_it() -> None:
     assert _totals(receipt)[0]["total"] == "42.90"
 
 
-@pytest.mark.parametrize("script", ["words_to_csv.py", "pages_to_csv.py"])
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_an_example_names_a_failed_input_once(script: str) -> None:
     """An error's message is the line ocr printed, the file named in it (README: The JSON
     document); the scripts put the path before it again: 'failed x.png: x.png: file not found'."""
@@ -154,3 +154,25 @@ def test_an_example_names_a_failed_input_once(script: str) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stderr.decode().count("x.png") == 1, run.stderr
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_an_example_says_which_documents_the_stream_gives_no_text_for(script: str) -> None:
+    """ocr scan --no-sidecar --json - gives a document found current only its path, "sha256":
+    null and "pages": [] (README): receipt_totals.py printed a row of date null and total null for
+    each receipt of a re-run, the CSVs left them out without a word."""
+    current = {
+        "schema_version": "1.0",
+        "source": {"path": "r.jpg", "sha256": None},
+        "pages": [],
+        "status": "current",
+    }
+    run = subprocess.run(
+        [sys.executable, ROOT / "examples" / script],
+        input=json.dumps(current).encode() + b"\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert b"r.jpg" not in run.stdout
+    assert "r.jpg" in run.stderr.decode() and "sidecar" in run.stderr.decode(), run.stderr
