@@ -166,7 +166,7 @@ def needs_password(path: str | os.PathLike) -> bool:
 def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
     """Open a PDF for OCR, or raise a BadInputError that says why it cannot be."""
     if input_size(path, "a PDF") == 0:
-        raise BadInputError(path, "empty file (0 bytes)")
+        raise BadInputError(path, "file is empty (0 bytes)")  # as imageio says it
     try:
         with reading_input(path):  # unreadable: "unexpected PermissionError", exit 1
             pdf = open_pikepdf(path, password)

@@ -353,6 +353,20 @@ def test_empty_file(tmp_path: Path) -> None:
     assert "empty" in bad_input(path).reason
 
 
+def test_an_empty_image_and_an_empty_pdf_fail_for_one_reason(tmp_path: Path) -> None:
+    """An empty image was "file is empty (0 bytes)", an empty PDF "empty file (0 bytes)": ocr
+    scan's summary, which groups failures by reason, gave the one cause two rows."""
+    from ocrcli.errors import BadInputError
+    from ocrcli.pdfpages import open_pdf
+
+    image, pdf = tmp_path / "empty.png", tmp_path / "empty.pdf"
+    image.touch()
+    pdf.touch()
+    with pytest.raises(BadInputError) as raised:
+        open_pdf(pdf)
+    assert raised.value.reason == bad_input(image).reason == "file is empty (0 bytes)"
+
+
 def test_text_named_png(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("this is not a picture\n")
