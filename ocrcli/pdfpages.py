@@ -509,10 +509,13 @@ def render_size(page: pdfium.PdfPage, dpi: float) -> tuple[int, int]:
 
 
 def _scale(dpi: float) -> float:
-    # pdfium renders ceil(points x scale) pixels, and 792 x (300 / 72) is 3300.0000000000005: a
-    # US Letter page at 300 dpi got a 3301st row. A scale a billionth smaller keeps whole
-    # products whole and moves no other by a pixel.
-    return dpi / 72 * (1 - 1e-9)
+    # pdfium renders ceil(points x scale) pixels, stretching the page into them, and 792 x (300 /
+    # 72) is 3300.0000000000005: a US Letter page at 300 dpi got a 3301st row. Worse, pdfium gives
+    # the page's size and its images' resolution in single precision: a 640 px scan placed on
+    # 230.4 pt at 200 dpi is 230.39999 pt at 200.0000153 dpi, 640.00003 px, and got a 641st
+    # column. A scale a millionth smaller keeps whole products whole; it takes a pixel off only
+    # a product that much above a whole number (3 thousandths of a pixel at 3,000 px).
+    return dpi / 72 * (1 - 1e-6)
 
 
 def render(page: pdfium.PdfPage, dpi: float) -> np.ndarray:

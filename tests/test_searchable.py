@@ -1935,6 +1935,27 @@ def test_a_skipped_letter_page_has_the_size_it_has_when_ocred(tmp_path: Path) ->
         assert pdfpages.render(pdf[0], 300).shape[:2] == (3300, 2550)
 
 
+def test_a_page_of_a_scan_renders_at_its_images_pixels_not_a_row_and_column_more(tmp_path: Path) -> None:
+    """A 640 x 480 scan at 200 dpi wrapped in a PDF (230.4 x 172.8 pt, as img2pdf and ocr image
+    --pdf make it) was OCRed as 641 x 481 px: pdfium gives the page's size and its image's
+    resolution in single precision (230.39999, 200.0000153), whose product is 640.00003, and
+    renders ceil(points * scale) pixels, stretching the page into them; so `ocr pdf` gave the
+    page's boxes 1/640 larger than `ocr image` gave the image's, and points = pixels x 72 / dpi
+    overshot by a pixel. So did ocrmypdf's epson.pdf (3508 rows for 3507) and multipage.pdf."""
+    from ocrcli import pdfpages
+
+    image = io.BytesIO()
+    Image.open(DATA / "tess" / "img" / "phototest.tif").save(image, "PNG", dpi=(200, 200))
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(img2pdf.convert(image.getvalue()))
+    with pdfium.PdfDocument(path) as pdf:
+        page = pdf[0]
+        assert pdfpages.render(page, pdfpages.render_dpi(page)).shape[:2] == (480, 640)
+    with pdfium.PdfDocument(DATA / "pdfs" / "ocrmypdf_epson.pdf") as pdf:  # 595 x 841 pt, 3507 rows
+        page = pdf[0]
+        assert pdfpages.render_size(page, pdfpages.render_dpi(page))[1] == 3507
+
+
 @pytest.mark.parametrize(("name", "turn_back", "rotate"), [("R", 90, 0), ("L", -90, 0), ("180", 180, 90)])
 def test_rotate_pages_shows_turned_pages_upright(
     tmp_path: Path, name: str, turn_back: int, rotate: int
