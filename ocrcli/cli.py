@@ -715,7 +715,11 @@ def _write_pdf(
 
     with interrupts_until_written(pdf, late) if pdf else contextlib.nullcontext(WriteGuard()) as guard:
         try:
-            document = make()
+            # Only reading (no PDF), an interrupt is raised here too, as while a PDF is written:
+            # ocrcli.__main__'s handler ended the process at once, the progress display left on
+            # the terminal with its cursor hidden.
+            with contextlib.nullcontext() if pdf else _interrupt_once():
+                document = make()
         except (OcrError, MemoryError) as exc:  # out of memory is the input's, as in ocr image and scan
             failure = errors.failure(given[0], exc)
             report(f"error: {failure.message}")

@@ -1369,6 +1369,41 @@ def test_progress_through_the_pages_on_a_terminal(tmp_path: Path) -> None:
     assert len(json.loads(stdout)["pages"]) == 5 and "\x1b[" not in stdout
 
 
+def test_interrupted_while_only_reading_on_a_terminal_restores_it(tmp_path: Path) -> None:
+    """Ctrl-C while `ocr pdf IN --json -` only reads, its progress shown on a terminal: the run
+    stops as one writing a PDF does (exit 130, "nothing was written") and the display goes, the
+    cursor shown again. The process was ended at once, leaving the bar and a hidden cursor."""
+    import pty
+    import select
+    import signal
+    import time
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*OCR, "pdf", DATA / "pdfs" / "ocrmypdf_multipage.pdf", "--json", "-"],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(terminal)
+    shown, deadline, sent = b"", time.monotonic() + 120, False
+    with contextlib.suppress(OSError):  # the pty closes when the process exits
+        while time.monotonic() < deadline:
+            if select.select([controller], [], [], 0.5)[0]:
+                if not (chunk := os.read(controller, 65536)):
+                    break
+                shown += chunk
+            if not sent and b"/6" in shown:  # the pages are being read
+                process.send_signal(signal.SIGINT)
+                sent = True
+    process.stdout.read()
+    assert process.wait(timeout=60) == 130
+    os.close(controller)
+    text = shown.decode(errors="replace")
+    assert sent and "ocr: interrupted; nothing was written" in text, text
+    assert text.rindex("\x1b[?25h") > text.rindex("\x1b[?25l"), text  # the cursor shown again
+
+
 def test_pages_option_ocrs_only_those_pages(tmp_path: Path) -> None:
     original = DATA / "pdfs" / "ocrmypdf_multipage.pdf"
     out = tmp_path / "out.pdf"
