@@ -596,7 +596,8 @@ def pdf_command(
     ] = None,
 ) -> None:
     """OCR a PDF: add an invisible text layer to its pages without changing anything else, and
-    write a JSON sidecar. Pages that already have text are left alone unless --force or --redo."""
+    write a JSON sidecar. Pages that already have text are left alone unless --force or --redo.
+    With --json or --text and neither -o nor --in-place, only read it: no PDF or sidecar is written."""
     from ocrcli.pool import EngineSpec
     from ocrcli.searchable import ocr_pdf, ocr_pdf_in_worker
 

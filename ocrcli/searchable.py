@@ -71,6 +71,10 @@ class PageSelection:
         """Whether any selected page is in a document of `page_count` pages."""
         return self.ranges[0][0] <= page_count  # ranges are sorted and merged
 
+    def count_in(self, page_count: int) -> int:
+        """How many selected pages a document of `page_count` pages has."""
+        return sum(max(0, min(hi, page_count) - lo + 1) for lo, hi in self.ranges)  # disjoint ranges
+
     def missing_from(self, page_count: int) -> str | None:
         """The part of the selection past a document's last page, if any ("7" of "1-3,7")."""
         # an open range reaches past the end only if it starts there ("7-" of a 3-page PDF)
@@ -197,7 +201,7 @@ def _ocr_pdf(
     try:
         count = len(opened.pdf.pages)
         refuse_unselected(source, options.pages, count)
-        counted_readings = _counted(readings(opened), count, progress)
+        counted_readings = _counted(readings(opened), count, options.pages, progress)
         if dest is None:
             pages = [reading.page for reading in counted_readings]
             models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
@@ -213,14 +217,19 @@ def _ocr_pdf(
 
 
 def _counted(
-    readings: Iterator[PageReading], count: int, progress: PagesDone | None
+    readings: Iterator[PageReading], count: int, pages: PageSelection | None, progress: PagesDone | None
 ) -> Iterator[PageReading]:
-    """The readings, `progress` told of each as it comes (and of the count before the first)."""
-    if progress is not None:
-        progress(0, count)
-    for done, reading in enumerate(readings, 1):
-        if progress is not None:
-            progress(done, count)
+    """The readings of a document of `count` pages, `progress` told of each selected page as it
+    comes and of their number before the first (--pages 5 of 300 is one page to read)."""
+    if progress is None:
+        yield from readings
+        return
+    total, done = count if pages is None else pages.count_in(count), 0
+    progress(done, total)
+    for reading in readings:
+        if reading.page.skip_kind != "not-selected":
+            done += 1
+            progress(done, total)
         yield reading
 
 

@@ -3,6 +3,7 @@ and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -1367,6 +1368,11 @@ def test_progress_through_the_pages_on_a_terminal(tmp_path: Path) -> None:
     )
     assert code == 0 and re.search(r"5/5\S* pages", screen), screen
     assert len(json.loads(stdout)["pages"]) == 5 and "\x1b[" not in stdout
+    # Only the pages to read count: --pages 2-3,9 of 5 are two
+    code, _, screen = ocr_on_a_terminal(
+        "pdf", DATA / "pdfs" / "pdfjs_hello_world_rotated.pdf", "--pages", "2-3,9", "--json", "-"
+    )
+    assert code == 0 and re.search(r"2/2\S* pages", screen) and "/5" not in screen, screen
 
 
 def test_interrupted_while_only_reading_on_a_terminal_restores_it(tmp_path: Path) -> None:
