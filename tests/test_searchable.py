@@ -993,9 +993,10 @@ def test_a_watermark_on_a_scan_leaves_the_words_under_it_in_its_layer(tmp_path: 
     assert run.returncode == 0, run.stderr
     run = ocr("pdf", stamped, "-o", tmp_path / "out.pdf")
     assert run.returncode == 0 and "skipped" not in run.stderr, run.stderr
-    scan_words = Counter(sidecar_words(tmp_path / "plain.json"))
-    missing = scan_words - Counter(sidecar_words(tmp_path / "out.json"))
-    assert missing.total() <= 0.1 * scan_words.total(), missing
+    # Letters, not words: the watermark's strokes across a gap between words can run them together
+    # ("browndogjumped"), a reading's fault, not words left out
+    plain, read = (Counter("".join(sidecar_words(tmp_path / f"{name}.json"))) for name in ("plain", "out"))
+    assert (plain - read).total() <= 0.1 * plain.total(), plain - read
     assert pdftotext(tmp_path / "out.pdf").count("CONFIDENTIAL") <= 1  # not read again where it is straight
 
 
