@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from typing import Self
 
 from rich.console import Console
 from rich.progress import (
@@ -28,7 +29,24 @@ COUNTERS_WIDTH = 85
 MIN_NAME_WIDTH, MAX_NAME_WIDTH = 12, 40
 
 
-class ScanDisplay:
+class _ShownWhileRunning:
+    """A rich Progress display, shown for the block it is entered for."""
+
+    progress: Progress
+
+    def __enter__(self) -> Self:
+        # Started only when shown: rich before 15 prints an empty line when a disabled Progress
+        # stops, which put a blank line on stderr after an error or before the summary.
+        if not self.progress.disable:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.progress.disable:
+            self.progress.stop()
+
+
+class ScanDisplay(_ShownWhileRunning):
     """The scan's Reporter: progress while it runs (only on a terminal, and not with --quiet)."""
 
     def __init__(self, console: Console, documents: int, live: bool, verbose: bool):
@@ -61,17 +79,6 @@ class ScanDisplay:
         name = one_line_message(str(item.path))
         return name if len(name) <= width else "…" + name[-(width - 1) :]
 
-    def __enter__(self) -> ScanDisplay:
-        # Started only when shown: rich before 15 prints an empty line when a disabled Progress
-        # stops, which put a blank line on stderr after an error or before the summary.
-        if not self.progress.disable:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.progress.disable:
-            self.progress.stop()
-
     def document_started(self, item: Item, pages: int) -> None:
         self.progress.update(self.task, current=self._short(item))
 
@@ -99,7 +106,7 @@ class ScanDisplay:
         self.console.print(one_line_message(message), markup=False, highlight=False, soft_wrap=True)
 
 
-class CountProgress:
+class CountProgress(_ShownWhileRunning):
     """Progress through a count of `unit` (`ocr pdf`'s and `ocr image --pdf`'s pages, `ocr image`'s
     files) on stderr while it runs (only on a terminal): a long scan of a book went minutes without
     a sign. Called with the number done and the count."""
@@ -122,15 +129,6 @@ class CountProgress:
             redirect_stdout=False,
         )
         self.task = self.progress.add_task("OCR", total=None)
-
-    def __enter__(self) -> CountProgress:
-        if not self.progress.disable:  # see ScanDisplay.__enter__
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.progress.disable:
-            self.progress.stop()
 
     def __call__(self, done: int, total: int) -> None:
         self.progress.update(self.task, completed=done, total=total)

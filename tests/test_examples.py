@@ -146,13 +146,7 @@ def test_an_example_names_a_failed_input_once(script: str) -> None:
         "pages": [],
         "error": {"message": "x.png: file not found", "kind": "missing"},
     }
-    run = subprocess.run(
-        [sys.executable, ROOT / "examples" / script],
-        input=json.dumps(failed).encode() + b"\n",
-        capture_output=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
+    run = _run_example(script, failed)
     assert run.stderr.decode().count("x.png") == 1, run.stderr
 
 
@@ -167,12 +161,18 @@ def test_an_example_says_which_documents_the_stream_gives_no_text_for(script: st
         "pages": [],
         "status": "current",
     }
+    run = _run_example(script, current)
+    assert b"r.jpg" not in run.stdout
+    assert "r.jpg" in run.stderr.decode() and "sidecar" in run.stderr.decode(), run.stderr
+
+
+def _run_example(script: str, record: dict) -> subprocess.CompletedProcess:
+    """The example `script` given one JSON record on stdin; it must exit 0."""
     run = subprocess.run(
         [sys.executable, ROOT / "examples" / script],
-        input=json.dumps(current).encode() + b"\n",
+        input=json.dumps(record).encode() + b"\n",
         capture_output=True,
         timeout=60,
     )
     assert run.returncode == 0, run.stderr
-    assert b"r.jpg" not in run.stdout
-    assert "r.jpg" in run.stderr.decode() and "sidecar" in run.stderr.decode(), run.stderr
+    return run
