@@ -12,9 +12,9 @@ file wrong, it is handed the pages as the loader sees them instead, re-encoded l
 - files img2pdf refuses (16-bit TIFFs, grey or colour, whose samples stay 16-bit; float).
 A black-and-white PNG is re-encoded as Group 4 when that is smaller than the file (typically by
 a third for scanned text), so the searchable PDF stays close to the scan's size; then every Group 4
-image made here (not a TIFF's own CCITT data, which passes through) becomes lossless JBIG2 where
-that is smaller (by about 30 % on scanned text) and pdfium decodes it to the same pixels (see
-_as_jbig2; JBIG2_FOR_BILEVEL turns this off). A JPEG whose EXIF
+image made here or by img2pdf (not a TIFF's own Group 4 data in one strip, which passes through)
+becomes lossless JBIG2 where that is smaller (by about 30 % on scanned text) and pdfium decodes it
+to the same pixels (see _as_jbig2; JBIG2_FOR_BILEVEL turns this off). A JPEG whose EXIF
 orientation mirrors it keeps its bytes too: the page draws the image mirrored (see _mirrored). A
 JPEG-compressed TIFF's strips are joined into one JPEG (see tiffjpeg), checked to decode to the
 same pixels (see _same_pixels), and passed through: img2pdf would store the pixels with Flate, 2
@@ -36,7 +36,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 from PIL import Image
-from PIL.TiffImagePlugin import COMPRESSION, ROWSPERSTRIP
+from PIL.TiffImagePlugin import COMPRESSION, ROWSPERSTRIP, STRIPBYTECOUNTS, STRIPOFFSETS
 
 from ocrcli import jbig2, libtiff
 from ocrcli.errors import BadInputError
@@ -65,7 +65,7 @@ JBIG2_FOR_BILEVEL = True  # Group 4 images made here become JBIG2 where smaller 
 # The encoder holds about 15 bytes per pixel (0.23 GB for an A4 page at 300 dpi): larger images
 # stay Group 4, so that memory stays under 0.6 GB.
 JBIG2_MAX_PIXELS = 40_000_000
-_CCITT_COMPRESSIONS = (2, 3, 4)  # TIFF Compression: modified Huffman, Group 3, Group 4
+_GROUP4_COMPRESSION = 4  # TIFF Compression
 # What img2pdf embeds from the file's own data, or (TIFF) with the frame's mode as it is. Other
 # formats it decodes and stores, colour or not, in the mode Pillow gives (every WebP as RGB).
 _IMG2PDF_EMBEDS = ("JPEG", "MPO", "PNG", "TIFF", "JPEG2000")
@@ -147,7 +147,7 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
 
     # img2pdf logs its choices (an alpha channel masked, an invalid rotation ignored) to stderr.
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
-    schemes = _tiff_compressions(source)  # read once: a TIFF may have hundreds of frames to seek
+    schemes, own_group4 = _tiff_compressions(source)  # read once: a TIFF may have hundreds of frames
     jpeg_frames = _tiff_jpeg_frames(source, schemes)
     if jpeg_frames is not None:  # each page sized by its own resolution
         return _joined(
@@ -174,8 +174,9 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
     if mirror:
         _mirrored(pdf, mirror)
     if JBIG2_FOR_BILEVEL:
-        # A TIFF's own CCITT data stays as the scanner wrote it; frames re-encoded here do not.
-        _as_jbig2(pdf, keep=_ccitt_frames(schemes) if own_data else set())
+        # A TIFF's own Group 4 data stays as the scanner wrote it; frames encoded here or by
+        # img2pdf do not.
+        _as_jbig2(pdf, keep=own_group4 if own_data else set())
     return pdf
 
 
@@ -249,22 +250,22 @@ def _pdfium_samples(data: bytes, pages: set[int]) -> Iterator[tuple[int, np.ndar
         document.close()
 
 
-def _ccitt_frames(schemes: list[int | None]) -> set[int]:
-    """The frames of a TIFF (by their compression `schemes`) that hold CCITT data (a scanner's
-    Group 4): img2pdf passes those bytes through, and they stay."""
-    return {index for index, scheme in enumerate(schemes) if scheme in _CCITT_COMPRESSIONS}
-
-
-def _tiff_compressions(source: Path) -> list[int | None]:
-    """Each frame's compression scheme (TIFF tag 259), if the file is a TIFF; else none."""
+def _tiff_compressions(source: Path) -> tuple[list[int | None], set[int]]:
+    """Each frame's compression scheme (TIFF tag 259), if the file is a TIFF (else none), and the
+    frames whose CCITT data img2pdf passes through as it is: Group 4 in one strip (a scanner's),
+    which stays. Group 3 or modified Huffman data, and Group 4 in several strips (libtiff's
+    default of about 8 KB a strip), img2pdf decodes and encodes as Group 4 itself."""
     with open_image(source) as im:
         if im.format != "TIFF":
-            return []
-        schemes = []
+            return [], set()
+        schemes, own_group4 = [], set()
         for index in range(getattr(im, "n_frames", 1)):
             im.seek(index)
             schemes.append(im.tag_v2.get(COMPRESSION))
-        return schemes
+            strips = [len(im.tag_v2.get(tag) or ()) for tag in (STRIPOFFSETS, STRIPBYTECOUNTS)]
+            if schemes[-1] == _GROUP4_COMPRESSION and strips == [1, 1]:
+                own_group4.add(index)
+        return schemes, own_group4
 
 
 def _mirrored(pdf: pikepdf.Pdf, orientation: int) -> None:
