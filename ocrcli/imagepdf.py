@@ -425,6 +425,8 @@ def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> byte
         if deep.ndim == 3 and ("icc_profile" in frame.info or not _colourless(deep)):
             return _colour_png_16_bits(deep, dpi, frame.info.get("icc_profile"))
         frame = Image.fromarray(np.ascontiguousarray(deep if deep.ndim == 2 else deep[:, :, 0]))
+    elif frame.mode == "P" and frame.has_transparency_data and (flat := _palette_on_white(frame)):
+        frame = flat
     elif frame.has_transparency_data or frame.mode in ("I", "F") or frame.mode.startswith("I;"):
         frame = _as_loaded(frame)  # 32-bit and float PNG cannot hold
     elif frame.mode == "RGB" and "icc_profile" not in frame.info and _colourless(np.asarray(frame)):
@@ -468,6 +470,26 @@ def _widened_to_16_bits(samples: np.ndarray) -> np.ndarray:
     bits = significant_bits(samples)
     wide = samples.astype(np.uint16)
     return (wide << (16 - bits)) | (wide >> (2 * bits - 16))
+
+
+def _palette_on_white(frame: Image.Image) -> Image.Image | None:
+    """A palette frame with transparent colours as the loader reads it (see _as_loaded), still a
+    palette: each colour put over white as the loader puts a pixel of it, the pixels' indices
+    kept, so that a 16-colour scan stays 4 bits a pixel (stored as the loader's 8-bit grey or RGB,
+    it was 1.3 to 1.4 times the file). None if a pixel's index is past the palette's end."""
+    palette = frame.palette
+    colours = len(palette.tobytes()) // len(palette.mode)
+    if not colours or frame.getextrema()[1] >= colours:
+        return None
+    every = Image.new("P", (colours, 1))
+    every.putdata(range(colours))
+    every.putpalette(palette.tobytes(), palette.mode)
+    if "transparency" in frame.info:
+        every.info["transparency"] = frame.info["transparency"]
+    flat = frame.copy()
+    flat.info.pop("transparency", None)
+    flat.putpalette(frame_to_rgb(every).tobytes(), "RGB")
+    return flat
 
 
 def _as_loaded(frame: Image.Image) -> Image.Image:
