@@ -16,9 +16,9 @@ image made here or by img2pdf (not a TIFF's own Group 4 data in one strip, which
 becomes lossless JBIG2 where that is smaller (by about 30 % on scanned text) and pdfium decodes it
 to the same pixels (see _as_jbig2; JBIG2_FOR_BILEVEL turns this off). A JPEG whose EXIF
 orientation mirrors it keeps its bytes too: the page draws the image mirrored (see _mirrored). A
-JPEG-compressed TIFF's strips are joined into one JPEG (see tiffjpeg), checked to decode to the
-same pixels (see _same_pixels), and passed through: img2pdf would store the pixels with Flate, 2
-to 3 times larger."""
+JPEG-compressed TIFF frame's strips are joined into one JPEG (see tiffjpeg), checked to decode to
+the same pixels (see _same_pixels), and passed through, also among frames of other compressions:
+img2pdf would store the pixels with Flate, 2 to 3 times larger."""
 
 from __future__ import annotations
 
@@ -149,15 +149,8 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
     schemes, own_group4 = _tiff_compressions(source)  # read once: a TIFF may have hundreds of frames
     jpeg_frames = _tiff_jpeg_frames(source, schemes)
-    if jpeg_frames is not None:  # each page sized by its own resolution
-        return _joined(
-            [
-                pikepdf.open(
-                    io.BytesIO(img2pdf.convert(data, layout_fun=img2pdf.get_fixed_dpi_layout_fun(dpi)))
-                )
-                for data, dpi in jpeg_frames
-            ]
-        )
+    if jpeg_frames and len(jpeg_frames) == len(schemes):  # each page sized by its own resolution
+        return _joined([_jpeg_page(*jpeg_frames[index]) for index in range(len(schemes))])
     job = _img2pdf_job(source)
     # img2pdf reads a JPEG's resolution through Pillow, which says 72 dpi where EXIF gives none or
     # no unit; the page is sized by the loader's reading instead, as the sidecar states it.
@@ -171,6 +164,8 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
         data = img2pdf.convert(_frames_encoded(source))
         mirror, own_data = None, False
     pdf = pikepdf.open(io.BytesIO(data))
+    if own_data and jpeg_frames:  # a page per frame: the JPEG frames' in place of img2pdf's Flate
+        pdf = _with_pages(pdf, {index: _jpeg_page(*frame) for index, frame in jpeg_frames.items()})
     if mirror:
         _mirrored(pdf, mirror)
     if JBIG2_FOR_BILEVEL:
@@ -178,6 +173,23 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
         # img2pdf do not.
         _as_jbig2(pdf, keep=own_group4 if own_data else set())
     return pdf
+
+
+def _jpeg_page(jpeg: bytes, dpi: tuple[float, float]) -> pikepdf.Pdf:
+    """A PDF of one page that shows the JPEG file's bytes as they are, sized at `dpi`."""
+    import img2pdf
+
+    return pikepdf.open(io.BytesIO(img2pdf.convert(jpeg, layout_fun=img2pdf.get_fixed_dpi_layout_fun(dpi))))
+
+
+def _with_pages(pdf: pikepdf.Pdf, pages: dict[int, pikepdf.Pdf]) -> pikepdf.Pdf:
+    """`pdf` with each page whose index `pages` has replaced by the one page of its PDF there."""
+    merged = pikepdf.new()
+    for index, page in enumerate(pdf.pages):
+        merged.pages.append(pages[index].pages[0] if index in pages else page)
+    out = io.BytesIO()
+    merged.save(out)  # copies the pages' data while the PDFs they came from are still open
+    return pikepdf.open(out)
 
 
 def _as_jbig2(pdf: pikepdf.Pdf, keep: set[int]) -> None:
@@ -329,23 +341,26 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
 
 def _tiff_jpeg_frames(
     source: Path, schemes: list[int | None]
-) -> list[tuple[bytes, tuple[float, float]]] | None:
-    """For a TIFF whose every frame is JPEG-compressed and displays as img2pdf would embed it,
-    each frame's JPEG data joined into one JPEG file (see tiffjpeg) with the frame's resolution,
-    if every one decodes to the frame's pixels (see _same_pixels); else None, and the file goes to
-    img2pdf as before. `schemes`: its frames' compressions (see _tiff_compressions)."""
-    if not schemes or any(scheme != JPEG_COMPRESSION for scheme in schemes):
-        return None
+) -> dict[int, tuple[bytes, tuple[float, float]]]:
+    """For a TIFF that displays as img2pdf would embed it, by frame index, each JPEG-compressed
+    frame's data joined into one JPEG file (see tiffjpeg) with the frame's resolution, where that
+    decodes to the frame's pixels (see _same_pixels). The other frames go to img2pdf as before: a
+    scanner's mixed batch, Group 4 pages of text and JPEG pages in colour, keeps both (its JPEG
+    pages were stored with Flate, 2 to 3 times larger). `schemes`: its frames' compressions (see
+    _tiff_compressions)."""
+    if JPEG_COMPRESSION not in schemes:
+        return {}
     with open_image(source) as im:
         if not _img2pdf_gets_right(im, len(schemes)):
-            return None
+            return {}
     data = source.read_bytes()
-    frames = []
-    for frame, resolution in iter_frames(source):
-        jpeg = frame_jpeg(frame, data) if hasattr(frame, "tag_v2") else None
-        if jpeg is None or not _same_pixels(jpeg, frame, int(frame.tag_v2.get(ROWSPERSTRIP, frame.height))):
-            return None
-        frames.append((jpeg, _page_dpi(resolution)))
+    frames = {}
+    for index, (frame, resolution) in enumerate(iter_frames(source)):
+        if schemes[index] != JPEG_COMPRESSION or not hasattr(frame, "tag_v2"):
+            continue
+        jpeg = frame_jpeg(frame, data)
+        if jpeg is not None and _same_pixels(jpeg, frame, int(frame.tag_v2.get(ROWSPERSTRIP, frame.height))):
+            frames[index] = (jpeg, _page_dpi(resolution))
     return frames
 
 

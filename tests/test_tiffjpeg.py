@@ -91,6 +91,38 @@ def test_a_jpeg_tiff_keeps_its_jpeg_data_and_pixels_and_size(tmp_path: Path, kin
     assert out.stat().st_size <= 1.02 * tiff.stat().st_size
 
 
+def test_a_scanners_mixed_batch_keeps_its_jpeg_pages_and_its_group4_pages(tmp_path: Path) -> None:
+    """A scanner's colour-detecting batch: Group 4 pages of text and JPEG pages in colour in one
+    TIFF. Only a TIFF of JPEG frames alone was joined; this one went to img2pdf whole, which
+    stored the JPEG pages' pixels with Flate (the zoo's batch of two of each: 1.48 times the file)."""
+    from PIL import TiffImagePlugin
+
+    text = Image.open(RECEIPT).convert("L").point(lambda v: 255 if v > 128 else 0).convert("1")
+    tiff = tmp_path / "batch.tif"
+    with TiffImagePlugin.AppendingTiffWriter(str(tiff), True) as out:
+        for frame, compression in (
+            (text, "group4"),
+            (_scan("RGB"), "jpeg"),
+            (_scan("L", (400, 500)), "jpeg"),
+        ):
+            frame.save(out, format="TIFF", compression=compression, dpi=(200, 200))
+            out.newFrame()
+    frames = _frames(tiff)
+
+    pdf = images_pdf([tiff])
+    out_path = tmp_path / "batch.pdf"
+    pdf.save(out_path)
+
+    filters = [pikepdf.PdfImage(next(iter(page.Resources.XObject.values()))).filters for page in pdf.pages]
+    assert filters == [["/CCITTFaxDecode"], ["/DCTDecode"], ["/DCTDecode"]]
+    for page, frame in zip(pdf.pages, frames, strict=True):
+        assert [float(v) for v in page.mediabox] == pytest.approx([0, 0, *(n * 72 / 200 for n in frame.size)])
+    for pixels, frame in zip(_poppler_images(out_path, tmp_path), frames, strict=True):
+        expected = np.asarray(frame.convert("L" if frame.mode == "1" else frame.mode))
+        assert np.array_equal(pixels if frame.mode != "1" else (pixels > 0) * 255, expected)
+    assert out_path.stat().st_size <= 1.02 * tiff.stat().st_size
+
+
 def test_a_single_strip_with_its_own_tables_passes_through_unchanged(tmp_path: Path) -> None:
     scan = _scan("L", (120, 200))
     buffer = io.BytesIO()
