@@ -52,6 +52,7 @@ from ocrcli.imageio import (
     open_image,
     plausible_resolution,
     significant_bits,
+    upright_frame,
 )
 from ocrcli.pdfa import make_pdfa, refuse_unless_pdfa_able
 from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
@@ -325,7 +326,7 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
                 # Without a resolution, img2pdf sizes the page by pHYs's pixel aspect ratio if it
                 # has one (2:1 at 192 x 96 dpi); the loader, like any viewer, reads square pixels.
                 dpi = None if "dpi" in im.info else IMG2PDF_RESOLUTION
-                group4 = _group4(im, below=source.stat().st_size) if orientation == 1 else None
+                group4 = _group4(im, below=source.stat().st_size)
                 return _Img2pdfJob([group4 or os.fspath(source)], pages, dpi)
             if im.format in ("JPEG", "MPO"):
                 dpi = _page_dpi(file_resolution(im))
@@ -521,12 +522,13 @@ def _colourless(rgb: np.ndarray) -> bool:
 
 
 def _group4(im: Image.Image, below: int) -> bytes | None:
-    """The image as a Group 4 TIFF of the same size if it is black and white and that takes
-    fewer than `below` bytes; else None."""
-    im.load()
-    if not _is_black_and_white(im):
+    """The image as it displays (an EXIF turn applied: the TIFF has no orientation of its own) as
+    a Group 4 TIFF of the same size if it is black and white and that takes fewer than `below`
+    bytes; else None."""
+    upright, resolution = upright_frame(im)
+    if not _is_black_and_white(upright):
         return None
-    tiff = _group4_bytes(im, _page_dpi(file_resolution(im)))
+    tiff = _group4_bytes(upright, _page_dpi(resolution))
     return tiff if len(tiff) < below else None
 
 
