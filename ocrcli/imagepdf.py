@@ -436,11 +436,19 @@ def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> byte
     and a viewer shows it on the page."""
     dpi = _page_dpi(resolution)
     deep = None if frame.has_transparency_data else deep_samples(frame)
-    if deep is not None:  # PNG keeps 16 bits, grey or colour
+    if deep is not None:  # PNG keeps 16 bits, grey or colour; 8 where they are 8 bits widened
         deep = _widened_to_16_bits(deep)
-        if deep.ndim == 3 and ("icc_profile" in frame.info or not _colourless(deep)):
+        colour = deep.ndim == 3 and ("icc_profile" in frame.info or not _colourless(deep))
+        samples = _narrowed_to_8_bits(deep)
+        if colour and samples is None:
             return _colour_png_16_bits(deep, dpi, frame.info.get("icc_profile"))
-        frame = Image.fromarray(np.ascontiguousarray(deep if deep.ndim == 2 else deep[:, :, 0]))
+        samples = deep if samples is None else samples
+        profile = frame.info.get("icc_profile") if colour else None
+        frame = Image.fromarray(
+            np.ascontiguousarray(samples if colour or samples.ndim == 2 else samples[:, :, 0])
+        )
+        if profile:
+            frame.info["icc_profile"] = profile  # Pillow writes it into the PNG, img2pdf into the PDF
     elif frame.mode == "P" and frame.has_transparency_data and (flat := _palette_on_white(frame)):
         frame = flat
     elif frame.has_transparency_data or frame.mode in ("I", "F") or frame.mode.startswith("I;"):
@@ -486,6 +494,16 @@ def _widened_to_16_bits(samples: np.ndarray) -> np.ndarray:
     bits = significant_bits(samples)
     wide = samples.astype(np.uint16)
     return (wide << (16 - bits)) | (wide >> (2 * bits - 16))
+
+
+def _narrowed_to_8_bits(samples: np.ndarray) -> np.ndarray | None:
+    """16-bit samples that are 8-bit ones widened (each v = b * 257, as GIMP and ImageMagick's
+    -depth 16 write an 8-bit image) as those 8 bits, which a PDF shows the same (v / 65535 =
+    b / 255): stored at 16 bits, the page was 1.14 times the file. None if any sample is not."""
+    high = samples >> 8
+    if not np.array_equal(samples & 0xFF, high):
+        return None
+    return high.astype(np.uint8)
 
 
 def _palette_on_white(frame: Image.Image) -> Image.Image | None:

@@ -323,7 +323,7 @@ def test_an_animated_gif_is_one_page_and_files_img2pdf_refuses_keep_their_size(t
         width_pt = float(page.mediabox[2]) - float(page.mediabox[0])
         assert abs(width_pt - receipt.width * 72 / dpi) < 0.5, index
     image = _only_image_of(pdf, 2)
-    assert int(image.BitsPerComponent) == 16  # the 16-bit TIFF kept at 16 bits
+    assert int(image.BitsPerComponent) == 8  # its 16-bit samples are 8 bits widened (* 257): those 8
 
 
 def test_img2pdf_says_nothing_on_stderr(tmp_path: Path) -> None:
@@ -594,13 +594,31 @@ def test_a_12_bit_grey_tiff_shows_as_bright_as_it_reads_its_12_bits_kept(tmp_pat
 
 
 def test_a_16_bit_tiff_using_its_full_range_keeps_its_samples(tmp_path: Path) -> None:
-    sixteen = np.rint(grey_scan() * 65535).astype(np.uint16)
+    # A sensor's 16 bits: its low bits vary (grey_scan's 8 bits times 257 alone are 8 bits widened)
+    noise = np.random.default_rng(7).integers(-100, 101, grey_scan().shape)
+    sixteen = np.clip(np.rint(grey_scan() * 65535) + noise, 0, 65535).astype(np.uint16)
     path = tmp_path / "scan16.tif"
     Image.fromarray(sixteen).save(path, dpi=(200, 200))
     pdf = images_pdf([path])
     assert np.array_equal(_samples_16(_only_image(pdf)), sixteen)
     shown = _pdfium_grey(pdf)
     assert np.abs(shown.astype(int) - np.rint(sixteen / 257)).max() <= 1
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_16_bit_samples_that_are_8_bits_widened_are_stored_in_8(tmp_path: Path, colour: bool) -> None:
+    """An 8-bit scan saved at 16 bits (GIMP, ImageMagick -depth 16: each sample b * 257) was
+    stored at 16 bits, its PDF 1.14 times the file: its 8 bits show the same, and are kept."""
+    eight = np.rint((colour_scan() if colour else grey_scan()) * 255).astype(np.uint16)
+    path = uncompressed_tiff(tmp_path / "scan.tif", eight * 257)
+    pdf = images_pdf([path])
+    image = _only_image(pdf)
+    assert int(image.BitsPerComponent) == 8
+    stored = np.asarray(pikepdf.PdfImage(image).as_pil_image())
+    assert np.array_equal(stored, eight if colour else eight.astype(np.uint8))
+    (read,) = load_pages(path)
+    shown = _pdfium_pixels(pdf)[:, :, 2::-1] if colour else _pdfium_grey(pdf)
+    assert np.abs(shown.astype(int) - (read.image if colour else read.image[:, :, 0])).max() <= 1
 
 
 @pytest.mark.parametrize("kind", ["12 bits", "16 bits", "12 bits, with a profile", "12 bits, grey"])
