@@ -700,18 +700,29 @@ def test_a_lone_surrogate_from_a_models_charset_does_not_stop_the_font() -> None
     assert b"<D800> <D800>" in font._to_unicode.read_bytes()
 
 
-def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocrmypdf_layer(tmp_path: Path) -> None:
-    original = tmp_path / "sandwich.pdf"
-    shutil.copy(SANDWICH, original)
+@pytest.mark.parametrize("maker", ["ocrmypdf", "tesseract"])
+def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocr_layer(
+    tmp_path: Path, maker: str
+) -> None:
+    """An OCR layer of another tool's, OCRmyPDF's (its sandwich renderer) or Tesseract's own PDF
+    (`tesseract IMAGE OUT pdf`, its GlyphLessFont in the page's content), is kept by default and
+    replaced with --redo, never doubled."""
+    original = tmp_path / "layered.pdf"
+    if maker == "ocrmypdf":
+        shutil.copy(SANDWICH, original)
+    else:
+        subprocess.run(
+            ["tesseract", PHOTOTEST, original.with_suffix(""), "pdf"], check=True, capture_output=True
+        )
     before = sha256(original)
-    ocrmypdf_words = words(pdftotext(original))
+    layer_words = words(pdftotext(original))
 
     skipped = tmp_path / "skipped.pdf"
     run = ocr("pdf", original, "-o", skipped)
     assert run.returncode == 0, run.stderr
     assert "skipped" in run.stderr and "--redo" in run.stderr
     assert json.loads((tmp_path / "skipped.json").read_text())["pages"][0]["skip_kind"] == "has-ocr-layer"
-    assert words(pdftotext(skipped)) == ocrmypdf_words  # nothing added, nothing lost
+    assert words(pdftotext(skipped)) == layer_words  # nothing added, nothing lost
 
     redone = tmp_path / "redone.pdf"
     run = ocr("pdf", original, "-o", redone, "--redo")
@@ -722,7 +733,7 @@ def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocrmypdf_laye
     ours = Counter(sidecar_words(tmp_path / "redone.json"))
     extracted = Counter(words(pdftotext(redone, "-raw")))
     assert sum((ours & extracted).values()) >= 0.98 * sum(ours.values())
-    assert sum(extracted.values()) <= 1.05 * sum(ours.values())  # OCRmyPDF's layer is gone
+    assert sum(extracted.values()) <= 1.05 * sum(ours.values())  # the other tool's layer is gone
 
     again = tmp_path / "again.pdf"  # redo on our own output: still one layer
     run = ocr("pdf", redone, "-o", again, "--redo")
