@@ -1265,6 +1265,12 @@ def main() -> None:
         _refuse_a_deleted_working_folder()
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit comes back as its code
+    except SystemExit as exc:
+        # click ends with 1 when stdout's reader went away as it printed help (`ocr --help | true`),
+        # having put a wrapper on sys.stdout that swallows the flush: that is 141, as elsewhere
+        if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            raise SystemExit(errors.EXIT_BROKEN_PIPE) from None
+        raise
     except ClickUsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `ocr` alone: its help, as click shows it
             exc.show()
