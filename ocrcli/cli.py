@@ -771,7 +771,7 @@ def _finish_pdf(
     doc["pages"] = [page_entry(page, earlier) for page in document.pages]
     inputs = stdstreams.made_from(document.source.get("paths") or [document.source["path"]])
     if pdf is None:  # only read: the JSON is as private as the input
-        _emit_read_pdf(doc, json_out, text, inputs, needs_password(inputs[0]))
+        _emit_pdf_document(doc, json_out, text, inputs, needs_password(inputs[0]))
         return
     to_stdout = stdstreams.is_stdout_pdf(pdf)
     doc["output"] = {"pdf": stdstreams.STDIO if to_stdout else str(pdf)}
@@ -787,13 +787,13 @@ def _finish_pdf(
         except OcrError as exc:
             report(f"error: {pdf} is written, but not its sidecar: {exc}")
             raise typer.Exit(exc.exit_code) from None
-    _emit_read_pdf(doc, json_out, text, inputs, private)  # every page in the sidecar, earlier ones too
+    _emit_pdf_document(doc, json_out, text, inputs, private)  # every page in the sidecar, earlier ones too
 
 
-def _emit_read_pdf(
+def _emit_pdf_document(
     doc: dict[str, Any], json_out: str | None, text: bool, inputs: list[Path], private: bool
 ) -> None:
-    """The document of a PDF to --json and as --text."""
+    """A PDF's document (written, or only read) to --json and as --text."""
     with _output_stream(json_out, inputs, private) as stream:
         _emit(doc, [Page.from_dict(entry).text for entry in doc["pages"]], stream, None, text)
 
