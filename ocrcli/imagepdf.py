@@ -6,7 +6,8 @@ img2pdf does the wrapping: JPEG bytes pass through untouched (an EXIF turn becom
 stereo MPO photo it takes the first frame only, the page the loader reads. Where it would get a
 file wrong, it is handed the pages as the loader sees them instead, re-encoded losslessly:
 - a TIFF with an orientation tag (Pillow turns its pixels upright, and img2pdf would turn the
-  page again) and a mirrored EXIF orientation in other formats (which /Rotate cannot express);
+  page again; its JPEG frames are drawn turned instead, see below) and a mirrored EXIF
+  orientation in other formats (which /Rotate cannot express);
 - any transparency, flattened onto white as the loader reads it and a viewer shows it on the page
   (img2pdf's soft mask hid 1-4 bit palette PNGs entirely);
 - files img2pdf refuses (16-bit TIFFs, grey or colour, whose samples stay 16-bit; float).
@@ -15,10 +16,11 @@ a third for scanned text), so the searchable PDF stays close to the scan's size;
 image made here or by img2pdf (not a TIFF's own Group 4 data in one strip, which passes through)
 becomes lossless JBIG2 where that is smaller (by about 30 % on scanned text) and pdfium decodes it
 to the same pixels (see _as_jbig2; JBIG2_FOR_BILEVEL turns this off). A JPEG whose EXIF
-orientation mirrors it keeps its bytes too: the page draws the image mirrored (see _mirrored). A
+orientation mirrors it keeps its bytes too: the page draws the image mirrored (see _drawn_as). A
 JPEG-compressed TIFF frame's strips are joined into one JPEG (see tiffjpeg), checked to decode to
-the same pixels (see _same_pixels), and passed through, also among frames of other compressions:
-img2pdf would store the pixels with Flate, 2 to 3 times larger."""
+the same pixels (see _same_pixels), and passed through, also among frames of other compressions
+and under an orientation tag (the page draws the image turned: see _drawn_as): img2pdf, or the
+re-encoding here, would store the pixels with Flate, 2 to 3 times larger."""
 
 from __future__ import annotations
 
@@ -59,6 +61,17 @@ from ocrcli.tiffjpeg import JPEG_COMPRESSION, frame_jpeg
 
 IMG2PDF_RESOLUTION = (96.0, 96.0)  # img2pdf's size for an image without a resolution
 _MIRRORS = (2, 4, 5, 7)  # EXIF orientations that mirror the picture (5 and 7 also turn it)
+_QUARTER_TURNS = (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
+# How to take a picture turned upright by its EXIF orientation back to its pixels as stored
+_UNDO_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,  # upright, it was turned ROTATE_270 (a quarter clockwise)
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
 _BLACK_AND_WHITE = {(0, 0, 0), (255, 255, 255)}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}  # what PNG stores as it is
 STRIP_EDGE_LEVELS = 32  # see _same_pixels
@@ -148,10 +161,10 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
 
     # img2pdf logs its choices (an alpha channel masked, an invalid rotation ignored) to stderr.
     logging.getLogger("img2pdf").setLevel(logging.ERROR)
-    schemes, own_group4 = _tiff_compressions(source)  # read once: a TIFF may have hundreds of frames
-    jpeg_frames = _tiff_jpeg_frames(source, schemes)
-    if jpeg_frames and len(jpeg_frames) == len(schemes):  # each page sized by its own resolution
-        return _joined([_jpeg_page(*jpeg_frames[index]) for index in range(len(schemes))])
+    tiff = _tiff_frames(source)  # read once: a TIFF may have hundreds of frames
+    jpeg_frames = _tiff_jpeg_frames(source, tiff)
+    if jpeg_frames and len(jpeg_frames) == len(tiff.schemes):  # each page sized by its own resolution
+        return _joined([jpeg_frames[index] for index in range(len(tiff.schemes))])
     job = _img2pdf_job(source)
     # img2pdf reads a JPEG's resolution through Pillow, which says 72 dpi where EXIF gives none or
     # no unit; the page is sized by the loader's reading instead, as the sidecar states it.
@@ -165,22 +178,26 @@ def _image_pdf(source: Path) -> pikepdf.Pdf:
         data = img2pdf.convert(_frames_encoded(source))
         mirror, own_data = None, False
     pdf = pikepdf.open(io.BytesIO(data))
-    if own_data and jpeg_frames:  # a page per frame: the JPEG frames' in place of img2pdf's Flate
-        pdf = _with_pages(pdf, {index: _jpeg_page(*frame) for index, frame in jpeg_frames.items()})
+    if jpeg_frames:  # a page per frame (see _tiff_jpeg_frames): the JPEG frames' in place of Flate
+        pdf = _with_pages(pdf, jpeg_frames)
     if mirror:
-        _mirrored(pdf, mirror)
+        _drawn_as(pdf, mirror)
     if JBIG2_FOR_BILEVEL:
         # A TIFF's own Group 4 data stays as the scanner wrote it; frames encoded here or by
         # img2pdf do not.
-        _as_jbig2(pdf, keep=own_group4 if own_data else set())
+        _as_jbig2(pdf, keep=tiff.own_group4 if own_data else set())
     return pdf
 
 
-def _jpeg_page(jpeg: bytes, dpi: tuple[float, float]) -> pikepdf.Pdf:
-    """A PDF of one page that shows the JPEG file's bytes as they are, sized at `dpi`."""
+def _jpeg_page(jpeg: bytes, dpi: tuple[float, float], orientation: int = 1) -> pikepdf.Pdf:
+    """A PDF of one page that shows the JPEG file's bytes as they are, stored at `dpi`, as its
+    `orientation` (a TIFF's tag, as EXIF numbers them) displays it (see _drawn_as)."""
     import img2pdf
 
-    return pikepdf.open(io.BytesIO(img2pdf.convert(jpeg, layout_fun=img2pdf.get_fixed_dpi_layout_fun(dpi))))
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(jpeg, layout_fun=img2pdf.get_fixed_dpi_layout_fun(dpi))))
+    if orientation != 1:
+        _drawn_as(pdf, orientation)
+    return pdf
 
 
 def _with_pages(pdf: pikepdf.Pdf, pages: dict[int, pikepdf.Pdf]) -> pikepdf.Pdf:
@@ -263,38 +280,55 @@ def _pdfium_samples(data: bytes, pages: set[int]) -> Iterator[tuple[int, np.ndar
         document.close()
 
 
-def _tiff_compressions(source: Path) -> tuple[list[int | None], set[int]]:
-    """Each frame's compression scheme (TIFF tag 259), if the file is a TIFF (else none), and the
-    frames whose CCITT data img2pdf passes through as it is: Group 4 in one strip (a scanner's),
-    which stays. Group 3 or modified Huffman data, and Group 4 in several strips (libtiff's
-    default of about 8 KB a strip), img2pdf decodes and encodes as Group 4 itself."""
+@dataclass(frozen=True)
+class _TiffFrames:
+    """What the tags of each frame of a TIFF say (all empty for other files)."""
+
+    schemes: list[int | None]  # the compression scheme (tag 259)
+    orientations: list[int]  # the orientation (tag 274, numbered as EXIF's; 1 without)
+    # Frames whose CCITT data img2pdf passes through as it is: Group 4 in one strip (a
+    # scanner's), which stays. Group 3 or modified Huffman data, and Group 4 in several strips
+    # (libtiff's default of about 8 KB a strip), img2pdf decodes and encodes as Group 4 itself.
+    own_group4: set[int]
+
+
+def _tiff_frames(source: Path) -> _TiffFrames:
+    """The tags of each frame of the file, if it is a TIFF, read before any frame is decoded
+    (Pillow drops the orientation tag as it turns the pixels upright)."""
+    frames = _TiffFrames([], [], set())
     with open_image(source) as im:
         if im.format != "TIFF":
-            return [], set()
-        schemes, own_group4 = [], set()
+            return frames
         for index in range(getattr(im, "n_frames", 1)):
             im.seek(index)
-            schemes.append(im.tag_v2.get(COMPRESSION))
+            frames.schemes.append(im.tag_v2.get(COMPRESSION))
+            frames.orientations.append(exif_orientation(im))
             strips = [len(im.tag_v2.get(tag) or ()) for tag in (STRIPOFFSETS, STRIPBYTECOUNTS)]
-            if schemes[-1] == _GROUP4_COMPRESSION and strips == [1, 1]:
-                own_group4.add(index)
-        return schemes, own_group4
+            if frames.schemes[-1] == _GROUP4_COMPRESSION and strips == [1, 1]:
+                frames.own_group4.add(index)
+        return frames
 
 
-def _mirrored(pdf: pikepdf.Pdf, orientation: int) -> None:
-    """Make the page img2pdf drew as the JPEG is stored show it as its EXIF `orientation` (2, 4, 5
-    or 7) displays it: the page takes the displayed shape, and its one image is drawn through the
-    matrix that flips (and for 5 and 7 also turns) it there. The JPEG's bytes stay as they are."""
+def _drawn_as(pdf: pikepdf.Pdf, orientation: int) -> None:
+    """Make the one page img2pdf drew as its image is stored show it as the EXIF (or TIFF)
+    `orientation` 2-8 displays it: the page takes the displayed shape, and the image is drawn
+    through the matrix that flips or turns it there. The image's data stays as it is."""
     page = pdf.pages[0]
     _, _, width, height = (float(v) for v in page.mediabox)  # the stored image, in points
-    shown = (height, width) if orientation in (5, 7) else (width, height)  # 5 and 7 turn it too
+    shown = (height, width) if orientation in _QUARTER_TURNS else (width, height)
 
     def displayed(x: float, y: float) -> tuple[float, float]:
         """Where a point of the stored image (points from its top-left) is shown, from the
         displayed page's bottom-left (PDF coordinates)."""
-        across, down = {2: (width - x, y), 4: (x, height - y), 5: (y, x), 7: (height - y, width - x)}[
-            orientation
-        ]
+        across, down = {
+            2: (width - x, y),
+            3: (width - x, height - y),
+            4: (x, height - y),
+            5: (y, x),
+            6: (height - y, x),  # a quarter turn clockwise: the stored top row is the right column
+            7: (height - y, width - x),
+            8: (y, width - x),
+        }[orientation]
         return across, shown[1] - down
 
     # The image's unit square: (0, 0) is the stored image's bottom-left corner.
@@ -311,7 +345,7 @@ class _Img2pdfJob:
     inputs: list[str | bytes]  # what img2pdf is given
     pages: int  # how many pages the loader reads in the file
     dpi: tuple[float, float] | None = None  # to size them by (None: img2pdf's reading, the loader's)
-    mirror: int | None = None  # a JPEG's mirroring EXIF orientation, for the page to draw (_mirrored)
+    mirror: int | None = None  # a JPEG's mirroring EXIF orientation, for the page to draw (_drawn_as)
 
 
 def _img2pdf_job(source: Path) -> _Img2pdfJob:
@@ -340,29 +374,34 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
     return _Img2pdfJob(_frames_encoded(source), pages)
 
 
-def _tiff_jpeg_frames(
-    source: Path, schemes: list[int | None]
-) -> dict[int, tuple[bytes, tuple[float, float]]]:
-    """For a TIFF that displays as img2pdf would embed it, by frame index, each JPEG-compressed
-    frame's data joined into one JPEG file (see tiffjpeg) with the frame's resolution, where that
+def _tiff_jpeg_frames(source: Path, tiff: _TiffFrames) -> dict[int, pikepdf.Pdf]:
+    """For a TIFF whose every frame is a page (no preview, no transparency), by frame index, a page
+    for each JPEG-compressed frame that shows its data joined into one JPEG file (see tiffjpeg), at
+    the frame's resolution, turned as its orientation tag says (see _drawn_as), where the data
     decodes to the frame's pixels (see _same_pixels). The other frames go to img2pdf as before: a
-    scanner's mixed batch, Group 4 pages of text and JPEG pages in colour, keeps both (its JPEG
-    pages were stored with Flate, 2 to 3 times larger). `schemes`: its frames' compressions (see
-    _tiff_compressions)."""
-    if JPEG_COMPRESSION not in schemes:
+    scanner's mixed batch, Group 4 pages of text and JPEG pages in colour, keeps both. Either
+    would otherwise store the pixels with Flate, 2 to 3 times larger. `tiff`: its frames' tags
+    (see _tiff_frames)."""
+    if JPEG_COMPRESSION not in tiff.schemes:
         return {}
-    with open_image(source) as im:
-        if not _img2pdf_gets_right(im, len(schemes)):
-            return {}
     data = source.read_bytes()
-    frames = {}
-    for index, (frame, resolution) in enumerate(iter_frames(source)):
-        if schemes[index] != JPEG_COMPRESSION or not hasattr(frame, "tag_v2"):
-            continue
-        jpeg = frame_jpeg(frame, data)
-        if jpeg is not None and _same_pixels(jpeg, frame, int(frame.tag_v2.get(ROWSPERSTRIP, frame.height))):
-            frames[index] = (jpeg, _page_dpi(resolution))
-    return frames
+    pages = {}
+    with open_image(source) as tags:  # the frames' tags, as stored: iter_frames turns them upright
+        if not _img2pdf_gets_right(tags, len(tiff.schemes), turned_tiffs=True):
+            return {}
+        for index, (frame, resolution) in enumerate(iter_frames(source)):
+            if tiff.schemes[index] != JPEG_COMPRESSION:
+                continue
+            tags.seek(index)
+            jpeg = frame_jpeg(tags, data)
+            orientation = tiff.orientations[index]
+            stored = frame.transpose(_UNDO_ORIENTATION[orientation]) if orientation != 1 else frame
+            rows_per_strip = int(tags.tag_v2.get(ROWSPERSTRIP, stored.height))
+            if jpeg is not None and _same_pixels(jpeg, stored, rows_per_strip):
+                dpi = _page_dpi(resolution)  # the displayed frame's: x and y of the stored one swapped
+                stored_dpi = dpi[::-1] if orientation in _QUARTER_TURNS else dpi
+                pages[index] = _jpeg_page(jpeg, stored_dpi, orientation)
+    return pages
 
 
 def _same_pixels(jpeg: bytes, frame: Image.Image, rows_per_strip: int) -> bool:
@@ -392,17 +431,18 @@ def _frames_encoded(source: Path) -> list[bytes]:
     return [_encoded(frame, resolution) for frame, resolution in iter_frames(source)]
 
 
-def _img2pdf_gets_right(im: Image.Image, pages: int) -> bool:
-    """Does img2pdf embed each page of this file as it displays on a white page?"""
+def _img2pdf_gets_right(im: Image.Image, pages: int, turned_tiffs: bool = False) -> bool:
+    """Does img2pdf embed each page of this file as it displays on a white page? With
+    `turned_tiffs`, a TIFF's orientation tag is left out of the question: the caller turns it."""
     for index in range(pages):
         im.seek(index)
-        orientation = exif_orientation(im)
+        orientation = 1 if turned_tiffs and im.format == "TIFF" else exif_orientation(im)
         if im.format == "TIFF" and orientation != 1:
             return False  # Pillow turns the pixels upright; img2pdf would turn the page too
         if im.has_transparency_data:
             return False  # img2pdf adds a soft mask (wrongly for 1-4 bit palettes); we flatten instead
         if orientation in _MIRRORS and im.format not in ("JPEG", "MPO"):
-            return False  # a mirror image: img2pdf expresses only turns, as /Rotate (see _mirrored)
+            return False  # a mirror image: img2pdf expresses only turns, as /Rotate (see _drawn_as)
         if is_preview(im):
             return False  # img2pdf makes every frame a page; the loader reads no preview as one
     im.seek(0)

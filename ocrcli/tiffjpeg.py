@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from PIL import Image
 from PIL.TiffImagePlugin import (
     COMPRESSION,
+    IMAGELENGTH,
+    IMAGEWIDTH,
     PHOTOMETRIC_INTERPRETATION,
     PLANAR_CONFIGURATION,
     ROWSPERSTRIP,
@@ -75,7 +77,8 @@ def _joined_strips(im: Image.Image, data: bytes) -> bytes | None:
     offsets, counts = tags[STRIPOFFSETS], tags.get(STRIPBYTECOUNTS) or ()
     if len(offsets) != len(counts):
         return None
-    width, height = im.size
+    # As stored: Pillow gives the size of a TIFF with an orientation tag as it displays
+    width, height = int(tags[IMAGEWIDTH]), int(tags[IMAGELENGTH])
     rows_per_strip = min(int(tags.get(ROWSPERSTRIP, height)), height)
     if rows_per_strip <= 0:
         return None
