@@ -172,7 +172,8 @@ def open_pdf(path: str | os.PathLike, password: str | None = None) -> OpenPdf:
             pdf = open_pikepdf(path, password)
     except pikepdf.PasswordError:
         if _opens_without_password(path):  # viewers open it: no password would help
-            reason = "encrypted in a way qpdf cannot read, though viewers open it: it cannot be rewritten"
+            # OCR reads the PDF through qpdf too, so not even `ocr pdf --text` can read it
+            reason = "encrypted in a way qpdf cannot decrypt, though viewers open it: ocrcli cannot read it"
             raise BadInputError(path, reason, "unsupported") from None
         reason = "wrong password" if password else "encrypted: give its password with --password"
         raise EncryptedError(path, reason) from None

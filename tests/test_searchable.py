@@ -1807,16 +1807,18 @@ def test_a_pdf_viewers_open_without_a_password_is_not_said_to_need_one(tmp_path:
     """pdf.js's encrypted-attachment.pdf (AES-256, only its attachment encrypted, its xref broken)
     opens in pdfium and poppler without a password, but qpdf asks one of it: "encrypted: give its
     password with --password" sent the user looking for a password there is none of. It is now
-    said plainly that it cannot be rewritten (kind unsupported); one that does need a password
-    is still asked for it."""
+    said plainly that it cannot be read (kind unsupported), not only that it cannot be rewritten,
+    which a run only reading it (--json - alone) does not ask; one that does need a password is
+    still asked for it."""
     cases = {
-        "pdfjs_encrypted-attachment.pdf": ("though viewers open it: it cannot be rewritten", "unsupported"),
+        "pdfjs_encrypted-attachment.pdf": ("though viewers open it: ocrcli cannot read it", "unsupported"),
         "pdfjs_print_protection.pdf": ("encrypted: give its password with --password", "encrypted"),
     }
     for name, (reason, kind) in cases.items():
-        run = ocr("pdf", DATA / "pdfs" / name, "-o", tmp_path / "out.pdf", "--json", "-")
-        assert run.returncode == 3 and len(run.stderr.splitlines()) == 1, run.stderr
-        assert reason in run.stderr and json.loads(run.stdout)["error"]["kind"] == kind, run.stderr
+        for output in (["-o", tmp_path / "out.pdf"], []):
+            run = ocr("pdf", DATA / "pdfs" / name, *output, "--json", "-")
+            assert run.returncode == 3 and len(run.stderr.splitlines()) == 1, run.stderr
+            assert reason in run.stderr and json.loads(run.stdout)["error"]["kind"] == kind, run.stderr
 
 
 def test_pdf_string_round_trips_every_byte() -> None:
