@@ -227,6 +227,9 @@ def image(
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
+    for name in given:
+        _refuse_empty("an input", name)
+    _refuse_empty("-o", output)
     pdf = _pdf_output("--pdf", pdf_given, json_out, text)
     sidecar = _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
@@ -395,12 +398,28 @@ def _json_file(json_out: str | None) -> Path | None:
     return None if json_out in (None, "-") else Path(json_out)
 
 
+def _refuse_empty(what: str, given: str | None) -> None:
+    """Refuse (exit 2) an empty path, most likely an unset variable (`ocr scan "$SCANS"`): pathlib
+    reads "" as ".", so `ocr scan ""` OCRed the working folder, and with --in-place rewrote its
+    PDFs; other commands named "." in their message for a path the user never gave."""
+    if given == "":
+        _usage_error(f"{what} is empty (an unset variable?): give a path")
+
+
+def _folder_given(given: str) -> Path:
+    """`ocr scan`'s folders as Paths, "" refused (see _refuse_empty) as click's errors are."""
+    if given == "":
+        raise typer.BadParameter("is empty (an unset variable?): give a path")
+    return Path(given)
+
+
 def _file_option(option: str, given: str | None) -> Path | None:
     """The file an output option names (None for none, or stdout for --json). A path ending in a
     slash names a folder, refused as cp refuses it: Path() drops the slash, and `-o out/` wrote a
     file `out`."""
     if given is None or (option == "--json" and given == "-"):
         return None
+    _refuse_empty(option, given)
     _refuse_dash(option, given)
     if given.endswith(("/", os.sep)):
         _usage_error(f"{option} {given} is a folder: give a file's path")
@@ -601,6 +620,7 @@ def pdf_command(
     from ocrcli.pool import EngineSpec
     from ocrcli.searchable import ocr_pdf, ocr_pdf_in_worker
 
+    _refuse_empty("the input", given)
     if ctx.args:  # the command to type, quoted for a shell (a name with a space)
         command = shlex.join(["ocr", "pdf", given, "-o", ctx.args[0]])
         _usage_error(
@@ -918,7 +938,12 @@ def _write_errors(file: Path | None = None) -> Iterator[None]:
 @app.command("scan", short_help="OCR a folder: a searchable PDF and a JSON sidecar per document.")
 def scan_command(
     input_dir: Annotated[
-        Path, typer.Argument(metavar="INPUT_DIR", help="Folder of images and PDFs (searched recursively).")
+        Path,
+        typer.Argument(
+            metavar="INPUT_DIR",
+            parser=_folder_given,
+            help="Folder of images and PDFs (searched recursively).",
+        ),
     ],
     output: Annotated[
         Path | None,
@@ -926,6 +951,7 @@ def scan_command(
             "-o",
             "--output",
             metavar="DIR",
+            parser=_folder_given,
             help="Folder for the outputs, mirroring the input tree (default: INPUT_DIR-ocr beside it).",
         ),
     ] = None,

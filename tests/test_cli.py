@@ -19,7 +19,18 @@ from pathlib import Path
 import jsonschema
 import pikepdf
 import pytest
-from common import DATA, OCR, ROOT, SCHEMA, TESS, ocr, ocr_on_a_terminal, pdftotext, raised_as_another_user
+from common import (
+    DATA,
+    OCR,
+    ROOT,
+    SCHEMA,
+    TESS,
+    hashes,
+    ocr,
+    ocr_on_a_terminal,
+    pdftotext,
+    raised_as_another_user,
+)
 from PIL import Image
 
 import ocrcli
@@ -652,6 +663,45 @@ def test_a_dash_for_a_json_file_is_refused_not_a_file_named_dash(tmp_path: Path,
     assert result.returncode == 2
     assert "JSON goes to stdout with --json -" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan", ""],
+        ["scan", "", "--in-place"],
+        ["scan", ".", "-o", ""],
+        ["scan", ".", "--json", ""],
+        ["image", ""],
+        ["image", "r.jpg", ""],
+        ["image", "r.jpg", "-o", ""],
+        ["image", "r.jpg", "--pdf", ""],
+        ["pdf", "", "--text"],
+        ["pdf", "a.pdf", "-o", ""],
+        ["pdf", "a.pdf", "-o", "x.pdf", "--sidecar", ""],
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_working_folder(tmp_path: Path, args: list) -> None:
+    """An unset variable (`ocr scan "$SCANS"`) gives "", which pathlib reads as ".": `ocr scan ""`
+    OCRed the working folder into a NAME-ocr folder beside it (exit 0), and with --in-place
+    rewrote the PDFs in it; `-o ""` wrote the outputs into it; the others were refused or failed
+    naming "." (". is a folder", ".: is a directory") or nothing (": is a directory")."""
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(RECEIPT, work / "r.jpg")
+    shutil.copy(SMALL_PDF, work / "a.pdf")
+    before = hashes(tmp_path)
+    result = subprocess.run(
+        [*OCR, *args],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # not the working folder: this repository's ocrcli
+        timeout=300,
+    )
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "is empty (an unset variable?)" in result.stderr
+    assert hashes(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 
 
 @pytest.mark.parametrize(
