@@ -621,11 +621,8 @@ def pdf_command(
     from ocrcli.searchable import ocr_pdf, ocr_pdf_in_worker
 
     _refuse_empty("the input", given)
-    if ctx.args:  # the command to type, quoted for a shell (a name with a space)
-        command = shlex.join(["ocr", "pdf", given, "-o", ctx.args[0]])
-        _usage_error(
-            f"ocr pdf reads one PDF: give the output with -o ({command}); a folder of PDFs: ocr scan"
-        )
+    if ctx.args:
+        _refuse_more_arguments(given, ctx.args, output_given is not None or in_place)
     output = _pdf_output("-o", output_given, json_out, text)
     sidecar = _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
@@ -669,6 +666,30 @@ def pdf_command(
         json_out,
         text,
         options.pages,
+    )
+
+
+def _refuse_more_arguments(given: str, more: list[str], output_given: bool) -> None:
+    """Refuse (exit 2) arguments after the PDF, saying what to type instead, quoted for a shell (a
+    name with a space). One naming no file yet, with neither -o nor --in-place, is the output given
+    as OCRmyPDF takes it (`ocr pdf in.pdf out.pdf`): -o it is; one naming the input itself asks for
+    --in-place. Any other is one more input (`ocr pdf *.pdf --in-place`), which the hint to write
+    `-o` over it would have replaced with another PDF's OCR."""
+    if len(more) == 1 and not output_given:
+        if _same_file(Path(more[0]), Path(given)):
+            command = shlex.join(["ocr", "pdf", given, "--in-place"])
+            _usage_error(
+                f"ocr pdf reads one PDF: to replace it with its OCRed version, give --in-place ({command})"
+            )
+        if not os.path.lexists(more[0]):
+            command = shlex.join(["ocr", "pdf", given, "-o", more[0]])
+            _usage_error(
+                f"ocr pdf reads one PDF: give the output with -o ({command}); a folder of PDFs: ocr scan"
+            )
+    output = "" if output_given else "give the output with -o OUTPUT.pdf, and "
+    _usage_error(
+        f"ocr pdf reads one PDF, not also {shlex.join(more)}: {output}OCR each on its own, or a "
+        "folder of PDFs with ocr scan"
     )
 
 

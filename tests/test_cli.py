@@ -704,6 +704,31 @@ def test_an_empty_path_is_refused_not_read_as_the_working_folder(tmp_path: Path,
     assert hashes(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 
 
+def test_more_pdfs_after_the_pdf_are_not_told_to_be_written_over(tmp_path: Path) -> None:
+    """`ocr pdf *.pdf --in-place` (a.pdf b.pdf) was told "give the output with -o (ocr pdf a.pdf
+    -o b.pdf)", which replaces the PDF b.pdf with a.pdf's OCR; `ocr pdf a.pdf a.pdf` was told to
+    run `ocr pdf a.pdf -o a.pdf`, which is refused. A name of no file yet is still the output."""
+    a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    shutil.copy(SMALL_PDF, a)
+    shutil.copy(SMALL_PDF, b)
+    cases = [
+        (["pdf", a, b, "--in-place"], "ocr pdf reads one PDF, not also"),
+        (["pdf", a, b], "ocr pdf reads one PDF, not also"),
+        (["pdf", a, "-o", tmp_path / "new.pdf", b], "ocr pdf reads one PDF, not also"),
+        (["pdf", a, a], f"give --in-place (ocr pdf {a} --in-place)"),
+        (
+            ["pdf", a, tmp_path / "new.pdf"],
+            f"give the output with -o (ocr pdf {a} -o {tmp_path / 'new.pdf'})",
+        ),
+    ]
+    for args, message in cases:
+        result = ocr(*args)
+        assert (result.returncode, len(result.stderr.splitlines())) == (2, 1), (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert f"-o {b}" not in result.stderr and f"-o {a}" not in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf", "b.pdf"]
+
+
 @pytest.mark.parametrize(
     "command",
     [
