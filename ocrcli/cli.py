@@ -151,15 +151,22 @@ RotateScanPages = _rotate_pages_option("a PDF page's /Rotate changes, an image's
 # The longest --page-timeout (11.6 days), under the 24.8 days (2**31 ms) that waits take: one
 # longer ended in "unexpected OverflowError ... please report this"; 0 is no limit.
 MAX_PAGE_TIMEOUT = 1e6
-PdfaOption = Annotated[
-    bool,
-    typer.Option(
-        "--pdfa",
-        help="Make each PDF made from images PDF/A-2b, for archiving (an sRGB output intent and XMP "
-        "metadata; a CMYK image with no ICC profile of its own is refused). ocr scan: a PDF input keeps "
-        "its own form.",
-    ),
-]
+
+
+def _pdfa_option(which: str) -> Any:
+    """--pdfa, saying `which` of a command's PDFs it makes PDF/A."""
+    return Annotated[
+        bool,
+        typer.Option(
+            "--pdfa",
+            help=f"Make {which} PDF/A-2b, for archiving (an sRGB output intent and XMP metadata; a CMYK "
+            "image with no ICC profile of its own is refused).",
+        ),
+    ]
+
+
+ImagePdfaOption = _pdfa_option("the PDF (with --pdf)")
+ScanPdfaOption = _pdfa_option("each PDF made from images (a PDF input keeps its own form)")
 ModelsOption = Annotated[
     Path | None,
     typer.Option(
@@ -196,7 +203,8 @@ def image(
         typer.Option(
             "--json",
             metavar="FILE",
-            help="Write JSON Lines, one document per input in input order, to FILE or -.",
+            help="Write JSON Lines, one document per input in input order (with --pdf, the PDF's "
+            "one), to FILE or -.",
         ),
     ] = None,
     output: Annotated[
@@ -223,7 +231,7 @@ def image(
     ] = None,
     sidecar_given: SidecarOption = None,
     rotate_pages: RotateImagePages = False,
-    pdfa: PdfaOption = False,
+    pdfa: ImagePdfaOption = False,
 ) -> None:
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
@@ -231,6 +239,8 @@ def image(
         _refuse_empty("an input", name)
     _refuse_empty("-o", output)
     pdf = _pdf_output("--pdf", pdf_given, json_out, text)
+    if pdf is None:
+        _refuse_pdf_named_as_input(given)
     sidecar = _file_option("--sidecar", sidecar_given)
     _file_option("--json", json_out)
     _refuse_dash("-o", output)
@@ -396,6 +406,15 @@ def _refuse_text_with_json_on_stdout(text: bool, json_out: str | None) -> None:
 def _json_file(json_out: str | None) -> Path | None:
     """The file `--json` names (None for stdout or no --json)."""
     return None if json_out in (None, "-") else Path(json_out)
+
+
+def _refuse_pdf_named_as_input(given: list[str]) -> None:
+    """Refuse (exit 2) images followed by a PDF's name that is no file yet: --pdf forgotten
+    (`ocr image a.jpg out.pdf`), which read the images and then failed on out.pdf, not found."""
+    last = given[-1]
+    if len(given) > 1 and last.lower().endswith(".pdf") and not os.path.lexists(last):
+        command = shlex.join(["ocr", "image", *given[:-1], "--pdf", last])
+        _usage_error(f"{last}: not found; to write the images' searchable PDF there, give --pdf ({command})")
 
 
 def _refuse_empty(what: str, given: str | None) -> None:
@@ -1032,7 +1051,7 @@ def scan_command(
     password: PasswordOption = None,
     invalidate_signatures: InvalidateSignaturesOption = False,
     rotate_pages: RotateScanPages = False,
-    pdfa: PdfaOption = False,
+    pdfa: ScanPdfaOption = False,
     json_out: Annotated[
         str | None,
         typer.Option(
@@ -1063,7 +1082,7 @@ def scan_command(
     if not input_dir.exists():
         _usage_error(f"{input_dir}: not found")
     if not input_dir.is_dir():
-        _usage_error(f"{input_dir}: not a folder")
+        _usage_error(f"{input_dir}: not a folder (one file: ocr image, or ocr pdf for a PDF)")
     if output is not None:
         _refuse_impossible_path("-o", output)  # before exists(), which raised on it
     if output is not None and output.exists() and not output.is_dir():

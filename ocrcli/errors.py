@@ -214,7 +214,7 @@ def input_size(path: str | os.PathLike[str], kind: str) -> int:
     that says why it cannot be read: missing, a directory, no permission."""
     with reading_input(path):
         if Path(path).is_dir():
-            raise BadInputError(path, f"is a directory, not {kind}", "unreadable")
+            raise BadInputError(path, f"is a directory, not {kind} (a folder: ocr scan)", "unreadable")
         return regular_file_stat(path).st_size  # a pipe's size says nothing: it was "empty (0 bytes)"
 
 

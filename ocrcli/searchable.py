@@ -556,7 +556,7 @@ def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -
     if text.visible and not text.stamp:
         return "has-text", "page has text (--force to OCR it anyway)"
     if text.invisible and options.existing_text is ExistingText.skip:
-        return "has-ocr-layer", "page has an OCR text layer (--redo to replace it)"
+        return "has-ocr-layer", "page has an OCR text layer (--redo to OCR it again)"
     return None
 
 

@@ -911,7 +911,13 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         # "unexpected FileNotFoundError" or "IsADirectoryError" (exit 1)
         (["image", RECEIPT, "/dev/zero", "--pdf", tmp_path / "z.pdf"], 3, "not a regular file"),
         (["image", tmp_path / "missing.png", "--pdf", tmp_path / "z.pdf"], 3, "file not found"),
-        (["image", scans, "--pdf", tmp_path / "z.pdf"], 3, "is a directory"),
+        (
+            ["image", scans, "--pdf", tmp_path / "z.pdf"],
+            3,
+            "is a directory, not an image file (a folder: ocr scan)",
+        ),
+        # --pdf forgotten: the images were read, then "forgot.pdf: file not found", exit 3
+        (["image", RECEIPT, tmp_path / "forgot.pdf"], 2, f"give --pdf (ocr image {RECEIPT} --pdf "),
         (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),
         (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
         (["image", RECEIPT, RECEIPT, "-o", tmp_path / "j2"], 2, "is given twice"),  # "-o X ... -o X"
@@ -931,6 +937,7 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (["image", RECEIPT, "--pdf", tmp_path / "p.pdf", "-o", tmp_path / "x.json"], 2, "-o goes without"),
         (["scan", tmp_path / "nowhere"], 2, "not found"),
         (["scan", tmp_path, "-o", SMALL_PDF], 2, "not a folder"),
+        (["scan", RECEIPT], 2, "not a folder (one file: ocr image, or ocr pdf for a PDF)"),
         (["pdf", SMALL_PDF, "-o", "."], 2, ". is a folder"),
         (["pdf", SMALL_PDF, "-o", "/dev/null"], 2, "not a regular file"),
         (["image", RECEIPT, "--pdf", "/dev/stdout"], 2, "not a regular file"),

@@ -723,6 +723,9 @@ def test_page_with_text_is_skipped_by_default_and_redo_replaces_an_ocr_layer(
     assert "skipped" in run.stderr and "--redo" in run.stderr
     assert json.loads((tmp_path / "skipped.json").read_text())["pages"][0]["skip_kind"] == "has-ocr-layer"
     assert words(pdftotext(skipped)) == layer_words  # nothing added, nothing lost
+    run = ocr("pdf", original, "--text")  # only reading: nothing to replace, the page to read again
+    assert run.returncode == 0 and not run.stdout.split(), run.stderr
+    assert "page has an OCR text layer (--redo to OCR it again)" in run.stderr
 
     redone = tmp_path / "redone.pdf"
     run = ocr("pdf", original, "-o", redone, "--redo")
