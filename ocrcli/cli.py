@@ -1344,6 +1344,11 @@ def main() -> None:
             where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
             report(f"error: {exc.format_message().rstrip('.')}{where}")
         raise SystemExit(exc.exit_code) from None
+    except OSError as exc:  # click printing the help (the only output not ours) to a full disk
+        if "--help" not in sys.argv[1:]:
+            raise  # a fault of ours: with its traceback
+        report(f"error: cannot write stdout: {errors.one_line(exc)}")
+        raise SystemExit(errors.EXIT_OUTPUT) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 
 

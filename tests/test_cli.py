@@ -596,6 +596,18 @@ def test_help_into_a_reader_gone_before_it_is_written_exits_141(command: list[st
     assert run.returncode == 141, (run.returncode, run.stderr)
 
 
+@pytest.mark.parametrize("command", [[], ["pdf"]])
+def test_help_onto_a_full_disk_is_one_line_and_exit_5(command: list[str]) -> None:
+    """`ocr --help > /dev/full` ended in click's traceback, exit 1; any other output that cannot
+    be written is one line and exit 5, as README's table says."""
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(
+            [*OCR, *command, "--help"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    assert run.returncode == 5, run.stderr
+    assert run.stderr == "ocr: error: cannot write stdout: [Errno 28] No space left on device\n"
+
+
 SMALL_PDF = DATA / "pdfs" / "ocrmypdf_jbig2.pdf"
 RECEIPT = Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.jpg"
 
