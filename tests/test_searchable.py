@@ -690,6 +690,30 @@ def test_ghostscript_reads_every_character_and_keeps_it_when_it_rewrites_the_pdf
     assert pdftotext(rewritten).split() == bmp_words
 
 
+def test_ghostscript_reads_codes_holding_line_feeds(tmp_path: Path) -> None:
+    """Codes whose bytes put two line feeds (0A) in a row: Ghostscript (10.00) took them for one
+    in a literal string, so every later code of the string came one byte off: "aਊb" (U+0A0A) read
+    as "a" U+0A00 U+6200, "上ਅ" (U+4E0A U+0A05) as "上" and a control character, in its text
+    output and in every PDF it rewrites (pdftotext of its pdfwrite copy read the same). Escaped
+    (\\n), a line feed reads right. No shipped dictionary has a character U+0A00-0AFF (Gurmukhi,
+    Gujarati), so only --models with one met it."""
+    gs_words = ["aਊb", "上ਅ", "ਊਊ", "上上"]
+    words, x = [], 20.0
+    for text in gs_words:
+        width = 12.0 * len(text)
+        words.append(Word(text, (x, 50, x + width, 50, x + width, 70, x, 70), 0.99))
+        x += width + 10
+    line = Line(" ".join(gs_words), (20, 50, x, 50, x, 70, 20, 70), 0.99, words)
+    path = layer_pdf(Page(1, x + 20, 200, 72.0, lines=[line]), tmp_path / "lf.pdf")
+    gs = ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE"]
+    text = subprocess.run([*gs, "-sDEVICE=txtwrite", "-sOutputFile=-", path], capture_output=True, check=True)
+    assert text.stdout.decode(errors="replace").split() == gs_words
+    rewritten = tmp_path / "rewritten.pdf"
+    rewrite = [*gs, "-sDEVICE=pdfwrite", f"-sOutputFile={rewritten}", path]
+    subprocess.run(rewrite, capture_output=True, check=True)
+    assert pdftotext(rewritten).split() == gs_words
+
+
 def test_a_lone_surrogate_from_a_models_charset_does_not_stop_the_font() -> None:
     """A recogniser's class list (`--models`) may hold a lone surrogate, which has no UTF-16 of its
     own: writing the ToUnicode map raised UnicodeEncodeError. It maps to the code unit itself."""
@@ -1826,7 +1850,8 @@ def test_a_pdf_viewers_open_without_a_password_is_not_said_to_need_one(tmp_path:
 
 def test_pdf_string_round_trips_every_byte() -> None:
     """Literal strings carry any code: escaped bytes (backslash, parentheses, CR, which a reader
-    would turn into LF) and all others as they are, as pikepdf parses them back."""
+    would turn into LF, and LF, see test_ghostscript_reads_codes_holding_line_feeds) and all others
+    as they are, as pikepdf parses them back."""
     codes = bytes(range(256)) + b"\\()\r\n"
     content = f"BT {pdf_string(codes)} Tj ET".encode("latin-1")
     pdf = pikepdf.new()  # kept alive while its stream is parsed
