@@ -11,6 +11,7 @@ import shlex
 import signal
 import stat
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -1345,11 +1346,17 @@ def main() -> None:
             report(f"error: {exc.format_message().rstrip('.')}{where}")
         raise SystemExit(exc.exit_code) from None
     except OSError as exc:  # click printing the help (the only output not ours) to a full disk
-        if "--help" not in sys.argv[1:]:
+        if not _printing_help(exc):
             raise  # a fault of ours: with its traceback
         report(f"error: cannot write stdout: {errors.one_line(exc)}")
         raise SystemExit(errors.EXIT_OUTPUT) from None
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _printing_help(exc: BaseException) -> bool:
+    """Whether `exc` came out of click printing a command's help (its --help option's callback),
+    not out of a command that ran with "--help" among its values (`--password --help`)."""
+    return any(frame.name == "show_help" for frame in traceback.extract_tb(exc.__traceback__))
 
 
 def _refuse_a_deleted_working_folder() -> None:

@@ -608,6 +608,26 @@ def test_help_onto_a_full_disk_is_one_line_and_exit_5(command: list[str]) -> Non
     assert run.stderr == "ocr: error: cannot write stdout: [Errno 28] No space left on device\n"
 
 
+def test_a_fault_of_a_run_with_help_among_its_values_is_not_said_to_be_stdout(tmp_path: Path) -> None:
+    """Only click printing the help is an output of no command: an OSError out of a command that
+    ran with "--help" as an option's value (`--password --help`) is a fault, with its traceback
+    and exit 1. It was "cannot write stdout" and exit 5, as if the help had met a full disk: here
+    the working folder deleted under the run (whose check such a run skips) raised
+    FileNotFoundError, stdout writable all along."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    run = subprocess.run(
+        ["bash", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "-", gone, *OCR]
+        + ["pdf", str(SMALL_PDF), "--password", "--help", "-o", "out.pdf"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # not the working folder: this repository's ocrcli
+        timeout=300,
+    )
+    assert "cannot write stdout" not in run.stderr and run.returncode == 1, (run.returncode, run.stderr)
+    assert run.stderr.splitlines()[-1].startswith("FileNotFoundError"), run.stderr
+
+
 SMALL_PDF = DATA / "pdfs" / "ocrmypdf_jbig2.pdf"
 RECEIPT = Path(__file__).resolve().parents[1] / "examples" / "scans" / "receipt.jpg"
 
