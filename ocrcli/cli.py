@@ -168,11 +168,22 @@ def _pdfa_option(which: str) -> Any:
 
 ImagePdfaOption = _pdfa_option("the PDF (with --pdf)")
 ScanPdfaOption = _pdfa_option("each PDF made from images (a PDF input keeps its own form)")
+
+
+def _folder_given(given: str) -> Path:
+    """A folder option's or argument's Path (`ocr scan`'s, --models), "" refused (see
+    _refuse_empty) as click's errors are."""
+    if given == "":
+        raise typer.BadParameter("is empty (an unset variable?): give a path")
+    return Path(given)
+
+
 ModelsOption = Annotated[
     Path | None,
     typer.Option(
         "--models",
         metavar="DIR",
+        parser=_folder_given,  # "" was the working folder: "no manifest.json in the models folder"
         help="Folder with other model weights and a manifest.json ($OCRCLI_MODELS).",
     ),
 ]
@@ -426,13 +437,6 @@ def _refuse_empty(what: str, given: str | None) -> None:
         _usage_error(f"{what} is empty (an unset variable?): give a path")
 
 
-def _folder_given(given: str) -> Path:
-    """`ocr scan`'s folders as Paths, "" refused (see _refuse_empty) as click's errors are."""
-    if given == "":
-        raise typer.BadParameter("is empty (an unset variable?): give a path")
-    return Path(given)
-
-
 def _file_option(option: str, given: str | None) -> Path | None:
     """The file an output option names (None for none, or stdout for --json). A path ending in a
     slash names a folder, refused as cp refuses it: Path() drops the slash, and `-o out/` wrote a
@@ -641,6 +645,8 @@ def pdf_command(
     from ocrcli.searchable import ocr_pdf, ocr_pdf_in_worker
 
     _refuse_empty("the input", given)
+    for extra in ctx.args:  # `ocr pdf a.pdf "$OUT"`: not told to type `-o ''`, refused in turn
+        _refuse_empty("an argument after the PDF", extra)
     if ctx.args:
         _refuse_more_arguments(given, ctx.args, output_given is not None or in_place)
     output = _pdf_output("-o", output_given, json_out, text)

@@ -711,6 +711,10 @@ def test_a_dash_for_a_json_file_is_refused_not_a_file_named_dash(tmp_path: Path,
         ["pdf", "", "--text"],
         ["pdf", "a.pdf", "-o", ""],
         ["pdf", "a.pdf", "-o", "x.pdf", "--sidecar", ""],
+        ["pdf", "a.pdf", ""],  # was told to type `ocr pdf a.pdf -o ''`, refused in turn
+        ["image", "r.jpg", "--models", ""],  # the working folder as the models': exit 4
+        ["models", "--models", ""],
+        ["scan", ".", "--models", ""],
     ],
 )
 def test_an_empty_path_is_refused_not_read_as_the_working_folder(tmp_path: Path, args: list) -> None:
