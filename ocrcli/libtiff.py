@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,10 @@ _MESSAGE_BYTES = 512
 # The name Pillow opens every TIFF under for libtiff, which some reports (LZW's) give as their
 # module: not a file the user has, so it is left out.
 _PILLOWS_FILE_NAME = b"tempfile.tif"
+# A report that says nothing of the pixels: libtiff leaves out an Orientation tag of no valid value
+# (0, which some scanners write, or over 8) and decodes on. The loader reads it as upright, as
+# viewers show it (see imageio.exif_orientation); taken for damage, the scan was refused.
+_HARMLESS = re.compile(r'Bad value \d+ for "Orientation" tag')
 
 _local = threading.local()  # libtiff calls back in the thread that decodes
 _install_lock = threading.Lock()
@@ -57,6 +62,8 @@ def _install() -> None:
             buffer = ctypes.create_string_buffer(_MESSAGE_BYTES)
             libc.vsnprintf(buffer, _MESSAGE_BYTES, fmt or b"", args)
             text = buffer.value.decode("utf-8", "replace")
+            if _HARMLESS.search(text):
+                return
             named = module and module != _PILLOWS_FILE_NAME
             message = f"{module.decode('utf-8', 'replace')}: {text}" if named else text
             stack = getattr(_local, "stack", None)

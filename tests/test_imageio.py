@@ -476,6 +476,33 @@ def test_libtiffs_reason_does_not_name_pillows_stand_in_for_the_file(tmp_path: P
         assert "tempfile" not in str(info.value)
 
 
+@pytest.mark.parametrize("compression", ["tiff_lzw", "jpeg", "group4"])
+def test_a_tiff_whose_orientation_tag_has_no_valid_value_reads_upright(
+    tmp_path: Path, compression: str
+) -> None:
+    """libtiff reports an Orientation of 0 (some scanners write it) or over 8 as an error, leaves
+    the tag out and decodes on; that report was taken for damage, and the scan refused as
+    "corrupt or unreadable image data". It reads as the same file without the tag does."""
+    frame = Image.fromarray((colour_scan() * 255).astype(np.uint8)).convert(
+        "1" if compression == "group4" else "RGB"
+    )
+    upright = tmp_path / "upright.tif"
+    frame.save(upright, compression=compression, tiffinfo={274: 1}, dpi=(200, 200))
+    expected = load_pages(upright)[0].image
+    data = bytearray(upright.read_bytes())  # Pillow refuses to write such a value: set it by hand
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (entries,) = struct.unpack_from("<H", data, ifd)
+    (entry,) = [
+        ifd + 2 + 12 * k for k in range(entries) if struct.unpack_from("<H", data, ifd + 2 + 12 * k)[0] == 274
+    ]
+    for value in (0, 9):
+        struct.pack_into("<H", data, entry + 8, value)  # a SHORT's value, in the entry itself
+        path = tmp_path / f"orientation-{value}.tif"
+        path.write_bytes(bytes(data))
+        assert np.array_equal(load_pages(path)[0].image, expected), value
+        assert len(images_pdf([path]).pages) == 1
+
+
 def test_a_libtiff_that_cannot_be_loaded_leaves_decoding_as_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
