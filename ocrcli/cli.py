@@ -420,12 +420,20 @@ def _json_file(json_out: str | None) -> Path | None:
     return None if json_out in (None, "-") else Path(json_out)
 
 
+def _command_typed(argument: str, instead: list[str]) -> str:
+    """The command line as typed, quoted for a shell (a name with a space), with its last
+    `argument` replaced by `instead`: the command to type, the user's other options kept."""
+    typed = sys.argv[1:]
+    at = len(typed) - 1 - typed[::-1].index(argument)
+    return shlex.join(["ocr", *typed[:at], *instead, *typed[at + 1 :]])
+
+
 def _refuse_pdf_named_as_input(given: list[str]) -> None:
     """Refuse (exit 2) images followed by a PDF's name that is no file yet: --pdf forgotten
     (`ocr image a.jpg out.pdf`), which read the images and then failed on out.pdf, not found."""
     last = given[-1]
     if len(given) > 1 and last.lower().endswith(".pdf") and not os.path.lexists(last):
-        command = shlex.join(["ocr", "image", *given[:-1], "--pdf", last])
+        command = _command_typed(last, ["--pdf", last])
         _usage_error(f"{last}: not found; to write the images' searchable PDF there, give --pdf ({command})")
 
 
@@ -703,12 +711,12 @@ def _refuse_more_arguments(given: str, more: list[str], output_given: bool) -> N
     `-o` over it would have replaced with another PDF's OCR."""
     if len(more) == 1 and not output_given:
         if _same_file(Path(more[0]), Path(given)):
-            command = shlex.join(["ocr", "pdf", given, "--in-place"])
+            command = _command_typed(more[0], ["--in-place"])
             _usage_error(
                 f"ocr pdf reads one PDF: to replace it with its OCRed version, give --in-place ({command})"
             )
         if not os.path.lexists(more[0]):
-            command = shlex.join(["ocr", "pdf", given, "-o", more[0]])
+            command = _command_typed(more[0], ["-o", more[0]])
             _usage_error(
                 f"ocr pdf reads one PDF: give the output with -o ({command}); a folder of PDFs: ocr scan"
             )

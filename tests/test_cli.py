@@ -953,7 +953,17 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
             "is a directory, not an image file (a folder: ocr scan)",
         ),
         # --pdf forgotten: the images were read, then "forgot.pdf: file not found", exit 3
-        (["image", RECEIPT, tmp_path / "forgot.pdf"], 2, f"give --pdf (ocr image {RECEIPT} --pdf "),
+        # (the command to type keeps the options given)
+        (
+            ["image", RECEIPT, tmp_path / "forgot.pdf", "--tier", "accurate"],
+            2,
+            f"give --pdf (ocr image {RECEIPT} --pdf {tmp_path / 'forgot.pdf'} --tier accurate)",
+        ),
+        (
+            ["pdf", SMALL_PDF, SMALL_PDF, "--pages", "1"],
+            2,
+            f"--in-place (ocr pdf {SMALL_PDF} --in-place --pages 1)",
+        ),
         (["pdf", SMALL_PDF, "-o", tmp_path], 2, "is a folder"),
         (["image", RECEIPT, RECEIPT, "-o", SMALL_PDF], 2, "give a folder"),
         (["image", RECEIPT, RECEIPT, "-o", tmp_path / "j2"], 2, "is given twice"),  # "-o X ... -o X"
