@@ -21,6 +21,7 @@ box's height.
 from __future__ import annotations
 
 import io
+import zlib
 from functools import lru_cache
 
 import pikepdf
@@ -88,7 +89,7 @@ class GlyphlessFont:
             Descent=DESCENT,
             CapHeight=ASCENT,
             StemV=80,
-            FontFile2=pdf.make_stream(glyphless_truetype()),
+            FontFile2=flate_stream(pdf, glyphless_truetype(), Length1=len(glyphless_truetype())),
         )
         self._cid_to_gid = pdf.make_stream(b"")
         self._to_unicode = pdf.make_stream(b"")
@@ -137,10 +138,19 @@ class GlyphlessFont:
         """Write the maps for every code handed out so far: every code to the one glyph (code 0
         stays .notdef), and the ToUnicode map."""
         last = max(self.codes.values(), default=0)
-        self._cid_to_gid.write(b"\x00\x00" + b"\x00\x01" * last)
-        self._to_unicode.write(
-            to_unicode_cmap(set(self.codes.values()) - set(self.assigned.values()), self.assigned)
+        self._cid_to_gid.write(
+            zlib.compress(b"\x00\x00" + b"\x00\x01" * last, 9), filter=pikepdf.Name.FlateDecode
         )
+        cmap = to_unicode_cmap(set(self.codes.values()) - set(self.assigned.values()), self.assigned)
+        self._to_unicode.write(zlib.compress(cmap, 9), filter=pikepdf.Name.FlateDecode)
+
+
+def flate_stream(pdf: pikepdf.Pdf, data: bytes, **keys: object) -> pikepdf.Stream:
+    """A new stream of `data`, compressed here: a user's PDF is saved with its streams as they
+    are (see searchable._save), so qpdf compresses none of the streams we add."""
+    stream = pdf.make_stream(b"", **keys)
+    stream.write(zlib.compress(data, 9), filter=pikepdf.Name.FlateDecode)
+    return stream
 
 
 def to_unicode_cmap(own_codes: set[int], assigned: dict[str, int]) -> bytes:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pikepdf
 
-from ocrcli.pdffont import GlyphlessFont
+from ocrcli.pdffont import GlyphlessFont, flate_stream
 from ocrcli.pdfpages import INVISIBLE, decoded_pieces, open_pikepdf
 from ocrcli.textlayer import FONT_RESOURCE
 
@@ -266,7 +266,7 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     if removed:
         del xobjects[LAYER_TAG]
     if content is not None:
-        page.obj.Contents = pdf.make_stream(content)
+        page.obj.Contents = flate_stream(pdf, content)
     for name, copy in cleaned.items():
         xobjects[name] = copy
     return removed or content is not None or bool(cleaned)
@@ -399,7 +399,7 @@ def _forms(holder: pikepdf.Object) -> list[tuple[pikepdf.Name, pikepdf.Stream]]:
 
 def _form_copy(pdf: pikepdf.Pdf, form: pikepdf.Stream, content: bytes) -> pikepdf.Stream:
     """A new form like `form` (its box, matrix and resources) drawing `content` instead."""
-    copy = pdf.make_stream(content)
+    copy = flate_stream(pdf, content)
     for key, value in form.stream_dict.items():
         if key not in ("/Length", "/Filter", "/DecodeParms"):
             copy[key] = value

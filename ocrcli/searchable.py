@@ -611,9 +611,15 @@ def _save(
     linearize = pdf.is_linearized and not compact  # a PDF made for fast web view stays so
 
     def write(tmp: Path) -> None:
-        # Streams are copied as they are: images are never decoded and re-encoded. Saved through a
-        # file object: pikepdf takes only UTF-8 paths (see open_pikepdf).
-        # An encrypted PDF keeps the input's encryption; qpdf then copies streams as they are.
+        # Streams are copied as they are: images are never decoded and re-encoded. That takes
+        # compress_streams off: with it on (pikepdf's default), qpdf decoded and recompressed every
+        # stream not filtered by the name /FlateDecode alone, at any decode level: LZW, ASCII85,
+        # [/FlateDecode] in an array (ImageMagick's and reportlab's images, a PNG predictor
+        # dropped with it) and uncompressed ones. So a user's PDF gets no compression from qpdf;
+        # the streams we add are compressed as they are made (pdffont.flate_stream). A PDF we made
+        # from images is ours to compress. An encrypted PDF keeps the input's encryption (qpdf then
+        # refuses a decode level, and decodes nothing unless it compresses). Saved through a file
+        # object: pikepdf takes only UTF-8 paths (see open_pikepdf).
         keep: dict = (
             {"encryption": True}
             if pdf.is_encrypted
@@ -622,7 +628,14 @@ def _save(
         # fix_metadata_version off: pikepdf re-serialised every XMP packet to update a PDF version
         # in it (which we do not change), dropping its padding and "repairing" malformed XMP.
         with open(tmp, "wb") as out:
-            pdf.save(out, object_stream_mode=objects, linearize=linearize, fix_metadata_version=False, **keep)
+            pdf.save(
+                out,
+                object_stream_mode=objects,
+                linearize=linearize,
+                fix_metadata_version=False,
+                compress_streams=compact,
+                **keep,
+            )
 
     def verify(tmp: Path) -> None:
         with pdfpages.open_pikepdf(tmp, password) as check:

@@ -4,6 +4,7 @@ pages. Checked in poppler (pdftotext), as a viewer reads them; no OCR involved."
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import subprocess
@@ -17,6 +18,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from common import ROOT, helvetica, pdftotext
+from PIL import Image
 
 from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError
@@ -634,6 +636,71 @@ def test_content_that_inflates_to_half_a_gigabyte_is_refused_in_flat_memory(wher
         tracemalloc.stop()
     assert result.skipped is not None and "too complex" in result.skipped, result.skipped
     assert peak < 100_000_000, f"{peak / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_images_are_written_as_they_were_whatever_their_filters(tmp_path: Path, encrypted: bool) -> None:
+    """Saved with qpdf compressing streams (pikepdf's default), every stream not filtered by the
+    name /FlateDecode alone was decoded and compressed again, at decode level none too: images in
+    [/FlateDecode] (ImageMagick's; a PNG predictor was dropped), [/ASCII85Decode /FlateDecode]
+    (reportlab's), LZW, or uncompressed came out as other bytes. The streams we add are
+    compressed all the same."""
+    from ocrcli.searchable import PageReading, PdfGrafter
+
+    grey = Image.open(PHOTOTEST).convert("L")
+    width, height = grey.size
+    samples = grey.tobytes()
+    rows = b"".join(b"\0" + samples[y * width : (y + 1) * width] for y in range(height))  # PNG rows
+    flate, ascii85 = pikepdf.Name.FlateDecode, pikepdf.Name.ASCII85Decode
+    predictor = pikepdf.Dictionary(Predictor=15, Colors=1, BitsPerComponent=8, Columns=width)
+    images = {
+        "/Raw": (samples, None, None),
+        "/Predicted": (zlib.compress(rows), pikepdf.Array([flate]), pikepdf.Array([predictor])),
+        "/Ascii85": (
+            base64.a85encode(zlib.compress(samples), adobe=True)[2:],
+            pikepdf.Array([ascii85, flate]),
+            None,
+        ),
+    }
+    pdf = pikepdf.new()
+    xobjects = pikepdf.Dictionary()
+    for name, (data, filters, parms) in images.items():
+        image = pdf.make_stream(data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image)
+        image.Width, image.Height, image.BitsPerComponent = width, height, 8
+        image.ColorSpace = pikepdf.Name.DeviceGray
+        if filters is not None:
+            image.Filter = filters
+        if parms is not None:
+            image.DecodeParms = parms
+        xobjects[name] = image
+    drawn = b" ".join(b"q 230.4 0 0 172.8 0 0 cm " + name.encode() + b" Do Q" for name in images)
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 230.4, 172.8],
+        Resources=pikepdf.Dictionary(XObject=xobjects),
+        Contents=pdf.make_stream(drawn),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+    source, dest = tmp_path / "in.pdf", tmp_path / "out.pdf"
+    # as they are: qpdf decodes nothing when it compresses nothing (a decode level and encryption clash)
+    pdf.save(
+        source, compress_streams=False, encryption=pikepdf.Encryption(owner="o", R=6) if encrypted else False
+    )
+
+    with pikepdf.open(source) as original:
+        grafter = PdfGrafter(original)
+        grafter.add(0, PageReading(_layer_page(original)))
+        grafter.save(dest, source)
+    with pikepdf.open(source) as original, pikepdf.open(dest) as output:
+        before, after = (p.pages[0].obj.Resources.XObject for p in (original, output))
+        for name in images:
+            assert after[name].read_raw_bytes() == before[name].read_raw_bytes(), name
+            assert after[name].stream_dict == before[name].stream_dict, name
+        font = after["/OcrcliTextLayer"].Resources.Font["/OcrcliFont"]
+        cid_font = font.DescendantFonts[0]
+        ours = [font.ToUnicode, cid_font.CIDToGIDMap, cid_font.FontDescriptor.FontFile2]
+        assert [stream.get("/Filter") for stream in ours] == [flate] * 3
+    assert pdftotext(dest, "-raw").split() == ["ocrcli"]
 
 
 def tagged_scan_pdf() -> pikepdf.Pdf:
