@@ -23,7 +23,10 @@ from ocrcli.imageio import header_kind
 
 DEFAULT_DPI = 300.0  # pages without images (vector art, text as curves)
 MIN_DPI, MAX_DPI = 100.0, 400.0  # scans are rendered at their own resolution within these bounds
-MAX_RENDER_PIXELS = int(os.environ.get("OCRCLI_MAX_RENDER_PIXELS", 40_000_000))
+# A page is rendered at no more pixels (about 120 MB in RGB): a larger one at a lower resolution,
+# which its JSON's dpi gives. Not a setting: an undocumented variable that set it ended in a
+# traceback on a value that was no whole number.
+MAX_RENDER_PIXELS = 40_000_000
 INVISIBLE = 3  # text render mode
 # A page whose images cover this share of it is a scan; text drawn over them is a stamp, and so
 # is text under them of fewer characters than this (see page_text).
