@@ -673,21 +673,8 @@ def test_ghostscript_reads_every_character_and_keeps_it_when_it_rewrites_the_pdf
     it rewrote (pdfwrite, as in a conversion to PDF/A or a size reduction), whose map it builds
     from what it read. Codes above 00FF are listed one by one, which it reads right. Characters
     beyond the BMP it gets wrong however they are mapped (its own limit), so they are left out."""
-    bmp_words = ["café", "Straße", "€12,50", "θc→θp", "Słupecki", "“When”", "1919–1941", "Привет", "中文"]
-    words, x = [], 20.0
-    for text in bmp_words:
-        width = 12.0 * len(text)
-        words.append(Word(text, (x, 50, x + width, 50, x + width, 70, x, 70), 0.99))
-        x += width + 10
-    line = Line(" ".join(bmp_words), (20, 50, x, 50, x, 70, 20, 70), 0.99, words)
-    path = layer_pdf(Page(1, x + 20, 200, 72.0, lines=[line]), tmp_path / "unicode.pdf")
-    gs = ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE"]
-    text = subprocess.run([*gs, "-sDEVICE=txtwrite", "-sOutputFile=-", path], capture_output=True, check=True)
-    assert text.stdout.decode().split() == bmp_words
-    rewritten = tmp_path / "rewritten.pdf"
-    rewrite = [*gs, "-sDEVICE=pdfwrite", f"-sOutputFile={rewritten}", path]
-    subprocess.run(rewrite, capture_output=True, check=True)
-    assert pdftotext(rewritten).split() == bmp_words
+    words = ["café", "Straße", "€12,50", "θc→θp", "Słupecki", "“When”", "1919–1941", "Привет", "中文"]
+    _assert_ghostscript_reads(words, tmp_path)
 
 
 def test_ghostscript_reads_codes_holding_line_feeds(tmp_path: Path) -> None:
@@ -697,21 +684,27 @@ def test_ghostscript_reads_codes_holding_line_feeds(tmp_path: Path) -> None:
     output and in every PDF it rewrites (pdftotext of its pdfwrite copy read the same). Escaped
     (\\n), a line feed reads right. No shipped dictionary has a character U+0A00-0AFF (Gurmukhi,
     Gujarati), so only --models with one met it."""
-    gs_words = ["aਊb", "上ਅ", "ਊਊ", "上上"]
+    _assert_ghostscript_reads(["aਊb", "上ਅ", "ਊਊ", "上上"], tmp_path)
+
+
+def _assert_ghostscript_reads(texts: list[str], tmp_path: Path) -> None:
+    """A text layer of one line of these words reads as them in Ghostscript's text output, and in
+    pdftotext once Ghostscript has rewritten the PDF (pdfwrite)."""
     words, x = [], 20.0
-    for text in gs_words:
+    for text in texts:
         width = 12.0 * len(text)
         words.append(Word(text, (x, 50, x + width, 50, x + width, 70, x, 70), 0.99))
         x += width + 10
-    line = Line(" ".join(gs_words), (20, 50, x, 50, x, 70, 20, 70), 0.99, words)
-    path = layer_pdf(Page(1, x + 20, 200, 72.0, lines=[line]), tmp_path / "lf.pdf")
+    line = Line(" ".join(texts), (20, 50, x, 50, x, 70, 20, 70), 0.99, words)
+    path = layer_pdf(Page(1, x + 20, 200, 72.0, lines=[line]), tmp_path / "layer.pdf")
     gs = ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE"]
     text = subprocess.run([*gs, "-sDEVICE=txtwrite", "-sOutputFile=-", path], capture_output=True, check=True)
-    assert text.stdout.decode(errors="replace").split() == gs_words
+    assert text.stdout.decode(errors="replace").split() == texts
     rewritten = tmp_path / "rewritten.pdf"
-    rewrite = [*gs, "-sDEVICE=pdfwrite", f"-sOutputFile={rewritten}", path]
-    subprocess.run(rewrite, capture_output=True, check=True)
-    assert pdftotext(rewritten).split() == gs_words
+    subprocess.run(
+        [*gs, "-sDEVICE=pdfwrite", f"-sOutputFile={rewritten}", path], capture_output=True, check=True
+    )
+    assert pdftotext(rewritten).split() == texts
 
 
 def test_a_lone_surrogate_from_a_models_charset_does_not_stop_the_font() -> None:
