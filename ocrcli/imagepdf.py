@@ -384,11 +384,11 @@ def _tiff_jpeg_frames(source: Path, tiff: _TiffFrames) -> dict[int, pikepdf.Pdf]
     (see _tiff_frames)."""
     if JPEG_COMPRESSION not in tiff.schemes:
         return {}
-    data = source.read_bytes()
     pages = {}
     with open_image(source) as tags:  # the frames' tags, as stored: iter_frames turns them upright
         if not _img2pdf_gets_right(tags, len(tiff.schemes), turned_tiffs=True):
             return {}
+        data = source.read_bytes()
         for index, (frame, resolution) in enumerate(iter_frames(source)):
             if tiff.schemes[index] != JPEG_COMPRESSION:
                 continue
