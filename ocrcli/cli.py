@@ -422,8 +422,11 @@ def _json_file(json_out: str | None) -> Path | None:
 
 def _command_typed(argument: str, instead: list[str]) -> str:
     """The command line as typed, quoted for a shell (a name with a space), with its last
-    `argument` replaced by `instead`: the command to type, the user's other options kept."""
+    `argument` replaced by `instead`: the command to type, the user's other options kept (only
+    `instead` where ocr was run with other arguments than the process's: from Python)."""
     typed = sys.argv[1:]
+    if argument not in typed:
+        return shlex.join(instead)
     at = len(typed) - 1 - typed[::-1].index(argument)
     return shlex.join(["ocr", *typed[:at], *instead, *typed[at + 1 :]])
 
