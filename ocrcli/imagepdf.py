@@ -148,9 +148,13 @@ def _joined(parts: list[pikepdf.Pdf]) -> pikepdf.Pdf:
     """The pages of `parts` in one PDF."""
     if len(parts) == 1:
         return parts[0]
+    return _pdf_of([page for part in parts for page in part.pages])
+
+
+def _pdf_of(pages: list[pikepdf.Page]) -> pikepdf.Pdf:
+    """A PDF of these pages, of other PDFs (still open while it is made)."""
     merged = pikepdf.new()
-    for part in parts:
-        merged.pages.extend(part.pages)
+    merged.pages.extend(pages)
     out = io.BytesIO()
     merged.save(out)  # copies the pages' data while the PDFs they came from are still open
     return pikepdf.open(out)
@@ -202,12 +206,9 @@ def _jpeg_page(jpeg: bytes, dpi: tuple[float, float], orientation: int = 1) -> p
 
 def _with_pages(pdf: pikepdf.Pdf, pages: dict[int, pikepdf.Pdf]) -> pikepdf.Pdf:
     """`pdf` with each page whose index `pages` has replaced by the one page of its PDF there."""
-    merged = pikepdf.new()
-    for index, page in enumerate(pdf.pages):
-        merged.pages.append(pages[index].pages[0] if index in pages else page)
-    out = io.BytesIO()
-    merged.save(out)  # copies the pages' data while the PDFs they came from are still open
-    return pikepdf.open(out)
+    return _pdf_of(
+        [pages[index].pages[0] if index in pages else page for index, page in enumerate(pdf.pages)]
+    )
 
 
 def _as_jbig2(pdf: pikepdf.Pdf, keep: set[int]) -> None:
@@ -295,18 +296,17 @@ class _TiffFrames:
 def _tiff_frames(source: Path) -> _TiffFrames:
     """The tags of each frame of the file, if it is a TIFF, read before any frame is decoded
     (Pillow drops the orientation tag as it turns the pixels upright)."""
-    frames = _TiffFrames([], [], set())
+    schemes: list[int | None] = []
+    orientations, own_group4 = [], set()
     with open_image(source) as im:
-        if im.format != "TIFF":
-            return frames
-        for index in range(getattr(im, "n_frames", 1)):
+        for index in range(getattr(im, "n_frames", 1) if im.format == "TIFF" else 0):
             im.seek(index)
-            frames.schemes.append(im.tag_v2.get(COMPRESSION))
-            frames.orientations.append(exif_orientation(im))
+            schemes.append(im.tag_v2.get(COMPRESSION))
+            orientations.append(exif_orientation(im))
             strips = [len(im.tag_v2.get(tag) or ()) for tag in (STRIPOFFSETS, STRIPBYTECOUNTS)]
-            if frames.schemes[-1] == _GROUP4_COMPRESSION and strips == [1, 1]:
-                frames.own_group4.add(index)
-        return frames
+            if schemes[-1] == _GROUP4_COMPRESSION and strips == [1, 1]:
+                own_group4.add(index)
+    return _TiffFrames(schemes, orientations, own_group4)
 
 
 def _drawn_as(pdf: pikepdf.Pdf, orientation: int) -> None:

@@ -138,19 +138,22 @@ class GlyphlessFont:
         """Write the maps for every code handed out so far: every code to the one glyph (code 0
         stays .notdef), and the ToUnicode map."""
         last = max(self.codes.values(), default=0)
-        self._cid_to_gid.write(
-            zlib.compress(b"\x00\x00" + b"\x00\x01" * last, 9), filter=pikepdf.Name.FlateDecode
-        )
-        cmap = to_unicode_cmap(set(self.codes.values()) - set(self.assigned.values()), self.assigned)
-        self._to_unicode.write(zlib.compress(cmap, 9), filter=pikepdf.Name.FlateDecode)
+        write_flate(self._cid_to_gid, b"\x00\x00" + b"\x00\x01" * last)
+        own_codes = set(self.codes.values()) - set(self.assigned.values())
+        write_flate(self._to_unicode, to_unicode_cmap(own_codes, self.assigned))
 
 
 def flate_stream(pdf: pikepdf.Pdf, data: bytes, **keys: object) -> pikepdf.Stream:
-    """A new stream of `data`, compressed here: a user's PDF is saved with its streams as they
-    are (see searchable._save), so qpdf compresses none of the streams we add."""
+    """A new stream of `data` (see write_flate), with these keys in its dictionary."""
     stream = pdf.make_stream(b"", **keys)
-    stream.write(zlib.compress(data, 9), filter=pikepdf.Name.FlateDecode)
+    write_flate(stream, data)
     return stream
+
+
+def write_flate(stream: pikepdf.Stream, data: bytes) -> None:
+    """Make `data` the stream's, compressed here at zlib's best level: a user's PDF is saved with
+    its streams as they are (see searchable._save), so qpdf compresses none of the streams we add."""
+    stream.write(zlib.compress(data, 9), filter=pikepdf.Name.FlateDecode)
 
 
 def to_unicode_cmap(own_codes: set[int], assigned: dict[str, int]) -> bytes:

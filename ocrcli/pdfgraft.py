@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import zlib
 from pathlib import Path
 
 import pikepdf
@@ -88,16 +87,15 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     marked-content sequence that `remove_text_layers` recognises."""
     before, after = _enclosing(page)  # first: content too complex to scan leaves the page as it is
     matrix, width, height = display_frame(page)
-    form = pdf.make_stream(
-        b"",
+    form = flate_stream(  # the layer is most of what OCR adds to a small scan
+        pdf,
+        content,
         Type=pikepdf.Name.XObject,
         Subtype=pikepdf.Name.Form,
         BBox=[0, 0, width, height],
         Matrix=matrix,
         Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary({FONT_RESOURCE: font.font})),
     )
-    # Compressed here at zlib's best level: the layer is most of what OCR adds to a small scan.
-    form.write(zlib.compress(content, 9), filter=pikepdf.Name.FlateDecode)
     _own_resources(page.obj, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()
     draw = b"q " + tag + b" Do Q"
