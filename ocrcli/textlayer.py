@@ -101,6 +101,11 @@ MAX_TJ_STRETCH_UNITS = 90
 UNKERNED_NARROWER, UNKERNED_WIDER_EM = 0.15, 0.05  # see _kerned
 DIAGONAL_SLACK = 5.0  # degrees, see _nearest_axis
 PAGE_INSET_PT = 0.5  # how far inside the page every baseline is drawn (see _on_page)
+# pdf.js ends a line where the next glyph lies over this share of the font size below or above the
+# last, if it also lies 0.2 font sizes or more behind its end (see _apart_for_pdfjs)...
+PDFJS_LINE_DROP, PDFJS_BACK = 0.5, 0.2
+NEW_LINE_MARGIN_PT = 0.2  # ...so a row is drawn this much further off (positions are rounded to 0.1 pt)...
+MAX_NEW_LINE_SHIFT_EM = 0.07  # ...moved at most this far for it
 UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upside_down_row)
 
 
@@ -145,7 +150,7 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             row_blocks.append((row[0].block, len(row) == 1, per_line[0][2]))
     placed_rows = [
         _on_page(words, page.width * points_per_px, height_pt)
-        for words in _close_block_gaps(placed_rows, row_blocks)
+        for words in _apart_for_pdfjs(_close_block_gaps(placed_rows, row_blocks))
     ]
     for words in _with_gaps(placed_rows):
         row_size = words[0][3]
@@ -221,6 +226,32 @@ def _close_block_gaps(rows: list[RowWords], row_blocks: list[tuple[int, bool, fl
         [(text, _moved(frame, _normal(frame[1]), shift), size) for text, frame, size in words]
         for words, shift in zip(rows, shifts, strict=True)
     ]
+
+
+def _apart_for_pdfjs(rows: list[RowWords]) -> list[RowWords]:
+    """The rows, each moved by up to MAX_NEW_LINE_SHIFT_EM away from the row before where pdf.js
+    (Firefox) would run the two together. It starts a new line only where a glyph lies over half
+    the font size below or above the last one; a glyph further behind (the next row's first word,
+    back at the left margin) but less far down starts a new piece of the same line, with no space.
+    The rows of a receipt, drawn 1.5 times their line height, can sit that close: Firefox copied
+    sroie 024's "BATANG BERJUNTAI" above "SELANGOR DARUL EHSAN" as "BERJUNTAISELANGOR" (the rows
+    25.8 pt apart, the font 52.5 pt). Only rows that close to a new line move; a row moved down
+    brings the next row closer, which may then move in turn."""
+    moved: list[RowWords] = []
+    for words in rows:
+        shift = 0.0
+        if moved:
+            (_, (origin, direction, width), size), (_, (start, ahead, _), _) = moved[-1][-1], words[0]
+            end = (origin[0] + direction[0] * width, origin[1] + direction[1] * width)
+            drop = _level(start, direction) - _level(end, direction)
+            need = PDFJS_LINE_DROP * size + NEW_LINE_MARGIN_PT - abs(drop)
+            reach = MAX_NEW_LINE_SHIFT_EM * size
+            back = _along(end, start, direction) < -PDFJS_BACK * size
+            if ahead == direction and back and 0 < need <= reach:
+                shift = math.copysign(need, drop)
+        normal = _normal(words[0][1][1])
+        moved.append([(text, _moved(frame, normal, shift), size) for text, frame, size in words])
+    return moved
 
 
 def _row_level(words: RowWords, direction: Point) -> float:

@@ -25,6 +25,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from common import DATA, OCR, ROOT, SCHEMA, hashes, helvetica, ocr, ocr_on_a_terminal, pdftotext, sha256
+from pdfjs import pdfjs_page_texts
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw
 
@@ -311,6 +312,31 @@ def test_a_row_at_the_bottom_edge_keeps_its_baseline_on_the_page(tmp_path: Path)
         assert sorted(pdftotext(path, *mode).split()) == ["12.00", "20.00", "Cash", "THANKS", "Total"]
     [(_, x0, y0, x1, y1)] = [box for box in _poppler_word_boxes(path) if box[0] == "THANKS"]
     assert 110 < x0 < x1 < 190 and 270 < y0 < 300 < y1  # its descent may reach past the edge
+
+
+def test_close_receipt_rows_are_separate_lines_in_pdfjs(tmp_path: Path) -> None:
+    """A block of side-by-side rows is drawn 1.5 times its line height, so its rows can lie less
+    than half a font size apart, and pdf.js (Firefox), which starts a new line only past that,
+    copied a row's last word and the next row's first as one ("12.00Cash"; sroie 024's
+    "BERJUNTAISELANGOR"). Each row is now drawn at least that far below the one before."""
+
+    def line(text: str, x0: float, y0: float) -> Line:
+        quad = (x0, y0, x0 + 10 * len(text), y0, x0 + 10 * len(text), y0 + 20, x0, y0 + 20)
+        return Line(text, quad, 0.9, [Word(text, quad, 0.9)], 1)
+
+    rows = [("Tax", "12.00"), ("Cash", "20.00"), ("Due", "8.00")]
+    lines = [
+        line(text, x0, 100 + 14.5 * k)
+        for k, row in enumerate(rows)
+        for text, x0 in zip(row, (20, 90), strict=True)
+    ]
+    path = layer_pdf(Page(1, 400, 300, 72.0, lines=lines), tmp_path / "close.pdf")
+    assert [text.split() for text in pdfjs_page_texts(path, join="firefox")[0].splitlines()] == [
+        list(row) for row in rows
+    ]
+    assert pdftotext(path).split() == [word for row in rows for word in row]
+    middles = {text: (y0 + y1) / 2 for text, _, y0, _, y1 in _poppler_word_boxes(path)}
+    assert all(abs(middles[word] - (110 + 14.5 * k)) < 2.2 for k, row in enumerate(rows) for word in row)
 
 
 def test_a_row_wider_than_the_page_is_not_moved_along_it() -> None:
