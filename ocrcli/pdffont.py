@@ -3,19 +3,20 @@
 Every character maps to one empty glyph that advances half an em, so any text can be "drawn" and
 nothing shows. The font is a Type0 font with Identity-H encoding: a character of the Basic
 Multilingual Plane is drawn with its code point as its 2-byte code (CID), as Tesseract's PDFs do,
-and each character beyond the BMP (and U+0000) gets a code of the surrogate range, D800-DFFF,
-which no character has, in order of first use. The ToUnicode map turns each code back into its
-character, so every extractor returns exactly the text the recognizer read (accents, €, ligatures,
-CJK and characters beyond the BMP alike). Codes up to 00FF (Latin-1, most of a Western page) are
-one range in the map; with a code per character in order of first use, the map listed each one:
-361 of a 5 KB scan's PDF's 6,078 bytes, against a 10 % size budget. Every other code used is
-listed on its own (about 4.5 bytes compressed each; 5 to 60 bytes on a Latin page): Ghostscript
-10.00 read a range of codes above 00FF as other characters (θ as », – as 3, ł as C, € as Ì), in
-its text output and in every PDF it rewrites (pdfwrite builds a new map from what it read, so a
-conversion to PDF/A or a size reduction left the wrong text for every reader). It reads a listed
-code right. Characters beyond the BMP it gets wrong however they are mapped. Ascent 0.8 em and
-descent 0.2 em make a character's box exactly one em tall, so the layer can size text by its word
-box's height.
+and each character beyond the BMP (and U+0000) gets a code of the surrogate range, D800-DDFF, which
+no character has, in order of first use; DE00-DFFF are codes of characters drawn with a glyph of
+another width (see GlyphlessFont.encode_at), given in the CIDFont's /W. The ToUnicode map turns
+each code back into its character, so every extractor returns exactly the text the recognizer read
+(accents, €, ligatures, CJK and characters beyond the BMP alike). Codes up to 00FF (Latin-1, most
+of a Western page) are one range in the map; with a code per character in order of first use, the
+map listed each one: 361 of a 5 KB scan's PDF's 6,078 bytes, against a 10 % size budget. Every
+other code used is listed on its own (about 4.5 bytes compressed each; 5 to 60 bytes on a Latin
+page): Ghostscript 10.00 read a range of codes above 00FF as other characters (θ as », – as 3, ł as
+C, € as Ì), in its text output and in every PDF it rewrites (pdfwrite builds a new map from what it
+read, so a conversion to PDF/A or a size reduction left the wrong text for every reader). It reads
+a listed code right. Characters beyond the BMP it gets wrong however they are mapped. Ascent 0.8 em
+and descent 0.2 em make a character's box exactly one em tall, so the layer can size text by its
+word box's height.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ ADVANCE = 500  # every glyph advances half an em
 ASCENT, DESCENT = 800, -200  # one em from the descender to the ascender
 ADVANCE_EM = ADVANCE / UNITS_PER_EM
 DESCENT_EM = -DESCENT / UNITS_PER_EM
-ASSIGNED_CODES = range(0xD800, 0xE000)  # codes of the characters that are not their own code point
+ASSIGNED_CODES = range(0xD800, 0xDE00)  # codes of the characters that are not their own code point
+WIDENED_CODES = range(0xDE00, 0xE000)  # codes of characters drawn with a glyph of another width...
+WIDTH_FACTORS = (0.125, 0.25, 0.5, 2.0, 4.0)  # ...this many times as wide as the others (see encode_at)
 
 
 @lru_cache(maxsize=1)
@@ -79,6 +82,7 @@ class GlyphlessFont:
         self.pdf = pdf
         self.codes: dict[str, int] = {}  # every character drawn, and its code
         self.assigned: dict[str, int] = {}  # those drawn with a code of ASSIGNED_CODES
+        self.widened: dict[tuple[str, float], int] = {}  # (character, width factor): its code
         descriptor = pikepdf.Dictionary(
             Type=pikepdf.Name.FontDescriptor,
             FontName=pikepdf.Name("/" + FONT_NAME),
@@ -93,14 +97,16 @@ class GlyphlessFont:
         )
         self._cid_to_gid = pdf.make_stream(b"")
         self._to_unicode = pdf.make_stream(b"")
-        cid_font = pikepdf.Dictionary(
-            Type=pikepdf.Name.Font,
-            Subtype=pikepdf.Name.CIDFontType2,
-            BaseFont=pikepdf.Name("/" + FONT_NAME),
-            CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
-            FontDescriptor=pdf.make_indirect(descriptor),
-            DW=ADVANCE,
-            CIDToGIDMap=self._cid_to_gid,
+        self._cid_font = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Font,
+                Subtype=pikepdf.Name.CIDFontType2,
+                BaseFont=pikepdf.Name("/" + FONT_NAME),
+                CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
+                FontDescriptor=pdf.make_indirect(descriptor),
+                DW=ADVANCE,
+                CIDToGIDMap=self._cid_to_gid,
+            )
         )
         self.font = pdf.make_indirect(
             pikepdf.Dictionary(
@@ -108,7 +114,7 @@ class GlyphlessFont:
                 Subtype=pikepdf.Name.Type0,
                 BaseFont=pikepdf.Name("/" + FONT_NAME),
                 Encoding=pikepdf.Name("/Identity-H"),
-                DescendantFonts=[pdf.make_indirect(cid_font)],
+                DescendantFonts=[self._cid_font],
                 ToUnicode=self._to_unicode,
             )
         )
@@ -122,6 +128,18 @@ class GlyphlessFont:
                 code = self.codes[char] = self._new_code(char)
             out += code.to_bytes(2, "big")
         return bytes(out)
+
+    def encode_at(self, char: str, factor: float) -> bytes | None:
+        """The code of `char` drawn with a glyph `factor` (one of WIDTH_FACTORS) times as wide as
+        the others, a code of its own, mapped back to the character; None once the codes run out.
+        A character alone in a word of an upside-down row cannot otherwise be drawn at its box's
+        width (see textlayer._upside_down_row)."""
+        code = self.widened.get((char, factor))
+        if code is None:
+            if len(self.widened) == len(WIDENED_CODES):
+                return None
+            code = self.widened[char, factor] = WIDENED_CODES[len(self.widened)]
+        return code.to_bytes(2, "big")
 
     def _new_code(self, char: str) -> int:
         point = ord(char)
@@ -137,10 +155,15 @@ class GlyphlessFont:
     def finish(self) -> None:
         """Write the maps for every code handed out so far: every code to the one glyph (code 0
         stays .notdef), and the ToUnicode map."""
-        last = max(self.codes.values(), default=0)
+        last = max([*self.codes.values(), *self.widened.values()], default=0)
         write_flate(self._cid_to_gid, b"\x00\x00" + b"\x00\x01" * last)
         own_codes = set(self.codes.values()) - set(self.assigned.values())
-        write_flate(self._to_unicode, to_unicode_cmap(own_codes, self.assigned))
+        assigned = {code: char for char, code in self.assigned.items()}
+        assigned.update({code: char for (char, _), code in self.widened.items()})
+        write_flate(self._to_unicode, to_unicode_cmap(own_codes, assigned))
+        if self.widened:  # each widened code's glyph width
+            widths = sorted((code, round(factor * ADVANCE)) for (_, factor), code in self.widened.items())
+            self._cid_font.W = pikepdf.Array([x for code, width in widths for x in (code, [width])])
 
 
 def flate_stream(pdf: pikepdf.Pdf, data: bytes, **keys: object) -> pikepdf.Stream:
@@ -156,7 +179,7 @@ def write_flate(stream: pikepdf.Stream, data: bytes) -> None:
     stream.write(zlib.compress(data, 9), filter=pikepdf.Name.FlateDecode)
 
 
-def to_unicode_cmap(own_codes: set[int], assigned: dict[str, int]) -> bytes:
+def to_unicode_cmap(own_codes: set[int], assigned: dict[int, str]) -> bytes:
     """A ToUnicode CMap: codes 0000-00FF that are their characters' code points as one range, each
     other such code to itself, and each assigned code to its character (UTF-16BE, a surrogate pair
     beyond the BMP). Ghostscript (10.00) reads a range right only where its characters are under
@@ -165,7 +188,7 @@ def to_unicode_cmap(own_codes: set[int], assigned: dict[str, int]) -> bytes:
     chars = [f"<{code:04X}> <{code:04X}>" for code in sorted(own_codes) if code > 0xFF]
     chars += [
         f"<{code:04X}> <{char.encode('utf-16-be', 'surrogatepass').hex().upper()}>"
-        for char, code in sorted(assigned.items())
+        for code, char in sorted(assigned.items())
     ]
     lines = [
         "/CIDInit /ProcSet findresource begin",

@@ -1988,6 +1988,34 @@ def test_an_upside_down_row_of_capitals_and_digits_keeps_its_words_whole_in_pdfi
     assert sorted(pdftotext(pdf).split()) == sorted(t for t, _ in spec)
 
 
+def test_lone_characters_of_an_upside_down_row_are_drawn_about_as_wide_as_their_boxes(tmp_path: Path) -> None:
+    """A word of one character in an upside-down row was drawn at the row's pitch, as one glyph
+    cannot be kerned to a width: a receipt's lone ":" (1 pt of ink) came out 4 pt wide, a wide "W"
+    a third of its box, and 7 of 40 receipts turned 180 degrees failed the word-position check.
+    Each is now drawn with a glyph of its own width (a code of its own, mapped back to the
+    character), and reads as itself in every extractor."""
+    spec = [("TEL", 9.0), (":", 1.5), ("03-4021", 8.0), ("1", 2.5), ("W", 30.0), ("NO", 9.0), ("!", 1.0)]
+    gap, width = 6.0, 40 + sum(len(t) * p + 6.0 for t, p in spec)
+    x, boxes = width - 20, []
+    for text, pitch in spec:  # each word's span across the page, as _upside_down_row_pdf lays it out
+        boxes.append((text, x - len(text) * pitch, x))
+        x -= len(text) * pitch + gap
+    pdf = _upside_down_row_pdf(tmp_path, spec, gap=gap, bottom=70)
+    drawn = {text: (x0, x1) for text, x0, _, x1, _ in _poppler_word_boxes(pdf)}
+    for text, x0, x1 in boxes:
+        overlap = min(x1, drawn[text][1]) - max(x0, drawn[text][0])
+        assert overlap / (max(x1, drawn[text][1]) - min(x0, drawn[text][0])) > 0.6, (
+            text,
+            (x0, x1),
+            drawn[text],
+        )
+    words = sorted(t for t, _ in spec)
+    assert sorted(pdftotext(pdf).split()) == sorted(pdftotext(pdf, "-raw").split()) == words
+    assert sorted(pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range().split()) == words
+    assert sorted(pdfjs_page_texts(pdf, join="firefox")[0].split()) == words
+    assert sorted(extract_text(pdf).split()) == words
+
+
 def test_a_skipped_page_has_the_size_it_renders_at(tmp_path: Path) -> None:
     """A page outside --pages was listed 722 x 611 px, while OCRed it is 723 x 612: pdfium renders
     ceil(points * dpi / 72) pixels, the skipped page's entry rounded them."""
