@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.18"  # keep equal to pyproject.toml: resume redoes outputs of another version
+__version__ = "0.2.19"  # keep equal to pyproject.toml: resume redoes outputs of another version
 __all__ = ["Engine", "read", "Document", "Page", "Line", "Word", "OcrError", "__version__"]
 
 if TYPE_CHECKING:
