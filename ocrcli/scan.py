@@ -507,7 +507,8 @@ class Scan:
             line = record_without_pages(str(outcome.item.path), status="failed", error=outcome.error.record())
         elif previous is not None and pages is not None:
             # "models" as role -> name: sidecars written before 0.2.6's fix gave name -> sha256
-            self._stream_chunks({**previous, "models": self.model_names, "status": "current"}, pages)
+            head = {**_named_as_now(previous, outcome.item), "models": self.model_names}
+            self._stream_chunks({**head, "status": "current"}, pages)
             return
         else:
             line = record_without_pages(str(outcome.item.path), status="current")
@@ -560,6 +561,21 @@ def _lines(spool: IO[str]) -> Iterator[str]:
     """The pages' JSON texts in the spool, a line each."""
     spool.seek(0)
     return (line.rstrip("\n") for line in spool)
+
+
+def _named_as_now(record: dict[str, Any], item: Item) -> dict[str, Any]:
+    """A current document's sidecar head, its input and outputs named as this run names them. The
+    sidecar keeps the paths the run that wrote it was given (relative to its working folder): a
+    re-run from elsewhere, or given the folder otherwise, streamed paths naming nothing there,
+    beside its "done" records' paths as given. The PDF is beside its sidecar, under its name."""
+    named = {**record, "source": {**record["source"], "path": str(item.path)}}
+    output = record.get("output")
+    if isinstance(output, dict) and item.sidecar is not None:
+        pdf = output.get("pdf")
+        if isinstance(pdf, str):
+            pdf = str(item.pdf or item.sidecar.parent / Path(pdf).name)
+        named["output"] = {**output, "pdf": pdf, "sidecar": str(item.sidecar)}
+    return named
 
 
 def _newer(output: Path, source: Path) -> bool:

@@ -1647,6 +1647,31 @@ def test_onnxruntime_sends_and_keeps_nothing_about_the_user(tmp_path: Path) -> N
     assert "telemetry" not in run.stderr
 
 
+def test_a_current_record_names_the_input_and_outputs_as_this_run_does(tmp_path: Path) -> None:
+    """A current document's record is its sidecar again, and the sidecar keeps the paths as the
+    run that wrote it was given them: `ocr scan in -o out` run from one folder, then `ocr scan
+    /abs/in -o /abs/out` from another (a cron job), streamed "in/a.png" and "out/a.pdf", paths
+    that name nothing from there, beside "done" records naming /abs/in/b.png (found by a
+    fresh-eyes audit of ocr scan)."""
+    folder, out, elsewhere = tmp_path / "in", tmp_path / "out", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "a.png")
+    first = subprocess.run([*OCR, "scan", "in", "-o", "out"], capture_output=True, text=True, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    run = subprocess.run(
+        [*OCR, "scan", folder, "-o", out, "--json", "-", "-q"], capture_output=True, text=True, cwd=elsewhere
+    )
+    assert run.returncode == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert record["status"] == "current"
+    assert record["source"]["path"] == str(folder / "a.png")
+    assert record["output"]["pdf"] == str(out / "a.pdf")
+    assert record["output"]["sidecar"] == str(out / "a.json")
+    jsonschema.validate(record, SCHEMA)
+    assert json.loads((out / "a.json").read_text())["source"]["path"] == "in/a.png"  # the sidecar as written
+
+
 def test_o_dash_is_refused_not_made_a_folder(tmp_path: Path) -> None:
     """`ocr scan in -o -` made a folder named "-" where the user may have meant stdout, as the
     other commands now refuse -o -; a folder of that name is still reachable by its full path."""
