@@ -151,7 +151,7 @@ def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> 
     table.add_row("skipped", str(len(current)), "", "outputs up to date (--force to redo)" if current else "")
     if outputs:
         table.add_row("skipped", str(outputs), "", "ocrcli outputs of other files, not read as inputs")
-    for reason, count in Counter(_reason(o.error.message if o.error else "") for o in failed).most_common():
+    for reason, count in Counter(_reason(o) for o in failed).most_common():
         table.add_row("[red]failed", str(count), "", reason)
     if not failed:
         table.add_row("failed", "0", "", "")
@@ -160,7 +160,14 @@ def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> 
     return table
 
 
-def _reason(error: str) -> str:
-    """The reason without the file name: 'a.pdf: encrypted: ...' -> 'encrypted: ...'."""
+def _reason(outcome: Outcome) -> str:
+    """The reason a document failed, without its file's name: 'a.pdf: encrypted: ...' ->
+    'encrypted: ...'. The name is the document's, as messages show it: one holding ": " (as
+    'Meeting: notes.png' may) was cut there, and part of it taken for the reason. A message that
+    does not start with it ('cannot write OUT: ...') loses what comes before its first ': '."""
+    error = outcome.error.message if outcome.error else ""
+    named = one_line_message(str(outcome.item.path)) + ": "
+    if error.startswith(named):
+        return error.removeprefix(named)
     _, _, reason = error.partition(": ")
     return reason or error

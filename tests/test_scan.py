@@ -1699,6 +1699,21 @@ def test_the_summary_on_a_pipe_has_no_trailing_spaces(tmp_path: Path) -> None:
     assert all(line == line.rstrip() for line in table), run.stderr
 
 
+def test_the_summary_gives_the_reason_of_a_failure_whatever_the_file_is_named(tmp_path: Path) -> None:
+    """The summary's "why" was a failure's message after its first ": ", taken for the end of the
+    file's name: for "Meeting: notes.png" it read "notes.png: file is empty (0 bytes)", and two
+    files failing alike stood on rows of their own (found by a fresh-eyes audit of ocr scan)."""
+    folder = tmp_path / "in"
+    (folder / "Q1: reports").mkdir(parents=True)
+    for name in ("Meeting: notes.png", "Other: x.png", "Q1: reports/a.png"):
+        (folder / name).write_bytes(b"")
+    run = ocr("scan", folder)
+    assert run.returncode == 3, run.stderr
+    table = run.stderr[run.stderr.index("ocr scan\n") :].splitlines()
+    failed = [line.split(None, 2) for line in table if line.startswith(" failed")]
+    assert failed == [["failed", "3", "file is empty (0 bytes)"]], run.stderr
+
+
 def test_a_second_scan_of_a_folder_waits_for_the_first_then_finds_its_work_done(tmp_path: Path) -> None:
     """Two scans of one folder at once (a cron job's runs overlapping) both OCRed every document.
     A scan now waits while another holds the folder; the lock is the folder's own flock, which the
