@@ -82,6 +82,20 @@ def _file_in_the_way(dest: Path) -> Path | None:
     return next((folder for folder in reversed(dest.parents) if folder.is_file()), None)
 
 
+def link_leading_nowhere(folder: Path) -> str | None:
+    """Why `folder`, or one on the way to it, can be neither made nor written into: a symbolic
+    link to nothing there (a drive not mounted, a loop), which a missing folder's check took for
+    one to make; mkdir then failed, "[Errno 17] File exists", once the work was done. Or None."""
+    for link in [*reversed(folder.parents), folder]:
+        if link.is_symlink() and not link.exists():
+            try:
+                target = os.readlink(link)
+            except OSError:  # gone meanwhile
+                continue
+            return f"{link} is a link to {target}, which is not there"
+    return None
+
+
 def unsearchable(path: Path) -> Path | None:
     """The folder on the way to `path` that cannot be searched (no execute permission), so that
     nothing in it can even be looked up (pathlib's exists() raised PermissionError: a traceback);
@@ -135,6 +149,8 @@ def why_unwritable(dest: Path) -> str | None:
         return f"{blocked} is a folder that cannot be searched"
     if file := _file_in_the_way(dest):
         return f"{file} is a file, not a folder"
+    if link := link_leading_nowhere(dest.parent):
+        return link
     folder = nearest_existing(dest.parent)
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         return f"{folder} is not a folder that can be written"

@@ -2169,6 +2169,34 @@ def test_a_document_whose_outputs_cannot_be_written_is_refused_before_its_ocr(tm
     assert (out / "b.pdf").is_file() and not (out / "sub").is_dir()
 
 
+def test_an_output_folder_that_is_a_link_leading_nowhere_is_refused_before_any_ocr(tmp_path: Path) -> None:
+    """An output folder that is a link to a folder not there (~/Scans-ocr -> a drive not mounted)
+    was taken for one still to be made: every document was OCRed, then failed "[Errno 17] File
+    exists: '.../in-ocr'" (exit 5). The whole output folder is refused before any work now (exit
+    2), and a subfolder of the outputs fails its documents before their OCR, as a file in its
+    place does (found by a fresh-eyes audit of ocr scan)."""
+    folder, out = tmp_path / "in", tmp_path / "in-ocr"
+    (folder / "sub").mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "sub" / "a.png")
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "b.png")
+    out.symlink_to(tmp_path / "unmounted" / "scans-ocr")
+    run = ocr("scan", folder, "--json", "-")
+    assert run.returncode == 2, run.stderr
+    reason = f"{out} is a link to {tmp_path / 'unmounted' / 'scans-ocr'}, which is not there"
+    assert run.stderr == f"ocr: error: -o {out}: {reason}\n"
+    assert run.stdout == ""  # nothing was OCRed
+    out.unlink()
+    out.mkdir()
+    (out / "sub").symlink_to(out / "gone")
+    items = discover.plan([folder / "sub" / "a.png", folder / "b.png"], folder, out)
+    reporter = _rerun(items, _scan_options())
+    failed = {o.item.path.name: o.error for o in reporter.outcomes if o.status == "failed"}
+    link = f"{out / 'sub'} is a link to {out / 'gone'}, which is not there"
+    assert list(failed) == ["a.png"]
+    assert failed["a.png"].message == f"cannot write {out / 'sub' / 'a.pdf'}: {link}"
+    assert failed["a.png"].kind == "output" and [o.pages for o in reporter.outcomes] == [0, 1]
+
+
 def test_a_pdf_in_place_in_a_read_only_folder_is_not_refused_before_its_ocr(tmp_path: Path) -> None:
     """In place, a PDF is rewritten only if a page gets words: one whose pages all have text is
     left as it is. Refused before its OCR as unwritable, such PDFs in a read-only subfolder failed,
