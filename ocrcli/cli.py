@@ -1181,7 +1181,9 @@ def scan_command(
         where = "in place" if in_place else f"into {out_dir}"
         documents, workers = errors.counted(len(items), "document"), errors.counted(options.jobs, "worker")
         report(f"{documents} in {input_dir}, writing {where}, up to {workers}")
-    live = stderr.is_terminal and not quiet
+    # Not over JSON lines printed to the same terminal as they come (as in ocr image): each began
+    # on the progress line's row, which stayed above it
+    live = stderr.is_terminal and not quiet and not (json_out == "-" and sys.stdout.isatty())
     display = ScanDisplay(stderr, len(items) + len(unreadable), live=live, verbose=verbose)
     code, scan, started = errors.EXIT_OK, None, time.perf_counter()
     # With a password, inputs that need it are read: their text in the clear is for the owner alone

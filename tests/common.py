@@ -145,13 +145,13 @@ def uncompressed_tiff(
     return path
 
 
-def ocr_on_a_terminal(*args: object, columns: int = 100) -> tuple[int, str, str]:
-    """`ocr ARGS...` with stderr on a terminal (a pty) and stdout a pipe: its exit code, stdout,
-    and what the terminal was sent, terminal codes left out."""
+def ocr_on_a_terminal(*args: object, columns: int = 100, stdout_too: bool = False) -> tuple[int, str, str]:
+    """`ocr ARGS...` with stderr on a terminal (a pty) and stdout a pipe (or that terminal too, if
+    `stdout_too`): its exit code, stdout, and what the terminal was sent, terminal codes left out."""
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [*OCR, *map(str, args)],
-        stdout=subprocess.PIPE,
+        stdout=terminal if stdout_too else subprocess.PIPE,
         stderr=terminal,
         env={**os.environ, "COLUMNS": str(columns), "TERM": "xterm"},
     )
@@ -160,7 +160,7 @@ def ocr_on_a_terminal(*args: object, columns: int = 100) -> tuple[int, str, str]
     with contextlib.suppress(OSError):  # the pty closes when the process exits
         while chunk := os.read(controller, 65536):
             shown += chunk
-    stdout = process.stdout.read().decode()
+    stdout = process.stdout.read().decode() if process.stdout else ""
     code = process.wait(timeout=600)
     os.close(controller)
     return code, stdout, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))

@@ -692,6 +692,26 @@ def test_progress_on_a_terminal_goes_to_stderr_and_stdout_stays_json(tmp_path: P
     assert "\x1b[" not in stdout  # no terminal codes leak into the JSON
 
 
+def test_json_lines_on_the_terminal_of_the_progress_display_stand_on_lines_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """`ocr scan DIR --json -` in a terminal printed each document's JSON line right after the
+    progress line, on the same row ("OCR ━━━ 0/2 docs, ... in/a.tif{"schema_version": ...), and
+    left that row behind. As in ocr image, results printed to the terminal as they come have no
+    progress display over them (found by a fresh-eyes audit of ocr scan)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "a.tif")
+    Image.open(TESS / "phototest.tif").crop((0, 120, 640, 240)).save(folder / "b.tif")
+    code, _, screen = ocr_on_a_terminal(
+        "scan", folder, "-o", tmp_path / "out", "--json", "-", columns=200, stdout_too=True
+    )
+    assert code == 0, screen
+    printed = [line.strip("\r") for line in screen.split("\n") if '"schema_version"' in line]
+    assert len(printed) == 2 and all(json.loads(line)["status"] == "done" for line in printed), screen
+    assert " docs, " not in screen, screen  # no progress line
+
+
 INTERRUPT_AFTER_REPLACING = """
 import os, signal, sys
 from pathlib import Path
