@@ -365,13 +365,27 @@ class WorkerPool:
         worker.stop()
         self.workers.remove(worker)
 
+    def _continued(self, signum: int, frame: Any) -> None:
+        """SIGCONT: this process, stopped (Ctrl-Z, SIGSTOP) with its workers, goes on. The pages
+        in flight were not worked on meanwhile: each gets its time limit again from now. Counted
+        in wall time, a stop longer than the limit (a lunch break at 600 s) failed each of them."""
+        now = time.monotonic()
+        for worker in getattr(self, "_busy", {}):
+            worker.started = now
+
     def close(self) -> None:
         """Stop every worker now (their tasks are abandoned)."""
         for worker in self.workers:
             worker.stop()
 
     def __enter__(self) -> WorkerPool:
+        self._on_continue: Any = None
+        if self.page_timeout is not None:
+            with contextlib.suppress(ValueError):  # not the main thread: no signal handlers there
+                self._on_continue = signal.signal(signal.SIGCONT, self._continued)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+        if self._on_continue is not None:
+            signal.signal(signal.SIGCONT, self._on_continue)

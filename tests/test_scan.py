@@ -364,6 +364,35 @@ def test_a_page_over_the_time_limit_fails_its_document_and_the_batch_goes_on(tmp
     assert not temporaries(tmp_path)
 
 
+def test_a_batch_stopped_longer_than_the_page_time_limit_goes_on_when_continued(tmp_path: Path) -> None:
+    """Ctrl-Z (or SIGSTOP) stops the scan and its workers; `fg` continues them. The page time
+    limit counted the stop too: stopped longer than --page-timeout (600 s by default: a lunch
+    break), every page in flight failed its document, "not done after 3 s; stopped", exit 3,
+    though none took a second (found by a fresh-eyes audit of ocr scan)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for number in range(12):  # one worker, kept busy: a page is in flight when the batch stops
+        Image.open(TESS / "phototest.tif").crop((0, 40 * number, 640, 40 * number + 120)).save(
+            folder / f"p{number:02}.png"
+        )
+    args = ["scan", folder, "-o", tmp_path / "out", "--jobs", "1", "--page-timeout", "3", "--json", "-"]
+    process = subprocess.Popen(
+        [*OCR, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines = [process.stdout.readline()]  # a document done: the worker has its models, and a page
+    os.killpg(process.pid, signal.SIGSTOP)
+    time.sleep(5)  # longer than the limit
+    os.killpg(process.pid, signal.SIGCONT)
+    lines += process.stdout.read().splitlines()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=600) == 0, stderr
+    assert [json.loads(line)["status"] for line in lines] == ["done"] * 12, stderr
+
+
 def test_pages_past_a_pdfs_end_are_reported_as_ocr_pdf_reports_them(tmp_path: Path) -> None:
     """--pages 2,9 over a 1-page and a 6-page PDF: both were "done", exit 0, not a word (the
     1-page one written as a copy). As ocr pdf does, and as README says of a batch: the PDF with no
