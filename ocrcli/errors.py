@@ -48,8 +48,9 @@ def worst_exit(*codes: int) -> int:
 # How text is encoded where a file name that is not valid UTF-8 (b"bad\\xffname.jpg", a lone
 # surrogate in Python) may appear: as the escape \\udcff, so JSON stays valid UTF-8.
 TEXT_ERRORS = "backslashreplace"
-# Characters that would break a message's one line, or be obeyed by the terminal (ESC).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Characters that would break a message's one line, or be obeyed by the terminal (ESC; and the
+# bidirectional controls, which turn the rest of a line round where text shows both ways).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Files messages name otherwise: the copy of standard input is "-" (see ocrcli.stdstreams).
 _NAMED: dict[str, str] = {}
 

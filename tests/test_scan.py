@@ -1344,6 +1344,25 @@ def test_a_file_name_with_a_newline_is_shown_escaped_on_one_line(tmp_path: Path)
     assert json.loads(image.stdout)["error"]["message"].startswith(f"{bad}: not an image")
 
 
+def test_a_file_names_bidirectional_controls_are_shown_escaped(tmp_path: Path) -> None:
+    """Unicode's bidirectional controls in a name (U+202E RIGHT-TO-LEFT OVERRIDE, the "Trojan
+    Source" characters) reached the terminal as they are, which turns the rest of the line round
+    where it shows text both ways: "invoice\u202efdp.png", a PNG, showed as a PDF, and the
+    reason after it ran backwards. They are shown escaped, as repr shows them, like the other
+    characters a terminal obeys (found by a fresh-eyes audit of ocr scan)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = "invoice\u202efdp\u2066.png"
+    (folder / name).write_text("not an image\n")
+    run = ocr("scan", folder, "--json", "-")
+    assert run.returncode == 3, run.stderr
+    shown = str(folder / "invoice\\u202efdp\\u2066.png")
+    assert f"ocr: error: {shown}: not an image" in run.stderr, run.stderr
+    assert "\u202e" not in run.stderr and "\u2066" not in run.stderr
+    record = json.loads(run.stdout)
+    assert record["source"]["path"] == str(folder / name) and record["error"]["message"].startswith(shown)
+
+
 def test_documents_in_an_output_folder_inside_the_input_are_named_as_not_scanned(tmp_path: Path) -> None:
     # `ocr scan sc -o sc/sub` skips sc/sub, the outputs' folder: b.png there was left out silently.
     folder = tmp_path / "sc"
