@@ -144,7 +144,15 @@ def nearest_existing(folder: Path) -> Path:
 def why_unwritable(dest: Path) -> str | None:
     """Why `dest` could not be written, if that is plain before any work is done: a file where a
     folder on its way should be, a folder on its way that cannot be searched, or a nearest folder
-    that cannot be written (read-only)."""
+    that cannot be written (read-only); or the system's error looking (a path over PATH_MAX,
+    whose check raised, and failed the document as its input's fault)."""
+    try:
+        return _why_unwritable(dest)
+    except OSError as exc:
+        return exc.strerror or one_line(exc)
+
+
+def _why_unwritable(dest: Path) -> str | None:
     if blocked := unsearchable(dest):
         return f"{blocked} is a folder that cannot be searched"
     if file := _file_in_the_way(dest):

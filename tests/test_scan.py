@@ -2265,6 +2265,24 @@ def test_an_output_folder_that_is_a_link_leading_nowhere_is_refused_before_any_o
     assert failed["a.png"].kind == "output" and [o.pages for o in reporter.outcomes] == [0, 1]
 
 
+def test_an_output_path_longer_than_the_system_takes_fails_as_an_output(tmp_path: Path) -> None:
+    """A deep tree mirrored under a longer -o gives outputs whose paths the system refuses (over
+    PATH_MAX, 4,096 bytes on Linux) though every name in them is short: the check of the output's
+    folders raised ENAMETOOLONG, and the document failed as unreadable (exit 3), its input
+    blamed, "[Errno 36] File name too long: '...'". It fails as an output now (exit 5), before its
+    OCR (found by a fresh-eyes audit of ocr scan)."""
+    deep = tmp_path / "in" / "/".join(f"{'d' * 200}{level}" for level in range(19))
+    deep.mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(deep / "a.png")
+    out = tmp_path / ("o" * 250)
+    assert len(os.fsencode(out / deep.relative_to(tmp_path / "in"))) > os.pathconf("/", "PC_PATH_MAX")
+    run = ocr("scan", tmp_path / "in", "-o", out, "--json", "-")
+    assert run.returncode == 5, run.stderr[-300:]
+    record = json.loads(run.stdout)
+    assert record["error"]["kind"] == "output", record["error"]
+    assert record["error"]["message"].endswith(": File name too long"), record["error"]["message"][-200:]
+
+
 def test_a_pdf_in_place_in_a_read_only_folder_is_not_refused_before_its_ocr(tmp_path: Path) -> None:
     """In place, a PDF is rewritten only if a page gets words: one whose pages all have text is
     left as it is. Refused before its OCR as unwritable, such PDFs in a read-only subfolder failed,
