@@ -436,7 +436,11 @@ def invert(m: list[float]) -> list[float]:
 
 
 def _matrix_bytes(m: list[float]) -> bytes:
-    return " ".join(f"{v:.6g}" for v in m).encode()
+    """The matrix as PDF numbers, to the 6 decimals pikepdf keeps of a page box's (168.363636 pt:
+    463 px at 198 dpi). To 6 significant digits (168.364), turn_user_space moved an image's page
+    back by more than its size: the image sat a thousandth of a pixel past the box, and pdfium
+    resampled it, blurred, at its own resolution."""
+    return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in m).encode()
 
 
 def _normalised(box: pikepdf.Array) -> tuple[float, float, float, float]:
