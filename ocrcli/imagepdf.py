@@ -38,7 +38,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 from PIL import Image
-from PIL.TiffImagePlugin import COMPRESSION, ROWSPERSTRIP, STRIPBYTECOUNTS, STRIPOFFSETS
+from PIL.TiffImagePlugin import BITSPERSAMPLE, COMPRESSION, ROWSPERSTRIP, STRIPBYTECOUNTS, STRIPOFFSETS
 
 from ocrcli import jbig2, libtiff
 from ocrcli.errors import BadInputError
@@ -377,7 +377,7 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
                 return _Img2pdfJob(
                     [os.fspath(source)], pages, dpi, orientation if orientation in _MIRRORS else None
                 )
-            if im.format in _IMG2PDF_EMBEDS:
+            if im.format in _IMG2PDF_EMBEDS and not _grey_of_few_bits(im, pages):
                 return _Img2pdfJob([os.fspath(source)], pages)
     # Re-encoded here (see _encoded), a grey scan is stored as grey and a black-and-white one as
     # Group 4: img2pdf stored a WebP of a 300-dpi bilevel page as RGB, 2.5 times the file.
@@ -459,6 +459,17 @@ def _img2pdf_gets_right(im: Image.Image, pages: int, turned_tiffs: bool = False)
     return True
 
 
+def _grey_of_few_bits(im: Image.Image, pages: int) -> bool:
+    """Whether a frame of this TIFF is grey of 2 or 4 bits a sample, which img2pdf stores at 8 (a
+    docbank page in 4 grey levels made a PDF 1.12 times its LZW TIFF); see _encoded."""
+    few = False
+    for index in range(pages if im.format == "TIFF" else 0):
+        im.seek(index)
+        few = few or (im.mode == "L" and max(im.tag_v2.get(BITSPERSAMPLE, (8,))) in (2, 4))
+    im.seek(0)
+    return few
+
+
 def _page_dpi(resolution: tuple[float, float] | None) -> tuple[float, float]:
     """The resolution a page is sized by: the file's, unless it has none or an implausible one
     (a TIFF without resolution tags reads as 1 dpi), as the loader reads it; then 96 dpi."""
@@ -510,8 +521,18 @@ def _encoded(frame: Image.Image, resolution: tuple[float, float] | None) -> byte
     if frame.mode not in _PNG_MODES:
         frame = frame.convert("RGB")  # CMYK, YCbCr, LAB
     out = io.BytesIO()
-    frame.save(out, format="PNG", dpi=dpi)
+    frame.save(out, format="PNG", dpi=dpi, **({"bits": bits} if (bits := _grey_bits(frame)) < 8 else {}))
     return out.getvalue()
+
+
+def _grey_bits(frame: Image.Image) -> int:
+    """The bits a grey frame's samples need: 2 if every sample is one of 0, 85, 170 and 255 (a
+    2-bit scan, as the loader reads it), 4 if every one is a multiple of 17, else 8. PNG keeps the
+    high bits of each sample at 2 or 4 bits, which are those levels exactly."""
+    if frame.mode != "L":
+        return 8
+    used = [value for value, count in enumerate(frame.histogram()) if count]
+    return next((bits for bits, step in ((2, 85), (4, 17)) if all(v % step == 0 for v in used)), 8)
 
 
 def _colour_png_16_bits(samples: np.ndarray, dpi: tuple[float, float], icc_profile: bytes | None) -> bytes:

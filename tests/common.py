@@ -106,11 +106,19 @@ def uncompressed_tiff(
     """An uncompressed TIFF of one strip at 200 dpi, written field by field, as Pillow writes none
     of them: `samples` H x W grey or H x W x 3 RGB or x 4 RGBA (unassociated alpha), 16 bits a
     sample in either byte order, or 12 (two samples in three bytes, as libtiff packs them; a row
-    must end on a whole byte); with the ICC profile, if one is given."""
+    must end on a whole byte), or grey of 2 or 4 (each row packed into whole bytes); with the ICC
+    profile, if one is given."""
     height, width = samples.shape[:2]
     channels = 1 if samples.ndim == 2 else samples.shape[2]
     order = ">" if big_endian else "<"
-    if bits == 12:
+    if bits in (2, 4):
+        per_byte = 8 // bits
+        rows = np.pad(samples.astype(np.uint8), ((0, 0), (0, -width % per_byte)))
+        data = np.zeros((height, rows.shape[1] // per_byte), np.uint8)
+        for index in range(per_byte):  # the first sample in the high bits
+            data |= rows[:, index::per_byte] << (8 - bits * (index + 1))
+        data = data.tobytes()
+    elif bits == 12:
         pairs = samples.reshape(height, -1, 2).astype(np.uint32)
         packed = ((pairs[..., 0] << 12) | pairs[..., 1]).astype(">u4").view(np.uint8).reshape(height, -1, 4)
         data = packed[..., 1:].tobytes()

@@ -764,3 +764,21 @@ def test_pdfa_refuses_an_image_profile_of_a_class_pdfa_2_does_not_allow(tmp_path
     profile[12:16] = b"scnr"
     grey.save(path, icc_profile=bytes(profile))
     assert images_pdf([path], pdfa=True).Root.OutputIntents
+
+
+@pytest.mark.parametrize("bits", [2, 4])
+def test_a_grey_tiff_of_2_or_4_bits_is_stored_at_its_bits(tmp_path: Path, bits: int) -> None:
+    """img2pdf stores a TIFF's grey pixels at 8 bits: a page scanned in 4 grey levels (a docbank
+    page, ImageMagick's -depth 2, LZW) made a PDF 1.12 times the file, over the 10 % a PDF of an
+    image may add. Its frames are now stored as PNG does them, at 2 or 4 bits, losslessly."""
+    top = (1 << bits) - 1
+    levels = np.rint(grey_scan() * top).astype(np.uint8)
+    path = uncompressed_tiff(tmp_path / "scan.tif", levels, bits=bits)
+    (page,) = load_pages(path)
+    expected = page.image[:, :, 0]
+    assert np.array_equal(expected, levels * (255 // top))  # as the loader reads it
+    pdf = images_pdf([path])
+    image = _only_image(pdf)
+    assert int(image.BitsPerComponent) == bits
+    assert np.array_equal(_pixels(image), expected)
+    assert _mediabox(pdf) == pytest.approx([0, 0, 640 * 72 / 200, 480 * 72 / 200])
