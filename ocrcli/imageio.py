@@ -31,6 +31,7 @@ _DPI_RANGE = (30.0, 5000.0)  # outside this a resolution tag is a placeholder (1
 _EXIF_ORIENTATION = 0x0112
 _NEW_SUBFILE_TYPE = 254  # TIFF: bit 0 marks a reduced-resolution copy of another frame
 _BITS_PER_SAMPLE = 258  # TIFF
+_SAMPLE_FORMAT = 339  # TIFF: 1 unsigned integers (the default), 2 signed, 3 floating point
 _EXIF_X_RESOLUTION, _EXIF_Y_RESOLUTION, _EXIF_RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _QUARTER_TURNS = {5, 6, 7, 8}  # the orientations that turn a picture a quarter
 
@@ -473,7 +474,7 @@ def frame_to_rgb(im: Image.Image) -> np.ndarray:
     mode = im.mode
     if mode in ("I", "F"):
         # Pillow's convert("RGB") clips these at 255: a 16-bit scan would come out white or black.
-        return to_rgb(np.asarray(im))
+        return to_rgb(_unsigned_as_stored(im))
     if (samples := deep_samples(im)) is not None:  # scaled by their bit depth; alpha over white
         return to_rgb(samples)
     if im.has_transparency_data:  # RGBA, LA, PA, RGBa, or a tRNS/GIF transparent colour
@@ -482,6 +483,19 @@ def frame_to_rgb(im: Image.Image) -> np.ndarray:
         return to_rgb(np.asarray(im))  # 1 byte per pixel until the final RGB array
     rgb = im if mode == "RGB" else im.convert("RGB")  # P via its palette, CMYK, YCbCr, LAB, HSV
     return np.ascontiguousarray(np.asarray(rgb))
+
+
+def _unsigned_as_stored(im: Image.Image) -> np.ndarray:
+    """A mode I or F frame's samples; a TIFF's unsigned 32-bit ones (SampleFormat 1, TIFF's
+    default: ImageMagick's -depth 32), which Pillow decodes as signed, read as unsigned again (the
+    paper, at 2**31 and over, read negative: the page was stretched from its least sample to its
+    largest, 127 levels off)."""
+    samples = np.asarray(im)
+    if im.mode != "I" or im.format != "TIFF" or max(im.tag_v2.get(_BITS_PER_SAMPLE, (0,))) != 32:
+        return samples
+    if im.tag_v2.get(_SAMPLE_FORMAT, (1,))[0] == 1:
+        return samples.view(np.uint32)
+    return samples
 
 
 def deep_samples(im: Image.Image) -> np.ndarray | None:

@@ -105,8 +105,9 @@ def uncompressed_tiff(
 ) -> Path:
     """An uncompressed TIFF of one strip at 200 dpi, written field by field, as Pillow writes none
     of them: `samples` H x W grey or H x W x 3 RGB or x 4 RGBA (unassociated alpha), 16 bits a
-    sample in either byte order, or 12 (two samples in three bytes, as libtiff packs them; a row
-    must end on a whole byte), or grey of 2 or 4 (each row packed into whole bytes); with the ICC
+    sample in either byte order, or 32 (unsigned, as ImageMagick's -depth 32 writes them), or 12
+    (two samples in three bytes, as libtiff packs them; a row must end on a whole byte), or grey of
+    2 or 4 (each row packed into whole bytes); with the ICC
     profile, if one is given."""
     height, width = samples.shape[:2]
     channels = 1 if samples.ndim == 2 else samples.shape[2]
@@ -123,7 +124,7 @@ def uncompressed_tiff(
         packed = ((pairs[..., 0] << 12) | pairs[..., 1]).astype(">u4").view(np.uint8).reshape(height, -1, 4)
         data = packed[..., 1:].tobytes()
     else:
-        data = samples.astype(f"{order}u2").tobytes()
+        data = samples.astype(f"{order}u{bits // 8}").tobytes()
     short, long, rational, undefined = 3, 4, 5, 7
     fields = [  # tag, type, values (StripOffsets is filled in below)
         (256, long, [width]), (257, long, [height]), (258, short, [bits] * channels), (259, short, [1]),

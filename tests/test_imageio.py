@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pikepdf
 import pytest
 from common import DATA, colour_scan, raised_as_another_user, uncompressed_tiff
 from PIL import Image
@@ -186,6 +187,18 @@ def test_32bit_integer_and_float_tiffs(tmp_path: Path) -> None:
     floats = Image.fromarray(np.array([[0.0, 0.5, 1.0]], dtype=np.float32))
     assert floats.mode == "F"
     assert list(load_one(save(floats, tmp_path / "float.tif")).image[0, :, 0]) == [0, 128, 255]
+
+
+def test_a_tiff_of_unsigned_32_bit_samples_reads_at_their_bit_depth(tmp_path: Path) -> None:
+    """Pillow decodes unsigned 32-bit samples (TIFF's default SampleFormat, ImageMagick's -depth 32
+    grey) as signed: those of 2**31 and over, the page's paper, read negative, and the page was
+    stretched from its least to its largest sample (a mean of 127 levels off; its PDF page too)."""
+    eight = np.rint(colour_scan()[:, :, 0] * 255).astype(np.uint32)
+    path = uncompressed_tiff(tmp_path / "deep.tif", eight * 0x01010101, bits=32)  # as -depth 32
+    assert np.array_equal(load_one(path).image[:, :, 0], eight)
+    pdf = images_pdf([path])
+    (image,) = pdf.pages[0].Resources.XObject.values()
+    assert np.array_equal(np.asarray(pikepdf.PdfImage(image).as_pil_image()), eight)
 
 
 def test_cmyk_jpeg(tmp_path: Path) -> None:
