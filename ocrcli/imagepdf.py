@@ -377,11 +377,41 @@ def _img2pdf_job(source: Path) -> _Img2pdfJob:
                 return _Img2pdfJob(
                     [os.fspath(source)], pages, dpi, orientation if orientation in _MIRRORS else None
                 )
+            if im.format == "JPEG2000":  # see _jp2_without_resolution; sized as img2pdf would
+                x, y = _page_dpi(file_resolution(im))
+                jp2 = _jp2_without_resolution(source.read_bytes())
+                return _Img2pdfJob([jp2], pages, (float(round(x)), float(round(y))))
             if im.format in _IMG2PDF_EMBEDS and not _grey_of_few_bits(im, pages):
                 return _Img2pdfJob([os.fspath(source)], pages)
     # Re-encoded here (see _encoded), a grey scan is stored as grey and a black-and-white one as
     # Group 4: img2pdf stored a WebP of a 300-dpi bilevel page as RGB, 2.5 times the file.
     return _Img2pdfJob(_frames_encoded(source), pages)
+
+
+def _jp2_without_resolution(data: bytes) -> bytes:
+    """A JP2 file's bytes without the resolution box of its header ("res " in "jp2h"), its
+    codestream as it is. img2pdf reads the box's first box only if it is the capture resolution
+    ("resc"), and loops forever on any other: a JP2 whose display resolution ("resd") comes
+    first, or alone, never became a PDF. A raw codestream (.j2k) or an unusual box (of a 64-bit
+    length, or to the file's end) stays as it is."""
+    at = 0
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        if length < 8:
+            return data
+        if kind == b"jp2h":
+            inner = at + 8
+            while inner + 8 <= at + length:
+                size, box = struct.unpack(">I4s", data[inner : inner + 8])
+                if size < 8:
+                    return data
+                if box == b"res ":
+                    header = struct.pack(">I4s", length - size, kind)
+                    return data[:at] + header + data[at + 8 : inner] + data[inner + size :]
+                inner += size
+            return data
+        at += length
+    return data
 
 
 def _tiff_jpeg_frames(source: Path, tiff: _TiffFrames) -> dict[int, pikepdf.Pdf]:

@@ -782,3 +782,38 @@ def test_a_grey_tiff_of_2_or_4_bits_is_stored_at_its_bits(tmp_path: Path, bits: 
     assert int(image.BitsPerComponent) == bits
     assert np.array_equal(_pixels(image), expected)
     assert _mediabox(pdf) == pytest.approx([0, 0, 640 * 72 / 200, 480 * 72 / 200])
+
+
+def _jp2_with_resolutions(path: Path, kinds: list[bytes]) -> Path:
+    """A JP2 of a receipt whose header has a resolution box holding boxes of these kinds ("resc",
+    capture; "resd", display), each of 200 dpi (7874 pixels per metre), in this order."""
+    Image.open(RECEIPT).convert("RGB").crop((0, 0, 300, 200)).save(path)
+    data = path.read_bytes()
+    start = data.index(b"jp2h") - 4
+    (length,) = struct.unpack(">I", data[start : start + 4])
+    boxes = b"".join(struct.pack(">I4sHHHHbb", 18, kind, 7874, 1, 7874, 1, 0, 0) for kind in kinds)
+    res = struct.pack(">I4s", 8 + len(boxes), b"res ") + boxes
+    header = struct.pack(">I", length + len(res)) + data[start + 4 : start + length] + res
+    path.write_bytes(data[:start] + header + data[start + length :])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kinds", "dpi"), [([b"resd"], 96), ([b"resd", b"resc"], 200)], ids=["display-only", "display-first"]
+)
+def test_a_jp2_with_a_display_resolution_becomes_a_page_of_its_codestream(
+    tmp_path: Path, kinds: list[bytes], dpi: int
+) -> None:
+    """img2pdf reads the first box of a JP2's resolution box only if it is the capture resolution,
+    and loops forever on any other: `ocr image` of a JP2 whose display resolution came first, or
+    alone, never ended. It is given the file without that box (the loader reads the capture
+    resolution, and the page is sized by it as img2pdf sized it), its codestream as it is."""
+    path = _jp2_with_resolutions(tmp_path / "scan.jp2", kinds)
+    (given,) = imagepdf._img2pdf_job(path).inputs
+    assert isinstance(given, bytes) and b"res " not in given  # else img2pdf would never return
+    pdf = images_pdf([path])
+    image = _only_image(pdf)
+    assert pikepdf.PdfImage(image).filters == ["/JPXDecode"]
+    codestream = path.read_bytes()
+    assert image.read_raw_bytes().endswith(codestream[codestream.index(b"jp2c") + 4 :])
+    assert _mediabox(pdf) == pytest.approx([0, 0, 300 * 72 / dpi, 200 * 72 / dpi])
