@@ -578,13 +578,10 @@ def _refuse_impossible_path(option: str, path: Path, fix: str = "give a shorter 
 def _refuse_unwritable_folder(option: str, path: Path, folder: Path | None = None) -> None:
     """Refuse (exit 2) an output whose folder (default: the path's) cannot be written: new files
     are made there."""
-    from ocrcli.safewrite import link_leading_nowhere, nearest_existing
+    from ocrcli.safewrite import why_folder_unwritable
 
-    if link := link_leading_nowhere(path.parent if folder is None else folder):
-        _usage_error(f"{option} {path}: {link}")
-    folder = nearest_existing(path.parent if folder is None else folder)
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        _usage_error(f"{option} {path}: {folder} is not a folder that can be written")
+    if reason := why_folder_unwritable(path.parent if folder is None else folder):
+        _usage_error(f"{option} {path}: {reason}")
 
 
 def _refuse_special_pdf_output(option: str, pdf: Path | None) -> None:

@@ -20,7 +20,7 @@ import pikepdf
 
 from ocrcli.pdffont import GlyphlessFont, flate_stream
 from ocrcli.pdfpages import INVISIBLE, decoded_pieces, open_pikepdf
-from ocrcli.textlayer import FONT_RESOURCE
+from ocrcli.textlayer import FONT_RESOURCE, pdf_number
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
 IMAGE_TAG = pikepdf.Name("/OcrcliImage")  # in the Info of an image's PDF: the image's name
@@ -440,7 +440,7 @@ def _matrix_bytes(m: list[float]) -> bytes:
     463 px at 198 dpi). To 6 significant digits (168.364), turn_user_space moved an image's page
     back by more than its size: the image sat a thousandth of a pixel past the box, and pdfium
     resampled it, blurred, at its own resolution."""
-    return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in m).encode()
+    return " ".join(pdf_number(v, 6) for v in m).encode()
 
 
 def _normalised(box: pikepdf.Array) -> tuple[float, float, float, float]:

@@ -157,11 +157,17 @@ def _why_unwritable(dest: Path) -> str | None:
         return f"{blocked} is a folder that cannot be searched"
     if file := _file_in_the_way(dest):
         return f"{file} is a file, not a folder"
-    if link := link_leading_nowhere(dest.parent):
+    return why_folder_unwritable(dest.parent)
+
+
+def why_folder_unwritable(folder: Path) -> str | None:
+    """Why no file can be made in `folder` (made first if missing): a link on the way to it that
+    leads nowhere, or the nearest folder of it there is not one that can be written. Or None."""
+    if link := link_leading_nowhere(folder):
         return link
-    folder = nearest_existing(dest.parent)
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        return f"{folder} is not a folder that can be written"
+    nearest = nearest_existing(folder)
+    if not nearest.is_dir() or not os.access(nearest, os.W_OK | os.X_OK):
+        return f"{nearest} is not a folder that can be written"
     return None
 
 

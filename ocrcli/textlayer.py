@@ -156,14 +156,14 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
         row_size = words[0][3]
         if all(w[1][1] == UPSIDE_DOWN and w[3] == row_size and w[1][2] > 0 for w in words):
             if row_size != current_size:
-                ops.append(f"{FONT_RESOURCE} {_num(row_size)} Tf")
+                ops.append(f"{FONT_RESOURCE} {pdf_number(row_size)} Tf")
                 current_size = row_size
             ops.extend(_upside_down_row(words, font, space, cursor))
             continue
         pen = None  # where the text position is after the previous word and its space
         for text, (box_start, (dx, dy), width), gap, size in words:
             if size != current_size:
-                ops.append(f"{FONT_RESOURCE} {_num(size)} Tf")
+                ops.append(f"{FONT_RESOURCE} {pdf_number(size)} Tf")
                 current_size, pen = size, None
             if pen is None or _distance(pen, box_start) > SAME_SPOT_EM * size or pen[2] != (dx, dy):
                 op, origin = cursor.move(box_start, (dx, dy))
@@ -389,13 +389,13 @@ class _LineStart:
         dx, dy = direction
         if self.origin is None or direction != self.direction:
             x, y = round(origin[0], 1), round(origin[1], 1)
-            op = f"{_rotation(dx, dy)} {_num(x, 1)} {_num(y, 1)} Tm"
+            op = f"{_rotation(dx, dy)} {pdf_number(x, 1)} {pdf_number(y, 1)} Tm"
         else:
             ox, oy = origin[0] - self.origin[0], origin[1] - self.origin[1]
             # The offset in text space, whose axes are the direction and its normal.
             u, v = round(ox * dx + oy * dy, 1), round(oy * dx - ox * dy, 1)
             x, y = self.origin[0] + u * dx - v * dy, self.origin[1] + u * dy + v * dx
-            op = f"{_num(u, 1)} {_num(v, 1)} Td"
+            op = f"{pdf_number(u, 1)} {pdf_number(v, 1)} Td"
         self.origin, self.direction = (x, y), direction
         return op, (x, y)
 
@@ -450,7 +450,7 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: bytes, cur
         items += [*shown, pdf_string(space)]
         pen = start + drawn + pitch
     start_at, _ = cursor.move((x, y), (dx, dy))
-    return [start_at, f"{_num(100 * scale, 1)} Tz [{' '.join(items)}] TJ"]
+    return [start_at, f"{pdf_number(100 * scale, 1)} Tz [{' '.join(items)}] TJ"]
 
 
 def _lone_glyph(text: str, ratio: float, font: GlyphlessFont) -> tuple[bytes, float] | None:
@@ -717,7 +717,7 @@ def _corners(quad: Quad, points_per_px: float, height_pt: float) -> list[Point]:
 
 def _rotation(dx: float, dy: float) -> str:
     """The a b c d of a text matrix that runs along the unit direction (dx, dy)."""
-    return f"{_num(dx, 5)} {_num(dy, 5)} {_num(-dy, 5)} {_num(dx, 5)}"
+    return f"{pdf_number(dx, 5)} {pdf_number(dy, 5)} {pdf_number(-dy, 5)} {pdf_number(dx, 5)}"
 
 
 def _nearest_axis(dx: float, dy: float) -> tuple[float, float]:
@@ -745,6 +745,7 @@ def _scaling(width: float, chars: int, size: float) -> tuple[int, float]:
     return scaling, em_width * scaling / 100.0
 
 
-def _num(value: float, digits: int = 2) -> str:
+def pdf_number(value: float, digits: int = 2) -> str:
+    """`value` as a PDF number to `digits` decimals, without trailing zeros."""
     text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
