@@ -829,9 +829,9 @@ def _finish_pdf(
 ) -> None:
     """Report skipped pages, write the sidecar and the output (`pdf`, None when the PDF was only
     read). A page not OCRed this time keeps its entry from the sidecar there, if that describes
-    exactly this input (see discover.earlier_pages): OCRed in place page by page, the sidecar
+    exactly this input (see discover.EarlierPages): OCRed in place page by page, the sidecar
     still has every page."""
-    from ocrcli.discover import earlier_pages, page_entry, read_sidecar
+    from ocrcli.discover import EarlierPages, page_entry, read_sidecar
     from ocrcli.models import file_sha256
     from ocrcli.pdfpages import needs_password
     from ocrcli.safewrite import write_output
@@ -844,7 +844,7 @@ def _finish_pdf(
         report(beyond)
     doc = document.to_dict()
     sha256 = document.source.get("sha256")
-    earlier = earlier_pages(read_sidecar(sidecar, pages=False), sha256, sidecar) if sidecar else {}
+    earlier = EarlierPages(read_sidecar(sidecar, pages=False) if sidecar else None, sha256, sidecar)
     doc["pages"] = [page_entry(page, earlier) for page in document.pages]
     inputs = stdstreams.made_from(document.source.get("paths") or [document.source["path"]])
     if pdf is None:  # only read: the JSON is as private as the input

@@ -293,6 +293,29 @@ def names_output(record: dict | None, pdf: Path) -> bool:
     return bool(output) and Path(output).name == pdf.name
 
 
+def other_source(record: dict | None, sidecar: Path, source: Path, sha256: str) -> Path | None:
+    """The file the sidecar at `sidecar` (whose content is `record`) was written for, if that is
+    another file than `source` and still there, with other content than `sha256`: two folders
+    scanned into one output folder, whose files share names, would otherwise replace each other's
+    outputs. The record holds paths as that run was given them, so its source is found from where
+    its sidecar then was (both absolute, or both from the same working directory); a source moved
+    or deleted since, or recorded so that it cannot be found, is none."""
+    recorded_source = ((record or {}).get("source") or {}).get("path")
+    recorded_sidecar = ((record or {}).get("output") or {}).get("sidecar")
+    if not (recorded_source and recorded_sidecar) or record["source"].get("sha256") == sha256:
+        return None
+    was, sidecar_was = Path(recorded_source), Path(recorded_sidecar)
+    if was.is_absolute() != sidecar_was.is_absolute():
+        return None
+    other = sidecar.parent / os.path.relpath(was, sidecar_was.parent)
+    try:
+        if not other.is_file() or other.samefile(source):
+            return None
+    except OSError:
+        return None
+    return Path(os.path.normpath(other))
+
+
 def read_sidecar(path: Path, pages: bool = True) -> dict | None:
     """An ocrcli sidecar's content, or None if there is none (or the file is something else, or
     a sidecar edited out of the shape that resuming relies on: that is the user's now). Only a
@@ -381,24 +404,47 @@ def _head(f: IO[bytes]) -> dict | None:
     return None
 
 
-def earlier_pages(record: dict | None, source_sha256: str | None, sidecar: Path) -> dict[int, dict]:
-    """The OCRed pages (by number) of the sidecar at `sidecar`, whose head (read_sidecar) is
-    `record`, if it describes exactly the PDF now being OCRed: the output it records is this input
-    (a PDF OCRed in place, or OCRed again from its own output). A page not OCRed this time (outside
-    --pages, or skipped for the text layer that run gave it) keeps that entry, so the new sidecar
-    still describes every page's text."""
-    if not record or (record.get("output") or {}).get("sha256") != source_sha256:
-        return {}
-    return {
-        page["page"]: page
-        for page in sidecar_pages(sidecar)
-        if isinstance(page, dict) and isinstance(page.get("page"), int) and page.get("lines")
-    }
+class EarlierPages:
+    """The entries of an earlier sidecar that pages not OCRed this time keep, so that the new
+    sidecar still describes every page's text: a page outside --pages, or skipped for the text
+    layer an earlier run gave it (in place, or OCRing its own output again). A page keeps the
+    entry of its number if the sidecar describes exactly this PDF (the output it records is this
+    input), else the entry recording the very layer the page carries (its `layer_sha256`): once
+    anything in the PDF changed since (a page added, its title edited), a re-run in place found
+    every page skipped, and wrote a sidecar with no text at all. Read only when first needed."""
+
+    def __init__(self, record: dict | None, source_sha256: str | None, sidecar: Path | None) -> None:
+        self.sidecar = sidecar if record else None
+        self.same_pdf = bool(record) and (record.get("output") or {}).get("sha256") == source_sha256
+        self._by_number: dict[int, dict] | None = None
+        self._by_layer: dict[str, dict] = {}
+
+    def entry(self, page: Page) -> dict | None:
+        """The earlier entry that skipped `page` keeps (numbered as it is now), or None."""
+        if not page.skipped or self.sidecar is None or not (self.same_pdf or page.layer_sha256):
+            return None
+        if self._by_number is None:
+            self._read()
+        assert self._by_number is not None
+        by_layer = self._by_layer.get(page.layer_sha256) if page.layer_sha256 else None
+        kept = (self.same_pdf and self._by_number.get(page.page)) or by_layer
+        return {**kept, "page": page.page} if kept else None
+
+    def _read(self) -> None:
+        self._by_number = {}
+        assert self.sidecar is not None
+        with contextlib.suppress(OSError, ValueError):  # gone or damaged since: nothing to keep
+            for page in sidecar_pages(self.sidecar):
+                if isinstance(page, dict) and isinstance(page.get("page"), int) and page.get("lines"):
+                    if self.same_pdf:
+                        self._by_number[page["page"]] = page
+                    if isinstance(layer := page.get("layer_sha256"), str):
+                        self._by_layer.setdefault(layer, page)
 
 
-def page_entry(page: Page, earlier: dict[int, dict]) -> dict:
-    """A page's sidecar entry: its earlier one (see earlier_pages) if it was not OCRed this time."""
-    return (page.skipped and earlier.get(page.page)) or page.to_dict()
+def page_entry(page: Page, earlier: EarlierPages | None) -> dict:
+    """A page's sidecar entry: its earlier one (see EarlierPages) if it was not OCRed this time."""
+    return (earlier and earlier.entry(page)) or page.to_dict()
 
 
 def _sidecar_shaped(record: object) -> bool:

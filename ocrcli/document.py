@@ -133,6 +133,9 @@ class Page:
     # In a document of several images: which one (an index into source["paths"]) and which of its
     # frames (1-based) the page is
     image: tuple[int, int] | None = None
+    # The sha256 of the text layer drawn on a PDF's page from these lines (pdfgraft.layer_sha256),
+    # by which a later run finds the page again; of a skipped page, of the layer found on it.
+    layer_sha256: str | None = None
 
     def __post_init__(self) -> None:
         assert self.skip_kind is None or self.skip_kind in SKIP_KINDS, self.skip_kind
@@ -203,6 +206,7 @@ class Page:
             **({"skip_kind": self.skip_kind} if self.skip_kind else {}),
             **({"turned": self.turned} if self.turned else {}),
             **({"image": {"index": self.image[0], "frame": self.image[1]}} if self.image else {}),
+            **({"layer_sha256": self.layer_sha256} if self.layer_sha256 and self.lines else {}),
         }
 
     @classmethod
@@ -221,6 +225,7 @@ class Page:
             skip_kind=entry.get("skip_kind"),
             turned=entry.get("turned", 0),
             image=(entry["image"]["index"], entry["image"]["frame"]) if "image" in entry else None,
+            layer_sha256=entry.get("layer_sha256"),
         )
 
 

@@ -13,6 +13,7 @@ stay as they were.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 from pathlib import Path
 
@@ -494,6 +495,28 @@ def _file_name(value: bytes) -> str:
         except UnicodeDecodeError:
             pass
     return os.fsdecode(value)
+
+
+def layer_sha256(page: pikepdf.Page) -> str | None:
+    """The sha256 of the content of the ocrcli text layer on `page`, if it has one still drawn
+    where it was (the page displayed as then: the same boxes and /Rotate), else None. A sidecar
+    records it with each page (the page's `layer_sha256`), so that a later run finding the page
+    with that layer on (skipped as having one) still has its words, wherever the page now is in
+    a PDF edited since: other pages added, removed or OCRed, its Info changed."""
+    xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
+    form = xobjects.get(LAYER_TAG) if isinstance(xobjects, pikepdf.Dictionary) else None
+    if not isinstance(form, pikepdf.Stream):
+        return None
+    matrix, width, height = display_frame(page)
+    try:
+        drawn_at = [float(v) for v in form.get("/Matrix", ())] + [float(v) for v in form.get("/BBox", ())]
+        content = form.read_bytes()
+    except (pikepdf.PdfError, TypeError, ValueError):  # a damaged or edited layer: not ours to vouch for
+        return None
+    now = [*matrix, 0, 0, width, height]
+    if len(drawn_at) != len(now) or any(abs(a - b) > 0.01 for a, b in zip(drawn_at, now, strict=True)):
+        return None
+    return hashlib.sha256(content).hexdigest()
 
 
 def has_our_layer(path: Path, password: str | None = None) -> bool:

@@ -24,12 +24,13 @@ from typing import IO, Any, Protocol
 
 from ocrcli import __version__, models, pdfgraft
 from ocrcli.discover import (
+    EarlierPages,
     Item,
     checked_page_texts,
     clashes,
-    earlier_pages,
     foreign_sidecar,
     names_output,
+    other_source,
     page_entry,
     read_sidecar,
     too_long,
@@ -151,7 +152,7 @@ class _Open:
     started: float
     identity: tuple[int, ...]  # the input's size, mtime and inode when opened (see _identity)
     hashed: dict[str, int] | None  # the input as it was hashed, for its sidecar (see _hashed_stat)
-    earlier: dict[int, dict]  # see discover.earlier_pages
+    earlier: EarlierPages
     next_page: int = 0  # the next page to graft (pages arrive in any order)
     arrived: dict[int, PageReading] = field(default_factory=dict)
     failed: str | None = None
@@ -275,7 +276,7 @@ class Scan:
                 error = Failure(f"{item.path}: {change}", "changed")
             self._finish(Outcome(item, "failed", error=error))
             return None
-        earlier = earlier_pages(previous, sha256, item.sidecar) if item.sidecar else {}
+        earlier = EarlierPages(previous, sha256, item.sidecar)
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity, hashed, earlier)
         if item.kind == "pdf" and (
             beyond := past_the_end(item.path, self.options.pdf_options.pages, page_count)
@@ -322,7 +323,7 @@ class Scan:
             # The PDF is the one we wrote (also when this run writes none: --no-pdf). Redone with
             # other options or another version, its pages would all be skipped as having an OCR
             # layer: --redo it. Other --pages, though, may ask for pages that run left out: those
-            # are OCRed, and the pages it did keep their entries (see discover.earlier_pages).
+            # are OCRed, and the pages it did keep their entries (see discover.EarlierPages).
             earlier_selection = ((previous.get("run") or {}).get("options") or {}).get("pages")
             return earlier_selection in (None, self.records["pdf"]["options"]["pages"]) and (
                 self.options.pdf_options.existing_text is ExistingText.skip
@@ -351,6 +352,13 @@ class Scan:
         or an exact copy of this input (a PDF with nothing to OCR): replacing that loses nothing."""
         if item.sidecar and (reason := foreign_sidecar(item.sidecar)):
             raise BadInputError(item.path, f"{reason} (move it away, or scan with --no-sidecar)", "output")
+        if item.sidecar and (other := other_source(record, item.sidecar, item.path, sha256)):
+            raise BadInputError(
+                item.path,
+                f"{item.sidecar} holds the OCR of {other}, another file; leaving it "
+                "(scan into another folder with -o, or delete it to replace it)",
+                "output",
+            )
         if not (item.pdf and item.pdf != item.path and item.pdf.exists()):
             return
         named = names_output(record, item.pdf)

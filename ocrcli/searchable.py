@@ -360,9 +360,10 @@ class PdfGrafter:
     def add(self, index: int, reading: PageReading) -> Page:
         """Graft the reading of page `index` and return its page, in the PDF page's coordinates."""
         page = reading.page
-        if page.skipped:
-            return page
         pdf_page = self.pages[index]
+        if page.skipped:  # the layer on it, if ours, tells which earlier sidecar entry it keeps
+            page.layer_sha256 = pdfgraft.layer_sha256(pdf_page)
+            return page
         removed = False  # an earlier OCR layer taken off (--redo, --force)
         try:  # before any change: a page too complex to rewrite is left as it is
             if page.lines or reading.replace_layers:
@@ -400,6 +401,7 @@ class PdfGrafter:
         _graft(self.pdf, pdf_page, page, self.font)  # nothing on a page with no words
         if self.from_images:  # our own page: one content stream instead of the image's and the layer's
             pdf_page.contents_coalesce()
+        page.layer_sha256 = pdfgraft.layer_sha256(pdf_page) if page.lines else None
         return page
 
     def save(

@@ -28,11 +28,21 @@ SCHEMA = json.loads((ROOT / "ocrcli" / "document.schema.json").read_text())  # o
 
 
 def ocr(
-    *args: object, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 900
+    *args: object,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    """`ocr ARGS...` in a process of its own, its stdout and stderr as text."""
+    """`ocr ARGS...` in a process of its own (run in `cwd`), its stdout and stderr as text."""
     return subprocess.run(
-        [*OCR, *map(str, args)], capture_output=True, text=True, input=stdin, env=env, timeout=timeout
+        [*OCR, *map(str, args)],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
+        timeout=timeout,
+        cwd=cwd,
     )
 
 

@@ -643,6 +643,27 @@ def test_in_place_rerun_with_other_pages_ocrs_them_and_keeps_the_first(tmp_path:
     assert json.loads(again.stdout)["status"] == "current"
 
 
+def test_in_place_rerun_after_a_page_was_deleted_keeps_the_other_pages_entries(tmp_path: Path) -> None:
+    """A PDF OCRed in place, then edited (its first page deleted): the re-run found its other page
+    skipped as having an OCR layer and wrote a sidecar without its text. It keeps the entry whose
+    layer the page carries, numbered 1 now (see test_searchable's test of `ocr pdf`)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pdf = folder / "a.pdf"
+    pdf.write_bytes(img2pdf.convert([str(TESS / "eurotext.tif"), str(TESS / "phototest.tif")]))
+    assert ocr("scan", folder, "--in-place", "-q").returncode == 0
+    first = json.loads((folder / "a.json").read_text())["pages"]
+    with pikepdf.open(pdf, allow_overwriting_input=True) as edited:
+        del edited.pages[0]
+        edited.save(pdf)
+    run = ocr("scan", folder, "--in-place", "--json", "-", "-q")
+    assert run.returncode == 0, run.stderr
+    (record,) = map(json.loads, run.stdout.splitlines())
+    pages = json.loads((folder / "a.json").read_text())["pages"]
+    assert record["status"] == "done" and record["pages"] == pages == [{**first[1], "page": 1}]
+    assert "lazy fox" in " ".join(line["text"] for line in pages[0]["lines"])
+
+
 def test_in_place_leaves_a_pdf_edited_during_its_ocr_and_one_with_nothing_to_add(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -1237,6 +1258,38 @@ def test_an_output_the_user_changed_is_not_overwritten_when_its_input_changes(tm
     )
     statuses = {Path(d["source"]["path"]).name: d["status"] for d in map(json.loads, run.stdout.splitlines())}
     assert statuses == {"a.png": "failed", "b.png": "done"}
+
+
+def test_two_folders_scanned_into_one_output_folder_keep_each_others_outputs(tmp_path: Path) -> None:
+    """`ocr scan a -o out`, then `ocr scan b -o out`: b/x.png's outputs would be out/x.pdf and
+    out/x.json, which hold a/x.png's OCR. They were replaced without a word; b/x.png now fails,
+    naming a/x.png, and a's outputs stay. Run from another folder, with absolute paths, it is
+    found all the same. An input moved away since (its folder renamed) or edited where it is
+    gets its outputs replaced as before."""
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
+    a.mkdir(), b.mkdir()
+    Image.open(TESS / "phototest.tif").save(a / "x.png")
+    Image.open(TESS / "eurotext.tif").save(b / "x.png")
+    assert ocr("scan", "a", "-o", "out", "-q", cwd=tmp_path).returncode == 0
+    before = hashes(out)
+    for cwd, args in ((tmp_path, ("b", "-o", "out")), (Path("/"), (b, "-o", out))):
+        run = ocr("scan", *args, "--json", "-", "-q", cwd=cwd)
+        assert run.returncode == 3, run.stderr
+        shown = Path("b") if cwd == tmp_path else tmp_path / "b"
+        assert run.stderr.strip() == (
+            f"ocr: error: {shown / 'x.png'}: {shown.parent / 'out' / 'x.json'} holds the OCR of "
+            f"{shown.parent / 'a' / 'x.png'}, another file; leaving it (scan into another folder "
+            "with -o, or delete it to replace it)"
+        )
+        (record,) = map(json.loads, run.stdout.splitlines())
+        assert (record["status"], record["error"]["kind"]) == ("failed", "output")
+        assert hashes(out) == before
+    (a / "x.png").rename(tmp_path / "elsewhere.png")  # a's file gone: b's takes the outputs
+    assert ocr("scan", "b", "-o", "out", "-q", cwd=tmp_path).returncode == 0
+    assert "zorro" in pdftotext(out / "x.pdf")  # eurotext's words
+    Image.open(TESS / "phototest.tif").save(b / "x.png")  # edited where it is: redone
+    assert ocr("scan", "b", "-o", "out", "-q", cwd=tmp_path).returncode == 0
+    assert "quick brown dog" in pdftotext(out / "x.pdf")
 
 
 @pytest.mark.parametrize(

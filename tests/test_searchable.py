@@ -1527,6 +1527,33 @@ def test_in_place_page_by_page_the_sidecar_keeps_every_ocred_page(tmp_path: Path
     assert pages[0]["skip_kind"] == "not-selected" and "skip_kind" not in pages[1]
 
 
+def test_in_place_after_the_pdf_was_edited_pages_keep_their_entries_by_their_layer(tmp_path: Path) -> None:
+    """OCRed in place, then edited (a page deleted, its title changed, a page turned), then OCRed
+    in place again: every page was skipped as having an OCR layer, and the new sidecar had no
+    text at all, as the PDF was no longer the one the old sidecar recorded. A page now keeps the
+    entry of the layer it carries (its layer_sha256), under its new number; a page turned since
+    (its layer no longer lies as drawn) keeps none."""
+    pdf, sidecar = tmp_path / "m.pdf", tmp_path / "m.json"
+    shutil.copyfile(DATA / "pdfs" / "ocrmypdf_multipage.pdf", pdf)
+    assert ocr("pdf", pdf, "--in-place").returncode == 0
+    first = json.loads(sidecar.read_text())["pages"]
+    assert [bool(p["lines"]) for p in first] == [True, True, True, False, True, True]
+    assert all(len(p["layer_sha256"]) == 64 for p in first if p["lines"]) and "layer_sha256" not in first[3]
+    with pikepdf.open(pdf, allow_overwriting_input=True) as edited:
+        edited.docinfo["/Title"] = "minutes"
+        del edited.pages[1]
+        edited.pages[3].obj["/Rotate"] = 90  # the first run's page 5
+        edited.save(pdf)
+    run = ocr("pdf", pdf, "--in-place", "--text")
+    assert run.returncode == 0, run.stderr
+    pages = json.loads(sidecar.read_text())["pages"]
+    assert pages[0] == first[0]
+    assert pages[1] == {**first[2], "page": 2} and pages[4] == {**first[5], "page": 5}
+    assert not pages[3]["lines"] and pages[3]["skip_kind"] == "has-ocr-layer"
+    # --text prints the page's kept words, as the PDF gives them
+    assert sorted(run.stdout.split("\f")[1].split()) == sorted(pdftotext(pdf, "-raw", page=2).split())
+
+
 def test_interrupted_while_starting_exits_130_and_leaves_the_original(tmp_path: Path) -> None:
     # The first second or so goes on imports and model loading, before the command's own handlers:
     # a Ctrl-C or SIGTERM there ended the process by the signal (-2) or as click's exit 1. A PDF of
