@@ -12,6 +12,7 @@ import signal
 import stat
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -1138,12 +1139,22 @@ def scan_command(
         lambda: report(f"{input_dir}: another ocr scan is working on it; waiting for it to finish"),
     )
     unreadable: list[OSError] = []
+    unread: list[Path] = []
     try:
         found = discover.scan_documents(
-            input_dir, out_dir, include, exclude, recursive, unreadable.append, _not_followed(quiet)
+            input_dir,
+            out_dir,
+            include,
+            exclude,
+            recursive,
+            on_error=unreadable.append,
+            on_link=_not_followed(quiet),
+            on_unread=unread.append,
         )
     except ValueError as exc:  # a glob that is no glob: [z-a]
         _usage_error(f"--include/--exclude: {exc}")
+    if unread and not quiet:
+        _report_unread(input_dir, unread, verbose)
     files, outputs = found.documents, found.earlier_outputs
     for path in outputs if verbose and not quiet else []:
         report(f"{path}: skipped: ocrcli's output for another file (see its .json)")
@@ -1215,6 +1226,20 @@ def scan_command(
     if code == errors.EXIT_OK:  # as in ocr image: a bug is 1, an output that failed 5, a bad file 3
         code = errors.worst_exit(*(o.error.exit_code for o in outcomes if o.error is not None))
     raise typer.Exit(code)
+
+
+def _report_unread(input_dir: Path, unread: list[Path], verbose: bool) -> None:
+    """Say which files of the folder are scans or photos in a format ocr does not read (see
+    discover.UNREAD_SUFFIXES): each with --verbose, else how many of each kind."""
+    for path in unread if verbose else []:
+        report(f"{path}: skipped: a format ocr does not read")
+    kinds = Counter(path.suffix.lower() for path in unread)
+    counts = ", ".join(f"{n} {suffix}" for suffix, n in sorted(kinds.items()))
+    files = errors.counted(len(unread), "file")
+    report(
+        f"{input_dir}: left out {files} in formats ocr does not read ({counts}):"
+        " convert them to JPEG, PNG, TIFF or PDF to OCR them"
+    )
 
 
 def _not_followed(quiet: bool) -> Callable[[Path], None] | None:

@@ -38,13 +38,15 @@ def find_files(
     skip: list[Path] | None = None,
     on_error: Callable[[OSError], None] | None = None,
     on_link: Callable[[Path], None] | None = None,
+    on_unread: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Images and PDFs under `root`, sorted, without hidden files and folders or folders in
     `skip` (our own output folder). A glob matches a file's name or its path relative to root;
     an `exclude` glob matching a folder's name or path (`drafts`, `drafts/`) also leaves out
     everything in it. A folder that cannot be listed (no permission) is passed to `on_error`,
-    and a link to a folder, which is not followed (as find does not: it may lead back up the
-    tree, or out of it), to `on_link`; neither is skipped silently."""
+    a link to a folder, which is not followed (as find does not: it may lead back up the tree,
+    or out of it), to `on_link`, and a scan or photo in a format not read (UNREAD_SUFFIXES) that
+    the globs leave in, to `on_unread`; none is skipped silently."""
     skip_dirs = {s.resolve() for s in skip or []}
     folder_excludes = [pattern.rstrip("/") for pattern in exclude or []]
     found = []
@@ -64,13 +66,18 @@ def find_files(
         for name in sorted(files):
             path = Path(folder) / name
             relative = path.relative_to(root).as_posix()
-            if name.startswith(".") or kind_of(path) is None:
+            kind = kind_of(path)
+            unread = kind is None and on_unread is not None and path.suffix.lower() in UNREAD_SUFFIXES
+            if name.startswith(".") or not (kind or unread):
                 continue
             if include and not _matches(name, relative, include):
                 continue
             if exclude and _matches(name, relative, exclude):
                 continue
-            found.append(path)
+            if unread:
+                on_unread(path)  # type: ignore[misc]  # unread implies it is given
+            else:
+                found.append(path)
     return found
 
 
@@ -91,13 +98,14 @@ def scan_documents(
     recursive: bool,
     on_error: Callable[[OSError], None] | None = None,
     on_link: Callable[[Path], None] | None = None,
+    on_unread: Callable[[Path], None] | None = None,
 ) -> Found:
     """The documents under `root` (see find_files; not in `out_dir`), and the files their outputs
     are named among (see plan). An image's PDF written beside it by an earlier --in-place run is an
     output, not an input; so is a PDF an earlier run wrote for another file (P/sub-ocr/ of `ocr
     scan P/sub`), which stays among the names, so that no output is named onto it."""
     skip = [out_dir] if out_dir else []
-    files = find_files(root, include, exclude, recursive, skip, on_error=on_error, on_link=on_link)
+    files = find_files(root, include, exclude, recursive, skip, on_error, on_link, on_unread)
     every = find_files(root, None, None, recursive, skip) if include or exclude else files
     made_beside = images_pdfs(every)
     named_among = [f for f in every if f not in made_beside]
@@ -124,6 +132,18 @@ def documents_in_output_folder(
     found = find_files(root, include, exclude, recursive, on_error=lambda _: None)
     inside = [f for f in found if f.parent.resolve().is_relative_to(out_dir.resolve())]
     return sum(1 for f in inside if not (kind_of(f) == "pdf" and earlier_output(f)))
+
+
+# Formats scans and photos of documents come in that are not read: phones' HEIC, JPEG XL, DjVu
+# (scanned books), cameras' raw files, Windows' XPS (its Fax and Scan saves them), and those of
+# Pillow's optional codecs it was built without. A folder of them said only "0 documents".
+UNREAD_SUFFIXES = (
+    frozenset(
+        {".heic", ".heif", ".hif", ".jxl", ".djvu", ".djv", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf"}
+        | {".rw2", ".xps", ".oxps", ".webp", ".avif", ".jp2", ".j2k", ".jpf", ".jpx"}
+    )
+    - SUPPORTED_SUFFIXES
+)
 
 
 def kind_of(path: Path) -> str | None:

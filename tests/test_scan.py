@@ -664,6 +664,32 @@ def test_in_place_rerun_after_a_page_was_deleted_keeps_the_other_pages_entries(t
     assert "lazy fox" in " ".join(line["text"] for line in pages[0]["lines"])
 
 
+def test_scans_in_formats_not_read_are_reported_not_skipped_silently(tmp_path: Path) -> None:
+    """A folder of a phone's HEIC photos said only "0 documents": files in formats scans and
+    photos come in that ocr does not read (HEIC, JPEG XL, DjVu, raw, XPS) are counted on stderr,
+    each named with -v, as the globs leave them; other files (notes.txt) are not inputs at all."""
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    for name in ("b.HEIC", "sub/c.heic", "d.jxl", "book.djvu", "notes.txt", ".e.heic"):
+        (folder / name).write_bytes(b"\0" * 64)
+    run = ocr("scan", folder, "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    assert (
+        f"ocr: {folder}: left out 4 files in formats ocr does not read (1 .djvu, 2 .heic, 1 .jxl): "
+        "convert them to JPEG, PNG, TIFF or PDF to OCR them"
+    ) in run.stderr.splitlines()
+    assert (tmp_path / "out" / "a.pdf").exists() and len(list((tmp_path / "out").rglob("*.pdf"))) == 1
+    heic = ("--exclude", "*.heic", "--exclude", "*.HEIC")
+    verbose = ocr("scan", folder, "--no-pdf", "-o", tmp_path / "out2", "-v", *heic)
+    lines = verbose.stderr.splitlines()
+    named = [f"ocr: {folder / name}: skipped: a format ocr does not read" for name in ("book.djvu", "d.jxl")]
+    counted = f"ocr: {folder}: left out 2 files in formats ocr does not read (1 .djvu, 1 .jxl): "
+    assert lines[:3] == [*named, counted + "convert them to JPEG, PNG, TIFF or PDF to OCR them"]
+    assert "heic" not in verbose.stderr and "notes" not in verbose.stderr
+    assert "ocr does not read" not in ocr("scan", folder, "-o", tmp_path / "out3", "-q").stderr
+
+
 def test_in_place_leaves_a_pdf_edited_during_its_ocr_and_one_with_nothing_to_add(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
