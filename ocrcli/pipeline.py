@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import statistics
 import time
@@ -92,6 +93,13 @@ REVIEW_REACH = 4
 # read before, not after, the column lines beside them; they then shared text rows, and pdftotext
 # glued their words in the PDF (recall 1.0 -> 0.97).
 LEVEL_SKEW = 1.0
+# Lines this many degrees or more off the page's text direction and its perpendicular (a chart's
+# labels at 45 degrees), side by side within PARALLEL of each other's direction, are read in
+# their own frame (see _slanted_runs_in_their_frame).
+SLANTED, PARALLEL = 20.0, 10.0
+# ...if they are at least this many of their heights long: the quad of a short word ("40", a
+# tick label) can come out tilted by 45 degrees on a level page.
+SLANT_LENGTH = 1.5
 
 
 def _chars(line: Line) -> int:
@@ -618,11 +626,55 @@ def _in_reading_order(
                 runs[-1][2] = end
             else:
                 runs.append([line_index, start, end])
+        block_lines = []
         for line_index, start, end in runs:
             line = linesplit.part_line(lines[line_index], lines[line_index].words[start:end])
             line.block = number
-            ordered.append(line)
+            block_lines.append(line)
+        ordered += _slanted_runs_in_their_frame(block_lines, degrees)
     return ordered
+
+
+def _slanted_runs_in_their_frame(lines: list[Line], level: float) -> list[Line]:
+    """A block's lines, with each run of two or more that lie SLANTED or more off the page's text
+    direction `level` (degrees), parallel within PARALLEL, in the order of a paragraph turned
+    along them: their first line the one furthest towards their letters' tops. A chart's labels
+    set at 45 degrees along its axis were read by the boxes around them, which hang lower the
+    longer the label: "Carcharoth Coren Guerillero ... Newyorkbrad Salvio giuliano ...", not
+    along the axis, "Newyorkbrad NuclearWarfare WormThat Turned Carcharoth ..." (ocrmypdf_graph)."""
+    ordered: list[Line] = []
+    run: list[Line] = []  # slanted lines, parallel to the first
+    for line in lines:
+        angle = skew.direction(line.quad)
+        if not _slanted(line, angle, level):
+            ordered += sorted(run, key=_towards_tops) + [line]
+            run = []
+        elif run and abs(skew.difference(angle, skew.direction(run[0].quad))) > PARALLEL:
+            ordered += sorted(run, key=_towards_tops)
+            run = [line]
+        else:
+            run.append(line)
+    return ordered + sorted(run, key=_towards_tops)
+
+
+def _slanted(line: Line, angle: float, level: float) -> bool:
+    """Does a line running at `angle` lie SLANTED or more off `level` and its perpendicular, and is
+    it SLANT_LENGTH of its heights long, so that its angle means something?"""
+    length, height = math.dist(line.quad[0:2], line.quad[2:4]), math.dist(line.quad[0:2], line.quad[6:8])
+    return length >= SLANT_LENGTH * height and _off_axes(skew.difference(angle, level)) >= SLANTED
+
+
+def _off_axes(degrees: float) -> float:
+    """How far an angle lies from the nearest of 0, 90, 180 and 270 degrees (0 to 45)."""
+    return abs((degrees % 90.0 + 45.0) % 90.0 - 45.0)
+
+
+def _towards_tops(line: Line) -> tuple[float, float]:
+    """How far a line lies against its letters' tops (smaller: first), then along its direction."""
+    radians = math.radians(skew.direction(line.quad))
+    along, tops = (math.cos(radians), math.sin(radians)), (math.sin(radians), -math.cos(radians))
+    x, y = sum(line.quad[0::2]) / 4, sum(line.quad[1::2]) / 4
+    return -(x * tops[0] + y * tops[1]), x * along[0] + y * along[1]
 
 
 def _skew(lines: list[Line]) -> float:

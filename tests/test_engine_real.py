@@ -212,6 +212,30 @@ def test_two_column_page_is_read_column_by_column(engine):
     assert SequenceMatcher(None, predicted, truth, autojunk=False).ratio() >= 0.85
 
 
+def test_a_charts_slanted_labels_are_read_along_its_axis(engine):
+    """ocrmypdf_graph's x-axis labels are set at 45 degrees, each hanging down to the left from
+    the axis, the longer the lower. Read by their boxes, they came out by how low they hang
+    ("Carcharoth Coren Guerillero ... Newyorkbrad Salvio giuliano ..."); a run of such lines is
+    read in its own frame now, as a turned paragraph: along the axis, left to right."""
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(DATA / "pdfs" / "ocrmypdf_graph.pdf")
+    image = pdf[0].render(scale=100 / 72).to_pil().convert("RGB")
+    page = engine.read(np.asarray(image)).pages[0]
+    slanted = [line.text for line in page.lines if 30 < abs(_degrees(line.quad)) < 60 and len(line.text) > 1]
+    assert slanted == [
+        *("Newyorkbrad", "NuclearWarfare", "WormThat Turned", "Carcharoth", "Timotheus Canens"),
+        *("Coren", "Salvio giuliano", "David Fuchs", "RegentsPark", "Elenof the Roads", "Guerillero"),
+        *("Keilana", "Beeblebrox", "Richwales", "Pgallert", "Kww", "Jc37", "Jclemens", "Ks0stm"),
+        *("Count Iblis", "YOLO Swag"),
+    ]
+
+
+def _degrees(quad: tuple[float, ...]) -> float:
+    """The angle a quad reads along, clockwise from left to right."""
+    return float(np.degrees(np.arctan2(quad[3] - quad[1], quad[2] - quad[0])))
+
+
 def test_receipt_lines_are_found_and_read(engine):
     rec = gt_records("sroie")[1]
     doc = engine.read(DATA / "sroie" / rec["image"])
