@@ -70,7 +70,7 @@ def find_files(
             unread = kind is None and on_unread is not None and path.suffix.lower() in UNREAD_SUFFIXES
             if name.startswith(".") or not (kind or unread):
                 continue
-            if include and not _matches(name, relative, include):
+            if include and not (_matches(name, relative, include) or _in_matching_folder(relative, include)):
                 continue
             if exclude and _matches(name, relative, exclude):
                 continue
@@ -479,7 +479,24 @@ def _sidecar_shaped(record: object) -> bool:
 
 
 def _matches(name: str, relative: str, patterns: list[str]) -> bool:
-    return any(_glob(p).fullmatch(name) or _glob(p).fullmatch(relative) for p in patterns)
+    """Does a glob match the file or folder's `name`, or its path `relative` to the scanned folder?
+    A glob starting `/` or `./` is anchored there, as in .gitignore: it matches the path only
+    (`/a.png` is a.png at the top, `./sub/*.png` is sub/*.png); such globs matched nothing."""
+    return any(
+        _glob(p).fullmatch(relative) or (not p.startswith(_ANCHORS) and _glob(p).fullmatch(name))
+        for p in patterns
+    )
+
+
+def _in_matching_folder(relative: str, patterns: list[str]) -> bool:
+    """Does a glob match a folder that the file at `relative` lies in (`--include sub/` takes all
+    under sub, as `--exclude sub/` leaves it all out)?"""
+    parts = relative.split("/")[:-1]
+    folders = [p.rstrip("/") for p in patterns]
+    return any(_matches(parts[k - 1], "/".join(parts[:k]), folders) for k in range(1, len(parts) + 1))
+
+
+_ANCHORS = ("/", "./")
 
 
 @functools.cache
@@ -488,7 +505,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
     took sub/deep/d.png): `*`, `?` and `[...]` stay within one folder's name; `**` as a whole
     part matches across folders, `**/` also no folder at all (`**/*.png` matches `a.png`, and
     `a/**/b.png` matches `a/b.png`). A glob without `/` matches a name at any depth (via the name)."""
-    parts = pattern.split("/")
+    parts = re.sub(r"^(?:\./|/)+", "", pattern).split("/")  # anchored: see _matches
     regex = ""
     for number, part in enumerate(parts):
         last = number == len(parts) - 1

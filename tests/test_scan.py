@@ -1363,6 +1363,36 @@ def test_a_star_in_a_glob_does_not_cross_folders_and_a_double_star_does(tmp_path
     ]
 
 
+def test_globs_anchored_with_a_slash_or_dot_slash_and_folders_given_to_include(tmp_path: Path) -> None:
+    """`--include ./sub/*.png` (a shell's habit) and `--include /a.png` (.gitignore's anchor)
+    matched nothing, and `--include sub/` nothing either, where `--exclude sub/` leaves out all
+    in sub. Anchored globs match the path from the scanned folder only; a folder given to
+    --include takes all in it."""
+    folder = tmp_path / "in"
+    for name in ("a.png", "sub/a.png", "sub/c.png", "sub/deep/d.png", "subway.png"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"x")  # not images: each fails at once, named in the stream
+
+    def inputs(*globs: str) -> list[str]:
+        run = ocr("scan", folder, "--json", "-", "-q", "--no-pdf", *globs)
+        paths = [json.loads(line)["source"]["path"] for line in run.stdout.splitlines()]
+        return sorted(Path(p).relative_to(folder).as_posix() for p in paths)
+
+    assert (
+        inputs("--include", "./sub/*.png") == inputs("--include", "/sub/*.png") == ["sub/a.png", "sub/c.png"]
+    )
+    assert inputs("--include", "/a.png") == ["a.png"]  # anchored: not sub/a.png
+    assert inputs("--include", "a.png") == ["a.png", "sub/a.png"]  # a name, at any depth
+    assert (
+        inputs("--include", "sub/")
+        == inputs("--include", "sub")
+        == ["sub/a.png", "sub/c.png", "sub/deep/d.png"]
+    )
+    assert inputs("--include", "deep") == ["sub/deep/d.png"]
+    assert inputs("--exclude", "/a.png") == ["sub/a.png", "sub/c.png", "sub/deep/d.png", "subway.png"]
+    assert inputs("--exclude", "./sub") == ["a.png", "subway.png"]
+
+
 def test_earlier_runs_outputs_in_the_folder_are_skipped_and_reported_not_ocred_again(tmp_path: Path) -> None:
     """`ocr scan P/sub` writes P/sub-ocr/; a later `ocr scan P` (-o or in place) OCRed those PDFs
     again as if they were documents. An output is told by its sidecar beside it, which records it
