@@ -1,7 +1,8 @@
 """What a re-run of `ocr scan` costs when every document is current (the nightly run over an archive).
 
     python benchmarks/rerun_scan.py [--work /tmp/rerun_scan] [--docs 2000] [--big 640,200,200]
-                                    [--repeat 2] [--cold] [--json] [--in-place] [--data DIR]
+                                    [--repeat 2] [--cold] [--json] [--in-place | --scan-outputs]
+                                    [--data DIR]
 
 It OCRs a few real pages once (tess/img and one docbank image of ../shared/data: ~20 s), then
 stages an archive whose outputs are all current without OCRing it: `--docs` hard links of those
@@ -13,7 +14,10 @@ page's entry repeated), laid out as ocrcli writes them. Then it runs `ocr scan A
 each run, which must find every document current. `--cold` first drops the archive and its outputs
 from the page cache (posix_fadvise DONTNEED on each file: only these files, not the machine's
 cache); `--json` adds `--json /dev/null` (a current document streams its sidecar again).
-`--in-place` stages the archive as `ocr scan --in-place ARCHIVE` leaves it, and times that command:
+`--scan-outputs` times `ocr scan ARCHIVE-ocr` instead: a folder of an earlier scan's outputs,
+each told from a document by its sidecar, as when a scan of a parent folder meets them; none is
+read as a document. `--in-place` stages the archive as `ocr scan --in-place ARCHIVE` leaves it,
+and times that command:
 the documents are PDFs holding our output at their own path (`--docs` hard links of one-page image
 PDFs of the same pages, OCRed in place once, and the `--big` PDFs), each with its sidecar beside
 it. Single noisy samples: quote them with the machine and its load, never assert them in tests.
@@ -33,8 +37,9 @@ from pathlib import Path
 
 import img2pdf
 
+from ocrcli.discover import stat_record
 from ocrcli.models import file_sha256
-from ocrcli.scan import _document_chunks, _stat_record
+from ocrcli.scan import _document_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -104,12 +109,16 @@ def stage(work: Path, data: Path, docs: int, big: list[int]) -> tuple[Path, Path
     for number, count in enumerate(big):
         path = _book(archive, number, count, images)
         # A PDF's run record (its options differ from an image's), this PDF's hash and pages.
-        record = {**page, "source": {"path": str(path), "sha256": file_sha256(path)}}
+        sha256 = file_sha256(path)
+        record = {**page, "source": {"path": str(path), "sha256": sha256}}
+        record["output"] = {**page["output"], "sha256": sha256}  # its "output" is a link of it
         record["run"] = _pdf_run(seed_out)
         record["pages"] = [{**page["pages"][0], "page": n + 1} for n in range(count)]
         add(path, path, record, path)
+    time.sleep(0.1)  # the sidecars are written after the PDFs, in a later timestamp tick
     for path, record, sidecar in sidecars:
-        record["source"]["stat"] = _stat_record(path.stat())  # the file as it was hashed
+        record["source"]["stat"] = stat_record(path.stat())  # the file as it was hashed
+        record["output"]["stat"] = stat_record(sidecar.with_suffix(".pdf").stat())  # as ocr scan records it
         sidecar.write_text(sidecar_text(record), encoding="utf-8")
     return archive, out
 
@@ -149,7 +158,7 @@ def stage_in_place(work: Path, data: Path, docs: int, big: list[int]) -> Path:
     for path, record in sidecars:
         record["source"]["path"] = str(path)
         record["output"].update(pdf=str(path), sidecar=str(path.with_suffix(".json")))
-        record["output"]["stat"] = _stat_record(path.stat())  # as ocr scan records its output
+        record["output"]["stat"] = stat_record(path.stat())  # as ocr scan records its output
         path.with_suffix(".json").write_text(sidecar_text(record), encoding="utf-8")
     return archive
 
@@ -192,6 +201,7 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--in-place", action="store_true")
+    parser.add_argument("--scan-outputs", action="store_true")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--stage-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -216,6 +226,8 @@ def main() -> None:
     print(f"{documents} documents, {size / 2**20:.0f} MB of inputs, {sidecars / 2**20:.0f} MB of sidecars")
     where = ["--in-place"] if args.in_place else ["-o", out]
     command = [*OCR, "scan", archive, *where, "-q"] + (["--json", "/dev/null"] if args.json else [])
+    if args.scan_outputs:  # nothing is written: every PDF there is an output of another file
+        command = [*OCR, "scan", out, "-o", args.work / "outputs-scanned", "-q"]
     for run in range(args.repeat):
         if args.cold:
             evict(archive, out)

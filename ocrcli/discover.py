@@ -293,9 +293,36 @@ def earlier_output(pdf: Path) -> bool:
     if output["pdf"] == record["source"].get("path"):
         return False
     try:
-        return models.file_sha256(pdf) == output.get("sha256")
+        recorded = written_sha256(record, pdf.stat(), pdf.with_suffix(".json"))
+        return (recorded or models.file_sha256(pdf)) == output.get("sha256")
     except OSError:
         return False
+
+
+def stat_record(st: os.stat_result) -> dict[str, int]:
+    """What a sidecar records of a file's stat (source.stat, output.stat)."""
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+
+
+def written_sha256(record: dict | None, st: os.stat_result, sidecar: Path | None) -> str | None:
+    """The sha256 the sidecar `record` gives its output, if the file (stat `st`) is still the PDF
+    it wrote: the stat recorded with it (output.stat), and a ctime older than the sidecar's mtime.
+    So a run does not hash again the PDFs it wrote in place (where source.stat never matches
+    after the first run, and each run hashed every PDF of the archive), nor those of an earlier
+    scan met in the folder (see earlier_output). scan's SETTLED_NS would refuse our PDF, just
+    written when its stat is taken; git's rule for its index stands in for it: the sidecar is
+    written after the PDF, so a PDF whose ctime is not older than the sidecar could have been
+    changed again within the same timestamp tick (a coarse file system's second) and is hashed.
+    A PDF rewritten with its mtime set back has a new ctime, and is hashed too."""
+    output = (record or {}).get("output") or {}
+    sha256 = output.get("sha256")
+    if sidecar is None or not isinstance(sha256, str) or output.get("stat") != stat_record(st):
+        return None
+    try:
+        settled = st.st_ctime_ns < sidecar.stat().st_mtime_ns
+    except OSError:
+        return None
+    return sha256 if settled else None
 
 
 def foreign_sidecar(path: Path) -> str | None:
@@ -319,7 +346,8 @@ def other_source(record: dict | None, sidecar: Path, source: Path, sha256: str) 
     scanned into one output folder, whose files share names, would otherwise replace each other's
     outputs. The record holds paths as that run was given them, so its source is found from where
     its sidecar then was (both absolute, or both from the same working directory); a source moved
-    or deleted since, or recorded so that it cannot be found, is none."""
+    or deleted since, or recorded so that it cannot be found, is none, and so is that of a sidecar
+    copied from where that run wrote it, which is still there."""
     recorded_source = ((record or {}).get("source") or {}).get("path")
     recorded_sidecar = ((record or {}).get("output") or {}).get("sidecar")
     if not (recorded_source and recorded_sidecar) or record["source"].get("sha256") == sha256:
@@ -329,6 +357,10 @@ def other_source(record: dict | None, sidecar: Path, source: Path, sha256: str) 
         return None
     other = sidecar.parent / os.path.relpath(was, sidecar_was.parent)
     try:
+        # A copy of a sidecar still there (an output copied into the folder and edited) was
+        # replaced as before: it is not where that run wrote it
+        if sidecar_was.exists() and not sidecar_was.samefile(sidecar):
+            return None
         if not other.is_file() or other.samefile(source):
             return None
     except OSError:

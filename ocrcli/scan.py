@@ -33,7 +33,9 @@ from ocrcli.discover import (
     other_source,
     page_entry,
     read_sidecar,
+    stat_record,
     too_long,
+    written_sha256,
 )
 from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import (
@@ -256,7 +258,7 @@ class Scan:
                 identity, hashed = _identity(st), _hashed_stat(st, now)
                 sha256 = (
                     _unchanged_sha256(previous, hashed)
-                    or (item.pdf == item.path and _written_sha256(previous, st, item.sidecar))
+                    or (item.pdf == item.path and written_sha256(previous, st, item.sidecar))
                     or models.file_sha256(item.path)
                 )
             if not self.options.redo_current and self._is_current(item, sha256, previous):
@@ -458,8 +460,7 @@ class Scan:
                 doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password, doc.sha256)
             written = regular_file_stat(item.pdf)  # before it is hashed: a change after it shows
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
-            if in_place:  # the input path holds our output now: see _written_sha256
-                output["stat"] = _stat_record(written)
+            output["stat"] = stat_record(written)  # see discover.written_sha256
             if item.sidecar is None:
                 _remove_stale_sidecar(item.pdf, doc.sha256, output["sha256"])
         elif change := _change_since_opened(doc):
@@ -618,7 +619,7 @@ def _hashed_stat(st: os.stat_result, now: int) -> dict[str, int] | None:
     file system's timestamp granularity it could keep its ctime (git's "racy" files)."""
     if st.st_ctime_ns > now - SETTLED_NS:
         return None
-    return _stat_record(st)
+    return stat_record(st)
 
 
 # Failures that say nothing of the input: an input changed meanwhile does not explain them
@@ -645,7 +646,7 @@ def _change_since_opened(doc: _Open) -> str | None:
     OSError other than its absence (no permission now) is raised: there is no telling."""
     try:
         st = os.stat(doc.item.path)
-        if doc.hashed is not None and _stat_record(st) == doc.hashed:
+        if doc.hashed is not None and stat_record(st) == doc.hashed:
             return None
         return None if models.file_sha256(doc.item.path) == doc.sha256 else CHANGED
     except FileNotFoundError:
@@ -670,33 +671,9 @@ def _remove_stale_sidecar(pdf: Path, source_sha256: str, pdf_sha256: str) -> Non
             sidecar.unlink()
 
 
-def _stat_record(st: os.stat_result) -> dict[str, int]:
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
-
-
 def _unchanged_sha256(record: dict | None, hashed: dict[str, int] | None) -> str | None:
     """The sha256 the sidecar `record` gives its source, if the input is still the file hashed
     then (see _hashed_stat); else None."""
     source = (record or {}).get("source") or {}
     sha256 = source.get("sha256")
     return sha256 if hashed and source.get("stat") == hashed and isinstance(sha256, str) else None
-
-
-def _written_sha256(record: dict | None, st: os.stat_result, sidecar: Path | None) -> str | None:
-    """In place, the sha256 the sidecar `record` gives its output, if the file at the input path
-    (stat `st`) is still the PDF it wrote: the stat recorded with it (output.stat), and a ctime
-    older than the sidecar's mtime. There source.stat never matches after the first run, and each
-    run hashed every PDF of the archive again. _hashed_stat's SETTLED_NS would refuse our PDF, just
-    written when its stat is taken; git's rule for its index stands in for it: the sidecar is
-    written after the PDF, so a PDF whose ctime is not older than the sidecar could have been
-    changed again within the same timestamp tick (a coarse file system's second) and is hashed.
-    A PDF rewritten with its mtime set back has a new ctime, and is hashed too."""
-    output = (record or {}).get("output") or {}
-    sha256 = output.get("sha256")
-    if sidecar is None or not isinstance(sha256, str) or output.get("stat") != _stat_record(st):
-        return None
-    try:
-        settled = st.st_ctime_ns < sidecar.stat().st_mtime_ns
-    except OSError:
-        return None
-    return sha256 if settled else None

@@ -1393,7 +1393,9 @@ def test_globs_anchored_with_a_slash_or_dot_slash_and_folders_given_to_include(t
     assert inputs("--exclude", "./sub") == ["a.png", "subway.png"]
 
 
-def test_earlier_runs_outputs_in_the_folder_are_skipped_and_reported_not_ocred_again(tmp_path: Path) -> None:
+def test_earlier_runs_outputs_in_the_folder_are_skipped_and_reported_not_ocred_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`ocr scan P/sub` writes P/sub-ocr/; a later `ocr scan P` (-o or in place) OCRed those PDFs
     again as if they were documents. An output is told by its sidecar beside it, which records it
     (with the hash it still has) as the output of another file; a PDF OCRed in place is the user's
@@ -1426,6 +1428,13 @@ def test_earlier_runs_outputs_in_the_folder_are_skipped_and_reported_not_ocred_a
         assert "ocrcli outputs of other files" in run.stderr  # the summary's line
         assert hashes(folder / "sub-ocr") == outputs
     assert not (tmp_path / "out" / "sub-ocr").exists()
+    # Told without reading it again (each run hashed every earlier output whole): its sidecar
+    # records its stat, trusted while the file is not changed after the sidecar was written.
+    pdf = folder / "sub-ocr" / "a.pdf"
+    hashed = _counted_hashes(monkeypatch)
+    assert discover.earlier_output(pdf) and hashed == []
+    os.utime(pdf)  # its ctime is now newer than the sidecar: hashed again, and still the output
+    assert discover.earlier_output(pdf) and hashed == [pdf]
 
 
 def test_a_file_name_with_a_newline_is_shown_escaped_on_one_line(tmp_path: Path) -> None:
@@ -2080,7 +2089,6 @@ def test_an_in_place_rerun_hashes_a_pdf_again_only_if_it_is_no_longer_the_one_wr
     records the PDF it wrote as it was hashed (output.stat), taken when it is still that file and
     changed before the sidecar was written (git's racy rule); a PDF rewritten with its mtime set
     back, or one not older than its sidecar, is hashed again."""
-    from ocrcli import scan as scan_module
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -2103,7 +2111,7 @@ def test_an_in_place_rerun_hashes_a_pdf_again_only_if_it_is_no_longer_the_one_wr
     _rewrite_keeping_mtime(pdf)
     assert rerun() == "current" and hashed == [pdf]
     # Recorded as it is now, but changed in the timestamp tick its sidecar was written in: hashed
-    now = scan_module._stat_record(pdf.stat())
+    now = discover.stat_record(pdf.stat())
     sidecar.write_text(sidecar.read_text().replace(json.dumps(record["output"]["stat"]), json.dumps(now)))
     for mtime_ns, hashes_it in ((now["ctime_ns"], True), (now["ctime_ns"] + 1, False)):
         os.utime(sidecar, ns=(mtime_ns, mtime_ns))
