@@ -152,12 +152,24 @@ def detect(model: Model, image_rgb: np.ndarray, settings: DetectorSettings) -> n
     quads, peak = _detect_at(model, image_rgb, scale, settings)
     if scale < 1.0 and peak >= settings.blank_peak:
         heights = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1) * scale if len(quads) else []
-        if len(heights) < 3 or np.median(heights) < settings.min_text_height:
-            typical = np.median(heights) if len(heights) >= 3 else settings.min_text_height / 2
+        typical = _typical_height(heights, settings)
+        if typical < settings.min_text_height:
             closer = min(1.0, scale * settings.good_text_height / max(typical, 1.0))
             if closer > scale * 1.2:
                 quads, _ = _detect_at(model, image_rgb, closer, settings)
     return quads
+
+
+def _typical_height(heights: np.ndarray | list, settings: DetectorSettings) -> float:
+    """The height (detector px) of the lines found at the first scale that says whether to look
+    closer: their median, or, if that is tall enough, the lower quartile's. A big page's small print
+    is mostly lost at that scale, a few specks of it left, and its headings outnumbered them: an A0
+    sheet of 15 letter pages had a median of 10.0 px, was not looked at again, and 163 of its 9,700
+    words were read. Fewer than 3 lines: too few to judge, taken as small."""
+    if len(heights) < 3:
+        return settings.min_text_height / 2
+    median = float(np.median(heights))
+    return median if median < settings.min_text_height else float(np.percentile(heights, 25))
 
 
 def _detect_at(
