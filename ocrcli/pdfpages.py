@@ -488,16 +488,29 @@ def _on_page(bounds: tuple[float, float, float, float], crop_box: tuple[float, f
     return max(0.0, min(x1, right) - max(x0, left)) * max(0.0, min(y1, top) - max(y0, bottom))
 
 
-def render_dpi(page: pdfium.PdfPage) -> float:
-    """The resolution to OCR a page at: its images' own (as placed on the page), within
-    [MIN_DPI, MAX_DPI], lowered so the rendering stays within MAX_RENDER_PIXELS."""
+def user_unit(page: pikepdf.Page) -> float:
+    """The page's /UserUnit, the size of its unit in 1/72 inch (1 unless a positive number):
+    pdfium, which renders it, does not read it."""
+    try:
+        unit = float(page.obj.get("/UserUnit", 1))
+    except (TypeError, ValueError):
+        return 1.0
+    return unit if math.isfinite(unit) and unit > 0 else 1.0
+
+
+def render_dpi(page: pdfium.PdfPage, unit: float = 1.0) -> float:
+    """The resolution to OCR a page at, in pixels per 72 of its units (UserUnit `unit`/72 inch):
+    its images' own (as placed on the page), within [MIN_DPI, MAX_DPI], lowered so the rendering
+    stays within MAX_RENDER_PIXELS. The most, and the resolution of a page without images, are per
+    inch as printed: per 72 units, a 200 dpi scan on a page of UserUnit 10 (a large drawing) was
+    read at 40 dpi, 42 % of its words right."""
     dpis = []
     for obj, to_page in page_objects(page, pdfium_c.FPDF_PAGEOBJ_IMAGE):
         metadata = pdfium_c.FPDF_IMAGEOBJ_METADATA()
         if pdfium_c.FPDFImageObj_GetImageMetadata(obj.raw, page.raw, ctypes.byref(metadata)):
             scale = math.sqrt(abs(to_page.a * to_page.d - to_page.b * to_page.c)) or 1.0
             dpis.append(max(metadata.horizontal_dpi, metadata.vertical_dpi) / scale)
-    dpi = min(max(max(dpis), MIN_DPI), MAX_DPI) if dpis else DEFAULT_DPI
+    dpi = min(max(max(dpis), MIN_DPI), MAX_DPI * unit) if dpis else DEFAULT_DPI * unit
     width, height = page.get_size()
     pixels = width * height * (dpi / 72) ** 2
     if pixels > MAX_RENDER_PIXELS:

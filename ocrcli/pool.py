@@ -55,6 +55,7 @@ class PageTask:
     path: str
     index: int
     options: PdfOptions | None = None  # for PDFs
+    unit: float = 1.0  # the PDF page's /UserUnit, which pdfium does not read (see pdfpages.user_unit)
 
 
 class TaskFailed(OcrError):
@@ -131,7 +132,7 @@ def _read(engine: Engine, task: PageTask, document: pdfium.PdfDocument | None) -
     from ocrcli import searchable
 
     if task.kind == "pdf":
-        return searchable.read_pdf_page(engine, document, task.index, task.options, task.path)
+        return searchable.read_pdf_page(engine, document, task.index, task.options, task.path, task.unit)
     return searchable.read_image_page(engine, Path(task.path), task.index)
 
 

@@ -53,7 +53,7 @@ from ocrcli.errors import (
 )
 from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
-from ocrcli.pdfpages import needs_password
+from ocrcli.pdfpages import needs_password, user_unit
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 from ocrcli.safewrite import interrupts_until_written, why_unwritable, write_atomically
 from ocrcli.searchable import (
@@ -160,6 +160,7 @@ class _Open:
     failed: str | None = None
     skipped_pages: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # see Outcome
+    units: list[float] = field(default_factory=list)  # a PDF's pages' /UserUnit (see _open_pdf)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # what a full $TMPDIR did not take is dropped with it
@@ -244,7 +245,8 @@ class Scan:
             for index in range(doc.page_count):
                 if doc.failed:
                     break
-                yield doc, PageTask(item.kind, str(item.path), index, self.options.pdf_options)
+                unit = doc.units[index] if doc.units else 1.0
+                yield doc, PageTask(item.kind, str(item.path), index, self.options.pdf_options, unit)
 
     def _start(self, item: Item) -> _Open | None:
         """Open the document, or finish it at once: current outputs, or unreadable."""
@@ -268,7 +270,7 @@ class Scan:
             self._check_overwrites(item, previous, sha256)
             with _spooling(item.path):
                 spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors=TEXT_ERRORS)  # noqa: SIM115
-            grafter, page_count = self._open_pdf(item)
+            grafter, page_count, units = self._open_pdf(item)
         except StreamFailed:  # not this document's fault: stop the batch
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
@@ -279,7 +281,7 @@ class Scan:
             self._finish(Outcome(item, "failed", error=error))
             return None
         earlier = EarlierPages(previous, sha256, item.sidecar)
-        doc = _Open(item, sha256, page_count, grafter, spool, started, identity, hashed, earlier)
+        doc = _Open(item, sha256, page_count, grafter, spool, started, identity, hashed, earlier, units=units)
         if item.kind == "pdf" and (
             beyond := past_the_end(item.path, self.options.pdf_options.pages, page_count)
         ):
@@ -288,22 +290,25 @@ class Scan:
         self.reporter.document_started(item, page_count)
         return doc
 
-    def _open_pdf(self, item: Item) -> tuple[PdfGrafter | None, int]:
-        """The PDF the pages are grafted onto (None with --no-pdf) and the page count."""
+    def _open_pdf(self, item: Item) -> tuple[PdfGrafter | None, int, list[float]]:
+        """The PDF the pages are grafted onto (None with --no-pdf), the page count, and a PDF's
+        pages' /UserUnit, which the workers, reading pages with pdfium alone, are told (none for
+        an image)."""
         if item.kind == "image":
             if item.pdf is None:
-                return None, count_pages(item.path)
+                return None, count_pages(item.path), []
             with rewrite_errors(item.path):
                 pdf = images_pdf([item.path], self.options.pdf_options.pdfa)
                 grafter = PdfGrafter(pdf, True, self.options.pdf_options.rotate_pages)
             pdfgraft.mark_image_pdf(grafter.pdf, item.path)
-            return grafter, len(grafter.pdf.pages)
+            return grafter, len(grafter.pdf.pages), []
         options = self.options.pdf_options
         if item.pdf is None:  # nothing is rewritten, so a signature does not matter
             options = dataclasses.replace(options, invalidate_signatures=True)
         opened = open_for_ocr(item.path, options)
         opened.render.close()  # workers render; this process only grafts
-        count = len(opened.pdf.pages)
+        units = [user_unit(page) for page in opened.pdf.pages]
+        count = len(units)
         try:
             refuse_unselected(item.path, options.pages, count)  # as ocr pdf does: kind options
         except UsageError:
@@ -311,8 +316,8 @@ class Scan:
             raise
         if item.pdf is None:
             opened.pdf.close()
-            return None, count
-        return PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages), count
+            return None, count, units
+        return PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages), count, units
 
     def _is_current(self, item: Item, sha256: str, previous: dict | None) -> bool:
         if item.sidecar is None:  # no record to compare: a PDF newer than the input will do

@@ -146,8 +146,8 @@ def ocr_pdf(
     options = options or PdfOptions()
 
     def readings(opened: pdfpages.OpenPdf) -> Iterator[PageReading]:
-        for index in range(len(opened.pdf.pages)):
-            yield read_pdf_page(engine, opened.render, index, options, source)
+        for index, page in enumerate(opened.pdf.pages):
+            yield read_pdf_page(engine, opened.render, index, options, source, pdfpages.user_unit(page))
 
     return _ocr_pdf(readings, engine.models.names(), source, dest, options, progress)
 
@@ -167,7 +167,8 @@ def ocr_pdf_in_worker(
     def readings(opened: pdfpages.OpenPdf) -> Iterator[PageReading]:
         opened.render.close()  # the worker renders; this process grafts
         tasks = (
-            (index, PageTask("pdf", str(source), index, options)) for index in range(len(opened.pdf.pages))
+            (index, PageTask("pdf", str(source), index, options, pdfpages.user_unit(page)))
+            for index, page in enumerate(opened.pdf.pages)
         )
         with WorkerPool(1, spec, page_timeout) as pool:
             for _, result in pool.run(tasks):  # one worker: in page order
@@ -316,13 +317,19 @@ def rewrite_errors(source: Path) -> Iterator[None]:
 
 
 def read_pdf_page(
-    engine: Engine, document: pdfium.PdfDocument, index: int, options: PdfOptions, source: str | Path
+    engine: Engine,
+    document: pdfium.PdfDocument,
+    index: int,
+    options: PdfOptions,
+    source: str | Path,
+    unit: float = 1.0,
 ) -> PageReading:
-    """Render and OCR page `index` of the PDF at `source`, unless its existing text says to skip it."""
+    """Render and OCR page `index` of the PDF at `source` (whose /UserUnit is `unit`), unless its
+    existing text says to skip it."""
     number = index + 1
     rendered = pdfpages.load_page(document, index, source)
     try:
-        dpi = pdfpages.render_dpi(rendered)
+        dpi = pdfpages.render_dpi(rendered, unit)
         width_pt, height_pt = rendered.get_size()
         width, height = pdfpages.render_size(rendered, dpi)  # a skipped page's size, as if OCRed
         # A page left out is not looked into for text: only its size is reported
