@@ -49,6 +49,7 @@ def find_files(
     the globs leave in, to `on_unread`; none is skipped silently."""
     skip_dirs = {s.resolve() for s in skip or []}
     folder_excludes = [pattern.rstrip("/") for pattern in exclude or []]
+    folder_includes = [pattern.rstrip("/") for pattern in include or []]
     found = []
     for folder, dirs, files in os.walk(root, onerror=on_error):
         if on_link is not None and recursive:
@@ -70,7 +71,9 @@ def find_files(
             unread = kind is None and on_unread is not None and path.suffix.lower() in UNREAD_SUFFIXES
             if name.startswith(".") or not (kind or unread):
                 continue
-            if include and not (_matches(name, relative, include) or _in_matching_folder(relative, include)):
+            if include and not (
+                _matches(name, relative, include) or _in_matching_folder(relative, folder_includes)
+            ):
                 continue
             if exclude and _matches(name, relative, exclude):
                 continue
@@ -520,12 +523,11 @@ def _matches(name: str, relative: str, patterns: list[str]) -> bool:
     )
 
 
-def _in_matching_folder(relative: str, patterns: list[str]) -> bool:
-    """Does a glob match a folder that the file at `relative` lies in (`--include sub/` takes all
-    under sub, as `--exclude sub/` leaves it all out)?"""
+def _in_matching_folder(relative: str, folder_patterns: list[str]) -> bool:
+    """Does a glob (without its trailing `/`) match a folder that the file at `relative` lies in
+    (`--include sub/` takes all under sub, as `--exclude sub/` leaves it all out)?"""
     parts = relative.split("/")[:-1]
-    folders = [p.rstrip("/") for p in patterns]
-    return any(_matches(parts[k - 1], "/".join(parts[:k]), folders) for k in range(1, len(parts) + 1))
+    return any(_matches(parts[k - 1], "/".join(parts[:k]), folder_patterns) for k in range(1, len(parts) + 1))
 
 
 _ANCHORS = ("/", "./")

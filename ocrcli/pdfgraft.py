@@ -503,9 +503,8 @@ def layer_sha256(page: pikepdf.Page) -> str | None:
     records it with each page (the page's `layer_sha256`), so that a later run finding the page
     with that layer on (skipped as having one) still has its words, wherever the page now is in
     a PDF edited since: other pages added, removed or OCRed, its Info changed."""
-    xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
-    form = xobjects.get(LAYER_TAG) if isinstance(xobjects, pikepdf.Dictionary) else None
-    if not isinstance(form, pikepdf.Stream):
+    form = _our_layer(page)
+    if form is None:
         return None
     matrix, width, height = display_frame(page)
     try:
@@ -524,10 +523,13 @@ def has_our_layer(path: Path, password: str | None = None) -> bool:
     `password`: the input's, which its output is encrypted with too."""
     try:
         with open_pikepdf(path, password) as pdf:
-            for page in pdf.pages:
-                xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
-                if LAYER_TAG in xobjects:
-                    return True
+            return any(_our_layer(page) is not None for page in pdf.pages)
     except Exception:  # noqa: BLE001 - unreadable or encrypted: not provably ours
         return False
-    return False
+
+
+def _our_layer(page: pikepdf.Page) -> pikepdf.Stream | None:
+    """The form of ocrcli's text layer on the page (see add_text_layer), if it has one."""
+    xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
+    form = xobjects.get(LAYER_TAG) if isinstance(xobjects, pikepdf.Dictionary) else None
+    return form if isinstance(form, pikepdf.Stream) else None
