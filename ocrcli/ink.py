@@ -13,6 +13,7 @@ from ocrcli import skew
 from ocrcli.geometry import scaled
 
 INK_SHARE = 0.4  # see ink_pixels
+STACKED_BAND, STACKED_GAP = 0.25, 0.15  # see stacked_cuts
 
 
 def ink_pixels(crop: np.ndarray) -> np.ndarray:
@@ -380,3 +381,31 @@ def _nonzero(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     points = cv2.findNonZero(mask)
     points = np.empty((0, 2), np.int32) if points is None else points.reshape(-1, 2)
     return points[:, 0], points[:, 1]
+
+
+def stacked_cuts(crop: np.ndarray) -> list[float]:
+    """The rows at which to cut a tall crop (upright, at its natural size) into rows of text
+    stacked one over the other: the middle of the widest blank run of rows between each two
+    bands of ink rows. A band lower than STACKED_BAND of the tallest (an underline, a fraction's
+    bar) is no row of its own; blank runs narrower than STACKED_GAP of the smaller band beside
+    them (or 2 rows) are the spaces between a turned word's letters. Empty: no cut."""
+    counts = ink_pixels(crop).sum(axis=1)
+    inked = np.concatenate(([False], counts >= 2, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(inked))
+    bands = list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))  # rows start..end-1
+    if len(bands) < 2:
+        return []
+    tallest = max(end - start for start, end in bands)
+    rows = [(start, end) for start, end in bands if end - start >= STACKED_BAND * tallest]
+    gaps = [(end, start) for (_, end), (start, _) in zip(bands, bands[1:], strict=False)]  # blank runs
+    cuts = []
+    for (above_start, above_end), (below_start, below_end) in zip(rows, rows[1:], strict=False):
+        smaller = min(above_end - above_start, below_end - below_start)
+        # The widest blank run between the two rows (thin bands between them are not blank).
+        start, end = max(
+            ((start, end) for start, end in gaps if start >= above_end and end <= below_start),
+            key=lambda run: run[1] - run[0],
+        )
+        if end - start >= max(2, STACKED_GAP * smaller):
+            cuts.append((start + end) / 2)
+    return cuts

@@ -34,7 +34,15 @@ from ocrcli.orientation import (
     votes_needed,
     votes_split,
 )
-from ocrcli.recognition import CROP_HEIGHT, LineCrop, LineReading, RecognizerSettings, crop_lines, recognize
+from ocrcli.recognition import (
+    CROP_HEIGHT,
+    LineCrop,
+    LineReading,
+    RecognizerSettings,
+    crop_lines,
+    recognize,
+    unstacked,
+)
 from ocrcli.runtime import (
     Model,
     default_threads,
@@ -224,7 +232,7 @@ class Engine:
 
         upright, _, crops, orientation = self.orient(image, clock)
         with clock("recognition"):
-            readings = recognize(self.recognizer, crops, self.classes, self.recognizer_settings)
+            readings = unstacked(recognize(self.recognizer, crops, self.classes, self.recognizer_settings))
             crops = [r.crop for r in readings]  # the way each was read (see RecognizerSettings.sure_vertical)
             spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)

@@ -9,8 +9,8 @@ import numpy as np
 
 from ocrcli import longlines
 from ocrcli.ctc import DecodedChar, ctc_collapse
-from ocrcli.geometry import quad_size, rectify
-from ocrcli.ink import pad_with_background
+from ocrcli.geometry import crop_transform, quad_size, rectify
+from ocrcli.ink import pad_with_background, stacked_cuts
 from ocrcli.runtime import Model
 
 CROP_HEIGHT = 48  # the recognisers' fixed input height
@@ -73,6 +73,7 @@ class LineCrop:
     margin: int = 0  # columns of added background at each end; the line is the rest
     across: LineCrop | None = None  # a top-to-bottom crop's quad read left to right, if in doubt
     upward: LineCrop | None = None  # a top-to-bottom crop's quad read bottom to top
+    stacked: list[LineCrop] | None = None  # a top-to-bottom crop's quad cut into rows, read across
 
     @property
     def line_part(self) -> tuple[float, float]:
@@ -85,6 +86,7 @@ class LineReading:
     chars: list[DecodedChar]
     step_width: float  # crop pixels per model time step
     crop: LineCrop  # the crop read (a crop's `across` one, if that read more confidently)
+    rows: list[LineReading] | None = None  # the readings of its `stacked` rows, if taken instead
 
     @property
     def confidence(self) -> float:
@@ -109,6 +111,7 @@ def crop_lines(
         crop.upward = _crop(image, np.roll(quad, 1, axis=0), settings, origin)
         if height < settings.sure_vertical * width:
             crop.across = _crop(image, quad, settings, origin)
+        crop.stacked = _stacked_rows(image, quad, settings, origin)
         crops.append(crop)
     return crops
 
@@ -120,6 +123,25 @@ def _crop(
     crop, matrix = rectify(image, quad, CROP_HEIGHT, line_width, settings.squeeze)
     to_image = np.array([[1.0, 0.0, -origin[0]], [0.0, 1.0, -origin[1]], [0.0, 0.0, 1.0]])
     return _with_margin(crop, matrix @ to_image, settings.end_margin)
+
+
+def _stacked_rows(
+    image: np.ndarray, quad: np.ndarray, settings: RecognizerSettings, origin: tuple[int, int]
+) -> list[LineCrop] | None:
+    """The crops of a tall quad's rows of text, if its ink lies in rows one over the other with
+    blank rows between (see ink.stacked_cuts), each row cut at the middle of its blank rows."""
+    width, height = (max(1, round(side)) for side in quad_size(quad))
+    upright = cv2.warpPerspective(image, crop_transform(quad, width, height), (width, height))
+    cuts = stacked_cuts(upright)
+    if not cuts:
+        return None
+    top, bottom = (quad[0], quad[1]), (quad[3], quad[2])  # its left and right sides' ends
+    shares = [0.0, *(cut / height for cut in cuts), 1.0]
+    sides = [[a + share * (b - a) for a, b in zip(top, bottom, strict=True)] for share in shares]
+    return [
+        _crop(image, np.array([*upper, *lower[::-1]], dtype=np.float32), settings, origin)
+        for upper, lower in zip(sides, sides[1:], strict=False)
+    ]
 
 
 def _with_margin(crop: np.ndarray, matrix: np.ndarray, margin: int) -> LineCrop:
@@ -168,7 +190,12 @@ def recognize(
 ) -> list[LineReading]:
     """One reading per crop. A vertical crop gets the more confident of its readings downwards and
     across (across if they tie: lone Latin characters are far more common than two-character
-    vertical lines), then its upward reading if that is more confident by settings.upward_margin."""
+    vertical lines), then its upward reading if that is more confident by settings.upward_margin.
+    Its rows (LineCrop.stacked) are read too and given as the reading's `rows` if each reads more
+    confidently than the reading taken (see unstacked): a table's column of one character a row
+    ("%" over "6", a receipt's rate under its header), boxed as one, read as "9%" at 0.98, its
+    rows at 0.999 and 1.0; a turned word's letters read across come out as garbage ("Rewards" at
+    1.0, its letters 0.2-0.9)."""
     readings = _read(model, crops, classes, settings)
     doubt = [  # across before upward: upward must beat the better of the other two
         (i, other, margin)
@@ -181,7 +208,19 @@ def recognize(
         for (i, _, margin), other in zip(doubt, others, strict=True):
             if other.confidence >= readings[i].confidence + margin:
                 readings[i] = other
+    stacked = [(i, crop.stacked) for i, crop in enumerate(crops) if crop.stacked]
+    if stacked:
+        rows = iter(_read(model, [row for _, crop_rows in stacked for row in crop_rows], classes, settings))
+        for i, crop_rows in stacked:
+            row_readings = [next(rows) for _ in crop_rows]
+            if all(r.chars and r.confidence > readings[i].confidence for r in row_readings):
+                readings[i].rows = row_readings
     return readings
+
+
+def unstacked(readings: list[LineReading]) -> list[LineReading]:
+    """The readings with each one read as stacked rows replaced by its rows' readings."""
+    return [row for reading in readings for row in (reading.rows or [reading])]
 
 
 def _read(

@@ -29,6 +29,7 @@ from ocrcli.detection import (
     probability_map,
     resize_for_detector,
 )
+from ocrcli.document import Line
 from ocrcli.imageio import load_pages
 from ocrcli.pipeline import Engine
 from ocrcli.recognition import RecognizerSettings, recognize
@@ -350,6 +351,36 @@ def test_a_lone_character_in_a_tall_box_is_read_across(engine):
         x0, y0, x1, y1 = line.box
         wx0, wy0, wx1, wy1 = word.box
         assert x0 - 1 <= wx0 < wx1 <= x1 + 1 and y0 - 1 <= wy0 < wy1 <= y1 + 1, (line.box, word.box)
+
+
+def test_characters_of_two_rows_boxed_as_one_tall_box_are_read_row_by_row(engine):
+    """A table column of one character a row: sroie 100's GST summary prints "%" over the rate
+    "6", sroie 360 a "3" over a "3". The detector boxed each pair as one tall region, read as one
+    vertical word ("9%", the "6" upside down; "33") and put in neither row, so the rows read
+    "Tax Code 9% ..." and "SR 7 00 ...". Such a box is cut at the blank rows between its
+    characters and each row read across. A turned word (docbank 209's "Rewards" along a figure's
+    axis) still reads as one."""
+
+    def rows_overlap(a: Line, b: Line) -> bool:
+        return min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) > 0.5 * (a.box[3] - a.box[1])
+
+    def the(lines: list[Line], text: str) -> Line:
+        (line,) = [line for line in lines if line.text == text]
+        return line
+
+    lines = engine.read(DATA / "sroie" / "img" / "100.jpg").pages[0].lines
+    assert "9%" not in [line.text for line in lines]
+    percent, six = the(lines, "%"), the(lines, "6")
+    assert rows_overlap(percent, the(lines, "Tax Code")) and rows_overlap(percent, the(lines, "Amt (RM)"))
+    (sr,) = [line for line in lines if line.text == "SR" and line.box[1] > percent.box[1]]
+    assert rows_overlap(six, sr) and not rows_overlap(six, percent)
+    lines = engine.read(DATA / "sroie" / "img" / "360.jpg").pages[0].lines
+    assert "33" not in [line.text for line in lines]
+    threes = sorted((line for line in lines if line.text == "3"), key=lambda line: line.box[1])
+    assert len(threes) == 4, threes  # two columns of two rows
+    assert rows_overlap(*threes[:2]) and rows_overlap(*threes[2:]) and not rows_overlap(*threes[1:3])
+    page = engine.read(next((DATA / "docbank" / "img").glob("209.*"))).pages[0]
+    assert "Rewards" in [line.text for line in page.lines]
 
 
 def test_a_word_with_one_doubtful_character_is_reviewed(engine):
