@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from ocrcli import longlines
+from ocrcli.charset import unspaced_script
 from ocrcli.ctc import DecodedChar, ctc_collapse
 from ocrcli.geometry import crop_transform, quad_size, rectify
 from ocrcli.ink import pad_with_background, stacked_cuts
@@ -195,7 +196,7 @@ def recognize(
     confidently than the reading taken (see unstacked): a table's column of one character a row
     ("%" over "6", a receipt's rate under its header), boxed as one, read as "9%" at 0.98, its
     rows at 0.999 and 1.0; a turned word's letters read across come out as garbage ("Rewards" at
-    1.0, its letters 0.2-0.9)."""
+    1.0, its letters 0.2-0.9). A column read as CJK characters is vertical writing and stays whole."""
     readings = _read(model, crops, classes, settings)
     doubt = [  # across before upward: upward must beat the better of the other two
         (i, other, margin)
@@ -213,9 +214,18 @@ def recognize(
         rows = iter(_read(model, [row for _, crop_rows in stacked for row in crop_rows], classes, settings))
         for i, crop_rows in stacked:
             row_readings = [next(rows) for _ in crop_rows]
-            if all(r.chars and r.confidence > readings[i].confidence for r in row_readings):
-                readings[i].rows = row_readings
+            whole = readings[i]
+            if _written_across(whole) and all(
+                r.chars and r.confidence > whole.confidence and _written_across(r) for r in row_readings
+            ):
+                whole.rows = row_readings
     return readings
+
+
+def _written_across(reading: LineReading) -> bool:
+    """Whether a reading holds no characters of a script also written in columns (CJK): a column
+    of those is one line of vertical writing, each row of it a character."""
+    return not any(unspaced_script(c.char) for c in reading.chars)
 
 
 def unstacked(readings: list[LineReading]) -> list[LineReading]:

@@ -466,6 +466,27 @@ def cjk_page(lines: list[str]) -> np.ndarray:
     return np.asarray(image)
 
 
+def test_a_column_of_vertical_cjk_writing_stays_one_line():
+    """Vertical writing is one character a row, with blank rows between the characters, like the
+    stacked table cells read row by row (see the test above): a column of three ideographs, each
+    read alone more confidently than the column, came out as three lines. A column read as CJK
+    characters stays one line, read top to bottom."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    assert CJK_FONT.exists(), f"{CJK_FONT} missing: apt-get install fonts-wqy-microhei (.ci/run does)"
+    font = ImageFont.truetype(str(CJK_FONT), 40)
+    image = Image.new("RGB", (900, 700), "white")
+    draw = ImageDraw.Draw(image)
+    for k, word in enumerate(["東京都", "出入口", "大阪府", "日本語", "中央区", "試験場", "新宿駅"]):
+        for i, character in enumerate(word):
+            draw.text((800 - 110 * k, 60 + 48 * i), character, font=font, fill="black")
+    draw.text((60, 600), "横書きの文も一行あります", font=font, fill="black")
+    page = Engine("fast", cjk=True).read_page(np.asarray(image))
+    columns = [line for line in page.lines if line.box[3] - line.box[1] > 2 * (line.box[2] - line.box[0])]
+    assert len(columns) == 7, [line.text for line in page.lines]
+    assert all(len(line.text) == 3 for line in columns), [line.text for line in columns]
+
+
 @pytest.mark.parametrize("which", ["recognizer", "reviewer"])
 def test_recognizer_without_cjk_weighs_only_the_other_classes(engine, which):
     model, classes = (
