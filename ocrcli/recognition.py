@@ -132,7 +132,8 @@ def _stacked_rows(
     """The crops of a tall quad's rows of text, if its ink lies in rows one over the other with
     blank rows between (see ink.stacked_cuts), each row cut at the middle of its blank rows."""
     width, height = (max(1, round(side)) for side in quad_size(quad))
-    upright = cv2.warpPerspective(image, crop_transform(quad, width, height), (width, height))
+    matrix = crop_transform(quad, width, height)
+    upright = cv2.warpPerspective(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
     cuts = stacked_cuts(upright)
     if not cuts:
         return None
