@@ -96,6 +96,7 @@ def _one_word_page() -> Page:
         DATA / "sroie" / "img" / "064.jpg",
         DATA / "sroie" / "img" / "008.jpg",  # pdftotext read the items, then the prices
         DATA / "sroie" / "img" / "080.jpg",  # a narrow "!!" came out of pdftotext as "!"
+        DATA / "sroie" / "img" / "436.jpg",  # "Meat + 3 Vege" came out of pdftotext -raw with "+3"
         DATA / "docbank" / "img" / "103.tar_1408.2982.gz_banach_4.jpg",
     ],
     ids=lambda p: p.stem[:20],
@@ -372,7 +373,7 @@ def test_narrow_words_of_repeated_glyphs_keep_every_glyph_in_poppler(tmp_path: P
 
 def test_touching_narrow_words_are_parted_from_both_sides(tmp_path: Path) -> None:
     """A receipt's "Meat + 3 Vege" (sroie 436): the narrow "+" and "3" touch or overlap their
-    neighbours. Trimmed from one side only (at most 30 % of the narrow word), the gap stayed under
+    neighbours. Trimmed from one side only (at most 30 % of the narrow word then), the gap stayed under
     the 0.15 em poppler -raw needs for a space, and it printed "+3Vege"."""
     boxes = {"Meat": (20, 60.5), "+": (60, 72), "3": (71.5, 84), "Vege": (83.5, 130)}
     words = [Word(text, (x0, 50, x1, 50, x1, 70, x0, 70), 0.9) for text, (x0, x1) in boxes.items()]
