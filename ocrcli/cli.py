@@ -61,8 +61,9 @@ app = typer.Typer(
 
 # sys.stderr, whichever it is then: main() has it drop what cannot be written (see
 # stdstreams.messages_never_fail), where rich ended the run with 1, a bug's code, at the first
-# message once stderr's reader had gone away, and made stdout /dev/null too.
-stderr = Console(stderr=True)
+# message once stderr's reader had gone away, and made stdout /dev/null too. No emoji: rich turned
+# ":smile:" in a file's name into one, so the line printed was not the JSON's message.
+stderr = Console(stderr=True, emoji=False)
 
 
 def _print_version(value: bool) -> None:

@@ -88,6 +88,25 @@ def test_bad_files_are_reported_and_the_good_ones_still_read(bad_files):
     assert [doc["error"]["kind"] for doc in docs[1:-1]] == ["corrupt", "unsupported", "corrupt", "too-large"]
 
 
+def test_a_file_name_with_colons_is_shown_as_it_is_not_as_an_emoji(tmp_path: Path) -> None:
+    """rich's console turned ":name:" in a message into an emoji: a broken scan named
+    "receipt:smile:2.jpg" was "receipt😄2.jpg" on stderr, where README has the JSON's message be
+    the line printed (after "ocr: error: "), which named it as it is. So in ocr scan."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    broken = folder / "receipt:smile:2.jpg"
+    Image.open(PHOTOTEST).convert("RGB").save(broken, quality=90)
+    broken.write_bytes(broken.read_bytes()[: broken.stat().st_size // 2])
+    result = ocr("image", broken, "--json", "-")
+    assert result.returncode == 3
+    message = json.loads(result.stdout)["error"]["message"]
+    assert message.startswith(f"{broken}: ")
+    assert result.stderr == f"ocr: error: {message}\n"
+    scan = ocr("scan", folder, "-o", tmp_path / "out", "-q")
+    assert scan.returncode == 3
+    assert scan.stderr == f"ocr: error: {message}\n"
+
+
 def test_a_failed_pdf_is_a_record_in_the_json_stream_too(tmp_path: Path) -> None:
     # ocr pdf and ocr image --pdf printed nothing on stdout for an input that failed, while ocr
     # image and ocr scan give its record, as the README's exit codes say (found by a bug hunt).
