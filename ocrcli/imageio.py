@@ -215,7 +215,7 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
     except Image.DecompressionBombError as exc:  # only if someone re-enabled Pillow's limit
         raise BadInputError(path, f"image is too large ({one_line(exc)})", "too-large") from exc
     except Exception as exc:  # a plugin recognised the format but choked on the header
-        raise BadInputError(path, decode_reason(exc)) from exc
+        raise BadInputError(path, decode_reason(exc), decode_kind(exc)) from exc
 
 
 def _frame_count(path: str | os.PathLike[str], im: Image.Image) -> int:
@@ -307,7 +307,8 @@ def _decoding(path: str | os.PathLike[str], index: int, count: int) -> Iterator[
     except BadInputError:
         raise
     except Exception as exc:
-        raise BadInputError(path, f"{_page_prefix(index, count)}{decode_reason(exc, tiff_errors)}") from exc
+        reason = f"{_page_prefix(index, count)}{decode_reason(exc, tiff_errors)}"
+        raise BadInputError(path, reason, decode_kind(exc)) from exc
     if tiff_errors:
         raise BadInputError(path, f"{_page_prefix(index, count)}{libtiff_reason(tiff_errors)}")
 
@@ -371,6 +372,12 @@ def decode_reason(exc: BaseException, tiff_errors: list[str] | None = None) -> s
     if tiff_errors:
         return libtiff_reason(tiff_errors)
     return f"corrupt or unreadable image data ({detail})"
+
+
+def decode_kind(exc: BaseException) -> str:
+    """The error's kind: running out of memory while decoding is no fault of the file's (it was
+    "corrupt", where README's kinds have "out-of-memory" for it)."""
+    return "out-of-memory" if isinstance(exc, MemoryError) else "corrupt"
 
 
 def libtiff_reason(messages: list[str]) -> str:

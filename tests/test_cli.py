@@ -184,6 +184,31 @@ def test_an_image_one_pixel_wide_is_cheap_and_the_batch_goes_on(tmp_path: Path) 
     assert "lazy fox" in " ".join(line["text"] for line in docs[1]["pages"][0]["lines"])
 
 
+def test_an_image_too_big_to_decode_in_memory_is_out_of_memory_not_corrupt(tmp_path: Path) -> None:
+    """Running out of memory while an image was decoded gave the kind "corrupt" (README: truncated,
+    damaged or empty), for a file that is none of those: README's kind for it is out-of-memory."""
+    big = tmp_path / "big.png"
+    Image.open(PHOTOTEST).convert("L").resize((14000, 14000)).save(big)  # 196 MP, 588 MB as RGB
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (800 << 20, 800 << 20))
+
+    run = subprocess.run(
+        [*OCR, "image", big, PHOTOTEST, "--json", "-"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=limit_memory,
+    )
+    assert run.returncode == 3, run.stderr
+    docs = [json.loads(line) for line in run.stdout.splitlines()]
+    assert docs[0]["error"] == {
+        "message": f"{big}: not enough memory to decode the image",
+        "kind": "out-of-memory",
+    }
+    assert "lazy fox" in " ".join(line["text"] for line in docs[1]["pages"][0]["lines"])
+
+
 def test_ocr_pdf_out_of_memory_is_the_inputs_failure_with_its_record(tmp_path: Path) -> None:
     """ocr pdf and ocr image --pdf took running out of memory for a bug: "unexpected MemoryError
     (please report this)", exit 1 and no --json record, where ocr image, ocr scan and ocr pdf
