@@ -162,22 +162,27 @@ def test_a_multi_page_tiff_cut_off_in_its_second_frame_is_one_line(tmp_path: Pat
     assert run.stderr.startswith(f"ocr: error: {cut}: ")
 
 
-def test_an_image_one_pixel_wide_is_cheap_and_the_batch_goes_on(tmp_path: Path) -> None:
-    """The page classifier scaled a 1 x 60000 px image evenly to 256 x 15,360,000 px (11.8 GB): under
-    a 6 GB address-space limit the batch died with a traceback and the next file was never read."""
-    thin = tmp_path / "thin.png"
-    Image.new("L", (1, 60000), 255).save(thin)
+def _ocr_image_json_within(address_space: int, *images: Path) -> subprocess.CompletedProcess:
+    """`ocr image IMAGES --json -` in a process limited to `address_space` bytes of memory."""
 
     def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
-    run = subprocess.run(
-        [*OCR, "image", thin, PHOTOTEST, "--json", "-"],
+    return subprocess.run(
+        [*OCR, "image", *images, "--json", "-"],
         capture_output=True,
         text=True,
         timeout=600,
         preexec_fn=limit_memory,
     )
+
+
+def test_an_image_one_pixel_wide_is_cheap_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """The page classifier scaled a 1 x 60000 px image evenly to 256 x 15,360,000 px (11.8 GB): under
+    a 6 GB address-space limit the batch died with a traceback and the next file was never read."""
+    thin = tmp_path / "thin.png"
+    Image.new("L", (1, 60000), 255).save(thin)
+    run = _ocr_image_json_within(6 << 30, thin, PHOTOTEST)
     assert run.returncode == 0, run.stderr
     docs = [json.loads(line) for line in run.stdout.splitlines()]
     assert [d["source"]["path"] for d in docs] == [str(thin), str(PHOTOTEST)]
@@ -189,17 +194,7 @@ def test_an_image_too_big_to_decode_in_memory_is_out_of_memory_not_corrupt(tmp_p
     damaged or empty), for a file that is none of those: README's kind for it is out-of-memory."""
     big = tmp_path / "big.png"
     Image.open(PHOTOTEST).convert("L").resize((14000, 14000)).save(big)  # 196 MP, 588 MB as RGB
-
-    def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (800 << 20, 800 << 20))
-
-    run = subprocess.run(
-        [*OCR, "image", big, PHOTOTEST, "--json", "-"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        preexec_fn=limit_memory,
-    )
+    run = _ocr_image_json_within(800 << 20, big, PHOTOTEST)
     assert run.returncode == 3, run.stderr
     docs = [json.loads(line) for line in run.stdout.splitlines()]
     assert docs[0]["error"] == {
