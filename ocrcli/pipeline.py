@@ -41,7 +41,7 @@ from ocrcli.recognition import (
     RecognizerSettings,
     crop_lines,
     recognize,
-    unstacked,
+    with_stacked_rows,
 )
 from ocrcli.runtime import (
     Model,
@@ -232,7 +232,9 @@ class Engine:
 
         upright, _, crops, orientation = self.orient(image, clock)
         with clock("recognition"):
-            readings = unstacked(recognize(self.recognizer, crops, self.classes, self.recognizer_settings))
+            model, classes, settings = self.recognizer, self.classes, self.recognizer_settings
+            readings = recognize(model, crops, classes, settings)
+            readings = with_stacked_rows(model, crops, readings, classes, settings)
             crops = [r.crop for r in readings]  # the way each was read (see RecognizerSettings.sure_vertical)
             spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)

@@ -87,7 +87,6 @@ class LineReading:
     chars: list[DecodedChar]
     step_width: float  # crop pixels per model time step
     crop: LineCrop  # the crop read (a crop's `across` one, if that read more confidently)
-    rows: list[LineReading] | None = None  # the readings of its `stacked` rows, if taken instead
 
     @property
     def confidence(self) -> float:
@@ -192,12 +191,7 @@ def recognize(
 ) -> list[LineReading]:
     """One reading per crop. A vertical crop gets the more confident of its readings downwards and
     across (across if they tie: lone Latin characters are far more common than two-character
-    vertical lines), then its upward reading if that is more confident by settings.upward_margin.
-    Its rows (LineCrop.stacked) are read too and given as the reading's `rows` if each reads more
-    confidently than the reading taken (see unstacked): a table's column of one character a row
-    ("%" over "6", a receipt's rate under its header), boxed as one, read as "9%" at 0.98, its
-    rows at 0.999 and 1.0; a turned word's letters read across come out as garbage ("Rewards" at
-    1.0, its letters 0.2-0.9). A column read as CJK characters is vertical writing and stays whole."""
+    vertical lines), then its upward reading if that is more confident by settings.upward_margin."""
     readings = _read(model, crops, classes, settings)
     doubt = [  # across before upward: upward must beat the better of the other two
         (i, other, margin)
@@ -210,28 +204,40 @@ def recognize(
         for (i, _, margin), other in zip(doubt, others, strict=True):
             if other.confidence >= readings[i].confidence + margin:
                 readings[i] = other
-    stacked = [(i, crop.stacked) for i, crop in enumerate(crops) if crop.stacked]
-    if stacked:
-        rows = iter(_read(model, [row for _, crop_rows in stacked for row in crop_rows], classes, settings))
-        for i, crop_rows in stacked:
-            row_readings = [next(rows) for _ in crop_rows]
-            whole = readings[i]
-            if _written_across(whole) and all(
-                r.chars and r.confidence > whole.confidence and _written_across(r) for r in row_readings
-            ):
-                whole.rows = row_readings
     return readings
+
+
+def with_stacked_rows(
+    model: Model,
+    crops: list[LineCrop],
+    readings: list[LineReading],
+    classes: list[str],
+    settings: RecognizerSettings,
+) -> list[LineReading]:
+    """The `readings` of the `crops` (see recognize), each replaced by the readings of its crop's
+    rows (LineCrop.stacked) if every row reads more confidently: a table's column of one character
+    a row ("%" over "6", a receipt's rate under its header), boxed as one, read as "9%" at 0.98, its
+    rows at 0.999 and 1.0; a turned word's letters read across come out as garbage ("Rewards" at
+    1.0, its letters 0.2-0.9). A column read as CJK characters is vertical writing and stays whole."""
+    stacked = [(i, crop.stacked) for i, crop in enumerate(crops) if crop.stacked]
+    if not stacked:
+        return readings
+    rows = iter(_read(model, [row for _, crop_rows in stacked for row in crop_rows], classes, settings))
+    taken: dict[int, list[LineReading]] = {}
+    for i, crop_rows in stacked:
+        row_readings = [next(rows) for _ in crop_rows]
+        whole = readings[i]
+        if _written_across(whole) and all(
+            r.chars and r.confidence > whole.confidence and _written_across(r) for r in row_readings
+        ):
+            taken[i] = row_readings
+    return [row for i, reading in enumerate(readings) for row in taken.get(i, [reading])]
 
 
 def _written_across(reading: LineReading) -> bool:
     """Whether a reading holds no characters of a script also written in columns (CJK): a column
     of those is one line of vertical writing, each row of it a character."""
     return not any(unspaced_script(c.char) for c in reading.chars)
-
-
-def unstacked(readings: list[LineReading]) -> list[LineReading]:
-    """The readings with each one read as stacked rows replaced by its rows' readings."""
-    return [row for reading in readings for row in (reading.rows or [reading])]
 
 
 def _read(
