@@ -13,6 +13,7 @@ class DecodedChar:
     first_step: int  # first time step where this character was the best class
     last_step: int  # last such step (inclusive)
     confidence: float  # best probability over its steps
+    nearly_next: str = ""  # letters nearly read right after it (on an "f" only: see ligatures)
 
 
 def ctc_greedy(probs: np.ndarray, classes: list[str], blank: int = 0) -> list[DecodedChar]:

@@ -19,6 +19,7 @@ from ocrcli.document import Box, Document, Line, Page, Word, shows_text
 from ocrcli.geometry import rotate_image, scaled, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.ink import Stamps, horizontal_rules, ink_contrast, wash_stamps, without_rules
+from ocrcli.ligatures import restored
 from ocrcli.orientation import (
     MIN_VOTES,
     READ_SURE,
@@ -238,6 +239,8 @@ class Engine:
             crops = [r.crop for r in readings]  # the way each was read (see RecognizerSettings.sure_vertical)
             spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
+            for span in (span for line_spans in spans for span in line_spans):
+                span.text = restored(span.text, span.nearly_read)  # see ligatures
             lines = [place_line(*_lone_character_across(s, c)) for s, c in zip(spans, crops, strict=True)]
             lines = _without_faint_lines(lines, crops)
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]

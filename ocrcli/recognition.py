@@ -12,6 +12,7 @@ from ocrcli.charset import unspaced_script
 from ocrcli.ctc import DecodedChar, ctc_collapse
 from ocrcli.geometry import crop_transform, quad_size, rectify
 from ocrcli.ink import pad_with_background, stacked_cuts
+from ocrcli.ligatures import near_letters
 from ocrcli.runtime import Model
 
 CROP_HEIGHT = 48  # the recognisers' fixed input height
@@ -276,5 +277,6 @@ def _infer(
         for k, i in enumerate(batch):
             # Steps past the image's own width only saw padding.
             steps = min(probs.shape[1], int(np.ceil(widths[i] / step_width)) + 1)
-            readings[i] = (ctc_collapse(best[k, :steps], best_prob[k, :steps], classes), step_width)
+            chars = ctc_collapse(best[k, :steps], best_prob[k, :steps], classes)
+            readings[i] = (near_letters(probs[k, :steps], chars, classes), step_width)
     return [r for r in readings if r is not None]

@@ -10,6 +10,7 @@ rotated lines get skewed or rotated quads.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,8 @@ class WordSpan:
     start: float
     end: float
     weakest: float | None = None  # the least confident of its characters, where known
+    # (position in text, letters) the recogniser nearly read there (see ligatures)
+    nearly_read: tuple[tuple[int, str], ...] = ()
 
 
 def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> list[WordSpan]:
@@ -104,8 +107,15 @@ def word_spans(chars: list[DecodedChar], step_width: float, crop: LineCrop) -> l
         start, end = extent
         text = "".join(c.char for c in wc)
         confidences = [c.confidence for c in wc]
-        spans.append(WordSpan(text, sum(confidences) / len(wc), start, end, min(confidences)))
+        near = _nearly_read(wc)
+        spans.append(WordSpan(text, sum(confidences) / len(wc), start, end, min(confidences), near))
     return spans
+
+
+def _nearly_read(chars: list[DecodedChar]) -> tuple[tuple[int, str], ...]:
+    """Where in the word's text (the position after a character) letters were nearly read."""
+    ends = itertools.accumulate(len(c.char) for c in chars)
+    return tuple((end, c.nearly_next) for c, end in zip(chars, ends, strict=True) if c.nearly_next)
 
 
 def whole_line_word(text: str, confidence: float, crop: LineCrop) -> WordSpan:

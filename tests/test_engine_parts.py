@@ -1007,3 +1007,46 @@ def test_a_big_letters_bar_is_no_rule():
     quads.append([[90, 190], [400, 190], [400, 340], [90, 340]])  # the logo's line, 150 px high
     washed = without_rules(page, np.array(quads, np.float32))
     assert washed is None or (washed[326:330, 100:230] == 0).all()
+
+
+def test_a_letter_lost_in_a_ligature_is_put_back_where_the_word_list_agrees():
+    """Typeset "fl", "ff" and "ffi" read as one "f" (docbank): a word the list does not know is
+    mended if exactly one letter put back after an "f" makes one it does; an "i" or "l" only where
+    the recogniser nearly read it there."""
+    from ocrcli.ligatures import restored
+
+    assert restored("fuid", ((1, "l"),)) == "fluid"
+    assert restored("(fux-return,", ((2, "l"),)) == "(flux-return,"
+    assert restored("fuid") == "fuid"  # no trace of the "l": left as read
+    assert restored("fb") == "fb"  # femtobarn: an "i" would make "fib", but none was nearly read
+    assert restored("coeficients.") == "coefficients."  # a doubled f leaves no trace
+    assert restored("Hausdorf,") == "Hausdorff,"
+    assert restored("self-afine") == "self-affine"
+    assert restored("coeffcient", ((5, "i"),)) == "coefficient"
+    assert restored("ef-") == "ef-"  # a word broken across lines: "eff-" is not what it is
+    assert restored("often") == "often"  # known as it is
+    assert restored("Café") == "Café"
+    assert restored("fuctuations18") == "fuctuations18"  # anything with a digit stays
+    assert restored("OFER") == "OFER"  # capitals are not drawn as ligatures
+
+
+def test_an_f_is_marked_with_the_letters_nearly_read_before_the_next_character():
+    """CTC decoding keeps, on each "f", the letters ("i", "l") whose probability reached NEAR_READ
+    between it and the next character: a ligature's hidden "l" (0.47 beside the blank's 0.52 on
+    docbank 263's "fluid"), not an "l" further on."""
+    from ocrcli.ligatures import near_letters
+
+    classes = ["", "f", "i", "l", "u"]
+    probs = np.array(
+        [
+            [0.0, 0.99, 0.0, 0.01, 0.0],  # f
+            [0.52, 0.01, 0.0, 0.47, 0.0],  # blank, its "l" nearly read
+            [0.0, 0.0, 0.0, 0.0, 1.0],  # u
+            [0.0, 1.0, 0.0, 0.0, 0.0],  # f
+            [1.0, 0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 1.0, 0.0],  # l, read: no longer a hidden letter of the f
+        ]
+    )
+    chars = near_letters(probs, ctc_greedy(probs, classes), classes)
+    assert [(c.char, c.nearly_next) for c in chars] == [("f", "l"), ("u", ""), ("f", ""), ("l", "")]
+    assert near_letters(probs, ctc_greedy(probs, classes), classes[:3] + ["x", "u"])[0].nearly_next == ""

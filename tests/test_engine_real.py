@@ -928,3 +928,19 @@ def test_values_typed_on_fill_in_rules_read_as_without_them(engine):
     lines = [line.text for line in engine.read_page(form_page(ruled=True)).lines]
     assert lines == [line.text for line in engine.read_page(form_page(ruled=False)).lines]
     assert lines == [text for row in FORM for text in row]
+
+
+def test_words_typeset_with_ligatures_come_out_whole(engine):
+    """docbank 263's "fluid" was read "fuid" (its "fl" is one glyph, the "l" lost to the blank at
+    0.52 against 0.47), docbank 62's "Hausdorff" "Hausdorf" and its "self-affine" "self-afine":
+    a search of the PDF for these words found nothing."""
+    pages = {
+        number: [w.text.strip(".,;:()") for line in engine.read(path).pages[0].lines for w in line.words]
+        for number, path in (
+            (263, DATA / "docbank" / "img" / "263.tar_1711.06126.gz_draft_slender_phoretic-12nov17_3.jpg"),
+            (62, DATA / "docbank" / "img" / "62.tar_1405.4919.gz_carpets_15.jpg"),
+        )
+    }
+    assert pages[263].count("fluid") == 2 and "fuid" not in pages[263]
+    assert "Hausdorff" in pages[62] and "Hausdorf" not in pages[62]
+    assert "self-affine" in pages[62]
