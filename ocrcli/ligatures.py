@@ -14,7 +14,8 @@ right after one of its "f"s makes a word that is:
   stays as it is.
 A word ending in a hyphen is the first part of a word broken across lines and is left alone ("ef-"
 is not "eff-"), as is anything with a digit. The word list is pyspellchecker's English one (160,000
-words, from subtitles, with scientific terms and names added); only its words with an "f" are kept.
+words, built by its authors from film subtitles, with words known to be missing added); only its
+words with an "f" are kept.
 """
 
 from __future__ import annotations
