@@ -38,6 +38,7 @@ class ModelSpec:
     license: str
     dictionary: str | None = None
     postprocess: dict[str, float] = field(default_factory=dict)  # a detector's, see POSTPROCESS
+    mend_ligatures: bool = False  # a recognizer's: it reads typeset "fl", "ff"... as "f" (see ligatures)
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,9 @@ def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> Model
         _check_input(name, role, entry["input"])
     if "postprocess" in entry:
         _check_postprocess(name, role, entry["postprocess"])
+    mend = entry.get("mend_ligatures", False)
+    if (mend and role != "recognizer") or not isinstance(mend, bool):
+        raise _Invalid(f'model {name!r}: "mend_ligatures" must be true or false, only on a recognizer')
     if models_dir:
         # Inside the folder, as README.md says: a manifest copied with its folder keeps working,
         # and one handed over cannot point at files elsewhere. Links in the folder are followed.
@@ -198,6 +202,7 @@ def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> Model
         license=entry.get("license", "unknown"),
         dictionary=entry.get("dictionary"),
         postprocess=dict(entry.get("postprocess", {})),
+        mend_ligatures=mend,
     )
 
 

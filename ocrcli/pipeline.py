@@ -239,8 +239,9 @@ class Engine:
             crops = [r.crop for r in readings]  # the way each was read (see RecognizerSettings.sure_vertical)
             spans = [word_spans(r.chars, r.step_width, c) for r, c in zip(readings, crops, strict=True)]
             self._review(spans, crops)
-            for span in (span for line_spans in spans for span in line_spans):
-                span.text = restored(span.text, span.nearly_read)  # see ligatures
+            if self.models.recognizer.mend_ligatures:
+                for span in (span for line_spans in spans for span in line_spans):
+                    span.text = restored(span.text, span.nearly_read)
             lines = [place_line(*_lone_character_across(s, c)) for s, c in zip(spans, crops, strict=True)]
             lines = _without_faint_lines(lines, crops)
             lines = [ln for ln in lines if ln is not None and _confident(ln) and not _border_pattern(ln)]

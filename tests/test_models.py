@@ -85,6 +85,14 @@ BROKEN_MANIFESTS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     ),
     "sha256 not a hash": (lambda m: entry(m, TINY_REC).update(sha256=12), '"sha256" must be 64 hex digits'),
     "size as a string": (lambda m: entry(m, TINY_REC).update(size="4462639"), '"size" must be a number'),
+    "ligatures mended as a string": (
+        lambda m: entry(m, TINY_REC).update(mend_ligatures="yes"),
+        '"mend_ligatures" must be true or false, only on a recognizer',
+    ),
+    "ligatures mended by a detector": (
+        lambda m: entry(m, "pp-ocrv6-tiny-det").update(mend_ligatures=True),
+        "model 'pp-ocrv6-tiny-det': \"mend_ligatures\" must be true or false",
+    ),
 }
 
 
