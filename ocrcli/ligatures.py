@@ -4,7 +4,8 @@ Typeset text draws "fi", "fl", "ff", "ffi" and "ffl" as one glyph. PP-OCRv6 tiny
 mostly separate letters, often reads such a glyph as its "f" alone: on docbank, "fluid" came out as
 "fuid", "coefficients" as "coeficients" and "Hausdorff" as "Hausdorf", and a search of the PDF for
 them found nothing. Of docbank's 663 words with one of these letter pairs (60 pages), 31 were
-misread; with this mend, 13 (curly quotes, a digit run into the word: see below).
+misread; with this mend, 13: among them words in curly quotes, "Wolff" read as "Wolf" and
+"flavour" as "favour" (words the list knows as they were read are not mended).
 
 A word is mended only if it is not in the word list and exactly one way of putting one letter back
 right after one of its "f"s makes a word that is:
@@ -22,6 +23,7 @@ words the mend changed only a name ("Ofer" to "Offer").
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import importlib.resources
@@ -50,7 +52,7 @@ def near_letters(probs: np.ndarray, chars: list[DecodedChar], classes: list[str]
             steps = probs[char.first_step : max(end, char.last_step + 1)]
             near = "".join(letter for letter, j in columns if steps[:, j].max() >= NEAR_READ)
             if near:
-                char = DecodedChar(char.char, char.first_step, char.last_step, char.confidence, near)
+                char = dataclasses.replace(char, nearly_next=near)
         marked.append(char)
     return marked
 
