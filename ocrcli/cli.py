@@ -27,7 +27,8 @@ try:  # typer 0.22 and later carry their own copy of click
 except ImportError:
     from click.exceptions import UsageError as ClickUsageError
 
-from ocrcli import __version__, cpus, errors, models, stdstreams
+from ocrcli import __version__, cpus, errors, models, pathchecks, stdstreams
+from ocrcli.console import report, run_or_exit, stderr, usage_error
 from ocrcli.document import Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
 from ocrcli.jsonlines import WholeLines, drop_partial_line
@@ -57,13 +58,6 @@ app = typer.Typer(
     help=f"Batch document OCR on the CPU. {EXIT_CODES_HELP}",
     pretty_exceptions_enable=False,
 )
-
-
-# sys.stderr, whichever it is then: main() has it drop what cannot be written (see
-# stdstreams.messages_never_fail), where rich ended the run with 1, a bug's code, at the first
-# message once stderr's reader had gone away, and made stdout /dev/null too. No emoji: rich turned
-# ":smile:" in a file's name into one, so the line printed was not the JSON's message.
-stderr = Console(stderr=True, emoji=False)
 
 
 def _print_version(value: bool) -> None:
@@ -199,11 +193,6 @@ def _plain(table: Table) -> str:
     return "".join(line.rstrip() + "\n" for line in shown.getvalue().splitlines())
 
 
-def report(message: str) -> None:
-    """One line on stderr, never wrapped."""
-    stderr.print(f"ocr: {errors.one_line_message(message)}", markup=False, highlight=False, soft_wrap=True)
-
-
 @app.command(short_help="OCR images to JSON, text or a searchable PDF.")
 def image(
     given: Annotated[
@@ -250,31 +239,31 @@ def image(
     """OCR images: words with boxes and confidences as JSON (default, on stdout) or plain text;
     with --pdf, a searchable PDF and its JSON sidecar."""
     for name in given:
-        _refuse_empty("an input", name)
-    _refuse_empty("-o", output)
-    pdf = _pdf_output("--pdf", pdf_given, json_out, text)
+        pathchecks.refuse_empty("an input", name)
+    pathchecks.refuse_empty("-o", output)
+    pdf = pathchecks.pdf_output("--pdf", pdf_given, json_out, text)
     if pdf is None:
-        _refuse_pdf_named_as_input(given)
-    sidecar = _file_option("--sidecar", sidecar_given)
-    _file_option("--json", json_out)
-    _refuse_dash("-o", output)
-    _refuse_text_with_json_on_stdout(text, json_out)
+        pathchecks.refuse_pdf_named_as_input(given)
+    sidecar = pathchecks.file_option("--sidecar", sidecar_given)
+    pathchecks.file_option("--json", json_out)
+    pathchecks.refuse_dash("-o", output)
+    pathchecks.refuse_text_with_json_on_stdout(text, json_out)
     if pdf is not None:
         if output is not None:
-            _usage_error("-o goes without --pdf (the JSON of the PDF: --sidecar or --json)")
-        _refuse_special_pdf_output("--pdf", pdf)
-        sidecar = _sidecar_path(pdf, sidecar)
+            usage_error("-o goes without --pdf (the JSON of the PDF: --sidecar or --json)")
+        pathchecks.refuse_special_pdf_output("--pdf", pdf)
+        sidecar = pathchecks.sidecar_path(pdf, sidecar)
     elif sidecar is not None:
-        _usage_error("--sidecar goes with --pdf (the JSON of each image: --json or -o)")
+        usage_error("--sidecar goes with --pdf (the JSON of each image: --json or -o)")
     elif rotate_pages:
-        _usage_error("--rotate-pages goes with --pdf (it turns the PDF's pages)")
+        usage_error("--rotate-pages goes with --pdf (it turns the PDF's pages)")
     elif pdfa:
-        _usage_error("--pdfa goes with --pdf (it makes the PDF PDF/A)")
+        usage_error("--pdfa goes with --pdf (it makes the PDF PDF/A)")
     files = _input_files(given)  # standard input ("-") is read only once the options are right
     if pdf is not None:
         outputs = [("--pdf", pdf), ("--sidecar" if sidecar_given else "the sidecar", sidecar)]
-        _refuse_bad_outputs(files, [*outputs, ("--json", _json_file(json_out))])
-        _refuse_closed_stdout(json_out, text)
+        pathchecks.refuse_bad_outputs(files, [*outputs, ("--json", pathchecks.json_file(json_out))])
+        pathchecks.refuse_closed_stdout(json_out, text)
         engine = _load_engine(tier, models_dir, threads, cjk)
         from ocrcli.searchable import images_to_pdf
 
@@ -291,9 +280,11 @@ def image(
         return
     if json_out is None and output is None and not text:
         json_out = "-"
-    targets = _json_targets(files, output)
-    _refuse_bad_outputs(files, [("--json", _json_file(json_out)), *(("-o", target) for target in targets)])
-    _refuse_closed_stdout(json_out, text)
+    targets = pathchecks.json_targets(files, output)
+    pathchecks.refuse_bad_outputs(
+        files, [("--json", pathchecks.json_file(json_out)), *(("-o", target) for target in targets)]
+    )
+    pathchecks.refuse_closed_stdout(json_out, text)
     engine = _load_engine(tier, models_dir, threads, cjk)
     exit_code, printed = errors.EXIT_OK, False
     from ocrcli.progress import CountProgress
@@ -344,13 +335,13 @@ def _load_engine(tier: Tier, models_dir: Path | None, threads: int | None, cjk: 
     """The engine of `tier`, or exit 4 with one line if its models are missing or corrupt."""
     from ocrcli.pipeline import Engine  # heavy imports only when needed
 
-    return _run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
+    return run_or_exit(lambda: Engine(tier.value, models_dir, threads, cjk=cjk))
 
 
 def _input_files(given: list[str]) -> list[Path]:
     """The input files, "-" standing for standard input (see ocrcli.stdstreams); exit 2 if it
     cannot be read."""
-    return _run_or_exit(lambda: stdstreams.as_files(given))
+    return run_or_exit(lambda: stdstreams.as_files(given))
 
 
 def _named_as_given(document: Document, given: list[str]) -> Document:
@@ -368,238 +359,6 @@ def _input_failure(path: str, exc: Exception) -> errors.Failure:
     if failure.kind == "internal" and os.environ.get("OCRCLI_DEBUG"):
         raise exc
     return failure
-
-
-def _json_targets(files: list[Path], given: str | None) -> list[Path | None]:
-    """Where `-o` puts each input's JSON: OUT itself for one input (unless it is a folder, or ends
-    in a slash), else OUT/STEM.json, or OUT/NAME.EXT.json for inputs that share a stem (a.png
-    beside a.jpg)."""
-    if given is None:
-        return [None] * len(files)
-    output = Path(given)
-    _refuse_impossible_path("-o", output)  # before is_dir(), which raised on it
-    if len(files) == 1 and not output.is_dir() and not given.endswith(("/", os.sep)):
-        return [output]
-    if output.exists() and not output.is_dir():
-        _usage_error(f"-o {output}: with several inputs, give a folder")
-    # One file meant, unless a slash says a folder (-o results.json/)
-    one_file = output.suffix.lower() in (".json", ".jsonl") and not given.endswith(("/", os.sep))
-    if one_file and not output.exists():
-        _usage_error(
-            f"-o {output}: with several inputs -o is a folder, a JSON file each; "
-            f"for one file of them all: --json {output}"
-        )
-    from ocrcli.discover import output_names
-
-    names = [f"{name}.json" for name in output_names(files, by_folder=False)]
-    first: dict[str, int] = {}
-    for k, (path, name) in enumerate(zip(files, names, strict=True)):  # ignoring case, as a file system may
-        if (j := first.setdefault(name.lower(), k)) != k:
-            if files[j] == path:  # not "-o X is also where -o X goes"
-                _usage_error(f"{path} is given twice: both would write {output / name}")
-            _usage_error(f"{files[j]} and {path} would both write {output / name}: use --json FILE instead")
-    for path, name in zip(files, names, strict=True):
-        _refuse_impossible_path("-o", output / name, f"rename {path}, or give -o FILE.json for it alone")
-    return [output / name for name in names]
-
-
-def _refuse_closed_stdout(json_out: str | None, text: bool = False) -> None:
-    """Refuse (exit 5) results for stdout when it is closed (`ocr ... >&-`, so Python has no
-    sys.stdout), before any work: they would go nowhere (--text was an AttributeError traceback
-    once the work was done)."""
-    if (json_out == "-" or text) and sys.stdout is None:
-        report("error: cannot write stdout: it is closed")
-        raise typer.Exit(errors.EXIT_OUTPUT)
-
-
-def _refuse_text_with_json_on_stdout(text: bool, json_out: str | None) -> None:
-    if text and json_out == "-":
-        _usage_error("--text and --json - would both write to stdout: give --json FILE")
-
-
-def _json_file(json_out: str | None) -> Path | None:
-    """The file `--json` names (None for stdout or no --json)."""
-    return None if json_out in (None, "-") else Path(json_out)
-
-
-def _command_typed(argument: str, instead: list[str]) -> str:
-    """The command line as typed, quoted for a shell (a name with a space), with its last
-    `argument` replaced by `instead`: the command to type, the user's other options kept (only
-    `instead` where ocr was run with other arguments than the process's: from Python)."""
-    typed = sys.argv[1:]
-    if argument not in typed:
-        return shlex.join(instead)
-    at = len(typed) - 1 - typed[::-1].index(argument)
-    return shlex.join(["ocr", *typed[:at], *instead, *typed[at + 1 :]])
-
-
-def _refuse_pdf_named_as_input(given: list[str]) -> None:
-    """Refuse (exit 2) images followed by a PDF's name that is no file yet: --pdf forgotten
-    (`ocr image a.jpg out.pdf`), which read the images and then failed on out.pdf, not found."""
-    last = given[-1]
-    if len(given) > 1 and last.lower().endswith(".pdf") and not os.path.lexists(last):
-        command = _command_typed(last, ["--pdf", last])
-        _usage_error(f"{last}: not found; to write the images' searchable PDF there, give --pdf ({command})")
-
-
-def _refuse_empty(what: str, given: str | None) -> None:
-    """Refuse (exit 2) an empty path, most likely an unset variable (`ocr scan "$SCANS"`): pathlib
-    reads "" as ".", so `ocr scan ""` OCRed the working folder, and with --in-place rewrote its
-    PDFs; other commands named "." in their message for a path the user never gave."""
-    if given == "":
-        _usage_error(f"{what} is empty (an unset variable?): give a path")
-
-
-def _file_option(option: str, given: str | None) -> Path | None:
-    """The file an output option names (None for none, or stdout for --json). A path ending in a
-    slash names a folder, refused as cp refuses it: Path() drops the slash, and `-o out/` wrote a
-    file `out`."""
-    if given is None or (option == "--json" and given == "-"):
-        return None
-    _refuse_empty(option, given)
-    _refuse_dash(option, given)
-    if given.endswith(("/", os.sep)):
-        _usage_error(f"{option} {given} is a folder: give a file's path")
-    return Path(given)
-
-
-def _refuse_dash(option: str, given: str | None) -> None:
-    """Refuse (exit 2) `ocr image -o -` and `--sidecar -`: the JSON goes to stdout with --json -,
-    and this wrote a file named "-" (exit 0, nothing on stdout for the pipe that expected it)."""
-    if given == "-":
-        _usage_error(f"{option} -: JSON goes to stdout with --json - (for a file named -, give ./-)")
-
-
-def _pdf_output(option: str, given: str | None, json_out: str | None, text: bool) -> Path | None:
-    """The file a PDF output option names; "-" is standard output, the PDF sent there once it
-    is written and verified (see ocrcli.stdstreams)."""
-    if given != stdstreams.STDIO:
-        return _file_option(option, given)
-    if json_out == "-" or text:
-        _usage_error(f"{option} - writes the PDF to stdout: give --json FILE, not --json - or --text")
-    return _run_or_exit(stdstreams.pdf_for_stdout)
-
-
-def _sidecar_path(pdf: Path, sidecar: Path | None) -> Path | None:
-    """The sidecar's path: as given, else the PDF's with .json, which must not be a file of the
-    user's (checked before any work, as `ocr scan` does); a PDF for stdout has none unless given."""
-    from ocrcli.discover import foreign_sidecar
-
-    if not pdf.name or pdf.is_dir():
-        _usage_error(f"{pdf} is a folder: give the PDF's path")
-    if sidecar is not None or stdstreams.is_stdout_pdf(pdf):
-        return sidecar
-    default = pdf.with_suffix(".json")
-    _refuse_impossible_path("the sidecar", default, "give --sidecar PATH")
-    if reason := foreign_sidecar(default):
-        _usage_error(f"{reason} (give --sidecar PATH)")
-    return default
-
-
-def _refuse_bad_outputs(
-    inputs: list[Path], outputs: list[tuple[str, Path | None]], pdf_options: tuple[str, ...] = ("--pdf",)
-) -> None:
-    """Before any work, refuse (exit 2) an output that is an input file, one that another output
-    also names, one that is a folder, one in a folder that cannot be written, and a file that
-    holds something other than the output would (`pdf_options` name PDFs, the others JSON): the
-    input would be lost, or the work done for nothing. With a PDF for stdout, also one that is
-    stdout (the JSON would be written into the PDF)."""
-    taken: dict[str, str] = {}
-    pdf_to_stdout = next((opt for opt, path in outputs if path and stdstreams.is_stdout_pdf(path)), None)
-    for option, path in outputs:
-        if path is None:
-            continue
-        if pdf_to_stdout and option != pdf_to_stdout and _is_stdout(path):
-            _usage_error(
-                f"{option} {path} is stdout, where {pdf_to_stdout} - sends the PDF: choose another path"
-            )
-        for source in inputs:
-            if _same_file(path, source):
-                _usage_error(f"{option} {path} is the input {source}: choose another path")
-        key = os.path.realpath(path)
-        if key in taken:
-            _usage_error(f"{option} {path} is also where {taken[key]} goes: choose another path")
-        taken[key] = f"{option} {path}"
-        _refuse_impossible_path(option, path)
-        if path.is_dir():
-            _usage_error(f"{option} {path} is a folder: give a file's path")
-        if path.exists() and not path.is_file():
-            continue  # /dev/null, a named pipe: written into (see safewrite.write_output)
-        kind = "PDF" if option in pdf_options else "JSON"
-        if held := _other_content(path, kind):
-            # Most likely an input taken for the option's value: "remove the file" told to delete a scan
-            _usage_error(
-                f"{option} {path}: the file there is {held}, not {kind} (an input taken for {option}'s "
-                f"value?): give {option} the path to write the {kind} to, or move the file away to have "
-                "it replaced"
-            )
-        _refuse_unwritable_folder(option, path)
-
-
-def _other_content(path: Path, kind: str) -> str | None:
-    """What the file at `path` holds if it is neither empty nor of `kind` ("PDF", "JSON"), in a
-    few words ("a PNG file"); None if an output of that kind may replace it (or it cannot be read:
-    the write then fails on its own). A user's mistake it catches: an input read as the value of
-    --json, --pdf or -o, as in `ocr image --json a.jpg b.jpg`."""
-    from ocrcli.imageio import header_kind
-
-    try:
-        with open(path, "rb") as file:
-            head = file.read(1024)
-    except OSError:
-        return None
-    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()  # a UTF-8 byte order mark, as an editor may save
-    if not start or (kind == "PDF" and b"%PDF-" in head) or (kind == "JSON" and start[:1] in (b"{", b"[")):
-        return None
-    found = header_kind(path)
-    return f"a {found} file" if found else "some other file"
-
-
-def _is_stdout(path: Path) -> bool:
-    """Whether `path` is the file stdout writes to (/dev/stdout, or the file it is redirected to)."""
-    try:
-        here, there = os.stat(path), os.fstat(sys.stdout.fileno())
-    except (OSError, AttributeError, ValueError):  # no such file; stdout closed
-        return False
-    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
-
-
-def _refuse_impossible_path(option: str, path: Path, fix: str = "give a shorter one") -> None:
-    """Refuse (exit 2) an output whose name its file system cannot hold, or that lies in a folder
-    that cannot be searched: the work would be done, then lost (a 256-byte sidecar failed after
-    the OCR), or end in a traceback (stat of it raised)."""
-    from ocrcli.discover import name_too_long
-    from ocrcli.safewrite import unsearchable
-
-    if reason := name_too_long(path):
-        _usage_error(f"{option}: {reason} ({fix})")
-    if folder := unsearchable(path):
-        _usage_error(f"{option} {path}: {folder} is a folder that cannot be searched")
-
-
-def _refuse_unwritable_folder(option: str, path: Path, folder: Path | None = None) -> None:
-    """Refuse (exit 2) an output whose folder (default: the path's) cannot be written: new files
-    are made there."""
-    from ocrcli.safewrite import why_folder_unwritable
-
-    if reason := why_folder_unwritable(path.parent if folder is None else folder):
-        _usage_error(f"{option} {path}: {reason}")
-
-
-def _refuse_special_pdf_output(option: str, pdf: Path | None) -> None:
-    """A PDF is written to a temporary file renamed over its path, which would replace a device or
-    pipe (`-o /dev/stdout`) itself: refuse those (JSON outputs are written into them instead)."""
-    if pdf is not None:
-        _refuse_impossible_path(option, pdf)
-    if pdf is not None and pdf.exists() and not pdf.is_file() and not pdf.is_dir():
-        _usage_error(f"{option} {pdf} is not a regular file: give a file's path")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist: then writing `a` cannot harm `b`
-        return False
 
 
 # Arguments after the PDF are taken (ctx.args) only to say what to write instead: `ocr pdf in.pdf
@@ -656,44 +415,44 @@ def pdf_command(
     from ocrcli.pool import EngineSpec
     from ocrcli.searchable import ocr_pdf, ocr_pdf_in_worker
 
-    _refuse_empty("the input", given)
+    pathchecks.refuse_empty("the input", given)
     for extra in ctx.args:  # `ocr pdf a.pdf "$OUT"`: not told to type `-o ''`, refused in turn
-        _refuse_empty("an argument after the PDF", extra)
+        pathchecks.refuse_empty("an argument after the PDF", extra)
     if ctx.args:
         _refuse_more_arguments(given, ctx.args, output_given is not None or in_place)
-    output = _pdf_output("-o", output_given, json_out, text)
-    sidecar = _file_option("--sidecar", sidecar_given)
-    _file_option("--json", json_out)
+    output = pathchecks.pdf_output("-o", output_given, json_out, text)
+    sidecar = pathchecks.file_option("--sidecar", sidecar_given)
+    pathchecks.file_option("--json", json_out)
     if output is not None and in_place:
-        _usage_error("give either -o OUTPUT.pdf or --in-place, not both")
+        usage_error("give either -o OUTPUT.pdf or --in-place, not both")
     reading_only = output is None and not in_place  # the JSON or text alone: no PDF is written
     if reading_only:
         _refuse_pdf_options_when_reading(json_out, text, sidecar_given, rotate_pages)
     if in_place and given == "-":
-        _usage_error("--in-place replaces a file: give the PDF's path, not - (standard input)")
-    _refuse_text_with_json_on_stdout(text, json_out)
+        usage_error("--in-place replaces a file: give the PDF's path, not - (standard input)")
+    pathchecks.refuse_text_with_json_on_stdout(text, json_out)
     options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages)
-    _refuse_special_pdf_output("-o", output)
+    pathchecks.refuse_special_pdf_output("-o", output)
     source = _input_files([given])[0]
     dest = source if in_place else output
     if in_place:  # replaced through a new file beside it
-        _refuse_unwritable_folder("--in-place", source)
-    sidecar = None if dest is None else _sidecar_path(dest, sidecar)
-    _refuse_bad_outputs(
+        pathchecks.refuse_unwritable_folder("--in-place", source)
+    sidecar = None if dest is None else pathchecks.sidecar_path(dest, sidecar)
+    pathchecks.refuse_bad_outputs(
         [source],
         [
             ("-o", None if in_place else output),
             ("--sidecar" if sidecar_given else "the sidecar", sidecar),
-            ("--json", _json_file(json_out)),
+            ("--json", pathchecks.json_file(json_out)),
         ],
         pdf_options=("-o",),
     )
-    _refuse_closed_stdout(json_out, text)
+    pathchecks.refuse_closed_stdout(json_out, text)
     if not page_timeout:  # none given, or 0
         engine = _load_engine(tier, models_dir, threads, cjk)
         make = functools.partial(ocr_pdf, engine)
     else:  # the worker loads the models; a missing or corrupt one is exit 4 before any work
-        _run_or_exit(lambda: models.select(tier.value, models_dir))
+        run_or_exit(lambda: models.select(tier.value, models_dir))
         spec = EngineSpec(tier.value, str(models_dir) if models_dir else None, threads, cjk)
         make = functools.partial(ocr_pdf_in_worker, spec, page_timeout=page_timeout)
     _write_pdf(
@@ -714,18 +473,18 @@ def _refuse_more_arguments(given: str, more: list[str], output_given: bool) -> N
     --in-place. Any other is one more input (`ocr pdf *.pdf --in-place`), which the hint to write
     `-o` over it would have replaced with another PDF's OCR."""
     if len(more) == 1 and not output_given:
-        if _same_file(Path(more[0]), Path(given)):
-            command = _command_typed(more[0], ["--in-place"])
-            _usage_error(
+        if pathchecks.same_file(Path(more[0]), Path(given)):
+            command = pathchecks.command_typed(more[0], ["--in-place"])
+            usage_error(
                 f"ocr pdf reads one PDF: to replace it with its OCRed version, give --in-place ({command})"
             )
         if not os.path.lexists(more[0]):
-            command = _command_typed(more[0], ["-o", more[0]])
-            _usage_error(
+            command = pathchecks.command_typed(more[0], ["-o", more[0]])
+            usage_error(
                 f"ocr pdf reads one PDF: give the output with -o ({command}); a folder of PDFs: ocr scan"
             )
     output = "" if output_given else "give the output with -o OUTPUT.pdf, and "
-    _usage_error(
+    usage_error(
         f"ocr pdf reads one PDF, not also {shlex.join(more)}: {output}OCR each on its own, or a "
         "folder of PDFs with ocr scan"
     )
@@ -737,11 +496,11 @@ def _refuse_pdf_options_when_reading(
     """`ocr pdf` with neither -o nor --in-place only reads the PDF, for --json or --text: refuse
     (exit 2) such a run that asks for neither, or for what only a new PDF has."""
     if json_out is None and not text:
-        _usage_error("give -o OUTPUT.pdf or --in-place (to only read the PDF: --json - or --text)")
+        usage_error("give -o OUTPUT.pdf or --in-place (to only read the PDF: --json - or --text)")
     if sidecar_given is not None:
-        _usage_error("--sidecar is the new PDF's JSON: give -o or --in-place, or --json FILE alone")
+        usage_error("--sidecar is the new PDF's JSON: give -o or --in-place, or --json FILE alone")
     if rotate_pages:
-        _usage_error("--rotate-pages turns the new PDF's pages: it goes with -o or --in-place")
+        usage_error("--rotate-pages turns the new PDF's pages: it goes with -o or --in-place")
 
 
 def _pdf_options(
@@ -758,11 +517,11 @@ def _pdf_options(
     from ocrcli.searchable import ExistingText, PdfOptions, parse_page_ranges
 
     if force and redo:
-        _usage_error("--force and --redo exclude each other")
+        usage_error("--force and --redo exclude each other")
     try:
         selected = None if pages is None else parse_page_ranges(pages)  # "" is no page, not all
     except ValueError as exc:
-        _usage_error(f"--pages: {exc}")
+        usage_error(f"--pages: {exc}")
     return PdfOptions(
         pages=selected,
         existing_text=ExistingText.force if force else ExistingText.redo if redo else ExistingText.skip,
@@ -885,11 +644,6 @@ def _internal_error(exc: Exception, kept: str = "nothing was written") -> None:
     raise typer.Exit(errors.EXIT_INTERNAL) from None
 
 
-def _usage_error(message: str) -> None:
-    report(f"error: {message}")
-    raise typer.Exit(errors.EXIT_USAGE)
-
-
 def _emit(
     doc: dict[str, Any],
     page_texts: list[str],
@@ -934,9 +688,9 @@ def _output_stream(
     from ocrcli.safewrite import open_into, output_mode
 
     stream = None
-    _refuse_closed_stdout(json_out)
+    pathchecks.refuse_closed_stdout(json_out)
     try:
-        with _write_errors(_json_file(json_out)):
+        with _write_errors(pathchecks.json_file(json_out)):
             if json_out == "-":
                 stream = _utf8_stdout()
             elif json_out is not None:
@@ -956,9 +710,9 @@ def _output_stream(
         except OSError as exc:
             if lines is None or exc is not lines.failed:
                 raise  # not the stream's (ocr scan's workers could not be started): not told as its
-            with _write_errors(_json_file(json_out)):
+            with _write_errors(pathchecks.json_file(json_out)):
                 raise
-        with _write_errors(_json_file(json_out)):
+        with _write_errors(pathchecks.json_file(json_out)):
             if stream not in (None, sys.stdout):
                 stream.close()  # a failed flush shows here
     finally:
@@ -1097,44 +851,44 @@ def scan_command(
     from ocrcli.scan import Scan, ScanOptions, wait_for_other_scans
 
     if folder := unsearchable(input_dir):
-        _usage_error(f"{input_dir}: {folder} is a folder that cannot be searched")
+        usage_error(f"{input_dir}: {folder} is a folder that cannot be searched")
     if not input_dir.exists():
-        _usage_error(f"{input_dir}: not found")
+        usage_error(f"{input_dir}: not found")
     if not input_dir.is_dir():
-        _usage_error(f"{input_dir}: not a folder (one file: ocr image, or ocr pdf for a PDF)")
+        usage_error(f"{input_dir}: not a folder (one file: ocr image, or ocr pdf for a PDF)")
     if output is not None:
-        _refuse_impossible_path("-o", output)  # before exists(), which raised on it
+        pathchecks.refuse_impossible_path("-o", output)  # before exists(), which raised on it
     if output is not None and output.exists() and not output.is_dir():
-        _usage_error(f"-o {output}: is a file, not a folder")
+        usage_error(f"-o {output}: is a file, not a folder")
     if output is not None and str(output) == "-":  # it made a folder named "-" (./- reads as - too)
-        _usage_error(
+        usage_error(
             "-o -: scan writes files into a folder, not to stdout (for a folder named -, give $PWD/-)"
         )
     if in_place and output is not None:
-        _usage_error("give either -o OUTPUT_DIR or --in-place, not both")
+        usage_error("give either -o OUTPUT_DIR or --in-place, not both")
     if no_pdf and no_sidecar:
-        _usage_error("--no-pdf and --no-sidecar leave nothing to write")
-    _file_option("--json", json_out)
+        usage_error("--no-pdf and --no-sidecar leave nothing to write")
+    pathchecks.file_option("--json", json_out)
     if no_pdf and rotate_pages:
-        _usage_error("--rotate-pages turns the PDFs' pages: it goes without --no-pdf")
+        usage_error("--rotate-pages turns the PDFs' pages: it goes without --no-pdf")
     if no_pdf and pdfa:
-        _usage_error("--pdfa makes the images' PDFs PDF/A: it goes without --no-pdf")
+        usage_error("--pdfa makes the images' PDFs PDF/A: it goes without --no-pdf")
     pdf_options = _pdf_options(pages, force, redo, password, invalidate_signatures, rotate_pages, pdfa)
     # Beside the folder as given: a link's own place and name (~/Scans -> /mnt/nas/scans gives
     # ~/Scans-ocr), with "." and ".." spelt out (abspath, not resolve, which follows links).
     given_dir = Path(os.path.abspath(input_dir))
     out_dir = None if in_place else output or given_dir.parent / f"{given_dir.name}-ocr"
     if out_dir is not None:  # the default, NAME-ocr beside a folder of 252 bytes or more
-        _refuse_impossible_path("-o", out_dir, "give -o DIR")
+        pathchecks.refuse_impossible_path("-o", out_dir, "give -o DIR")
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.
-        _usage_error("the output folder is or contains the input folder: choose another, or --in-place")
+        usage_error("the output folder is or contains the input folder: choose another, or --in-place")
     # A folder the outputs cannot be written into (read-only) stops the batch before any OCR: each
     # document used to be OCRed and then fail. A subfolder's own permissions still fail one by one.
     if out_dir is not None:
-        _refuse_unwritable_folder("-o", out_dir, out_dir)
+        pathchecks.refuse_unwritable_folder("-o", out_dir, out_dir)
     else:
-        _refuse_unwritable_folder("--in-place", input_dir, input_dir)
+        pathchecks.refuse_unwritable_folder("--in-place", input_dir, input_dir)
     wait_for_other_scans(
         input_dir,
         lambda: report(f"{input_dir}: another ocr scan is working on it; waiting for it to finish"),
@@ -1153,7 +907,7 @@ def scan_command(
             on_unread=unread.append,
         )
     except ValueError as exc:  # a glob that is no glob: [z-a]
-        _usage_error(f"--include/--exclude: {exc}")
+        usage_error(f"--include/--exclude: {exc}")
     if unread and not quiet:
         _report_unread(input_dir, unread, verbose)
     files, outputs = found.documents, found.earlier_outputs
@@ -1166,13 +920,13 @@ def scan_command(
             f"{out_dir}: {errors.counted(left_out, 'document')} there not scanned: it is the output folder"
         )
     items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, found.named_among)
-    if (json_file := _json_file(json_out)) is not None:
-        _refuse_bad_outputs(files, [("--json", json_file)])
+    if (json_file := pathchecks.json_file(json_out)) is not None:
+        pathchecks.refuse_bad_outputs(files, [("--json", json_file)])
         planned = {os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None}
         if out_dir is not None:
             planned.add(os.path.realpath(out_dir))
         if os.path.realpath(json_file) in planned:
-            _usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
+            usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
     options = ScanOptions(
         engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1, cjk),
         pdf_options=pdf_options,
@@ -1200,7 +954,7 @@ def scan_command(
         try:
             with _interrupt_once():
                 # Scan checks the models.
-                scan = _run_or_exit(lambda: Scan(items, options, display, stream, unreadable))
+                scan = run_or_exit(lambda: Scan(items, options, display, stream, unreadable))
                 with display:
                     outcomes = scan.run()
         except KeyboardInterrupt:
@@ -1305,7 +1059,7 @@ def list_models(
 ) -> None:
     """List the models: role, tiers, size, status (hash checked, and each model loaded and
     checked against its role) and location."""
-    manifest = _run_or_exit(lambda: models.load_manifest(models_dir))
+    manifest = run_or_exit(lambda: models.load_manifest(models_dir))
     used_by = {
         spec.name: [tier for tier, roles in manifest.tiers.items() if spec.name in roles.values()]
         for spec in manifest.models
@@ -1350,14 +1104,6 @@ def list_models(
             print(text, end="", flush=True)
     if any(r["status"] not in ("ok", "unverified") for r in rows):
         raise typer.Exit(errors.EXIT_MODELS)
-
-
-def _run_or_exit(make: Callable[[], T]) -> T:
-    try:
-        return make()
-    except OcrError as exc:
-        report(f"error: {exc}")
-        raise typer.Exit(exc.exit_code) from None
 
 
 def _quiet_broken_pipe() -> None:
