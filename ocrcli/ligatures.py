@@ -92,6 +92,11 @@ def _known(word: str) -> bool:
 @functools.cache
 def _words_with_f() -> frozenset[str]:
     """The word list's words that have an "f" (the only ones looked up): read once per process,
-    in about 0.1 s, straight from the package's data (its SpellChecker takes 0.7 s to load)."""
-    data = importlib.resources.files("spellchecker").joinpath("resources", "en.json.gz").read_bytes()
-    return frozenset(word for word in json.loads(gzip.decompress(data)) if "f" in word)
+    in about 0.1 s, straight from the package's data (its SpellChecker takes 0.7 s to load). If
+    the list cannot be read (another version of the package, without that file), none: no word
+    is mended, and the OCR goes on as before the mend."""
+    try:
+        data = importlib.resources.files("spellchecker").joinpath("resources", "en.json.gz").read_bytes()
+        return frozenset(word for word in json.loads(gzip.decompress(data)) if "f" in word)
+    except (ImportError, OSError, ValueError):  # ValueError: not gzip, not JSON (JSONDecodeError)
+        return frozenset()

@@ -1050,3 +1050,23 @@ def test_an_f_is_marked_with_the_letters_nearly_read_before_the_next_character()
     chars = near_letters(probs, ctc_greedy(probs, classes), classes)
     assert [(c.char, c.nearly_next) for c in chars] == [("f", "l"), ("u", ""), ("f", ""), ("l", "")]
     assert near_letters(probs, ctc_greedy(probs, classes), classes[:3] + ["x", "u"])[0].nearly_next == ""
+
+
+def test_without_its_word_list_no_word_is_mended(monkeypatch: pytest.MonkeyPatch):
+    """Another pyspellchecker, without the list's file where ligatures reads it: the words stay as
+    read, and reading goes on (a FileNotFoundError out of every page before)."""
+    import importlib.resources
+
+    from ocrcli import ligatures
+
+    def missing(package: str) -> Any:
+        raise ModuleNotFoundError(f"No module named {package!r}")
+
+    ligatures._words_with_f.cache_clear()
+    monkeypatch.setattr(importlib.resources, "files", missing)
+    try:
+        assert ligatures.restored("coeficients") == "coeficients"
+    finally:
+        ligatures._words_with_f.cache_clear()
+    monkeypatch.undo()
+    assert ligatures.restored("coeficients") == "coefficients"
