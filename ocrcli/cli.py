@@ -168,7 +168,7 @@ ScanPdfaOption = _pdfa_option("each PDF made from images (a PDF input keeps its 
 
 def _folder_given(given: str) -> Path:
     """A folder option's or argument's Path (`ocr scan`'s, --models), "" refused (see
-    _refuse_empty) as click's errors are."""
+    pathchecks.refuse_empty) as click's errors are."""
     if given == "":
         raise typer.BadParameter("is empty (an unset variable?): give a path")
     return Path(given)
