@@ -42,7 +42,15 @@ class DetectorSettings:
     tile: int = 1536
     tile_overlap: int = 256  # the detector sees context well beyond its 3x3 kernels
     max_candidates: int = 3000
-    min_size: float = 3.0  # smallest line height kept, in detector pixels
+    min_size: float = 3.0  # smallest line height kept, in detector pixels...
+    # ...but for a stroke: a kernel at least min_stroke thick and stroke_length times as long,
+    # the shape the detector gives a lone "1" (sroie 204's quantity: 11 x 2 detector px, where
+    # the type is 14 x 25 px). The kernel is grown by stroke_grow times its length all round:
+    # grown as a line's (area / perimeter), its box took in the "1"'s stem only and read as
+    # nothing.
+    min_stroke: float = 1.5
+    stroke_length: float = 2.5
+    stroke_grow: float = 0.6
     # A region at least bulge_length times as long as high that fills less than bulge_fill of its
     # rectangle bulges somewhere (a stack of super- and subscripts: "0.046+0.133-0.143"); it is
     # cut to the band of its thinnest bulge_band % of columns, if that is at most bulge_cut of
@@ -198,12 +206,17 @@ def db_postprocess(prob: np.ndarray, settings: DetectorSettings) -> np.ndarray:
     quads = []
     for contour in contours[: settings.max_candidates]:
         rect = cv2.minAreaRect(contour)
-        if min(rect[1]) < settings.min_size:
+        thin, long = sorted(rect[1])
+        stroke = settings.min_stroke <= thin < settings.min_size and long >= settings.stroke_length * thin
+        if thin < settings.min_size and not stroke:
             continue
         if region_score(prob, contour.reshape(-1, 2)) < settings.box_thresh:
             continue
-        rect = text_band(contour, rect, settings) or rect
-        grown = unclip(cv2.boxPoints(rect), settings.unclip_ratio, settings.compact_grow)
+        if stroke:
+            grown = _grown_by(cv2.boxPoints(rect), settings.stroke_grow * long)
+        else:
+            rect = text_band(contour, rect, settings) or rect
+            grown = unclip(cv2.boxPoints(rect), settings.unclip_ratio, settings.compact_grow)
         if grown is None:
             continue
         rect = cv2.minAreaRect(grown)
@@ -280,6 +293,11 @@ def unclip(box: np.ndarray, ratio: float, compact_grow: float = 0.0) -> np.ndarr
     short_side, long_side = sorted(np.linalg.norm(box - np.roll(box, 1, axis=0), axis=1)[:2])
     if long_side < 3 * short_side:
         distance = max(distance, compact_grow * ratio * long_side)
+    return _grown_by(box, distance)
+
+
+def _grown_by(box: np.ndarray, distance: float) -> np.ndarray | None:
+    """The polygon `box` grown by `distance` all round (rounded corners), or None if that fails."""
     offset = pyclipper.PyclipperOffset()
     offset.AddPath([tuple(p) for p in box.tolist()], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
     grown = offset.Execute(distance)

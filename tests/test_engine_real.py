@@ -353,6 +353,23 @@ def test_a_lone_character_in_a_tall_box_is_read_across(engine):
         assert x0 - 1 <= wx0 < wx1 <= x1 + 1 and y0 - 1 <= wy0 < wy1 <= y1 + 1, (line.box, word.box)
 
 
+@pytest.mark.parametrize(
+    ("receipt", "box"),
+    [("204.jpg", (371, 628, 385, 648)), ("424.jpg", (1992, 2667, 2020, 2724))],
+)
+def test_a_lone_1_found_as_a_thin_stroke_is_read(engine, receipt, box):
+    """A receipt's quantity "1" standing alone: the detector marks it as a stroke 2 px thick,
+    which was dropped as too thin for a line (sroie 204, 424: the line missing from the JSON)."""
+    x0, y0, x1, y1 = box
+    lines = engine.read(DATA / "sroie" / "img" / receipt).pages[0].lines
+    there = [
+        line.text
+        for line in lines
+        if line.box[0] < x1 and line.box[2] > x0 and line.box[1] < y1 and line.box[3] > y0
+    ]
+    assert there == ["1"], there
+
+
 def test_characters_of_two_rows_boxed_as_one_tall_box_are_read_row_by_row(engine):
     """A table column of one character a row: sroie 100's GST summary prints "%" over the rate
     "6", sroie 360 a "3" over a "3". The detector boxed each pair as one tall region, read as one
