@@ -6,6 +6,7 @@ Model-neutral pre- and post-processing live here as plain functions; inference i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -122,25 +123,33 @@ def to_input(image_rgb: np.ndarray) -> np.ndarray:
     return batch
 
 
-def probability_map(model: Model, image_rgb: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+def probability_map(
+    model: Model,
+    image_rgb: np.ndarray,
+    tile: int,
+    overlap: int,
+    needed: Callable[[int, int, int, int], bool] | None = None,
+) -> np.ndarray:
     """The detector's text probability per pixel; inputs larger than `tile` run in overlapping tiles.
 
     The map is local (each pixel depends on a small neighbourhood), so tiles stitched together,
-    each keeping all but the outer half of its overlap, give the same map as one large run.
+    each keeping all but the outer half of its overlap, give the same map as one large run. A tile
+    for which `needed(y0, y1, x0, x1)` is false is not run: its part of the map stays 0.
     """
     h, w = image_rgb.shape[:2]
     if h <= tile and w <= tile:
         return model(to_input(image_rgb))[0, 0]
-    prob = np.empty((h, w), dtype=np.float32)
+    prob = np.zeros((h, w), dtype=np.float32)
     step = tile - overlap
     for y0 in range(0, h, step):
         for x0 in range(0, w, step):
             y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-            part = model(to_input(image_rgb[y0:y1, x0:x1]))[0, 0]
-            # Keep the tile's inner part: skip half the overlap on every side that has a neighbour.
-            top = overlap // 2 if y0 else 0
-            left = overlap // 2 if x0 else 0
-            prob[y0 + top : y1, x0 + left : x1] = part[top:, left:]
+            if needed is None or needed(y0, y1, x0, x1):
+                part = model(to_input(image_rgb[y0:y1, x0:x1]))[0, 0]
+                # Keep the tile's inner part: skip half the overlap on every side that has a neighbour.
+                top = overlap // 2 if y0 else 0
+                left = overlap // 2 if x0 else 0
+                prob[y0 + top : y1, x0 + left : x1] = part[top:, left:]
             if x1 == w:
                 break
         if y1 == h:
@@ -153,19 +162,38 @@ def detect(model: Model, image_rgb: np.ndarray, settings: DetectorSettings) -> n
 
     A big page is first searched scaled down; if the lines found are too small for the detector to
     trust (small print on a big scan, or a huge page), it is searched again at a scale that makes
-    them a comfortable height, in tiles if need be. Big scans of big print stay cheap.
+    them a comfortable height, in tiles if need be. Big scans of big print stay cheap, and so does
+    the closer look at a big page with little on it: only the tiles where the first look saw text
+    (a probability of blank_peak or more) are run. Print too small to be boxed at the first scale
+    still shows there (phototest at 9 px a line on a 9000 px page: 1.0; a blank tile: 0.000), and
+    a 6325 px page of two lines took 1.4 s to look at closer, not 4.3 s.
     """
     h, w = image_rgb.shape[:2]
     scale = detector_scale(h, w, settings)
-    quads, peak = _detect_at(model, image_rgb, scale, settings)
-    if scale < 1.0 and peak >= settings.blank_peak:
+    quads, first = _detect_at(model, image_rgb, scale, settings)
+    seen = first >= settings.blank_peak
+    if scale < 1.0 and seen.any():
         heights = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1) * scale if len(quads) else []
         typical = _typical_height(heights, settings)
         if typical < settings.min_text_height:
             closer = min(1.0, scale * settings.good_text_height / max(typical, 1.0))
             if closer > scale * 1.2:
-                quads, _ = _detect_at(model, image_rgb, closer, settings)
+                (first_h, first_w), (near_h, near_w) = (detector_size(h, w, s) for s in (scale, closer))
+                zoom = (near_h / first_h, near_w / first_w)  # each side is rounded on its own
+                quads, _ = _detect_at(model, image_rgb, closer, settings, _seen_in(seen, zoom))
     return quads
+
+
+def _seen_in(seen: np.ndarray, zoom: tuple[float, float]) -> Callable[[int, int, int, int], bool]:
+    """Whether a tile of the page searched (down, across) `zoom` times closer covers any pixel of
+    `seen` (a map of the first look), taking in a pixel more on every side of it."""
+    down, across = zoom
+
+    def needed(y0: int, y1: int, x0: int, x1: int) -> bool:
+        top, left = max(0, int(y0 / down) - 1), max(0, int(x0 / across) - 1)
+        return bool(seen[top : math.ceil(y1 / down) + 1, left : math.ceil(x1 / across) + 1].any())
+
+    return needed
 
 
 def _typical_height(heights: np.ndarray | list, settings: DetectorSettings) -> float:
@@ -181,14 +209,19 @@ def _typical_height(heights: np.ndarray | list, settings: DetectorSettings) -> f
 
 
 def _detect_at(
-    model: Model, image_rgb: np.ndarray, scale: float, settings: DetectorSettings
-) -> tuple[np.ndarray, float]:
-    """Quads found at `scale`, in page pixels, and the highest text probability of any pixel."""
+    model: Model,
+    image_rgb: np.ndarray,
+    scale: float,
+    settings: DetectorSettings,
+    needed: Callable[[int, int, int, int], bool] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quads found at `scale`, in page pixels, and the probability map they were found on (of
+    the tiles `needed`, see probability_map)."""
     h, w = image_rgb.shape[:2]
     resized = resize_for_detector(image_rgb, scale)
     new_h, new_w = detector_size(h, w, scale)  # the page's part of `resized`; the rest is padding
     sx, sy = new_w / w, new_h / h
-    prob = probability_map(model, resized, settings.tile, settings.tile_overlap)
+    prob = probability_map(model, resized, settings.tile, settings.tile_overlap, needed)
     del resized
     quads = db_postprocess(prob, settings)
     if len(quads):
@@ -196,7 +229,7 @@ def _detect_at(
         quads[:, :, 1] /= sy
         np.clip(quads[:, :, 0], 0, w - 1, out=quads[:, :, 0])
         np.clip(quads[:, :, 1], 0, h - 1, out=quads[:, :, 1])
-    return quads, float(prob.max())  # resize_for_detector leaves at least 32 x 32 pixels
+    return quads, prob  # resize_for_detector leaves at least 32 x 32 pixels
 
 
 def db_postprocess(prob: np.ndarray, settings: DetectorSettings) -> np.ndarray:

@@ -770,6 +770,29 @@ def test_blank_page_is_not_searched_again_closer():
     assert len(inputs) > 1 and max(shape[2] for shape in inputs) > 1280
 
 
+def test_a_closer_look_runs_only_the_tiles_where_the_first_saw_text():
+    """A 9000 x 9000 page with phototest in two corners is looked at again closer, in 9 tiles;
+    those where the first look saw no text at all (under blank_peak) are not run, for the same 16
+    lines as when all were run (4.8 s then, 1.7 s now)."""
+    engine = Engine("fast")
+    inputs: list[tuple[int, ...]] = []
+
+    def recording(batch: np.ndarray) -> np.ndarray:
+        inputs.append(batch.shape)
+        return engine.detector(batch)
+
+    page = load_pages(TESS / "phototest.tif")[0].image
+    huge = np.full((9000, 9000, 3), 255, dtype=np.uint8)
+    h, w = page.shape[:2]
+    huge[100 : 100 + h, 100 : 100 + w] = page
+    huge[8000 : 8000 + h, 8000 : 8000 + w] = page
+    quads = detect(recording, huge, DetectorSettings())
+    first, *closer = inputs
+    assert first == (1, 3, 1280, 1280)
+    assert 1 <= len(closer) <= 3, inputs  # one tile per copy, or two where a copy straddles them
+    assert len(quads) == 16
+
+
 def test_huge_page_is_tiled_and_read(tmp_path):
     """A 9000 x 9000 page: bounded detector input (tiles), and the small print still reads."""
     page = load_pages(DATA / "tess" / "img" / "phototest.tif")[0].image
