@@ -1779,12 +1779,19 @@ def test_ctrl_c_while_a_worker_starts_is_the_parents_alone() -> None:
     spawned one first starts an interpreter and imports (about 0.3 s), and took it there: a
     KeyboardInterrupt traceback from multiprocessing's import, or "Fatal Python error:
     init_import_site", on the user's terminal under "ocr: interrupted" (4 Ctrl-C's in 10 sent
-    0.4 to 0.8 s into a scan of six pages, --jobs 2). It now starts with SIGINT blocked."""
+    0.4 to 0.8 s into a scan of six pages, --jobs 2). It now starts with SIGINT blocked.
+    Only the pool's own children are watched: multiprocessing's resource tracker is started
+    first (caught between its fork and exec, it still bears pytest's command line), and children
+    other tests left running are not the pool's."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    others = _children()
     seen, exposed, stop = set(), set(), threading.Event()
 
     def watch() -> None:
         while not stop.is_set():
-            for pid in _children():
+            for pid in _children() - others:
                 seen.add(pid)
                 if _takes_sigint(pid):
                     exposed.add(pid)
