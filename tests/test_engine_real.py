@@ -793,6 +793,18 @@ def test_a_closer_look_runs_only_the_tiles_where_the_first_saw_text():
     assert len(quads) == 16
 
 
+def test_print_still_small_when_looked_at_closer_is_looked_at_closer_again(engine):
+    """phototest at 0.4 times its size on a 9000 x 6750 page: one line at the first scale (too few
+    to judge, taken as 5 px high), 7 px at the closer look, where 16 of its 60 words were read;
+    at full size, looked at a third time, every line reads."""
+    page = load_pages(TESS / "phototest.tif")[0].image
+    small = cv2.resize(page, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+    big = np.full((9000, 6750, 3), 255, dtype=np.uint8)
+    big[1000 : 1000 + small.shape[0], 1000 : 1000 + small.shape[1]] = small
+    text = engine.read(big).pages[0].text
+    assert text.count("lazy fox") == 4, text
+
+
 def test_huge_page_is_tiled_and_read(tmp_path):
     """A 9000 x 9000 page: bounded detector input (tiles), and the small print still reads."""
     page = load_pages(DATA / "tess" / "img" / "phototest.tif")[0].image
