@@ -166,7 +166,7 @@ def detect(model: Model, image_rgb: np.ndarray, settings: DetectorSettings) -> n
     the closer look at a big page with little on it: only the tiles where the first look saw text
     (a probability of blank_peak or more) are run. Print too small to be boxed at the first scale
     still shows there (phototest at 9 px a line on a 9000 px page: 1.0; a blank tile: 0.000), and
-    a 6325 px page of two lines took 1.4 s to look at closer, not 4.3 s. The lines found closer
+    a 6325 px page of one line took 1.4 s to look at closer, not 4.3 s. The lines found closer
     are judged again, and looked at closer still if they too are small: phototest at 0.4 times its
     size on a 9000 x 6750 px page was found as one line at the first scale, too few to judge,
     taken as 5 px high; looked at 3.2 times closer its lines were 7 px, and 16 of its 60 words
