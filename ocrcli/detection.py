@@ -194,7 +194,7 @@ def detect(model: Model, image_rgb: np.ndarray, settings: DetectorSettings) -> n
 
 def _seen_in(seen: np.ndarray, zoom: tuple[float, float]) -> Callable[[int, int, int, int], bool]:
     """Whether a tile of the page searched (down, across) `zoom` times closer covers any pixel of
-    `seen` (a map of the first look), taking in a pixel more on every side of it."""
+    `seen` (a map of the look before), taking in a pixel more on every side of it."""
     down, across = zoom
 
     def needed(y0: int, y1: int, x0: int, x1: int) -> bool:
