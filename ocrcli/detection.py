@@ -210,8 +210,8 @@ def _typical_height(heights: np.ndarray | list, settings: DetectorSettings, firs
     mostly lost at the first scale, a few specks of it left, and its headings outnumbered them: an
     A0 sheet of 15 letter pages had a median of 10.0 px, was not looked at again, and 163 of its
     9,700 words were read. Fewer than 3 lines at the `first` scale, or none at a closer one: too
-    few to judge, taken as small. (Taken as small at every look, the one 141 px line of a 6325 px
-    page was looked at three times, up to full size.)"""
+    few to judge, taken as small. (Taken as small at every look, the one or two large lines of a
+    6325 px page, hugemono.pdf's and multipage.pdf's, were looked at three times, up to full size.)"""
     if len(heights) < (3 if first else 1):
         return settings.min_text_height / 2
     median = float(np.median(heights))
