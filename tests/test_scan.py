@@ -1780,9 +1780,9 @@ def test_ctrl_c_while_a_worker_starts_is_the_parents_alone() -> None:
     KeyboardInterrupt traceback from multiprocessing's import, or "Fatal Python error:
     init_import_site", on the user's terminal under "ocr: interrupted" (4 Ctrl-C's in 10 sent
     0.4 to 0.8 s into a scan of six pages, --jobs 2). It now starts with SIGINT blocked.
-    Only the pool's own children are watched: multiprocessing's resource tracker is started
-    first (caught between its fork and exec, it still bears pytest's command line), and children
-    other tests left running are not the pool's."""
+    Only the pool's own children are watched: those already there (multiprocessing's resource
+    tracker, started first; any other test left running) are not the pool's, and a full run once
+    counted one of them (pid 501, after the pids wrapped) as a worker taking Ctrl-C."""
     from multiprocessing import resource_tracker
 
     resource_tracker.ensure_running()
