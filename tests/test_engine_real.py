@@ -7,6 +7,7 @@ import re
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -748,10 +749,8 @@ def test_tiled_detection_matches_one_whole_run(engine):
     assert abs(len(db_postprocess(whole, settings)) - len(db_postprocess(tiled, settings))) <= 1
 
 
-def test_blank_page_is_not_searched_again_closer():
-    """A blank page finds no lines at its first, reduced scale; it used to be searched again at
-    full size (a 3000 px page: 3 s and 1 GB). Its probability map peaks at 0.000: once is enough.
-    A page with one strip of print is still searched closer, at more than the first input's size."""
+def _recording_detector() -> tuple[Callable[[np.ndarray], np.ndarray], list[tuple[int, ...]]]:
+    """The fast tier's detector, and the list it adds the shape of each input it is given to."""
     engine = Engine("fast")
     inputs: list[tuple[int, ...]] = []
 
@@ -759,6 +758,24 @@ def test_blank_page_is_not_searched_again_closer():
         inputs.append(batch.shape)
         return engine.detector(batch)
 
+    return recording, inputs
+
+
+def _phototest_in_two_corners() -> np.ndarray:
+    """A blank 9000 x 9000 page with phototest near its top-left and bottom-right corners."""
+    page = load_pages(TESS / "phototest.tif")[0].image
+    huge = np.full((9000, 9000, 3), 255, dtype=np.uint8)
+    h, w = page.shape[:2]
+    huge[100 : 100 + h, 100 : 100 + w] = page
+    huge[8000 : 8000 + h, 8000 : 8000 + w] = page
+    return huge
+
+
+def test_blank_page_is_not_searched_again_closer():
+    """A blank page finds no lines at its first, reduced scale; it used to be searched again at
+    full size (a 3000 px page: 3 s and 1 GB). Its probability map peaks at 0.000: once is enough.
+    A page with one strip of print is still searched closer, at more than the first input's size."""
+    recording, inputs = _recording_detector()
     blank = np.full((3000, 3000, 3), 255, dtype=np.uint8)
     assert len(detect(recording, blank, DetectorSettings())) == 0
     assert inputs == [(1, 3, 1280, 1280)]
@@ -774,19 +791,8 @@ def test_a_closer_look_runs_only_the_tiles_where_the_first_saw_text():
     """A 9000 x 9000 page with phototest in two corners is looked at again closer, in 9 tiles;
     those where the first look saw no text at all (under blank_peak) are not run, for the same 16
     lines as when all were run (4.8 s then, 1.7 s now)."""
-    engine = Engine("fast")
-    inputs: list[tuple[int, ...]] = []
-
-    def recording(batch: np.ndarray) -> np.ndarray:
-        inputs.append(batch.shape)
-        return engine.detector(batch)
-
-    page = load_pages(TESS / "phototest.tif")[0].image
-    huge = np.full((9000, 9000, 3), 255, dtype=np.uint8)
-    h, w = page.shape[:2]
-    huge[100 : 100 + h, 100 : 100 + w] = page
-    huge[8000 : 8000 + h, 8000 : 8000 + w] = page
-    quads = detect(recording, huge, DetectorSettings())
+    recording, inputs = _recording_detector()
+    quads = detect(recording, _phototest_in_two_corners(), DetectorSettings())
     first, *closer = inputs
     assert first == (1, 3, 1280, 1280)
     assert 1 <= len(closer) <= 3, inputs  # one tile per copy, or two where a copy straddles them
@@ -807,13 +813,8 @@ def test_print_still_small_when_looked_at_closer_is_looked_at_closer_again(engin
 
 def test_huge_page_is_tiled_and_read(tmp_path):
     """A 9000 x 9000 page: bounded detector input (tiles), and the small print still reads."""
-    page = load_pages(DATA / "tess" / "img" / "phototest.tif")[0].image
-    huge = np.full((9000, 9000, 3), 255, dtype=np.uint8)
-    h, w = page.shape[:2]
-    huge[100 : 100 + h, 100 : 100 + w] = page
-    huge[8000 : 8000 + h, 8000 : 8000 + w] = page
     engine = Engine("fast", detector=DetectorSettings())
-    doc = engine.read(huge)
+    doc = engine.read(_phototest_in_two_corners())
     text = doc.pages[0].text
     assert text.count("lazy fox") == 8  # four times per copy
     assert text.count("12 point text") == 2
