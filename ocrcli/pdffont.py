@@ -17,6 +17,13 @@ read, so a conversion to PDF/A or a size reduction left the wrong text for every
 a listed code right. Characters beyond the BMP it gets wrong however they are mapped. Ascent 0.8 em
 and descent 0.2 em make a character's box exactly one em tall, so the layer can size text by its
 word box's height.
+
+The same font can also be had with taller character boxes (GlyphlessFont.with_box): its Ascent
+and Descent grow by the same amount, so the box stays centred where the one-em box is. Readers that
+place words by those metrics (poppler: pdftotext -bbox, Evince's selection) then see a taller word
+box around the same middle; the font program, widths and maps are shared, so only two small
+dictionaries are added per box height used. The text layer draws a skewed line on one level in
+such a font (see textlayer._line_words).
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ DESCENT_EM = -DESCENT / UNITS_PER_EM
 ASSIGNED_CODES = range(0xD800, 0xDE00)  # codes of the characters that are not their own code point
 WIDENED_CODES = range(0xDE00, 0xE000)  # codes of characters drawn with a glyph of another width...
 WIDTH_FACTORS = (0.125, 0.25, 0.5, 2.0, 4.0)  # ...this many times as wide as the others (see encode_at)
+# Heights of character box the font comes in, in ems (see with_box). poppler ignores an Ascent of
+# 3 em or more (GfxFont::readFontDescriptor takes it for a broken value), which 5 em keeps below.
+BOX_EMS = (1, 2, 3, 4, 5)
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +93,7 @@ class GlyphlessFont:
         self.codes: dict[str, int] = {}  # every character drawn, and its code
         self.assigned: dict[str, int] = {}  # those drawn with a code of ASSIGNED_CODES
         self.widened: dict[tuple[str, float], int] = {}  # (character, width factor): its code
-        descriptor = pikepdf.Dictionary(
+        self._descriptor = pikepdf.Dictionary(
             Type=pikepdf.Name.FontDescriptor,
             FontName=pikepdf.Name("/" + FONT_NAME),
             Flags=5,  # fixed pitch, symbolic
@@ -97,27 +107,39 @@ class GlyphlessFont:
         )
         self._cid_to_gid = pdf.make_stream(b"")
         self._to_unicode = pdf.make_stream(b"")
-        self._cid_font = pdf.make_indirect(
+        self._fonts: dict[int, pikepdf.Object] = {}  # box height in ems: the Type0 font
+        self.font = self.with_box(1)
+
+    def with_box(self, ems: int) -> pikepdf.Object:
+        """The font (a Type0 font object) with character boxes `ems` (one of BOX_EMS) tall."""
+        if ems in self._fonts:
+            return self._fonts[ems]
+        grown = (ems - 1) * UNITS_PER_EM // 2  # added above the ascender and below the descender
+        descriptor = self._descriptor.copy()
+        descriptor.Ascent, descriptor.Descent = ASCENT + grown, DESCENT - grown
+        descriptor.FontBBox = [0, DESCENT - grown, ADVANCE, ASCENT + grown]
+        cid_font = self.pdf.make_indirect(
             pikepdf.Dictionary(
                 Type=pikepdf.Name.Font,
                 Subtype=pikepdf.Name.CIDFontType2,
                 BaseFont=pikepdf.Name("/" + FONT_NAME),
                 CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
-                FontDescriptor=pdf.make_indirect(descriptor),
+                FontDescriptor=self.pdf.make_indirect(descriptor),
                 DW=ADVANCE,
                 CIDToGIDMap=self._cid_to_gid,
             )
         )
-        self.font = pdf.make_indirect(
+        font = self._fonts[ems] = self.pdf.make_indirect(
             pikepdf.Dictionary(
                 Type=pikepdf.Name.Font,
                 Subtype=pikepdf.Name.Type0,
                 BaseFont=pikepdf.Name("/" + FONT_NAME),
                 Encoding=pikepdf.Name("/Identity-H"),
-                DescendantFonts=[self._cid_font],
+                DescendantFonts=[cid_font],
                 ToUnicode=self._to_unicode,
             )
         )
+        return font
 
     def encode(self, text: str) -> bytes:
         """The string's codes, 2 bytes per character, big-endian."""
@@ -163,7 +185,11 @@ class GlyphlessFont:
         write_flate(self._to_unicode, to_unicode_cmap(own_codes, assigned))
         if self.widened:  # each widened code's glyph width
             widths = sorted((code, round(factor * ADVANCE)) for (_, factor), code in self.widened.items())
-            self._cid_font.W = pikepdf.Array([x for code, width in widths for x in (code, [width])])
+            array = self.pdf.make_indirect(
+                pikepdf.Array([x for code, width in widths for x in (code, [width])])
+            )
+            for font in self._fonts.values():
+                font.DescendantFonts[0].W = array
 
 
 def flate_stream(pdf: pikepdf.Pdf, data: bytes, **keys: object) -> pikepdf.Stream:

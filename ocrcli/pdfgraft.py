@@ -21,7 +21,7 @@ import pikepdf
 
 from ocrcli.pdffont import GlyphlessFont, flate_stream
 from ocrcli.pdfpages import INVISIBLE, decoded_pieces, open_pikepdf
-from ocrcli.textlayer import FONT_RESOURCE, pdf_number
+from ocrcli.textlayer import boxes_drawn, font_resource, pdf_number
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
 IMAGE_TAG = pikepdf.Name("/OcrcliImage")  # in the Info of an image's PDF: the image's name
@@ -95,7 +95,9 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
         Subtype=pikepdf.Name.Form,
         BBox=[0, 0, width, height],
         Matrix=matrix,
-        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary({FONT_RESOURCE: font.font})),
+        Resources=pikepdf.Dictionary(
+            Font=pikepdf.Dictionary({font_resource(box): font.with_box(box) for box in boxes_drawn(content)})
+        ),
     )
     _own_resources(page.obj, "/XObject")[LAYER_TAG] = form
     tag = LAYER_TAG.unparse()

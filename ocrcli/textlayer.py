@@ -13,7 +13,9 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   word centred on its quad: poppler ends a word wherever a glyph's baseline drifts 0.5 pt from the
   word's first glyph, so a long word drawn along a 3 degree skew came out in fragments
   ("(I nc lu si ve"), and a chart's slanted labels letter by letter. A skewed line's words are
-  drawn closer to one level (see _line_words) so that poppler also keeps the line whole.
+  drawn on about one level (see _line_words) so that poppler also keeps the line whole; where
+  that moves a word further off its box than a one-em box allows, the line is drawn in the font
+  with taller character boxes (pdffont's with_box), whose boxes still cover the words.
 - Font sizes: lines of about the same height (within SAME_SIZE) share one size, so body text whose
   detected line heights vary stays in one poppler block, while a caption or heading of another
   size is kept apart from it, as poppler does with born-digital text; with one size for the whole
@@ -24,11 +26,13 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   poppler's reading order put before the column beside (docbank 10's right-hand heading was read
   between the left column's lines).
 - A block that overlaps the box of a larger text column (a caption beside a picture the columns
-  wrap around) is drawn at INSET_SIZE times the column's size (see _inset_sizes). poppler takes
+  wrap around), or stands beside it closer than poppler keeps columns apart, is drawn at
+  INSET_SIZE times the column's size (see _inset_sizes). poppler takes
   into a block any word on its lines that overlaps it horizontally (within 0.3 em) at a size
   within 60 % of its own: on tess 8087 the caption joined the left column's block and widened it
   into the right column, whose lines were then taken in one by one, and the page read line across
-  line. Under 0.4 times the size, neither block takes in the other's words.
+  line; so were rotated_skew's two columns, 3 pt apart. Under 0.4 times the size, neither block
+  takes in the other's words.
 - A block with rows of lines side by side (a receipt's items and prices) is drawn in one size,
   TABLE_SIZE times its median line height. poppler grows a block only down to lines of the same
   size within 1.5 em and overlapping it, and takes in words beside it only within 1 em: at the
@@ -59,9 +63,9 @@ import statistics
 
 from ocrcli.document import Line, Page, Quad
 from ocrcli.layout import MIN_COLUMN_WIDTH
-from ocrcli.pdffont import ADVANCE_EM, DESCENT_EM, WIDTH_FACTORS, GlyphlessFont
+from ocrcli.pdffont import ADVANCE_EM, BOX_EMS, DESCENT_EM, WIDTH_FACTORS, GlyphlessFont
 
-FONT_RESOURCE = "/OcrcliFont"
+FONT_RESOURCE = "/OcrcliFont"  # the font with one-em character boxes; taller ones: font_resource
 MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
 MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
 # A word gives up at most this share of its width to make that gap; drawn that much narrower it
@@ -74,11 +78,13 @@ MAX_TRIM = 0.45
 # poppler drops a glyph drawn within 0.1 em of the same glyph before it as fake bold, so a narrow
 # "!!" came out as "!".
 MIN_ADVANCE_EM = 0.12
-# Each word of a skewed line is drawn up to this far closer to the line's middle level (see
-# _line_words); the geometry check lets a word move a third of an em.
-MAX_LEVEL_SHIFT_EM = 0.25
-MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted labels) stay as they lie...
-MAX_LEVEL_DRIFT_EM = 1.0  # ...and so do lines and rows drifting further (see _line_words, _level_row)
+# Each word of a skewed line is drawn up to this share of its box's height closer to the line's
+# middle level (see _line_words): the taller of the box it was read in and the box it is drawn in.
+# The geometry check lets a word move a third of that height.
+MAX_LEVEL_SHIFT = 0.25
+LEVEL_LEFT_EM = 0.2  # levelled lines' words end this close to their middle: poppler takes 0.5 em
+MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted labels) stay as they lie
+MAX_LEVEL_DRIFT_EM = 1.0  # rows drifting further stay as they lie (see _level_row)
 MAX_ROW_SHIFT_EM = 0.3  # see _level_row; the geometry check lets a word move a third of an em
 MAX_BLOCK_GAP = 1.45  # font sizes between baselines that poppler keeps in one block (1.5, less a margin)
 MAX_GAP_SHIFT_EM = 0.2  # see _close_block_gaps
@@ -91,9 +97,11 @@ BLOCK_SIZE_RANGE = (0.6, 1.7)  # heights, as shares of a text block's median, dr
 # sizes poppler takes in words beside a block: its columns joined line across line). 1.05 passed
 # as many outputs as 1.0 did (46 of 53).
 LINE_SIZE = 1.05
-# poppler merges words overlapping a block if their font size is within this share of the block's,
-# so a block overlapping a column's box is drawn at just under 1 - 0.6 times the column's size.
+# poppler merges words overlapping a block, or within POPPLER_COLUMN_SPACE font sizes beside it,
+# if their font size is within this share of the block's, so a block overlapping a column's box
+# is drawn at just under 1 - 0.6 times the column's size.
 POPPLER_OVERLAP_SIZES = 0.6
+POPPLER_COLUMN_SPACE = 0.7  # TextOutputDev's minColSpacing1
 INSET_SIZE = 0.38
 COLUMN_LINES = 6  # a text column has this many lines, most of them MIN_COLUMN_WIDTH heights wide
 TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see the module's docstring)
@@ -110,16 +118,17 @@ PAGE_INSET_PT = 0.5  # how far inside the page every baseline is drawn (see _on_
 # last, if it also lies 0.2 font sizes or more behind its end (see _apart_for_pdfjs)...
 PDFJS_LINE_DROP, PDFJS_BACK = 0.5, 0.2
 NEW_LINE_MARGIN_PT = 0.2  # ...so a row is drawn this much further off (positions are rounded to 0.1 pt)...
-MAX_NEW_LINE_SHIFT_EM = 0.07  # ...moved at most this far for it
+MAX_NEW_LINE_SHIFT_EM = 0.07  # ...moved at most this far for it (times its character box's ems)
 UPSIDE_DOWN = (-1.0, 0.0)  # the direction of a row drawn upside down (see _upside_down_row)
 
 
 Point = tuple[float, float]
 Frame = tuple[Point, Point, float]  # baseline origin, direction, width
-SizedWords = tuple[list[tuple[str, Frame]], float, float]  # a line's words (text, frame), font size, em
+# A line's words (text, frame), font size, em, and the height of its font's character box in ems
+SizedWords = tuple[list[tuple[str, Frame]], float, float, int]
 Extent = tuple[Point, float, float, float, float]  # a block's text axis, its span along and across
-RowWords = list[tuple[str, Frame, float]]  # a row's words (text, frame, font size), in order
-Placed = tuple[str, Frame, float | None, float]  # text, frame, gap to the next word (None: last), size
+RowWords = list[tuple[str, Frame, float, int]]  # a row's words (text, frame, font size, box), in order
+Placed = tuple[str, Frame, float | None, float, int]  # text, frame, gap to the next (None: last), size, box
 
 
 def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_pt: float) -> bytes:
@@ -133,22 +142,20 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
         return b""
     ops = ["BT", "3 Tr"]
     space = font.encode(" ")
-    current_size = None
+    current_font = None  # (size, box) of the last Tf
     cursor = _LineStart()
     placed_rows: list[RowWords] = []
     row_blocks: list[tuple[int, bool, float]] = []  # each placed row's block, whether one line, em
     for row in rows:
         per_line = [
-            (
-                _line_words(line, points_per_px, height_pt, sizes[id(line)], ems[id(line)]),
-                sizes[id(line)],
-                ems[id(line)],
-            )
+            _line_words(line, points_per_px, height_pt, sizes[id(line)], ems[id(line)])
             for line in row
             if id(line) in sizes  # not a line with a degenerate quad
         ]
         placed = [
-            (text, frame, size) for line_words, size, _ in _level_row(per_line) for text, frame in line_words
+            (text, frame, size, box)
+            for line_words, size, _, box in _level_row(per_line)
+            for text, frame in line_words
         ]
         if placed:
             placed_rows.append(placed)
@@ -158,18 +165,18 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
         for words in _apart_for_pdfjs(_close_block_gaps(placed_rows, row_blocks))
     ]
     for words in _with_gaps(placed_rows):
-        row_size = words[0][3]
-        if all(w[1][1] == UPSIDE_DOWN and w[3] == row_size and w[1][2] > 0 for w in words):
-            if row_size != current_size:
-                ops.append(f"{FONT_RESOURCE} {pdf_number(row_size)} Tf")
-                current_size = row_size
+        row_font = words[0][3:]
+        if all(w[1][1] == UPSIDE_DOWN and w[3:] == row_font and w[1][2] > 0 for w in words):
+            if row_font != current_font:
+                ops.append(f"{font_resource(row_font[1])} {pdf_number(row_font[0])} Tf")
+                current_font = row_font
             ops.extend(_upside_down_row(words, font, space, cursor))
             continue
         pen = None  # where the text position is after the previous word and its space
-        for text, (box_start, (dx, dy), width), gap, size in words:
-            if size != current_size:
-                ops.append(f"{FONT_RESOURCE} {pdf_number(size)} Tf")
-                current_size, pen = size, None
+        for text, (box_start, (dx, dy), width), gap, size, box in words:
+            if (size, box) != current_font:
+                ops.append(f"{font_resource(box)} {pdf_number(size)} Tf")
+                current_font, pen = (size, box), None
             if pen is None or _distance(pen, box_start) > SAME_SPOT_EM * size or pen[2] != (dx, dy):
                 op, origin = cursor.move(box_start, (dx, dy))
                 ops.append(op)
@@ -198,6 +205,16 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     return ("\n".join(ops) + "\n").encode("latin-1")  # strings hold their codes as bytes
 
 
+def font_resource(box: int) -> str:
+    """The resource name of the font whose character boxes are `box` ems tall (pdffont.BOX_EMS)."""
+    return FONT_RESOURCE if box == 1 else f"{FONT_RESOURCE}{box}"
+
+
+def boxes_drawn(content: bytes) -> list[int]:
+    """The character box heights (pdffont.BOX_EMS) of the fonts a text layer uses."""
+    return [box for box in BOX_EMS if f"{font_resource(box)} ".encode() in content]
+
+
 def _close_block_gaps(rows: list[RowWords], row_blocks: list[tuple[int, bool, float]]) -> list[RowWords]:
     """The rows, with the lines of a text block moved up to MAX_GAP_SHIFT_EM closer where one lies
     further than MAX_BLOCK_GAP font sizes below the line before it. poppler starts a new block
@@ -210,8 +227,8 @@ def _close_block_gaps(rows: list[RowWords], row_blocks: list[tuple[int, bool, fl
     shifts = [0.0] * len(rows)
     for i in range(1, len(rows)):
         (block, single, em), (prev_block, prev_single, _) = row_blocks[i], row_blocks[i - 1]
-        sizes = {size for words in (rows[i - 1], rows[i]) for _, _, size in words}
-        directions = {frame[1] for words in (rows[i - 1], rows[i]) for _, frame, _ in words}
+        sizes = {size for words in (rows[i - 1], rows[i]) for _, _, size, _ in words}
+        directions = {frame[1] for words in (rows[i - 1], rows[i]) for _, frame, _, _ in words}
         if block != prev_block or not (single and prev_single) or len(sizes) > 1 or len(directions) > 1:
             continue
         size, direction, reach = sizes.pop(), directions.pop(), MAX_GAP_SHIFT_EM * em
@@ -228,7 +245,7 @@ def _close_block_gaps(rows: list[RowWords], row_blocks: list[tuple[int, bool, fl
         shifts[i] += up
         shifts[i - 1] -= down
     return [
-        [(text, _moved(frame, _normal(frame[1]), shift), size) for text, frame, size in words]
+        [(text, _moved(frame, _normal(frame[1]), shift), size, box) for text, frame, size, box in words]
         for words, shift in zip(rows, shifts, strict=True)
     ]
 
@@ -241,26 +258,29 @@ def _apart_for_pdfjs(rows: list[RowWords]) -> list[RowWords]:
     The rows of a receipt, drawn 1.5 times their line height, can sit that close: Firefox copied
     sroie 024's "BATANG BERJUNTAI" above "SELANGOR DARUL EHSAN" as "BERJUNTAISELANGOR" (the rows
     25.8 pt apart, the font 52.5 pt). Only rows that close to a new line move; a row moved down
-    brings the next row closer, which may then move in turn."""
+    brings the next row closer, which may then move in turn. A row drawn in taller character boxes
+    may move as many times further (the box's height in ems): a skewed line drawn level comes
+    closer at one end to a short line above it (rotated_skew's "(even drop frame!)" and the
+    bullet below, 0.4 em apart)."""
     moved: list[RowWords] = []
     for words in rows:
         shift = 0.0
         if moved:
-            (_, (origin, direction, width), size), (_, (start, ahead, _), _) = moved[-1][-1], words[0]
+            (_, (origin, direction, width), size, _), (_, (start, ahead, _), _, _) = moved[-1][-1], words[0]
             end = (origin[0] + direction[0] * width, origin[1] + direction[1] * width)
             drop = _level(start, direction) - _level(end, direction)
             need = PDFJS_LINE_DROP * size + NEW_LINE_MARGIN_PT - abs(drop)
-            reach = MAX_NEW_LINE_SHIFT_EM * size
+            reach = MAX_NEW_LINE_SHIFT_EM * size * min(box for _, _, _, box in words)
             back = _along(end, start, direction) < -PDFJS_BACK * size
             if ahead == direction and back and 0 < need <= reach:
                 shift = math.copysign(need, drop)
         normal = _normal(words[0][1][1])
-        moved.append([(text, _moved(frame, normal, shift), size) for text, frame, size in words])
+        moved.append([(text, _moved(frame, normal, shift), size, box) for text, frame, size, box in words])
     return moved
 
 
 def _row_level(words: RowWords, direction: Point) -> float:
-    return statistics.fmean(_level(frame[0], direction) for _, frame, _ in words)
+    return statistics.fmean(_level(frame[0], direction) for _, frame, _, _ in words)
 
 
 def _on_page(words: RowWords, width_pt: float, height_pt: float) -> RowWords:
@@ -271,7 +291,7 @@ def _on_page(words: RowWords, width_pt: float, height_pt: float) -> RowWords:
     pdftotext. Moved as a whole, the row keeps one level."""
     ends = [
         point
-        for _, ((x, y), (dx, dy), width), _ in words
+        for _, ((x, y), (dx, dy), width), _, _ in words
         for point in ((x, y), (x + dx * width, y + dy * width))
     ]
     shift = []
@@ -283,7 +303,7 @@ def _on_page(words: RowWords, width_pt: float, height_pt: float) -> RowWords:
         shift.append(max(0.0, PAGE_INSET_PT - low) or min(0.0, size - PAGE_INSET_PT - high))
     if shift == [0.0, 0.0]:
         return words
-    return [(text, ((x + shift[0], y + shift[1]), d, w), size) for text, ((x, y), d, w), size in words]
+    return [(text, ((x + shift[0], y + shift[1]), d, w), *font) for text, ((x, y), d, w), *font in words]
 
 
 def pdf_string(codes: bytes) -> str:
@@ -331,9 +351,10 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
     are separate rows, and a "ξ)" overlapping the fraction drawn after it came out of poppler -raw
     and pdfium as "ξ)-LrL-2"."""
     flat = [word for row in rows for word in row]
-    frames = [[origin, direction, width] for _, (origin, direction, width), _ in flat]
+    frames = [[origin, direction, width] for _, (origin, direction, width), _, _ in flat]
     budgets = [
-        min(width * MAX_TRIM, max(0.0, width - _min_width(text, size))) for text, (_, _, width), size in flat
+        min(width * MAX_TRIM, max(0.0, width - _min_width(text, size)))
+        for text, (_, _, width), size, _ in flat
     ]
     row_starts = set(itertools.accumulate(len(row) for row in rows[:-1]))
     for i in range(len(flat) - 1):
@@ -361,8 +382,9 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
             (origin, direction, width),
             None if i in row_ends else _along(origin, frames[i + 1][0], direction) - width,
             size,
+            box,
         )
-        for i, ((text, _, size), (origin, direction, width)) in enumerate(zip(flat, frames, strict=True))
+        for i, ((text, _, size, box), (origin, direction, width)) in enumerate(zip(flat, frames, strict=True))
     )
     return [list(itertools.islice(words, len(row))) for row in rows]
 
@@ -416,9 +438,9 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: bytes, cur
     measures it in TJ units, unscaled by Tz (MAX_TJ_STRETCH_UNITS). A word whose glyphs would need
     more is drawn a little wider or narrower than its box.
     """
-    _, ((x, _), (dx, dy), _), _, size = words[0]
+    _, ((x, _), (dx, dy), _), _, size, _ = words[0]
     y = statistics.fmean(w[1][0][1] for w in words)  # one baseline: the words' levels differ a little
-    pitches = [width / len(text) for text, (_, _, width), _, _ in words]
+    pitches = [width / len(text) for text, (_, _, width), _, _, _ in words]
     # A word of one character is drawn with a glyph of about its own width (see _lone_glyph).
     shared = [pitch for (text, *_), pitch in zip(words, pitches, strict=True) if len(text) > 1] or pitches
     closer, apart = MAX_TJ_SQUEEZE_EM * size, MAX_TJ_STRETCH_EM * size
@@ -434,7 +456,7 @@ def _upside_down_row(words: list[Placed], font: GlyphlessFont, space: bytes, cur
     apart = min(apart, MAX_TJ_STRETCH_UNITS * unit)
 
     items, pen = [], 0.0  # pen: where the text position is, along the row from its start
-    for (text, ((word_x, _), _, _), _, _), word_pitch in zip(words, pitches, strict=True):
+    for (text, ((word_x, _), _, _), _, _, _), word_pitch in zip(words, pitches, strict=True):
         if lone := _lone_glyph(text, word_pitch / pitch, font):
             codes, factor = lone
             shown, drawn = [pdf_string(codes)], factor * pitch
@@ -527,22 +549,33 @@ def _inset_sizes(
     page: Page, sizes: dict[int, float], points_per_px: float, height_pt: float
 ) -> dict[int, float]:
     """`sizes`, but with each block that overlaps the box of a larger text column (a caption beside
-    a picture the columns wrap around) drawn at INSET_SIZE times the column's smallest size, if
-    its own size would let poppler merge the two (see the module's docstring). Such a block then
-    comes out of pdftotext as a paragraph per line, apart from the column. A block that is itself
-    shrunk does not count as a column for another, and sizes are read from `sizes` alone, so the
-    result does not depend on the order of the blocks. The inset size overrides a table's."""
+    a picture the columns wrap around), or is a text column standing beside it within
+    POPPLER_COLUMN_SPACE font sizes (closer than poppler keeps columns apart; an equation's number
+    beside its column is left alone), drawn at INSET_SIZE times the column's smallest size, if its
+    own size would let poppler merge the two (see the module's docstring). Such a block then comes
+    out of pdftotext as a paragraph per line, apart from the column. A block that is itself shrunk
+    does not count as a column for another, and sizes are read from `sizes` alone, so the result
+    does not depend on the order of the blocks. The inset size overrides a table's."""
     blocks: dict[int, list[Line]] = {}
     for line in page.lines:
         if id(line) in sizes:
             blocks.setdefault(line.block, []).append(line)
     extents = {key: _block_extent(lines, points_per_px, height_pt) for key, lines in blocks.items()}
     columns = [key for key, lines in blocks.items() if _text_column(lines)]
+
+    def apart(key: int, column: int) -> float:  # how far apart poppler keeps two text columns
+        if key not in columns:
+            return 0.0
+        return POPPLER_COLUMN_SPACE * max(
+            statistics.median(sizes[id(line)] for line in blocks[b]) for b in (key, column)
+        )
+
     around = {
         key: [
             column
             for column in columns
-            if len(blocks[column]) > len(lines) and _overlap(extents[key], extents[column])
+            if len(blocks[column]) > len(lines)
+            and _overlap(extents[key], extents[column], apart(key, column))
         ]
         for key, lines in blocks.items()
     }
@@ -559,20 +592,34 @@ def _inset_sizes(
 
 
 def _block_extent(lines: list[Line], points_per_px: float, height_pt: float) -> Extent:
-    """The box of a block's lines (those with a frame) in the frame of their first one's text axis."""
+    """The box of a block's lines (those with a frame) in the frame of their first one's text
+    axis, as they are drawn: along the axis, their words' extent (a line's box reaches a few
+    points beyond its words); across it, each line skewed by up to 10 degrees spans its own height
+    about its middle, where _line_words levels it. Measured by its corners, a skewed column's box
+    reached into the block above it (rotated_skew)."""
     frames = [(line, frame) for line in lines if (frame := _quad_frame(line.quad, points_per_px, height_pt))]
     if not frames:
         return (0.0, 0.0), 0.0, 0.0, 0.0, 0.0  # overlaps nothing
     axis = _nearest_axis(*frames[0][1][1])
-    corners = [corner for line, _ in frames for corner in _corners(line.quad, points_per_px, height_pt)]
-    along = [_along((0.0, 0.0), corner, axis) for corner in corners]
-    across = [_level(corner, axis) for corner in corners]
+    along, across = [], []
+    for line, (middle_left, (dx, dy), width, height) in frames:
+        corners = _corners(line.quad, points_per_px, height_pt)
+        quads = [word.quad for word in line.words] or [line.quad]
+        along += [
+            _along((0.0, 0.0), c, axis) for quad in quads for c in _corners(quad, points_per_px, height_pt)
+        ]
+        if abs(dx * axis[1] - dy * axis[0]) > MAX_LEVEL_TILT:
+            across += [_level(corner, axis) for corner in corners]
+            continue
+        middle = _level((middle_left[0] + dx * width / 2, middle_left[1] + dy * width / 2), axis)
+        across += [middle - height / 2, middle + height / 2]
     return axis, min(along), max(along), min(across), max(across)
 
 
-def _overlap(a: Extent, b: Extent) -> bool:
-    """Whether two blocks' boxes overlap (blocks along different axes never do)."""
-    return a[0] == b[0] and min(a[2], b[2]) > max(a[1], b[1]) and min(a[4], b[4]) > max(a[3], b[3])
+def _overlap(a: Extent, b: Extent, apart: float = 0.0) -> bool:
+    """Whether two blocks' boxes overlap, or stand side by side less than `apart` from each other
+    along their axis (blocks along different axes never do)."""
+    return a[0] == b[0] and min(a[2], b[2]) + apart > max(a[1], b[1]) and min(a[4], b[4]) > max(a[3], b[3])
 
 
 def _text_column(lines: list[Line]) -> bool:
@@ -584,41 +631,62 @@ def _text_column(lines: list[Line]) -> bool:
     return statistics.median(shape[2] / shape[3] if shape else 0.0 for shape in shapes) >= MIN_COLUMN_WIDTH
 
 
-def _line_words(
-    line: Line, points_per_px: float, height_pt: float, size: float, em: float
-) -> list[tuple[str, Frame]]:
+def _line_words(line: Line, points_per_px: float, height_pt: float, size: float, em: float) -> SizedWords:
     """The words of a line with the frames they are drawn in, along the page axis nearest the
-    line's direction: each word through its quad's centre, then, on a line skewed by up to 10
-    degrees, moved up to MAX_LEVEL_SHIFT_EM towards the line's middle level, so that poppler's
-    default mode reads the line whole. It builds a line from the leftmost word among baselines
-    within 16 pt of the highest one left, and takes in only words within half an em of that
-    word's baseline: a receipt line rising 15 pt to the right (sroie 100) was read right to left,
-    a word per line. A line drifting more than MAX_LEVEL_DRIFT_EM stays as it lies: levelling
-    rotated_skew's (1.6-1.8 em) up to 0.25 em lifted its order 0.44 -> 0.57, not to a pass, and
-    put its median word 0.2 em off its box. Words are drawn in `size`; those limits are in `em`,
-    the size the line had before an inset shrank it (the word box's tolerance stays the same)."""
+    line's direction, in `size` (`em` is passed on), and the height of the character box of the
+    font they are drawn in (pdffont.BOX_EMS). Each word is drawn through its quad's centre; on a
+    line skewed by up to 10 degrees, each is then moved towards the line's middle level, so that
+    poppler's default mode reads the line whole. It builds a line from the leftmost word among
+    baselines within 16 pt of the highest one left, and takes in only words within half an em of
+    that word's baseline: a receipt line rising 15 pt to the right (sroie 100) was read right to
+    left, a word per line, and rotated_skew's lines, rising 1.6-1.8 em across the page, were read
+    in pieces, several lines' pieces interleaved (order 0.49).
+
+    A word moves at most MAX_LEVEL_SHIFT of its box's height: the taller of the box it was read in
+    (a skewed word's box is taller than its line) and the box of the font it is drawn in. The font
+    is the one with the lowest box that lets every word end within LEVEL_LEFT_EM of the middle, or
+    the tallest. rotated_skew's body lines are drawn in 2 and 3 em boxes, level."""
     line_frame = _quad_frame(line.quad, points_per_px, height_pt)
     if line_frame is None:
-        return []
+        return [], size, em, 1
     axis = _nearest_axis(*line_frame[1])
     tilt = abs(line_frame[1][0] * axis[1] - line_frame[1][1] * axis[0])  # sine of the angle to the axis
     placed = [
-        (text, frame)
+        (text, frame, _height_across(word.quad, axis, points_per_px, height_pt))
         for word in line.words
         if (text := word.text.strip())
         and (frame := _word_frame(word.quad, points_per_px, height_pt, size, axis, _min_width(text, size)))
     ]
     if len(placed) < 2 or tilt > MAX_LEVEL_TILT:
-        return placed
-    levels = [_level(origin, axis) for _, (origin, _, _) in placed]
-    low, high = min(levels), max(levels)
-    if high - low > MAX_LEVEL_DRIFT_EM * em:
-        return placed
-    middle, reach = (low + high) / 2, MAX_LEVEL_SHIFT_EM * em
-    return [
-        (text, _moved(frame, _normal(axis), _clamp(middle - level, reach)))
-        for (text, frame), level in zip(placed, levels, strict=True)
+        return [(text, frame) for text, frame, _ in placed], size, em, 1
+    levels = [_level(origin, axis) for _, (origin, _, _), _ in placed]
+    middle = (min(levels) + max(levels)) / 2
+
+    def reach(height: float, box: int) -> float:
+        return MAX_LEVEL_SHIFT * max(height, box * size)
+
+    box = next(
+        (
+            box
+            for box in BOX_EMS
+            if all(
+                abs(middle - level) - reach(height, box) <= LEVEL_LEFT_EM * size
+                for (_, _, height), level in zip(placed, levels, strict=True)
+            )
+        ),
+        BOX_EMS[-1],
+    )
+    words = [
+        (text, _moved(frame, _normal(axis), _clamp(middle - level, reach(height, box))))
+        for (text, frame, height), level in zip(placed, levels, strict=True)
     ]
+    return words, size, em, box
+
+
+def _height_across(quad: Quad, axis: Point, points_per_px: float, height_pt: float) -> float:
+    """How far a quad spans across text running along `axis`: the height of its upright box."""
+    levels = [_level(corner, axis) for corner in _corners(quad, points_per_px, height_pt)]
+    return max(levels) - min(levels)
 
 
 def _level_row(lines: list[SizedWords]) -> list[SizedWords]:
@@ -634,18 +702,23 @@ def _level_row(lines: list[SizedWords]) -> list[SizedWords]:
     fails newly). A row with a line more than MAX_LEVEL_DRIFT_EM from its middle is left as it
     lies."""
     drawn = [line for line in lines if line[0]]
-    directions = {direction for words, _, _ in drawn for _, (_, direction, _) in words}
-    if len(drawn) < 2 or len({(size, em) for _, size, em in drawn}) > 1 or len(directions) > 1:
+    directions = {direction for words, _, _, _ in drawn for _, (_, direction, _) in words}
+    if len(drawn) < 2 or len({(size, em) for _, size, em, _ in drawn}) > 1 or len(directions) > 1:
         return lines
     direction, em = directions.pop(), drawn[0][2]
-    levels = [statistics.fmean(_level(frame[0], direction) for _, frame in words) for words, _, _ in drawn]
+    levels = [statistics.fmean(_level(frame[0], direction) for _, frame in words) for words, _, _, _ in drawn]
     target = statistics.median(levels)
     if max(abs(level - target) for level in levels) > MAX_LEVEL_DRIFT_EM * em:
         return lines
     normal, reach = _normal(direction), MAX_ROW_SHIFT_EM * em
     return [
-        ([(text, _moved(frame, normal, _clamp(target - level, reach))) for text, frame in words], size, em)
-        for (words, size, em), level in zip(drawn, levels, strict=True)
+        (
+            [(text, _moved(frame, normal, _clamp(target - level, reach))) for text, frame in words],
+            size,
+            em,
+            box,
+        )
+        for (words, size, em, box), level in zip(drawn, levels, strict=True)
     ]
 
 
