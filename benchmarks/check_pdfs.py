@@ -3,11 +3,14 @@ yardstick, ../shared/tools/check_searchable_pdf.py. Prints one row per input (ch
 growth) and a summary.
 
     python benchmarks/check_pdfs.py [--out DIR] [--sets images,pdfs] [--images SET:FIRST:END ...]
+                                    [--skew DEGREES]
 
 Images: all of tess/img, the first 10 docbank and 10 sroie pages (the issue's sets); --images
 takes others instead, e.g. `--images sroie:10:40` for sroie's 11th to 40th image by name, pages
-not used in tuning. PDFs: every file in ../shared/data/pdfs that opens and has a page without text
-(per index.tsv), run with a 60 s limit.
+not used in tuning. --skew turns each image input by that many degrees (anticlockwise, on white,
+at its resolution), as a page fed crooked into a scanner, and judges the output against the turned
+copy (written to DIR/skewed). PDFs: every file in ../shared/data/pdfs that opens and has a page
+without text (per index.tsv), run with a 60 s limit.
 """
 
 from __future__ import annotations
@@ -38,6 +41,22 @@ def images(ranges: list[str]) -> list[Path]:
     return sorted((DATA / "tess" / "img").iterdir()) + docbank + sroie
 
 
+def skewed(original: Path, degrees: float, folder: Path) -> Path:
+    """A copy of the image turned `degrees` anticlockwise, the corners filled white, as PNG."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{original.stem}_skew{degrees:g}.png"
+    with Image.open(original) as image:
+        dpi = image.info.get("dpi")
+        grey = image.mode in ("1", "L", "LA", "I", "I;16")  # kept grey: a bilevel page turned is grey
+        turned = image.convert("L" if grey else "RGB").rotate(
+            degrees, Image.Resampling.BICUBIC, expand=True, fillcolor="white"
+        )
+        turned.save(out, **({"dpi": dpi} if dpi else {}))
+    return out
+
+
 def pdfs() -> list[Path]:
     with open(DATA / "pdfs" / "index.tsv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
@@ -66,11 +85,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/ocrcli-check-pdfs"))
     parser.add_argument("--sets", default="images,pdfs")
     parser.add_argument("--images", action="append", default=[], metavar="SET:FIRST:END")
+    parser.add_argument("--skew", type=float, metavar="DEGREES", help="turn each image input first")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = []
     if "images" in args.sets:
-        jobs += [("image", p) for p in images(args.images)]
+        chosen = images(args.images)
+        if args.skew:
+            chosen = [skewed(p, args.skew, args.out / "skewed") for p in chosen]
+        jobs += [("image", p) for p in chosen]
     if "pdfs" in args.sets:
         jobs += [("pdf", p) for p in pdfs()]
     passed = judged = 0
