@@ -552,13 +552,10 @@ def _inset_sizes(
     a picture the columns wrap around), or is a text column standing beside it within
     POPPLER_COLUMN_SPACE font sizes (closer than poppler keeps columns apart; an equation's number
     beside its column is left alone), drawn at INSET_SIZE times the column's smallest size, if its
-    own size would let poppler merge the two (see the module's docstring); of two columns as long,
-    the one read first counts as the larger (tess 8071 and 8087 turned 2 degrees: their columns,
-    53 lines each, reached into each other's boxes, and neither was drawn smaller). Such a block
-    then comes out of pdftotext as a paragraph per line, apart from the column. A block that is
-    itself shrunk does not count as a column for another, and sizes are read from `sizes` alone,
-    so the result does not depend on the order the blocks are visited in. The inset size
-    overrides a table's."""
+    own size would let poppler merge the two (see the module's docstring). Such a block then comes
+    out of pdftotext as a paragraph per line, apart from the column. A block that is itself shrunk
+    does not count as a column for another, and sizes are read from `sizes` alone, so the result
+    does not depend on the order of the blocks. The inset size overrides a table's."""
     blocks: dict[int, list[Line]] = {}
     for line in page.lines:
         if id(line) in sizes:
@@ -577,7 +574,7 @@ def _inset_sizes(
         key: [
             column
             for column in columns
-            if (len(blocks[column]), -column) > (len(lines), -key)  # of two as long, the first
+            if len(blocks[column]) > len(lines)
             and _overlap(extents[key], extents[column], apart(key, column))
         ]
         for key, lines in blocks.items()

@@ -678,22 +678,6 @@ def test_a_skewed_scan_with_close_columns_passes_the_yardstick(tmp_path: Path) -
     assert not failures(check(original, out, out.with_suffix(".json")))
 
 
-def test_two_columns_as_long_skewed_together_read_column_by_column(tmp_path: Path) -> None:
-    """tess 8071 turned 2 degrees, as a page fed crooked into a scanner: its two columns of 53 lines
-    each lean into each other's boxes, so poppler, growing a column's block line by line, took in
-    the other column's lines and read the page across both (order 0.58). Neither was drawn smaller,
-    as neither was the larger; the one read first now counts as the larger."""
-    from PIL import Image
-
-    original = tmp_path / "8071_turned.png"
-    with Image.open(DATA / "tess" / "img" / "8071_093.3B.tif") as image:
-        turned = image.convert("L").rotate(2.0, Image.Resampling.BICUBIC, expand=True, fillcolor="white")
-        turned.save(original, dpi=image.info["dpi"])
-    out = tmp_path / "out.pdf"
-    assert ocr("image", original, "--pdf", out).returncode == 0
-    assert not failures(check(original, out, out.with_suffix(".json")))
-
-
 def test_a_charts_labels_at_45_degrees_are_drawn_across_on_their_boxes(tmp_path: Path) -> None:
     """A chart's x-axis labels set at 45 degrees rising to the right (ocrmypdf_graph) are all drawn
     left to right, whichever way rounding tips their angle: drawn top to bottom, a label's box in
