@@ -645,7 +645,7 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float,
     A word moves at most MAX_LEVEL_SHIFT of its box's height: the taller of the box it was read in
     (a skewed word's box is taller than its line) and the box of the font it is drawn in. The font
     is the one with the lowest box that lets every word end within LEVEL_LEFT_EM of the middle, or
-    the tallest. rotated_skew's body lines are drawn in 2 and 3 em boxes, level."""
+    the tallest. rotated_skew's body lines are drawn level in boxes of 2 to 4 ems."""
     line_frame = _quad_frame(line.quad, points_per_px, height_pt)
     if line_frame is None:
         return [], size, em, 1
