@@ -147,11 +147,11 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     placed_rows: list[RowWords] = []
     row_blocks: list[tuple[int, bool, float]] = []  # each placed row's block, whether one line, em
     for row in rows:
-        per_line = [
-            _line_words(line, points_per_px, height_pt, sizes[id(line)], ems[id(line)])
-            for line in row
-            if id(line) in sizes  # not a line with a degenerate quad
-        ]
+        per_line: list[SizedWords] = []
+        for line in row:
+            if id(line) in sizes:  # not a line with a degenerate quad
+                words, box = _line_words(line, points_per_px, height_pt, sizes[id(line)])
+                per_line.append((words, sizes[id(line)], ems[id(line)], box))
         placed = [
             (text, frame, size, box)
             for line_words, size, _, box in _level_row(per_line)
@@ -608,10 +608,10 @@ def _block_extent(lines: list[Line], points_per_px: float, height_pt: float) -> 
         along += [
             _along((0.0, 0.0), c, axis) for quad in quads for c in _corners(quad, points_per_px, height_pt)
         ]
-        if abs(dx * axis[1] - dy * axis[0]) > MAX_LEVEL_TILT:
+        if _tilt((dx, dy), axis) > MAX_LEVEL_TILT:
             across += [_level(corner, axis) for corner in corners]
             continue
-        middle = _level((middle_left[0] + dx * width / 2, middle_left[1] + dy * width / 2), axis)
+        middle = _level(_centre(middle_left, (dx, dy), width), axis)
         across += [middle - height / 2, middle + height / 2]
     return axis, min(along), max(along), min(across), max(across)
 
@@ -631,10 +631,12 @@ def _text_column(lines: list[Line]) -> bool:
     return statistics.median(shape[2] / shape[3] if shape else 0.0 for shape in shapes) >= MIN_COLUMN_WIDTH
 
 
-def _line_words(line: Line, points_per_px: float, height_pt: float, size: float, em: float) -> SizedWords:
+def _line_words(
+    line: Line, points_per_px: float, height_pt: float, size: float
+) -> tuple[list[tuple[str, Frame]], int]:
     """The words of a line with the frames they are drawn in, along the page axis nearest the
-    line's direction, in `size` (`em` is passed on), and the height of the character box of the
-    font they are drawn in (pdffont.BOX_EMS). Each word is drawn through its quad's centre; on a
+    line's direction, in `size`, and the height of the character box of the font they are drawn
+    in (pdffont.BOX_EMS). Each word is drawn through its quad's centre; on a
     line skewed by up to 10 degrees, each is then moved towards the line's middle level, so that
     poppler's default mode reads the line whole. It builds a line from the leftmost word among
     baselines within 16 pt of the highest one left, and takes in only words within half an em of
@@ -648,9 +650,9 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float,
     the tallest. rotated_skew's body lines are drawn level in boxes of 2 to 4 ems."""
     line_frame = _quad_frame(line.quad, points_per_px, height_pt)
     if line_frame is None:
-        return [], size, em, 1
+        return [], 1
     axis = _nearest_axis(*line_frame[1])
-    tilt = abs(line_frame[1][0] * axis[1] - line_frame[1][1] * axis[0])  # sine of the angle to the axis
+    tilt = _tilt(line_frame[1], axis)
     placed = [
         (text, frame, _height_across(word.quad, axis, points_per_px, height_pt))
         for word in line.words
@@ -658,7 +660,7 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float,
         and (frame := _word_frame(word.quad, points_per_px, height_pt, size, axis, _min_width(text, size)))
     ]
     if len(placed) < 2 or tilt > MAX_LEVEL_TILT:
-        return [(text, frame) for text, frame, _ in placed], size, em, 1
+        return [(text, frame) for text, frame, _ in placed], 1
     levels = [_level(origin, axis) for _, (origin, _, _), _ in placed]
     middle = (min(levels) + max(levels)) / 2
 
@@ -680,7 +682,17 @@ def _line_words(line: Line, points_per_px: float, height_pt: float, size: float,
         (text, _moved(frame, _normal(axis), _clamp(middle - level, reach(height, box))))
         for (text, frame, height), level in zip(placed, levels, strict=True)
     ]
-    return words, size, em, box
+    return words, box
+
+
+def _tilt(direction: Point, axis: Point) -> float:
+    """The sine of the angle between a line's unit `direction` and the page `axis` it is drawn along."""
+    return abs(direction[0] * axis[1] - direction[1] * axis[0])
+
+
+def _centre(middle_left: Point, direction: Point, width: float) -> Point:
+    """The middle of a frame (see _quad_frame): `width` along `direction` from its left edge's middle."""
+    return middle_left[0] + direction[0] * width / 2, middle_left[1] + direction[1] * width / 2
 
 
 def _height_across(quad: Quad, axis: Point, points_per_px: float, height_pt: float) -> float:
@@ -761,7 +773,7 @@ def _word_frame(
     if frame is None:
         return None
     middle_left, (dx, dy), width, _ = frame
-    centre = (middle_left[0] + dx * width / 2, middle_left[1] + dy * width / 2)
+    centre = _centre(middle_left, (dx, dy), width)
     width = max(width * max(0.0, dx * axis[0] + dy * axis[1]), min_width)
     (dx, dy) = axis
     middle_left = (centre[0] - dx * width / 2, centre[1] - dy * width / 2)
