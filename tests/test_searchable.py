@@ -660,10 +660,7 @@ def _iou_at_the_taller_height(a: Sequence[float], b: Sequence[float]) -> float:
     """The yardstick's IoU of two boxes (x0, y0, x1, y1): each given the taller one's height
     about its own vertical centre."""
     half = max(a[3] - a[1], b[3] - b[1]) / 2
-    a, b = ((x0, (y0 + y1) / 2 - half, x1, (y0 + y1) / 2 + half) for x0, y0, x1, y1 in (a, b))
-    across = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - across
-    return across / union
+    return _iou(*((x0, (y0 + y1) / 2 - half, x1, (y0 + y1) / 2 + half) for x0, y0, x1, y1 in (a, b)))
 
 
 def test_a_skewed_scan_with_close_columns_passes_the_yardstick(tmp_path: Path) -> None:
