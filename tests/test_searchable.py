@@ -574,15 +574,18 @@ def test_a_receipt_header_rising_over_half_an_em_is_drawn_level(tmp_path: Path) 
     assert "Item Qty. S/Price Amount Tax" in " ".join(text.split()), text
 
 
-def _text_line(text: str, x0: float, x1: float, top: float, block: int, rise: float = 0.0) -> Line:
-    """A 12 pt line of evenly spaced words from x0 to x1, rising to the right by `rise` degrees."""
+def _text_line(
+    text: str, x0: float, x1: float, top: float, block: int, rise: float = 0.0, gap: float = 4.0
+) -> Line:
+    """A 12 pt line of evenly spaced words from x0 to x1, `gap` apart, rising to the right by
+    `rise` degrees."""
     words, x, step = [], x0, (x1 - x0) / len(text.split())
 
     def y(at: float) -> float:  # the line's top edge at `at`
         return top - (at - x0) * math.tan(math.radians(rise))
 
     for word in text.split():
-        end = x + step - 4
+        end = x + step - gap
         words.append(Word(word, (x, y(x), end, y(end), end, y(end) + 12, x, y(x) + 12), 0.99))
         x += step
     return Line(text, (x0, y(x0), x1, y(x1), x1, y(x1) + 12, x0, y(x0) + 12), 0.99, words, block)
@@ -622,6 +625,27 @@ def test_a_caption_inside_a_columns_box_does_not_join_the_columns(tmp_path: Path
     assert read == [w.text for ln in left + right for w in ln.words]
     assert Counter(text.split()) == Counter(w.text for ln in lines for w in ln.words)  # each word once
     assert all(ln.text in text.splitlines() for ln in caption), text  # the caption's lines whole
+
+
+def test_two_columns_as_long_and_closer_than_poppler_keeps_apart_read_column_by_column(
+    tmp_path: Path,
+) -> None:
+    """Two columns of ten lines each, 5 pt apart: poppler takes into a block the words beside it
+    within 0.7 em, so drawn at one size they were read line across line (tess 8071 turned 2
+    degrees, whose leaning columns reach into each other's boxes). The one read second is drawn
+    small; its words, 0.4 em apart at their own size but 1.04 em at the small one, are drawn
+    wider into the gaps, or poppler broke each of its lines into pieces that it read out of order.
+    Every word still covers its box (the yardstick's IoU >= 0.5)."""
+    left = [_text_line(f"left{k} a b c d e f g", 30, 262, 50 + 16 * k, 0) for k in range(10)]
+    right = [_text_line(f"right{k} h i j k l m n", 263, 520, 50 + 16 * k, 1, gap=5) for k in range(10)]
+    path = layer_pdf(Page(1, 560, 240, 72.0, lines=left + right), tmp_path / "close.pdf")
+    assert [line for line in pdftotext(path).splitlines() if line] == [ln.text for ln in left + right]
+    words = [w for ln in left + right for w in ln.words]
+    found = _poppler_word_boxes(path)
+    assert [text for text, *_ in found] == [w.text for w in words]
+    for (text, *box), word in zip(found, words, strict=True):
+        xs, ys = word.quad[0::2], word.quad[1::2]
+        assert _iou_at_the_taller_height(box, (min(xs), min(ys), max(xs), max(ys))) >= 0.5, text
 
 
 def test_a_tilted_caption_drawn_smaller_is_still_levelled_as_its_own_size(tmp_path: Path) -> None:
