@@ -85,7 +85,11 @@ MIN_ADVANCE_EM = 0.12
 # middle level (see _line_words): the taller of the box it was read in and the box it is drawn in.
 # The geometry check lets a word move a third of that height.
 MAX_LEVEL_SHIFT = 0.25
-LEVEL_LEFT_EM = 0.2  # levelled lines' words end this close to their middle: poppler takes 0.5 em
+# Levelled lines' words end this close to their middle: poppler takes into a line words within 0.5
+# em of its first word's level, so what a line keeps of its tilt brings its ends that much closer to
+# the lines beside it. At 0.2, docbank 117 turned 2 degrees, whose lines lie 0.7 em apart (a table's
+# size, see TABLE_SIZE), had a line's last word read before it as a line of its own.
+LEVEL_LEFT_EM = 0.1
 MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted labels) stay as they lie
 MAX_LEVEL_DRIFT_EM = 1.0  # rows drifting further stay as they lie (see _level_row)
 MAX_ROW_SHIFT_EM = 0.3  # see _level_row; the geometry check lets a word move a third of an em

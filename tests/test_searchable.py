@@ -4,6 +4,7 @@ and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import math
@@ -132,6 +133,33 @@ def test_words_of_a_skewed_scan_extract_whole(tmp_path: Path) -> None:
     for options in ((), ("-raw",)):
         found = Counter(words(pdftotext(out, *options)))
         assert sum((Counter(ref) & found).values()) == len(ref), options
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        # Two columns of 53 lines each, whose lean took each into the other's box: neither was drawn
+        # smaller, and poppler read them line across line (order 0.69).
+        DATA / "tess" / "img" / "8071_093.3B.tif",
+        # Lines 0.7 font sizes apart (an equation number beside a line makes the block a table,
+        # drawn 1.5 times its line height): levelled to within 0.2 font sizes, a line's last word
+        # ("co-") was read as a line of its own, before the rest (recall 0.969).
+        DATA / "docbank" / "img" / "117.tar_1409.3407.gz_submitted2_2.jpg",
+    ],
+    ids=lambda p: p.stem[:20],
+)
+def test_a_page_fed_2_degrees_crooked_passes_the_yardstick(tmp_path: Path, image: Path) -> None:
+    """The page turned as benchmarks/check_pdfs.py --skew 2 turns it."""
+    spec = importlib.util.spec_from_file_location("check_pdfs", ROOT / "benchmarks" / "check_pdfs.py")
+    assert spec and spec.loader
+    check_pdfs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_pdfs)
+    turned = check_pdfs.skewed(image, 2, tmp_path)
+    out = tmp_path / "out.pdf"
+    run = ocr("image", turned, "--pdf", out)
+    assert run.returncode == 0, run.stderr
+    verdict = check(turned, out, tmp_path / "out.json")
+    assert verdict["pass"], failures(verdict)
 
 
 def test_multipage_tiff_and_several_images_make_one_pdf(tmp_path: Path) -> None:
