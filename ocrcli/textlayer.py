@@ -109,6 +109,10 @@ LINE_SIZE = 1.05
 # is drawn at just under 1 - 0.6 times the column's size.
 POPPLER_OVERLAP_SIZES = 0.6
 POPPLER_COLUMN_SPACE = 0.7  # TextOutputDev's minColSpacing1
+# poppler also takes into a block words beside it within this many font sizes, where there are
+# at most three (minColSpacing2): linn turned 2 degrees, its columns 0.71 font sizes apart, was read
+# line across line.
+POPPLER_SIDE_SPACE = 1.0
 INSET_SIZE = 0.38
 CLOSER_GAP, MAX_WIDEN = 0.5, 0.25  # see _closer_words
 COLUMN_LINES = 6  # a text column has this many lines, most of them MIN_COLUMN_WIDTH heights wide
@@ -560,7 +564,7 @@ def _inset_sizes(
 ) -> dict[int, float]:
     """`sizes`, but with each block that overlaps the box of a larger text column (a caption beside
     a picture the columns wrap around), or is a text column standing beside it within
-    POPPLER_COLUMN_SPACE font sizes (closer than poppler keeps columns apart; an equation's number
+    POPPLER_SIDE_SPACE font sizes (closer than poppler keeps columns apart; an equation's number
     beside its column is left alone), drawn at INSET_SIZE times the column's smallest size, if its
     own size would let poppler merge the two (see the module's docstring); of two columns as long,
     the one read first counts as the larger (tess 8071 and 8087 turned 2 degrees: their leaning
@@ -579,7 +583,7 @@ def _inset_sizes(
     def apart(key: int, column: int) -> float:  # how far apart poppler keeps two text columns
         if key not in columns:
             return 0.0
-        return POPPLER_COLUMN_SPACE * max(
+        return POPPLER_SIDE_SPACE * max(
             statistics.median(sizes[id(line)] for line in blocks[b]) for b in (key, column)
         )
 
