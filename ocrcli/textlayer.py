@@ -162,9 +162,12 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
         per_line: list[SizedWords] = []
         for line in row:
             if id(line) in sizes:  # not a line with a degenerate quad
-                words, box = _line_words(line, points_per_px, height_pt, sizes[id(line)])
-                if sizes[id(line)] < ems[id(line)]:
-                    words = _closer_words(words, sizes[id(line)], ems[id(line)])
+                size, em = sizes[id(line)], ems[id(line)]
+                # A line drawn small keeps about its own height, so that a selection of it does too
+                min_box = min(BOX_EMS, key=lambda box: abs(box * size - em))
+                words, box = _line_words(line, points_per_px, height_pt, size, min_box)
+                if size < em:
+                    words = _closer_words(words, size, em)
                 per_line.append((words, sizes[id(line)], ems[id(line)], box))
         placed = [
             (text, frame, size, box)
@@ -649,7 +652,7 @@ def _text_column(lines: list[Line]) -> bool:
 
 
 def _line_words(
-    line: Line, points_per_px: float, height_pt: float, size: float
+    line: Line, points_per_px: float, height_pt: float, size: float, min_box: int = 1
 ) -> tuple[list[tuple[str, Frame]], int]:
     """The words of a line with the frames they are drawn in, along the page axis nearest the
     line's direction, in `size`, and the height of the character box of the font they are drawn
@@ -663,11 +666,11 @@ def _line_words(
 
     A word moves at most MAX_LEVEL_SHIFT of its box's height: the taller of the box it was read in
     (a skewed word's box is taller than its line) and the box of the font it is drawn in. The font
-    is the one with the lowest box that lets every word end within LEVEL_LEFT_EM of the middle, or
-    the tallest. rotated_skew's body lines are drawn level in boxes of 2 to 4 ems."""
+    is the one with the lowest box, from `min_box` up, that lets every word end within LEVEL_LEFT_EM
+    of the middle, or the tallest. rotated_skew's body lines are drawn level in boxes of 2 to 4 ems."""
     line_frame = _quad_frame(line.quad, points_per_px, height_pt)
     if line_frame is None:
-        return [], 1
+        return [], min_box
     axis = _nearest_axis(*line_frame[1])
     tilt = _tilt(line_frame[1], axis)
     placed = [
@@ -677,7 +680,7 @@ def _line_words(
         and (frame := _word_frame(word.quad, points_per_px, height_pt, size, axis, _min_width(text, size)))
     ]
     if len(placed) < 2 or tilt > MAX_LEVEL_TILT:
-        return [(text, frame) for text, frame, _ in placed], 1
+        return [(text, frame) for text, frame, _ in placed], min_box
     levels = [_level(origin, axis) for _, (origin, _, _), _ in placed]
     middle = (min(levels) + max(levels)) / 2
 
@@ -688,7 +691,8 @@ def _line_words(
         (
             box
             for box in BOX_EMS
-            if all(
+            if box >= min_box
+            and all(
                 abs(middle - level) - reach(height, box) <= LEVEL_LEFT_EM * size
                 for (_, _, height), level in zip(placed, levels, strict=True)
             )

@@ -680,6 +680,18 @@ def test_two_columns_as_long_and_closer_than_poppler_keeps_apart_read_column_by_
         assert _iou_at_the_taller_height(box, (min(xs), min(ys), max(xs), max(ys))) >= 0.5, text
 
 
+def test_a_caption_drawn_small_is_selected_at_its_own_height(tmp_path: Path) -> None:
+    """A caption drawn at 0.38 times its columns' size (see the test above) is drawn in the font
+    whose character boxes are 3 ems tall, so the box poppler gives each of its words, and so a
+    selection or a search hit in Evince, is about as tall as its print (12 pt here), not a third."""
+    left, right = _wrapped_columns()
+    caption = _text_line("the picture caption", 170, 320, 104, 1)
+    path = layer_pdf(Page(1, 560, 240, 72.0, lines=[*left, caption, *right]), tmp_path / "inset.pdf")
+    found = {text: y1 - y0 for text, _, y0, _, y1 in _poppler_word_boxes(path)}
+    assert pdftotext(path).count(caption.text) == 1  # drawn small: still a line of its own
+    assert all(10 <= found[word.text] <= 16 for word in caption.words), found
+
+
 def test_a_tilted_caption_drawn_smaller_is_still_levelled_as_its_own_size(tmp_path: Path) -> None:
     """A caption inside a column's box is drawn at under 0.4 times the column's size, but how far
     its words may be levelled stays measured in its own size: measured in the smaller one, its
