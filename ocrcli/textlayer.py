@@ -35,7 +35,9 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   takes in the other's words. Of two such columns as long as each other, the one read second is
   drawn small. The small block's words are drawn wider into the gaps between them (see
   _closer_words): a gap of 0.3 em at its own size is 0.8 em at the small one, where poppler breaks
-  a line into pieces that it reads out of order.
+  a line into pieces that it reads out of order. They are drawn in the font whose character boxes
+  are 3 ems tall, so that the box poppler gives each word (and Evince highlights) is about as tall
+  as the line, not a third.
 - A block with rows of lines side by side (a receipt's items and prices) is drawn in one size,
   TABLE_SIZE times its median line height. poppler grows a block only down to lines of the same
   size within 1.5 em and overlapping it, and takes in words beside it only within 1 em: at the
@@ -164,11 +166,11 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
             if id(line) in sizes:  # not a line with a degenerate quad
                 size, em = sizes[id(line)], ems[id(line)]
                 # A line drawn small keeps about its own height, so that a selection of it does too
-                min_box = min(BOX_EMS, key=lambda box: abs(box * size - em))
+                min_box = min(BOX_EMS, key=lambda tall: abs(tall * size - em))
                 words, box = _line_words(line, points_per_px, height_pt, size, min_box)
                 if size < em:
                     words = _closer_words(words, size, em)
-                per_line.append((words, sizes[id(line)], ems[id(line)], box))
+                per_line.append((words, size, em, box))
         placed = [
             (text, frame, size, box)
             for line_words, size, _, box in _level_row(per_line)
