@@ -573,11 +573,11 @@ def _inset_sizes(
     beside its column is left alone), drawn at INSET_SIZE times the column's smallest size, if its
     own size would let poppler merge the two (see the module's docstring); of two columns as long,
     the one read first counts as the larger (tess 8071 and 8087 turned 2 degrees: their leaning
-    columns, 53 lines each, reached into each other's boxes, and neither was drawn smaller). Such
-    a block then comes out of pdftotext as a paragraph per line, apart from the column. A block
-    that is itself shrunk does not count as a column for another, and sizes are read from `sizes`
-    alone, so the result does not depend on the order the blocks are visited in. The inset size
-    overrides a table's."""
+    columns, 36 and 53 lines each, came 0.2 font sizes apart or into each other's boxes, and
+    neither was drawn smaller). Such a block then comes out of pdftotext as a paragraph per line,
+    apart from the column. A block that is itself shrunk does not count as a column for another,
+    and sizes are read from `sizes` alone, so the result does not depend on the order the blocks
+    are visited in. The inset size overrides a table's."""
     blocks: dict[int, list[Line]] = {}
     for line in page.lines:
         if id(line) in sizes:

@@ -138,7 +138,7 @@ def test_words_of_a_skewed_scan_extract_whole(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "image",
     [
-        # Two columns of 53 lines each, whose lean took each into the other's box: neither was drawn
+        # Two columns of 36 lines each, which lean to 0.2 font sizes apart: neither was drawn
         # smaller, and poppler read them line across line (order 0.69).
         DATA / "tess" / "img" / "8071_093.3B.tif",
         # Lines 0.7 font sizes apart (an equation number beside a line makes the block a table,
@@ -681,9 +681,10 @@ def test_two_columns_as_long_and_closer_than_poppler_keeps_apart_read_column_by_
 
 
 def test_a_caption_drawn_small_is_selected_at_its_own_height(tmp_path: Path) -> None:
-    """A caption drawn at 0.38 times its columns' size (see the test above) is drawn in the font
-    whose character boxes are 3 ems tall, so the box poppler gives each of its words, and so a
-    selection or a search hit in Evince, is about as tall as its print (12 pt here), not a third."""
+    """A caption drawn at 0.38 times its columns' size (see the caption test above) is drawn in
+    the font whose character boxes are 3 ems tall, so the box poppler gives each of its words, and
+    so a selection or a search hit in Evince, is about as tall as its print (12 pt here), not a
+    third."""
     left, right = _wrapped_columns()
     caption = _text_line("the picture caption", 170, 320, 104, 1)
     path = layer_pdf(Page(1, 560, 240, 72.0, lines=[*left, caption, *right]), tmp_path / "inset.pdf")
