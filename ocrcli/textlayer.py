@@ -377,7 +377,7 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
     ]
     row_starts = set(itertools.accumulate(len(row) for row in rows[:-1]))
     for i in range(len(flat) - 1):
-        (origin, direction, width), (ahead, ahead_direction, ahead_width) = frames[i], frames[i + 1]
+        (origin, direction, width), (ahead, ahead_direction, _) = frames[i], frames[i + 1]
         if ahead_direction != direction:
             continue  # words drawn along different axes: the gap between them means nothing
         size = flat[i][2]
@@ -391,9 +391,7 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
         )
         budgets[i] -= from_this
         budgets[i + 1] -= from_next
-        frames[i][2] = width - from_this
-        frames[i + 1][0] = (ahead[0] + direction[0] * from_next, ahead[1] + direction[1] * from_next)
-        frames[i + 1][2] = ahead_width - from_next
+        _narrow_at_gap(frames, i, from_this, from_next)
     row_ends = {i - 1 for i in row_starts} | {len(flat) - 1}
     words = (
         (
@@ -406,6 +404,16 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
         for i, ((text, _, size, box), (origin, direction, width)) in enumerate(zip(flat, frames, strict=True))
     )
     return [list(itertools.islice(words, len(row))) for row in rows]
+
+
+def _narrow_at_gap(frames: list[list], i: int, from_this: float, from_next: float) -> None:
+    """Narrow the word of frame i (origin, direction, width) at its end by `from_this`, and the next
+    word at its start by `from_next`, widening the gap between them; negative amounts widen the
+    words into the gap instead."""
+    ahead, direction, ahead_width = frames[i + 1]
+    frames[i][2] -= from_this
+    frames[i + 1][0] = (ahead[0] + direction[0] * from_next, ahead[1] + direction[1] * from_next)
+    frames[i + 1][2] = ahead_width - from_next
 
 
 def _runs_on(frame: Frame, ahead: Point, size: float) -> bool:
@@ -654,17 +662,17 @@ def _text_column(lines: list[Line]) -> bool:
 
 
 def _line_words(
-    line: Line, points_per_px: float, height_pt: float, size: float, min_box: int = 1
+    line: Line, points_per_px: float, height_pt: float, size: float, min_box: int
 ) -> tuple[list[tuple[str, Frame]], int]:
     """The words of a line with the frames they are drawn in, along the page axis nearest the
     line's direction, in `size`, and the height of the character box of the font they are drawn
-    in (pdffont.BOX_EMS). Each word is drawn through its quad's centre; on a
-    line skewed by up to 10 degrees, each is then moved towards the line's middle level, so that
-    poppler's default mode reads the line whole. It builds a line from the leftmost word among
-    baselines within 16 pt of the highest one left, and takes in only words within half an em of
-    that word's baseline: a receipt line rising 15 pt to the right (sroie 100) was read right to
-    left, a word per line, and rotated_skew's lines, rising 1.6-1.8 em across the page, were read
-    in pieces, several lines' pieces interleaved (order 0.49).
+    in (pdffont.BOX_EMS). Each word is drawn through its quad's centre; on a line skewed by up to
+    10 degrees, each is then moved towards the line's middle level, so that poppler's default mode
+    reads the line whole. It builds a line from the leftmost word among baselines within 16 pt of
+    the highest one left, and takes in only words within half an em of that word's baseline: a
+    receipt line rising 15 pt to the right (sroie 100) was read right to left, a word per line,
+    and rotated_skew's lines, rising 1.6-1.8 em across the page, were read in pieces, several
+    lines' pieces interleaved (order 0.49).
 
     A word moves at most MAX_LEVEL_SHIFT of its box's height: the taller of the box it was read in
     (a skewed word's box is taller than its line) and the box of the font it is drawn in. The font
@@ -718,7 +726,7 @@ def _closer_words(words: list[tuple[str, Frame]], size: float, em: float) -> lis
     a quarter on both sides, a word still covers its box at IoU 0.67."""
     frames = [[origin, direction, width] for _, (origin, direction, width) in words]
     for i in range(len(frames) - 1):
-        (origin, direction, width), (ahead, ahead_direction, ahead_width) = frames[i], frames[i + 1]
+        (origin, direction, width), (ahead, ahead_direction, _) = frames[i], frames[i + 1]
         if ahead_direction != direction:
             continue
         gap = _along(origin, ahead, direction) - width
@@ -728,9 +736,7 @@ def _closer_words(words: list[tuple[str, Frame]], size: float, em: float) -> lis
         right = min(excess / 2, MAX_WIDEN * words[i][1][2])
         left = min(excess - right, MAX_WIDEN * words[i + 1][1][2])
         right = min(excess - left, MAX_WIDEN * words[i][1][2])
-        frames[i][2] = width + right
-        frames[i + 1][0] = (ahead[0] - direction[0] * left, ahead[1] - direction[1] * left)
-        frames[i + 1][2] = ahead_width + left
+        _narrow_at_gap(frames, i, -right, -left)
     return [
         (text, (origin, direction, width))
         for (text, _), (origin, direction, width) in zip(words, frames, strict=True)
