@@ -694,6 +694,10 @@ def _line_words(
     levels = [_level(origin, axis) for _, (origin, _, _), _ in placed]
     middle = (min(levels) + max(levels)) / 2
 
+    # An upside-down row is drawn on one baseline (see _upside_down_row): its words must end on
+    # the middle, or flattening them there moves them further than their box allows.
+    left = 0.0 if axis == UPSIDE_DOWN else LEVEL_LEFT_EM * size
+
     def reach(height: float, box: int) -> float:
         return MAX_LEVEL_SHIFT * max(height, box * size)
 
@@ -703,7 +707,7 @@ def _line_words(
             for box in BOX_EMS
             if box >= min_box
             and all(
-                abs(middle - level) - reach(height, box) <= LEVEL_LEFT_EM * size
+                abs(middle - level) - reach(height, box) <= left
                 for (_, _, height), level in zip(placed, levels, strict=True)
             )
         ),

@@ -136,29 +136,33 @@ def test_words_of_a_skewed_scan_extract_whole(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "image",
+    ("image", "degrees"),
     [
         # Two columns of 36 lines each, which lean to 0.2 font sizes apart: neither was drawn
         # smaller, and poppler read them line across line (order 0.69).
-        DATA / "tess" / "img" / "8071_093.3B.tif",
+        (DATA / "tess" / "img" / "8071_093.3B.tif", 2),
         # Lines 0.7 font sizes apart (an equation number beside a line makes the block a table,
         # drawn 1.5 times its line height): levelled to within 0.2 font sizes, a line's last word
         # ("co-") was read as a line of its own, before the rest (recall 0.969).
-        DATA / "docbank" / "img" / "117.tar_1409.3407.gz_submitted2_2.jpg",
+        (DATA / "docbank" / "img" / "117.tar_1409.3407.gz_submitted2_2.jpg", 2),
         # Columns 0.71 font sizes apart once they lean, past the 0.7 within which poppler takes in
         # words beside a block, but within the 1.0 of its rule for a few words beside it: the
         # shorter was left its size, and poppler read the two line across line (order 0.75).
-        DATA / "tess" / "img" / "linn.png",
+        (DATA / "tess" / "img" / "linn.png", 2),
+        # Upside down: each row is drawn on one baseline, so words levelled to within 0.1 font
+        # sizes of their line's middle were then moved there, further than their box allowed (7 of
+        # 60 words under IoU 0.5).
+        (DATA / "tess" / "img" / "phototest-rotated-180.png", 3),
     ],
-    ids=lambda p: p.stem[:20],
+    ids=lambda p: p.stem[:20] if isinstance(p, Path) else f"{p}deg",
 )
-def test_a_page_fed_2_degrees_crooked_passes_the_yardstick(tmp_path: Path, image: Path) -> None:
-    """The page turned as benchmarks/check_pdfs.py --skew 2 turns it."""
+def test_a_page_fed_crooked_passes_the_yardstick(tmp_path: Path, image: Path, degrees: float) -> None:
+    """The page turned as benchmarks/check_pdfs.py --skew DEGREES turns it."""
     spec = importlib.util.spec_from_file_location("check_pdfs", ROOT / "benchmarks" / "check_pdfs.py")
     assert spec and spec.loader
     check_pdfs = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check_pdfs)
-    turned = check_pdfs.skewed(image, 2, tmp_path)
+    turned = check_pdfs.skewed(image, degrees, tmp_path)
     out = tmp_path / "out.pdf"
     run = ocr("image", turned, "--pdf", out)
     assert run.returncode == 0, run.stderr
