@@ -93,8 +93,11 @@ MAX_LEVEL_SHIFT = 0.25
 # size, see TABLE_SIZE), had a line's last word read before it as a line of its own.
 LEVEL_LEFT_EM = 0.1
 MAX_LEVEL_TILT = 0.17  # sine of 10 degrees: steeper lines (a chart's slanted labels) stay as they lie
-MAX_LEVEL_DRIFT_EM = 1.0  # rows drifting further stay as they lie (see _level_row)
-MAX_ROW_SHIFT_EM = 0.3  # see _level_row; the geometry check lets a word move a third of an em
+MAX_LEVEL_DRIFT_EM = 1.0  # rows drifting further stay as they lie (see _row_shifts)
+MAX_ROW_SHIFT_EM = 0.3  # see _row_shifts; the geometry check lets a word move a third of an em
+# A word levelled with its line and moved with its row ends at most this share of its box's height
+# off (see _line_words), in a taller box where need be.
+MAX_TOTAL_SHIFT = 0.3
 MAX_BLOCK_GAP = 1.45  # font sizes between baselines that poppler keeps in one block (1.5, less a margin)
 MAX_GAP_SHIFT_EM = 0.2  # see _close_block_gaps
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
@@ -161,20 +164,26 @@ def layer_content(page: Page, font: GlyphlessFont, points_per_px: float, height_
     placed_rows: list[RowWords] = []
     row_blocks: list[tuple[int, bool, float]] = []  # each placed row's block, whether one line, em
     for row in rows:
-        per_line: list[SizedWords] = []
-        for line in row:
-            if id(line) in sizes:  # not a line with a degenerate quad
-                size, em = sizes[id(line)], ems[id(line)]
-                # A line drawn small keeps about its own height, so that a selection of it does too
-                min_box = min(BOX_EMS, key=lambda tall: abs(tall * size - em))
-                words, box = _line_words(line, points_per_px, height_pt, size, min_box)
-                if size < em:
-                    words = _closer_words(words, size, em)
-                per_line.append((words, size, em, box))
+        drawn = [line for line in row if id(line) in sizes]  # not lines with a degenerate quad
+
+        def sized(line: Line, shift: float = 0.0, least_box: int = 1) -> SizedWords:
+            size, em = sizes[id(line)], ems[id(line)]
+            # A line drawn small keeps about its own height, so that a selection of it does too
+            min_box = max(least_box, min(BOX_EMS, key=lambda tall: abs(tall * size - em)))
+            words, box = _line_words(line, points_per_px, height_pt, size, min_box, shift)
+            return (_closer_words(words, size, em) if size < em else words), size, em, box
+
+        per_line = [sized(line) for line in drawn]
+        shifts = _row_shifts(per_line)
+        if any(shifts):
+            per_line = [sized(line, shift) for line, shift in zip(drawn, shifts, strict=True)]
+            # One box for the row: poppler orders a block's lines by the tops of their boxes, so a
+            # price in a taller box than its item's was read before it.
+            row_box = max(box for _, _, _, box in per_line)
+            if any(box < row_box for _, _, _, box in per_line):
+                per_line = [sized(line, shift, row_box) for line, shift in zip(drawn, shifts, strict=True)]
         placed = [
-            (text, frame, size, box)
-            for line_words, size, _, box in _level_row(per_line)
-            for text, frame in line_words
+            (text, frame, size, box) for line_words, size, _, box in per_line for text, frame in line_words
         ]
         if placed:
             placed_rows.append(placed)
@@ -662,7 +671,7 @@ def _text_column(lines: list[Line]) -> bool:
 
 
 def _line_words(
-    line: Line, points_per_px: float, height_pt: float, size: float, min_box: int
+    line: Line, points_per_px: float, height_pt: float, size: float, min_box: int, shift: float = 0.0
 ) -> tuple[list[tuple[str, Frame]], int]:
     """The words of a line with the frames they are drawn in, along the page axis nearest the
     line's direction, in `size`, and the height of the character box of the font they are drawn
@@ -672,12 +681,13 @@ def _line_words(
     the highest one left, and takes in only words within half an em of that word's baseline: a
     receipt line rising 15 pt to the right (sroie 100) was read right to left, a word per line,
     and rotated_skew's lines, rising 1.6-1.8 em across the page, were read in pieces, several
-    lines' pieces interleaved (order 0.49).
+    lines' pieces interleaved (order 0.49). Then the whole line moves `shift` up (see _row_shifts).
 
-    A word moves at most MAX_LEVEL_SHIFT of its box's height: the taller of the box it was read in
-    (a skewed word's box is taller than its line) and the box of the font it is drawn in. The font
-    is the one with the lowest box, from `min_box` up, that lets every word end within LEVEL_LEFT_EM
-    of the middle, or the tallest. rotated_skew's body lines are drawn level in boxes of 2 to 4 ems."""
+    A word moves at most MAX_LEVEL_SHIFT of its box's height towards the middle: the taller of
+    the box it was read in (a skewed word's box is taller than its line) and the box of the font it
+    is drawn in. The font is the one with the lowest box, from `min_box` up, that lets every word
+    end within LEVEL_LEFT_EM of the middle and no word end more than MAX_TOTAL_SHIFT of its box
+    off, or the tallest. rotated_skew's body lines are drawn level in boxes of 2 to 4 ems."""
     line_frame = _quad_frame(line.quad, points_per_px, height_pt)
     if line_frame is None:
         return [], min_box
@@ -689,32 +699,35 @@ def _line_words(
         if (text := word.text.strip())
         and (frame := _word_frame(word.quad, points_per_px, height_pt, size, axis, _min_width(text, size)))
     ]
-    if len(placed) < 2 or tilt > MAX_LEVEL_TILT:
-        return [(text, frame) for text, frame, _ in placed], min_box
     levels = [_level(origin, axis) for _, (origin, _, _), _ in placed]
-    middle = (min(levels) + max(levels)) / 2
-
+    levelled = len(placed) >= 2 and tilt <= MAX_LEVEL_TILT
+    middle = (min(levels) + max(levels)) / 2 if levelled else 0.0
     # An upside-down row is drawn on one baseline (see _upside_down_row): its words must end on
     # the middle, or flattening them there moves them further than their box allows.
     left = 0.0 if axis == UPSIDE_DOWN else LEVEL_LEFT_EM * size
 
-    def reach(height: float, box: int) -> float:
-        return MAX_LEVEL_SHIFT * max(height, box * size)
+    def room(height: float, box: int) -> float:
+        return max(height, box * size)
+
+    def move(level: float, height: float, box: int) -> float:
+        return shift + (_clamp(middle - level, MAX_LEVEL_SHIFT * room(height, box)) if levelled else 0.0)
+
+    def fits(level: float, height: float, box: int) -> bool:
+        return (not levelled or abs(middle - level) - MAX_LEVEL_SHIFT * room(height, box) <= left) and abs(
+            move(level, height, box)
+        ) <= MAX_TOTAL_SHIFT * room(height, box)
 
     box = next(
         (
             box
             for box in BOX_EMS
             if box >= min_box
-            and all(
-                abs(middle - level) - reach(height, box) <= left
-                for (_, _, height), level in zip(placed, levels, strict=True)
-            )
+            and all(fits(level, height, box) for (_, _, height), level in zip(placed, levels, strict=True))
         ),
         BOX_EMS[-1],
     )
     words = [
-        (text, _moved(frame, _normal(axis), _clamp(middle - level, reach(height, box))))
+        (text, _moved(frame, _normal(axis), move(level, height, box)))
         for (text, frame, height), level in zip(placed, levels, strict=True)
     ]
     return words, box
@@ -763,37 +776,35 @@ def _height_across(quad: Quad, axis: Point, points_per_px: float, height_pt: flo
     return max(levels) - min(levels)
 
 
-def _level_row(lines: list[SizedWords]) -> list[SizedWords]:
-    """The lines of a row (a receipt's item and its price) each moved up to MAX_ROW_SHIFT_EM
-    towards the row's middle level: poppler reads separate lines of a block by their baselines, so
-    on a photo tilted up to the right a price a few pixels higher than its item was read first.
-    Lines within that reach of the middle end on one level; those further off end that much closer
-    (on sroie 100, whose "Total: 7.00 0.42" rises 13 px, 0.4 em, 0.2 em was enough for poppler to
-    read the row as one line). Its "Item Qty. S/Price Amount Tax" rises 0.55 em, too far apart
-    for poppler to see one line: it orders such lines by their baselines, so "Item", left 0.14 em
-    lower at a reach of 0.2 em, was read after "Tax"; at 0.3 em the row is level (measured on the
-    sidecars of 108 tess, docbank and sroie pages: two more pass, sroie 436 and docbank 99, none
-    fails newly). A row with a line more than MAX_LEVEL_DRIFT_EM from its middle is left as it
-    lies."""
-    drawn = [line for line in lines if line[0]]
-    directions = {direction for words, _, _, _ in drawn for _, (_, direction, _) in words}
-    if len(drawn) < 2 or len({(size, em) for _, size, em, _ in drawn}) > 1 or len(directions) > 1:
-        return lines
-    direction, em = directions.pop(), drawn[0][2]
-    levels = [statistics.fmean(_level(frame[0], direction) for _, frame in words) for words, _, _, _ in drawn]
-    target = statistics.median(levels)
-    if max(abs(level - target) for level in levels) > MAX_LEVEL_DRIFT_EM * em:
-        return lines
-    normal, reach = _normal(direction), MAX_ROW_SHIFT_EM * em
-    return [
-        (
-            [(text, _moved(frame, normal, _clamp(target - level, reach))) for text, frame in words],
-            size,
-            em,
-            box,
-        )
-        for (words, size, em, box), level in zip(drawn, levels, strict=True)
+def _row_shifts(lines: list[SizedWords]) -> list[float]:
+    """How far to move each line of a row (a receipt's item and its price) up, towards the row's
+    middle level, at most MAX_ROW_SHIFT_EM: poppler reads separate lines of a block by their
+    baselines, so on a photo tilted up to the right a price a few pixels higher than its item was
+    read first. Lines within that reach of the middle end on one level; those further off end that
+    much closer (on sroie 100, whose "Total: 7.00 0.42" rises 13 px, 0.4 em, 0.2 em was enough for
+    poppler to read the row as one line). Its "Item Qty. S/Price Amount Tax" rises 0.55 em, too far
+    apart for poppler to see one line: it orders such lines by their baselines, so "Item", left
+    0.14 em lower at a reach of 0.2 em, was read after "Tax"; at 0.3 em the row is level (measured
+    on the sidecars of 108 tess, docbank and sroie pages: two more pass, sroie 436 and docbank 99,
+    none fails newly). A row with a line more than MAX_LEVEL_DRIFT_EM from its middle, or of
+    several sizes or directions, is left as it lies."""
+    drawn = [words for words, _, _, _ in lines if words]
+    directions = {direction for words in drawn for _, (_, direction, _) in words}
+    if (
+        len(drawn) < 2
+        or len({(size, em) for words, size, em, _ in lines if words}) > 1
+        or len(directions) > 1
+    ):
+        return [0.0] * len(lines)
+    direction, em = directions.pop(), next(em for words, _, em, _ in lines if words)
+    levels = [
+        statistics.fmean(_level(frame[0], direction) for _, frame in words) if words else None
+        for words, _, _, _ in lines
     ]
+    target = statistics.median(level for level in levels if level is not None)
+    if max(abs(level - target) for level in levels if level is not None) > MAX_LEVEL_DRIFT_EM * em:
+        return [0.0] * len(lines)
+    return [0.0 if level is None else _clamp(target - level, MAX_ROW_SHIFT_EM * em) for level in levels]
 
 
 def _clamp(shift: float, reach: float) -> float:
