@@ -157,6 +157,9 @@ def test_words_of_a_skewed_scan_extract_whole(tmp_path: Path) -> None:
         # each word's levelling with its line, a third of its box or more (7 of 104 words under
         # IoU 0.5). Drawn in a taller box for it, the price alone was read before its item.
         (DATA / "sroie" / "img" / "080.jpg", 3),
+        # A row taken into the line above it in poppler, which then measured the gap below from
+        # that line: the totals were read as a block of their own, before their prices (0.92).
+        (DATA / "sroie" / "img" / "140.jpg", 2),
     ],
     ids=lambda p: p.stem[:20] if isinstance(p, Path) else f"{p}deg",
 )
@@ -2050,6 +2053,25 @@ def test_a_block_stays_one_block_in_poppler_across_a_gap_it_can_close() -> None:
     assert all(abs(m - y) <= MAX_GAP_SHIFT_EM * size + 1e-9 for m, y in zip(moved, levels, strict=True))
     apart = _close_block_gaps(rows, [(1, True, size)] * 2 + [(2, True, size)] * 4)
     assert [words[0][1][0][1] for words in apart][1:3] == levels[1:3]  # another block: not moved
+
+
+def test_a_row_taken_into_the_line_above_does_not_move_the_block_bottom() -> None:
+    """A row within half a font size below the one above (an item's name and, a little lower, its
+    quantity and price) is taken by poppler into that row's line, and the block's bottom stays at
+    the upper row: the next row, 1.7 font sizes below it, is moved closer to it, not to the lower
+    row (sroie 140 turned 2 degrees: the totals were read as a block of their own, before their
+    prices)."""
+    from ocrcli.textlayer import MAX_BLOCK_GAP, _close_block_gaps
+
+    size = 10.0
+
+    def row(y: float, *xs: float) -> list:
+        return [("w", ((x, y), (1.0, 0.0), 20.0), size, 1) for x in xs]
+
+    rows = [row(700.0, 50.0), row(696.4, 120.0, 200.0, 280.0), row(683.0, 50.0)]
+    blocks = [(1, True, size), (1, False, size), (1, True, size)]
+    moved = [words[0][1][0][1] for words in _close_block_gaps(rows, blocks)]
+    assert moved[0] - moved[2] <= MAX_BLOCK_GAP * size + 1e-9
 
 
 @pytest.mark.parametrize(
