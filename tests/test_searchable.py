@@ -2045,14 +2045,33 @@ def test_a_block_stays_one_block_in_poppler_across_a_gap_it_can_close() -> None:
 
     levels = [700.0, 688.0, 670.0, 658.0, 636.0, 624.0]  # gaps 1.2, 1.8, 1.2, 2.2 (too wide), 1.2 em
     rows = [row(y) for y in levels]
-    blocks = [(1, True, size)] * 6
+    blocks = [(1, size)] * 6
     moved = [words[0][1][0][1] for words in _close_block_gaps(rows, blocks)]
     gaps = [(a - b) / size for a, b in zip(moved, moved[1:], strict=False)]
     assert gaps[1] <= MAX_BLOCK_GAP + 1e-9 and gaps[0] <= MAX_BLOCK_GAP and gaps[2] <= MAX_BLOCK_GAP
     assert gaps[3] == pytest.approx(2.2)  # beyond 2 x MAX_GAP_SHIFT_EM: left as it lies
     assert all(abs(m - y) <= MAX_GAP_SHIFT_EM * size + 1e-9 for m, y in zip(moved, levels, strict=True))
-    apart = _close_block_gaps(rows, [(1, True, size)] * 2 + [(2, True, size)] * 4)
+    apart = _close_block_gaps(rows, [(1, size)] * 2 + [(2, size)] * 4)
     assert [words[0][1][0][1] for words in apart][1:3] == levels[1:3]  # another block: not moved
+
+
+def test_rows_of_items_and_prices_stay_one_block_in_poppler() -> None:
+    """Rows of several lines (an item and its price, a table's cells) lying a little more than 1.5
+    font sizes apart are moved closer too: in poppler the rows below such a gap became a block of
+    the first column and one of the rest (docbank 143's table, order 0.875)."""
+    from ocrcli.textlayer import MAX_BLOCK_GAP, _close_block_gaps
+
+    size = 10.0
+
+    def row(y: float) -> list:
+        return [
+            ("item", ((50.0, y), (1.0, 0.0), 30.0), size, 1),
+            ("9.00", ((200.0, y), (1.0, 0.0), 25.0), size, 1),
+        ]
+
+    rows = [row(700.0), row(688.0), row(672.5), row(660.5)]  # gaps 1.2, 1.55, 1.2 em
+    moved = [words[1][1][0][1] for words in _close_block_gaps(rows, [(1, size)] * 4)]
+    assert moved[1] - moved[2] <= MAX_BLOCK_GAP * size + 1e-9
 
 
 def test_a_row_taken_into_the_line_above_does_not_move_the_block_bottom() -> None:
@@ -2069,7 +2088,7 @@ def test_a_row_taken_into_the_line_above_does_not_move_the_block_bottom() -> Non
         return [("w", ((x, y), (1.0, 0.0), 20.0), size, 1) for x in xs]
 
     rows = [row(700.0, 50.0), row(696.4, 120.0, 200.0, 280.0), row(683.0, 50.0)]
-    blocks = [(1, True, size), (1, False, size), (1, True, size)]
+    blocks = [(1, size)] * 3
     moved = [words[0][1][0][1] for words in _close_block_gaps(rows, blocks)]
     assert moved[0] - moved[2] <= MAX_BLOCK_GAP * size + 1e-9
 
