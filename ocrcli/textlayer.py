@@ -803,15 +803,11 @@ def _row_shifts(lines: list[SizedWords]) -> list[float]:
     on the sidecars of 108 tess, docbank and sroie pages: two more pass, sroie 436 and docbank 99,
     none fails newly). A row with a line more than MAX_LEVEL_DRIFT_EM from its middle, or of
     several sizes or directions, is left as it lies."""
-    drawn = [words for words, _, _, _ in lines if words]
-    directions = {direction for words in drawn for _, (_, direction, _) in words}
-    if (
-        len(drawn) < 2
-        or len({(size, em) for words, size, em, _ in lines if words}) > 1
-        or len(directions) > 1
-    ):
+    drawn = [(words, size, em) for words, size, em, _ in lines if words]
+    directions = {direction for words, _, _ in drawn for _, (_, direction, _) in words}
+    if len(drawn) < 2 or len({(size, em) for _, size, em in drawn}) > 1 or len(directions) > 1:
         return [0.0] * len(lines)
-    direction, em = directions.pop(), next(em for words, _, em, _ in lines if words)
+    direction, em = directions.pop(), drawn[0][2]
     levels = [
         statistics.fmean(_level(frame[0], direction) for _, frame in words) if words else None
         for words, _, _, _ in lines

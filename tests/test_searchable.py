@@ -2029,6 +2029,11 @@ def test_pdf_string_round_trips_every_byte() -> None:
     assert operator == pikepdf.Operator("Tj") and bytes(operands[0]) == codes
 
 
+def _placed_row(y: float, size: float, *xs: float) -> list:
+    """A row as textlayer places it: a word 20 pt wide at each x, on the baseline y."""
+    return [("w", ((x, y), (1.0, 0.0), 20.0), size, 1) for x in xs]
+
+
 def test_a_block_stays_one_block_in_poppler_across_a_gap_it_can_close() -> None:
     """Lines of one block lying a little more than 1.5 font sizes apart (a heading above its
     paragraph) are moved closer, so poppler does not start a new block there (see
@@ -2036,15 +2041,8 @@ def test_a_block_stays_one_block_in_poppler_across_a_gap_it_can_close() -> None:
     from ocrcli.textlayer import MAX_BLOCK_GAP, MAX_GAP_SHIFT_EM, _close_block_gaps
 
     size = 10.0
-
-    def row(y: float) -> list:
-        return [
-            ("word", ((50.0, y), (1.0, 0.0), 40.0), size, 1),
-            ("two", ((95.0, y), (1.0, 0.0), 30.0), size, 1),
-        ]
-
     levels = [700.0, 688.0, 670.0, 658.0, 636.0, 624.0]  # gaps 1.2, 1.8, 1.2, 2.2 (too wide), 1.2 em
-    rows = [row(y) for y in levels]
+    rows = [_placed_row(y, size, 50.0, 95.0) for y in levels]
     blocks = [(1, size)] * 6
     moved = [words[0][1][0][1] for words in _close_block_gaps(rows, blocks)]
     gaps = [(a - b) / size for a, b in zip(moved, moved[1:], strict=False)]
@@ -2062,14 +2060,7 @@ def test_rows_of_items_and_prices_stay_one_block_in_poppler() -> None:
     from ocrcli.textlayer import MAX_BLOCK_GAP, _close_block_gaps
 
     size = 10.0
-
-    def row(y: float) -> list:
-        return [
-            ("item", ((50.0, y), (1.0, 0.0), 30.0), size, 1),
-            ("9.00", ((200.0, y), (1.0, 0.0), 25.0), size, 1),
-        ]
-
-    rows = [row(700.0), row(688.0), row(672.5), row(660.5)]  # gaps 1.2, 1.55, 1.2 em
+    rows = [_placed_row(y, size, 50.0, 200.0) for y in (700.0, 688.0, 672.5, 660.5)]  # 1.2, 1.55, 1.2 em
     moved = [words[1][1][0][1] for words in _close_block_gaps(rows, [(1, size)] * 4)]
     assert moved[1] - moved[2] <= MAX_BLOCK_GAP * size + 1e-9
 
@@ -2083,11 +2074,11 @@ def test_a_row_taken_into_the_line_above_does_not_move_the_block_bottom() -> Non
     from ocrcli.textlayer import MAX_BLOCK_GAP, _close_block_gaps
 
     size = 10.0
-
-    def row(y: float, *xs: float) -> list:
-        return [("w", ((x, y), (1.0, 0.0), 20.0), size, 1) for x in xs]
-
-    rows = [row(700.0, 50.0), row(696.4, 120.0, 200.0, 280.0), row(683.0, 50.0)]
+    rows = [
+        _placed_row(700.0, size, 50.0),
+        _placed_row(696.4, size, 120.0, 200.0, 280.0),
+        _placed_row(683.0, size, 50.0),
+    ]
     blocks = [(1, size)] * 3
     moved = [words[0][1][0][1] for words in _close_block_gaps(rows, blocks)]
     assert moved[0] - moved[2] <= MAX_BLOCK_GAP * size + 1e-9
