@@ -46,7 +46,10 @@ Two choices follow from how poppler (pdftotext, Evince, Okular) rebuilds text fr
   the block holds together and is read row by row. The lines of one row are also drawn closer to
   one level (each moved at most MAX_ROW_SHIFT_EM): poppler orders a block's separate lines by
   their baselines, so on a receipt photographed tilted a price a little higher than its item was
-  read before it.
+  read before it. A grid of at least three columns standing further apart than poppler bridges
+  even at that size is instead drawn a row at a time in sizes ROW_SIZE_STEP apart (see
+  _font_sizes): each cell is then a block of its own, and poppler's table finder reads them row by
+  row.
 
 - Within a block, a line more than 1.45 font sizes below the one before (a heading set apart
   from its paragraph) is drawn up to MAX_GAP_SHIFT_EM closer (see _close_block_gaps): poppler
@@ -123,6 +126,14 @@ INSET_SIZE = 0.38
 CLOSER_GAP, MAX_WIDEN = 0.5, 0.25  # see _closer_words
 COLUMN_LINES = 6  # a text column has this many lines, most of them MIN_COLUMN_WIDTH heights wide
 TABLE_SIZE = 1.5  # font size / line height in a block of side-by-side rows (see the module's docstring)
+# Font size from one row of a wide table to the next (see _font_sizes): poppler grows a block down
+# only to lines whose size is within 5 % of its own.
+ROW_SIZE_STEP = 1.07
+# Rows and cells per row of such a table. poppler's table finder wants the cells of two neighbouring
+# columns aligned (left, right or centred) in both of two rows: on receipts, whose items and
+# prices are ragged on one side, it found none, and sroie 196's totals were read as all labels,
+# then all prices; ccitt-endofline-true's header of 5 cells over 2 was read column-wise.
+GRID_MIN = 3
 SAME_SPOT_EM = 0.05  # a word starting this close to where the last one left off needs no Tm
 DRIFT_EM = 0.01  # how far rounding may carry words off their boxes before a space takes it back
 MAX_TJ_SQUEEZE_EM, MAX_TJ_STRETCH_EM = 0.18, 0.06  # see _upside_down_row
@@ -564,7 +575,8 @@ def _font_sizes(
     sharing one size (see the module's docstring): the median height of the lines takes every line
     within SAME_SIZE of it, drawn LINE_SIZE times that height, then the median of the rest does the
     same, until all have a size. Then each block of side-by-side rows (`rows` is page.rows()) gets
-    one size of its own, TABLE_SIZE times its median height, and in every other block the lines
+    one size of its own, TABLE_SIZE times its median height (a grid too wide for that, LINE_SIZE
+    times it, alternately ROW_SIZE_STEP larger a row), and in every other block the lines
     within BLOCK_SIZE_RANGE of its median line's height take that line's size: a line with a
     formula in it, a third taller, was drawn in a size of its own, and poppler broke the column
     there into two blocks (docbank 171 and 219 were then read across their columns)."""
@@ -592,9 +604,43 @@ def _font_sizes(
             low, high = BLOCK_SIZE_RANGE
             sizes.update({key: size for key in keys if low <= heights[key] / median <= high})
             continue
-        size = round(TABLE_SIZE * statistics.median(heights[key] for key in keys), 2)
-        sizes.update(dict.fromkeys(keys, size))
+        median = statistics.median(heights[key] for key in keys)
+        size = round(TABLE_SIZE * median, 2)
+        block_lines = [line for row in block_rows for line in row if id(line) in heights]
+        cells = {len(row) for row in block_rows}
+        if (
+            len(block_rows) < GRID_MIN or len(cells) > 1 or min(cells) < GRID_MIN
+            or _widest_column_gap(block_lines, points_per_px, height_pt) <= POPPLER_COLUMN_SPACE * size
+        ):  # fmt: skip
+            sizes.update(dict.fromkeys(keys, size))
+            continue
+        # A grid whose columns stand too far apart for poppler to hold a row together, even at
+        # TABLE_SIZE: each row is drawn ROW_SIZE_STEP larger or smaller than the next, so that
+        # each cell stays a block of its own, which poppler's table finder then reads row by row
+        # (docbank 102's table was read column after column).
+        for index, row in enumerate(block_rows):
+            row_size = round(LINE_SIZE * median * ROW_SIZE_STEP ** (index % 2), 2)
+            sizes.update({id(line): row_size for line in row if id(line) in heights})
     return sizes
+
+
+def _widest_column_gap(lines: list[Line], points_per_px: float, height_pt: float) -> float:
+    """The widest stretch along the text axis (of the first line) between the lines' ends that
+    none of the lines covers: the gap between a table's columns where no row bridges it."""
+    frame = _quad_frame(lines[0].quad, points_per_px, height_pt)
+    if frame is None:
+        return 0.0
+    axis = _nearest_axis(*frame[1])
+
+    def span(line: Line) -> tuple[float, float]:
+        along = [_along((0.0, 0.0), corner, axis) for corner in _corners(line.quad, points_per_px, height_pt)]
+        return min(along), max(along)
+
+    spans = sorted(span(line) for line in lines)
+    widest, reach = 0.0, spans[0][1]
+    for start, end in spans[1:]:
+        widest, reach = max(widest, start - reach), max(reach, end)
+    return widest
 
 
 def _inset_sizes(

@@ -545,6 +545,25 @@ def test_a_tilted_receipts_price_is_read_after_its_item(tmp_path: Path) -> None:
     assert pdftotext(path).split() == ["Items", "and", "prices", *rows]
 
 
+def test_a_table_of_far_apart_columns_is_read_row_by_row(tmp_path: Path) -> None:
+    """A grid of three columns standing further apart than poppler bridges at TABLE_SIZE is drawn
+    a row at a time in alternating sizes, so that poppler's table finder reads it row by row (see
+    textlayer._font_sizes). Drawn in one size, each column was one block, read one after the other
+    (docbank 102)."""
+
+    def line(text: str, centre: float, top: float) -> Line:
+        half = 6 * len(text)
+        quad = (centre - half, top, centre + half, top, centre + half, top + 18, centre - half, top + 18)
+        return Line(text, quad, 0.99, [Word(text, quad, 0.99)], block=0)
+
+    rows = [("Rate", "fs", "2400"), ("Order", "N", "32"), ("Shape", "g", "cosine"), ("Factor", "a", "0.2"),
+            ("Mode", "M", "1024")]  # fmt: skip
+    centres = (80, 220, 360)
+    lines = [line(text, centres[i], 60 + 24 * k) for k, row in enumerate(rows) for i, text in enumerate(row)]
+    path = layer_pdf(Page(1, 460, 240, 72.0, lines=lines), tmp_path / "table.pdf")
+    assert pdftotext(path).split() == [w for row in rows for w in row]
+
+
 def test_a_steeper_receipt_row_is_drawn_closer_to_level(tmp_path: Path) -> None:
     """A row rising further than its lines may move (sroie 100's "Total: 7.00 0.42" rises 13 px
     over three lines) is not left as it lies: each of its lines is drawn up to MAX_ROW_SHIFT_EM
