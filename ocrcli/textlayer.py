@@ -593,7 +593,8 @@ def _font_sizes(
         sizes.update({key: drawn for key, h in left.items() if abs(h / size - 1) <= SAME_SIZE})
     for _, block in itertools.groupby(rows, key=lambda row: row[0].block):
         block_rows = list(block)
-        keys = [id(line) for row in block_rows for line in row if id(line) in heights]
+        block_lines = [line for row in block_rows for line in row if id(line) in heights]
+        keys = [id(line) for line in block_lines]
         if not keys:
             continue
         if all(len(row) == 1 for row in block_rows):
@@ -606,7 +607,6 @@ def _font_sizes(
             continue
         median = statistics.median(heights[key] for key in keys)
         size = round(TABLE_SIZE * median, 2)
-        block_lines = [line for row in block_rows for line in row if id(line) in heights]
         cells = {len(row) for row in block_rows}
         if (
             len(block_rows) < GRID_MIN or len(cells) > 1 or min(cells) < GRID_MIN
@@ -631,12 +631,7 @@ def _widest_column_gap(lines: list[Line], points_per_px: float, height_pt: float
     if frame is None:
         return 0.0
     axis = _nearest_axis(*frame[1])
-
-    def span(line: Line) -> tuple[float, float]:
-        along = [_along((0.0, 0.0), corner, axis) for corner in _corners(line.quad, points_per_px, height_pt)]
-        return min(along), max(along)
-
-    spans = sorted(span(line) for line in lines)
+    spans = sorted(_reach_along([line.quad], axis, points_per_px, height_pt) for line in lines)
     widest, reach = 0.0, spans[0][1]
     for start, end in spans[1:]:
         widest, reach = max(widest, start - reach), max(reach, end)
@@ -706,15 +701,21 @@ def _block_extent(lines: list[Line], points_per_px: float, height_pt: float) -> 
     for line, (middle_left, (dx, dy), width, height) in frames:
         corners = _corners(line.quad, points_per_px, height_pt)
         quads = [word.quad for word in line.words] or [line.quad]
-        along += [
-            _along((0.0, 0.0), c, axis) for quad in quads for c in _corners(quad, points_per_px, height_pt)
-        ]
+        along += _reach_along(quads, axis, points_per_px, height_pt)
         if _tilt((dx, dy), axis) > MAX_LEVEL_TILT:
             across += [_level(corner, axis) for corner in corners]
             continue
         middle = _level(_centre(middle_left, (dx, dy), width), axis)
         across += [middle - height / 2, middle + height / 2]
     return axis, min(along), max(along), min(across), max(across)
+
+
+def _reach_along(
+    quads: list[Quad], axis: Point, points_per_px: float, height_pt: float
+) -> tuple[float, float]:
+    """Where the quads' corners begin and end along a text axis, in displayed-page points."""
+    along = [_along((0.0, 0.0), c, axis) for quad in quads for c in _corners(quad, points_per_px, height_pt)]
+    return min(along), max(along)
 
 
 def _overlap(a: Extent, b: Extent, apart: float = 0.0) -> bool:
