@@ -76,6 +76,9 @@ from ocrcli.pdffont import ADVANCE_EM, BOX_EMS, DESCENT_EM, WIDTH_FACTORS, Glyph
 FONT_RESOURCE = "/OcrcliFont"  # the font with one-em character boxes; taller ones: font_resource
 MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
 MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
+# ...and between the words of a row of single letters: poppler's default mode takes a line of them
+# for letter-spaced text, and runs them together where they stand under 0.4 em apart.
+LETTER_GAP_EM = 0.42
 # A word gives up at most this share of its width to make that gap; drawn that much narrower it
 # still covers its box at IoU 0.55. At 0.3, sroie 436's "+" and "3" (about half an em wide, the
 # words on both sides touching them) were left 0.1498 em apart, and poppler -raw printed "+3". On
@@ -399,7 +402,8 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
     proportion to what each word can still give (at most MAX_TRIM of its width in all). Taken from
     one side only, a receipt's "Meat + 3 Vege", whose narrow "+" and "3" touch their neighbours,
     came out of poppler as "+3Vege"; taken half from each side, as "+3", the "+" having given all
-    it could to "Meat".
+    it could to "Meat". In a row of single letters the gap left is LETTER_GAP_EM: at MIN_GAP_EM,
+    a receipt's "m a" (sroie 320) came out of poppler as "ma".
 
     The last word of a row and the first of the next are parted the same way when extractors that
     follow the drawing order would read them as one line (see _runs_on): the pieces of a formula
@@ -412,14 +416,21 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
         for text, (_, _, width), size, _ in flat
     ]
     row_starts = set(itertools.accumulate(len(row) for row in rows[:-1]))
+    gaps = [
+        LETTER_GAP_EM if all(len(text) == 1 for text, *_ in row) else MIN_GAP_EM for row in rows for _ in row
+    ]
     for i in range(len(flat) - 1):
         (origin, direction, width), (ahead, ahead_direction, _) = frames[i], frames[i + 1]
         if ahead_direction != direction:
             continue  # words drawn along different axes: the gap between them means nothing
         size = flat[i][2]
-        if i + 1 in row_starts and not _runs_on((origin, direction, width), ahead, size):
-            continue
-        need = max(0.0, MIN_GAP_EM * size - (_along(origin, ahead, direction) - width))
+        if i + 1 in row_starts:
+            if not _runs_on((origin, direction, width), ahead, size):
+                continue
+            gap_em = MIN_GAP_EM
+        else:
+            gap_em = gaps[i]
+        need = max(0.0, gap_em * size - (_along(origin, ahead, direction) - width))
         spare = budgets[i] + budgets[i + 1]
         taken = min(need, spare)
         from_this, from_next = (
@@ -453,12 +464,15 @@ def _narrow_at_gap(frames: list[list], i: int, from_this: float, from_next: floa
 
 
 def _runs_on(frame: Frame, ahead: Point, size: float) -> bool:
-    """Whether a word drawn next, starting at `ahead`, continues the line of the word in `frame`
-    for extractors that follow the drawing order (poppler -raw): its baseline within half an em
-    and its start not more than 0.3 em back from the word's end (ems of the word's `size`)."""
+    """Whether a word drawn next, starting at `ahead`, may be read on the line of the word in
+    `frame`: its baseline within half an em and its start less than half an em back from the
+    word's end (ems of the word's `size`). Extractors that follow the drawing order (poppler -raw)
+    continue a line so; poppler's default mode takes such a word into the line too, and ran
+    a chart's neighbouring slanted labels, 0.44 em into each other, together ("KeilanaBeeblebrox",
+    ocrmypdf_graph) while only words up to 0.3 em back were parted."""
     origin, direction, width = frame
     level_apart = abs(_level(ahead, direction) - _level(origin, direction))
-    return level_apart < 0.5 * size and _along(origin, ahead, direction) > width - 0.3 * size
+    return level_apart < 0.5 * size and _along(origin, ahead, direction) > width - 0.5 * size
 
 
 class _LineStart:
