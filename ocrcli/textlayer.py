@@ -65,6 +65,7 @@ that frame onto the PDF page (see pdfgraft).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import statistics
@@ -76,6 +77,7 @@ from ocrcli.pdffont import ADVANCE_EM, BOX_EMS, DESCENT_EM, WIDTH_FACTORS, Glyph
 FONT_RESOURCE = "/OcrcliFont"  # the font with one-em character boxes; taller ones: font_resource
 MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
 MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
+MAX_CROSS_TRIM = 0.35  # see _part_across_rows
 # ...and between the words of a row of single letters: poppler's default mode takes a line of them
 # for letter-spaced text, and runs them together where they stand under 0.4 em apart.
 LETTER_GAP_EM = 0.42
@@ -106,6 +108,7 @@ MAX_ROW_SHIFT_EM = 0.3  # see _row_shifts; the geometry check lets a word move a
 MAX_TOTAL_SHIFT = 0.3
 MAX_BLOCK_GAP = 1.45  # font sizes between baselines that poppler keeps in one block (1.5, less a margin)
 MAX_GAP_SHIFT_EM = 0.2  # see _close_block_gaps
+POPPLER_WORD_SPACING = 1.5  # poppler ends a line at a gap this many font sizes wide
 POPPLER_LINE_SPREAD = 0.5  # poppler takes into a block's lines words this many font sizes off them
 SAME_SIZE = 0.25  # lines whose heights differ by at most this share get one font size
 BLOCK_SIZE_RANGE = (0.6, 1.7)  # heights, as shares of a text block's median, drawn in its size
@@ -430,15 +433,8 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
             gap_em = MIN_GAP_EM
         else:
             gap_em = gaps[i]
-        need = max(0.0, gap_em * size - (_along(origin, ahead, direction) - width))
-        spare = budgets[i] + budgets[i + 1]
-        taken = min(need, spare)
-        from_this, from_next = (
-            (taken * budgets[i] / spare, taken * budgets[i + 1] / spare) if spare else (0.0, 0.0)
-        )
-        budgets[i] -= from_this
-        budgets[i + 1] -= from_next
-        _narrow_at_gap(frames, i, from_this, from_next)
+        _part(frames, budgets, i, i + 1, gap_em * size - (_along(origin, ahead, direction) - width))
+    _part_across_rows(flat, frames, budgets, rows)
     row_ends = {i - 1 for i in row_starts} | {len(flat) - 1}
     words = (
         (
@@ -453,14 +449,69 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
     return [list(itertools.islice(words, len(row))) for row in rows]
 
 
-def _narrow_at_gap(frames: list[list], i: int, from_this: float, from_next: float) -> None:
-    """Narrow the word of frame i (origin, direction, width) at its end by `from_this`, and the next
-    word at its start by `from_next`, widening the gap between them; negative amounts widen the
-    words into the gap instead."""
-    ahead, direction, ahead_width = frames[i + 1]
-    frames[i][2] -= from_this
-    frames[i + 1][0] = (ahead[0] + direction[0] * from_next, ahead[1] + direction[1] * from_next)
-    frames[i + 1][2] = ahead_width - from_next
+def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], rows: list[RowWords]) -> None:
+    """Part the words of different rows that poppler's default mode would run together, where
+    each can give what it takes without giving more than MAX_CROSS_TRIM of its width in all.
+    poppler builds a line from its leftmost word and takes in the words whose baselines lie
+    within half an em of that word's, left to right, each next one even if it starts up to half an
+    em back from the end of the last, and then printed with no space between them. Each row's
+    first word stands for such a start here. On a receipt turned 2 degrees (sroie 100), whose
+    rows, drawn in a table's size (see TABLE_SIZE), lie under an em apart, "SPRAY" of one row and
+    "Total" of the next, lower and 0.3 em into it, came out as "SPRAYTotal". Allowed all of
+    MAX_TRIM, the pieces of docbank 189's formulas, parted from several neighbours, fell off their
+    boxes (IoU 0.45-0.48, a few of them lying off their line's level too); at 0.25, pages turned 3
+    degrees still had words run together (docbank 126: "Coordinate100along")."""
+    row_of = [k for k, row in enumerate(rows) for _ in row]
+    budgets = [
+        max(0.0, min(budget, MAX_CROSS_TRIM * width - (width - frame[2])))
+        for budget, (_, (_, _, width), _, _), frame in zip(budgets, flat, frames, strict=True)
+    ]
+    levels = sorted((_level(origin, direction), k) for k, (origin, direction, _) in enumerate(frames))
+    keys = [level for level, _ in levels]
+    for row, end in zip(rows, itertools.accumulate(len(row) for row in rows), strict=True):
+        start = end - len(row)
+        origin, direction, _ = frames[start]
+        size, base = flat[start][2], _level(origin, direction)
+        low = bisect.bisect_right(keys, base - POPPLER_LINE_SPREAD * size)
+        high = bisect.bisect_left(keys, base + POPPLER_LINE_SPREAD * size)
+        ahead = {
+            k: _along(origin, frames[k][0], direction)
+            for _, k in levels[low:high]
+            if frames[k][1] == direction
+        }
+        line = sorted((k for k, along in ahead.items() if along >= 0), key=ahead.__getitem__)
+        for first, second in itertools.pairwise(line):
+            gap = _along(frames[first][0], frames[second][0], direction) - frames[first][2]
+            if not -POPPLER_LINE_SPREAD * size < gap < POPPLER_WORD_SPACING * size:
+                break  # poppler ends the line here
+            need = MIN_GAP_EM * size - gap
+            if row_of[first] != row_of[second] and 0 < need <= budgets[first] + budgets[second]:
+                _part(frames, budgets, first, second, need)
+
+
+def _part(frames: list[list], budgets: list[float], first: int, second: int, need: float) -> None:
+    """Widen the gap between two words by `need`, or as far as their budgets allow: each gives in
+    proportion to what it can still give."""
+    spare = budgets[first] + budgets[second]
+    if need <= 0 or spare <= 0:
+        return
+    taken = min(need, spare)
+    from_first, from_second = taken * budgets[first] / spare, taken * budgets[second] / spare
+    budgets[first] -= from_first
+    budgets[second] -= from_second
+    _narrow_at_gap(frames, first, second, from_first, from_second)
+
+
+def _narrow_at_gap(
+    frames: list[list], first: int, second: int, from_first: float, from_second: float
+) -> None:
+    """Narrow the word of frame `first` (origin, direction, width) at its end by `from_first`, and
+    the word of frame `second` (after it) at its start by `from_second`, widening the gap between
+    them; negative amounts widen the words into the gap instead."""
+    ahead, direction, ahead_width = frames[second]
+    frames[first][2] -= from_first
+    frames[second][0] = (ahead[0] + direction[0] * from_second, ahead[1] + direction[1] * from_second)
+    frames[second][2] = ahead_width - from_second
 
 
 def _runs_on(frame: Frame, ahead: Point, size: float) -> bool:
@@ -829,7 +880,7 @@ def _closer_words(words: list[tuple[str, Frame]], size: float, em: float) -> lis
         right = min(excess / 2, MAX_WIDEN * words[i][1][2])
         left = min(excess - right, MAX_WIDEN * words[i + 1][1][2])
         right = min(excess - left, MAX_WIDEN * words[i][1][2])
-        _narrow_at_gap(frames, i, -right, -left)
+        _narrow_at_gap(frames, i, i + 1, -right, -left)
     return [
         (text, (origin, direction, width))
         for (text, _), (origin, direction, width) in zip(words, frames, strict=True)

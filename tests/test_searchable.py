@@ -395,6 +395,12 @@ def test_a_row_wider_than_the_page_is_not_moved_along_it() -> None:
     assert first == (-3.0, 0.5) and second == (200.0, 0.5)
 
 
+def _word_line(text: str, x0: float, x1: float, top: float, height: float = 20.0) -> Line:
+    """A line of one word, upright, in block 0."""
+    quad = (x0, top, x1, top, x1, top + height, x0, top + height)
+    return Line(text, quad, 0.99, [Word(text, quad, 0.99)], block=0)
+
+
 def layer_pdf(page: Page, path: Path) -> Path:
     """A blank PDF page (72 dpi, so pixels are points) with the text layer of `page`."""
     pdf = pikepdf.new()
@@ -439,6 +445,22 @@ def test_single_letters_of_a_row_stay_apart_in_poppler(tmp_path: Path) -> None:
     assert pdftotext(path).split() == list(boxes)
 
 
+def test_words_of_rows_less_than_an_em_apart_stay_apart_in_poppler(tmp_path: Path) -> None:
+    """poppler's default mode takes into one line words within half an em of its first word's
+    baseline, left to right, and prints a word starting up to half an em back from the end of the
+    last with no space: on a receipt turned 2 degrees (sroie 100), "SPRAY" of one row and
+    "Total" of the next, lower and 0.3 em into it, came out as "SPRAYTotal", "PAINT" after them."""
+
+    # A row of two lines side by side: the block is drawn in a table's size, 1.5 times as high
+    lines = [
+        _word_line("SPRAY", 20, 110, 50),
+        _word_line("PAINT", 120, 200, 50),
+        _word_line("Total", 104, 164, 62),
+    ]
+    path = layer_pdf(Page(1, 220, 120, 72.0, lines=lines), tmp_path / "rows.pdf")
+    assert sorted(pdftotext(path).split()) == ["PAINT", "SPRAY", "Total"]
+
+
 def test_pieces_of_a_formula_drawn_one_after_the_other_stay_apart(tmp_path: Path) -> None:
     """A formula's pieces are separate rows: a "ξ)" and the fraction after it (docbank 189), which
     overlaps it by a few points, 0.4 em higher (a block with side-by-side rows is drawn 1.5 times
@@ -446,15 +468,11 @@ def test_pieces_of_a_formula_drawn_one_after_the_other_stay_apart(tmp_path: Path
     second as continuing the first's line, and printed "ξ)-LrL-2" before the last word of a row
     and the first of the next were parted like two words of a row."""
 
-    def line(text: str, x0: float, x1: float, top: float) -> Line:
-        quad = (x0, top, x1, top, x1, top + 20, x0, top + 20)
-        return Line(text, quad, 0.99, [Word(text, quad, 0.99)], block=0)
-
     lines = [
-        line("ξ)", 100, 121, 60),
-        line("-LrL-2", 118, 190, 47),
-        line("x", 20, 40, 160),
-        line("y", 200, 220, 160),
+        _word_line("ξ)", 100, 121, 60),
+        _word_line("-LrL-2", 118, 190, 47),
+        _word_line("x", 20, 40, 160),
+        _word_line("y", 200, 220, 160),
     ]
     path = layer_pdf(Page(1, 300, 200, 72.0, lines=lines), tmp_path / "formula.pdf")
     assert pdftotext(path, "-raw").split() == ["ξ)", "-LrL-2", "x", "y"]
@@ -580,17 +598,15 @@ def test_a_steeper_receipt_row_is_drawn_closer_to_level(tmp_path: Path) -> None:
     closer to the row's middle level, enough for poppler to read it left to right. Without that:
     "0.13 2.20 Teh" and "0.42 Total: 7.00"."""
 
-    def line(text: str, x0: float, x1: float, top: float) -> Line:
-        quad = (x0, top, x1, top, x1, top + 18, x0, top + 18)
-        return Line(text, quad, 0.99, [Word(text, quad, 0.99)], block=0)
-
     heading = [("Items,", 30, 100), ("amounts", 108, 190), ("and", 198, 240), ("taxes", 248, 330)]
     words = [Word(text, (x0, 70, x1, 70, x1, 88, x0, 88), 0.99) for text, x0, x1 in heading]
     lines = [Line("Items, amounts and taxes", (30, 70, 330, 70, 330, 88, 30, 88), 0.99, words, block=0)]
     rows = [("Teh", "2.20", "0.13"), ("Total:", "7.00", "0.42")]
     columns = [(30, 110), (130, 170), (190, 230)]
     for k, row in enumerate(rows):  # each line of a row 7 pt higher than the one before
-        lines += [line(text, *columns[i], 100 + 30 * k - 7 * i) for i, text in enumerate(row)]
+        lines += [
+            _word_line(text, *columns[i], 100 + 30 * k - 7 * i, height=18) for i, text in enumerate(row)
+        ]
     path = layer_pdf(Page(1, 400, 300, 72.0, lines=lines), tmp_path / "receipt.pdf")
     assert pdftotext(path).split() == [text for text, _, _ in heading] + [w for row in rows for w in row]
     size = 1.5 * 18  # the font size of a block of side-by-side rows
