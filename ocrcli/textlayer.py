@@ -77,7 +77,6 @@ from ocrcli.pdffont import ADVANCE_EM, BOX_EMS, DESCENT_EM, WIDTH_FACTORS, Glyph
 FONT_RESOURCE = "/OcrcliFont"  # the font with one-em character boxes; taller ones: font_resource
 MIN_SPACE_PT = 0.05  # the space drawn between words is never narrower
 MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
-MAX_CROSS_TRIM = 0.35  # see _part_across_rows
 # ...and between the words of a row of single letters: poppler's default mode takes a line of them
 # for letter-spaced text, and runs them together where they stand under 0.4 em apart.
 LETTER_GAP_EM = 0.42
@@ -87,6 +86,7 @@ LETTER_GAP_EM = 0.42
 # the checker's 54 outputs and 30 held-out receipts, 0.45 changed no figure but that page's (its
 # share of words at IoU >= 0.5 went from 1.0 to 0.978).
 MAX_TRIM = 0.45
+MAX_CROSS_TRIM = 0.35  # the same, where words of different rows are parted (see _part_across_rows)
 # A word with a glyph repeated ("!!", "11", "...") is drawn at least this many ems wide per glyph:
 # poppler drops a glyph drawn within 0.1 em of the same glyph before it as fake bold, so a narrow
 # "!!" came out as "!".
@@ -462,7 +462,7 @@ def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], 
     boxes (IoU 0.45-0.48, a few of them lying off their line's level too); at 0.25, pages turned 3
     degrees still had words run together (docbank 126: "Coordinate100along")."""
     row_of = [k for k, row in enumerate(rows) for _ in row]
-    budgets = [
+    allowed = [
         max(0.0, min(budget, MAX_CROSS_TRIM * width - (width - frame[2])))
         for budget, (_, (_, _, width), _, _), frame in zip(budgets, flat, frames, strict=True)
     ]
@@ -485,8 +485,8 @@ def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], 
             if not -POPPLER_LINE_SPREAD * size < gap < POPPLER_WORD_SPACING * size:
                 break  # poppler ends the line here
             need = MIN_GAP_EM * size - gap
-            if row_of[first] != row_of[second] and 0 < need <= budgets[first] + budgets[second]:
-                _part(frames, budgets, first, second, need)
+            if row_of[first] != row_of[second] and 0 < need <= allowed[first] + allowed[second]:
+                _part(frames, allowed, first, second, need)
 
 
 def _part(frames: list[list], budgets: list[float], first: int, second: int, need: float) -> None:
