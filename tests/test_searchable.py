@@ -461,6 +461,23 @@ def test_words_of_rows_less_than_an_em_apart_stay_apart_in_poppler(tmp_path: Pat
     assert sorted(pdftotext(path).split()) == ["PAINT", "SPRAY", "Total"]
 
 
+def test_words_of_rows_less_than_an_em_apart_stay_apart_where_poppler_starts_a_line_mid_row(
+    tmp_path: Path,
+) -> None:
+    """poppler starts a line at the leftmost word left over, which need not be the first of a row:
+    on a receipt turned -2 degrees (sroie 024), a line ended at "GST" of the lower row, overlapping
+    the next word, and the next line, from "03-3271" of the row above, ran it into the lower
+    row's "No.:000689913856"."""
+    lines = [
+        _word_line("TEL:", 20, 60, 50),
+        _word_line("03-3271", 100, 180, 50),
+        _word_line("GST", 96, 150, 62),
+        _word_line("No.:000689", 172, 300, 62),
+    ]
+    path = layer_pdf(Page(1, 320, 140, 72.0, lines=lines), tmp_path / "rows.pdf")
+    assert sorted(pdftotext(path).split()) == ["03-3271", "GST", "No.:000689", "TEL:"]
+
+
 def test_pieces_of_a_formula_drawn_one_after_the_other_stay_apart(tmp_path: Path) -> None:
     """A formula's pieces are separate rows: a "ξ)" and the fraction after it (docbank 189), which
     overlaps it by a few points, 0.4 em higher (a block with side-by-side rows is drawn 1.5 times
