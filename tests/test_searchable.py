@@ -445,37 +445,29 @@ def test_single_letters_of_a_row_stay_apart_in_poppler(tmp_path: Path) -> None:
     assert pdftotext(path).split() == list(boxes)
 
 
-def test_words_of_rows_less_than_an_em_apart_stay_apart_in_poppler(tmp_path: Path) -> None:
-    """poppler's default mode takes into one line words within half an em of its first word's
-    baseline, left to right, and prints a word starting up to half an em back from the end of the
-    last with no space: on a receipt turned 2 degrees (sroie 100), "SPRAY" of one row and
-    "Total" of the next, lower and 0.3 em into it, came out as "SPRAYTotal", "PAINT" after them."""
-
-    # A row of two lines side by side: the block is drawn in a table's size, 1.5 times as high
-    lines = [
-        _word_line("SPRAY", 20, 110, 50),
-        _word_line("PAINT", 120, 200, 50),
-        _word_line("Total", 104, 164, 62),
-    ]
-    path = layer_pdf(Page(1, 220, 120, 72.0, lines=lines), tmp_path / "rows.pdf")
-    assert sorted(pdftotext(path).split()) == ["PAINT", "SPRAY", "Total"]
-
-
-def test_words_of_rows_less_than_an_em_apart_stay_apart_where_poppler_starts_a_line_mid_row(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    "boxes",
+    [
+        # A row of two lines side by side (so the block is drawn in a table's size, 1.5 times as
+        # high) over a lower row whose first word starts 0.3 em into the first line's end
+        [("SPRAY", 20, 110, 50), ("PAINT", 120, 200, 50), ("Total", 104, 164, 62)],
+        # ...or whose first word ends poppler's first line, so its next starts mid-row
+        [("TEL:", 20, 60, 50), ("03-3271", 100, 180, 50), ("GST", 96, 150, 62), ("No.:000689", 172, 300, 62)],
+    ],
+    ids=["from-a-rows-first-word", "from-mid-row"],
+)
+def test_words_of_rows_less_than_an_em_apart_stay_apart_in_poppler(
+    tmp_path: Path, boxes: list[tuple[str, float, float, float]]
 ) -> None:
-    """poppler starts a line at the leftmost word left over, which need not be the first of a row:
-    on a receipt turned -2 degrees (sroie 024), a line ended at "GST" of the lower row, overlapping
-    the next word, and the next line, from "03-3271" of the row above, ran it into the lower
-    row's "No.:000689913856"."""
-    lines = [
-        _word_line("TEL:", 20, 60, 50),
-        _word_line("03-3271", 100, 180, 50),
-        _word_line("GST", 96, 150, 62),
-        _word_line("No.:000689", 172, 300, 62),
-    ]
+    """poppler's default mode builds a line from the leftmost word left over, takes in the words
+    within half an em of its baseline, left to right, and prints a word starting up to half an em
+    back from the end of the last with no space; it ends the line at a word overlapping more, and
+    the leftmost word left over, perhaps mid-row, starts the next. On receipts turned 2 degrees
+    (sroie 100) and -2 degrees (sroie 024), words of neighbouring rows came out as "SPRAYTotal"
+    and "03-3271No.:000689913856"."""
+    lines = [_word_line(text, x0, x1, top) for text, x0, x1, top in boxes]
     path = layer_pdf(Page(1, 320, 140, 72.0, lines=lines), tmp_path / "rows.pdf")
-    assert sorted(pdftotext(path).split()) == ["03-3271", "GST", "No.:000689", "TEL:"]
+    assert sorted(pdftotext(path).split()) == sorted(text for text, *_ in boxes)
 
 
 def test_pieces_of_a_formula_drawn_one_after_the_other_stay_apart(tmp_path: Path) -> None:
