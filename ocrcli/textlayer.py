@@ -460,10 +460,10 @@ def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], 
     row's first word only missed sroie 024 turned -2 degrees, "03-3271No.:000689913856"). On a
     receipt turned 2 degrees (sroie 100), whose rows, drawn in a table's size (see TABLE_SIZE),
     lie under an em apart, "SPRAY" of one row and "Total" of the next, lower and 0.3 em into it,
-    came out as "SPRAYTotal". Allowed all of
-    MAX_TRIM, the pieces of docbank 189's formulas, parted from several neighbours, fell off their
-    boxes (IoU 0.45-0.48, a few of them lying off their line's level too); at 0.25, pages turned 3
-    degrees still had words run together (docbank 126: "Coordinate100along")."""
+    came out as "SPRAYTotal". Allowed all of MAX_TRIM, the pieces of docbank 189's formulas,
+    parted from several neighbours, fell off their boxes (IoU 0.45-0.48, a few of them lying off
+    their line's level too); at 0.25, pages turned 3 degrees still had words run together
+    (docbank 126: "Coordinate100along")."""
     row_of = [k for k, row in enumerate(rows) for _ in row]
     allowed = [
         max(0.0, min(budget, MAX_CROSS_TRIM * width - (width - frame[2])))
