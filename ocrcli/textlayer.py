@@ -434,7 +434,7 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
         else:
             gap_em = gaps[i]
         _part(frames, budgets, i, i + 1, gap_em * size - (_along(origin, ahead, direction) - width))
-    _part_across_rows(flat, frames, budgets, rows)
+    _part_across_rows(flat, frames, budgets, [k for k, row in enumerate(rows) for _ in row])
     row_ends = {i - 1 for i in row_starts} | {len(flat) - 1}
     words = (
         (
@@ -449,7 +449,7 @@ def _with_gaps(rows: list[RowWords]) -> list[list[Placed]]:
     return [list(itertools.islice(words, len(row))) for row in rows]
 
 
-def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], rows: list[RowWords]) -> None:
+def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], row_of: list[int]) -> None:
     """Part the words of different rows that poppler's default mode would run together, where
     each can give what it takes without giving more than MAX_CROSS_TRIM of its width in all.
     poppler builds a line from its leftmost word and takes in the words whose baselines lie
@@ -463,8 +463,7 @@ def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], 
     came out as "SPRAYTotal". Allowed all of MAX_TRIM, the pieces of docbank 189's formulas,
     parted from several neighbours, fell off their boxes (IoU 0.45-0.48, a few of them lying off
     their line's level too); at 0.25, pages turned 3 degrees still had words run together
-    (docbank 126: "Coordinate100along")."""
-    row_of = [k for k, row in enumerate(rows) for _ in row]
+    (docbank 126: "Coordinate100along"). `row_of` gives the row of each word."""
     allowed = [
         max(0.0, min(budget, MAX_CROSS_TRIM * width - (width - frame[2])))
         for budget, (_, (_, _, width), _, _), frame in zip(budgets, flat, frames, strict=True)

@@ -588,15 +588,14 @@ def test_a_table_of_far_apart_columns_is_read_row_by_row(tmp_path: Path) -> None
     textlayer._font_sizes). Drawn in one size, each column was one block, read one after the other
     (docbank 102)."""
 
-    def line(text: str, centre: float, top: float) -> Line:
-        half = 6 * len(text)
-        quad = (centre - half, top, centre + half, top, centre + half, top + 18, centre - half, top + 18)
-        return Line(text, quad, 0.99, [Word(text, quad, 0.99)], block=0)
-
     rows = [("Rate", "fs", "2400"), ("Order", "N", "32"), ("Shape", "g", "cosine"), ("Factor", "a", "0.2"),
             ("Mode", "M", "1024")]  # fmt: skip
     centres = (80, 220, 360)
-    lines = [line(text, centres[i], 60 + 24 * k) for k, row in enumerate(rows) for i, text in enumerate(row)]
+    lines = [
+        _word_line(text, centres[i] - 6 * len(text), centres[i] + 6 * len(text), 60 + 24 * k, height=18)
+        for k, row in enumerate(rows)
+        for i, text in enumerate(row)
+    ]
     path = layer_pdf(Page(1, 460, 240, 72.0, lines=lines), tmp_path / "table.pdf")
     assert pdftotext(path).split() == [w for row in rows for w in row]
 
