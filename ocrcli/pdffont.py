@@ -23,7 +23,7 @@ and Descent grow by the same amount, so the box stays centred where the one-em b
 place words by those metrics (poppler: pdftotext -bbox, Evince's selection) then see a taller word
 box around the same middle; the font program, widths and maps are shared, so only two small
 dictionaries are added per box height used. The text layer draws a skewed line on one level in
-such a font (see textlayer._line_words).
+such a font (see layerplacement.line_words).
 """
 
 from __future__ import annotations

@@ -33,10 +33,11 @@ from PIL import Image, ImageDraw, ImageOps
 from ocrcli import pdfpages
 from ocrcli.document import Line, Page, Word
 from ocrcli.errors import BadInputError, OutputError
+from ocrcli.layerplacement import MAX_ROW_SHIFT_EM
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
 from ocrcli.searchable import PageReading, PdfGrafter, parse_page_ranges
-from ocrcli.textlayer import MAX_ROW_SHIFT_EM, layer_content, pdf_string
+from ocrcli.textlayer import layer_content, pdf_string
 
 CHECKER = ROOT.parent / "shared" / "tools" / "check_searchable_pdf.py"
 PHOTOTEST = DATA / "tess" / "img" / "phototest.tif"
@@ -385,13 +386,13 @@ def test_close_receipt_rows_are_separate_lines_in_pdfjs(tmp_path: Path) -> None:
 
 def test_a_row_wider_than_the_page_is_not_moved_along_it() -> None:
     """Moving such a row would push its other end off the page; across it, it still moves."""
-    from ocrcli.textlayer import _on_page
+    from ocrcli.layerplacement import on_page
 
     row = [
         ("a", ((-3.0, -2.0), (1.0, 0.0), 200.0), 10.0, 1),
         ("b", ((200.0, -2.0), (1.0, 0.0), 201.0), 10.0, 1),
     ]
-    [(_, (first, _, _), _, _), (_, (second, _, _), _, _)] = _on_page(row, 400.0, 300.0)
+    [(_, (first, _, _), _, _), (_, (second, _, _), _, _)] = on_page(row, 400.0, 300.0)
     assert first == (-3.0, 0.5) and second == (200.0, 0.5)
 
 
@@ -585,7 +586,7 @@ def test_a_tilted_receipts_price_is_read_after_its_item(tmp_path: Path) -> None:
 def test_a_table_of_far_apart_columns_is_read_row_by_row(tmp_path: Path) -> None:
     """A grid of three columns standing further apart than poppler bridges at TABLE_SIZE is drawn
     a row at a time in alternating sizes, so that poppler's table finder reads it row by row (see
-    textlayer._font_sizes). Drawn in one size, each column was one block, read one after the other
+    layersizes.font_sizes). Drawn in one size, each column was one block, read one after the other
     (docbank 102)."""
 
     rows = [("Rate", "fs", "2400"), ("Order", "N", "32"), ("Shape", "g", "cosine"), ("Factor", "a", "0.2"),
@@ -2093,19 +2094,19 @@ def _placed_row(y: float, size: float, *xs: float) -> list:
 def test_a_block_stays_one_block_in_poppler_across_a_gap_it_can_close() -> None:
     """Lines of one block lying a little more than 1.5 font sizes apart (a heading above its
     paragraph) are moved closer, so poppler does not start a new block there (see
-    textlayer._close_block_gaps); gaps too wide to close, and gaps between blocks, stay."""
-    from ocrcli.textlayer import MAX_BLOCK_GAP, MAX_GAP_SHIFT_EM, _close_block_gaps
+    layerplacement.close_block_gaps); gaps too wide to close, and gaps between blocks, stay."""
+    from ocrcli.layerplacement import MAX_BLOCK_GAP, MAX_GAP_SHIFT_EM, close_block_gaps
 
     size = 10.0
     levels = [700.0, 688.0, 670.0, 658.0, 636.0, 624.0]  # gaps 1.2, 1.8, 1.2, 2.2 (too wide), 1.2 em
     rows = [_placed_row(y, size, 50.0, 95.0) for y in levels]
     blocks = [(1, size)] * 6
-    moved = [words[0][1][0][1] for words in _close_block_gaps(rows, blocks)]
+    moved = [words[0][1][0][1] for words in close_block_gaps(rows, blocks)]
     gaps = [(a - b) / size for a, b in zip(moved, moved[1:], strict=False)]
     assert gaps[1] <= MAX_BLOCK_GAP + 1e-9 and gaps[0] <= MAX_BLOCK_GAP and gaps[2] <= MAX_BLOCK_GAP
     assert gaps[3] == pytest.approx(2.2)  # beyond 2 x MAX_GAP_SHIFT_EM: left as it lies
     assert all(abs(m - y) <= MAX_GAP_SHIFT_EM * size + 1e-9 for m, y in zip(moved, levels, strict=True))
-    apart = _close_block_gaps(rows, [(1, size)] * 2 + [(2, size)] * 4)
+    apart = close_block_gaps(rows, [(1, size)] * 2 + [(2, size)] * 4)
     assert [words[0][1][0][1] for words in apart][1:3] == levels[1:3]  # another block: not moved
 
 
@@ -2113,11 +2114,11 @@ def test_rows_of_items_and_prices_stay_one_block_in_poppler() -> None:
     """Rows of several lines (an item and its price, a table's cells) lying a little more than 1.5
     font sizes apart are moved closer too: in poppler the rows below such a gap became a block of
     the first column and one of the rest (docbank 143's table, order 0.875)."""
-    from ocrcli.textlayer import MAX_BLOCK_GAP, _close_block_gaps
+    from ocrcli.layerplacement import MAX_BLOCK_GAP, close_block_gaps
 
     size = 10.0
     rows = [_placed_row(y, size, 50.0, 200.0) for y in (700.0, 688.0, 672.5, 660.5)]  # 1.2, 1.55, 1.2 em
-    moved = [words[1][1][0][1] for words in _close_block_gaps(rows, [(1, size)] * 4)]
+    moved = [words[1][1][0][1] for words in close_block_gaps(rows, [(1, size)] * 4)]
     assert moved[1] - moved[2] <= MAX_BLOCK_GAP * size + 1e-9
 
 
@@ -2127,7 +2128,7 @@ def test_a_row_taken_into_the_line_above_does_not_move_the_block_bottom() -> Non
     the upper row: the next row, 1.7 font sizes below it, is moved closer to it, not to the lower
     row (sroie 140 turned 2 degrees: the totals were read as a block of their own, before their
     prices)."""
-    from ocrcli.textlayer import MAX_BLOCK_GAP, _close_block_gaps
+    from ocrcli.layerplacement import MAX_BLOCK_GAP, close_block_gaps
 
     size = 10.0
     rows = [
@@ -2136,7 +2137,7 @@ def test_a_row_taken_into_the_line_above_does_not_move_the_block_bottom() -> Non
         _placed_row(683.0, size, 50.0),
     ]
     blocks = [(1, size)] * 3
-    moved = [words[0][1][0][1] for words in _close_block_gaps(rows, blocks)]
+    moved = [words[0][1][0][1] for words in close_block_gaps(rows, blocks)]
     assert moved[0] - moved[2] <= MAX_BLOCK_GAP * size + 1e-9
 
 
