@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
+import logging
 import math
 import os
 import warnings
@@ -45,6 +46,12 @@ MAX_FORM_DEPTH = 15  # levels of forms drawn by forms looked into, as pypdfium2 
 # Levels of a form field's /Parent chain looked up for the field type a widget inherits: pdfium
 # (Chrome) looks 32 up (kGetFieldMaxRecursion), and real forms nest a few.
 MAX_FIELD_DEPTH = 32
+
+# Damage qpdf repairs as it reads (a page tree holding something other than a page) it reports
+# through pikepdf's logger, and with no handler anywhere Python printed each report bare on stderr,
+# naming no file, beside the one-line message that does. What the repair leaves wrong is reported
+# as that message (a page that cannot be rendered, say).
+logging.getLogger("pikepdf").addHandler(logging.NullHandler())
 
 
 class EncryptedError(BadInputError):

@@ -1066,6 +1066,22 @@ def test_a_pdf_that_cannot_be_read_is_a_one_line_input_error(tmp_path):
     assert raised == "BadInputError: private.pdf: permission denied"
 
 
+def test_damage_qpdf_repairs_is_not_reported_on_stderr_beside_the_one_line(tmp_path):
+    """A page tree holding something other than a page, in a PDF whose cross-reference table
+    qpdf rebuilds, made qpdf report "Pages tree includes non-dictionary object; ignoring" through
+    pikepdf's logger, which Python printed bare on stderr, twice, before the one-line error (found
+    by mutating the corpus's PDFs). The page the repair lost is the error the user is told."""
+    data = (DATA / "pdfs" / "pdfjs_hello_world_rotated.pdf").read_bytes()
+    data = data.replace(b"6 0 R 7 0 R]", b"6 0 \xc4 7 0 R]", 1)  # not a reference: a stray token
+    table = data.index(b"\nxref\n0 10\n") + len(b"\nxref\n0 10\n")
+    garbled = table + 20 * 6 + 1  # in object 6's entry (20 bytes each): qpdf rebuilds the table
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(data[:garbled] + b"\x0c" + data[garbled + 1 :])
+    result = ocr("pdf", broken, "-o", tmp_path / "out.pdf")
+    assert (result.returncode, len(result.stderr.splitlines())) == (3, 1), result.stderr
+    assert result.stderr.startswith(f"ocr: error: {broken}: page 4 cannot be rendered"), result.stderr
+
+
 def test_one_input_with_o_ending_in_a_slash_writes_into_that_folder(tmp_path):
     """`ocr image a.png -o out/` wrote the JSON to a file named `out`."""
     result = ocr("image", RECEIPT, "-o", f"{tmp_path}/out/")
