@@ -338,7 +338,11 @@ def read_pdf_page(
         if skip:
             kind, reason = skip
             return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind=kind))
-        page = engine.read_page(pdfpages.render(rendered, dpi), number, dpi)
+        image = pdfpages.render(rendered, dpi)
+        if pdfpages.lost_image(rendered, image):  # pdfium drew the page without it: blank
+            reason = "an image on the page cannot be decoded"
+            return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind="image-unreadable"))
+        page = engine.read_page(image, number, dpi)
         replace = options.existing_text is not ExistingText.skip
         return PageReading(page, text.visible, replace, engine.recognizer_settings.min_page_confidence)
     finally:

@@ -2008,6 +2008,29 @@ def test_a_page_too_complex_to_rewrite_is_skipped_and_the_others_ocred(tmp_path:
     assert peak_kb < 1_000_000, f"peak {peak_kb / 1e6:.2f} GB"
 
 
+def test_a_scan_whose_image_cannot_be_decoded_is_skipped_saying_so(tmp_path: Path) -> None:
+    """pdfium draws a page without an image it cannot decode, and says nothing: a scan whose
+    image /Height was garbled (found by mutating the corpus's PDFs) read as a blank page, exit 0
+    with no word, its PDF copied unchanged. Now that page is skipped, saying why; the next is
+    OCRed, and a blank scan whose image decodes is no such page."""
+    pdf_path = tmp_path / "damaged.pdf"
+    pdf_path.write_bytes(img2pdf.convert([str(PHOTOTEST), str(PHOTOTEST)]))
+    with pikepdf.open(pdf_path, allow_overwriting_input=True) as pdf:
+        for image in pdf.pages[0].Resources.XObject.values():
+            image.Height = 2**32 + 1  # the stream itself untouched
+        pdf.save(pdf_path)
+    run = ocr("pdf", pdf_path, "-o", tmp_path / "out.pdf")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines() == [
+        f"ocr: {pdf_path}: page 1 skipped: an image on the page cannot be decoded"
+    ], run.stderr
+    pages = json.loads((tmp_path / "out.json").read_text())["pages"]
+    assert pages[0]["skip_kind"] == "image-unreadable" and not pages[0]["lines"]
+    assert "skipped" not in pages[1] and "a lot of 12 point text" in pdftotext(tmp_path / "out.pdf", page=2)
+    blank = ocr("pdf", DATA / "pdfs" / "ocrmypdf_blank.pdf", "-o", tmp_path / "blank.pdf")
+    assert blank.returncode == 0 and blank.stderr == "", blank.stderr
+
+
 def test_ocr_pdf_stops_a_page_over_its_time_limit(tmp_path: Path) -> None:
     """ocr pdf --page-timeout, as ocr scan's: the page is read in a worker process, stopped when
     over the limit (here every page is "stuck": a real page takes far more than 0.01 s); the
