@@ -1,5 +1,6 @@
 """Where the text layer's words go on the page: quads turned into frames, and the arithmetic of
-points, directions and levels that the layer's modules share.
+points, directions and levels that the layer's modules draw on; also the narrowest a word may be
+drawn (least_width), which every frame keeps to.
 
 A word's frame is where it is drawn: its baseline origin, the unit direction of its text, and its
 width. Coordinates are points of the page as displayed, origin bottom-left (y up); quads come in
@@ -103,6 +104,7 @@ def level_of(point: Point, direction: Point) -> float:
 
 
 def moved_frame(frame: Frame, direction: Point, distance: float) -> Frame:
+    """`frame` moved `distance` along the unit `direction`."""
     (x, y), along, width = frame
     return (x + direction[0] * distance, y + direction[1] * distance), along, width
 

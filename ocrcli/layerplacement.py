@@ -18,7 +18,6 @@ which rebuild lines from positions (poppler, pdf.js) read the rows the sidecar h
   the four pieces for a table and read them row by row across the columns.
 - A row that pdf.js would run into the row before is moved a little away from it (see
   apart_for_pdfjs), and a row is kept inside the page (see on_page).
-
 """
 
 from __future__ import annotations

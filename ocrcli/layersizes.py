@@ -14,7 +14,7 @@ own size (see readerrules), so sizes decide which lines poppler reads as one blo
 - A block that overlaps the box of a larger text column (a caption beside a picture the columns
   wrap around), or stands beside it closer than poppler keeps columns apart, is drawn at
   INSET_SIZE times the column's size (see inset_sizes). poppler takes into a block any word on its
-  lines that overlaps it horizontally (within 0.3 em) at a size within 60 % of its own: on tess
+  lines that overlaps it horizontally (or comes within 0.7 em of it) at a size within 60 % of its own: on tess
   8087 the caption joined the left column's block and widened it into the right column, whose
   lines were then taken in one by one, and the page read line across line; so were rotated_skew's
   two columns, 3 pt apart. Under 0.4 times the size, neither block takes in the other's words. Of
@@ -204,8 +204,8 @@ def _block_extent(lines: list[Line], points_per_px: float, height_pt: float) -> 
     """The box of a block's lines (those with a frame) in the frame of their first one's text
     axis, as they are drawn: along the axis, their words' extent (a line's box reaches a few
     points beyond its words); across it, each line skewed by up to 10 degrees spans its own height
-    about its middle, where line_words levels it. Measured by its corners, a skewed column's box
-    reached into the block above it (rotated_skew)."""
+    about its middle, where layerplacement.line_words levels it. Measured by its corners, a skewed
+    column's box reached into the block above it (rotated_skew)."""
     frames = [(line, frame) for line in lines if (frame := quad_frame(line.quad, points_per_px, height_pt))]
     if not frames:
         return (0.0, 0.0), 0.0, 0.0, 0.0, 0.0  # overlaps nothing

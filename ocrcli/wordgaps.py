@@ -2,10 +2,11 @@
 word breaks by position keep neighbouring words apart, and keep a line's words together.
 
 Touching or overlapping words are drawn narrower where a reader would run them together (see
-with_gaps): poppler -raw prints a space only at a gap over 0.15 em, poppler's default mode takes
-words of neighbouring rows into one line and prints those under 0.03 em apart as one, and a row of
-single letters it takes for letter-spaced text. The words of a line drawn small beside a column are
-drawn wider instead (see closer_words), where poppler would break the line into pieces.
+with_gaps): poppler -raw prints a space only at a gap over 0.15 em; poppler's default mode takes
+words of neighbouring rows into one line, prints those under 0.03 em apart (its maxCharSpacing)
+as one, and takes a row of single letters for letter-spaced text. The words of a line drawn small
+beside a column are drawn wider instead (see closer_words), where poppler would break the line
+into pieces.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import itertools
 
 from ocrcli.layergeometry import Frame, Point, distance_along, least_width, level_of
 from ocrcli.layerplacement import RowWords
-from ocrcli.readerrules import POPPLER_COLUMN_SPACE, POPPLER_LINE_SPREAD, POPPLER_WORD_SPACING
+from ocrcli.readerrules import (
+    POPPLER_COLUMN_SPACE,
+    POPPLER_LINE_OVERLAP,
+    POPPLER_LINE_SPREAD,
+    POPPLER_WORD_SPACING,
+)
 
 MIN_GAP_EM = 0.25  # gap left between words: poppler -raw needs over 0.15 em to print a space
 # ...and between the words of a row of single letters: poppler's default mode takes a line of them
@@ -92,13 +98,13 @@ def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], 
     em back from the end of the last, and then printed with no space between them. It ends the
     line at a word overlapping the last by more, and starts the next at the leftmost word left
     over, which may lie mid-row: so every word stands for such a start here (a line from each
-    row's first word only missed sroie 024 turned -2 degrees, "03-3271No.:000689913856"). On a
-    receipt turned 2 degrees (sroie 100), whose rows, drawn in a table's size (see layersizes.TABLE_SIZE),
+    row's first word only missed sroie 024 turned -2 degrees, "03-3271No.:000689913856"). On a receipt
+    turned 2 degrees (sroie 100), whose rows, drawn in a table's size (see layersizes.TABLE_SIZE),
     lie under an em apart, "SPRAY" of one row and "Total" of the next, lower and 0.3 em into it,
-    came out as "SPRAYTotal". Allowed all of MAX_TRIM, the pieces of docbank 189's formulas,
-    parted from several neighbours, fell off their boxes (IoU 0.45-0.48, a few of them lying off
-    their line's level too); at 0.25, pages turned 3 degrees still had words run together
-    (docbank 126: "Coordinate100along"). `row_of` gives the row of each word."""
+    came out as "SPRAYTotal". Allowed all of MAX_TRIM, the pieces of docbank 189's formulas, parted
+    from several neighbours, fell off their boxes (IoU 0.45-0.48, a few of them lying off their
+    line's level too); at 0.25, pages turned 3 degrees still had words run together (docbank 126:
+    "Coordinate100along"). `row_of` gives the row of each word."""
     allowed = [
         max(0.0, min(budget, MAX_CROSS_TRIM * width - (width - frame[2])))
         for budget, (_, (_, _, width), _, _), frame in zip(budgets, flat, frames, strict=True)
@@ -118,7 +124,7 @@ def _part_across_rows(flat: RowWords, frames: list[list], budgets: list[float], 
         line = sorted((k for k, along in ahead.items() if along >= 0), key=ahead.__getitem__)
         for first, second in itertools.pairwise(line):
             gap = distance_along(frames[first][0], frames[second][0], direction) - frames[first][2]
-            if not -POPPLER_LINE_SPREAD * size < gap < POPPLER_WORD_SPACING * size:
+            if not -POPPLER_LINE_OVERLAP * size < gap < POPPLER_WORD_SPACING * size:
                 break  # poppler ends the line here
             need = MIN_GAP_EM * size - gap
             if row_of[first] != row_of[second] and 0 < need <= allowed[first] + allowed[second]:
@@ -163,13 +169,13 @@ def _runs_on(frame: Frame, ahead: Point, size: float) -> bool:
 
 
 def closer_words(words: list[tuple[str, Frame]], size: float, em: float) -> list[tuple[str, Frame]]:
-    """The words of a line drawn in `size`, smaller than its own size `em` (see layersizes.inset_sizes), each
-    widened into the gaps beside it by up to MAX_WIDEN of its width on either side, so that the
-    gaps poppler bridges at `em` (under POPPLER_COLUMN_SPACE of it) come down to CLOSER_GAP of
-    `size`. poppler takes into a block only words within 0.7 of its font size (or 1.0, for up to
-    three words beside it): docbank 10 turned 2 degrees, whose right column is drawn at 0.38 times
-    its size, came out of pdftotext in pieces of lines, read out of order (order 0.878). Widened by
-    a quarter on both sides, a word still covers its box at IoU 0.67."""
+    """The words of a line drawn in `size`, smaller than its own size `em` (see
+    layersizes.inset_sizes), each widened into the gaps beside it by up to MAX_WIDEN of its width on
+    either side, so that the gaps poppler bridges at `em` (under POPPLER_COLUMN_SPACE of it) come
+    down to CLOSER_GAP of `size`. poppler takes into a block only words within 0.7 of its font size
+    (or 1.0, for up to three words beside it): docbank 10 turned 2 degrees, whose right column is
+    drawn at 0.38 times its size, came out of pdftotext in pieces of lines, read out of order (order
+    0.878). Widened by a quarter on both sides, a word still covers its box at IoU 0.67."""
     frames = [[origin, direction, width] for _, (origin, direction, width) in words]
     for i in range(len(frames) - 1):
         (origin, direction, width), (ahead, ahead_direction, _) = frames[i], frames[i + 1]

@@ -2110,7 +2110,7 @@ def test_pdf_string_round_trips_every_byte() -> None:
 
 
 def _placed_row(y: float, size: float, *xs: float) -> list:
-    """A row as textlayer places it: a word 20 pt wide at each x, on the baseline y."""
+    """A row as layerplacement places it: a word 20 pt wide at each x, on the baseline y."""
     return [("w", ((x, y), (1.0, 0.0), 20.0), size, 1) for x in xs]
 
 
