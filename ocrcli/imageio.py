@@ -10,6 +10,7 @@ orientation applied), guards against decompression bombs, and turns every failur
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import warnings
@@ -22,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 from ocrcli import libtiff
-from ocrcli.errors import BadInputError, UsageError, input_size, one_line
+from ocrcli.errors import BadInputError, OcrError, UsageError, input_size, one_line
 
 MAX_PIXELS: int = 200_000_000  # default per-frame limit; the environment variable below overrides it
 MAX_PIXELS_ENV = "OCRCLI_MAX_PIXELS"
@@ -34,6 +35,11 @@ _BITS_PER_SAMPLE = 258  # TIFF
 _SAMPLE_FORMAT = 339  # TIFF: 1 unsigned integers (the default), 2 signed, 3 floating point
 _EXIF_X_RESOLUTION, _EXIF_Y_RESOLUTION, _EXIF_RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _QUARTER_TURNS = {5, 6, 7, 8}  # the orientations that turn a picture a quarter
+
+# Pillow logs some of what it cannot decode ("More samples per pixel than can be decoded: 9", a
+# corrupt TIFF) as errors, and with no handler anywhere Python printed them bare on stderr above
+# the one-line error that names the file.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 
 def _supported_suffixes() -> frozenset[str]:
@@ -103,10 +109,10 @@ def open_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> I
     try:
         count = _frame_count(path, im)
         for index in range(count):
-            with _decoding(path, index, count):
+            with decoding(path, index, count):
                 im.seek(index)
             _check_pixels(path, im.size, limit, _page_prefix(index, count))
-        with _decoding(path, 0, count):
+        with decoding(path, 0, count):
             im.seek(0)
     except BaseException:
         im.close()
@@ -251,11 +257,11 @@ def _page_frames(path: str | os.PathLike[str], im: Image.Image) -> list[int]:
         return [0]
     frames = []
     for index in range(count):
-        with _decoding(path, index, count):
+        with decoding(path, index, count):
             im.seek(index)
         if not is_preview(im):
             frames.append(index)
-    with _decoding(path, 0, count):
+    with decoding(path, 0, count):
         im.seek(0)
     return frames or list(range(count))
 
@@ -274,7 +280,7 @@ def _read_frame(
 ) -> PageImage:
     frame, resolution = _decode_frame(path, im, frames, page, limit)
     size, dpi = _square_pixels(frame.size, resolution)
-    with _decoding(path, page, len(frames)):
+    with decoding(path, page, len(frames)):
         if size != frame.size:
             _check_pixels(path, size, limit, _page_prefix(page, len(frames)))
         image = frame_to_rgb(frame)
@@ -288,23 +294,24 @@ def _decode_frame(
 ) -> tuple[Image.Image, tuple[float, float] | None]:
     """Page `page`, frame `frames[page]` of the file, decoded and turned upright (upright_frame)."""
     count = len(frames)
-    with _decoding(path, page, count):
+    with decoding(path, page, count):
         if frames[page] != im.tell():
             im.seek(frames[page])
     _check_pixels(path, im.size, limit, _page_prefix(page, count))  # Image.open read the header only
-    with _decoding(path, page, count):  # decode here, so truncation and corruption surface as errors
+    with decoding(path, page, count):  # decode here, so truncation and corruption surface as errors
         return upright_frame(im)
 
 
 @contextlib.contextmanager
-def _decoding(path: str | os.PathLike[str], index: int, count: int) -> Iterator[None]:
-    """Pillow's errors while decoding page `index`, as the user's one-line error about `path`; and
-    libtiff's, which it reports without failing (a corrupt Group 4 frame decodes to garbage)."""
+def decoding(path: str | os.PathLike[str], index: int = 0, count: int = 1) -> Iterator[None]:
+    """Pillow's errors while decoding page `index` of `count`, as the user's one-line error about
+    `path`; and libtiff's, which it reports without failing (a corrupt Group 4 frame decodes to
+    garbage). Pillow's warnings stay off stderr meanwhile (see _quiet_pillow)."""
     tiff_errors: list[str] = []
     try:
         with _quiet_pillow(), libtiff.reported_errors() as tiff_errors:
             yield
-    except BadInputError:
+    except OcrError:  # ours, already saying what went wrong (a bad OCRCLI_MAX_PIXELS, say)
         raise
     except Exception as exc:
         reason = f"{_page_prefix(index, count)}{decode_reason(exc, tiff_errors)}"

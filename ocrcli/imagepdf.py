@@ -40,17 +40,16 @@ import pypdfium2 as pdfium
 from PIL import Image
 from PIL.TiffImagePlugin import BITSPERSAMPLE, COMPRESSION, ROWSPERSTRIP, STRIPBYTECOUNTS, STRIPOFFSETS
 
-from ocrcli import jbig2, libtiff
+from ocrcli import jbig2
 from ocrcli.errors import BadInputError
 from ocrcli.imageio import (
-    decode_reason,
+    decoding,
     deep_samples,
     exif_orientation,
     file_resolution,
     frame_to_rgb,
     is_preview,
     iter_frames,
-    libtiff_reason,
     open_image,
     plausible_resolution,
     significant_bits,
@@ -135,23 +134,21 @@ def _within_pdf_limits(source: Path) -> pikepdf.Pdf:
     """_image_pdf(source), with img2pdf's refusal of a page under 3 or over 14,400 pt a side (a
     5 x 5 px image at 300 dpi, or a long strip at a low resolution) and Pillow's decoding errors
     (a truncated PNG, decoded here before the loader reads it) and libtiff's (a corrupt Group 4
-    frame that img2pdf re-encodes) as one-line errors."""
-    tiff_errors: list[str] = []
-    try:
-        with libtiff.reported_errors() as tiff_errors:
-            pdf = _image_pdf(source)
-    except (OSError, EOFError) as exc:  # the file opened: this is its data
-        raise BadInputError(source, decode_reason(exc, tiff_errors)) from exc
-    except ValueError as exc:
-        if "Page size must be between" not in str(exc):
-            raise
-        reason = (
-            "at its resolution the page would be under 3 pt or over 14400 pt a side, more than PDF allows"
-        )
-        raise BadInputError(source, reason, "unsupported") from exc
-    if tiff_errors:
-        raise BadInputError(source, libtiff_reason(tiff_errors))
-    return pdf
+    frame that img2pdf re-encodes) as one-line errors, as the loader gives them (see
+    imageio.decoding), Pillow's warnings kept off stderr as there. Catching only OSError and
+    EOFError, a PNG whose chunk Pillow could not parse (SyntaxError) or a palette PNG without its
+    palette (AssertionError) ended in "unexpected ... please report this", exit 1, naming no file,
+    where the JSON alone said what was wrong with it (found by mutating images)."""
+    with decoding(source):
+        try:
+            return _image_pdf(source)
+        except ValueError as exc:
+            if "Page size must be between" not in str(exc):
+                raise
+            reason = (
+                "at its resolution the page would be under 3 pt or over 14400 pt a side, more than PDF allows"
+            )
+            raise BadInputError(source, reason, "unsupported") from exc
 
 
 def _joined(parts: list[pikepdf.Pdf]) -> pikepdf.Pdf:

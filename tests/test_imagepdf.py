@@ -7,6 +7,7 @@ import io
 import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import img2pdf
@@ -14,7 +15,7 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA, TESS, colour_scan, grey_scan, uncompressed_tiff
+from common import DATA, TESS, colour_scan, grey_scan, ocr, uncompressed_tiff
 from PIL import Image
 
 from ocrcli import imagepdf
@@ -361,6 +362,84 @@ def test_an_animated_gif_is_one_page_and_files_img2pdf_refuses_keep_their_size(t
         assert abs(width_pt - receipt.width * 72 / dpi) < 0.5, index
     image = _only_image_of(pdf, 2)
     assert int(image.BitsPerComponent) == 8  # its 16-bit samples are 8 bits widened (* 257): those 8
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """A PNG's chunks as (type, data) after its 8-byte signature."""
+    chunks, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        chunks.append((data[at + 4 : at + 8], data[at + 8 : at + 8 + length]))
+        at += 12 + length
+    return chunks
+
+
+def _png_of(chunks: list[tuple[bytes, bytes]], lengths: dict[bytes, int] | None = None) -> bytes:
+    """A PNG of these chunks, each with its right CRC and its length, or the one `lengths` gives."""
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", (lengths or {}).get(kind, len(data))) + kind + data
+        + struct.pack(">I", zlib.crc32(kind + data))
+        for kind, data in chunks
+    )  # fmt: skip
+
+
+def _tiff_tag_set(data: bytes, tag: int, count: int | None = None, value: int | None = None) -> bytes:
+    """A little-endian TIFF with its first IFD's entry for `tag` given another count or value."""
+    data = bytearray(data)
+    (ifd,) = struct.unpack("<I", data[4:8])
+    (entries,) = struct.unpack("<H", data[ifd : ifd + 2])
+    for entry in range(ifd + 2, ifd + 2 + 12 * entries, 12):
+        if struct.unpack("<H", data[entry : entry + 2])[0] == tag:
+            if count is not None:
+                data[entry + 4 : entry + 8] = struct.pack("<I", count)
+            if value is not None:
+                data[entry + 8 : entry + 10] = struct.pack("<H", value)
+            return bytes(data)
+    raise AssertionError(f"no tag {tag}")
+
+
+def _damaged_images(folder: Path) -> dict[str, Path]:
+    """Images damaged as mutating real ones showed up (each found by a fuzzing run, 272 mutants)."""
+    buffer = io.BytesIO()
+    Image.open(RECEIPT).convert("L").resize((60, 40)).save(buffer, "PNG")
+    chunks = _png_chunks(buffer.getvalue())
+    (folder / "idat-of-length-0.png").write_bytes(_png_of(chunks, {b"IDAT": 0}))
+    buffer = io.BytesIO()
+    Image.open(RECEIPT).convert("P").resize((60, 40)).save(buffer, "PNG")
+    no_palette = [(kind, data) for kind, data in _png_chunks(buffer.getvalue()) if kind != b"PLTE"]
+    (folder / "palette-png-without-palette.png").write_bytes(_png_of(no_palette))
+    buffer = io.BytesIO()
+    Image.open(RECEIPT).resize((60, 40)).save(buffer, "TIFF")
+    (folder / "nine-samples.tif").write_bytes(_tiff_tag_set(buffer.getvalue(), 277, value=9))
+    return {path.name: path for path in folder.iterdir()}
+
+
+@pytest.mark.parametrize("pdf", [False, True], ids=["json", "pdf"])
+def test_damaged_images_are_one_line_errors_naming_them_with_pdf_too(tmp_path: Path, pdf: bool) -> None:
+    """With --pdf, a PNG whose chunk Pillow could not parse (an IDAT of length 0: SyntaxError) or a
+    palette PNG without its palette (AssertionError) ended in "unexpected ... please report this",
+    exit 1, naming no file: the PDF was made before the loader read the image, and caught only
+    OSError. A TIFF of 9 samples per pixel also had Pillow's log line "More samples per pixel than
+    can be decoded: 9" above the error, with or without --pdf."""
+    for name, image in _damaged_images(tmp_path).items():
+        output = ["--pdf", tmp_path / f"{name}.pdf"] if pdf else ["--json", tmp_path / f"{name}.json"]
+        result = ocr("image", image, *output)
+        assert (result.returncode, len(result.stderr.splitlines())) == (3, 1), (name, result.stderr)
+        assert result.stderr.startswith(f"ocr: error: {image}: "), result.stderr
+        assert not (tmp_path / f"{name}.pdf").exists()
+
+
+def test_pillows_warnings_stay_off_stderr_when_an_image_becomes_a_pdf(tmp_path: Path) -> None:
+    """A TIFF whose resolution tags claim more data than the file holds reads (the tags are
+    skipped); making its PDF, Pillow's "UserWarning: Tag data larger than file. Skipping tag 282"
+    printed four lines with a library path on stderr, where reading it alone printed none."""
+    buffer = io.BytesIO()
+    Image.open(RECEIPT).resize((600, 400)).save(buffer, "TIFF", dpi=(150, 150))
+    tiff = tmp_path / "resolution-count-garbled.tif"
+    tiff.write_bytes(_tiff_tag_set(_tiff_tag_set(buffer.getvalue(), 282, count=2**24), 283, count=2**24))
+    result = ocr("image", tiff, "--pdf", tmp_path / "out.pdf")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert len(pikepdf.open(tmp_path / "out.pdf").pages) == 1
 
 
 def test_img2pdf_says_nothing_on_stderr(tmp_path: Path) -> None:
