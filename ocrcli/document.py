@@ -28,7 +28,7 @@ SKIP_KINDS = {
     "has-ocr-layer": "the page has an invisible OCR text layer (--redo replaces it)",
     "shows-nothing": "the page is less than a pixel wide or high as displayed",
     "too-complex": "its content is too large to rewrite safely (millions of drawing operators)",
-    "image-unreadable": "an image on the page cannot be decoded, and the page shows nothing else",
+    "damaged": "the page renders blank because part of it (an image, its content) cannot be decoded",
 }
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1

@@ -413,7 +413,7 @@ class Scan:
                 if doc.grafter is not None:
                     with rewrite_errors(doc.item.path):
                         page = doc.grafter.add(doc.next_page, reading)
-                    if page.skip_kind == "too-complex":  # OCRed, but left as it was
+                    if page.skip_kind in ("too-complex", "damaged"):  # a page left as it was: named
                         doc.notes.append(f"{doc.item.path}: page {page.page} skipped: {page.skipped}")
                 if page.skipped:
                     doc.skipped_pages[page.skipped] = doc.skipped_pages.get(page.skipped, 0) + 1

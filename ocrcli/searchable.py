@@ -204,7 +204,11 @@ def _ocr_pdf(
         refuse_unselected(source, options.pages, count)
         counted_readings = _counted(readings(opened), count, options.pages, progress)
         if dest is None:
-            pages = [reading.page for reading in counted_readings]
+            pdf_pages = list(opened.pdf.pages)  # listed once (see PdfGrafter)
+            pages = [
+                _damaged(reading, pdf_pages[index]) or reading.page
+                for index, reading in enumerate(counted_readings)
+            ]
             models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
         else:
             with rewrite_errors(source):
@@ -341,7 +345,7 @@ def read_pdf_page(
         image = pdfpages.render(rendered, dpi)
         if pdfpages.lost_image(rendered, image):  # pdfium drew the page without it: blank
             reason = "an image on the page cannot be decoded"
-            return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind="image-unreadable"))
+            return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind="damaged"))
         page = engine.read_page(image, number, dpi)
         replace = options.existing_text is not ExistingText.skip
         return PageReading(page, text.visible, replace, engine.recognizer_settings.min_page_confidence)
@@ -375,6 +379,8 @@ class PdfGrafter:
         if page.skipped:  # the layer on it, if ours, tells which earlier sidecar entry it keeps
             page.layer_sha256 = pdfgraft.layer_sha256(pdf_page)
             return page
+        if not reading.replace_layers and (damaged := _damaged(reading, pdf_page)):
+            return damaged  # left as it is; with --redo or --force, rewriting it fails instead
         removed = False  # an earlier OCR layer taken off (--redo, --force)
         try:  # before any change: a page too complex to rewrite is left as it is
             if page.lines or reading.replace_layers:
@@ -550,6 +556,25 @@ def _clipped(
         elif side < 0:
             return None
     return (lo, hi) if lo <= hi else None
+
+
+def _damaged(reading: PageReading, pdf_page: pikepdf.Page) -> Page | None:
+    """The page skipped as damaged, if it read as blank and its content cannot be decoded: pdfium
+    draws nothing of content it cannot inflate and says nothing, so such a page read as one with
+    no text, exit 0, its PDF copied as it was (found by mutating PDFs: a content stream's Flate
+    data garbled). Only pages with no lines are looked into; content too large to count is not
+    called damaged."""
+    page = reading.page
+    if page.skipped or page.lines:
+        return None
+    try:
+        pdfgraft.count_tokens(pdfgraft.content_streams(pdf_page))
+    except pdfgraft.TooComplex:
+        return None
+    except pikepdf.PdfError:
+        reason = "its content cannot be decoded"
+        return Page(page.page, page.width, page.height, page.dpi, skipped=reason, skip_kind="damaged")
+    return None
 
 
 def kept_parts(line: Line, kept: list[bool]) -> list[Line]:

@@ -2025,10 +2025,32 @@ def test_a_scan_whose_image_cannot_be_decoded_is_skipped_saying_so(tmp_path: Pat
         f"ocr: {pdf_path}: page 1 skipped: an image on the page cannot be decoded"
     ], run.stderr
     pages = json.loads((tmp_path / "out.json").read_text())["pages"]
-    assert pages[0]["skip_kind"] == "image-unreadable" and not pages[0]["lines"]
+    assert pages[0]["skip_kind"] == "damaged" and not pages[0]["lines"]
     assert "skipped" not in pages[1] and "a lot of 12 point text" in pdftotext(tmp_path / "out.pdf", page=2)
     blank = ocr("pdf", DATA / "pdfs" / "ocrmypdf_blank.pdf", "-o", tmp_path / "blank.pdf")
     assert blank.returncode == 0 and blank.stderr == "", blank.stderr
+
+
+def test_a_page_whose_content_cannot_be_decoded_is_skipped_saying_so(tmp_path: Path) -> None:
+    """pdfium draws nothing of content it cannot inflate, and says nothing: a scan whose content
+    stream's Flate data was garbled (found by mutating PDFs) read as a blank page, exit 0 with no
+    word, its PDF copied as it was. Now that page is skipped, saying why, also when the PDF is only
+    read; with --redo, which would rewrite the content, it is the file's error, as before."""
+    pdf_path = tmp_path / "damaged.pdf"
+    pdf_path.write_bytes(img2pdf.convert([str(PHOTOTEST), str(PHOTOTEST)]))
+    with pikepdf.open(pdf_path, allow_overwriting_input=True) as pdf:
+        garbled = b"\x78\x9c\x07" + bytes(40)  # zlib's header, then a block of the reserved type 3
+        pdf.pages[0].Contents = pdf.make_stream(garbled, Filter=pikepdf.Name.FlateDecode)
+        pdf.save(pdf_path)
+    line = f"ocr: {pdf_path}: page 1 skipped: its content cannot be decoded"
+    for output in (["-o", tmp_path / "out.pdf"], ["--json", tmp_path / "read.json"]):
+        run = ocr("pdf", pdf_path, *output)
+        assert (run.returncode, run.stderr.splitlines()) == (0, [line]), run.stderr
+    for sidecar in ("out.json", "read.json"):
+        pages = json.loads((tmp_path / sidecar).read_text())["pages"]
+        assert pages[0]["skip_kind"] == "damaged" and "skipped" not in pages[1]
+    redo = ocr("pdf", pdf_path, "-o", tmp_path / "redone.pdf", "--redo")
+    assert redo.returncode == 3 and "cannot rewrite this PDF" in redo.stderr, redo.stderr
 
 
 def test_ocr_pdf_stops_a_page_over_its_time_limit(tmp_path: Path) -> None:
