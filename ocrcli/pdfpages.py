@@ -549,14 +549,16 @@ def render(page: pdfium.PdfPage, dpi: float) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3]) if image.ndim == 3 else np.dstack([image] * 3)
 
 
-def lost_image(page: pdfium.PdfPage, image: np.ndarray) -> bool:
-    """Whether `image`, the page as rendered, is blank because an image on the page cannot be
-    decoded: pdfium leaves such an image out and says nothing, so a scan whose image was damaged
-    (its /Height garbled, in a mutated PDF of the corpus) read as a page with no text, and its PDF
-    was written out unchanged. Only a page rendered in one colour is looked into; an image larger
-    than a rendering may be is not decoded again to find out."""
-    if np.any(image[::16, ::16] != image[0, 0]) or np.any(image != image[0, 0]):
-        return False
+def blank(image: np.ndarray) -> bool:
+    """Whether a rendered page is all one colour (a sparse sample first: most pages are not)."""
+    return not (np.any(image[::16, ::16] != image[0, 0]) or np.any(image != image[0, 0]))
+
+
+def lost_image(page: pdfium.PdfPage) -> bool:
+    """Whether an image on the page cannot be decoded: pdfium leaves such an image out and says
+    nothing, so a scan whose image was damaged (its /Height garbled, in a mutated PDF of the
+    corpus) read as a blank page with no text, and its PDF was written out unchanged. Asked of
+    blank pages only; an image larger than a rendering may be is not decoded again to find out."""
     for obj, _ in page_objects(page, pdfium_c.FPDF_PAGEOBJ_IMAGE):
         metadata = pdfium_c.FPDF_IMAGEOBJ_METADATA()
         if not pdfium_c.FPDFImageObj_GetImageMetadata(obj.raw, page.raw, ctypes.byref(metadata)):

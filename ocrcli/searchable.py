@@ -128,6 +128,7 @@ class PageReading:
     # The engine's RecognizerSettings.min_page_confidence, which the words left once those on the
     # page's own text are dropped must meet on their own (0: keep them all)
     min_page_confidence: float = 0.0
+    blank: bool = False  # the PDF page rendered in one colour (see _damaged)
 
 
 # Told the pages done and the document's page count, after each page (a progress display)
@@ -343,12 +344,14 @@ def read_pdf_page(
             kind, reason = skip
             return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind=kind))
         image = pdfpages.render(rendered, dpi)
-        if pdfpages.lost_image(rendered, image):  # pdfium drew the page without it: blank
+        blank = pdfpages.blank(image)
+        if blank and pdfpages.lost_image(rendered):  # pdfium drew the page without it
             reason = "an image on the page cannot be decoded"
             return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind="damaged"))
         page = engine.read_page(image, number, dpi)
         replace = options.existing_text is not ExistingText.skip
-        return PageReading(page, text.visible, replace, engine.recognizer_settings.min_page_confidence)
+        confidence = engine.recognizer_settings.min_page_confidence
+        return PageReading(page, text.visible, replace, min_page_confidence=confidence, blank=blank)
     finally:
         rendered.close()
 
@@ -559,13 +562,13 @@ def _clipped(
 
 
 def _damaged(reading: PageReading, pdf_page: pikepdf.Page) -> Page | None:
-    """The page skipped as damaged, if it read as blank and its content cannot be decoded: pdfium
+    """The page skipped as damaged, if it rendered blank and its content cannot be decoded: pdfium
     draws nothing of content it cannot inflate and says nothing, so such a page read as one with
     no text, exit 0, its PDF copied as it was (found by mutating PDFs: a content stream's Flate
-    data garbled). Only pages with no lines are looked into; content too large to count is not
-    called damaged."""
+    data garbled). Only blank pages are looked into (the grafting process reads no other page's
+    content for this); content too large to count is not called damaged."""
     page = reading.page
-    if page.skipped or page.lines:
+    if page.skipped or not reading.blank:
         return None
     try:
         pdfgraft.count_tokens(pdfgraft.content_streams(pdf_page))
