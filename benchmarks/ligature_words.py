@@ -5,7 +5,7 @@
 Runs `ocr image` on docbank's pages through ../shared/tools/score_ocr.py (or reads the predictions
 it saved with --save), takes what its scorer compares (evalkit.page_view: formulae, tables and
 figures left out), and counts, per letter pair, the truth's words that hold it and how many of them
-the OCR has as they are (bag of words, per page). Lists the words still misread. README: Ligatures.
+the OCR has as they are (bag of words, per page). Lists the words still misread. docs/engine.md: Ligatures.
 """
 
 from __future__ import annotations

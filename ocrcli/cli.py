@@ -576,7 +576,7 @@ def _write_pdf(
             _internal_error(exc)
         guard.finished = True  # the PDF is final (written, or left as it was: nothing to add)
         # From here an interrupt is too late to stop anything: the sidecar and output are finished
-        # and the run exits 0 (see README).
+        # and the run exits 0 (see docs/searchable-pdf.md, --in-place).
         _finish_pdf(document, pdf, sidecar, json_out, text, pages)
 
 

@@ -116,3 +116,17 @@ def test_sdist_holds_what_the_tests_and_examples_use(tmp_path: Path) -> None:
         "models/manifest.json",
         "ocrcli/document.schema.json",
     } <= names
+
+
+def test_links_between_the_documents_lead_to_files_that_exist() -> None:
+    """README.md sends readers to docs/ for the details (and docs/ back): a page renamed or moved
+    must not leave a link going nowhere."""
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    links = [
+        (document, target)
+        for document in documents
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text())
+        if "://" not in target
+    ]
+    assert {target for _, target in links} >= {"docs/engine.md", "docs/scan.md", "docs/searchable-pdf.md"}
+    assert [(d.name, t) for d, t in links if not (d.parent / t).is_file()] == []
