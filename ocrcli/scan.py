@@ -57,6 +57,7 @@ from ocrcli.pdfpages import needs_password, user_unit
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 from ocrcli.safewrite import interrupts_until_written, why_unwritable, write_atomically
 from ocrcli.searchable import (
+    DamageCheck,
     ExistingText,
     PageReading,
     PdfGrafter,
@@ -149,7 +150,7 @@ class _Open:
     item: Item
     sha256: str
     page_count: int
-    grafter: PdfGrafter | None
+    grafter: PdfGrafter | DamageCheck | None  # with --no-pdf a PDF's pages are only checked
     spool: IO[str]  # each finished page's JSON, one per line, in page order
     started: float
     identity: tuple[int, ...]  # the input's size, mtime and inode when opened (see _identity)
@@ -290,10 +291,10 @@ class Scan:
         self.reporter.document_started(item, page_count)
         return doc
 
-    def _open_pdf(self, item: Item) -> tuple[PdfGrafter | None, int, list[float]]:
-        """The PDF the pages are grafted onto (None with --no-pdf), the page count, and a PDF's
-        pages' /UserUnit, which the workers, reading pages with pdfium alone, are told (none for
-        an image)."""
+    def _open_pdf(self, item: Item) -> tuple[PdfGrafter | DamageCheck | None, int, list[float]]:
+        """The PDF the pages are grafted onto (with --no-pdf, a PDF's pages checked for damage; an
+        image's, None), the page count, and a PDF's pages' /UserUnit, which the workers, reading
+        pages with pdfium alone, are told (none for an image)."""
         if item.kind == "image":
             if item.pdf is None:
                 return None, count_pages(item.path), []
@@ -314,9 +315,8 @@ class Scan:
         except UsageError:
             opened.pdf.close()
             raise
-        if item.pdf is None:
-            opened.pdf.close()
-            return None, count, units
+        if item.pdf is None:  # only read: its pages are checked as `ocr pdf --json` checks them
+            return DamageCheck(opened.pdf), count, units
         return PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages), count, units
 
     def _is_current(self, item: Item, sha256: str, previous: dict | None) -> bool:
@@ -456,7 +456,7 @@ class Scan:
         item = doc.item
         output: dict[str, Any] = {"pdf": None, "sidecar": str(item.sidecar) if item.sidecar else None}
         in_place = item.pdf == item.path
-        if doc.grafter is not None and item.pdf is not None:
+        if isinstance(doc.grafter, PdfGrafter) and item.pdf is not None:
             if in_place and _identity(regular_file_stat(item.path)) != doc.identity:
                 raise BadInputError(
                     item.path, "changed while it was being OCRed; left as it is (run again)", "changed"

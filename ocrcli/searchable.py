@@ -205,11 +205,8 @@ def _ocr_pdf(
         refuse_unselected(source, options.pages, count)
         counted_readings = _counted(readings(opened), count, options.pages, progress)
         if dest is None:
-            pdf_pages = list(opened.pdf.pages)  # listed once (see PdfGrafter)
-            pages = [
-                _damaged(reading, pdf_pages[index]) or reading.page
-                for index, reading in enumerate(counted_readings)
-            ]
+            checked = DamageCheck(opened.pdf)
+            pages = [checked.add(index, reading) for index, reading in enumerate(counted_readings)]
             models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
         else:
             with rewrite_errors(source):
@@ -450,6 +447,22 @@ class PdfGrafter:
         self.font.finish()
         unchanged = _same_as(source, source_sha256)
         _save(self.pdf, dest, source, self.from_images, password, source_check=unchanged, made_from=inputs)
+
+    def close(self) -> None:
+        self.pdf.close()
+
+
+class DamageCheck:
+    """The pages of a PDF that is only read (--json or --text alone, `ocr scan --no-pdf`), as
+    PdfGrafter.add gives them but for the grafting: each as read, or skipped as damaged if it
+    rendered blank and its content cannot be decoded (see _damaged)."""
+
+    def __init__(self, pdf: pikepdf.Pdf):
+        self.pdf = pdf
+        self.pages = list(pdf.pages)  # listed once (see PdfGrafter)
+
+    def add(self, index: int, reading: PageReading) -> Page:
+        return _damaged(reading, self.pages[index]) or reading.page
 
     def close(self) -> None:
         self.pdf.close()

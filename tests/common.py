@@ -1,6 +1,6 @@
 """What the test files share: where things are, the `ocr` command run as a user runs it, poppler's
 pdftotext, file hashes, and scans made from tess's phototest (grey, colour, TIFFs Pillow cannot
-write)."""
+write, a PDF with a damaged page)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import img2pdf
 import numpy as np
 import pikepdf
 from PIL import Image, ImageFilter
@@ -96,6 +97,17 @@ def helvetica() -> pikepdf.Dictionary:
     return pikepdf.Dictionary(
         Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
     )
+
+
+def damaged_scan_pdf(path: Path) -> Path:
+    """A two-page scan of phototest (img2pdf) whose first page's content stream cannot be inflated:
+    pdfium draws nothing of it and says nothing (found by mutating PDFs)."""
+    path.write_bytes(img2pdf.convert([str(TESS / "phototest.tif")] * 2))
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        garbled = b"\x78\x9c\x07" + bytes(40)  # zlib's header, then a block of the reserved type 3
+        pdf.pages[0].Contents = pdf.make_stream(garbled, Filter=pikepdf.Name.FlateDecode)
+        pdf.save(path)
+    return path
 
 
 def grey_scan() -> np.ndarray:

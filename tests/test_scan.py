@@ -25,7 +25,18 @@ import img2pdf
 import jsonschema
 import pikepdf
 import pytest
-from common import DATA, OCR, SCHEMA, TESS, hashes, ocr, ocr_on_a_terminal, pdftotext, raised_as_another_user
+from common import (
+    DATA,
+    OCR,
+    SCHEMA,
+    TESS,
+    damaged_scan_pdf,
+    hashes,
+    ocr,
+    ocr_on_a_terminal,
+    pdftotext,
+    raised_as_another_user,
+)
 from PIL import Image
 
 from ocrcli import cpus, discover, errors, models
@@ -452,6 +463,22 @@ def test_a_page_too_complex_to_rewrite_is_named_on_stderr_and_the_batch_goes_on(
     docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, run.stdout.splitlines())}
     assert [d["status"] for d in docs.values()] == ["done", "done"]
     assert "too complex" in docs["b.pdf"]["pages"][0]["skipped"] and docs["b.pdf"]["pages"][1]["lines"]
+
+
+def test_a_damaged_page_is_named_and_skipped_with_or_without_the_pdf(tmp_path: Path) -> None:
+    """A page that renders blank because its content cannot be decoded is skipped as damaged and
+    named on stderr, the next page OCRed. With --no-pdf it read as a blank page, without a word:
+    the PDF was closed once its pages were counted, and only the grafter looked at content."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    damaged = damaged_scan_pdf(folder / "d.pdf")
+    line = f"ocr: {damaged}: page 1 skipped: its content cannot be decoded"
+    for name, more in (("out", []), ("sidecars", ["--no-pdf"])):
+        run = ocr("scan", folder, "-o", tmp_path / name, "--jobs", "1", "--json", "-", *more)
+        assert run.returncode == 0 and line in run.stderr.splitlines(), run.stderr
+        pages = json.loads(run.stdout)["pages"]
+        assert pages[0]["skip_kind"] == "damaged" and "skipped" not in pages[1] and pages[1]["lines"]
+        assert json.loads((tmp_path / name / "d.json").read_text())["pages"] == pages
 
 
 def test_the_page_time_limit_does_not_count_loading_the_models(tmp_path: Path) -> None:

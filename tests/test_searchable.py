@@ -25,7 +25,19 @@ import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from common import DATA, OCR, ROOT, SCHEMA, hashes, helvetica, ocr, ocr_on_a_terminal, pdftotext, sha256
+from common import (
+    DATA,
+    OCR,
+    ROOT,
+    SCHEMA,
+    damaged_scan_pdf,
+    hashes,
+    helvetica,
+    ocr,
+    ocr_on_a_terminal,
+    pdftotext,
+    sha256,
+)
 from pdfjs import pdfjs_page_texts
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw, ImageOps
@@ -2036,12 +2048,7 @@ def test_a_page_whose_content_cannot_be_decoded_is_skipped_saying_so(tmp_path: P
     stream's Flate data was garbled (found by mutating PDFs) read as a blank page, exit 0 with no
     word, its PDF copied as it was. Now that page is skipped, saying why, also when the PDF is only
     read; with --redo, which would rewrite the content, it is the file's error, as before."""
-    pdf_path = tmp_path / "damaged.pdf"
-    pdf_path.write_bytes(img2pdf.convert([str(PHOTOTEST), str(PHOTOTEST)]))
-    with pikepdf.open(pdf_path, allow_overwriting_input=True) as pdf:
-        garbled = b"\x78\x9c\x07" + bytes(40)  # zlib's header, then a block of the reserved type 3
-        pdf.pages[0].Contents = pdf.make_stream(garbled, Filter=pikepdf.Name.FlateDecode)
-        pdf.save(pdf_path)
+    pdf_path = damaged_scan_pdf(tmp_path / "damaged.pdf")
     line = f"ocr: {pdf_path}: page 1 skipped: its content cannot be decoded"
     for output in (["-o", tmp_path / "out.pdf"], ["--json", tmp_path / "read.json"]):
         run = ocr("pdf", pdf_path, *output)
