@@ -41,6 +41,7 @@ from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import (
     CHANGED,
     GONE,
+    NOT_THE_INPUTS,
     TEXT_ERRORS,
     BadInputError,
     Failure,
@@ -277,7 +278,7 @@ class Scan:
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             error = failure(item.path, exc)
             # Still being copied in: "corrupt" blamed a file that is sound once it is whole
-            if error.kind not in _NOT_THE_INPUTS and (change := _moved_on(item.path, identity)):
+            if error.kind not in NOT_THE_INPUTS and (change := _moved_on(item.path, identity)):
                 error = Failure(f"{item.path}: {change}", "changed")
             self._finish(Outcome(item, "failed", error=error))
             return None
@@ -431,7 +432,7 @@ class Scan:
     def _fail(self, doc: _Open, error: Failure) -> None:
         # Failed reading an input that changed meanwhile (a page it no longer has): say so, as
         # a run again mends it, where "corrupt" blamed a file that was sound when it was opened.
-        if error.kind not in _NOT_THE_INPUTS:
+        if error.kind not in NOT_THE_INPUTS:
             with contextlib.suppress(OSError):  # unreadable now: the failure says so already
                 if change := _change_since_opened(doc):
                     error = Failure(f"{doc.item.path}: {change}", "changed")
@@ -625,10 +626,6 @@ def _hashed_stat(st: os.stat_result, now: int) -> dict[str, int] | None:
     if st.st_ctime_ns > now - SETTLED_NS:
         return None
     return stat_record(st)
-
-
-# Failures that say nothing of the input: an input changed meanwhile does not explain them
-_NOT_THE_INPUTS = {"changed", "output", "system", "models"}
 
 
 def _moved_on(path: Path, identity: tuple[int, ...] | None) -> str | None:

@@ -23,7 +23,17 @@ import pypdfium2 as pdfium
 
 from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import ROW_TILT, Document, Line, Page, Word, shows_text
-from ocrcli.errors import GONE, BadInputError, UsageError, counted, input_size, one_line, reading_input
+from ocrcli.errors import (
+    GONE,
+    NOT_THE_INPUTS,
+    BadInputError,
+    OcrError,
+    UsageError,
+    counted,
+    input_size,
+    one_line,
+    reading_input,
+)
 from ocrcli.imageio import iter_pages, read_page
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdffont import GlyphlessFont
@@ -199,24 +209,40 @@ def _ocr_pdf(
         sha256 = models.file_sha256(source)
     if dest is None:  # nothing is rewritten, so a signature does not matter
         options = replace(options, invalidate_signatures=True)
-    opened = open_for_ocr(source, options)  # it says why a file is no readable PDF
-    try:
-        count = len(opened.pdf.pages)
-        refuse_unselected(source, options.pages, count)
-        counted_readings = _counted(readings(opened), count, options.pages, progress)
-        if dest is None:
-            checked = DamageCheck(opened.pdf)
-            pages = [checked.add(index, reading) for index, reading in enumerate(counted_readings)]
-            models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
-        else:
-            with rewrite_errors(source):
-                grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
-                pages = [grafter.add(index, reading) for index, reading in enumerate(counted_readings)]
-                grafter.save(dest, source, options.password, sha256)
-    finally:
-        opened.close()
+    with _changes_told(source, sha256):
+        opened = open_for_ocr(source, options)  # it says why a file is no readable PDF
+        try:
+            count = len(opened.pdf.pages)
+            refuse_unselected(source, options.pages, count)
+            counted_readings = _counted(readings(opened), count, options.pages, progress)
+            if dest is None:
+                checked = DamageCheck(opened.pdf)
+                pages = [checked.add(index, reading) for index, reading in enumerate(counted_readings)]
+                models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
+            else:
+                with rewrite_errors(source):
+                    grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
+                    pages = [grafter.add(index, reading) for index, reading in enumerate(counted_readings)]
+                    grafter.save(dest, source, options.password, sha256)
+        finally:
+            opened.close()
     origin = {"path": str(source), "sha256": sha256}
     return Document(origin, pages, model_names, {"total": time.perf_counter() - start})
+
+
+@contextlib.contextmanager
+def _changes_told(source: Path, sha256: str) -> Iterator[None]:
+    """A failure to read `source` once it is no longer the version hashed as `sha256` is reported
+    as its change (kind "changed"), as ocr scan reports it: a PDF saved over in place while it is
+    read (`cp`, an editor) made pdfium and qpdf read the new bytes at the old offsets, and the run
+    called a sound file corrupt ("broken page tree", "incorrect header check")."""
+    try:
+        yield
+    except (OcrError, OSError) as exc:
+        if getattr(exc, "kind", None) not in NOT_THE_INPUTS:
+            with contextlib.suppress(OSError):  # no telling: the failure stands
+                models.verify_unchanged(source, sha256)  # raises the change, if there is one
+        raise
 
 
 def _counted(

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import img2pdf
@@ -44,11 +44,11 @@ from PIL import Image, ImageDraw, ImageOps
 
 from ocrcli import pdfpages
 from ocrcli.document import Line, Page, Word
-from ocrcli.errors import BadInputError, OutputError
+from ocrcli.errors import CHANGED, BadInputError, OutputError
 from ocrcli.layerplacement import MAX_ROW_SHIFT_EM
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
-from ocrcli.searchable import PageReading, PdfGrafter, parse_page_ranges
+from ocrcli.searchable import PageReading, PdfGrafter, PdfOptions, _ocr_pdf, parse_page_ranges
 from ocrcli.textlayer import layer_content, pdf_string
 
 CHECKER = ROOT.parent / "shared" / "tools" / "check_searchable_pdf.py"
@@ -2041,6 +2041,29 @@ def test_a_scan_whose_image_cannot_be_decoded_is_skipped_saying_so(tmp_path: Pat
     assert "skipped" not in pages[1] and "a lot of 12 point text" in pdftotext(tmp_path / "out.pdf", page=2)
     blank = ocr("pdf", DATA / "pdfs" / "ocrmypdf_blank.pdf", "-o", tmp_path / "blank.pdf")
     assert blank.returncode == 0 and blank.stderr == "", blank.stderr
+
+
+def test_a_pdf_saved_over_while_its_pages_are_read_is_changed_not_corrupt(tmp_path: Path) -> None:
+    """A user saving over the PDF in place (`cp`, `cat >`, an editor) while ocr pdf reads it: qpdf
+    and pdfium read the new bytes at the old offsets, and the run failed as "corrupt" ("cannot
+    rewrite this PDF (... incorrect header check)", "broken page tree"), blaming a sound file
+    (found by a bug hunt). It is "changed", as ocr scan says; the new version is left as it is."""
+    source = tmp_path / "doc.pdf"
+    source.write_bytes(img2pdf.convert([str(PHOTOTEST)] * 3))
+    saved = img2pdf.convert(str(DATA / "tess" / "img" / "phototest-rotated-180.png"))
+
+    def readings(opened: pdfpages.OpenPdf) -> Iterator[PageReading]:
+        for index in range(len(opened.pdf.pages)):
+            pdfpages.load_page(opened.render, index, source).close()  # as each page is rendered
+            page = _one_word_page()
+            page.page = index + 1
+            yield PageReading(page)
+            source.write_bytes(saved)  # the user's save lands after the first page is read
+
+    with pytest.raises(BadInputError) as caught:
+        _ocr_pdf(readings, {}, source, tmp_path / "out.pdf", PdfOptions())
+    assert (caught.value.kind, str(caught.value)) == ("changed", f"{source}: {CHANGED}")
+    assert source.read_bytes() == saved and not (tmp_path / "out.pdf").exists()
 
 
 def test_a_page_whose_content_cannot_be_decoded_is_skipped_saying_so(tmp_path: Path) -> None:
