@@ -878,15 +878,21 @@ def scan_command(
     # ~/Scans-ocr), with "." and ".." spelt out (abspath, not resolve, which follows links).
     given_dir = Path(os.path.abspath(input_dir))
     out_dir = None if in_place else output or given_dir.parent / f"{given_dir.name}-ocr"
+    named_as = "-o" if output is not None else "the output folder"  # not an option never given
     if out_dir is not None:  # the default, NAME-ocr beside a folder of 252 bytes or more
-        pathchecks.refuse_impossible_path("-o", out_dir, "give -o DIR")
+        pathchecks.refuse_impossible_path(named_as, out_dir, "give -o DIR")
+    if output is None and out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        usage_error(
+            f"{out_dir}: is a file, not a folder; outputs go into a folder beside the input "
+            "(give another with -o DIR)"
+        )
     if out_dir is not None and input_dir.resolve().is_relative_to(out_dir.resolve()):
         # Mirrored outputs would land on the inputs themselves.
         usage_error("the output folder is or contains the input folder: choose another, or --in-place")
     # A folder the outputs cannot be written into (read-only) stops the batch before any OCR: each
     # document used to be OCRed and then fail. A subfolder's own permissions still fail one by one.
     if out_dir is not None:
-        pathchecks.refuse_unwritable_folder("-o", out_dir, out_dir)
+        pathchecks.refuse_unwritable_folder(named_as, out_dir, out_dir)
     else:
         pathchecks.refuse_unwritable_folder("--in-place", input_dir, input_dir)
     wait_for_other_scans(

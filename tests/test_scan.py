@@ -1287,6 +1287,22 @@ def test_an_output_folder_that_cannot_be_made_stops_before_any_work(tmp_path: Pa
     assert run.stdout == ""  # nothing was OCRed
 
 
+def test_a_file_where_the_default_output_folder_goes_is_named_without_an_option(tmp_path: Path) -> None:
+    """`ocr scan in` with a file named in-ocr beside it: the error named an option not given,
+    "-o .../in-ocr: .../in-ocr is not a folder that can be written" (found by a bug hunt)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / "a.png")
+    (tmp_path / "in-ocr").write_text("a file, not a folder")
+    run = ocr("scan", folder, "--json", "-")
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    said = f"{tmp_path / 'in-ocr'}: is a file, not a folder; outputs go into a folder beside the input"
+    assert run.stderr == f"ocr: error: {said} (give another with -o DIR)\n"
+    (tmp_path / "in-ocr").unlink()
+    (tmp_path / "in-ocr").symlink_to(tmp_path / "in" / "a.png")  # a link to a file: the same
+    assert ocr("scan", folder).stderr == f"ocr: error: {said} (give another with -o DIR)\n"
+
+
 def test_an_output_the_user_changed_is_not_overwritten_when_its_input_changes(tmp_path: Path) -> None:
     """The sidecar records the PDF's hash; an output edited since (a title added) was replaced
     without a word once its input changed. It is now left, and the document reported."""
