@@ -221,6 +221,13 @@ def input_size(path: str | os.PathLike[str], kind: str) -> int:
         return regular_file_stat(path).st_size  # a pipe's size says nothing: it was "empty (0 bytes)"
 
 
+def _not_found(path: str | os.PathLike[str]) -> str:
+    """Why `path` names no file: a link whose file is not there (moved, a drive not mounted) is
+    said to be one ("file not found" was all it got). Not where it points: ocr scan's summary
+    counts failures by reason, and a folder of such links would list each."""
+    return "a link to a file that is not there" if os.path.islink(path) else "file not found"
+
+
 @contextlib.contextmanager
 def reading_input(path: str | os.PathLike[str]) -> Iterator[None]:
     """An OSError reading the input at `path` as a BadInputError that says why: missing, no
@@ -228,7 +235,7 @@ def reading_input(path: str | os.PathLike[str]) -> Iterator[None]:
     try:
         yield
     except (FileNotFoundError, NotADirectoryError) as exc:
-        raise BadInputError(path, "file not found", "missing") from exc
+        raise BadInputError(path, _not_found(path), "missing") from exc
     except PermissionError as exc:
         raise BadInputError(path, "permission denied", "unreadable") from exc
     except OSError as exc:

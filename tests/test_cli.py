@@ -971,7 +971,10 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
     for folder, name in (("a", "Scan.jpg"), ("b", "scan.jpg")):
         (tmp_path / folder).mkdir()
         shutil.copy(RECEIPT, tmp_path / folder / name)
+    (tmp_path / "gone.png").symlink_to(tmp_path / "moved" / "r.jpg")  # "file not found" said less
     cases = [
+        (["image", tmp_path / "gone.png"], 3, "gone.png: a link to a file that is not there"),
+        (["pdf", tmp_path / "gone.png", "--json", "-"], 3, "gone.png: a link to a file that is not there"),
         # Scan.jpg.json and scan.jpg.json are one file where case is ignored (macOS, Windows)
         (
             ["image", tmp_path / "a" / "Scan.jpg", tmp_path / "b" / "scan.jpg", "-o", tmp_path / "j"],
