@@ -997,7 +997,8 @@ def test_a_named_pipe_or_a_link_to_a_device_fails_instead_of_hanging_the_batch(t
 def test_a_file_gone_or_unreadable_fails_as_ocr_image_and_ocr_pdf_say_it(tmp_path: Path) -> None:
     """A link to nothing (a file gone between listing and reading) failed with Python's
     "[Errno 2] No such file or directory: 'PATH'" and the kind unreadable, where ocr image and ocr
-    pdf say "file not found", missing; so did a file it may not read ("[Errno 13]...")."""
+    pdf say (now "a link to a file that is not there"), missing; so did a file it may not read
+    ("[Errno 13]...")."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "gone.png").symlink_to(tmp_path / "nothing.png")
@@ -1006,7 +1007,8 @@ def test_a_file_gone_or_unreadable_fails_as_ocr_image_and_ocr_pdf_say_it(tmp_pat
     assert run.returncode == 3, run.stderr
     for doc in map(json.loads, run.stdout.splitlines()):
         jsonschema.validate(doc, SCHEMA)
-        assert doc["error"] == {"message": f"{doc['source']['path']}: file not found", "kind": "missing"}
+        said = f"{doc['source']['path']}: a link to a file that is not there"
+        assert doc["error"] == {"message": said, "kind": "missing"}
 
 
 def test_inputs_whose_outputs_clash_are_both_refused() -> None:
