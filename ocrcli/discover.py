@@ -16,6 +16,7 @@ from typing import IO
 from ocrcli import models
 from ocrcli.document import Page
 from ocrcli.imageio import SUPPORTED_SUFFIXES
+from ocrcli.models import stat_record
 
 PDF_SUFFIX = ".pdf"
 
@@ -302,17 +303,12 @@ def earlier_output(pdf: Path) -> bool:
         return False
 
 
-def stat_record(st: os.stat_result) -> dict[str, int]:
-    """What a sidecar records of a file's stat (source.stat, output.stat)."""
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
-
-
 def written_sha256(record: dict | None, st: os.stat_result, sidecar: Path | None) -> str | None:
     """The sha256 the sidecar `record` gives its output, if the file (stat `st`) is still the PDF
     it wrote: the stat recorded with it (output.stat), and a ctime older than the sidecar's mtime.
     So a run does not hash again the PDFs it wrote in place (where source.stat never matches
     after the first run, and each run hashed every PDF of the archive), nor those of an earlier
-    scan met in the folder (see earlier_output). scan's SETTLED_NS would refuse our PDF, just
+    scan met in the folder (see earlier_output). models.SETTLED_NS would refuse our PDF, just
     written when its stat is taken; git's rule for its index stands in for it: the sidecar is
     written after the PDF, so a PDF whose ctime is not older than the sidecar could have been
     changed again within the same timestamp tick (a coarse file system's second) and is hashed.

@@ -110,9 +110,9 @@ ERROR_KINDS = {
 }
 
 
-# An input that went while it was read: not the file's fault (kind "changed"), whatever then failed
 # Kinds of failure that say nothing of the input: an input changed meanwhile does not explain them
 NOT_THE_INPUTS = frozenset({"changed", "output", "system", "models"})
+# An input that went while it was read: not the file's fault (kind "changed"), whatever then failed
 GONE = "moved or deleted while it was being OCRed (or its folder); nothing written"
 # An input saved over (or replaced) while it was read: its outputs would mix two versions
 CHANGED = "changed while it was being OCRed; nothing written (run again)"

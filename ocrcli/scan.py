@@ -33,7 +33,6 @@ from ocrcli.discover import (
     other_source,
     page_entry,
     read_sidecar,
-    stat_record,
     too_long,
     written_sha256,
 )
@@ -46,7 +45,6 @@ from ocrcli.errors import (
     BadInputError,
     Failure,
     OutputError,
-    UsageError,
     failure,
     one_line,
     reading_input,
@@ -155,7 +153,7 @@ class _Open:
     spool: IO[str]  # each finished page's JSON, one per line, in page order
     started: float
     identity: tuple[int, ...]  # the input's size, mtime and inode when opened (see _identity)
-    hashed: dict[str, int] | None  # the input as it was hashed, for its sidecar (see _hashed_stat)
+    hashed: dict[str, int] | None  # the input as it was hashed, for its sidecar (see models.settled_stat)
     earlier: EarlierPages
     next_page: int = 0  # the next page to graft (pages arrive in any order)
     arrived: dict[int, PageReading] = field(default_factory=dict)
@@ -259,7 +257,7 @@ class Scan:
             previous = read_sidecar(item.sidecar, pages=False) if item.sidecar else None
             with reading_input(item.path):  # as ocr image and ocr pdf say it: missing, no permission
                 now, st = time.time_ns(), regular_file_stat(item.path)
-                identity, hashed = _identity(st), _hashed_stat(st, now)
+                identity, hashed = _identity(st), models.settled_stat(st, now)
                 sha256 = (
                     _unchanged_sha256(previous, hashed)
                     or (item.pdf == item.path and written_sha256(previous, st, item.sidecar))
@@ -309,16 +307,15 @@ class Scan:
             options = dataclasses.replace(options, invalidate_signatures=True)
         opened = open_for_ocr(item.path, options)
         opened.render.close()  # workers render; this process only grafts
-        units = [user_unit(page) for page in opened.pdf.pages]
-        count = len(units)
         try:
-            refuse_unselected(item.path, options.pages, count)  # as ocr pdf does: kind options
-        except UsageError:
+            units = [user_unit(page) for page in opened.pdf.pages]
+            refuse_unselected(item.path, options.pages, len(units))  # as ocr pdf does: kind options
+            if item.pdf is None:  # only read: its pages are checked as `ocr pdf --json` checks them
+                return DamageCheck(opened.pdf), len(units), units
+            return PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages), len(units), units
+        except BaseException:  # the document is not opened: nothing else would close it
             opened.pdf.close()
             raise
-        if item.pdf is None:  # only read: its pages are checked as `ocr pdf --json` checks them
-            return DamageCheck(opened.pdf), count, units
-        return PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages), count, units
 
     def _is_current(self, item: Item, sha256: str, previous: dict | None) -> bool:
         if item.sidecar is None:  # no record to compare: a PDF newer than the input will do
@@ -434,7 +431,7 @@ class Scan:
         # a run again mends it, where "corrupt" blamed a file that was sound when it was opened.
         if error.kind not in NOT_THE_INPUTS:
             with contextlib.suppress(OSError):  # unreadable now: the failure says so already
-                if change := _change_since_opened(doc):
+                if change := models.change_since(doc.item.path, doc.sha256, doc.hashed):
                     error = Failure(f"{doc.item.path}: {change}", "changed")
         doc.failed = error.message
         self.open.pop(doc.item.path, None)
@@ -466,10 +463,10 @@ class Scan:
                 doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password, doc.sha256)
             written = regular_file_stat(item.pdf)  # before it is hashed: a change after it shows
             output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
-            output["stat"] = stat_record(written)  # see discover.written_sha256
+            output["stat"] = models.stat_record(written)  # see discover.written_sha256
             if item.sidecar is None:
                 _remove_stale_sidecar(item.pdf, doc.sha256, output["sha256"])
-        elif change := _change_since_opened(doc):
+        elif change := models.change_since(doc.item.path, doc.sha256, doc.hashed):
             # No PDF written, whose saving checks this: a sidecar gave one version's sha256 and,
             # for pages read after it was replaced, another's text.
             raise BadInputError(item.path, change, "changed")
@@ -490,9 +487,11 @@ class Scan:
         outcome = Outcome(
             item, "done", doc.page_count, seconds, skipped_pages=doc.skipped_pages, notes=doc.notes
         )
-        if self.stream is not None:
-            self._stream_document(head, doc.spool)
-        doc.close()
+        try:
+            if self.stream is not None:
+                self._stream_document(head, doc.spool)
+        finally:  # also when the stream fails: the document is no longer in self.open
+            doc.close()
         self._finish(outcome)
 
     def _current_pages(self, item: Item) -> Iterator[str] | None:
@@ -612,22 +611,6 @@ def _identity(st: os.stat_result) -> tuple[int, ...]:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-SETTLED_NS = 2_000_000_000  # see _hashed_stat
-
-
-def _hashed_stat(st: os.stat_result, now: int) -> dict[str, int] | None:
-    """The input's stat as its sidecar records it with its sha256 (source.stat), so that the next
-    run, finding the very same file, skips hashing it (_unchanged_sha256): a re-run read every
-    byte of the archive to find nothing to do. Its change time (ctime) is in it, which writing to
-    a file sets and nobody can set back (touch and rsync -a set mtime only): a file rewritten with
-    its mtime restored, which make and rsync take for unchanged, is hashed again. None (hash it
-    next time) for a file changed in the last SETTLED_NS before `now`: changed again within the
-    file system's timestamp granularity it could keep its ctime (git's "racy" files)."""
-    if st.st_ctime_ns > now - SETTLED_NS:
-        return None
-    return stat_record(st)
-
-
 def _moved_on(path: Path, identity: tuple[int, ...] | None) -> str | None:
     """How the file at `path` differs from the one that had `identity` (see _identity): GONE,
     CHANGED (written to, replaced), or None (the same, or no telling: no identity taken)."""
@@ -639,20 +622,6 @@ def _moved_on(path: Path, identity: tuple[int, ...] | None) -> str | None:
         return GONE
     except OSError:
         return None
-
-
-def _change_since_opened(doc: _Open) -> str | None:
-    """How the input differs from the version the document was opened and hashed as (GONE or
-    CHANGED), or None. The same stat as then, settled (see _hashed_stat), is the same file;
-    otherwise it is hashed again: a file touched or chmod-ed is still the version read. An
-    OSError other than its absence (no permission now) is raised: there is no telling."""
-    try:
-        st = os.stat(doc.item.path)
-        if doc.hashed is not None and stat_record(st) == doc.hashed:
-            return None
-        return None if models.file_sha256(doc.item.path) == doc.sha256 else CHANGED
-    except FileNotFoundError:
-        return GONE
 
 
 def _remove_stale_sidecar(pdf: Path, source_sha256: str, pdf_sha256: str) -> None:
@@ -675,7 +644,7 @@ def _remove_stale_sidecar(pdf: Path, source_sha256: str, pdf_sha256: str) -> Non
 
 def _unchanged_sha256(record: dict | None, hashed: dict[str, int] | None) -> str | None:
     """The sha256 the sidecar `record` gives its source, if the input is still the file hashed
-    then (see _hashed_stat); else None."""
+    then (see models.settled_stat); else None."""
     source = (record or {}).get("source") or {}
     sha256 = source.get("sha256")
     return sha256 if hashed and source.get("stat") == hashed and isinstance(sha256, str) else None

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import itertools
 import math
+import os
 import re
 import shutil
 import sys
@@ -27,7 +28,6 @@ from ocrcli.errors import (
     GONE,
     NOT_THE_INPUTS,
     BadInputError,
-    OcrError,
     UsageError,
     counted,
     input_size,
@@ -206,24 +206,28 @@ def _ocr_pdf(
     with reading_input(source):
         # Before it is opened: a version saved from here on is seen before the rename. Hashed after,
         # a version an editor saved as it was opened was taken for the one read, and replaced.
+        now, st = time.time_ns(), os.stat(source)
         sha256 = models.file_sha256(source)
+    hashed = models.settled_stat(st, now)
     if dest is None:  # nothing is rewritten, so a signature does not matter
         options = replace(options, invalidate_signatures=True)
-    with _changes_told(source, sha256):
+    with _changes_told(source, sha256, hashed):
         opened = open_for_ocr(source, options)  # it says why a file is no readable PDF
         try:
             count = len(opened.pdf.pages)
             refuse_unselected(source, options.pages, count)
-            counted_readings = _counted(readings(opened), count, options.pages, progress)
-            if dest is None:
-                checked = DamageCheck(opened.pdf)
-                pages = [checked.add(index, reading) for index, reading in enumerate(counted_readings)]
-                models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
-            else:
-                with rewrite_errors(source):
-                    grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
-                    pages = [grafter.add(index, reading) for index, reading in enumerate(counted_readings)]
-                    grafter.save(dest, source, options.password, sha256)
+            # Closed on a failure, before the input is looked at again: a worker reading pages
+            # (ocr_pdf_in_worker) stops then, not when the generator is collected.
+            with contextlib.closing(_counted(readings(opened), count, options.pages, progress)) as counted:
+                if dest is None:
+                    checked = DamageCheck(opened.pdf)
+                    pages = [checked.add(index, reading) for index, reading in enumerate(counted)]
+                    models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
+                else:
+                    with rewrite_errors(source):
+                        grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
+                        pages = [grafter.add(index, reading) for index, reading in enumerate(counted)]
+                        grafter.save(dest, source, options.password, sha256)
         finally:
             opened.close()
     origin = {"path": str(source), "sha256": sha256}
@@ -231,17 +235,18 @@ def _ocr_pdf(
 
 
 @contextlib.contextmanager
-def _changes_told(source: Path, sha256: str) -> Iterator[None]:
-    """A failure to read `source` once it is no longer the version hashed as `sha256` is reported
-    as its change (kind "changed"), as ocr scan reports it: a PDF saved over in place while it is
-    read (`cp`, an editor) made pdfium and qpdf read the new bytes at the old offsets, and the run
-    called a sound file corrupt ("broken page tree", "incorrect header check")."""
+def _changes_told(source: Path, sha256: str, hashed_stat: dict[str, int] | None) -> Iterator[None]:
+    """A failure to read `source` once it is no longer the version hashed as `sha256` (its stat
+    then `hashed_stat`) is reported as its change (kind "changed"), as ocr scan reports it: a PDF
+    saved over in place while it is read (`cp`, an editor) made pdfium and qpdf read the new bytes
+    at the old offsets, and the run called a sound file corrupt ("broken page tree", "incorrect
+    header check"). The file is read again only if its stat changed."""
     try:
         yield
-    except (OcrError, OSError) as exc:
+    except Exception as exc:
         if getattr(exc, "kind", None) not in NOT_THE_INPUTS:
             with contextlib.suppress(OSError):  # no telling: the failure stands
-                models.verify_unchanged(source, sha256)  # raises the change, if there is one
+                models.verify_unchanged(source, sha256, hashed_stat=hashed_stat)  # raises a change
         raise
 
 

@@ -4,6 +4,7 @@ and the shared yardstick ../shared/tools/check_searchable_pdf.py."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import io
 import json
@@ -42,13 +43,13 @@ from pdfjs import pdfjs_page_texts
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw, ImageOps
 
-from ocrcli import pdfpages
+from ocrcli import models, pdfpages
 from ocrcli.document import Line, Page, Word
-from ocrcli.errors import CHANGED, BadInputError, OutputError
+from ocrcli.errors import CHANGED, GONE, BadInputError, OutputError
 from ocrcli.layerplacement import MAX_ROW_SHIFT_EM
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
-from ocrcli.searchable import PageReading, PdfGrafter, PdfOptions, _ocr_pdf, parse_page_ranges
+from ocrcli.searchable import PageReading, PdfGrafter, PdfOptions, _changes_told, _ocr_pdf, parse_page_ranges
 from ocrcli.textlayer import layer_content, pdf_string
 
 CHECKER = ROOT.parent / "shared" / "tools" / "check_searchable_pdf.py"
@@ -2064,6 +2065,30 @@ def test_a_pdf_saved_over_while_its_pages_are_read_is_changed_not_corrupt(tmp_pa
         _ocr_pdf(readings, {}, source, tmp_path / "out.pdf", PdfOptions())
     assert (caught.value.kind, str(caught.value)) == ("changed", f"{source}: {CHANGED}")
     assert source.read_bytes() == saved and not (tmp_path / "out.pdf").exists()
+
+
+def test_a_failure_is_put_down_to_a_change_only_where_the_input_changed(tmp_path: Path) -> None:
+    """What _changes_told makes of a failure: the input's own failure where the file is the
+    version read (told by its stat alone, without reading it again: here the hash given is not
+    even its own), its change where it was saved over or went, and an output's failure as it is."""
+    source = tmp_path / "doc.pdf"
+    source.write_bytes(b"%PDF-1.4 the version read")
+    read_as = hashlib.sha256(source.read_bytes()).hexdigest()
+    as_hashed = models.stat_record(source.stat())
+    broken = BadInputError(source, "page 2 cannot be rendered: broken page tree", "corrupt")
+    full_disk = OutputError(tmp_path / "out.pdf", "No space left on device")
+
+    def raised(error: Exception, sha256: str = read_as) -> Exception:
+        with pytest.raises(Exception) as caught, _changes_told(source, sha256, as_hashed):
+            raise error
+        return caught.value
+
+    assert raised(broken, sha256="not its hash") is broken  # the same stat: the same file
+    source.write_bytes(b"%PDF-1.4 a version saved over it")
+    assert (raised(broken).kind, str(raised(broken))) == ("changed", f"{source}: {CHANGED}")
+    assert raised(full_disk) is full_disk
+    source.unlink()
+    assert (raised(broken).kind, str(raised(broken))) == ("changed", f"{source}: {GONE}")
 
 
 def test_a_page_whose_content_cannot_be_decoded_is_skipped_saying_so(tmp_path: Path) -> None:
