@@ -9,17 +9,28 @@ same format whose paths are relative to that folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.resources
 import json
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocrcli.errors import CHANGED, GONE, BadInputError, ModelError, input_size, one_line, reading_input
+from ocrcli.errors import (
+    CHANGED,
+    GONE,
+    NOT_THE_INPUTS,
+    BadInputError,
+    ModelError,
+    input_size,
+    one_line,
+    reading_input,
+)
 from ocrcli.safewrite import unsearchable
 
 MODELS_ENV = "OCRCLI_MODELS"
@@ -415,6 +426,28 @@ def verify_unchanged(
     describe the version they were made from, not one saved over it meanwhile."""
     if change := change_since(file, sha256, hashed_stat):  # GONE was "cannot write" it, exit 5
         raise BadInputError(source or file, change, "changed")
+
+
+@contextlib.contextmanager
+def changes_told(
+    sources: Sequence[str | os.PathLike],
+    digests: Sequence[str],
+    hashed_stats: Sequence[dict[str, int] | None] = (),
+) -> Iterator[None]:
+    """A failure to read `sources` once one of them is no longer the version hashed (`digests`,
+    their stats then `hashed_stats`) is reported as its change (kind "changed"), as ocr scan
+    reports it: a PDF saved over in place while it was read made pdfium and qpdf read the new
+    bytes at the old offsets, and the run called a sound file corrupt ("broken page tree",
+    "incorrect header check"). A file is read again only if its stat changed (see change_since)."""
+    try:
+        yield
+    except Exception as exc:
+        if getattr(exc, "kind", None) not in NOT_THE_INPUTS:
+            stats = list(hashed_stats) or [None] * len(sources)
+            with contextlib.suppress(OSError):  # no telling: the failure stands
+                for source, digest, stat in zip(sources, digests, stats, strict=True):
+                    verify_unchanged(source, digest, hashed_stat=stat)  # raises a change
+        raise
 
 
 def change_since(

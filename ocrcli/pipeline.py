@@ -217,7 +217,8 @@ class Engine:
             origin = {"path": None, "sha256": None}
         else:
             sha256 = models.input_sha256(source)  # before it is read: a version saved meanwhile is seen
-            pages = list(self.iter_read(source))
+            with models.changes_told([source], [sha256]):  # saved over as it is read: "changed"
+                pages = list(self.iter_read(source))
             models.verify_unchanged(source, sha256)
             origin = {"path": str(source), "sha256": sha256}
         return Document(origin, pages, self.models.names(), {"total": time.perf_counter() - start})

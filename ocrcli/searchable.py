@@ -26,7 +26,6 @@ from ocrcli import linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import ROW_TILT, Document, Line, Page, Word, shows_text
 from ocrcli.errors import (
     GONE,
-    NOT_THE_INPUTS,
     BadInputError,
     UsageError,
     counted,
@@ -211,7 +210,7 @@ def _ocr_pdf(
     hashed = models.settled_stat(st, now)
     if dest is None:  # nothing is rewritten, so a signature does not matter
         options = replace(options, invalidate_signatures=True)
-    with _changes_told(source, sha256, hashed):
+    with models.changes_told([source], [sha256], [hashed]):
         opened = open_for_ocr(source, options)  # it says why a file is no readable PDF
         try:
             count = len(opened.pdf.pages)
@@ -232,22 +231,6 @@ def _ocr_pdf(
             opened.close()
     origin = {"path": str(source), "sha256": sha256}
     return Document(origin, pages, model_names, {"total": time.perf_counter() - start})
-
-
-@contextlib.contextmanager
-def _changes_told(source: Path, sha256: str, hashed_stat: dict[str, int] | None) -> Iterator[None]:
-    """A failure to read `source` once it is no longer the version hashed as `sha256` (its stat
-    then `hashed_stat`) is reported as its change (kind "changed"), as ocr scan reports it: a PDF
-    saved over in place while it is read (`cp`, an editor) made pdfium and qpdf read the new bytes
-    at the old offsets, and the run called a sound file corrupt ("broken page tree", "incorrect
-    header check"). The file is read again only if its stat changed."""
-    try:
-        yield
-    except Exception as exc:
-        if getattr(exc, "kind", None) not in NOT_THE_INPUTS:
-            with contextlib.suppress(OSError):  # no telling: the failure stands
-                models.verify_unchanged(source, sha256, hashed_stat=hashed_stat)  # raises a change
-        raise
 
 
 def _counted(
@@ -294,37 +277,31 @@ def images_to_pdf(
     start = time.perf_counter()
     # Before they are read (img2pdf embeds them, then each is read again): a version saved meanwhile is seen
     digests = [models.input_sha256(source) for source in sources]
-    grafter = PdfGrafter(images_pdf(sources, pdfa), from_images=True, rotate_pages=rotate_pages)
-    pages: list[Page] = []
-    total = len(grafter.pdf.pages)
-    if progress is not None:
-        progress(0, total)
-    for index, source in enumerate(sources):
-        for number, frame in enumerate(iter_pages(source), 1):
-            if len(pages) >= len(grafter.pdf.pages):
-                _unchanged(sources, digests)  # frames added meanwhile: it changed
-                raise BadInputError(source, "img2pdf made fewer pages than the image has frames")
-            page = engine.read_page(frame.image, len(pages) + 1, frame.dpi)
-            if len(sources) > 1:  # which image it is (source.paths), which of its frames
-                page.image = index, number
-            pages.append(grafter.add(len(pages), PageReading(page)))
-            if progress is not None:
-                progress(len(pages), total)
-    if len(pages) != len(grafter.pdf.pages):
-        _unchanged(sources, digests)  # frames gone meanwhile: it changed
-        raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
-    _unchanged(sources[1:], digests[1:])  # the first is checked as it is saved
+    with models.changes_told(sources, digests):  # an image saved over as it is read: "changed"
+        grafter = PdfGrafter(images_pdf(sources, pdfa), from_images=True, rotate_pages=rotate_pages)
+        pages: list[Page] = []
+        total = len(grafter.pdf.pages)
+        if progress is not None:
+            progress(0, total)
+        for index, source in enumerate(sources):
+            for number, frame in enumerate(iter_pages(source), 1):
+                if len(pages) >= len(grafter.pdf.pages):  # unless frames were added meanwhile
+                    raise BadInputError(source, "img2pdf made fewer pages than the image has frames")
+                page = engine.read_page(frame.image, len(pages) + 1, frame.dpi)
+                if len(sources) > 1:  # which image it is (source.paths), which of its frames
+                    page.image = index, number
+                pages.append(grafter.add(len(pages), PageReading(page)))
+                if progress is not None:
+                    progress(len(pages), total)
+        if len(pages) != len(grafter.pdf.pages):  # unless frames went meanwhile
+            raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
+    for source, digest in zip(sources[1:], digests[1:], strict=True):  # the first: as it is saved
+        models.verify_unchanged(source, digest)
     grafter.save(dest, sources[0], source_sha256=digests[0], made_from=sources)
     origin = {"path": str(sources[0]), "sha256": digests[0]}
     if len(sources) > 1:
         origin["paths"] = [str(s) for s in sources]
     return Document(origin, pages, engine.models.names(), {"total": time.perf_counter() - start})
-
-
-def _unchanged(sources: list[Path], digests: list[str]) -> None:
-    """A BadInputError (kind "changed") for the first of `sources` no longer as hashed."""
-    for source, digest in zip(sources, digests, strict=True):
-        models.verify_unchanged(source, digest)
 
 
 def open_for_ocr(source: Path, options: PdfOptions) -> pdfpages.OpenPdf:

@@ -31,6 +31,7 @@ from ocrcli.detection import (
     resize_for_detector,
 )
 from ocrcli.document import Line
+from ocrcli.errors import BadInputError
 from ocrcli.imageio import load_pages
 from ocrcli.pipeline import Engine
 from ocrcli.recognition import RecognizerSettings, recognize
@@ -997,3 +998,26 @@ def test_words_typeset_with_ligatures_come_out_whole(engine):
     assert pages[263].count("fluid") == 2 and "fuid" not in pages[263]
     assert "Hausdorff" in pages[62] and "Hausdorf" not in pages[62]
     assert "self-affine" in pages[62]
+
+
+def test_an_image_saved_over_while_its_frames_are_read_is_changed_not_corrupt(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A multi-page TIFF written anew (a scanner's program saving the batch again) while ocr image
+    read its frames: the next frame could not be read, and the run called a sound file corrupt.
+    It is "changed", as ocr scan and ocr pdf say."""
+    scan = tmp_path / "batch.tif"
+    page = Image.open(TESS / "phototest.tif").crop((0, 0, 640, 160))
+    page.save(scan, save_all=True, append_images=[page, page], compression="group4")
+    half_written = scan.read_bytes()[:300]  # the new version, as far as it got
+    read_page = engine.read_page
+
+    def read_then_saved_over(*args: object, **kwargs: object) -> object:
+        read = read_page(*args, **kwargs)
+        scan.write_bytes(half_written)
+        return read
+
+    monkeypatch.setattr(engine, "read_page", read_then_saved_over)
+    with pytest.raises(BadInputError) as caught:
+        engine.read(scan)
+    assert caught.value.kind == "changed", caught.value

@@ -49,7 +49,7 @@ from ocrcli.errors import CHANGED, GONE, BadInputError, OutputError
 from ocrcli.layerplacement import MAX_ROW_SHIFT_EM
 from ocrcli.pdffont import GlyphlessFont
 from ocrcli.pdfgraft import add_text_layer, display_frame
-from ocrcli.searchable import PageReading, PdfGrafter, PdfOptions, _changes_told, _ocr_pdf, parse_page_ranges
+from ocrcli.searchable import PageReading, PdfGrafter, PdfOptions, _ocr_pdf, parse_page_ranges
 from ocrcli.textlayer import layer_content, pdf_string
 
 CHECKER = ROOT.parent / "shared" / "tools" / "check_searchable_pdf.py"
@@ -2068,7 +2068,7 @@ def test_a_pdf_saved_over_while_its_pages_are_read_is_changed_not_corrupt(tmp_pa
 
 
 def test_a_failure_is_put_down_to_a_change_only_where_the_input_changed(tmp_path: Path) -> None:
-    """What _changes_told makes of a failure: the input's own failure where the file is the
+    """What models.changes_told makes of a failure: the input's own failure where the file is the
     version read (told by its stat alone, without reading it again: here the hash given is not
     even its own), its change where it was saved over or went, and an output's failure as it is."""
     source = tmp_path / "doc.pdf"
@@ -2079,7 +2079,7 @@ def test_a_failure_is_put_down_to_a_change_only_where_the_input_changed(tmp_path
     full_disk = OutputError(tmp_path / "out.pdf", "No space left on device")
 
     def raised(error: Exception, sha256: str = read_as) -> Exception:
-        with pytest.raises(Exception) as caught, _changes_told(source, sha256, as_hashed):
+        with pytest.raises(Exception) as caught, models.changes_told([source], [sha256], [as_hashed]):
             raise error
         return caught.value
 
