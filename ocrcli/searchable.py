@@ -221,7 +221,8 @@ def _ocr_pdf(
                 if dest is None:
                     checked = DamageCheck(opened.pdf)
                     pages = [checked.add(index, reading) for index, reading in enumerate(counted)]
-                    models.verify_unchanged(source, sha256)  # pages are read lazily: not two versions mixed
+                    # Pages are read lazily: not two versions mixed (a settled stat unchanged is no change)
+                    models.verify_unchanged(source, sha256, hashed_stat=hashed)
                 else:
                     with rewrite_errors(source):
                         grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
