@@ -37,8 +37,7 @@ from pathlib import Path
 
 import img2pdf
 
-from ocrcli.discover import stat_record
-from ocrcli.models import file_sha256
+from ocrcli.fingerprint import file_sha256, stat_record
 from ocrcli.scan import _document_chunks
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -593,7 +593,7 @@ def _finish_pdf(
     exactly this input (see discover.EarlierPages): OCRed in place page by page, the sidecar
     still has every page."""
     from ocrcli.discover import EarlierPages, page_entry, read_sidecar
-    from ocrcli.models import file_sha256
+    from ocrcli.fingerprint import file_sha256
     from ocrcli.pdfpages import needs_password
     from ocrcli.safewrite import write_output
     from ocrcli.searchable import past_the_end

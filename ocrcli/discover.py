@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ocrcli import models
+from ocrcli import fingerprint
 from ocrcli.document import Page
 from ocrcli.imageio import SUPPORTED_SUFFIXES
-from ocrcli.models import stat_record
 
 PDF_SUFFIX = ".pdf"
 
@@ -298,7 +297,7 @@ def earlier_output(pdf: Path) -> bool:
         return False
     try:
         recorded = written_sha256(record, pdf.stat(), pdf.with_suffix(".json"))
-        return (recorded or models.file_sha256(pdf)) == output.get("sha256")
+        return (recorded or fingerprint.file_sha256(pdf)) == output.get("sha256")
     except OSError:
         return False
 
@@ -308,14 +307,14 @@ def written_sha256(record: dict | None, st: os.stat_result, sidecar: Path | None
     it wrote: the stat recorded with it (output.stat), and a ctime older than the sidecar's mtime.
     So a run does not hash again the PDFs it wrote in place (where source.stat never matches
     after the first run, and each run hashed every PDF of the archive), nor those of an earlier
-    scan met in the folder (see earlier_output). models.SETTLED_NS would refuse our PDF, just
+    scan met in the folder (see earlier_output). fingerprint.SETTLED_NS would refuse our PDF, just
     written when its stat is taken; git's rule for its index stands in for it: the sidecar is
     written after the PDF, so a PDF whose ctime is not older than the sidecar could have been
     changed again within the same timestamp tick (a coarse file system's second) and is hashed.
     A PDF rewritten with its mtime set back has a new ctime, and is hashed too."""
     output = (record or {}).get("output") or {}
     sha256 = output.get("sha256")
-    if sidecar is None or not isinstance(sha256, str) or output.get("stat") != stat_record(st):
+    if sidecar is None or not isinstance(sha256, str) or output.get("stat") != fingerprint.stat_record(st):
         return None
     try:
         settled = st.st_ctime_ns < sidecar.stat().st_mtime_ns

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ocrcli import layout, linesplit, models, skew
+from ocrcli import fingerprint, layout, linesplit, models, skew
 from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect, detector_scale
@@ -216,10 +216,10 @@ class Engine:
             pages = [self.read_page(to_rgb(source), 1, None)]
             origin = {"path": None, "sha256": None}
         else:
-            sha256 = models.input_sha256(source)  # before it is read: a version saved meanwhile is seen
-            with models.changes_told([source], [sha256]):  # saved over as it is read: "changed"
+            sha256 = fingerprint.input_sha256(source)  # before it is read: a version saved meanwhile is seen
+            with fingerprint.changes_told([source], [sha256]):  # saved over as it is read: "changed"
                 pages = list(self.iter_read(source))
-            models.verify_unchanged(source, sha256)
+            fingerprint.verify_unchanged(source, sha256)
             origin = {"path": str(source), "sha256": sha256}
         return Document(origin, pages, self.models.names(), {"total": time.perf_counter() - start})
 

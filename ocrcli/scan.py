@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from ocrcli import __version__, models, pdfgraft
+from ocrcli import __version__, fingerprint, models, pdfgraft
 from ocrcli.discover import (
     EarlierPages,
     Item,
@@ -153,7 +153,7 @@ class _Open:
     spool: IO[str]  # each finished page's JSON, one per line, in page order
     started: float
     identity: tuple[int, ...]  # the input's size, mtime and inode when opened (see _identity)
-    hashed: dict[str, int] | None  # the input as it was hashed, for its sidecar (see models.settled_stat)
+    hashed: dict[str, int] | None  # the input as it was hashed, for its sidecar (fingerprint.settled_stat)
     earlier: EarlierPages
     next_page: int = 0  # the next page to graft (pages arrive in any order)
     arrived: dict[int, PageReading] = field(default_factory=dict)
@@ -257,11 +257,11 @@ class Scan:
             previous = read_sidecar(item.sidecar, pages=False) if item.sidecar else None
             with reading_input(item.path):  # as ocr image and ocr pdf say it: missing, no permission
                 now, st = time.time_ns(), regular_file_stat(item.path)
-                identity, hashed = _identity(st), models.settled_stat(st, now)
+                identity, hashed = _identity(st), fingerprint.settled_stat(st, now)
                 sha256 = (
                     _unchanged_sha256(previous, hashed)
                     or (item.pdf == item.path and written_sha256(previous, st, item.sidecar))
-                    or models.file_sha256(item.path)
+                    or fingerprint.file_sha256(item.path)
                 )
             if not self.options.redo_current and self._is_current(item, sha256, previous):
                 self._finish(Outcome(item, "current"), previous, self._current_pages(item))
@@ -376,7 +376,7 @@ class Scan:
                 "output",
             )
         written = ((record or {}).get("output") or {}).get("sha256")
-        if named and written and models.file_sha256(item.pdf) != written:
+        if named and written and fingerprint.file_sha256(item.pdf) != written:
             raise BadInputError(
                 item.path,
                 f"{item.pdf} was changed since ocrcli wrote it; leaving it (delete it to redo)",
@@ -390,7 +390,7 @@ class Scan:
         if item.kind == "image":
             return pdfgraft.marked_image(item.pdf) == item.path.name
         try:
-            return models.file_sha256(item.pdf) == sha256
+            return fingerprint.file_sha256(item.pdf) == sha256
         except OSError:
             return False
 
@@ -431,7 +431,7 @@ class Scan:
         # a run again mends it, where "corrupt" blamed a file that was sound when it was opened.
         if error.kind not in NOT_THE_INPUTS:
             with contextlib.suppress(OSError):  # unreadable now: the failure says so already
-                if change := models.change_since(doc.item.path, doc.sha256, doc.hashed):
+                if change := fingerprint.change_since(doc.item.path, doc.sha256, doc.hashed):
                     error = Failure(f"{doc.item.path}: {change}", "changed")
         doc.failed = error.message
         self.open.pop(doc.item.path, None)
@@ -462,11 +462,11 @@ class Scan:
             with rewrite_errors(item.path):
                 doc.grafter.save(item.pdf, item.path, self.options.pdf_options.password, doc.sha256)
             written = regular_file_stat(item.pdf)  # before it is hashed: a change after it shows
-            output = {**output, "pdf": str(item.pdf), "sha256": models.file_sha256(item.pdf)}
-            output["stat"] = models.stat_record(written)  # see discover.written_sha256
+            output = {**output, "pdf": str(item.pdf), "sha256": fingerprint.file_sha256(item.pdf)}
+            output["stat"] = fingerprint.stat_record(written)  # see discover.written_sha256
             if item.sidecar is None:
                 _remove_stale_sidecar(item.pdf, doc.sha256, output["sha256"])
-        elif change := models.change_since(doc.item.path, doc.sha256, doc.hashed):
+        elif change := fingerprint.change_since(doc.item.path, doc.sha256, doc.hashed):
             # No PDF written, whose saving checks this: a sidecar gave one version's sha256 and,
             # for pages read after it was replaced, another's text.
             raise BadInputError(item.path, change, "changed")
@@ -644,7 +644,7 @@ def _remove_stale_sidecar(pdf: Path, source_sha256: str, pdf_sha256: str) -> Non
 
 def _unchanged_sha256(record: dict | None, hashed: dict[str, int] | None) -> str | None:
     """The sha256 the sidecar `record` gives its source, if the input is still the file hashed
-    then (see models.settled_stat); else None."""
+    then (see fingerprint.settled_stat); else None."""
     source = (record or {}).get("source") or {}
     sha256 = source.get("sha256")
     return sha256 if hashed and source.get("stat") == hashed and isinstance(sha256, str) else None

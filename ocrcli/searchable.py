@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pikepdf
 import pypdfium2 as pdfium
 
-from ocrcli import linesplit, models, pdfgraft, pdfpages
+from ocrcli import fingerprint, linesplit, models, pdfgraft, pdfpages
 from ocrcli.document import ROW_TILT, Document, Line, Page, Word, shows_text
 from ocrcli.errors import (
     GONE,
@@ -206,11 +206,11 @@ def _ocr_pdf(
         # Before it is opened: a version saved from here on is seen before the rename. Hashed after,
         # a version an editor saved as it was opened was taken for the one read, and replaced.
         now, st = time.time_ns(), os.stat(source)
-        sha256 = models.file_sha256(source)
-    hashed = models.settled_stat(st, now)
+        sha256 = fingerprint.file_sha256(source)
+    hashed = fingerprint.settled_stat(st, now)
     if dest is None:  # nothing is rewritten, so a signature does not matter
         options = replace(options, invalidate_signatures=True)
-    with models.changes_told([source], [sha256], [hashed]):
+    with fingerprint.changes_told([source], [sha256], [hashed]):
         opened = open_for_ocr(source, options)  # it says why a file is no readable PDF
         try:
             count = len(opened.pdf.pages)
@@ -222,7 +222,7 @@ def _ocr_pdf(
                     checked = DamageCheck(opened.pdf)
                     pages = [checked.add(index, reading) for index, reading in enumerate(counted)]
                     # Pages are read lazily: not two versions mixed (a settled stat unchanged is no change)
-                    models.verify_unchanged(source, sha256, hashed_stat=hashed)
+                    fingerprint.verify_unchanged(source, sha256, hashed_stat=hashed)
                 else:
                     with rewrite_errors(source):
                         grafter = PdfGrafter(opened.pdf, rotate_pages=options.rotate_pages)
@@ -277,8 +277,8 @@ def images_to_pdf(
     `pdfa`."""
     start = time.perf_counter()
     # Before they are read (img2pdf embeds them, then each is read again): a version saved meanwhile is seen
-    digests = [models.input_sha256(source) for source in sources]
-    with models.changes_told(sources, digests):  # an image saved over as it is read: "changed"
+    digests = [fingerprint.input_sha256(source) for source in sources]
+    with fingerprint.changes_told(sources, digests):  # an image saved over as it is read: "changed"
         grafter = PdfGrafter(images_pdf(sources, pdfa), from_images=True, rotate_pages=rotate_pages)
         pages: list[Page] = []
         total = len(grafter.pdf.pages)
@@ -297,7 +297,7 @@ def images_to_pdf(
         if len(pages) != len(grafter.pdf.pages):  # unless frames went meanwhile
             raise BadInputError(sources[-1], "img2pdf made more pages than the images have frames")
     for source, digest in zip(sources[1:], digests[1:], strict=True):  # the first: as it is saved
-        models.verify_unchanged(source, digest)
+        fingerprint.verify_unchanged(source, digest)
     grafter.save(dest, sources[0], source_sha256=digests[0], made_from=sources)
     origin = {"path": str(sources[0]), "sha256": digests[0]}
     if len(sources) > 1:
@@ -482,7 +482,7 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
     the content `source` was read with (None: no check)."""
     if sha256 is None:
         return None
-    return functools.partial(models.verify_unchanged, sha256=sha256, source=source)
+    return functools.partial(fingerprint.verify_unchanged, sha256=sha256, source=source)
 
 
 def _drop_words_on_text(result: Page, texts: list[pdfpages.Corners], page: pikepdf.Page, dpi: float) -> None:

@@ -39,7 +39,7 @@ from common import (
 )
 from PIL import Image
 
-from ocrcli import cpus, discover, errors, models
+from ocrcli import cpus, discover, errors, fingerprint, models
 from ocrcli.errors import WorkerStartError
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
 
@@ -818,8 +818,8 @@ def test_json_lines_on_the_terminal_of_the_progress_display_stand_on_lines_of_th
 INTERRUPT_AFTER_REPLACING = """
 import os, signal, sys
 from pathlib import Path
-from ocrcli import cli, models, safewrite
-hash_file = models.file_sha256
+from ocrcli import cli, fingerprint, models, safewrite
+hash_file = fingerprint.file_sha256
 def hash_then_interrupt(path):
     # Ctrl-C exactly between the PDF's rename and its sidecar: the output is hashed there.
     if str(path).endswith(".pdf") and safewrite.replacements(path):
@@ -827,7 +827,7 @@ def hash_then_interrupt(path):
         if os.environ.get("BLOCK_SIDECAR"):  # a folder where the sidecar goes: its write fails
             Path(path).with_suffix(".json").mkdir()
     return hash_file(path)
-models.file_sha256 = hash_then_interrupt
+fingerprint.file_sha256 = hash_then_interrupt
 sys.argv = ["ocr", *sys.argv[1:]]
 cli.main()
 """
@@ -2052,10 +2052,12 @@ def _rerun(items: list[discover.Item], options, stream=None) -> _Reporter:
 
 
 def _counted_hashes(monkeypatch) -> list[Path]:
-    """The files models.file_sha256 hashes from now on, in order."""
+    """The files fingerprint.file_sha256 hashes from now on, in order."""
     hashed: list[Path] = []
-    file_sha256 = models.file_sha256
-    monkeypatch.setattr(models, "file_sha256", lambda path: hashed.append(Path(path)) or file_sha256(path))
+    file_sha256 = fingerprint.file_sha256
+    monkeypatch.setattr(
+        fingerprint, "file_sha256", lambda path: hashed.append(Path(path)) or file_sha256(path)
+    )
     return hashed
 
 
@@ -2121,7 +2123,7 @@ def test_a_rerun_hashes_an_input_again_only_if_it_is_no_longer_the_file_hashed(
     Image.open(TESS / "phototest.tif").save(image)
     items = discover.plan([image], folder, out, pdf=False)
     options = _scan_options()
-    monkeypatch.setattr(models, "SETTLED_NS", 0)  # a file just written is settled: no waiting
+    monkeypatch.setattr(fingerprint, "SETTLED_NS", 0)  # a file just written is settled: no waiting
     _rerun(items, options)
     record = json.loads((out / "a.json").read_text())
     assert record["source"]["stat"]["inode"] == image.stat().st_ino
@@ -2162,7 +2164,7 @@ def test_an_in_place_rerun_hashes_a_pdf_again_only_if_it_is_no_longer_the_one_wr
     _rewrite_keeping_mtime(pdf)
     assert rerun() == "current" and hashed == [pdf]
     # Recorded as it is now, but changed in the timestamp tick its sidecar was written in: hashed
-    now = discover.stat_record(pdf.stat())
+    now = fingerprint.stat_record(pdf.stat())
     sidecar.write_text(sidecar.read_text().replace(json.dumps(record["output"]["stat"]), json.dumps(now)))
     for mtime_ns, hashes_it in ((now["ctime_ns"], True), (now["ctime_ns"] + 1, False)):
         os.utime(sidecar, ns=(mtime_ns, mtime_ns))
@@ -2352,7 +2354,7 @@ def test_a_file_still_being_copied_in_when_opened_fails_as_changed_not_corrupt(
     copying, truncated = folder / "copying.pdf", folder / "truncated.pdf"
     copying.write_bytes(whole[: len(whole) // 2])
     truncated.write_bytes(whole[: len(whole) // 2])
-    file_sha256 = models.file_sha256
+    file_sha256 = fingerprint.file_sha256
 
     def hashed_while_the_copy_goes_on(path: Path) -> str:
         digest = file_sha256(path)
@@ -2361,7 +2363,7 @@ def test_a_file_still_being_copied_in_when_opened_fails_as_changed_not_corrupt(
                 f.write(whole[len(whole) // 2 : len(whole) // 2 + 65536])
         return digest
 
-    monkeypatch.setattr(models, "file_sha256", hashed_while_the_copy_goes_on)
+    monkeypatch.setattr(fingerprint, "file_sha256", hashed_while_the_copy_goes_on)
     reporter = _Reporter()
     Scan(discover.plan([copying, truncated], folder, tmp_path / "out"), _scan_options(), reporter).run()
     errors_by_name = {o.item.path.name: o.error for o in reporter.outcomes}

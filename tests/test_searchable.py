@@ -43,7 +43,7 @@ from pdfjs import pdfjs_page_texts
 from pdfminer.high_level import extract_text
 from PIL import Image, ImageDraw, ImageOps
 
-from ocrcli import models, pdfpages
+from ocrcli import fingerprint, pdfpages
 from ocrcli.document import Line, Page, Word
 from ocrcli.errors import CHANGED, GONE, BadInputError, OutputError
 from ocrcli.layerplacement import MAX_ROW_SHIFT_EM
@@ -2068,18 +2068,18 @@ def test_a_pdf_saved_over_while_its_pages_are_read_is_changed_not_corrupt(tmp_pa
 
 
 def test_a_failure_is_put_down_to_a_change_only_where_the_input_changed(tmp_path: Path) -> None:
-    """What models.changes_told makes of a failure: the input's own failure where the file is the
+    """What fingerprint.changes_told makes of a failure: the input's own failure where the file is the
     version read (told by its stat alone, without reading it again: here the hash given is not
     even its own), its change where it was saved over or went, and an output's failure as it is."""
     source = tmp_path / "doc.pdf"
     source.write_bytes(b"%PDF-1.4 the version read")
     read_as = hashlib.sha256(source.read_bytes()).hexdigest()
-    as_hashed = models.stat_record(source.stat())
+    as_hashed = fingerprint.stat_record(source.stat())
     broken = BadInputError(source, "page 2 cannot be rendered: broken page tree", "corrupt")
     full_disk = OutputError(tmp_path / "out.pdf", "No space left on device")
 
     def raised(error: Exception, sha256: str = read_as) -> Exception:
-        with pytest.raises(Exception) as caught, models.changes_told([source], [sha256], [as_hashed]):
+        with pytest.raises(Exception) as caught, fingerprint.changes_told([source], [sha256], [as_hashed]):
             raise error
         return caught.value
 
