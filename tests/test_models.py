@@ -533,3 +533,55 @@ def test_onnxruntime_out_of_memory_is_a_memory_error_said_once() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"x"'])
+def test_a_hash_cache_of_another_shape_is_ignored(tmp_path: Path, content: str) -> None:
+    """The hash cache is best effort: valid JSON that is not its object (another program's file, a
+    damaged one) was a traceback in every command until the user found and deleted it."""
+    (tmp_path / "cache" / "ocrcli").mkdir(parents=True)
+    (tmp_path / "cache" / "ocrcli" / "verified-models.json").write_text(content)
+    result = ocr("models", env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_a_model_damaged_with_its_mtime_put_back_is_not_taken_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached hash was kept while size and mtime stayed: a model damaged in place, its mtime put
+    back (rsync -a, a restore), passed its check. Its change time is in the key now."""
+    from ocrcli import fingerprint
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(fingerprint, "SETTLED_NS", 0)  # a file just written counts as settled
+    folder = models_folder(tmp_path / "models")
+    dictionary = folder / f"{TINY_DICT}.txt"
+    content = dictionary.read_bytes()
+    dictionary.unlink()
+    dictionary.write_bytes(content)  # a copy of its own, not a link to the installed one
+    spec = load_manifest(folder).find(TINY_DICT)
+    assert status(spec) == "ok"
+    assert json.loads((tmp_path / "cache" / "ocrcli" / "verified-models.json").read_text())  # cached
+    before = dictionary.stat()
+    dictionary.write_bytes(content[:-2] + bytes([content[-2] ^ 1]) + content[-1:])  # one bit flipped
+    os.utime(dictionary, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert status(spec) == "hash mismatch"
+
+
+def test_ocr_models_says_on_stderr_what_is_wrong_and_never_waits_on_a_pipe(tmp_path: Path) -> None:
+    """A model missing or damaged was told only in the table's status column, exit 4 and stderr
+    empty (`ocr models --json >file` said nothing); a dictionary that is a named pipe made
+    `ocr models` wait for ever (loading its recognizer read it)."""
+    folder = models_folder(tmp_path / "models")
+    (folder / "pp-ocrv6-tiny-det.onnx").unlink()
+    dictionary = folder / f"{TINY_DICT}.txt"
+    dictionary.unlink()
+    os.mkfifo(dictionary)
+    result = ocr("models", "--models", folder, "--json", timeout=120)
+    assert result.returncode == 4
+    rows = {row["name"]: row["status"] for row in json.loads(result.stdout)}
+    assert rows["pp-ocrv6-tiny-det"] == "missing" and rows[TINY_DICT] == "not a file"
+    assert rows[TINY_REC] == "unusable"
+    said = result.stderr.splitlines()
+    assert f"ocr: error: model pp-ocrv6-tiny-det ({folder / 'pp-ocrv6-tiny-det.onnx'}): missing; " in said[0]
+    assert any(f"({dictionary}): not a file" in line for line in said) and len(said) == 3, said
