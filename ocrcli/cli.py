@@ -592,7 +592,7 @@ def _finish_pdf(
     read). A page not OCRed this time keeps its entry from the sidecar there, if that describes
     exactly this input (see discover.EarlierPages): OCRed in place page by page, the sidecar
     still has every page."""
-    from ocrcli.discover import EarlierPages, page_entry, read_sidecar
+    from ocrcli.discover import earlier_pages, page_entry, read_sidecar
     from ocrcli.fingerprint import file_sha256
     from ocrcli.pdfpages import needs_password
     from ocrcli.safewrite import write_output
@@ -605,9 +605,11 @@ def _finish_pdf(
         report(beyond)
     doc = document.to_dict()
     sha256 = document.source.get("sha256")
-    earlier = EarlierPages(read_sidecar(sidecar, pages=False) if sidecar else None, sha256, sidecar)
-    doc["pages"] = [page_entry(page, earlier) for page in document.pages]
     inputs = stdstreams.made_from(document.source.get("paths") or [document.source["path"]])
+    source = inputs[0] if document.source["path"] != stdstreams.STDIO else None
+    record = read_sidecar(sidecar, pages=False) if sidecar else None
+    earlier = earlier_pages(record, sha256, sidecar, source)
+    doc["pages"] = [page_entry(page, earlier) for page in document.pages]
     if pdf is None:  # only read: the JSON is as private as the input
         _emit_pdf_document(doc, json_out, text, inputs, needs_password(inputs[0]))
         return

@@ -8,7 +8,7 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -492,9 +492,24 @@ class EarlierPages:
                         self._by_layer.setdefault(layer, page)
 
 
-def page_entry(page: Page, earlier: EarlierPages | None) -> dict:
-    """A page's sidecar entry: its earlier one (see EarlierPages) if it was not OCRed this time."""
-    return (earlier and earlier.entry(page)) or page.to_dict()
+def earlier_pages(
+    record: dict | None, source_sha256: str | None, sidecar: Path | None, source: Path | None
+) -> tuple[EarlierPages, ...]:
+    """The earlier entries pages not OCRed this time keep (see EarlierPages): those of the output's
+    sidecar (`record`, read from `sidecar`), then those of the sidecar beside the PDF `source`
+    (None: an image, or standard input), its own if it was OCRed before: `ocr pdf out.pdf -o
+    again.pdf` (or `ocr scan` of a folder of outputs) skipped every page for the layer it
+    carries, and the new sidecar had no text at all."""
+    earlier = [EarlierPages(record, source_sha256, sidecar)]
+    own = source.with_suffix(".json") if source is not None else None
+    if own is not None and (sidecar is None or os.path.abspath(own) != os.path.abspath(sidecar)):
+        earlier.append(EarlierPages(read_sidecar(own, pages=False), source_sha256, own))
+    return tuple(earlier)
+
+
+def page_entry(page: Page, earlier: Sequence[EarlierPages] = ()) -> dict:
+    """A page's sidecar entry: an earlier one (see earlier_pages) if it was not OCRed this time."""
+    return next(filter(None, (pages.entry(page) for pages in earlier)), None) or page.to_dict()
 
 
 def _sidecar_shaped(record: object) -> bool:

@@ -28,6 +28,7 @@ from ocrcli.discover import (
     Item,
     checked_page_texts,
     clashes,
+    earlier_pages,
     foreign_sidecar,
     names_output,
     other_source,
@@ -154,7 +155,7 @@ class _Open:
     started: float
     identity: tuple[int, ...]  # the input's size, mtime and inode when opened (see _identity)
     hashed: dict[str, int] | None  # the input as it was hashed, for its sidecar (fingerprint.settled_stat)
-    earlier: EarlierPages
+    earlier: tuple[EarlierPages, ...]
     next_page: int = 0  # the next page to graft (pages arrive in any order)
     arrived: dict[int, PageReading] = field(default_factory=dict)
     failed: str | None = None
@@ -280,7 +281,7 @@ class Scan:
                 error = Failure(f"{item.path}: {change}", "changed")
             self._finish(Outcome(item, "failed", error=error))
             return None
-        earlier = EarlierPages(previous, sha256, item.sidecar)
+        earlier = earlier_pages(previous, sha256, item.sidecar, item.path if item.kind == "pdf" else None)
         doc = _Open(item, sha256, page_count, grafter, spool, started, identity, hashed, earlier, units=units)
         if item.kind == "pdf" and (
             beyond := past_the_end(item.path, self.options.pdf_options.pages, page_count)

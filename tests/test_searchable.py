@@ -1747,6 +1747,26 @@ def test_in_place_after_the_pdf_was_edited_pages_keep_their_entries_by_their_lay
     assert sorted(run.stdout.split("\f")[1].split()) == sorted(pdftotext(pdf, "-raw", page=2).split())
 
 
+def test_an_output_ocred_again_elsewhere_keeps_its_pages_entries_from_its_own_sidecar(tmp_path: Path) -> None:
+    """`ocr pdf out.pdf -o again.pdf` (and `ocr scan` of a folder holding out.pdf) skips the page
+    for the layer it carries: the new sidecar had the page without a word, though the PDF still
+    has them all, as docs/searchable-pdf.md says it keeps them. The entry now comes from the
+    sidecar beside the input, out.json."""
+    scan, out = tmp_path / "scan.pdf", tmp_path / "docs" / "out.pdf"
+    _phototest_pdf(scan, 0, (0, 0))
+    out.parent.mkdir()
+    assert ocr("pdf", scan, "-o", out).returncode == 0
+    first = json.loads(out.with_suffix(".json").read_text())["pages"][0]
+    assert len(first["lines"]) > 5
+    again = tmp_path / "again.pdf"
+    run = ocr("pdf", out, "-o", again)
+    assert run.returncode == 0 and "page 1 skipped: page has an OCR text layer" in run.stderr
+    assert json.loads(again.with_suffix(".json").read_text())["pages"][0] == first
+    run = ocr("scan", tmp_path / "docs", "-q")
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "docs-ocr" / "out.json").read_text())["pages"][0] == first
+
+
 def test_interrupted_while_starting_exits_130_and_leaves_the_original(tmp_path: Path) -> None:
     # The first second or so goes on imports and model loading, before the command's own handlers:
     # a Ctrl-C or SIGTERM there ended the process by the signal (-2) or as click's exit 1. A PDF of
