@@ -29,7 +29,7 @@ except ImportError:
 
 from ocrcli import __version__, cpus, errors, models, pathchecks, stdstreams
 from ocrcli.console import report, run_or_exit, stderr, usage_error
-from ocrcli.document import Page, record_without_pages
+from ocrcli.document import PAGE_BREAK, Page, record_without_pages
 from ocrcli.errors import TEXT_ERRORS, OcrError
 from ocrcli.jsonlines import WholeLines, drop_partial_line
 
@@ -669,9 +669,9 @@ def _emit(
             report(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None
     if text and page_texts:
-        # Pages are separated by a form feed, as pdftotext does, also those of different inputs.
+        # Pages are separated by a form feed (PAGE_BREAK), also those of different inputs.
         with _write_errors():  # stdout's, not the --json file's
-            WholeLines(sys.stdout).write(("\f\n" if after_pages else "") + "\n\f\n".join(page_texts) + "\n")
+            WholeLines(sys.stdout).write(("\f\n" if after_pages else "") + PAGE_BREAK.join(page_texts) + "\n")
 
 
 def _pretty_json(doc: dict[str, Any]) -> bytes:

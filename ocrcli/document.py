@@ -16,6 +16,8 @@ from typing import Any
 from ocrcli import skew
 
 SCHEMA_VERSION = "1.0"
+# Between pages in plain text: a form feed on a line of its own, as pdftotext separates them.
+PAGE_BREAK = "\n\f\n"
 # A line turned less than this (degrees) from the page's text direction runs along it in a row: a
 # short word's quad can come out tilted by 10 degrees on a level page, a lone digit's by 30, while
 # a chart's labels set at 45 degrees (40-50) are no row (as one, they were drawn in a table's size).
@@ -239,7 +241,8 @@ class Document:
 
     @property
     def text(self) -> str:
-        return "\n\n".join(page.text for page in self.pages)
+        """The pages' text, each in reading order, a form feed between pages (see PAGE_BREAK)."""
+        return PAGE_BREAK.join(page.text for page in self.pages)
 
     def to_dict(self) -> dict[str, Any]:
         from ocrcli import __version__

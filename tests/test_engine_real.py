@@ -15,7 +15,7 @@ import img2pdf
 import jsonschema
 import numpy as np
 import pytest
-from common import DATA, SCHEMA, TESS
+from common import DATA, SCHEMA, TESS, ocr
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
@@ -1021,3 +1021,19 @@ def test_an_image_saved_over_while_its_frames_are_read_is_changed_not_corrupt(
     with pytest.raises(BadInputError) as caught:
         engine.read(scan)
     assert caught.value.kind == "changed", caught.value
+
+
+def test_the_apis_text_is_what_ocr_text_prints(engine, tmp_path):
+    """Document.text separated pages by a blank line, `--text` by a form feed (as pdftotext):
+    one text, two page breaks."""
+    from PIL import Image
+
+    pages = [
+        Image.open(DATA / "tess" / "img" / name).convert("L") for name in ("phototest.tif", "eurotext.tif")
+    ]
+    tiff = tmp_path / "two.tif"
+    pages[0].save(tiff, save_all=True, append_images=pages[1:], dpi=(300, 300))
+    doc = engine.read(tiff)
+    run = ocr("image", tiff, "--text")
+    assert run.returncode == 0, run.stderr
+    assert doc.text + "\n" == run.stdout and doc.text.count("\f") == 1
