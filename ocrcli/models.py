@@ -24,6 +24,7 @@ from ocrcli.fingerprint import file_sha256, settled_stat
 from ocrcli.safewrite import unsearchable
 
 MODELS_ENV = "OCRCLI_MODELS"
+MANIFEST_VERSION = 1  # the format this ocrcli reads (a manifest without one is taken to be it)
 ROLES = ("page_orientation", "line_orientation", "detector", "recognizer")
 OPTIONAL_ROLES = ("reviewer",)  # re-reads lines the recognizer was unsure of
 
@@ -115,6 +116,11 @@ class _Invalid(Exception):
 def _parse(manifest: Any, models_dir: str | os.PathLike | None) -> Manifest:
     if not isinstance(manifest, dict):
         raise _Invalid("not a JSON object")
+    version = manifest.get("manifest_version", MANIFEST_VERSION)
+    if version != MANIFEST_VERSION or isinstance(version, bool):  # a later format, read as this one
+        raise _Invalid(
+            f'"manifest_version" {json.dumps(version)}: this ocrcli reads version {MANIFEST_VERSION}'
+        )
     entries, tiers = manifest.get("models"), manifest.get("tiers")
     if not isinstance(entries, list) or not entries:
         raise _Invalid('"models" must be a list of models')

@@ -44,6 +44,10 @@ TINY_REC = "pp-ocrv6-tiny-rec"
 
 BROKEN_MANIFESTS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     # case: (edit, what the message says)
+    "a later manifest format": (
+        lambda m: m.update(manifest_version=2),
+        '"manifest_version" 2: this ocrcli reads',
+    ),
     "model without path": (lambda m: entry(m, TINY_REC).pop("path"), "'pp-ocrv6-tiny-rec' has no \"path\""),
     "unknown model role": (
         lambda m: entry(m, TINY_REC).update(role="recogniser"),
