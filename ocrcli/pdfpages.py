@@ -9,6 +9,7 @@ import io
 import logging
 import math
 import os
+import sys
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -69,9 +70,15 @@ class SignedError(BadInputError):
 Corners = tuple[tuple[float, float], ...]  # a text object's four, from the start of its baseline
 
 
+@dataclass(frozen=True)
+class TextObject:
+    corners: Corners  # in the page's user space (turned with its text)
+    text: str | None = None  # its characters as pdfium extracts them; None: not read (see page_text)
+
+
 @dataclass
 class PageText:
-    visible: list[Corners]  # visible text objects' corners in user space (turned with their text)
+    visible: list[TextObject]  # the visible text objects
     invisible: int  # text objects in render mode 3 (an OCR layer)
     stamp: bool = False  # the visible text is a stamp on a scanned image (see page_text)
 
@@ -409,7 +416,7 @@ def page_objects(
             yield from page_objects(page, kinds, obj, obj.get_matrix().multiply(to_page))
 
 
-def page_text(page: pdfium.PdfPage) -> PageText:
+def page_text(page: pdfium.PdfPage, read: bool = False) -> PageText:
     """The page's text objects (in forms too): corners of the visible ones that show something on
     the page, in the page's user space, how many are invisible, and whether the visible ones are
     a stamp on a scan.
@@ -421,9 +428,11 @@ def page_text(page: pdfium.PdfPage) -> PageText:
     cover at least SCAN_SHARE of it, and its visible text is drawn over them, but for fewer than
     STAMP_CHARACTERS characters drawn before them (under the scan: that much is an old OCR tool's
     layer). Such a page needs OCR all the same: skipped as having text, its scan stayed
-    unsearchable. A page covered less (a figure and its caption) is a page with text."""
+    unsearchable. A page covered less (a figure and its caption) is a page with text.
+    With `read`, what each visible text object says is read as well (for a page OCRed all the
+    same, see searchable._drop_words_on_text); telling whether a page has text does not need it."""
     crop_box = page.get_cropbox()
-    visible, invisible, under, covered = [], 0, [], _Coverage(crop_box)
+    shown, invisible, under, covered = [], 0, [], _Coverage(crop_box)  # under: indexes into shown
     drawn = (pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_IMAGE)
     on_the_page = pdfium.PdfMatrix()  # objects in no form: already in the page's space
     for obj, to_page in page_objects(page, drawn, to_page=on_the_page):
@@ -440,10 +449,13 @@ def page_text(page: pdfium.PdfPage) -> PageText:
             corners = obj.get_quad_points()
             if to_page is not on_the_page:
                 corners = tuple(to_page.on_point(x, y) for x, y in corners)
-            visible.append(corners)
             if covered.share < SCAN_SHARE:
-                under.append(obj)
-    stamp = bool(visible) and covered.share >= SCAN_SHARE and _characters(page, under) < STAMP_CHARACTERS
+                under.append(len(shown))
+            shown.append((obj, corners))
+    texts = _texts(page, [obj for obj, _ in shown]) if read else [None] * len(shown)
+    visible = [TextObject(corners, text) for (_, corners), text in zip(shown, texts, strict=True)]
+    characters = _characters(page, [shown[index][0] for index in under])
+    stamp = bool(visible) and covered.share >= SCAN_SHARE and characters < STAMP_CHARACTERS
     return PageText(visible, invisible, stamp)
 
 
@@ -486,6 +498,31 @@ def _characters(page: pdfium.PdfPage, text_objects: list[pdfium.PdfObject]) -> i
         )
     finally:
         text_page.close()
+
+
+def _texts(page: pdfium.PdfPage, text_objects: list[pdfium.PdfObject]) -> list[str]:
+    """What each text object of `page` shows, as pdfium extracts it, in one pass over the page's
+    characters: asking each object for its text (FPDFTextObj_GetText) goes through all of them
+    every time, 1.9 s for a page of 10,000 objects (benchmarks/page_text_cost.py)."""
+    if not text_objects:
+        return []
+    where = {_address(obj.raw): index for index, obj in enumerate(text_objects)}
+    characters: list[list[str]] = [[] for _ in text_objects]
+    text_page = page.get_textpage()
+    try:
+        for n in range(pdfium_c.FPDFText_CountChars(text_page.raw)):
+            index = where.get(_address(pdfium_c.FPDFText_GetTextObject(text_page.raw, n)))
+            if index is not None:  # not one pdfium adds (a space, a line break)
+                code = pdfium_c.FPDFText_GetUnicode(text_page.raw, n)
+                characters[index].append(chr(code) if code <= sys.maxunicode else "\ufffd")
+    finally:
+        text_page.close()
+    return ["".join(chars) for chars in characters]
+
+
+def _address(pointer: object) -> int | None:
+    """Where a pdfium object is, to tell one object by: its pointer's value (None for NULL)."""
+    return ctypes.cast(pointer, ctypes.c_void_p).value
 
 
 def _on_page(bounds: tuple[float, float, float, float], crop_box: tuple[float, float, float, float]) -> float:

@@ -5,6 +5,7 @@ its coordinates matching the PDF pages (points = pixels * 72 / dpi, displayed fr
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import itertools
 import math
@@ -13,6 +14,7 @@ import re
 import shutil
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -132,7 +134,7 @@ class PageReading:
     """One page's OCR result and what grafting it onto its PDF page needs."""
 
     page: Page
-    visible_text: list[pdfpages.Corners] = field(default_factory=list)  # user space
+    visible_text: list[pdfpages.TextObject] = field(default_factory=list)  # the page's own text
     replace_layers: bool = False  # remove earlier OCR layers from the page first
     # The engine's RecognizerSettings.min_page_confidence, which the words left once those on the
     # page's own text are dropped must meet on their own (0: keep them all)
@@ -355,6 +357,8 @@ def read_pdf_page(
             reason = "an image on the page cannot be decoded"
             return PageReading(Page(number, width, height, dpi, skipped=reason, skip_kind="damaged"))
         page = engine.read_page(image, number, dpi)
+        if text.visible:  # OCRed all the same (--force, a stamped scan): what its own text says
+            text = pdfpages.page_text(rendered, read=True)
         replace = options.existing_text is not ExistingText.skip
         confidence = engine.recognizer_settings.min_page_confidence
         return PageReading(page, text.visible, replace, min_page_confidence=confidence, blank=blank)
@@ -485,7 +489,9 @@ def _same_as(source: Path, sha256: str | None) -> Callable[[Path], None] | None:
     return functools.partial(fingerprint.verify_unchanged, sha256=sha256, source=source)
 
 
-def _drop_words_on_text(result: Page, texts: list[pdfpages.Corners], page: pikepdf.Page, dpi: float) -> None:
+def _drop_words_on_text(
+    result: Page, texts: list[pdfpages.TextObject], page: pikepdf.Page, dpi: float
+) -> None:
     """Drop OCR words that are readings of the page's own text, so extractors do not read it
     twice; the sidecar then lists the words the layer adds (text in images). A word is one when at
     least half of its middle line, along its length, runs over text objects that it could read:
@@ -498,12 +504,12 @@ def _drop_words_on_text(result: Page, texts: list[pdfpages.Corners], page: pikep
     matrix, _, height_pt = pdfgraft.display_frame(page)
     to_display = pdfgraft.invert(matrix)
     scale = dpi / 72
-    shapes = []  # in the page's pixels as displayed, each with its bounds
-    for corners in texts:
-        points = [pdfgraft.apply(to_display, x, y) for x, y in corners]
+    shapes = []  # in the page's pixels as displayed, each with its bounds and what it says
+    for text in texts:
+        points = [pdfgraft.apply(to_display, x, y) for x, y in text.corners]
         shape = [(x * scale, (height_pt - y) * scale) for x, y in points]
         xs, ys = [x for x, _ in shape], [y for _, y in shape]
-        shapes.append(((min(xs), min(ys), max(xs), max(ys)), shape))
+        shapes.append(((min(xs), min(ys), max(xs), max(ys)), shape, text.text))
 
     def on_text(word: Word) -> bool:
         top_left, top_right, bottom_right, bottom_left = zip(word.quad[0::2], word.quad[1::2], strict=True)
@@ -512,16 +518,18 @@ def _drop_words_on_text(result: Page, texts: list[pdfpages.Corners], page: pikep
         # a word no longer than high (a lone glyph) has no direction to go by: its quad may lie at 45°
         direction = (end[0] - start[0], end[1] - start[1]) if math.dist(start, end) > height else None
         reach = (min(start[0], end[0]), min(start[1], end[1]), max(start[0], end[0]), max(start[1], end[1]))
-        near = (shape for box, shape in shapes if _overlap(box, reach))  # first: 80 times as fast
+        near = ((shape, said) for box, shape, said in shapes if _overlap(box, reach))  # 80 times as fast
+        tall = ((shape, said) for shape, said in near if _across(shape, direction) * READING_HEIGHT <= height)
         spans = sorted(
-            span
-            for shape in near
-            if _across(shape, direction) * READING_HEIGHT <= height and (span := _clipped(start, end, shape))
+            ((span, said) for shape, said in tall if (span := _clipped(start, end, shape))),
+            key=lambda pair: pair[0],
         )
+        if not _says(word.text, [said for _, said in spans]):
+            return False
         if start == end:  # a word with no length: its point
             return bool(spans)
         covered = reached = 0.0
-        for lo, hi in spans:
+        for (lo, hi), _ in spans:
             lo = max(lo, reached)
             if hi > lo:
                 covered, reached = covered + hi - lo, hi
@@ -534,6 +542,27 @@ def _drop_words_on_text(result: Page, texts: list[pdfpages.Corners], page: pikep
     numbers = {block: number for number, block in enumerate(sorted({line.block for line in result.lines}))}
     for line in result.lines:
         line.block = numbers[line.block]
+
+
+def _says(word: str, texts: list[str | None]) -> bool:
+    """Could the page's own text objects under a word, saying `texts` (in order along it; None: not
+    read), be what OCR read as `word`? Yes if at least half the word's letters and digits run
+    unbroken in what they say, case and compatibility forms aside (ﬁ is fi): a misread letter
+    or two still leaves that much. A font whose characters map to the wrong Unicode (a Type3 font
+    without ToUnicode, bytes read the wrong way round: "䴀甀" for "Mu") says none of them, and
+    the words read on it are kept: --force dropped them all, and the page stayed unsearchable.
+    A word of fewer than two letters or digits goes by position alone: a symbol the page draws
+    as text (a form's "▶") is read as "1" or "A", and its own text does say it."""
+    wanted = _letters(word)
+    if len(wanted) < 2 or any(text is None for text in texts):
+        return True
+    said = _letters("".join(texts))  # type: ignore[arg-type]  # None ruled out above
+    found = difflib.SequenceMatcher(None, wanted, said, autojunk=False).find_longest_match()
+    return found.size * 2 >= len(wanted)
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
 
 
 def _halfway(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:

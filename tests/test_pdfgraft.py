@@ -273,8 +273,9 @@ def test_text_and_images_in_a_moved_and_scaled_form_are_measured_on_the_page(tmp
     page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fm0=placed))
     page.obj.Contents = pdf.make_stream(b"q 1.5 0 0 1.5 80 150 cm /Fm0 Do Q")
     rendered = pdfium.PdfDocument(saved(pdf, tmp_path / "placed.pdf"))[0]
-    corners, *rest = page_text(rendered).visible
-    (left, bottom), (right, _), _, _ = corners  # from the start of its baseline, counter-clockwise
+    shown, *rest = page_text(rendered, read=True).visible
+    assert shown.text == "Visible words"  # what a text object in a form says is read too
+    (left, bottom), (right, _), _, _ = shown.corners  # from the start of its baseline, counter-clockwise
     assert not rest and abs(left - (80 + 1.5 * 10)) < 2 and abs(bottom - (150 + 1.5 * 20)) < 5
     assert right - left > 1.5 * 75  # "Visible words" is 82 pt wide in the form
     assert abs(render_dpi(rendered) - 200 / 1.5) < 1  # phototest: 640 px on 230.4 pt

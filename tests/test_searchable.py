@@ -1175,23 +1175,30 @@ def test_the_xmp_metadata_is_kept_byte_for_byte(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", [(), ("--force",)])
-def test_force_ocrs_a_page_with_text_without_doubling_it(tmp_path: Path, mode: tuple[str, ...]) -> None:
+def test_a_page_whose_own_text_is_mojibake_is_made_searchable(tmp_path: Path, mode: tuple[str, ...]) -> None:
     """A photo covering the page with a few labels in vector text ("Pure Magenta", ...) is OCRed
-    with --force, and by default too, as a scan with a stamp on it would be."""
+    with --force, and by default too, as a scan with a stamp on it would be. The labels' text
+    extracts as mojibake (their font's Unicode bytes the wrong way round: "倀甀爀攀" for "Pure"),
+    so a search for "Magenta" found nothing, and the words read on them were dropped as readings
+    of the page's own text: the output was the original, byte for byte. They are kept now, as
+    the page's text does not say them; a word it does say is still not doubled (see the tests of
+    --force below)."""
     original = DATA / "pdfs" / "ocrmypdf_cmyk.pdf"
     out = tmp_path / "forced.pdf"
     run = ocr("pdf", original, "-o", out, *mode)
     assert run.returncode == 0 and "skipped" not in run.stderr, run.stderr
     verdict = check(original, out, tmp_path / "forced.json")
-    # The page's own text stays as it is (its order and spelling are the maker's), nothing else
-    # changes. Its images are blank: every word on it is vector text, so the layer adds none (it
-    # added five words whose centres fell between two glyphs' bounds; the page's text extracts as
-    # mojibake, so the yardstick could not see them doubled).
+    # The page's own text stays as it is, and nothing else changes; the words added are where the
+    # labels are, each extracted once
     for result in verdict["results"]:
-        if result["check"] in ("structure", "visual", "preservation"):
+        if result["check"] in ("structure", "visual", "preservation", "geometry", "double-text"):
             assert result["status"] == "PASS", result
-    assert sidecar_words(tmp_path / "forced.json") == []
-    assert pdftotext(out, "-raw") == pdftotext(original, "-raw")
+    added = sidecar_words(tmp_path / "forced.json")
+    assert {"Multicolor", "Magenta", "Cyan", "Yellow"} <= set(added) and added.count("Pure") == 4, added
+    assert "Magenta" not in pdftotext(original, "-raw")
+    extracted = words(pdftotext(out, "-raw"))
+    assert all(extracted.count(word) == added.count(word) for word in added)
+    assert Counter(words(pdftotext(original, "-raw"))) <= Counter(extracted)  # its own text kept
 
 
 def _scan_with_text_on_it(
@@ -2563,6 +2570,37 @@ def test_rotate_pages_turns_a_page_whose_words_all_lie_on_its_own_text(tmp_path:
     with pikepdf.open(out) as written:
         assert written.pages[0].obj.get("/Rotate", 0) == 90  # as the sidecar says: turned back 270
     assert sorted(pdftotext(out).split()) == sorted(pdftotext(original).split())  # nothing doubled
+
+
+def test_force_makes_a_page_in_a_font_without_unicode_searchable(tmp_path: Path) -> None:
+    """A Type3 font without ToUnicode extracts as control characters: the words read on it were
+    dropped as readings of the page's own text, and --force left the page unsearchable."""
+    original = DATA / "pdfs" / "ocrmypdf_type3_font_nomapping.pdf"
+    run = ocr("pdf", original, "-o", tmp_path / "forced.pdf", "--force")
+    assert run.returncode == 0, run.stderr
+    added = sidecar_words(tmp_path / "forced.json")
+    assert added and all(word.isalpha() for word in added), added
+    assert words(pdftotext(tmp_path / "forced.pdf", "-raw"))[-len(added) :] == added
+
+
+@pytest.mark.parametrize(
+    ("word", "texts", "says"),
+    [
+        ("Magenta", ["倀甀爀攀 ", "䴀愀最攀渀琀愀"], False),  # UTF-16 the wrong way round
+        ("ua", ["\x19\x12"], False),  # a font mapping to no Unicode
+        ("Magenta", ["Pure ", "Magenta"], True),
+        ("Magnta", ["Pure Magenta"], True),  # a letter misread
+        ("ﬁnal,", ["final"], True),  # compatibility forms and punctuation aside
+        ("1", ["▶"], True),  # one letter: by position alone
+        ("report", [None], True),  # not read: by position alone
+    ],
+)
+def test_a_word_is_a_reading_of_the_text_under_it_only_if_that_text_says_it(
+    word: str, texts: list[str | None], says: bool
+) -> None:
+    from ocrcli.searchable import _says
+
+    assert _says(word, texts) is says
 
 
 def test_force_keeps_a_part_of_a_line_per_run_of_kept_words() -> None:
