@@ -6,6 +6,7 @@ import contextlib
 import functools
 import io
 import json
+import math
 import os
 import shlex
 import signal
@@ -148,6 +149,20 @@ RotateScanPages = _rotate_pages_option("a PDF page's /Rotate changes, an image's
 # The longest --page-timeout (11.6 days), under the 24.8 days (2**31 ms) that waits take: one
 # longer ended in "unexpected OverflowError ... please report this"; 0 is no limit.
 MAX_PAGE_TIMEOUT = 1e6
+
+
+def _page_timeout(given: str) -> float:
+    """--page-timeout's seconds, from 0 (no limit) to MAX_PAGE_TIMEOUT: "nan" was refused as
+    "less than or equal to 1000000"."""
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_PAGE_TIMEOUT:  # nan too
+        raise typer.BadParameter(
+            f"{given!r} is not a number of seconds from 0 (no limit) to {MAX_PAGE_TIMEOUT:.0f}"
+        )
+    return seconds
 
 
 def _pdfa_option(which: str) -> Any:
@@ -401,8 +416,7 @@ def pdf_command(
     page_timeout: Annotated[
         float | None,
         typer.Option(
-            min=0,
-            max=MAX_PAGE_TIMEOUT,
+            parser=_page_timeout,
             metavar="SECONDS",
             help="Read each page in a worker process, stopped if the page takes longer; the run then "
             "fails (exit 3). Default (and 0): no limit, one process.",
@@ -806,8 +820,7 @@ def scan_command(
     page_timeout: Annotated[
         float,
         typer.Option(
-            min=0,
-            max=MAX_PAGE_TIMEOUT,
+            parser=_page_timeout,
             metavar="SECONDS",
             help="Seconds one page may take; then its worker is stopped, the document fails (0: no limit).",
         ),
