@@ -127,6 +127,25 @@ def test_broken_manifests_end_in_one_line_and_exit_4(tmp_path: Path) -> None:
             assert str(folder / "manifest.json") in result.stderr
 
 
+def test_a_manifest_that_is_no_file_is_not_called_missing(tmp_path: Path) -> None:
+    """A folder, a link to nowhere or a device named manifest.json was "no manifest.json in the
+    models folder", which sends the user looking for a file that is there."""
+    for make in (
+        Path.mkdir,
+        lambda path: path.symlink_to(tmp_path / "nowhere"),
+        lambda path: path.symlink_to("/dev/zero"),
+    ):
+        folder = tmp_path / f"models{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        make(folder / "manifest.json")
+        result = ocr("models", "--models", folder)
+        assert result.returncode == 4
+        assert (
+            result.stderr
+            == f"ocr: error: {folder / 'manifest.json'}: not a file; the model manifest is a JSON file\n"
+        )
+
+
 def test_a_hash_in_capitals_is_the_same_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # hashed here, not read from a cache
 
