@@ -1037,3 +1037,14 @@ def test_the_apis_text_is_what_ocr_text_prints(engine, tmp_path):
     run = ocr("image", tiff, "--text")
     assert run.returncode == 0, run.stderr
     assert doc.text + "\n" == run.stdout and doc.text.count("\f") == 1
+
+
+def test_the_api_raises_the_errors_the_readme_names(engine, tmp_path):
+    for path, error, kind in (
+        (tmp_path / "missing.png", "BadInputError", "missing"),
+        (DATA / "pdfs" / "ocrmypdf_graph.pdf", "BadInputError", "unsupported"),
+    ):
+        with pytest.raises(ocrcli.OcrError) as raised:
+            engine.read(path)
+        assert type(raised.value).__name__ == error and raised.value.kind == kind
+        assert raised.value.exit_code == 3 and str(raised.value).startswith(f"{path}: ")
