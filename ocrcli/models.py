@@ -87,11 +87,9 @@ def load_manifest(models_dir: str | os.PathLike | None = None) -> Manifest:
             raise ModelError(f"{folder}: a file, not a models folder (one holding a manifest.json)")
         if not Path(models_dir).is_dir():
             raise ModelError(f"{folder}: no such models folder")
-        if not manifest_path.is_file() and os.path.lexists(
-            manifest_path
-        ):  # a folder, a device, a broken link
-            raise ModelError(f"{manifest_path}: not a file; the model manifest is a JSON file")
         if not manifest_path.is_file():
+            if os.path.lexists(manifest_path):  # a folder, a device, a broken link
+                raise ModelError(f"{manifest_path}: not a file; the model manifest is a JSON file")
             raise ModelError(
                 f"{manifest_path}: no manifest.json in the models folder; write one as README.md's "
                 '"Other weights" shows (examples/models/manifest.json), paths relative to the folder'

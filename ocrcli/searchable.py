@@ -524,16 +524,14 @@ def _drop_words_on_text(
             ((span, said) for shape, said in tall if (span := _clipped(start, end, shape))),
             key=lambda pair: pair[0],
         )
-        if not _says(word.text, [said for _, said in spans]):
-            return False
-        if start == end:  # a word with no length: its point
-            return bool(spans)
         covered = reached = 0.0
         for (lo, hi), _ in spans:
             lo = max(lo, reached)
             if hi > lo:
                 covered, reached = covered + hi - lo, hi
-        return covered >= 0.5
+        # a word with no length (start == end): its point
+        on_it = bool(spans) if start == end else covered >= 0.5
+        return on_it and _says(word.text, [said for _, said in spans])
 
     result.lines = [
         part for line in result.lines for part in kept_parts(line, [not on_text(w) for w in line.words])
