@@ -5,9 +5,11 @@ line across both: "Apart from the perceived advantage of sparse repre- where eac
 (docbank 219). No column gutter is then free of line boxes, so the reading order mixed the columns,
 and so did every PDF viewer reading the text layer. So a line is cut at a wide gap between words
 where the gap lines up with a gutter of the lines around it: other lines' text ends at its left
-edge and starts at its right edge, as it does at the edges of two columns. A wide space in
-justified text lines up with nothing; a running head's, a caption's or a headline's wide spaces
-are not cut either (their sides are short, or the line is much taller than body text).
+edge and starts at its right edge, as it does at the edges of two columns. One side must be a
+column wide; the other may be a single word (the line before a displayed equation: "... val- from",
+docbank 98). A wide space in justified text lines up with nothing; a running head's, a caption's or
+a headline's wide spaces are not cut either (both sides are short, or the line is much taller than
+body text).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import statistics
 from ocrcli.document import Line, Word, mean_confidence
 
 WIDE_GAP = 0.6  # in median line heights; gutters the detector ran across measured 0.75-1.1
-COLUMN_WIDTH = 6.0  # the text on each side of a cut reaches at least this many line heights
+COLUMN_WIDTH = 6.0  # the text on one side of a cut reaches at least this many line heights
 TALL = 1.6  # lines taller than this many median heights are not cut (a line run across two
 # columns measured 1.5: its halves sit a little apart vertically)
 ALIGN = 0.5  # how close (line heights) another line's end or start must be to a gap's edge...
@@ -77,7 +79,7 @@ def cut_at_gutters(lines: list[Line]) -> list[list[list[Word]]]:
 
 
 def _wide_gaps(line: Line, height: float) -> list[Gap]:
-    """Gaps between a line's words wide enough for a gutter, with long enough text on each side."""
+    """Gaps between a line's words wide enough for a gutter, with a column's width of text on one side."""
     if len(line.words) < 2 or not 0 < _frame(line)[2] <= TALL * height or not _length(line):
         return []
     first, last = line.box[0], line.box[2]
@@ -85,7 +87,7 @@ def _wide_gaps(line: Line, height: float) -> list[Gap]:
     end = line.words[0].box[2]
     for k, word in enumerate(line.words[1:], start=1):
         left, right = end, word.box[0]
-        if right - left >= WIDE_GAP * height and min(left - first, last - right) >= COLUMN_WIDTH * height:
+        if right - left >= WIDE_GAP * height and max(left - first, last - right) >= COLUMN_WIDTH * height:
             gaps.append((k, left, right))
         end = max(end, word.box[2])
     return gaps

@@ -487,6 +487,28 @@ def test_a_line_run_across_two_columns_is_cut_at_the_gutter() -> None:
     assert cut.box == pytest.approx((760.0, 240.0, 1375.0, 270.0))  # the piece spans its own words
 
 
+def test_a_line_run_across_the_gutter_into_a_short_line_is_cut_too() -> None:
+    """docbank 98: the right column's line before a displayed equation holds one word ("from"),
+    and the detector ran the left column's line on into it. The left side is a column wide, the
+    right side is not, but the gap lines up with the gutter: it is cut, and each column is read
+    to its end (before, "from" was read after "val-" and the columns were read in two bands)."""
+    from ocrcli.pipeline import _in_reading_order
+
+    left, right = 100.0, 760.0
+    lines = []
+    for row in range(10):
+        top = 100.0 + 35 * row
+        if row == 5:
+            lines.append(_text_line(_column_words("L5w", left) + _column_words("R5w", right, count=1), top))
+        else:
+            lines.append(_text_line(_column_words(f"L{row}w", left), top))
+            lines.append(_text_line(_column_words(f"R{row}w", right), top))
+    ordered = _in_reading_order(lines, 1500, 600)
+    texts = [line.text.split()[0] for line in ordered]
+    assert texts == [f"L{row}w0" for row in range(10)] + [f"R{row}w0" for row in range(10)]
+    assert next(line.text for line in ordered if line.text.startswith("R5")) == "R5w0"
+
+
 def test_a_wide_space_in_a_single_column_is_not_cut() -> None:
     """Justified text's wide spaces line up with no other line's ends: nothing is cut."""
     from ocrcli.pipeline import _in_reading_order
