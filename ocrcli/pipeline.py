@@ -631,7 +631,7 @@ def _in_reading_order(
         for words in groups:
             pieces.append((i, start, start + len(words)))
             start += len(words)
-    boxes = [linesplit.part_line(level[i], level[i].words[a:b]).box for i, a, b in pieces]
+    boxes = [linesplit.reading_box(level[i], level[i].words[a:b]) for i, a, b in pieces]
     ordered = []
     for number, block in enumerate(layout.reading_order(boxes, width, height, rules)):
         runs: list[list[int]] = []  # [line, first word, end]: its pieces read one after the other

@@ -509,6 +509,29 @@ def test_a_line_run_across_the_gutter_into_a_short_line_is_cut_too() -> None:
     assert next(line.text for line in ordered if line.text.startswith("R5")) == "R5w0"
 
 
+def test_boxes_that_reach_into_the_gutter_past_their_words_do_not_close_it() -> None:
+    """docbank 98: some detected quads ran a line height on past their words, into the gutter, from
+    both columns; no gutter was free of boxes and the columns were read in turns. The reading
+    order sees those lines cut to their words; the lines themselves keep their quads."""
+    from ocrcli.pipeline import _in_reading_order
+
+    left, right = 100.0, 760.0  # the gutter is 715-760
+    lines = []
+    for row in range(10):
+        top = 100.0 + 35 * row
+        lines.append(_text_line(_column_words(f"L{row}w", left), top))
+        lines.append(_text_line(_column_words(f"R{row}w", right), top))
+    for index, reach in ((4 * 2, (0.0, 40.0)), (6 * 2 + 1, (-40.0, 0.0)), (8 * 2, (0.0, 35.0))):
+        line = lines[index]
+        x0, x1 = line.box[0] + reach[0], line.box[2] + reach[1]
+        top, bottom = line.box[1], line.box[3]
+        lines[index] = Line(line.text, (x0, top, x1, top, x1, bottom, x0, bottom), 0.95, line.words)
+    ordered = _in_reading_order(lines, 1500, 600)
+    texts = [line.text.split()[0] for line in ordered]
+    assert texts == [f"L{row}w0" for row in range(10)] + [f"R{row}w0" for row in range(10)]
+    assert ordered[4].quad == lines[8].quad
+
+
 def test_a_wide_space_in_a_single_column_is_not_cut() -> None:
     """Justified text's wide spaces line up with no other line's ends: nothing is cut."""
     from ocrcli.pipeline import _in_reading_order
