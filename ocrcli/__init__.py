@@ -35,7 +35,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 _engines: dict[tuple[str, bool], Any] = {}
 
 
-def read(source: str | os.PathLike | np.ndarray, tier: str = "fast", cjk: bool = False) -> Document:
+def read(source: str | bytes | os.PathLike | np.ndarray, tier: str = "fast", cjk: bool = False) -> Document:
     """OCR one image file (all its frames) or an RGB numpy array; models load once per tier.
     cjk=True reads Chinese and Japanese characters too (see ocrcli.charset)."""
     from ocrcli.pipeline import Engine

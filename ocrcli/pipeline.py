@@ -186,6 +186,11 @@ class Engine:
         recognizer: RecognizerSettings | None = None,
         cjk: bool = False,
     ):
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            # The CLI refuses these too; 0 was taken as the default and -1 as one thread.
+            raise ValueError(
+                f"threads must be a whole number from 1, or None for the default; got {threads!r}"
+            )
         self.models = models.select(tier, models_dir)
         keep_freed_memory()
         threads = usable_threads(threads or default_threads())
@@ -209,9 +214,13 @@ class Engine:
         self.detector_settings = detector or DetectorSettings(**self.models.detector.postprocess)
         self.recognizer_settings = recognizer or RecognizerSettings()
 
-    def read(self, source: str | os.PathLike | np.ndarray) -> Document:
+    def read(self, source: str | bytes | os.PathLike | np.ndarray) -> Document:
         """OCR an image file (every frame of it) or an RGB numpy array."""
         start = time.perf_counter()
+        if isinstance(source, bytes):  # a path as the OS gives it
+            source = os.fsdecode(source)
+        if not isinstance(source, (str, os.PathLike, np.ndarray)):
+            raise TypeError(f"read() takes a path or an RGB numpy array, not {type(source).__name__}")
         if isinstance(source, np.ndarray):
             pages = [self.read_page(to_rgb(source), 1, None)]
             origin = {"path": None, "sha256": None}

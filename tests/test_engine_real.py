@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import unicodedata
@@ -853,6 +854,23 @@ def test_inference_threads_are_at_most_one_per_core() -> None:
     cores = len(os.sched_getaffinity(0))
     assert Engine("fast", threads=cores + 3).threads == cores
     assert Engine("fast", threads=1).threads == 1
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
+def test_the_api_refuses_a_thread_count_the_cli_refuses(threads) -> None:
+    """0 was taken as the default and -1 as one thread, where --threads refuses both."""
+    with pytest.raises(
+        ValueError, match=f"threads must be a whole number from 1, or None for the default; got {threads!r}"
+    ):
+        Engine("fast", threads=threads)
+
+
+def test_the_api_reads_a_path_given_as_bytes_and_names_what_it_cannot_read(engine) -> None:
+    """A path as bytes (os.fsencode, os.listdir(b".")) raised a bare TypeError from pathlib."""
+    path = TESS / "phototest.tif"
+    assert engine.read(os.fsencode(path)).text == engine.read(path).text
+    with pytest.raises(TypeError, match="^read\\(\\) takes a path or an RGB numpy array, not int$"):
+        engine.read(3)
 
 
 def with_bleed_through(page: np.ndarray, back: np.ndarray, strength: float) -> np.ndarray:
