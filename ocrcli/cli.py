@@ -863,7 +863,7 @@ def scan_command(
     from ocrcli.pool import EngineSpec
     from ocrcli.progress import ScanDisplay, summary_table
     from ocrcli.safewrite import unsearchable
-    from ocrcli.scan import Scan, ScanOptions, wait_for_other_scans
+    from ocrcli.scan import Scan, ScanOptions, scan_folders_held
 
     if folder := unsearchable(input_dir):
         usage_error(f"{input_dir}: {folder} is a folder that cannot be searched")
@@ -910,98 +910,115 @@ def scan_command(
         pathchecks.refuse_unwritable_folder(named_as, out_dir, out_dir)
     else:
         pathchecks.refuse_unwritable_folder("--in-place", input_dir, input_dir)
-    wait_for_other_scans(
-        input_dir,
-        lambda: report(f"{input_dir}: another ocr scan is working on it; waiting for it to finish"),
-    )
-    unreadable: list[OSError] = []
-    unread: list[Path] = []
-    try:
-        found = discover.scan_documents(
-            input_dir,
-            out_dir,
-            include,
-            exclude,
-            recursive,
-            on_error=unreadable.append,
-            on_link=_not_followed(quiet),
-            on_unread=unread.append,
-        )
-    except ValueError as exc:  # a glob that is no glob: [z-a]
-        usage_error(f"--include/--exclude: {exc}")
-    if unread and not quiet:
-        _report_unread(input_dir, unread, verbose)
-    files, outputs = found.documents, found.earlier_outputs
-    for path in outputs if verbose and not quiet else []:
-        report(f"{path}: skipped: ocrcli's output for another file (see its .json)")
-    if not quiet and (
-        left_out := discover.documents_in_output_folder(input_dir, out_dir, include, exclude, recursive)
+    json_file = pathchecks.json_file(json_out)
+    if (
+        json_file is not None
+        and out_dir is not None
+        and os.path.realpath(json_file) == os.path.realpath(out_dir)
     ):
-        report(
-            f"{out_dir}: {errors.counted(left_out, 'document')} there not scanned: it is the output folder"
-        )
-    items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, found.named_among)
-    if (json_file := pathchecks.json_file(json_out)) is not None:
-        pathchecks.refuse_bad_outputs(files, [("--json", json_file)])
-        planned = {os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None}
-        if out_dir is not None:
-            planned.add(os.path.realpath(out_dir))
-        if os.path.realpath(json_file) in planned:
-            usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
-    options = ScanOptions(
-        engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1, cjk),
-        pdf_options=pdf_options,
-        jobs=jobs or cpus.usable_cores(),
-        redo_current=force,
-        in_place=in_place,
-        page_timeout=page_timeout or None,  # 0: no limit
-    )
-    if not items and not unreadable and not quiet:  # --include '*.PNG' on .png files said only "0 documents"
-        chosen = " matching --include/--exclude (globs match names as they are, case too)"
-        if outputs:  # a folder of ocrcli's outputs: PDFs there are, skipped
-            chosen = f" but ocrcli's outputs ({errors.counted(len(outputs), 'PDF')}, not read as inputs)"
-        report(f"{input_dir}: no images or PDFs found{chosen if include or exclude or outputs else ''}")
-    if not quiet:
-        where = "in place" if in_place else f"into {out_dir}"
-        documents, workers = errors.counted(len(items), "document"), errors.counted(options.jobs, "worker")
-        report(f"{documents} in {input_dir}, writing {where}, up to {workers}")
-    # Not over JSON lines printed to the same terminal as they come (as in ocr image): each began
-    # on the progress line's row, which stayed above it
-    live = stderr.is_terminal and not quiet and not (json_out == "-" and sys.stdout.isatty())
-    display = ScanDisplay(stderr, len(items) + len(unreadable), live=live, verbose=verbose)
-    code, scan, started = errors.EXIT_OK, None, time.perf_counter()
-    # With a password, inputs that need it are read: their text in the clear is for the owner alone
-    with _output_stream(json_out, files, private=bool(password)) as stream:
+        # Before the output folder is made (see scan_folders_held), or this said it is a folder
+        usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
+
+    def waiting(folder: Path) -> None:
+        doing = "working on it" if folder is input_dir else "writing into it"
+        report(f"{folder}: another ocr scan is {doing}; waiting for it to finish")
+
+    with scan_folders_held(input_dir, out_dir, waiting):
+        unreadable: list[OSError] = []
+        unread: list[Path] = []
         try:
-            with _interrupt_once():
-                # Scan checks the models.
-                scan = run_or_exit(lambda: Scan(items, options, display, stream, unreadable))
-                with display:
-                    outcomes = scan.run()
-        except KeyboardInterrupt:
-            outcomes, code = scan.outcomes if scan else [], errors.EXIT_INTERRUPTED
-            report("interrupted: documents in progress were not written; run the same command to continue")
-        except errors.WorkerStartError as exc:  # no worker left, none could start: as an interrupt
-            outcomes, code = scan.outcomes if scan else [], exc.exit_code
-            report(f"error: {exc}; documents in progress were not written; run the same command to continue")
-        except OcrError as exc:  # the models, found missing or corrupt by a worker: exit 4
-            report(f"error: {exc}")
-            raise typer.Exit(exc.exit_code) from None
-        except typer.Exit:  # an error already told (models missing: exit 4)
-            raise
-        except Exception as exc:  # noqa: BLE001 - a bug
-            if stream is not None and exc is stream.failed:
-                raise  # the JSON stream's own failure, which _output_stream tells
-            _internal_error(exc, "the documents done are written; run the same command to continue")
-    if not quiet:
-        table = summary_table(outcomes, time.perf_counter() - started, len(outputs))
-        if stderr.is_terminal:
-            stderr.print(table)
-        else:
-            stderr.out(_plain(table), end="")
-    if code == errors.EXIT_OK:  # as in ocr image: a bug is 1, an output that failed 5, a bad file 3
-        code = errors.worst_exit(*(o.error.exit_code for o in outcomes if o.error is not None))
-    raise typer.Exit(code)
+            found = discover.scan_documents(
+                input_dir,
+                out_dir,
+                include,
+                exclude,
+                recursive,
+                on_error=unreadable.append,
+                on_link=_not_followed(quiet),
+                on_unread=unread.append,
+            )
+        except ValueError as exc:  # a glob that is no glob: [z-a]
+            usage_error(f"--include/--exclude: {exc}")
+        if unread and not quiet:
+            _report_unread(input_dir, unread, verbose)
+        files, outputs = found.documents, found.earlier_outputs
+        for path in outputs if verbose and not quiet else []:
+            report(f"{path}: skipped: ocrcli's output for another file (see its .json)")
+        if not quiet and (
+            left_out := discover.documents_in_output_folder(input_dir, out_dir, include, exclude, recursive)
+        ):
+            there = errors.counted(left_out, "document")
+            report(f"{out_dir}: {there} there not scanned: it is the output folder")
+        items = discover.plan(files, input_dir, out_dir, not no_pdf, not no_sidecar, found.named_among)
+        if json_file is not None:
+            pathchecks.refuse_bad_outputs(files, [("--json", json_file)])
+            planned = {
+                os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None
+            }
+            if os.path.realpath(json_file) in planned:
+                usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
+        options = ScanOptions(
+            engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1, cjk),
+            pdf_options=pdf_options,
+            jobs=jobs or cpus.usable_cores(),
+            redo_current=force,
+            in_place=in_place,
+            page_timeout=page_timeout or None,  # 0: no limit
+        )
+        # --include '*.PNG' on .png files said only "0 documents"
+        if not items and not unreadable and not quiet:
+            chosen = " matching --include/--exclude (globs match names as they are, case too)"
+            if outputs:  # a folder of ocrcli's outputs: PDFs there are, skipped
+                chosen = f" but ocrcli's outputs ({errors.counted(len(outputs), 'PDF')}, not read as inputs)"
+            report(f"{input_dir}: no images or PDFs found{chosen if include or exclude or outputs else ''}")
+        if not quiet:
+            where = "in place" if in_place else f"into {out_dir}"
+            documents, workers = (
+                errors.counted(len(items), "document"),
+                errors.counted(options.jobs, "worker"),
+            )
+            report(f"{documents} in {input_dir}, writing {where}, up to {workers}")
+        # Not over JSON lines printed to the same terminal as they come (as in ocr image): each began
+        # on the progress line's row, which stayed above it
+        live = stderr.is_terminal and not quiet and not (json_out == "-" and sys.stdout.isatty())
+        display = ScanDisplay(stderr, len(items) + len(unreadable), live=live, verbose=verbose)
+        code, scan, started = errors.EXIT_OK, None, time.perf_counter()
+        # With a password, inputs that need it are read: their text in the clear is for the owner alone
+        with _output_stream(json_out, files, private=bool(password)) as stream:
+            try:
+                with _interrupt_once():
+                    # Scan checks the models.
+                    scan = run_or_exit(lambda: Scan(items, options, display, stream, unreadable))
+                    with display:
+                        outcomes = scan.run()
+            except KeyboardInterrupt:
+                outcomes, code = scan.outcomes if scan else [], errors.EXIT_INTERRUPTED
+                report(
+                    "interrupted: documents in progress were not written; run the same command to continue"
+                )
+            except errors.WorkerStartError as exc:  # no worker left, none could start: as an interrupt
+                outcomes, code = scan.outcomes if scan else [], exc.exit_code
+                report(
+                    f"error: {exc}; documents in progress were not written; run the same command to continue"
+                )
+            except OcrError as exc:  # the models, found missing or corrupt by a worker: exit 4
+                report(f"error: {exc}")
+                raise typer.Exit(exc.exit_code) from None
+            except typer.Exit:  # an error already told (models missing: exit 4)
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug
+                if stream is not None and exc is stream.failed:
+                    raise  # the JSON stream's own failure, which _output_stream tells
+                _internal_error(exc, "the documents done are written; run the same command to continue")
+        if not quiet:
+            table = summary_table(outcomes, time.perf_counter() - started, len(outputs))
+            if stderr.is_terminal:
+                stderr.print(table)
+            else:
+                stderr.out(_plain(table), end="")
+        if code == errors.EXIT_OK:  # as in ocr image: a bug is 1, an output that failed 5, a bad file 3
+            code = errors.worst_exit(*(o.error.exit_code for o in outcomes if o.error is not None))
+        raise typer.Exit(code)
 
 
 def _report_unread(input_dir: Path, unread: list[Path], verbose: bool) -> None:

@@ -71,14 +71,40 @@ from ocrcli.searchable import (
 _held_folders: dict[str, int] = {}  # folder -> the descriptor its lock is held by, until the process ends
 
 
-def wait_for_other_scans(folder: Path, on_wait: Callable[[], None]) -> None:
-    """Lock `folder` for this process's life, first waiting (after calling `on_wait`) while
-    another `ocr scan` holds it. Two scans of one folder at once (a cron job whose last run is not
-    done) both OCRed every document; the second now finds them current. The lock is flock on the
-    folder itself: no lock file is left behind, and it goes with the process, however it ends.
-    Where the file system cannot lock folders (some network shares), scans run side by side as
-    before."""
-    key = os.path.realpath(folder)
+@contextlib.contextmanager
+def scan_folders_held(
+    input_folder: Path, output_folder: Path | None, on_wait: Callable[[Path], None]
+) -> Iterator[None]:
+    """Lock the scan's input folder and its output folder (made if missing, and removed again at
+    the end if the scan left it empty) for this process's life, first waiting (after calling
+    `on_wait` with the folder) while another `ocr scan` holds one. Two scans of one folder at once
+    (a cron job whose last run is not done) both OCRed every document; the second now finds them
+    current. Two scans of different folders into one output folder both found an output name free
+    and wrote it, one over the other; the second now finds it taken. The folders are locked in the
+    order of their real paths, so two scans wanting the same two never wait for each other. The
+    lock is flock on the folder itself: no lock file is left behind, and it goes with the process,
+    however it ends. Where the file system cannot lock folders (some network shares), scans run
+    side by side as before."""
+    made = None
+    keys = {os.path.realpath(input_folder): input_folder}
+    if output_folder is not None:
+        keys.setdefault(os.path.realpath(output_folder), output_folder)
+    try:
+        for key in sorted(keys):
+            folder = keys[key]
+            if folder is output_folder and not folder.exists():
+                with contextlib.suppress(OSError):  # if it cannot be made, writing the outputs says so
+                    folder.mkdir(parents=True)
+                    made = folder
+            _lock(key, lambda folder=folder: on_wait(folder))
+        yield
+    finally:
+        if made is not None:
+            with contextlib.suppress(OSError):  # not empty: the outputs are in it
+                made.rmdir()
+
+
+def _lock(key: str, on_wait: Callable[[], None]) -> None:
     if key in _held_folders:
         return
     try:

@@ -1982,6 +1982,44 @@ def test_a_second_scan_of_a_folder_waits_for_the_first_then_finds_its_work_done(
     assert run.returncode == 0 and json.loads(run.stdout)["status"] == "current", run.stderr
 
 
+def test_two_scans_into_one_output_folder_at_once_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    """`ocr scan a -o out` and `ocr scan b -o out` at once (two cron jobs), a/x.png and b/x.png
+    both giving out/x.pdf: each found the name free and both wrote it, one over the other, both
+    reporting "done". A scan now holds its output folder too: the second waits, then finds the
+    first's outputs and fails as when run after it. The test holds the output folder first, as a
+    third scan would, so that both start waiting before either writes."""
+    import fcntl
+
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
+    for folder, name in ((a, "phototest.tif"), (b, "eurotext.tif")):
+        folder.mkdir()
+        Image.open(TESS / name).crop((0, 0, 640, 120)).save(folder / "x.png")
+    out.mkdir()
+    held = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    scans = []
+    try:
+        for folder in (a, b):
+            log = tmp_path / f"{folder.name}.err"
+            with open(log, "w") as err, open(tmp_path / f"{folder.name}.json", "w") as stream:
+                command = [*OCR, "scan", str(folder), "-o", str(out), "--json", "-"]
+                scans.append((subprocess.Popen(command, stderr=err, stdout=stream), log))
+        for process, log in scans:
+            _wait_for(
+                lambda log=log: "another ocr scan is writing into it" in log.read_text(), process=process
+            )
+        assert not any(out.iterdir())
+    finally:
+        os.close(held)
+    codes = sorted(process.wait(timeout=600) for process, _ in scans)
+    assert codes == [0, 3], [log.read_text() for _, log in scans]
+    records = [json.loads((tmp_path / f"{name}.json").read_text()) for name in ("a", "b")]
+    done = next(r for r in records if r["status"] == "done")
+    failed = next(r for r in records if r["status"] == "failed")
+    assert failed["error"]["kind"] == "output" and done["source"]["path"] in failed["error"]["message"]
+    assert json.loads((out / "x.json").read_text())["source"]["path"] == done["source"]["path"]
+
+
 def test_a_display_not_shown_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Off a terminal (or with --quiet) the progress is not started: rich before 15 printed an
     empty line when its disabled Progress stopped, a blank line on stderr after the one-line
