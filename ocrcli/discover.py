@@ -186,17 +186,29 @@ def plan(
 def clashes(items: list[Item]) -> dict[Path, str]:
     """Why each input whose outputs would land on another input's cannot be done. a.png beside
     a.jpg writes a.png.pdf, which is also a PDF named a.png.pdf (itself, in place); x.pdf and
-    x.PDF both have the sidecar x.json. Neither of two such inputs is done, whatever their order."""
+    x.PDF both have the sidecar x.json. Neither of two such inputs is done, whatever their order.
+    An output that would be the folder of other outputs (a.jpg's a.pdf, beside a subfolder a.pdf/
+    whose documents' outputs go into a.pdf/ in the output folder) is refused too: it failed as
+    unwritable after its OCR, or took the folder's name first and the documents in it failed,
+    whichever was done first."""
     owners: dict[Path, list[Item]] = defaultdict(list)
+    folders: dict[Path, Item] = {}  # each folder outputs go into: the first input whose outputs do
     for item in items:
         for output in (item.pdf, item.sidecar):
             if output is not None:
                 owners[output].append(item)
+                for folder in output.parents:
+                    folders.setdefault(folder, item)
     reasons: dict[Path, str] = {}
     for output, sharing in owners.items():
         for item in sharing if len(sharing) > 1 else []:
             others = ", ".join(str(other.path) for other in sharing if other is not item)
             reasons.setdefault(item.path, f"its output {output} is also that of {others}: rename one")
+        if (other := folders.get(output)) is not None:
+            for item in sharing:
+                reasons.setdefault(
+                    item.path, f"its output {output} is also the folder of {other.path}'s outputs: rename one"
+                )
     return reasons
 
 

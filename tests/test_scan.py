@@ -1022,6 +1022,39 @@ def test_inputs_whose_outputs_clash_are_both_refused() -> None:
     assert not discover.clashes(discover.plan(files[:2], Path("in"), None))
 
 
+def test_an_output_that_would_be_a_folder_of_outputs_is_refused_before_any_work(tmp_path: Path) -> None:
+    """a.jpg beside a subfolder a.pdf/ (and x.pdf beside x.json/): a.jpg's PDF and the folder the
+    subfolder's outputs go into are one path. Whichever document was done first took it, and the
+    other failed as an output that cannot be written (exit 5), after its OCR, on every run. Now the
+    file's document is refused before any work, naming the other; the subfolder's are done."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    (folder / "a.pdf").mkdir(parents=True)
+    (folder / "x.json").mkdir()
+    line = Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).convert("RGB")
+    for path in (folder / "a.jpg", folder / "a.pdf" / "in.png", folder / "x.json" / "y.png"):
+        line.save(path)
+    (folder / "x.pdf").write_bytes((DATA / "pdfs" / "pdfjs_hello_world_rotated.pdf").read_bytes())
+    run = ocr("scan", folder, "-o", out, "--json", "-", "-q", "--jobs", "1")
+    assert run.returncode == 3, run.stderr
+    docs = {
+        Path(d["source"]["path"]).relative_to(folder).as_posix(): d
+        for d in map(json.loads, run.stdout.splitlines())
+    }
+    assert {name: d["status"] for name, d in docs.items()} == {
+        "a.jpg": "failed",
+        "a.pdf/in.png": "done",
+        "x.json/y.png": "done",
+        "x.pdf": "failed",
+    }
+    assert {docs[name]["error"]["kind"] for name in ("a.jpg", "x.pdf")} == {"output"}
+    assert docs["a.jpg"]["error"]["message"] == (
+        f"{folder / 'a.jpg'}: its output {out / 'a.pdf'} is also the folder of "
+        f"{folder / 'a.pdf' / 'in.png'}'s outputs: rename one"
+    )
+    assert docs["x.pdf"]["error"]["message"].endswith(f"{folder / 'x.json' / 'y.png'}'s outputs: rename one")
+    assert (out / "a.pdf" / "in.pdf").is_file() and (out / "x.json" / "y.json").is_file()
+
+
 def test_inputs_whose_outputs_names_are_too_long_are_refused(tmp_path: Path) -> None:
     """An image named with 251 bytes + ".jpg" has a 255-byte PDF but a 256-byte sidecar: it failed
     with "[Errno 36] File name too long" only after its OCR, its PDF written and left without its
