@@ -1958,6 +1958,25 @@ def test_o_dash_is_refused_not_made_a_folder(tmp_path: Path) -> None:
     assert (tmp_path / "-" / "a.pdf").exists()
 
 
+def test_the_summarys_rate_counts_the_pages_ocred() -> None:
+    """A 3-page PDF scanned with --pages 3, its last page skipped for its text: no page OCRed,
+    yet the summary said 1.99 pages/s, the rate of every page of the documents done."""
+    from ocrcli.cli import _plain
+    from ocrcli.progress import summary_table
+    from ocrcli.scan import Outcome
+
+    item = discover.Item(Path("three.pdf"), "pdf", Path("out/three.pdf"), Path("out/three.json"))
+    skipped = {"not in --pages": 2, "page has text": 1}
+    other = discover.Item(Path("two.png"), "image", Path("out/two.pdf"), Path("out/two.json"))
+    for outcomes, rate in (
+        ([Outcome(item, "done", 3, 1.5, skipped_pages=skipped)], "0.00"),
+        ([Outcome(item, "done", 3, 1.5, skipped_pages=skipped), Outcome(other, "done", 2, 1.0)], "1.00"),
+    ):
+        total = _plain(summary_table(outcomes, 2.0)).splitlines()[-1].split()
+        assert total[:3] == ["total", str(len(outcomes)), str(sum(o.pages for o in outcomes))]
+        assert total[3:] == ["2.0", "s", "wall,", rate, "pages/s", "OCRed"]
+
+
 def test_the_summary_on_a_pipe_has_no_trailing_spaces(tmp_path: Path) -> None:
     """Without a terminal the summary table was padded with spaces to its width, on every line."""
     folder = tmp_path / "in"
