@@ -916,8 +916,7 @@ def scan_command(
         and out_dir is not None
         and os.path.realpath(json_file) == os.path.realpath(out_dir)
     ):
-        # Before the output folder is made (see scan_folders_held), or this said it is a folder
-        usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
+        _json_among_outputs(json_file)  # told before the output folder is made (scan_folders_held)
 
     def waiting(folder: Path) -> None:
         doing = "working on it" if folder is input_dir else "writing into it"
@@ -956,7 +955,7 @@ def scan_command(
                 os.path.realpath(p) for item in items for p in (item.pdf, item.sidecar) if p is not None
             }
             if os.path.realpath(json_file) in planned:
-                usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
+                _json_among_outputs(json_file)
         options = ScanOptions(
             engine=EngineSpec(tier.value, str(models_dir) if models_dir else None, 1, cjk),
             pdf_options=pdf_options,
@@ -1019,6 +1018,10 @@ def scan_command(
         if code == errors.EXIT_OK:  # as in ocr image: a bug is 1, an output that failed 5, a bad file 3
             code = errors.worst_exit(*(o.error.exit_code for o in outcomes if o.error is not None))
         raise typer.Exit(code)
+
+
+def _json_among_outputs(json_file: Path) -> None:
+    usage_error(f"--json {json_file} is where the scan writes its outputs: choose another path")
 
 
 def _report_unread(input_dir: Path, unread: list[Path], verbose: bool) -> None:
