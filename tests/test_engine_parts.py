@@ -465,23 +465,33 @@ def _column_words(
     return [(f"{first}{k}", x0 + k * (width + 15), x0 + k * (width + 15) + width) for k in range(count)]
 
 
+def _two_columns(run_on: dict[int, int] | None = None) -> list[Line]:
+    """Ten rows of two columns of 6 words, 615 px wide, 45 px apart (760 - 715): each row's left
+    line, then its right one; a row in `run_on` is one line, the left column's run on into that
+    many words of the right's."""
+    left, right = 100.0, 760.0
+    lines = []
+    for row in range(10):
+        top = 100.0 + 35 * row
+        if row in (run_on or {}):
+            words = _column_words(f"L{row}w", left) + _column_words(f"R{row}w", right, count=run_on[row])
+            lines.append(_text_line(words, top))
+        else:
+            lines.append(_text_line(_column_words(f"L{row}w", left), top))
+            lines.append(_text_line(_column_words(f"R{row}w", right), top))
+    return lines
+
+
+COLUMN_BY_COLUMN = [f"L{row}w0" for row in range(10)] + [f"R{row}w0" for row in range(10)]
+
+
 def test_a_line_run_across_two_columns_is_cut_at_the_gutter() -> None:
     """docbank 219: the detector found one line across both columns (a gutter of ~0.75 line
     heights). It is cut there, so the left column is read to its end before the right one."""
     from ocrcli.pipeline import _in_reading_order
 
-    left, right = 100.0, 760.0  # columns of 6 words, 615 px wide; the gutter is 760-715 = 45 px
-    lines = []
-    for row in range(10):
-        top = 100.0 + 35 * row
-        if row in (4, 5):  # run across the gutter
-            lines.append(_text_line(_column_words(f"L{row}w", left) + _column_words(f"R{row}w", right), top))
-        else:
-            lines.append(_text_line(_column_words(f"L{row}w", left), top))
-            lines.append(_text_line(_column_words(f"R{row}w", right), top))
-    ordered = _in_reading_order(lines, 1500, 600)
-    texts = [line.text.split()[0] for line in ordered]
-    assert texts == [f"L{row}w0" for row in range(10)] + [f"R{row}w0" for row in range(10)]
+    ordered = _in_reading_order(_two_columns({4: 6, 5: 6}), 1500, 600)  # rows 4 and 5 run across
+    assert [line.text.split()[0] for line in ordered] == COLUMN_BY_COLUMN
     assert len({line.block for line in ordered if line.text.startswith("L")}) == 1
     cut = next(line for line in ordered if line.text.startswith("R4"))
     assert cut.box == pytest.approx((760.0, 240.0, 1375.0, 270.0))  # the piece spans its own words
@@ -494,18 +504,8 @@ def test_a_line_run_across_the_gutter_into_a_short_line_is_cut_too() -> None:
     to its end (before, "from" was read after "val-" and the columns were read in two bands)."""
     from ocrcli.pipeline import _in_reading_order
 
-    left, right = 100.0, 760.0
-    lines = []
-    for row in range(10):
-        top = 100.0 + 35 * row
-        if row == 5:
-            lines.append(_text_line(_column_words("L5w", left) + _column_words("R5w", right, count=1), top))
-        else:
-            lines.append(_text_line(_column_words(f"L{row}w", left), top))
-            lines.append(_text_line(_column_words(f"R{row}w", right), top))
-    ordered = _in_reading_order(lines, 1500, 600)
-    texts = [line.text.split()[0] for line in ordered]
-    assert texts == [f"L{row}w0" for row in range(10)] + [f"R{row}w0" for row in range(10)]
+    ordered = _in_reading_order(_two_columns({5: 1}), 1500, 600)
+    assert [line.text.split()[0] for line in ordered] == COLUMN_BY_COLUMN
     assert next(line.text for line in ordered if line.text.startswith("R5")) == "R5w0"
 
 
@@ -515,20 +515,14 @@ def test_boxes_that_reach_into_the_gutter_past_their_words_do_not_close_it() -> 
     order sees those lines cut to their words; the lines themselves keep their quads."""
     from ocrcli.pipeline import _in_reading_order
 
-    left, right = 100.0, 760.0  # the gutter is 715-760
-    lines = []
-    for row in range(10):
-        top = 100.0 + 35 * row
-        lines.append(_text_line(_column_words(f"L{row}w", left), top))
-        lines.append(_text_line(_column_words(f"R{row}w", right), top))
+    lines = _two_columns()
     for index, reach in ((4 * 2, (0.0, 40.0)), (6 * 2 + 1, (-40.0, 0.0)), (8 * 2, (0.0, 35.0))):
         line = lines[index]
         x0, x1 = line.box[0] + reach[0], line.box[2] + reach[1]
         top, bottom = line.box[1], line.box[3]
         lines[index] = Line(line.text, (x0, top, x1, top, x1, bottom, x0, bottom), 0.95, line.words)
     ordered = _in_reading_order(lines, 1500, 600)
-    texts = [line.text.split()[0] for line in ordered]
-    assert texts == [f"L{row}w0" for row in range(10)] + [f"R{row}w0" for row in range(10)]
+    assert [line.text.split()[0] for line in ordered] == COLUMN_BY_COLUMN
     assert ordered[4].quad == lines[8].quad
 
 
