@@ -148,7 +148,10 @@ def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> 
     table.add_row("done", str(len(done)), str(pages), "")
     for reason, count in sorted(skipped_pages.items()):
         table.add_row("  pages not OCRed", "", str(count), reason)
-    table.add_row("skipped", str(len(current)), "", "outputs up to date (--force to redo)" if current else "")
+    if current or not outputs:  # "skipped 0" above the outputs' row said nothing
+        table.add_row(
+            "skipped", str(len(current)), "", "outputs up to date (--force to redo)" if current else ""
+        )
     if outputs:
         table.add_row("skipped", str(outputs), "", "ocrcli outputs of other files, not read as inputs")
     for reason, count in Counter(_reason(o) for o in failed).most_common():

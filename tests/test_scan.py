@@ -1975,6 +1975,9 @@ def test_the_summarys_rate_counts_the_pages_ocred() -> None:
         total = _plain(summary_table(outcomes, 2.0)).splitlines()[-1].split()
         assert total[:3] == ["total", str(len(outcomes)), str(sum(o.pages for o in outcomes))]
         assert total[3:] == ["2.0", "s", "wall,", rate, "pages/s", "OCRed"]
+    # PDFs left out as outputs of other files, none current: no "skipped 0" row above theirs
+    rows = [line.split()[:2] for line in _plain(summary_table(outcomes, 2.0, outputs=2)).splitlines()[2:]]
+    assert [row for row in rows if row[0] == "skipped"] == [["skipped", "2"]]
 
 
 def test_the_summary_on_a_pipe_has_no_trailing_spaces(tmp_path: Path) -> None:
