@@ -10,9 +10,11 @@ orientation applied), guards against decompression bombs, and turns every failur
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
+import time
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-from ocrcli import libtiff
+from ocrcli import fingerprint, libtiff
 from ocrcli.errors import BadInputError, OcrError, UsageError, input_size, one_line
 
 MAX_PIXELS: int = 200_000_000  # default per-frame limit; the environment variable below overrides it
@@ -314,7 +316,21 @@ def _check_png_checksums(path: str | os.PathLike[str]) -> None:
     """Refuse a PNG whose chunks fail their CRC. Pillow checks those of the chunks before the image
     data but not the image data's own, and image data damaged in a few bytes decoded without an
     error, black or garbled below the damage: a page OCRed half empty, exit 0. Where the file ends
-    early, Pillow's decoding says so."""
+    early, Pillow's decoding says so. A file found sound is not read again while its stat stays
+    (fingerprint.settled_stat): it is opened three times for its OCR and its PDF."""
+    settled = fingerprint.settled_stat(os.stat(path), time.time_ns())
+    if settled is None:
+        _read_png_checksums(os.fspath(path))
+    else:
+        _png_found_sound(os.fspath(path), tuple(settled.values()))
+
+
+@functools.lru_cache(maxsize=32)
+def _png_found_sound(path: str, stat: tuple[int, ...]) -> None:
+    _read_png_checksums(path)  # an error is raised, not cached: the file is read again next time
+
+
+def _read_png_checksums(path: str) -> None:
     with open(path, "rb") as f:
         f.seek(8)  # the signature
         while len(head := f.read(8)) == 8:
