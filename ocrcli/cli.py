@@ -925,6 +925,7 @@ def scan_command(
     with scan_folders_held(input_dir, out_dir, waiting):
         unreadable: list[OSError] = []
         unread: list[Path] = []
+        hidden: list[Path] = []  # only those --include names: without it, they are left out silently
         try:
             found = discover.scan_documents(
                 input_dir,
@@ -935,6 +936,7 @@ def scan_command(
                 on_error=unreadable.append,
                 on_link=_not_followed(quiet),
                 on_unread=unread.append,
+                on_hidden=hidden.append if include else None,
             )
         except ValueError as exc:  # a glob that is no glob: [z-a]
             usage_error(f"--include/--exclude: {exc}")
@@ -969,6 +971,12 @@ def scan_command(
             chosen = " matching --include/--exclude (globs match names as they are, case too)"
             if outputs:  # a folder of ocrcli's outputs: PDFs there are, skipped
                 chosen = f" but ocrcli's outputs ({errors.counted(len(outputs), 'PDF')}, not read as inputs)"
+            elif hidden:  # --include '.scan.png' said only that no file matched
+                chosen += (
+                    f"; {errors.counted(len(hidden), 'hidden file')} ({hidden[0].name}"
+                    f"{', ...' if len(hidden) > 1 else ''}) matched, but files and folders whose names "
+                    "start with '.' are not scanned"
+                )
             report(f"{input_dir}: no images or PDFs found{chosen if include or exclude or outputs else ''}")
         if not quiet:
             where = "in place" if in_place else f"into {out_dir}"

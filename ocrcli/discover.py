@@ -39,14 +39,16 @@ def find_files(
     on_error: Callable[[OSError], None] | None = None,
     on_link: Callable[[Path], None] | None = None,
     on_unread: Callable[[Path], None] | None = None,
+    on_hidden: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Images and PDFs under `root`, sorted, without hidden files and folders or folders in
     `skip` (our own output folder). A glob matches a file's name or its path relative to root;
     an `exclude` glob matching a folder's name or path (`drafts`, `drafts/`) also leaves out
     everything in it. A folder that cannot be listed (no permission) is passed to `on_error`,
     a link to a folder, which is not followed (as find does not: it may lead back up the tree,
-    or out of it), to `on_link`, and a scan or photo in a format not read (UNREAD_SUFFIXES) that
-    the globs leave in, to `on_unread`; none is skipped silently."""
+    or out of it), to `on_link`, a scan or photo in a format not read (UNREAD_SUFFIXES) that
+    the globs leave in, to `on_unread`, and a hidden image or PDF that the globs leave in, to
+    `on_hidden`; none is skipped silently."""
     skip_dirs = {s.resolve() for s in skip or []}
     folder_excludes = [pattern.rstrip("/") for pattern in exclude or []]
     folder_includes = [pattern.rstrip("/") for pattern in include or []]
@@ -69,7 +71,8 @@ def find_files(
             relative = path.relative_to(root).as_posix()
             kind = kind_of(path)
             unread = kind is None and on_unread is not None and path.suffix.lower() in UNREAD_SUFFIXES
-            if name.startswith(".") or not (kind or unread):
+            hidden = name.startswith(".")
+            if not (kind or unread) or (hidden and (on_hidden is None or unread)):
                 continue
             if include and not (
                 _matches(name, relative, include) or _in_matching_folder(relative, folder_includes)
@@ -77,7 +80,9 @@ def find_files(
                 continue
             if exclude and _matches(name, relative, exclude):
                 continue
-            if unread:
+            if hidden:
+                on_hidden(path)  # type: ignore[misc]  # hidden here implies it is given
+            elif unread:
                 on_unread(path)  # type: ignore[misc]  # unread implies it is given
             else:
                 found.append(path)
@@ -102,13 +107,14 @@ def scan_documents(
     on_error: Callable[[OSError], None] | None = None,
     on_link: Callable[[Path], None] | None = None,
     on_unread: Callable[[Path], None] | None = None,
+    on_hidden: Callable[[Path], None] | None = None,
 ) -> Found:
     """The documents under `root` (see find_files; not in `out_dir`), and the files their outputs
     are named among (see plan). An image's PDF written beside it by an earlier --in-place run is an
     output, not an input; so is a PDF an earlier run wrote for another file (P/sub-ocr/ of `ocr
     scan P/sub`), which stays among the names, so that no output is named onto it."""
     skip = [out_dir] if out_dir else []
-    files = find_files(root, include, exclude, recursive, skip, on_error, on_link, on_unread)
+    files = find_files(root, include, exclude, recursive, skip, on_error, on_link, on_unread, on_hidden)
     every = find_files(root, None, None, recursive, skip) if include or exclude else files
     made_beside = images_pdfs(every)
     named_among = [f for f in every if f not in made_beside]

@@ -1307,6 +1307,21 @@ def test_a_scan_that_finds_nothing_says_so(tmp_path: Path) -> None:
     assert f"ocr: {said}\n" in run.stderr, run.stderr
 
 
+def test_a_hidden_file_that_include_names_is_said_to_be_left_out(tmp_path: Path) -> None:
+    """Hidden files are not scanned (as documented); --include '.scan.png' named one, and the scan
+    said only that no file matched the glob. Without --include, hidden files are still left out
+    without a word (macOS leaves ._NAME files beside the real ones)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").save(folder / ".scan.png")
+    run = ocr("scan", folder, "--include", ".scan.png")
+    said = "1 hidden file (.scan.png) matched, but files and folders whose names start with '.' are not"
+    assert run.returncode == 0 and said in run.stderr, run.stderr
+    run = ocr("scan", folder)
+    assert run.returncode == 0 and f"{folder}: no images or PDFs found\n" in run.stderr, run.stderr
+    assert "hidden file" not in run.stderr  # (the test's folder has "hidden" in its name)
+
+
 def test_an_output_folder_that_cannot_be_made_stops_before_any_work(tmp_path: Path) -> None:
     """A read-only output folder (or one under a file) was found out only when each document,
     OCRed, was written: every one failed with its own error about a temporary file."""
