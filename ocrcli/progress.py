@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ocrcli.discover import Item
-from ocrcli.errors import counted, one_line_message
+from ocrcli.errors import ERROR_KINDS, counted, one_line_message
 from ocrcli.scan import Outcome
 
 BAR_WIDTH = 15
@@ -154,7 +154,7 @@ def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> 
         )
     if outputs:
         table.add_row("skipped", str(outputs), "", "ocrcli outputs of other files, not read as inputs")
-    for reason, count in Counter(_reason(o) for o in failed).most_common():
+    for reason, count in _failure_rows(failed):
         table.add_row("[red]failed", str(count), "", reason)
     if not failed:
         table.add_row("failed", "0", "", "")
@@ -163,6 +163,22 @@ def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> 
     rate = ocred / seconds if seconds > 0 else 0.0
     table.add_row("total", str(len(outcomes)), str(pages), f"{seconds:.1f} s wall, {rate:.2f} pages/s OCRed")
     return table
+
+
+def _failure_rows(failed: list[Outcome]) -> list[tuple[str, int]]:
+    """A row per reason the documents failed for, most first; failures of one kind that differ
+    only in their details (three truncated images, each with its own count of bytes; the two
+    files of a clash, each naming the other) share a row that says their kind, the message of
+    each being above the summary."""
+    by_kind: dict[str, Counter[str]] = {}
+    for outcome in failed:
+        kind = outcome.error.kind if outcome.error else "internal"
+        by_kind.setdefault(kind, Counter())[_reason(outcome)] += 1
+    rows = [
+        (next(iter(reasons)) if len(reasons) == 1 else f"{kind}: {ERROR_KINDS[kind]}", reasons.total())
+        for kind, reasons in by_kind.items()
+    ]
+    return sorted(rows, key=lambda row: -row[1])
 
 
 def _reason(outcome: Outcome) -> str:

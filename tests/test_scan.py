@@ -1995,6 +1995,29 @@ def test_the_summarys_rate_counts_the_pages_ocred() -> None:
     assert [row for row in rows if row[0] == "skipped"] == [["skipped", "2"]]
 
 
+def test_the_summary_counts_failures_that_differ_only_in_details_on_one_row() -> None:
+    """Three truncated images failed on three rows, each with its own count of bytes left; the
+    two files of a name clash, each naming the other, on two (bug hunt N2). Failures of one kind
+    whose reasons differ now share a row that gives the kind; one reason keeps its own words."""
+    from ocrcli.cli import _plain
+    from ocrcli.errors import Failure
+    from ocrcli.progress import summary_table
+    from ocrcli.scan import Outcome
+
+    def failed(name: str, reason: str, kind: str) -> Outcome:
+        item = discover.Item(Path(name), "image", Path(f"out/{name}.pdf"), Path(f"out/{name}.json"))
+        return Outcome(item, "failed", error=Failure(f"{name}: {reason}", kind))
+
+    truncated = "image file is truncated ({} bytes not processed)"
+    outcomes = [failed(f"{n}.png", truncated.format(n), "corrupt") for n in (41, 52, 60)]
+    outcomes += [failed(f"{n}.pdf", "encrypted: needs its password (--password)", "encrypted") for n in "ab"]
+    rows = [line.split(None, 2) for line in _plain(summary_table(outcomes, 1.0)).splitlines()]
+    assert [row for row in rows if row[0] == "failed"] == [
+        ["failed", "3", "corrupt: truncated, damaged or empty"],
+        ["failed", "2", "encrypted: needs its password (--password)"],
+    ]
+
+
 def test_the_summary_on_a_pipe_has_no_trailing_spaces(tmp_path: Path) -> None:
     """Without a terminal the summary table was padded with spaces to its width, on every line."""
     folder = tmp_path / "in"
