@@ -496,7 +496,11 @@ class EarlierPages:
         assert self._by_number is not None
         by_layer = self._by_layer.get(page.layer_sha256) if page.layer_sha256 else None
         kept = (self.same_pdf and self._by_number.get(page.page)) or by_layer
-        return {**kept, "page": page.page} if kept else None
+        if not kept:
+            return None
+        # A PDF is one source: the index into source.paths of the images a PDF was made from
+        # (ocr image A B --pdf) points at nothing in its sidecar
+        return {**{key: value for key, value in kept.items() if key != "image"}, "page": page.page}
 
     def _read(self) -> None:
         self._by_number = {}

@@ -1774,6 +1774,28 @@ def test_an_output_ocred_again_elsewhere_keeps_its_pages_entries_from_its_own_si
     assert json.loads((tmp_path / "docs-ocr" / "out.json").read_text())["pages"][0] == first
 
 
+def test_a_pdf_of_images_ocred_again_keeps_entries_without_their_image_index(tmp_path: Path) -> None:
+    """`ocr pdf` over a PDF that `ocr image A B --pdf` made keeps each page's entry from that PDF's
+    sidecar, whose `image` indexed its source.paths: the new sidecar, of one PDF, has no such
+    list, and kept an index into nothing (found by a bug hunt)."""
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    with Image.open(PHOTOTEST) as image:
+        image.crop((0, 0, 640, 200)).save(first)
+        image.crop((0, 200, 640, 400)).save(second)
+    images = tmp_path / "images.pdf"
+    assert ocr("image", first, second, "--pdf", images).returncode == 0
+    assert [
+        page["image"]["index"] for page in json.loads(images.with_suffix(".json").read_text())["pages"]
+    ] == [0, 1]
+    again = tmp_path / "again.pdf"
+    run = ocr("pdf", images, "-o", again)
+    assert run.returncode == 0 and "page 2 skipped: page has an OCR text layer" in run.stderr, run.stderr
+    record = json.loads(again.with_suffix(".json").read_text())
+    assert "paths" not in record["source"] and all(page["lines"] for page in record["pages"])
+    assert [page for page in record["pages"] if "image" in page] == []
+    jsonschema.validate(record, SCHEMA)
+
+
 def test_interrupted_while_starting_exits_130_and_leaves_the_original(tmp_path: Path) -> None:
     # The first second or so goes on imports and model loading, before the command's own handlers:
     # a Ctrl-C or SIGTERM there ended the process by the signal (-2) or as click's exit 1. A PDF of
