@@ -342,10 +342,13 @@ def written_sha256(record: dict | None, st: os.stat_result, sidecar: Path | None
 
 
 def foreign_sidecar(path: Path) -> str | None:
-    """Why `path` must not be written as a sidecar (a file there that is not an ocrcli sidecar:
-    the user's), or None."""
-    if path.exists() and read_sidecar(path, pages=False) is None:
-        return f"{path} exists and is no ocrcli sidecar; leaving it"
+    """Why `path` must not be written as a sidecar (a folder, or a file there that is not an
+    ocrcli sidecar: the user's), or None. An empty file is replaced, as any output's is."""
+    if path.is_dir():
+        return f"{path} is a folder; leaving it"
+    with contextlib.suppress(OSError):
+        if path.stat().st_size > 0 and read_sidecar(path, pages=False) is None:
+            return f"{path} exists and is no ocrcli sidecar; leaving it"
     return None
 
 

@@ -869,6 +869,20 @@ def test_the_default_sidecar_never_replaces_a_file_of_the_users(tmp_path):
     assert notes.read_text() == '{"important": 1}' and pdf.read_bytes() == SMALL_PDF.read_bytes()
 
 
+def test_the_default_sidecar_replaces_an_empty_file_and_refuses_a_folder(tmp_path):
+    """An empty file at the default sidecar's path was refused as "no ocrcli sidecar", though an
+    empty file at an output's path is replaced, as the README says; a folder there was said to be
+    no sidecar too (found by a bug hunt)."""
+    (tmp_path / "empty.json").touch()
+    result = ocr("pdf", SMALL_PDF, "-o", tmp_path / "empty.pdf")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "empty.json").read_text())["tool"]["name"] == "ocrcli"
+    (tmp_path / "folder.json").mkdir()
+    result = ocr("pdf", SMALL_PDF, "-o", tmp_path / "folder.pdf")
+    assert result.returncode == 2 and f"{tmp_path / 'folder.json'} is a folder; leaving it" in result.stderr
+    assert not (tmp_path / "folder.pdf").exists()
+
+
 def test_outputs_whose_names_are_too_long_are_refused_before_any_work(tmp_path):
     """A name over the file system's 255 bytes: the default sidecar of a 255-byte PDF (.pdf to
     .json), a 256-byte -o JSON of a 251-byte image. Each was a traceback (exit 1, stat of it)."""
