@@ -166,7 +166,9 @@ def why_folder_unwritable(folder: Path) -> str | None:
     if link := link_leading_nowhere(folder):
         return link
     nearest = nearest_existing(folder)
-    if not nearest.is_dir() or not os.access(nearest, os.W_OK | os.X_OK):
+    if not nearest.is_dir():
+        return f"{nearest} is a file, not a folder"
+    if not os.access(nearest, os.W_OK | os.X_OK):
         return f"{nearest} is not a folder that can be written"
     return None
 

@@ -1332,7 +1332,7 @@ def test_an_output_folder_that_cannot_be_made_stops_before_any_work(tmp_path: Pa
     run = ocr("scan", folder, "-o", tmp_path / "notes.txt" / "out", "--json", "-")
     assert run.returncode == 2, run.stderr
     notes = tmp_path / "notes.txt"
-    expected = f"ocr: error: -o {notes / 'out'}: {notes} is not a folder that can be written"
+    expected = f"ocr: error: -o {notes / 'out'}: {notes} is a file, not a folder"
     assert run.stderr.strip() == expected
     assert run.stdout == ""  # nothing was OCRed
 
