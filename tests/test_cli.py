@@ -869,6 +869,19 @@ def test_the_default_sidecar_never_replaces_a_file_of_the_users(tmp_path):
     assert notes.read_text() == '{"important": 1}' and pdf.read_bytes() == SMALL_PDF.read_bytes()
 
 
+def test_an_output_on_a_symbolic_link_replaces_the_link_not_the_file_it_points_to(tmp_path):
+    """As README.md says (unlike cp): the file a link at -o points to is left as it was."""
+    target, link = tmp_path / "elsewhere" / "kept.pdf", tmp_path / "out.pdf"
+    target.parent.mkdir()
+    shutil.copy(SMALL_PDF, target)
+    link.symlink_to(target)
+    result = ocr("pdf", SMALL_PDF, "-o", link, "--force")
+    assert result.returncode == 0, result.stderr
+    assert not link.is_symlink() and link.read_bytes() != SMALL_PDF.read_bytes()
+    assert target.read_bytes() == SMALL_PDF.read_bytes()
+    assert os.listdir(target.parent) == ["kept.pdf"]
+
+
 def test_the_default_sidecar_replaces_an_empty_file_and_refuses_a_folder(tmp_path):
     """An empty file at the default sidecar's path was refused as "no ocrcli sidecar", though an
     empty file at an output's path is replaced, as the README says; a folder there was said to be
