@@ -59,6 +59,17 @@ def _supported_suffixes() -> frozenset[str]:
 
 SUPPORTED_SUFFIXES: frozenset[str] = _supported_suffixes()
 
+# The Pillow formats an image is opened as: those the README lists (PNM is Pillow's PPM; a JPEG
+# with extra pictures opens as MPO through JPEG's). Pillow knows some 40 more, and opens a file
+# as any of them whatever its name, EPS among them, which it renders by running Ghostscript on the
+# file: a PostScript loop named .png hung the run, and untrusted input must not reach an interpreter.
+Image.init()
+OPENED_FORMATS: tuple[str, ...] = tuple(
+    name
+    for name in ("PNG", "JPEG", "TIFF", "BMP", "DIB", "GIF", "PPM", "WEBP", "JPEG2000", "AVIF")
+    if name in Image.OPEN  # those Pillow was built with
+)
+
 
 @dataclass
 class PageImage:
@@ -209,7 +220,7 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
     Image.MAX_IMAGE_PIXELS = None
     try:
         with _quiet_pillow():
-            im = Image.open(file)
+            im = Image.open(file, formats=OPENED_FORMATS)
     except PermissionError as exc:
         raise BadInputError(path, "permission denied", "unreadable") from exc
     except UnidentifiedImageError as exc:

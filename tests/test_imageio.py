@@ -712,3 +712,18 @@ def test_real_palette_png_is_not_black() -> None:
     assert page.image.shape == (640, 480, 3)
     assert page.dpi == 200.0
     assert page.image.mean() > 200
+
+
+@pytest.mark.parametrize("save_as", ["EPS", "ICO", "TGA", "PCX"])
+def test_formats_the_readme_does_not_list_are_refused_whatever_the_name(tmp_path: Path, save_as: str) -> None:
+    """Pillow opened a file as any format it knows, whatever its name: PostScript named .png was
+    rendered by running Ghostscript on it (a `{ } loop` in it hung the run), and ICO, TGA, PCX and
+    thirty more were read though the README lists none of them. Now they are refused, unread."""
+    path = tmp_path / "scan.png"
+    if save_as == "EPS":  # by hand: Pillow would need Ghostscript to save one (no loop: see above)
+        path.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n")
+    else:
+        Image.new("RGB", (64, 32), "white").save(path, format=save_as)
+    error = bad_input(path)
+    assert error.kind == "unsupported"
+    assert error.reason == "not an image, or an image format that cannot be read"
