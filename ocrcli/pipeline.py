@@ -526,6 +526,11 @@ def _checked(model: Model, spec: models.ModelSpec, classes: int | None = None) -
     def fed_sizes(shape: tuple) -> str:
         return " x ".join(map(str, ("N", *shape)))
 
+    if model.input_dtype is None:
+        raise models.ModelError(
+            f"model {spec.name} ({spec.path}): takes a {inputs[0].type}; ocrcli feeds a {kind} "
+            "floats (float32, float16 or double)"
+        )
     if not fits(given_in, fed["shape"]) or not fits(given_out, fed["gives"]):
         raise models.ModelError(
             f"model {spec.name} ({spec.path}): not a {kind} as ocrcli runs one: it takes "

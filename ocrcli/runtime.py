@@ -100,6 +100,13 @@ def resident_mb() -> float:
         return 0.0
 
 
+_FLOAT_INPUTS = {
+    "tensor(float)": np.dtype(np.float32),
+    "tensor(float16)": np.dtype(np.float16),
+    "tensor(double)": np.dtype(np.float64),
+}
+
+
 class Model:
     """One ONNX model: a session plus its input and output names."""
 
@@ -123,14 +130,23 @@ class Model:
             self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(f"{path}: cannot load ONNX model ({one_line(exc)})") from exc
-        self.input_name = self.session.get_inputs()[0].name
+        given = self.session.get_inputs()[0]
+        self.input_name = given.name
+        # What the model takes, if it is a float tensor ocrcli can feed (float32 is what the
+        # stages make): weights exported in half precision took float16, and every page failed
+        # as a bug (exit 1) with onnxruntime's "Unexpected input data type". None otherwise: the
+        # role check (pipeline) refuses the model.
+        self.input_dtype: np.dtype | None = _FLOAT_INPUTS.get(given.type)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """The model's first output for `batch`; MemoryError if onnxruntime ran out of memory (an
         address-space limit, `ulimit -v`, or a host that does not overcommit), which it raises as
         its own RuntimeException: it was reported as a bug, exit 1, not as out of memory."""
+        if self.input_dtype is not None and batch.dtype != self.input_dtype:
+            batch = batch.astype(self.input_dtype)
         try:
-            return self.session.run(None, {self.input_name: batch})[0]
+            scores = self.session.run(None, {self.input_name: batch})[0]
+            return scores if scores.dtype == np.float32 else scores.astype(np.float32)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             if "bad_alloc" in str(exc):
                 raise MemoryError(one_line(exc)) from exc

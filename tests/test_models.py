@@ -255,6 +255,37 @@ def test_ocr_models_finds_weights_that_do_not_fit_their_role(tmp_path: Path, cas
     assert ocr("models", "--models", models_folder(tmp_path / "intact")).returncode == 0
 
 
+@pytest.mark.parametrize("takes", ["FLOAT16", "UINT8"])
+def test_weights_that_take_other_numbers_are_fed_them_or_refused(tmp_path: Path, takes: str) -> None:
+    """A detector taking float16 (as models exported in half precision do) passed every check,
+    then failed every page as a bug, exit 1: "Unexpected input data type. Actual: (tensor(float)),
+    expected: (tensor(float16))". Its input is now given as it takes it (this one casts it back to
+    float32 first, so it reads phototest as the detector it wraps does); one taking integers,
+    which ocrcli cannot feed, is refused before any page."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    det = "pp-ocrv6-tiny-det"
+    folder = models_folder(tmp_path / "models", other_file(det, "other-det.onnx"))
+    model = onnx.load(str(folder / f"{det}.onnx"))
+    given = model.graph.input[0]
+    dims = [d.dim_param or d.dim_value or None for d in given.type.tensor_type.shape.dim]
+    model.graph.node.insert(0, helper.make_node("Cast", ["other"], [given.name], to=TensorProto.FLOAT))
+    model.graph.input.remove(given)
+    model.graph.input.insert(0, helper.make_tensor_value_info("other", getattr(TensorProto, takes), dims))
+    onnx.save(model, str(folder / "other-det.onnx"))
+    result = ocr("image", PHOTOTEST, "--models", folder, "--text")
+    if takes == "FLOAT16":
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == ocr("image", PHOTOTEST, "--text").stdout
+        assert ocr("models", "--models", folder).returncode == 0
+        return
+    says = f"({folder}/other-det.onnx): takes a tensor(uint8); ocrcli feeds a text detector floats"
+    assert (result.returncode, result.stdout) == (4, ""), result.stderr
+    assert says in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert ocr("models", "--models", folder).returncode == 4
+
+
 def test_unreadable_weights_are_one_line_not_a_traceback(tmp_path: Path) -> None:
     """A truncated model listed without a hash was a protobuf DecodeError traceback (the derived
     recognizer is built from it with onnx); a dictionary not in UTF-8 a UnicodeDecodeError one."""
