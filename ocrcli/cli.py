@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 try:  # typer 0.22 and later carry their own copy of click
     from typer._click.exceptions import UsageError as ClickUsageError
@@ -1104,6 +1105,16 @@ def _file_size(path: Path) -> int | None:
         return None
 
 
+def _size_text(size: int | None) -> str:
+    """A file's size for the models table: a 34 kB dictionary showed as "0.0 MB", and an empty
+    model as "-", as a missing one does."""
+    if size is None:
+        return "-"
+    if size < 1000:
+        return f"{size} B"
+    return f"{size / 1e3:.0f} kB" if size < 1e6 else f"{size / 1e6:.1f} MB"
+
+
 @app.command("models", short_help="List the models and check that each is intact and fits its role.")
 def list_models(
     models_dir: ModelsOption = None,
@@ -1118,7 +1129,8 @@ def list_models(
     }
     for spec in manifest.models:  # a dictionary serves the tiers of the recognizers naming it
         if spec.dictionary:
-            used_by[spec.dictionary] = sorted({*used_by.get(spec.dictionary, []), *used_by[spec.name]})
+            serves = {*used_by.get(spec.dictionary, []), *used_by[spec.name]}
+            used_by[spec.dictionary] = [tier for tier in manifest.tiers if tier in serves]  # as listed
     rows = [
         {
             "name": s.name,
@@ -1140,10 +1152,12 @@ def list_models(
     else:
         table = Table("name", "role", "tiers", "size", "status", "path", box=None)
         for r in rows:
-            size = f"{r['size'] / 1e6:.1f} MB" if r["size"] else "-"
             style = "green" if r["status"] == "ok" else "red"
+            # As Text, not markup: a path or name holding "[/b]" was a MarkupError traceback, and
+            # "[v2]" vanished; their control characters escaped as in every message
+            shown = [Text(errors.one_line_message(r[key])) for key in ("name", "role", "path")]
             table.add_row(
-                r["name"], r["role"], ",".join(r["tiers"]), size, f"[{style}]{r['status']}", r["path"]
+                *shown[:2], ",".join(r["tiers"]), _size_text(r["size"]), Text(r["status"], style), shown[2]
             )
         # Rendered first, then written: rich itself ends with exit 1 on a closed pipe.
         if sys.stdout.isatty():

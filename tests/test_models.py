@@ -286,6 +286,18 @@ def test_weights_that_take_other_numbers_are_fed_them_or_refused(tmp_path: Path,
     assert ocr("models", "--models", folder).returncode == 4
 
 
+def test_ocr_models_shows_names_and_paths_as_they_are(tmp_path: Path) -> None:
+    """The table took names and paths for rich's markup: a folder named "w [v2]" was shown as
+    "w ", and a file named "a[/b].onnx" ended in a MarkupError traceback, exit 1 (bug hunt)."""
+    folder = models_folder(tmp_path / "w [v2]", other_file("pp-ocrv6-tiny-det", "a[/b].onnx"))
+    result = ocr("models", "--models", folder)
+    assert result.returncode == 4 and "Traceback" not in result.stderr, result.stderr
+    assert f"{folder}/a[/b].onnx" in result.stdout and f"{folder}/pp-ocrv6-tiny-rec.onnx" in result.stdout
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[1:]}
+    assert rows["pp-ocrv6-tiny-det"][2:4] == ["-", "missing"]
+    assert rows["ppocrv6-tiny-dict"][1:3] == ["fast", "34"]  # kB: it was "0.0 MB"
+
+
 def test_unreadable_weights_are_one_line_not_a_traceback(tmp_path: Path) -> None:
     """A truncated model listed without a hash was a protobuf DecodeError traceback (the derived
     recognizer is built from it with onnx); a dictionary not in UTF-8 a UnicodeDecodeError one."""
