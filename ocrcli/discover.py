@@ -15,6 +15,7 @@ from typing import IO
 
 from ocrcli import fingerprint
 from ocrcli.document import Page
+from ocrcli.errors import JSON_ERRORS
 from ocrcli.imageio import SUPPORTED_SUFFIXES
 
 PDF_SUFFIX = ".pdf"
@@ -402,7 +403,7 @@ def read_sidecar(path: Path, pages: bool = True) -> dict | None:
         with open(path, "rb") as f:
             head = None if pages else _head(f)
             record = head if head is not None else json.loads(f.read().decode())
-    except (OSError, ValueError):
+    except (OSError, *JSON_ERRORS):
         return None
     if not _sidecar_shaped(record if head is None else {**head, "pages": []}):
         return None
@@ -467,7 +468,7 @@ def _head(f: IO[bytes]) -> dict | None:
         f.seek(-len(_CLOSING), os.SEEK_END)
         if f.read() == _CLOSING:
             f.seek(after)
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(*JSON_ERRORS):
                 head = json.loads(first.removesuffix(_PAGES_OPENING).decode() + "}")
                 if isinstance(head, dict):
                     return head
@@ -508,7 +509,7 @@ class EarlierPages:
     def _read(self) -> None:
         self._by_number = {}
         assert self.sidecar is not None
-        with contextlib.suppress(OSError, ValueError):  # gone or damaged since: nothing to keep
+        with contextlib.suppress(OSError, *JSON_ERRORS):  # gone or damaged since: nothing to keep
             for page in sidecar_pages(self.sidecar):
                 if isinstance(page, dict) and isinstance(page.get("page"), int) and page.get("lines"):
                     if self.same_pdf:

@@ -88,6 +88,11 @@ def unexpected(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {one_line(exc)}"
 
 
+# What json.loads raises on a file that is not JSON, or JSON nested deeper than Python's stack
+# ('[' * 100000, which was a RecursionError traceback): a user's file is never to be trusted
+JSON_ERRORS = (ValueError, RecursionError)
+
+
 # What went wrong, as scripts tell failures apart (the JSON's `error.kind`; stable, in README.md)
 ERROR_KINDS = {
     "missing": "the file is not there",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocrcli.errors import ModelError, one_line
+from ocrcli.errors import JSON_ERRORS, ModelError, one_line
 from ocrcli.fingerprint import file_sha256, settled_stat
 from ocrcli.safewrite import unsearchable
 
@@ -103,7 +103,7 @@ def load_manifest(models_dir: str | os.PathLike | None = None) -> Manifest:
         text = importlib.resources.files("ocrcli.manifest").joinpath("manifest.json").read_text("utf-8")
     try:
         manifest = json.loads(text)
-    except ValueError as exc:
+    except JSON_ERRORS as exc:
         raise ModelError(f"{manifest_path}: invalid model manifest (not JSON: {exc})") from exc
     try:
         return _parse(manifest, models_dir)
@@ -176,7 +176,8 @@ def _spec(entry: Any, index: int, models_dir: str | os.PathLike | None) -> Model
     name, role, relative = entry["name"], entry["role"], entry["path"]
     if role not in MODEL_ROLES:
         raise _Invalid(f"model {name!r}: unknown role {role!r} (roles: {', '.join(MODEL_ROLES)})")
-    sha256, size = entry.get("sha256") or None, entry.get("size")  # "" as null: not checked
+    sha256, size = entry.get("sha256"), entry.get("size")
+    sha256 = None if sha256 == "" else sha256  # "" as null: not checked (0, false or [] are no hash)
     if sha256 is not None and not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
         raise _Invalid(f'model {name!r}: "sha256" must be 64 hex digits (or null: not checked)')
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
@@ -426,7 +427,7 @@ class _HashCache:
         path = cls.path()
         try:
             entries = json.loads(path.read_text()) if path else {}
-        except (OSError, ValueError):
+        except (OSError, *JSON_ERRORS):
             return cls({})
         if not isinstance(entries, dict):  # another program's file, or damaged: "[]" was a traceback
             return cls({})

@@ -41,6 +41,7 @@ from ocrcli.document import Document, record_without_pages
 from ocrcli.errors import (
     CHANGED,
     GONE,
+    JSON_ERRORS,
     NOT_THE_INPUTS,
     TEXT_ERRORS,
     BadInputError,
@@ -530,7 +531,7 @@ class Scan:
             return None
         try:
             return checked_page_texts(item.sidecar)
-        except (OSError, ValueError) as exc:
+        except (OSError, *JSON_ERRORS) as exc:
             reason = f"its sidecar {item.sidecar} cannot be read ({one_line(exc)})"
             raise BadInputError(item.path, reason, "unreadable") from exc
 

@@ -882,6 +882,18 @@ def test_an_output_on_a_symbolic_link_replaces_the_link_not_the_file_it_points_t
     assert os.listdir(target.parent) == ["kept.pdf"]
 
 
+def test_a_file_nested_past_pythons_stack_at_the_sidecars_path_is_no_sidecar(tmp_path):
+    """JSON nested 100,000 deep where the default sidecar goes was a RecursionError traceback
+    (exit 1) from the check that it is not the user's: json.loads raises no ValueError there."""
+    nested = "[" * 100_000 + "]" * 100_000
+    ours = '{"tool": {"name": "ocrcli"}, "pages": ' + nested + "}"
+    for name, text in (("list", nested), ("sidecar", ours)):
+        (tmp_path / f"{name}.json").write_text(text)
+        result = ocr("pdf", SMALL_PDF, "-o", tmp_path / f"{name}.pdf")
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"{tmp_path / name}.json exists and is no ocrcli sidecar" in result.stderr
+
+
 def test_the_default_sidecar_replaces_an_empty_file_and_refuses_a_folder(tmp_path):
     """An empty file at the default sidecar's path was refused as "no ocrcli sidecar", though an
     empty file at an output's path is replaced, as the README says; a folder there was said to be

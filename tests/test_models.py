@@ -113,6 +113,25 @@ def test_a_manifest_that_does_not_hold_together_is_named_with_its_fault(tmp_path
     assert says in str(error.value)
 
 
+@pytest.mark.parametrize("hash_given", [0, False, []])
+def test_a_hash_of_another_type_is_refused_not_taken_for_none(tmp_path: Path, hash_given: object) -> None:
+    """A "sha256" of 0, false or [] was taken as null: the model was not checked, without a word."""
+    folder = models_folder(tmp_path / "models", lambda m: entry(m, TINY_REC).update(sha256=hash_given))
+    result = ocr("models", "--models", folder)
+    assert result.returncode == 4 and result.stderr.count("\n") == 1, result.stderr
+    assert f"model '{TINY_REC}': \"sha256\" must be 64 hex digits (or null: not checked)" in result.stderr
+
+
+def test_a_manifest_nested_past_pythons_stack_is_invalid_not_a_traceback(tmp_path: Path) -> None:
+    """'[' * 100000 was a RecursionError traceback, exit 1: json.loads raises no ValueError there."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    result = ocr("models", "--models", folder)
+    assert result.returncode == 4 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{folder / 'manifest.json'}: invalid model manifest (not JSON: maximum recursion" in result.stderr
+
+
 def test_broken_manifests_end_in_one_line_and_exit_4(tmp_path: Path) -> None:
     """ocr image and ocr models, on a manifest that is not UTF-8 (a traceback before) and on one
     whose tier is a list (a traceback before; ocr models said nothing of it either)."""
