@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 import statistics
 import time
@@ -186,11 +187,19 @@ class Engine:
         recognizer: RecognizerSettings | None = None,
         cjk: bool = False,
     ):
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            # The CLI refuses these too; 0 was taken as the default and -1 as one thread.
+        # What the CLI refuses is refused here too: threads 0 was taken as the default and -1 as
+        # one thread, models_dir "" as the default models, cjk "no" as True.
+        if threads is not None and (
+            isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1
+        ):
             raise ValueError(
                 f"threads must be a whole number from 1, or None for the default; got {threads!r}"
             )
+        if models_dir is not None and not os.fspath(models_dir):
+            raise ValueError("models_dir is empty: give a folder, or None for the installed models")
+        if not isinstance(cjk, bool):
+            raise TypeError(f"cjk must be True or False, not {cjk!r}")
+        threads = None if threads is None else int(threads)  # numpy's integers too
         self.models = models.select(tier, models_dir)
         keep_freed_memory()
         threads = usable_threads(threads or default_threads())
@@ -221,6 +230,8 @@ class Engine:
             source = os.fsdecode(source)
         if not isinstance(source, (str, os.PathLike, np.ndarray)):
             raise TypeError(f"read() takes a path or an RGB numpy array, not {type(source).__name__}")
+        if not isinstance(source, np.ndarray) and not os.fspath(source):  # was "is a directory"
+            raise ValueError("read() takes a path, not an empty one")
         if isinstance(source, np.ndarray):
             pages = [self.read_page(to_rgb(source), 1, None)]
             origin = {"path": None, "sha256": None}

@@ -865,12 +865,25 @@ def test_the_api_refuses_a_thread_count_the_cli_refuses(threads) -> None:
         Engine("fast", threads=threads)
 
 
+def test_the_api_refuses_what_the_cli_refuses_and_takes_numpys_integers() -> None:
+    """models_dir "" read the installed models, where --models "" is refused; cjk "no" turned CJK
+    on; threads np.int64(2) was refused as no whole number (bug hunt)."""
+    with pytest.raises(ValueError, match="^models_dir is empty: give a folder, or None"):
+        Engine("fast", models_dir="")
+    with pytest.raises(TypeError, match="^cjk must be True or False, not 'no'$"):
+        Engine("fast", cjk="no")  # type: ignore[arg-type]
+    assert Engine("fast", threads=np.int64(1)).threads == 1
+
+
 def test_the_api_reads_a_path_given_as_bytes_and_names_what_it_cannot_read(engine) -> None:
     """A path as bytes (os.fsencode, os.listdir(b".")) raised a bare TypeError from pathlib."""
     path = TESS / "phototest.tif"
     assert engine.read(os.fsencode(path)).text == engine.read(path).text
     with pytest.raises(TypeError, match="^read\\(\\) takes a path or an RGB numpy array, not int$"):
         engine.read(3)
+    for empty in ("", b""):  # was "BadInputError: : is a directory, not an image file"
+        with pytest.raises(ValueError, match="^read\\(\\) takes a path, not an empty one$"):
+            engine.read(empty)
 
 
 def with_bleed_through(page: np.ndarray, back: np.ndarray, strength: float) -> np.ndarray:
