@@ -17,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ocrcli.discover import Item
 from ocrcli.errors import ERROR_KINDS, counted, one_line_message
@@ -62,7 +63,8 @@ class ScanDisplay(_ShownWhileRunning):
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[current]}", style="dim"),
+            # The file's name is no markup: "q[/]x.png" was a MarkupError traceback
+            TextColumn("{task.fields[current]}", style="dim", markup=False),
             console=console,
             disable=not live,
             transient=True,
@@ -147,7 +149,7 @@ def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> 
     table = Table("", "documents", "pages", "why", title="ocr scan", box=None, title_justify="left")
     table.add_row("done", str(len(done)), str(pages), "")
     for reason, count in sorted(skipped_pages.items()):
-        table.add_row("  pages not OCRed", "", str(count), reason)
+        table.add_row("  pages not OCRed", "", str(count), Text(reason))
     if current or not outputs:  # "skipped 0" above the outputs' row said nothing
         table.add_row(
             "skipped", str(len(current)), "", "outputs up to date (--force to redo)" if current else ""
@@ -155,7 +157,9 @@ def summary_table(outcomes: list[Outcome], seconds: float, outputs: int = 0) -> 
     if outputs:
         table.add_row("skipped", str(outputs), "", "ocrcli outputs of other files, not read as inputs")
     for reason, count in _failure_rows(failed):
-        table.add_row("[red]failed", str(count), "", reason)
+        # As Text, not markup: a reason naming another file in a folder "q[" ("q[/]x.pdf") ended
+        # the scan, its work done, in a MarkupError traceback
+        table.add_row("[red]failed", str(count), "", Text(reason))
     if not failed:
         table.add_row("failed", "0", "", "")
     # The rate of the pages OCRed: with `--pages 3` a 3-page PDF showed 1.99 pages/s for one page

@@ -2018,6 +2018,30 @@ def test_the_summary_counts_failures_that_differ_only_in_details_on_one_row() ->
     ]
 
 
+def test_file_names_in_the_progress_and_the_summary_are_not_markup(tmp_path: Path) -> None:
+    """A failure naming another file in a folder called "q[" (q[/]x.pdf) ended the scan, its work
+    done, in rich's MarkupError traceback from the summary; so did the progress line showing it."""
+    import io
+
+    from rich.console import Console
+
+    from ocrcli.cli import _plain
+    from ocrcli.errors import Failure
+    from ocrcli.progress import ScanDisplay, summary_table
+    from ocrcli.scan import Outcome
+
+    item = discover.Item(Path("in/q[/]x.jpg"), "image", Path("out/q[/]x.pdf"), Path("out/q[/]x.json"))
+    reason = "its output out/q[/]x.pdf is also the folder of in/q[/]x.pdf/z.png's outputs: rename one"
+    failed = Outcome(item, "failed", error=Failure(f"in/q[/]x.jpg: {reason}", "output"))
+    assert reason in _plain(summary_table([failed], 1.0))
+    shown = io.StringIO()
+    console = Console(file=shown, force_terminal=True, width=160)
+    with ScanDisplay(console, 1, live=True, verbose=False) as display:
+        display.document_started(item, 1)
+        display.progress.refresh()
+    assert "q[/]x.jpg" in shown.getvalue()
+
+
 def test_the_summary_on_a_pipe_has_no_trailing_spaces(tmp_path: Path) -> None:
     """Without a terminal the summary table was padded with spaces to its width, on every line."""
     folder = tmp_path / "in"
