@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import numbers
@@ -17,6 +18,7 @@ from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect, detector_scale
 from ocrcli.document import Box, Document, Line, Page, Word, shows_text
+from ocrcli.errors import one_line
 from ocrcli.geometry import rotate_image, scaled, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
 from ocrcli.ink import Stamps, horizontal_rules, ink_contrast, wash_stamps, without_rules
@@ -204,13 +206,9 @@ class Engine:
         keep_freed_memory()
         threads = usable_threads(threads or default_threads())
         limit_opencv_threads(threads)
-        self.page_classifier = _checked(
-            Model(self.models.page_orientation.path, threads), self.models.page_orientation
-        )
-        self.line_classifier = _checked(
-            Model(self.models.line_orientation.path, threads), self.models.line_orientation
-        )
-        self.detector = _checked(Model(self.models.detector.path, threads), self.models.detector)
+        self.page_classifier = _loaded(self.models.page_orientation, threads)
+        self.line_classifier = _loaded(self.models.line_orientation, threads)
+        self.detector = _loaded(self.models.detector, threads)
         self.threads = threads
         self.cjk = cjk
         self.recognizer, self.classes = self._recognizer(self.models.recognizer, cjk)
@@ -485,12 +483,14 @@ class Engine:
         ocrcli.derived, which also approximates the fast recogniser's GELUs)."""
         classes = models.read_dictionary(self.models.dictionaries[spec.name])
         keep = None if cjk else non_cjk_indices(classes)
-        data = derived_model(spec, len(classes), keep)
-        if data is None and keep is not None:  # the last layer could not be sliced: all classes
-            data = derived_model(spec, len(classes), None)
-        elif keep is not None:
-            classes = [classes[i] for i in keep]
-        return _checked(Model(spec.path, self.threads, data), spec, len(classes)), classes
+        with _named(spec):
+            data = derived_model(spec, len(classes), keep)
+            sliced = data is not None and keep is not None
+            if data is None and keep is not None:  # the last layer could not be sliced: all classes
+                data = derived_model(spec, len(classes), None)
+        if sliced:
+            classes = [classes[i] for i in keep]  # type: ignore[union-attr]  # sliced: keep is given
+        return _loaded(spec, self.threads, data, len(classes)), classes
 
     def _reviewer_model(self, cjk: bool) -> tuple[Model, list[str]]:
         if cjk not in self._reviewers:
@@ -505,7 +505,30 @@ def check_model(spec: models.ModelSpec, manifest: models.Manifest) -> None:
     classes = None
     if spec.role == "recognizer":
         classes = len(models.read_dictionary(manifest.find(spec.dictionary)))
-    _checked(Model(spec.path, 1), spec, classes)
+    _loaded(spec, 1, classes=classes)
+
+
+def _loaded(
+    spec: models.ModelSpec, threads: int, data: bytes | None = None, classes: int | None = None
+) -> Model:
+    """The model of `spec` loaded (from `data`, the model as derived, if given) and checked
+    against its role (see _checked), or a ModelError naming it (see _named)."""
+    with _named(spec):
+        model = Model(spec.path, threads, data)
+    return _checked(model, spec, classes)
+
+
+@contextlib.contextmanager
+def _named(spec: models.ModelSpec) -> Iterator[None]:
+    """A file that cannot be loaded as a model is said to be the model it is, with how to mend it,
+    as a missing or damaged one is: a truncated recognizer listed without a hash was only its
+    path and the parser's words, which differed between `ocr models` (onnxruntime's) and the
+    engine (onnx's, deriving the recognizer)."""
+    try:
+        yield
+    except models.ModelError as exc:
+        detail = one_line(exc.__cause__) if exc.__cause__ is not None else str(exc)
+        raise models.ModelError(models.trouble(spec, f"cannot load it as an ONNX model ({detail})")) from exc
 
 
 def _checked(model: Model, spec: models.ModelSpec, classes: int | None = None) -> Model:
