@@ -73,8 +73,8 @@ def find_files(
             kind = kind_of(path)
             unread = kind is None and on_unread is not None and path.suffix.lower() in UNREAD_SUFFIXES
             hidden = name.startswith(".")
-            if not (kind or unread) or (hidden and (on_hidden is None or unread)):
-                continue
+            if not (kind or unread) or (hidden and (on_hidden is None or not kind)):
+                continue  # not ours to read; a hidden one is told of only if it is an image or PDF
             if include and not (
                 _matches(name, relative, include) or _in_matching_folder(relative, folder_includes)
             ):

@@ -201,10 +201,10 @@ class Engine:
             raise ValueError("models_dir is empty: give a folder, or None for the installed models")
         if not isinstance(cjk, bool):
             raise TypeError(f"cjk must be True or False, not {cjk!r}")
-        threads = None if threads is None else int(threads)  # numpy's integers too
         self.models = models.select(tier, models_dir)
         keep_freed_memory()
-        threads = usable_threads(threads or default_threads())
+        # int(): numpy's integers are taken too
+        threads = usable_threads(default_threads() if threads is None else int(threads))
         limit_opencv_threads(threads)
         self.page_classifier = _loaded(self.models.page_orientation, threads)
         self.line_classifier = _loaded(self.models.line_orientation, threads)
@@ -228,12 +228,12 @@ class Engine:
             source = os.fsdecode(source)
         if not isinstance(source, (str, os.PathLike, np.ndarray)):
             raise TypeError(f"read() takes a path or an RGB numpy array, not {type(source).__name__}")
-        if not isinstance(source, np.ndarray) and not os.fspath(source):  # was "is a directory"
-            raise ValueError("read() takes a path, not an empty one")
         if isinstance(source, np.ndarray):
             pages = [self.read_page(to_rgb(source), 1, None)]
             origin = {"path": None, "sha256": None}
         else:
+            if not os.fspath(source):  # was "is a directory", the working folder's
+                raise ValueError("read() takes a path, not an empty one")
             sha256 = fingerprint.input_sha256(source)  # before it is read: a version saved meanwhile is seen
             with fingerprint.changes_told([source], [sha256]):  # saved over as it is read: "changed"
                 pages = list(self.iter_read(source))
