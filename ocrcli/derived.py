@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +40,7 @@ DERIVING_VERSION = 4  # part of the cache key: bump when what _build makes chang
 # name, fine-tuned say, were not): PP-OCRv6 tiny's recogniser.
 QUICK_GELU = frozenset({"9ef676d6ed3c88256a2d92c640c44f25b0c40947e111b14b8be8f594091563e6"})
 QUICK_GELU_ALPHA = 1.702
+KEPT_PER_MODEL = 3  # derived files kept per model name and variant (see _remove_stale)
 
 
 def derived_model(spec: ModelSpec, count: int, keep: list[int] | None) -> bytes | None:
@@ -78,7 +81,11 @@ def _read_verified(path: Path) -> bytes | None:
         expected = path.with_suffix(".sha256").read_bytes().strip()
     except OSError:
         return None
-    return data if hashlib.sha256(data).hexdigest().encode() == expected else None
+    if hashlib.sha256(data).hexdigest().encode() != expected:
+        return None
+    with contextlib.suppress(OSError):  # used now (its access time; _remove_stale keeps the latest)
+        os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
+    return data
 
 
 def _save(path: Path, data: bytes) -> None:
@@ -92,17 +99,31 @@ def _save(path: Path, data: bytes) -> None:
 
 
 def _remove_stale(cached: Path) -> None:
-    """Delete the files this one replaces: the same model and variant under another key (an older
-    DERIVING_VERSION, or weights since updated), 2 to 13 MB each, which would otherwise stay in
-    the cache for good. Best effort, like _save."""
+    """Delete the files of the same model name and variant beyond the KEPT_PER_MODEL most recently
+    used: those of an older DERIVING_VERSION or of weights since updated, 2 to 13 MB each, would
+    otherwise stay in the cache for good. More than one is kept because two models folders may
+    each list a model of that name: when only the newest was kept, using them in turn built each
+    one again every time. Best effort, like _save."""
     model_and_variant = cached.stem.rsplit("-", 1)[0]
     # A cache folder the user may not list (another user's) raised PermissionError from the glob,
     # a traceback before any work.
     with contextlib.suppress(OSError):
-        for old in cached.parent.glob(f"{model_and_variant}-*"):
-            if old.stem != cached.stem and old.stem.rsplit("-", 1)[0] == model_and_variant:
+        others = [
+            old
+            for old in cached.parent.glob(f"{model_and_variant}-*.onnx")
+            if old.stem != cached.stem and old.stem.rsplit("-", 1)[0] == model_and_variant
+        ]
+        for old in sorted(others, key=_last_used, reverse=True)[KEPT_PER_MODEL - 1 :]:
+            for path in (old, old.with_suffix(".sha256")):
                 with contextlib.suppress(OSError):
-                    old.unlink()
+                    path.unlink()
+
+
+def _last_used(path: Path) -> float:
+    try:
+        return path.stat().st_atime
+    except OSError:
+        return 0.0
 
 
 def _build(path: Path, count: int, keep: list[int] | None, quick_gelu: bool) -> bytes | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -537,18 +538,23 @@ def test_derived_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
     def derive() -> bytes | None:
         return derived_model(spec, len(classes), non_cjk_indices(classes))
 
-    # Files of an older DERIVING_VERSION (another key) go once the new one is saved; others stay.
+    # Of the files of the same model and variant under other keys (an older DERIVING_VERSION, other
+    # weights), the two last used stay beside the new one; the others go once it is saved, hash and
+    # all. Other variants stay.
     folder = tmp_path / "ocrcli" / "derived"
     folder.mkdir(parents=True)
-    stale = [folder / f"{spec.name}-nocjk-{'0' * 32}{suffix}" for suffix in (".onnx", ".sha256")]
+    older = [[folder / f"{spec.name}-nocjk-{n * 32}{end}" for end in (".onnx", ".sha256")] for n in "012"]
     others = [folder / f"{spec.name}-{variant}-{'0' * 32}.onnx" for variant in ("all", "nocjk-extra")]
-    for path in stale + others:
+    for path in [*older[0], *older[1], *older[2], *others]:
         path.write_bytes(b"old")
+    for (model, _), last_used in zip(older, [3, 1, 2], strict=True):  # the middle one is the oldest
+        os.utime(model, (1_000_000 * last_used, 0))
 
     built = derive()
     assert built is not None
-    assert not any(path.exists() for path in stale) and all(path.exists() for path in others)
-    [cached] = [path for path in folder.glob("*.onnx") if path not in others]
+    assert [path.exists() for paths in older for path in paths] == [True, True, False, False, True, True]
+    assert all(path.exists() for path in others)
+    [cached] = [path for path in folder.glob("*.onnx") if path not in others + older[0] + older[2]]
 
     damaged = bytearray(cached.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
@@ -563,6 +569,29 @@ def test_derived_recognizer_is_cached_and_checked(tmp_path, monkeypatch):
 
     cached.with_suffix(".sha256").write_bytes(b"\xff\xfe not a hash")  # a garbled hash file too
     assert derive() == built
+
+
+def test_derived_recognizers_of_two_models_under_one_name_are_both_kept(tmp_path, monkeypatch):
+    """Two models folders each listing a recognizer under the packaged one's name, with other
+    weights: only the newest derived file was kept, so using the folders in turn built each one
+    again, with onnx, every time."""
+    import onnx
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    chosen = models.select("fast")
+    spec = chosen.recognizer
+    classes = models.read_dictionary(chosen.dictionaries[spec.name])
+    keep = non_cjk_indices(classes)
+    retrained = onnx.load(str(spec.path))
+    retrained.doc_string = "the same model, other weights"
+    onnx.save(retrained, str(tmp_path / "retrained.onnx"))
+    other = dataclasses.replace(spec, path=tmp_path / "retrained.onnx", sha256=None, size=None)
+
+    built = [derived_model(spec, len(classes), keep), derived_model(other, len(classes), keep)]
+    assert built[0] != built[1]
+    with monkeypatch.context() as without_onnx:
+        without_onnx.setitem(sys.modules, "onnx", None)  # importing onnx now fails: no building
+        assert [derived_model(spec, len(classes), keep), derived_model(other, len(classes), keep)] == built
 
 
 def test_only_the_fast_recognizer_has_its_gelus_approximated(engine):
