@@ -1168,7 +1168,14 @@ def list_models(
             text = _plain(table)
         with _write_errors():
             print(text, end="", flush=True)
-    if any(r["status"] not in ("ok", "unverified") for r in rows):
+    # A run without --tier uses "fast": without it every such run ends in exit 4 ("unknown tier")
+    no_default = Tier.fast not in manifest.tiers
+    if no_default:
+        report(
+            f'error: the model manifest names no "{Tier.fast}" tier, the one used without --tier '
+            f"(it names {', '.join(manifest.tiers)}); add it, or give --tier with each run"
+        )
+    if no_default or any(r["status"] not in ("ok", "unverified") for r in rows):
         raise typer.Exit(errors.EXIT_MODELS)
 
 

@@ -305,6 +305,17 @@ def test_weights_that_take_other_numbers_are_fed_them_or_refused(tmp_path: Path,
     assert ocr("models", "--models", folder).returncode == 4
 
 
+def test_ocr_models_says_when_the_manifest_has_no_default_tier(tmp_path: Path) -> None:
+    """A manifest naming only an accurate tier was listed with exit 0, while every run without
+    --tier ended in exit 4 (unknown tier 'fast')."""
+    folder = models_folder(tmp_path / "models", lambda m: m["tiers"].pop("fast"))
+    listed = ocr("models", "--models", folder)
+    assert listed.returncode == 4, listed.stderr
+    assert 'names no "fast" tier' in listed.stderr and "accurate" in listed.stderr
+    assert ocr("image", PHOTOTEST, "--text", "--models", folder).returncode == 4
+    assert ocr("models", "--models", models_folder(tmp_path / "whole")).returncode == 0
+
+
 def test_ocr_models_shows_names_and_paths_as_they_are(tmp_path: Path) -> None:
     """The table took names and paths for rich's markup: a folder named "w [v2]" was shown as
     "w ", and a file named "a[/b].onnx" ended in a MarkupError traceback, exit 1 (bug hunt)."""
