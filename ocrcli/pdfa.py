@@ -24,6 +24,7 @@ import pikepdf
 
 from ocrcli import __version__
 from ocrcli.errors import BadInputError
+from ocrcli.pdfpages import decoded
 
 PART, CONFORMANCE = "2", "B"
 OUTPUT_CONDITION = "sRGB IEC61966-2.1"
@@ -90,7 +91,7 @@ def _colours_refused(space: object) -> str | None:
         if family == "/Indexed":  # a palette: its base space counts
             return _colours_refused(space[1])
         if family == "/ICCBased":  # the image's own profile: valid whatever the intent, if PDF/A-2's
-            return _profile_refused(bytes(space[1].read_bytes()[:16]))
+            return _profile_refused(bytes(decoded(space[1])[:16]))
     if space is None:  # JPEG 2000 data's own colour space
         return "an image whose colour space the PDF does not state"
     return f"an image in colour space {space}"

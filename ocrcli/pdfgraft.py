@@ -20,7 +20,7 @@ from pathlib import Path
 import pikepdf
 
 from ocrcli.pdffont import GlyphlessFont, flate_stream
-from ocrcli.pdfpages import INVISIBLE, decoded_pieces, open_pikepdf
+from ocrcli.pdfpages import INVISIBLE, decoded, decoded_pieces, open_pikepdf
 from ocrcli.textlayer import boxes_drawn, font_resource, pdf_number
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
@@ -189,7 +189,7 @@ def read_content(streams: list[pikepdf.Stream], budget: Budget | None = None) ->
     hold more tokens than `budget` has left to read (a fresh one by default), which they take."""
     budget = budget or Budget()
     budget.read -= count_tokens(streams, budget.read)
-    return b"\n".join(s.read_bytes() for s in streams)
+    return b"\n".join(decoded(s) for s in streams)
 
 
 def count_tokens(streams: list[pikepdf.Stream], limit: int = MAX_CONTENT_TOKENS) -> int:
@@ -324,7 +324,7 @@ def _form_without_ocr_text(
             inner[name] = copy
     copy = None
     if content is not None or inner:
-        copy = _form_copy(pdf, form, form.read_bytes() if content is None else content)
+        copy = _form_copy(pdf, form, decoded(form) if content is None else content)
         for name, child in inner.items():
             _own_resources(copy, "/XObject")[name] = child
     copies[key] = copy
@@ -511,7 +511,7 @@ def layer_sha256(page: pikepdf.Page) -> str | None:
     matrix, width, height = display_frame(page)
     try:
         drawn_at = [float(v) for v in form.get("/Matrix", ())] + [float(v) for v in form.get("/BBox", ())]
-        content = form.read_bytes()
+        content = decoded(form)
     except (pikepdf.PdfError, TypeError, ValueError):  # a damaged or edited layer: not ours to vouch for
         return None
     now = [*matrix, 0, 0, width, height]

@@ -234,6 +234,13 @@ def _metadata_over(pdf: pikepdf.Pdf, limit: int) -> bool:
     return False
 
 
+def decoded(stream: pikepdf.Stream) -> bytes:
+    """The stream's data with every filter but the lossy image ones undone: read_bytes() alone
+    leaves RunLengthDecode, a standard filter, on, and refused a page whose content used it ("cannot
+    rewrite this PDF ... unfilterable stream", exit 3)."""
+    return stream.read_bytes(decode_level=pikepdf.StreamDecodeLevel.specialized)
+
+
 def decoded_pieces(stream: pikepdf.Stream) -> Iterator[bytes]:
     """The stream's decoded data in pieces of _PIECE bytes or so, in flat memory if its filters
     are Flate alone, once or more, without a predictor (as content streams and XMP have): inflated
@@ -247,7 +254,7 @@ def decoded_pieces(stream: pikepdf.Stream) -> Iterator[bytes]:
         with contextlib.suppress(zlib.error):  # damaged: qpdf says what it can read of it, below
             yield from pieces
             return
-    data = stream.read_bytes()
+    data = decoded(stream)
     for start in range(0, len(data), _PIECE):
         yield data[start : start + _PIECE]
 

@@ -677,7 +677,7 @@ def _refuse_damaged(pdf: pikepdf.Pdf) -> None:
     refused such a PDF; so do we: the damage marks a broken file (a fuzzed one, whose page renders
     blank), and XMP we cannot read is XMP we cannot say we kept."""
     if isinstance(metadata := pdf.Root.get("/Metadata"), pikepdf.Stream):
-        metadata.read_bytes()
+        pdfpages.decoded(metadata)
 
 
 def _save(

@@ -125,6 +125,35 @@ def test_the_layer_survives_what_the_page_content_leaves_open(tmp_path: Path, co
         assert not (op == "Do" and in_text)
 
 
+def run_length(data: bytes) -> bytes:
+    """`data` in RunLengthDecode's encoding: literal runs of up to 128 bytes, then the end mark."""
+    runs = (data[start : start + 128] for start in range(0, len(data), 128))
+    return b"".join(bytes([len(run) - 1]) + run for run in runs) + b"\x80"
+
+
+def test_content_and_forms_in_run_length_encoding_are_read(tmp_path: Path) -> None:
+    """RunLengthDecode is a standard filter that pikepdf's read_bytes() leaves on: a page whose
+    content used it was refused ("cannot rewrite this PDF ... unfilterable stream", exit 3), and so
+    was --redo of an old layer in a form stored with it."""
+    pdf = scan_pdf()
+    page = pdf.pages[0]
+    old_text = b"BT 3 Tr /F1 10 Tf 10 120 Td (oldlayer words) Tj ET"
+    old_layer = form_xobject(pdf, old_text, Font=page.Resources.Font)
+    old_layer.write(run_length(old_layer.read_bytes()), filter=pikepdf.Name.RunLengthDecode)
+    page.obj.Resources.XObject.Fm0 = old_layer
+    content = read_content(content_streams(page)) + b" q /Fm0 Do Q"
+    page.obj.Contents = pdf.make_stream(run_length(content), Filter=pikepdf.Name.RunLengthDecode)
+    original = saved(pdf, tmp_path / "in.pdf")
+    assert "oldlayer" in pdftotext(original)
+
+    pdf = pikepdf.open(original)
+    assert remove_text_layers(pdf, pdf.pages[0])
+    add_layer(pdf, pdf.pages[0])
+    out = saved(pdf, tmp_path / "out.pdf")
+    assert pdftotext(out, "-raw").split() == LAYER_WORDS
+    assert b"/Im0 Do" in read_content(content_streams(pdf.pages[0]))  # the scan is still drawn
+
+
 def test_redo_keeps_invisible_text_that_shares_a_text_object_with_visible_text(tmp_path: Path) -> None:
     """Deleting the invisible "HIDDEN PREFIX " would move "Visible after", drawn after it in the
     same text object, 96 pt to the left. A text object of invisible text alone still goes."""
