@@ -15,13 +15,14 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import pikepdf
 
 from ocrcli.pdffont import GlyphlessFont, flate_stream
 from ocrcli.pdfpages import INVISIBLE, decoded, decoded_pieces, open_pikepdf
-from ocrcli.textlayer import boxes_drawn, font_resource, pdf_number
+from ocrcli.textlayer import FONT_RESOURCE, boxes_drawn, font_resource, pdf_number
 
 LAYER_TAG = pikepdf.Name("/OcrcliTextLayer")  # marks our layer's content, for `--redo`
 IMAGE_TAG = pikepdf.Name("/OcrcliImage")  # in the Info of an image's PDF: the image's name
@@ -99,9 +100,11 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
             Font=pikepdf.Dictionary({font_resource(box): font.with_box(box) for box in boxes_drawn(content)})
         ),
     )
-    _own_resources(page.obj, "/XObject")[LAYER_TAG] = form
+    xobjects = _own_resources(page.obj, "/XObject")
+    name = _layer_name(xobjects)
+    xobjects[name] = form
     tag = LAYER_TAG.unparse()
-    draw = b"q " + tag + b" Do Q"
+    draw = b"q " + name.unparse() + b" Do Q"
     if "/StructTreeRoot" in pdf.Root:
         # A tagged PDF's content is in its structure tree or is an artifact (ISO 32000-1 14.8.2.2,
         # PDF/UA-1 7.1); the tree does not hold the layer. Extractors read artifacts all the same.
@@ -109,6 +112,32 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
     if before:
         page.contents_add(before, prepend=True)
     page.contents_add(after + tag + b" BMC " + draw + b" EMC\n")
+
+
+def _layer_name(xobjects: pikepdf.Dictionary) -> pikepdf.Name:
+    """The name to give our layer's form among the page's XObjects: LAYER_TAG, unless the page
+    already names something else so (then LAYER_TAG2, 3...). The page's own image of that name
+    was replaced by the layer, and its Do drew the layer twice."""
+    for number in range(1, len(xobjects) + 2):
+        name = pikepdf.Name(f"{LAYER_TAG}{number if number > 1 else ''}")
+        if name not in xobjects or _is_our_layer(name, xobjects[name]):
+            return name
+    raise AssertionError("unreachable: one of len + 1 names is free")
+
+
+def _is_our_layer(name: pikepdf.Name | str, xobject: object) -> bool:
+    """Is the XObject `name` an ocrcli text layer: named by _layer_name, a form whose only fonts
+    are ours? An image the page itself calls /OcrcliTextLayer is not (--redo deleted it)."""
+    named = re.fullmatch(f"{LAYER_TAG}([2-9]|[1-9][0-9]+)?", str(name))
+    if not named or not isinstance(xobject, pikepdf.Stream) or xobject.get("/Subtype") != "/Form":
+        return False
+    resources = xobject.get("/Resources")
+    fonts = resources.get("/Font") if isinstance(resources, pikepdf.Dictionary) else None
+    return (
+        isinstance(fonts, pikepdf.Dictionary)
+        and len(fonts) > 0
+        and all(str(font).startswith(FONT_RESOURCE) for font in fonts)
+    )
 
 
 def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
@@ -256,16 +285,17 @@ def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
     copies: dict[tuple[tuple[int, int], int], pikepdf.Stream | None] = {}
     cleaned = {}
     for name, form in _forms(page.obj):
-        if name == LAYER_TAG:  # our layer's form: it goes whole
+        if _is_our_layer(name, form):  # it goes whole
             continue
         copy = _form_without_ocr_text(pdf, form, modes_at_do.get(name, 0), copies, budget)
         if copy is not None:
             cleaned[name] = copy
     # All parsed within the budget: the page changes only now.
     xobjects = _own_resources(page.obj, "/XObject")
-    removed = LAYER_TAG in xobjects
-    if removed:
-        del xobjects[LAYER_TAG]
+    ours = [name for name, xobject in xobjects.items() if _is_our_layer(name, xobject)]
+    for name in ours:
+        del xobjects[name]
+    removed = bool(ours)
     if content is not None:
         page.obj.Contents = flate_stream(pdf, content)
     for name, copy in cleaned.items():
@@ -533,5 +563,6 @@ def has_our_layer(path: Path, password: str | None = None) -> bool:
 def _our_layer(page: pikepdf.Page) -> pikepdf.Stream | None:
     """The form of ocrcli's text layer on the page (see add_text_layer), if it has one."""
     xobjects = page.obj.get("/Resources", {}).get("/XObject", {})
-    form = xobjects.get(LAYER_TAG) if isinstance(xobjects, pikepdf.Dictionary) else None
-    return form if isinstance(form, pikepdf.Stream) else None
+    if not isinstance(xobjects, pikepdf.Dictionary):
+        return None
+    return next((xobject for name, xobject in xobjects.items() if _is_our_layer(name, xobject)), None)

@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import img2pdf
+import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
@@ -27,6 +28,7 @@ from ocrcli.pdfgraft import (
     add_text_layer,
     content_streams,
     display_frame,
+    layer_sha256,
     mark_image_pdf,
     marked_image,
     page_rotation,
@@ -152,6 +154,34 @@ def test_content_and_forms_in_run_length_encoding_are_read(tmp_path: Path) -> No
     out = saved(pdf, tmp_path / "out.pdf")
     assert pdftotext(out, "-raw").split() == LAYER_WORDS
     assert b"/Im0 Do" in read_content(content_streams(pdf.pages[0]))  # the scan is still drawn
+
+
+def test_a_page_xobject_named_as_our_layer_stays_the_pages_own(tmp_path: Path) -> None:
+    """A scan whose image the page calls /OcrcliTextLayer: the layer's form took its place, so the
+    page showed no image and its Do drew the layer twice; --redo then deleted the image."""
+    pdf = scan_pdf()
+    page = pdf.pages[0]
+    (image_name,) = page.Resources.XObject.keys()
+    page.Resources.XObject = pikepdf.Dictionary(OcrcliTextLayer=page.Resources.XObject[image_name])
+    content = read_content(content_streams(page))
+    page.obj.Contents = pdf.make_stream(content.replace(image_name.encode(), b"/OcrcliTextLayer"))
+    original = saved(pdf, tmp_path / "in.pdf")
+
+    def looks(path: Path) -> float:
+        return float(np.asarray(pdfium.PdfDocument(path)[0].render(scale=0.5).to_pil().convert("L")).mean())
+
+    pdf = pikepdf.open(original)
+    add_layer(pdf, pdf.pages[0])
+    once = saved(pdf, tmp_path / "once.pdf")
+    assert pdftotext(once, "-raw").split() == LAYER_WORDS and looks(once) == looks(original)
+    assert layer_sha256(pdf.pages[0]) is not None  # the layer is found as ours
+
+    pdf = pikepdf.open(once)
+    assert remove_text_layers(pdf, pdf.pages[0])
+    add_layer(pdf, pdf.pages[0])  # --redo
+    again = saved(pdf, tmp_path / "again.pdf")
+    assert pdftotext(again, "-raw").split() == LAYER_WORDS and looks(again) == looks(original)
+    assert len(pdf.pages[0].Resources.XObject) == 2  # the image and one layer
 
 
 def test_redo_keeps_invisible_text_that_shares_a_text_object_with_visible_text(tmp_path: Path) -> None:
