@@ -366,16 +366,20 @@ def other_source(record: dict | None, sidecar: Path, source: Path, sha256: str) 
     scanned into one output folder, whose files share names, would otherwise replace each other's
     outputs. The record holds paths as that run was given them, so its source is found from where
     its sidecar then was (both absolute, or both from the same working directory); a source moved
-    or deleted since, or recorded so that it cannot be found, is none, and so is that of a sidecar
-    copied from where that run wrote it, which is still there."""
+    or deleted since is none, and so is that of a sidecar copied from where that run wrote it,
+    which is still there. A source recorded absolute beside a relative sidecar is where it says; a
+    relative one beside an absolute sidecar (`ocr scan a -o ~/out`, the shell making it absolute)
+    is taken from the working directory: that run's is not recorded, and it is most likely this
+    one (both runs in one folder). Such runs replaced each other's outputs."""
     recorded_source = ((record or {}).get("source") or {}).get("path")
     recorded_sidecar = ((record or {}).get("output") or {}).get("sidecar")
     if not (recorded_source and recorded_sidecar) or record["source"].get("sha256") == sha256:
         return None
     was, sidecar_was = Path(recorded_source), Path(recorded_sidecar)
-    if was.is_absolute() != sidecar_was.is_absolute():
-        return None
-    other = sidecar.parent / os.path.relpath(was, sidecar_was.parent)
+    if was.is_absolute() == sidecar_was.is_absolute():
+        other = sidecar.parent / os.path.relpath(was, sidecar_was.parent)
+    else:
+        other = Path.cwd() / was  # the same as `was` if that is absolute
     try:
         # A copy of a sidecar still there (an output copied into the folder and edited) was
         # replaced as before: it is not where that run wrote it

@@ -1412,6 +1412,23 @@ def test_two_folders_scanned_into_one_output_folder_keep_each_others_outputs(tmp
     assert "quick brown dog" in pdftotext(out / "x.pdf")
 
 
+@pytest.mark.parametrize("absolute", ["output", "input"])
+def test_two_folders_scanned_into_one_output_folder_one_path_absolute(tmp_path: Path, absolute: str) -> None:
+    """`ocr scan a -o ~/out` (the shell makes the output absolute), then the same for b: the
+    record's source relative and its sidecar absolute (or the other way round) were taken as
+    unfindable, so each run replaced the other's outputs, with exit 0."""
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
+    a.mkdir(), b.mkdir()
+    Image.open(TESS / "phototest.tif").save(a / "x.png")
+    Image.open(TESS / "eurotext.tif").save(b / "x.png")
+    first = ("a", "-o", out) if absolute == "output" else (a, "-o", "out")
+    assert ocr("scan", *first, "-q", cwd=tmp_path).returncode == 0
+    before = hashes(out)
+    run = ocr("scan", "b", "-o", out if absolute == "output" else "out", "-q", cwd=tmp_path)
+    assert run.returncode == 3 and f"holds the OCR of {a / 'x.png'}, another file" in run.stderr, run.stderr
+    assert hashes(out) == before
+
+
 @pytest.mark.parametrize(
     ("glob", "name", "matches"),
     [
