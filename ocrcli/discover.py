@@ -55,18 +55,23 @@ def find_files(
     folder_includes = [pattern.rstrip("/") for pattern in include or []]
     found = []
     for folder, dirs, files in os.walk(root, onerror=on_error):
-        if on_link is not None and recursive:
-            for link in sorted(Path(folder) / d for d in dirs if not d.startswith(".")):
-                if link.is_symlink():
-                    on_link(link)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if recursive
-            and not d.startswith(".")
-            and (Path(folder) / d).resolve() not in skip_dirs
-            and not _matches(d, (Path(folder) / d).relative_to(root).as_posix(), folder_excludes)
-        )
+        entered = []
+        for name in sorted(dirs) if recursive else []:
+            path = Path(folder) / name
+            if name.startswith("."):
+                continue
+            try:
+                if on_link is not None and path.is_symlink():
+                    on_link(path)
+                if path.resolve() in skip_dirs:
+                    continue
+            except OSError as exc:  # a folder past PATH_MAX (ENAMETOOLONG): a traceback, no scan
+                if on_error is not None:
+                    on_error(exc)
+                continue
+            if not _matches(name, path.relative_to(root).as_posix(), folder_excludes):
+                entered.append(name)
+        dirs[:] = entered
         for name in sorted(files):
             path = Path(folder) / name
             relative = path.relative_to(root).as_posix()

@@ -1113,6 +1113,27 @@ cli.main()
 """
 
 
+def test_a_folder_deeper_than_path_max_is_reported_and_the_rest_scanned(tmp_path: Path) -> None:
+    """A folder whose path is over PATH_MAX (4096 bytes) raised ENAMETOOLONG while the folders
+    were looked through: a traceback (exit 1) and nothing scanned, the other files neither."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "ok.png")
+    below = os.open(folder, os.O_RDONLY)
+    for letter in "abcdefghijklmnopq":  # 17 names of 250 bytes: made one inside the other by handle
+        os.mkdir(letter * 250, dir_fd=below)
+        below, above = os.open(letter * 250, os.O_RDONLY, dir_fd=below), below
+        os.close(above)
+    os.close(below)
+    run = ocr("scan", "in", "--json", "-", cwd=tmp_path)  # -q does not look for links
+    assert run.returncode == 3, run.stderr
+    records = {Path(r["source"]["path"]).name[:1]: r for r in map(json.loads, run.stdout.splitlines())}
+    assert records["o"]["status"] == "done" and (tmp_path / "in-ocr" / "ok.pdf").exists()
+    (deep,) = [r for name, r in records.items() if name != "o"]
+    assert deep["status"] == "failed" and "(File name too long)" in deep["error"]["message"], deep
+    assert "Traceback" not in run.stderr
+
+
 def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_silently(tmp_path: Path) -> None:
     """os.walk drops a folder it cannot list without a word: its files were missing from the
     batch, and with nothing else wrong the run exited 0."""
