@@ -1,7 +1,10 @@
 """Graft a text layer onto a PDF page, and take invisible OCR text off one, with pikepdf.
 
-The layer is a Form XObject drawn after the page's own content, which is wrapped in q/Q first so
-whatever state it leaves cannot move the layer. The form's matrix maps the displayed page (points,
+The layer is a Form XObject drawn before the page's own content, in the page's initial state, so
+nothing that content does can move it or stop it being read (poppler stops reading a page's content
+at an operator short of operands, or at a restore too many: a layer drawn after that was lost in
+pdftotext and Evince). Being invisible, it is not hidden by what is drawn over it. The form's
+matrix maps the displayed page (points,
 origin at the bottom-left of the CropBox as shown, /Rotate applied) onto the page's user space, so
 the layer is written in the same frame as the OCR coordinates whatever the page's boxes and
 rotation. A form also fixes pdfminer's reading: it does no layout analysis inside forms and gives
@@ -85,9 +88,9 @@ def show_turned_back(page: pikepdf.Page, degrees: int) -> None:
 
 
 def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: GlyphlessFont) -> None:
-    """Draw `content` (from textlayer.layer_content) over the page as a Form XObject, invoked in a
-    marked-content sequence that `remove_text_layers` recognises."""
-    before, after = _enclosing(page)  # first: content too complex to scan leaves the page as it is
+    """Draw `content` (from textlayer.layer_content) on the page as a Form XObject, before the
+    page's own content (see the module's docstring), invoked in a marked-content sequence that
+    `remove_text_layers` recognises."""
     matrix, width, height = display_frame(page)
     form = flate_stream(  # the layer is most of what OCR adds to a small scan
         pdf,
@@ -109,9 +112,7 @@ def add_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes, font: G
         # A tagged PDF's content is in its structure tree or is an artifact (ISO 32000-1 14.8.2.2,
         # PDF/UA-1 7.1); the tree does not hold the layer. Extractors read artifacts all the same.
         draw = b"/Artifact BMC " + draw + b" EMC"
-    if before:
-        page.contents_add(before, prepend=True)
-    page.contents_add(after + tag + b" BMC " + draw + b" EMC\n")
+    page.contents_add(tag + b" BMC " + draw + b" EMC\n", prepend=True)
 
 
 def _layer_name(xobjects: pikepdf.Dictionary) -> pikepdf.Name:
@@ -140,46 +141,11 @@ def _is_our_layer(name: pikepdf.Name | str, xobject: object) -> bool:
     )
 
 
-def _enclosing(page: pikepdf.Page) -> tuple[bytes, bytes]:
-    """What to put before and after the page's own content so that whatever state it leaves
-    (restores it never saved, saves it never restores, an open text object or marked-content
-    sequence, such as optional content that is switched off) does not reach the layer drawn
-    after it. poppler stops drawing a page at a restore too many, so an unbalanced page lost its
-    layer in pdftotext and Evince. Content that is one q ... Q already is enclosed (a page we
-    wrapped before, whose layer --redo replaces: it is not wrapped once more each time)."""
-    data = read_content(content_streams(page)).strip()
-    scan = _Balance()
-    # Only the operators that matter here: parsing all of a vector page's content took 5 s and
-    # 0.8 GB on a 10 MB stream, this 0.8 s and 0.1 GB. But each one parsed takes about 340
-    # bytes: a 446 KB PDF whose page says "BT ET" 50 million times (300 MB inflated, which pdfium
-    # renders in 1.4 s) took 7.5 GB and 43 s, then ended in "unexpected MemoryError", in the
-    # process that grafts every document of an ocr scan. Content that may hold more of them than
-    # _PARSED_AT_MOST (their letters counted anywhere) is streamed through qpdf's tokenizer
-    # instead, in flat memory but at about 0.4 s per MB (1.1 us a token: 114 s for that page, see
-    # MAX_CONTENT_TOKENS).
-    if sum(map(data.count, _BALANCED)) > _PARSED_AT_MOST:
-        page.get_filtered_contents(scan)
-    else:
-        for instruction in pikepdf.parse_content_stream(page, " ".join(op.decode() for op in _BALANCED)):
-            scan.operator(instruction.operator.unparse())
-    # Content that is one q ... Q: q is its very first operator, and Q its very last (only some
-    # operators are counted: a cm before the first q would change the layer's position)
-    wrapped = data[:1] == b"q" and data[1:2].isspace() and data[-1:] == b"Q" and data[-2:-1].isspace()
-    if scan.closed_at == scan.operators - 1 and not (scan.marks or scan.in_text) and wrapped:
-        return b"", b"\n"
-    saves = 1 - scan.lowest  # ours, and one for each restore the content makes beyond its saves
-    closing = b"ET\n" * scan.in_text + b"EMC\n" * scan.marks + b"Q\n" * (saves + scan.depth)
-    return b"q\n" * saves, b"\n" + closing
-
-
-_BALANCED = (b"q", b"Q", b"BMC", b"BDC", b"EMC", b"BT", b"ET")
-_PARSED_AT_MOST = 1_000_000  # operators parsed into a list (see _enclosing): about 340 MB
-
 # The most tokens (numbers, names, strings, operators) of a page's content that grafting reads:
-# about 11 s through qpdf's tokenizer in flat memory (see _enclosing), 4 million operators of a
-# vector drawing. Grafting runs outside the page timeout, in the one process of ocr scan that
-# grafts every document: the 50 million "BT ET" of a 446 KB PDF took it 114 s there. With
-# --redo and --force, the page's content and its forms' count together.
+# about 11 s through qpdf's tokenizer in flat memory, 4 million operators of a vector drawing.
+# Grafting runs outside the page timeout, in the one process of ocr scan that grafts every
+# document: the 50 million "BT ET" of a 446 KB PDF took it 114 s there. With --redo and --force,
+# the page's content and its forms' count together.
 MAX_CONTENT_TOKENS = 10_000_000
 MAX_BYTES_A_TOKEN = 16  # and so 160 MB of content at most (4 is usual; more: long strings, comments)
 # The most tokens parsed whole into memory to take an OCR layer off a page and the forms it draws
@@ -239,39 +205,6 @@ def count_tokens(streams: list[pikepdf.Stream], limit: int = MAX_CONTENT_TOKENS)
                 )
                 raise TooComplex(f"page content too complex to rewrite (over {most})")
     return tokens
-
-
-class _Balance(pikepdf.TokenFilter):
-    """The balance of saves and restores, text objects and marked-content sequences of a page's
-    content, told one operator at a time, or as a filter qpdf's tokenizer passes the content
-    through: only counts are kept."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = self.lowest = self.marks = self.operators = 0
-        self.in_text = False
-        self.closed_at: int | None = None  # which operator restores the content's first save
-
-    def handle_token(self, token: pikepdf.Token) -> None:
-        if token.type_ == pikepdf.TokenType.word and (raw := bytes(token.raw_value)) in _BALANCED:
-            self.operator(raw)
-        return None  # nothing is kept
-
-    def operator(self, op: bytes) -> None:
-        if op == b"q":
-            self.depth += 1
-        elif op == b"Q":
-            self.depth -= 1
-            self.lowest = min(self.lowest, self.depth)
-            if self.depth == 0 and self.closed_at is None:
-                self.closed_at = self.operators
-        elif op in (b"BMC", b"BDC"):
-            self.marks += 1
-        elif op == b"EMC":
-            self.marks = max(0, self.marks - 1)
-        elif op in (b"BT", b"ET"):
-            self.in_text = op == b"BT"
-        self.operators += 1
 
 
 def remove_text_layers(pdf: pikepdf.Pdf, page: pikepdf.Page) -> bool:
