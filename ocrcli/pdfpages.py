@@ -74,6 +74,7 @@ Corners = tuple[tuple[float, float], ...]  # a text object's four, from the star
 class TextObject:
     corners: Corners  # in the page's user space (turned with its text)
     text: str | None = None  # its characters as pdfium extracts them; None: not read (see page_text)
+    origins: tuple[tuple[float, float], ...] = ()  # where each character of `text` starts, in user space
 
 
 @dataclass
@@ -459,8 +460,8 @@ def page_text(page: pdfium.PdfPage, read: bool = False) -> PageText:
             if covered.share < SCAN_SHARE:
                 under.append(len(shown))
             shown.append((obj, corners))
-    texts = _texts(page, [obj for obj, _ in shown]) if read else [None] * len(shown)
-    visible = [TextObject(corners, text) for (_, corners), text in zip(shown, texts, strict=True)]
+    texts = _texts(page, [obj for obj, _ in shown]) if read else [(None, ())] * len(shown)
+    visible = [TextObject(corners, *text) for (_, corners), text in zip(shown, texts, strict=True)]
     characters = _characters(page, [shown[index][0] for index in under])
     stamp = bool(visible) and covered.share >= SCAN_SHARE and characters < STAMP_CHARACTERS
     return PageText(visible, invisible, stamp)
@@ -507,14 +508,19 @@ def _characters(page: pdfium.PdfPage, text_objects: list[pdfium.PdfObject]) -> i
         text_page.close()
 
 
-def _texts(page: pdfium.PdfPage, text_objects: list[pdfium.PdfObject]) -> list[str]:
-    """What each text object of `page` shows, as pdfium extracts it, in one pass over the page's
+def _texts(
+    page: pdfium.PdfPage, text_objects: list[pdfium.PdfObject]
+) -> list[tuple[str, tuple[tuple[float, float], ...]]]:
+    """What each text object of `page` shows, as pdfium extracts it, and where each of its
+    characters starts (its origin, in the page's user space), in one pass over the page's
     characters: asking each object for its text (FPDFTextObj_GetText) goes through all of them
     every time, 1.9 s for a page of 10,000 objects (benchmarks/page_text_cost.py)."""
     if not text_objects:
         return []
     where = {_address(obj.raw): index for index, obj in enumerate(text_objects)}
     characters: list[list[str]] = [[] for _ in text_objects]
+    origins: list[list[tuple[float, float]]] = [[] for _ in text_objects]
+    x, y = ctypes.c_double(), ctypes.c_double()
     text_page = page.get_textpage()
     try:
         for n in range(pdfium_c.FPDFText_CountChars(text_page.raw)):
@@ -522,9 +528,11 @@ def _texts(page: pdfium.PdfPage, text_objects: list[pdfium.PdfObject]) -> list[s
             if index is not None:  # not one pdfium adds (a space, a line break)
                 code = pdfium_c.FPDFText_GetUnicode(text_page.raw, n)
                 characters[index].append(chr(code) if code <= sys.maxunicode else "\ufffd")
+                pdfium_c.FPDFText_GetCharOrigin(text_page.raw, n, ctypes.byref(x), ctypes.byref(y))
+                origins[index].append((x.value, y.value))
     finally:
         text_page.close()
-    return ["".join(chars) for chars in characters]
+    return [("".join(chars), tuple(at)) for chars, at in zip(characters, origins, strict=True)]
 
 
 def _address(pointer: object) -> int | None:

@@ -15,7 +15,7 @@ import shutil
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -504,12 +504,16 @@ def _drop_words_on_text(
     matrix, _, height_pt = pdfgraft.display_frame(page)
     to_display = pdfgraft.invert(matrix)
     scale = dpi / 72
-    shapes = []  # in the page's pixels as displayed, each with its bounds and what it says
+
+    def displayed(points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+        moved = (pdfgraft.apply(to_display, x, y) for x, y in points)
+        return [(x * scale, (height_pt - y) * scale) for x, y in moved]
+
+    shapes = []  # in the page's pixels as displayed: bounds, corners, what it says and where
     for text in texts:
-        points = [pdfgraft.apply(to_display, x, y) for x, y in text.corners]
-        shape = [(x * scale, (height_pt - y) * scale) for x, y in points]
+        shape = displayed(text.corners)
         xs, ys = [x for x, _ in shape], [y for _, y in shape]
-        shapes.append(((min(xs), min(ys), max(xs), max(ys)), shape, text.text))
+        shapes.append(((min(xs), min(ys), max(xs), max(ys)), shape, text.text, displayed(text.origins)))
 
     def on_text(word: Word) -> bool:
         top_left, top_right, bottom_right, bottom_left = zip(word.quad[0::2], word.quad[1::2], strict=True)
@@ -518,10 +522,14 @@ def _drop_words_on_text(
         # a word no longer than high (a lone glyph) has no direction to go by: its quad may lie at 45°
         direction = (end[0] - start[0], end[1] - start[1]) if math.dist(start, end) > height else None
         reach = (min(start[0], end[0]), min(start[1], end[1]), max(start[0], end[0]), max(start[1], end[1]))
-        near = ((shape, said) for box, shape, said in shapes if _overlap(box, reach))  # 80 times as fast
-        tall = ((shape, said) for shape, said in near if _across(shape, direction) * READING_HEIGHT <= height)
+        near = (shape[1:] for shape in shapes if _overlap(shape[0], reach))  # 80 times as fast
+        tall = (shape for shape in near if _across(shape[0], direction) * READING_HEIGHT <= height)
         spans = sorted(
-            ((span, said) for shape, said in tall if (span := _clipped(start, end, shape))),
+            (
+                (span, _said_under(start, end, height, said, origins))
+                for shape, said, origins in tall
+                if (span := _clipped(start, end, shape))
+            ),
             key=lambda pair: pair[0],
         )
         covered = reached = 0.0
@@ -542,21 +550,43 @@ def _drop_words_on_text(
         line.block = numbers[line.block]
 
 
+def _said_under(
+    start: tuple[float, float],
+    end: tuple[float, float],
+    height: float,
+    said: str | None,
+    origins: list[tuple[float, float]],
+) -> str | None:
+    """What a text object saying `said`, its characters starting at `origins`, says under a word
+    whose middle line runs from `start` to `end` (`height` high): the characters starting along
+    it, or up to half its height before or after it. A stamp's whole line ("RECEIVED 12 March 2024
+    into the archive") said nearly every short word of the scan's line under it ("to" in "into",
+    "This" in "with"), and they were dropped as readings of it."""
+    length = math.dist(start, end)
+    if said is None or len(origins) != len(said) or length <= 0:
+        return said
+    slack = height / 2 / length
+    along = ((x - start[0]) * (end[0] - start[0]) + (y - start[1]) * (end[1] - start[1]) for x, y in origins)
+    return "".join(c for c, at in zip(said, along, strict=True) if -slack <= at / length**2 <= 1 + slack)
+
+
 def _says(word: str, texts: list[str | None]) -> bool:
-    """Could the page's own text objects under a word, saying `texts` (in order along it; None: not
-    read), be what OCR read as `word`? Yes if at least half the word's letters and digits run
-    unbroken in what they say, case and compatibility forms aside (ﬁ is fi): a misread letter
-    or two still leaves that much. A font whose characters map to the wrong Unicode (a Type3 font
-    without ToUnicode, bytes read the wrong way round: "䴀甀" for "Mu") says none of them, and
-    the words read on it are kept: --force dropped them all, and the page stayed unsearchable.
-    A word of fewer than two letters or digits goes by position alone: a symbol the page draws
-    as text (a form's "▶") is read as "1" or "A", and its own text does say it."""
+    """Could the page's own text objects under a word, saying `texts` along it (see _said_under, in
+    order; None: not read), be what OCR read as `word`? Yes if what they say holds two thirds of
+    the word's letters and digits in order, case and compatibility forms aside (ﬁ is fi): a
+    misread letter or two still leaves that much. At half of them in a row, a stamp over a scan's
+    line said "point" ("2024 into") and "is" ("IVE"), and they were dropped. A font whose
+    characters map to the wrong Unicode (a Type3 font without ToUnicode, bytes read the wrong way
+    round: "䴀甀" for "Mu") says none of them, and the words read on it are kept: --force dropped
+    them all, and the page stayed unsearchable. A word of fewer than two letters or digits goes
+    by position alone: a symbol the page draws as text (a form's "▶") is read as "1" or "A", and
+    its own text does say it."""
     wanted = _letters(word)
     if len(wanted) < 2 or any(text is None for text in texts):
         return True
     said = _letters("".join(texts))  # type: ignore[arg-type]  # None ruled out above
-    found = difflib.SequenceMatcher(None, wanted, said, autojunk=False).find_longest_match()
-    return found.size * 2 >= len(wanted)
+    blocks = difflib.SequenceMatcher(None, wanted, said, autojunk=False).get_matching_blocks()
+    return sum(block.size for block in blocks) * 3 >= len(wanted) * 2
 
 
 def _letters(text: str) -> str:

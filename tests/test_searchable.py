@@ -2607,6 +2607,26 @@ def test_force_makes_a_page_in_a_font_without_unicode_searchable(tmp_path: Path)
     assert words(pdftotext(tmp_path / "forced.pdf", "-raw"))[: len(added)] == added  # the layer comes first
 
 
+def test_a_stamp_over_a_line_takes_out_only_the_words_it_says(tmp_path: Path) -> None:
+    """A red "RECEIVED 12 March 2024 into the archive" typed over a scan's first line: a word
+    under it was taken for a reading of it if half its letters ran unbroken anywhere in that whole
+    line ("to" in "into", "This" in "with"), and "This is a lot of 12 point" and "to" were left out
+    of the layer. Now it is what the stamp says under the word, most of the word's letters."""
+    pdf = pikepdf.open(io.BytesIO(img2pdf.convert(str(PHOTOTEST))))  # 230.4 x 172.8 pt
+    pdf.pages[0].obj.Resources.Font = pikepdf.Dictionary(F1=helvetica())
+    stamp = b"(RECEIVED 12 March 2024 into the archive) Tj"
+    pdf.pages[0].contents_add(b"BT /F1 9 Tf 1 0 0 rg 14 132.48 Td " + stamp + b" ET")
+    original, out = tmp_path / "stamped.pdf", tmp_path / "out.pdf"
+    pdf.save(original)
+    run = ocr("pdf", original, "-o", out)
+    assert run.returncode == 0, run.stderr
+    added = sidecar_words(out.with_suffix(".json"))
+    assert {"This", "is", "lot", "of", "12", "point", "text", "to", "test"} <= set(added), added
+    # Words of that line alone. (pdftotext's default mode runs "point" into the stamp's "into":
+    # "pointintotext"; the layer cannot keep words apart from text drawn over them.)
+    assert {"lot", "point", "RECEIVED"} <= set(pdftotext(out, "-raw").split())
+
+
 @pytest.mark.parametrize(
     ("word", "texts", "says"),
     [
@@ -2614,6 +2634,8 @@ def test_force_makes_a_page_in_a_font_without_unicode_searchable(tmp_path: Path)
         ("ua", ["\x19\x12"], False),  # a font mapping to no Unicode
         ("Magenta", ["Pure ", "Magenta"], True),
         ("Magnta", ["Pure Magenta"], True),  # a letter misread
+        ("point", ["2024 into"], False),  # a stamp over a word: "int" was half of it
+        ("is", ["IVE"], False),
         ("ﬁnal,", ["final"], True),  # compatibility forms and punctuation aside
         ("1", ["▶"], True),  # one letter: by position alone
         ("report", [None], True),  # not read: by position alone
