@@ -73,14 +73,18 @@ def _exit(code: int) -> None:
         with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, or gone (`>&-`)
             stream.flush()
     _remove_multiprocessing_temp_dir()
-    _remove_stdio_files()
+    _clean_up()
     os._exit(code)
 
 
-def _remove_stdio_files() -> None:
+def _clean_up() -> None:
     stdstreams = sys.modules.get("ocrcli.stdstreams")
     if stdstreams is not None:  # imported: it may hold a copy of standard input, or a PDF for stdout
         stdstreams.remove_files()
+    scan = sys.modules.get("ocrcli.scan")
+    if scan is not None:  # imported: an interrupted scan may leave the output folder it made empty
+        with contextlib.suppress(Exception):  # a folder left behind must not change the exit
+            scan.remove_made_folders()
 
 
 def _remove_multiprocessing_temp_dir() -> None:
@@ -100,7 +104,7 @@ def main() -> None:
     except BaseException:
         # A fault of ours goes on with its traceback (OCRCLI_DEBUG=1 shows every one), past
         # _exit: the copy of standard input, a private file, must go all the same.
-        _remove_stdio_files()
+        _clean_up()
         raise
     if isinstance(code, str):
         sys.stderr.write(code + "\n")

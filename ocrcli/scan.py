@@ -70,6 +70,8 @@ from ocrcli.searchable import (
 )
 
 _held_folders: dict[str, int] = {}  # folder -> the descriptor its lock is held by, until the process ends
+# The output folder a scan made, and the parents made for it, deepest first, until it has ended
+_made_folders: list[Path] = []
 
 
 @contextlib.contextmanager
@@ -86,7 +88,6 @@ def scan_folders_held(
     lock is flock on the folder itself: no lock file is left behind, and it goes with the process,
     however it ends. Where the file system cannot lock folders (some network shares), scans run
     side by side as before."""
-    made = None
     keys = {os.path.realpath(input_folder): input_folder}
     if output_folder is not None:
         keys.setdefault(os.path.realpath(output_folder), output_folder)
@@ -94,15 +95,37 @@ def scan_folders_held(
         for key in sorted(keys):
             folder = keys[key]
             if folder is output_folder and not folder.exists():
+                # listed first: an interrupt ends the process at once, removing them (see __main__)
+                _made_folders.extend(_missing(folder))
                 with contextlib.suppress(OSError):  # if it cannot be made, writing the outputs says so
                     folder.mkdir(parents=True)
-                    made = folder
             _lock(key, lambda folder=folder: on_wait(folder))
         yield
     finally:
-        if made is not None:
-            with contextlib.suppress(OSError):  # not empty: the outputs are in it
-                made.rmdir()
+        remove_made_folders()
+
+
+def _missing(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist, deepest first."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def remove_made_folders() -> None:
+    """Remove the output folder the scan made, and the parents made for it, where it left them
+    empty: `ocr scan in -o deep/er/out` that wrote nothing left deep/er, and an interrupt before
+    the batch began (waiting for another scan, listing a big folder) the output folder too."""
+    while _made_folders:
+        try:
+            _made_folders[0].rmdir()
+        except FileNotFoundError:
+            pass  # never made (it could not be), or gone
+        except OSError:
+            return  # not empty: the outputs are in it
+        del _made_folders[0]
 
 
 def _lock(key: str, on_wait: Callable[[], None]) -> None:

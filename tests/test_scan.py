@@ -2137,6 +2137,34 @@ def test_a_second_scan_of_a_folder_waits_for_the_first_then_finds_its_work_done(
     assert run.returncode == 0 and json.loads(run.stdout)["status"] == "current", run.stderr
 
 
+def test_the_output_folder_a_scan_made_goes_when_it_is_left_empty(tmp_path: Path) -> None:
+    """A scan interrupted while it waited for another (or listed a big folder) ended at once, and
+    left the output folder it had made, empty; one that wrote nothing left the parents it had made
+    for its output folder (-o deep/er/out)."""
+    import fcntl
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "a.png")
+    run = ocr("scan", folder, "-o", tmp_path / "deep" / "er" / "out", "--include", "none*", "-q")
+    assert run.returncode == 0 and sorted(tmp_path.iterdir()) == [folder], run.stderr
+    held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # as a first scan holds it
+    try:
+        log = tmp_path / "stderr"
+        with open(log, "w") as err:
+            # made before the input folder is locked: it sorts first
+            command = [*OCR, "scan", str(folder), "-o", str(tmp_path / "a-made" / "out")]
+            waiting = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL)
+        _wait_for(lambda: "another ocr scan is working on it" in log.read_text(), process=waiting)
+        assert (tmp_path / "a-made" / "out").is_dir()
+        waiting.send_signal(signal.SIGTERM)
+        assert waiting.wait(timeout=60) == 130, log.read_text()
+    finally:
+        os.close(held)
+    assert sorted(tmp_path.iterdir()) == [folder, log], list(tmp_path.iterdir())
+
+
 def test_two_scans_into_one_output_folder_at_once_do_not_overwrite_each_other(tmp_path: Path) -> None:
     """`ocr scan a -o out` and `ocr scan b -o out` at once (two cron jobs), a/x.png and b/x.png
     both giving out/x.pdf: each found the name free and both wrote it, one over the other, both
