@@ -212,9 +212,19 @@ def regular_file_stat(path: str | os.PathLike[str]) -> os.stat_result:
     (a link to /dev/zero) has no size to trust, and reading one may never end."""
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
-        reason = "not a regular file (a pipe or a device): save it to a file first"
-        raise BadInputError(path, reason, "unreadable")
+        what = next((name for test, name in _SPECIAL_FILES if test(st.st_mode)), "a special file")
+        raise BadInputError(path, f"not a regular file ({what}): save it to a file first", "unreadable")
     return st
+
+
+# What a file that is not a regular file is, as said (a socket was called "a pipe or a device")
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 def input_size(path: str | os.PathLike[str], kind: str) -> int:

@@ -1011,6 +1011,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         (tmp_path / folder).mkdir()
         shutil.copy(RECEIPT, tmp_path / folder / name)
     (tmp_path / "gone.png").symlink_to(tmp_path / "moved" / "r.jpg")  # "file not found" said less
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")  # a folder to scan: "not found" said less
+    (tmp_path / "gone").symlink_to(tmp_path / "moved")
     cases = [
         (["image", tmp_path / "gone.png"], 3, "gone.png: a link to a file that is not there"),
         (["pdf", tmp_path / "gone.png", "--json", "-"], 3, "gone.png: a link to a file that is not there"),
@@ -1063,6 +1065,8 @@ def test_path_problems_are_one_line_errors_with_their_exit_codes(tmp_path):
         # -o was ignored with --pdf: no JSON file, exit 0
         (["image", RECEIPT, "--pdf", tmp_path / "p.pdf", "-o", tmp_path / "x.json"], 2, "-o goes without"),
         (["scan", tmp_path / "nowhere"], 2, "not found"),
+        (["scan", tmp_path / "loop"], 2, "loop: a link that leads round in a loop"),
+        (["scan", tmp_path / "gone"], 2, "gone: a link to something that is not there"),
         (["scan", tmp_path, "-o", SMALL_PDF], 2, "not a folder"),
         (["scan", RECEIPT], 2, "not a folder (one file: ocr image, or ocr pdf for a PDF)"),
         (["pdf", SMALL_PDF, "-o", "."], 2, ". is a folder"),

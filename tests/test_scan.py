@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import stat
 import struct
 import subprocess
@@ -981,6 +982,8 @@ def test_a_named_pipe_or_a_link_to_a_device_fails_instead_of_hanging_the_batch(t
     Image.open(TESS / "phototest.tif").crop((0, 0, 640, 120)).save(folder / "good.png")
     os.mkfifo(folder / "pipe.pdf")
     (folder / "zero.png").symlink_to("/dev/zero")
+    with socket.socket(socket.AF_UNIX) as listening:  # a socket named .png was called a pipe
+        listening.bind(str(folder / "socket.png"))
     run = subprocess.run(
         [*OCR, "scan", folder, "-o", tmp_path / "out", "--json", "-", "-q", "--jobs", "1"],
         capture_output=True,
@@ -990,8 +993,8 @@ def test_a_named_pipe_or_a_link_to_a_device_fails_instead_of_hanging_the_batch(t
     assert run.returncode == 3, run.stderr
     docs = {Path(d["source"]["path"]).name: d for d in map(json.loads, run.stdout.splitlines())}
     assert docs["good.png"]["status"] == "done"
-    for name in ("pipe.pdf", "zero.png"):
-        assert "not a regular file" in docs[name]["error"]["message"]
+    for name, what in (("pipe.pdf", "a named pipe"), ("zero.png", "a device"), ("socket.png", "a socket")):
+        assert f"not a regular file ({what})" in docs[name]["error"]["message"]
         assert docs[name]["error"]["kind"] == "unreadable"
 
 
