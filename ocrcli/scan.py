@@ -15,6 +15,7 @@ import fcntl
 import functools
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -112,6 +113,14 @@ def _missing(folder: Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     return missing
+
+
+def _empty_file(path: Path) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
 
 
 def remove_made_folders() -> None:
@@ -415,8 +424,8 @@ class Scan:
                 "(scan into another folder with -o, or delete it to replace it)",
                 "output",
             )
-        if not (item.pdf and item.pdf != item.path and item.pdf.exists()):
-            return
+        if not (item.pdf and item.pdf != item.path and item.pdf.exists()) or _empty_file(item.pdf):
+            return  # nothing there, or an empty file: replaced, as any output's is (so is a sidecar)
         named = names_output(record, item.pdf)
         password = self.options.pdf_options.password  # an encrypted input's output has it too
         ours = named or pdfgraft.has_our_layer(item.pdf, password) or self._made_without_layer(item, sha256)

@@ -575,6 +575,10 @@ def test_never_overwrites_what_it_did_not_make(tmp_path: Path) -> None:
     error = json.loads(run.stdout)["error"]
     assert "exists and was not made by ocrcli" in error["message"] and error["kind"] == "output"
     assert (out / "a.pdf").read_bytes() == b"%PDF-1.4 the user's own file"
+    # An empty file there is replaced, as a sidecar's is and any output's is (it was refused)
+    (out / "a.pdf").write_bytes(b"")
+    assert ocr("scan", folder, "-o", out, "-q").returncode == 0
+    assert (out / "a.pdf").read_bytes().startswith(b"%PDF") and "quick brown" in pdftotext(out / "a.pdf")
     # An output folder holding the input folder would put outputs on the originals.
     refused = ocr("scan", folder, "-o", tmp_path)
     assert refused.returncode == 2 and "contains the input folder" in refused.stderr
