@@ -224,9 +224,11 @@ class Engine:
     def read(self, source: str | bytes | os.PathLike | np.ndarray) -> Document:
         """OCR an image file (every frame of it) or an RGB numpy array."""
         start = time.perf_counter()
-        if isinstance(source, bytes):  # a path as the OS gives it
-            source = os.fsdecode(source)
-        if not isinstance(source, (str, os.PathLike, np.ndarray)):
+        if isinstance(source, (bytes, os.PathLike)):  # a path as the OS gives it, or a path object
+            # as the path it stands for: str() of an os.DirEntry is its repr, which became the
+            # JSON's source.path, and one giving bytes (os.scandir(b"...")) was a TypeError
+            source = os.fsdecode(os.fspath(source))
+        if not isinstance(source, (str, np.ndarray)):
             raise TypeError(f"read() takes a path or an RGB numpy array, not {type(source).__name__}")
         if isinstance(source, np.ndarray):
             pages = [self.read_page(to_rgb(source), 1, None)]
@@ -238,7 +240,7 @@ class Engine:
             with fingerprint.changes_told([source], [sha256]):  # saved over as it is read: "changed"
                 pages = list(self.iter_read(source))
             fingerprint.verify_unchanged(source, sha256)
-            origin = {"path": str(source), "sha256": sha256}
+            origin = {"path": source, "sha256": sha256}
         return Document(origin, pages, self.models.names(), {"total": time.perf_counter() - start})
 
     def iter_read(self, path: str | os.PathLike) -> Iterator[Page]:

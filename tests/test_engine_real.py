@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import sys
 import unicodedata
 from collections import Counter
@@ -913,6 +914,19 @@ def test_the_api_reads_a_path_given_as_bytes_and_names_what_it_cannot_read(engin
     for empty in ("", b""):  # was "BadInputError: : is a directory, not an image file"
         with pytest.raises(ValueError, match="^read\\(\\) takes a path, not an empty one$"):
             engine.read(empty)
+
+
+def test_the_api_takes_any_path_object_as_the_path_it_stands_for(engine, tmp_path: Path) -> None:
+    """An os.DirEntry was read, but named in source.path by its repr ("<DirEntry 'x.png'>"), and
+    a path object giving bytes (os.scandir(b"...")'s entries) raised TypeError from pathlib."""
+    shutil.copy(TESS / "phototest.tif", tmp_path / "x.tif")
+    (as_str,) = os.scandir(tmp_path)
+    (as_bytes,) = os.scandir(os.fsencode(tmp_path))
+    expected = engine.read(tmp_path / "x.tif")
+    for entry in (as_str, as_bytes):
+        document = engine.read(entry).to_dict()
+        assert document["source"]["path"] == str(tmp_path / "x.tif")
+        assert document["pages"][0]["lines"] == expected.to_dict()["pages"][0]["lines"]
 
 
 def with_bleed_through(page: np.ndarray, back: np.ndarray, strength: float) -> np.ndarray:
