@@ -16,6 +16,9 @@ import sys
 if hasattr(signal, "SIGPIPE"):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
+# A file name that is not valid UTF-8 reaches the JSON as a lone surrogate ("\udce9"), which a UTF-8
+# stdout refuses (UnicodeEncodeError): written escaped, as ocr --text writes it
+sys.stdout.reconfigure(errors="backslashreplace")
 writer = csv.writer(sys.stdout)
 writer.writerow(["document", "page", "words", "skipped", "text"])
 for raw in sys.stdin:
