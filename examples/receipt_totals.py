@@ -16,12 +16,8 @@ with two decimals, whatever separators the receipt uses ("1,284.50" and "1.284,5
 
 import json
 import re
-import signal
-import sys
 
-# Piped into `head`, end quietly when it stops reading, as ocr does (and cat, grep...).
-if hasattr(signal, "SIGPIPE"):
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+from ocr_documents import documents
 
 DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")
 # Cents after a point or a comma (OCR may put a space after it: "96. 20"), thousands grouped or not
@@ -41,14 +37,7 @@ def amounts(text):
     return [int(re.sub(r"[.,]", "", whole) + cents) for whole, cents in AMOUNT.findall(text)]
 
 
-for raw in sys.stdin:
-    doc = json.loads(raw)
-    if "error" in doc:
-        print(f"failed: {doc['error']['message']}", file=sys.stderr)  # the message names the file
-        continue
-    if not doc["pages"] and doc.get("status") == "current":  # ocr scan --no-sidecar: no text in the stream
-        print(f"{doc['source']['path']}: current; its text is in its PDF (no sidecar)", file=sys.stderr)
-        continue
+for doc in documents():
     lines = [line for page in doc["pages"] for line in page["lines"]]
     date = next((m.group(0) for line in lines if (m := DATE.search(line["text"]))), None)
     final, totals, subtotals = [], [], []  # the amounts of each kind of row, in reading order

@@ -187,6 +187,26 @@ def test_csv_examples_write_a_file_name_that_is_not_utf8(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
+def test_an_example_reads_indented_json_files_one_after_another(script: str) -> None:
+    """A sidecar, or a file of ocr image -o DIR, is indented: its first line was taken for a
+    line of JSON Lines, a JSONDecodeError traceback. Now files and lines may follow each other."""
+    indented = json.dumps(_document(1, 2), indent=1) + "\n"
+    stream = indented + json.dumps(_document(2, 2)) + "\n" + indented.replace("scan1", "scan3")
+    run = subprocess.run(
+        [sys.executable, ROOT / "examples" / script], input=stream.encode(), capture_output=True, timeout=60
+    )
+    assert run.returncode == 0 and run.stderr == b"", run.stderr
+    assert all(f"scan{n}.png".encode() in run.stdout for n in (1, 2, 3)), run.stdout
+    cut = subprocess.run(
+        [sys.executable, ROOT / "examples" / script],
+        input=indented[:-20].encode(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert cut.returncode == 1 and b"Traceback" not in cut.stderr and b"not JSON" in cut.stderr
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_an_example_names_a_failed_input_once(script: str) -> None:
     """An error's message is the line ocr printed, the file named in it (README: The JSON
     document); the scripts put the path before it again: 'failed x.png: x.png: file not found'."""
