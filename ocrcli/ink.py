@@ -181,8 +181,17 @@ def wash_stamps(page: np.ndarray) -> Stamps | None:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(strokes)
     touches = np.bincount(labels.ravel(), weights=touching.ravel(), minlength=count)
     inked = np.bincount(labels.ravel(), weights=coloured.ravel(), minlength=count)
+    # Ink as dark as type (its brightest channel under DARK on average) is text printed in that
+    # colour, not a stamp: in dark green or dark red text saved as JPEG or WebP, pixels inside the
+    # letters lose their colour to the compression and read as black type the ink crosses, and
+    # the text itself was washed out (20 of phototest's 60 words left). Such text measured 51-86,
+    # stamp and pen inks 130-210 (dark red and navy included).
+    lightness = np.bincount(labels.ravel(), weights=(brightest * coloured).ravel(), minlength=count)
     washing = (
-        (touches >= TOUCHING) & (touches <= BESIDE * inked) & (inked < STROKES * stats[:, cv2.CC_STAT_AREA])
+        (touches >= TOUCHING)
+        & (touches <= BESIDE * inked)
+        & (inked < STROKES * stats[:, cv2.CC_STAT_AREA])
+        & (lightness >= DARK * inked)
     )
     washing[0] = False  # the background
     if washing.any():  # on paper: light where it is not inked (see PAPER)

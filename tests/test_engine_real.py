@@ -990,6 +990,21 @@ def test_text_under_a_rubber_stamp_is_read_and_so_is_the_stamp(engine, word, cen
     assert cer(" ".join(w for w in words if w not in stamp), truth) < 0.01
 
 
+@pytest.mark.parametrize(
+    ("colour", "kind"), [((0, 70, 0), "JPEG"), ((60, 0, 0), "WEBP")], ids=["green-jpeg", "red-webp"]
+)
+def test_dark_coloured_text_saved_lossy_is_not_washed_as_a_stamp(engine, tmp_path, colour, kind) -> None:
+    """Dark green or dark red text saved as JPEG or WebP: pixels inside its letters lose their
+    colour to the compression and read as black type that the coloured ink crosses, so the text
+    was washed out as a stamp (20 and 38 of phototest's 60 words read)."""
+    truth = next(r["text"] for r in gt_records("tess") if r["image"] == "img/phototest.tif")
+    grey = np.asarray(Image.open(TESS / "phototest.tif").convert("L"), dtype=np.float32)[..., None] / 255
+    coloured = (grey * 255 + (1 - grey) * np.array(colour, np.float32)).astype(np.uint8)
+    path = tmp_path / f"coloured.{kind.lower()}"
+    Image.fromarray(coloured).save(path, kind, quality=85)
+    assert cer(engine.read(path).pages[0].text, truth) < 0.02
+
+
 def underlined(page: np.ndarray, boxes: list[list[int]]) -> np.ndarray:
     """The page with each line's box underlined as a pen or a form's rule would: as dark as its
     ink, a tenth of its ink's height thick (1-4 px), a twentieth under its baseline (the last row
