@@ -509,11 +509,12 @@ def _drop_words_on_text(
         moved = (pdfgraft.apply(to_display, x, y) for x, y in points)
         return [(x * scale, (height_pt - y) * scale) for x, y in moved]
 
-    shapes = []  # in the page's pixels as displayed: bounds, corners, what it says and where
+    shapes = []  # each text object in the page's pixels as displayed
     for text in texts:
-        shape = displayed(text.corners)
-        xs, ys = [x for x, _ in shape], [y for _, y in shape]
-        shapes.append(((min(xs), min(ys), max(xs), max(ys)), shape, text.text, displayed(text.origins)))
+        corners = displayed(text.corners)
+        xs, ys = [x for x, _ in corners], [y for _, y in corners]
+        bounds = (min(xs), min(ys), max(xs), max(ys))
+        shapes.append(_Shown(bounds, corners, text.text, displayed(text.origins)))
 
     def on_text(word: Word) -> bool:
         top_left, top_right, bottom_right, bottom_left = zip(word.quad[0::2], word.quad[1::2], strict=True)
@@ -522,13 +523,13 @@ def _drop_words_on_text(
         # a word no longer than high (a lone glyph) has no direction to go by: its quad may lie at 45°
         direction = (end[0] - start[0], end[1] - start[1]) if math.dist(start, end) > height else None
         reach = (min(start[0], end[0]), min(start[1], end[1]), max(start[0], end[0]), max(start[1], end[1]))
-        near = (shape[1:] for shape in shapes if _overlap(shape[0], reach))  # 80 times as fast
-        tall = (shape for shape in near if _across(shape[0], direction) * READING_HEIGHT <= height)
+        near = (shown for shown in shapes if _overlap(shown.bounds, reach))  # 80 times as fast
+        tall = (shown for shown in near if _across(shown.corners, direction) * READING_HEIGHT <= height)
         spans = sorted(
             (
-                (span, _said_under(start, end, height, said, origins))
-                for shape, said, origins in tall
-                if (span := _clipped(start, end, shape))
+                (span, _said_under(start, end, height, shown.said, shown.origins))
+                for shown in tall
+                if (span := _clipped(start, end, shown.corners))
             ),
             key=lambda pair: pair[0],
         )
@@ -548,6 +549,16 @@ def _drop_words_on_text(
     numbers = {block: number for number, block in enumerate(sorted({line.block for line in result.lines}))}
     for line in result.lines:
         line.block = numbers[line.block]
+
+
+@dataclass
+class _Shown:
+    """A text object of the page as _drop_words_on_text measures it, in the page's pixels as displayed."""
+
+    bounds: tuple[float, float, float, float]
+    corners: list[tuple[float, float]]  # from the start of its baseline, counter-clockwise
+    said: str | None  # what it says (None: not read)
+    origins: list[tuple[float, float]]  # where each of its characters starts
 
 
 def _said_under(
