@@ -15,6 +15,7 @@ body text).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import statistics
 
@@ -104,6 +105,14 @@ def part_line(line: Line, words: list[Word]) -> Line:
     --force keeps): the line itself if they are all its words, else a line with its quad cut to
     their extent along the line."""
     return line if len(words) == len(line.words) else _cut(line, words, 0.0)
+
+
+def kept_parts(line: Line, kept: list[bool]) -> list[Line]:
+    """The parts of `line` that hold the words `kept` says to keep, one per run of consecutive
+    ones: a line's box, quad and confidence were the whole line's, the page's own text included,
+    where a script cropping or redacting it looks (a part across a dropped word took it in)."""
+    runs = itertools.groupby(zip(line.words, kept, strict=True), key=lambda pair: pair[1])
+    return [part_line(line, [word for word, _ in run]) for keep, run in runs if keep]
 
 
 def reading_box(line: Line, words: list[Word]) -> Box:

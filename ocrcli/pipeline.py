@@ -17,7 +17,7 @@ from ocrcli import fingerprint, layout, linesplit, models, skew
 from ocrcli.charset import non_cjk_indices, unspaced_script
 from ocrcli.derived import derived_model
 from ocrcli.detection import DetectorSettings, detect, detector_scale
-from ocrcli.document import Box, Document, Line, Page, Word, shows_text
+from ocrcli.document import Box, Document, Line, Page, Word, box_of_quad, shows_text
 from ocrcli.errors import one_line
 from ocrcli.geometry import rotate_image, scaled, unrotate_points
 from ocrcli.imageio import iter_pages, to_rgb
@@ -177,6 +177,64 @@ def _without_stray_ideographs(lines: list[Line]) -> list[Line]:
     return kept
 
 
+# A word lying this much (share of its box) inside a word of another line, which it is part of, is
+# that word read twice (see _without_words_read_twice)
+WITHIN_OTHER_WORD = 0.8
+
+
+def _without_words_read_twice(lines: list[Line]) -> list[Line]:
+    """The lines without words that another line's word covers and says: where the detector
+    found two overlapping boxes on one line, the ink they share was read in both ("This i" and
+    "is a lot of 12", a line cropped tight to its text; a formula's subscript "2" beside "LrL2"). A
+    word goes if WITHIN_OTHER_WORD of its box lies inside a word of another line whose text holds
+    its own (case aside); of two such words that hold each other, the one in the shorter line (or
+    the later). A line loses only those words, in parts where they were inside it."""
+    if len(lines) < 2:
+        return lines
+    line_boxes = np.array([box_of_quad(line.quad) for line in lines])
+    x0, y0, x1, y1 = line_boxes.T
+    gone: set[tuple[int, int]] = set()
+    for k, line in enumerate(lines):
+        meets = (x0 < x1[k]) & (x0[k] < x1) & (y0 < y1[k]) & (y0[k] < y1)
+        others = [other for other in np.flatnonzero(meets) if other != k]
+        for n, word in enumerate(line.words):
+            text, box = word.text.casefold(), word.box
+            if not text:
+                continue
+            for other in others:
+                if any(
+                    (other, m) not in gone
+                    and text in candidate.text.casefold()
+                    and _share_inside(box, candidate.box) >= WITHIN_OTHER_WORD
+                    and not _keeps_both_readings(lines, k, other, text, box, candidate)
+                    for m, candidate in enumerate(lines[other].words)
+                ):
+                    gone.add((k, n))
+                    break
+    if not gone:
+        return lines
+    return [
+        part
+        for k, line in enumerate(lines)
+        for part in linesplit.kept_parts(line, [(k, n) not in gone for n in range(len(line.words))])
+    ]
+
+
+def _keeps_both_readings(lines: list[Line], k: int, other: int, text: str, box: Box, candidate: Word) -> bool:
+    """Of two words that cover and say each other, line k's is kept if its line is the longer one
+    (in words; of equal ones, the earlier): the other's goes in its turn."""
+    mutual = candidate.text.casefold() == text and _share_inside(candidate.box, box) >= WITHIN_OTHER_WORD
+    return mutual and (len(lines[k].words), -k) > (len(lines[other].words), -other)
+
+
+def _share_inside(box: Box, other: Box) -> float:
+    """The share of `box`'s area (x0, y0, x1, y1) inside `other`."""
+    width = min(box[2], other[2]) - max(box[0], other[0])
+    height = min(box[3], other[3]) - max(box[1], other[1])
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return width * height / area if width > 0 and height > 0 and area > 0 else 0.0
+
+
 class Engine:
     """Loads the models of one tier once; then reads any number of pages."""
 
@@ -269,6 +327,7 @@ class Engine:
             if not shows_text(lines, self.recognizer_settings.min_page_confidence):
                 lines = []  # see RecognizerSettings.min_page_confidence
             lines = _without_stray_ideographs(lines)
+            lines = _without_words_read_twice(lines)
         with clock("layout"):
             lines = _in_reading_order(lines, upright.shape[1], upright.shape[0], upright)
             lines = [_to_page_frame(line, orientation.degrees, width, height) for line in lines]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import itertools
 import math
 import os
 import re
@@ -25,7 +24,7 @@ import pikepdf
 import pypdfium2 as pdfium
 
 from ocrcli import fingerprint, linesplit, models, pdfgraft, pdfpages
-from ocrcli.document import ROW_TILT, Document, Line, Page, Word, shows_text
+from ocrcli.document import ROW_TILT, Document, Page, Word, shows_text
 from ocrcli.errors import (
     GONE,
     BadInputError,
@@ -543,7 +542,9 @@ def _drop_words_on_text(
         return on_it and _says(word.text, [said for _, said in spans])
 
     result.lines = [
-        part for line in result.lines for part in kept_parts(line, [not on_text(w) for w in line.words])
+        part
+        for line in result.lines
+        for part in linesplit.kept_parts(line, [not on_text(w) for w in line.words])
     ]
     # A block whose lines all went leaves no gap in the numbering: a line's block indexes `blocks`.
     numbers = {block: number for number, block in enumerate(sorted({line.block for line in result.lines}))}
@@ -668,14 +669,6 @@ def _damaged(reading: PageReading, pdf_page: pikepdf.Page) -> Page | None:
         reason = "its content cannot be decoded"
         return Page(page.page, page.width, page.height, page.dpi, skipped=reason, skip_kind="damaged")
     return None
-
-
-def kept_parts(line: Line, kept: list[bool]) -> list[Line]:
-    """The parts of `line` that hold the words `kept` says to keep, one per run of consecutive
-    ones: a line's box, quad and confidence were the whole line's, the page's own text included,
-    where a script cropping or redacting it looks (a part across a dropped word took it in)."""
-    runs = itertools.groupby(zip(line.words, kept, strict=True), key=lambda pair: pair[1])
-    return [linesplit.part_line(line, [word for word, _ in run]) for keep, run in runs if keep]
 
 
 def _reason_to_skip(number: int, text: pdfpages.PageText, options: PdfOptions) -> tuple[str, str] | None:

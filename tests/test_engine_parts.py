@@ -950,6 +950,30 @@ def test_a_stamps_line_found_again_on_the_washed_page_is_not_kept_twice():
     assert _not_found(stamp, found[:0]).tolist() == [True]
 
 
+def test_a_word_two_overlapping_lines_both_read_is_kept_once():
+    """Two overlapping boxes on one line both read the ink they share ("This i", "is a lot"): the
+    word inside a word of another line that says it goes; of two that say each other, the shorter
+    line's; a word merely overlapped by another that says something else stays."""
+    from ocrcli.document import Line, Word
+    from ocrcli.pipeline import _without_words_read_twice
+
+    def quad(x0: float, x1: float, y0: float = 0, y1: float = 40) -> tuple[float, ...]:
+        return (x0, y0, x1, y0, x1, y1, x0, y1)
+
+    def line(*words: tuple[str, float, float]) -> Line:
+        placed = [Word(text, quad(x0, x1), 0.9) for text, x0, x1 in words]
+        return Line(" ".join(w.text for w in placed), quad(words[0][1], words[-1][2]), 0.9, placed)
+
+    first = line(("This", 5, 67), ("i", 78, 86))
+    second = line(("is", 65, 98), ("a", 110, 126), ("lot", 139, 170))
+    assert [ln.text for ln in _without_words_read_twice([first, second])] == ["This", "is a lot"]
+    again = line(("lot", 140, 169))  # the same word in a shorter line
+    assert [ln.text for ln in _without_words_read_twice([second, again])] == ["is a lot"]
+    assert [ln.text for ln in _without_words_read_twice([again, second])] == ["is a lot"]
+    other = line(("x", 80, 90))  # inside "is", but not what it says
+    assert [ln.text for ln in _without_words_read_twice([other, second])] == ["x", "is a lot"]
+
+
 def dark_wood(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A walnut table's grain (RGB): dark brown, thin darker lines wavering across it."""
     rng = np.random.default_rng(seed)

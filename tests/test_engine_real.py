@@ -1005,6 +1005,14 @@ def test_dark_coloured_text_saved_lossy_is_not_washed_as_a_stamp(engine, tmp_pat
     assert cer(engine.read(path).pages[0].text, truth) < 0.02
 
 
+def test_a_line_cropped_tight_to_its_text_reads_each_word_once(engine) -> None:
+    """phototest's first line cut to its ink: the detector found two overlapping boxes, and the
+    letter they shared was read in both ("This i is a lot of 12 po")."""
+    page = load_pages(TESS / "phototest.tif")[0].image
+    words = engine.read(page[80:125, 30:330]).pages[0].text.split()
+    assert words[:6] == ["This", "is", "a", "lot", "of", "12"], words
+
+
 def underlined(page: np.ndarray, boxes: list[list[int]]) -> np.ndarray:
     """The page with each line's box underlined as a pen or a form's rule would: as dark as its
     ink, a tenth of its ink's height thick (1-4 px), a twentieth under its baseline (the last row

@@ -2653,7 +2653,7 @@ def test_force_keeps_a_part_of_a_line_per_run_of_kept_words() -> None:
     """--force drops the words on the page's own text; a line keeping words on both sides of
     dropped ones spanned them (and the page's text under them) in one box: it is now a part per
     run of kept words, each with its words' extent, text and confidence."""
-    from ocrcli.searchable import kept_parts
+    from ocrcli.linesplit import kept_parts
 
     def quad(x0: float, x1: float) -> tuple[float, ...]:
         return (x0, 0, x1, 0, x1, 10, x0, 10)
