@@ -193,19 +193,23 @@ def _write_atomically(
 ) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     prefix = os.fsdecode(os.fsencode(dest.name)[:TEMP_NAME_BYTES])
-    fd, name = tempfile.mkstemp(prefix=f".{prefix}.", suffix=TEMP_SUFFIX, dir=dest.parent)
-    os.close(fd)
-    tmp = Path(name)
+    # Before the temporary file is made: an interrupt in it (it resolves the folder) left the
+    # file behind, empty, after "interrupted; nothing was written"
     entry, renaming = _entry(dest), False
+    fd, name = tempfile.mkstemp(prefix=f".{prefix}.", suffix=TEMP_SUFFIX, dir=dest.parent)
+    tmp = Path(name)
     try:
+        os.close(fd)
         write(tmp)
-        if verify is not None:
-            verify(tmp)
         # Before the fsync, which then makes the owner and mode durable too; read-only, as the
         # mode may now be (0444: a read-only file replaced in place).
         _copy_mode(dest, tmp, made_from, private)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+        # Last before the rename, after the fsync (which takes long on a slow disk): a source
+        # saved over in the meantime was replaced by the output made from its older version.
+        if verify is not None:
+            verify(tmp)
         # Counted before the rename (see replacements), taken back if the rename fails.
         _replacements[entry] += 1
         renaming = True

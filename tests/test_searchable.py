@@ -1931,6 +1931,38 @@ def test_a_temporary_file_that_cannot_be_made_is_an_output_error_for_a_relative_
         write_bytes_atomically(Path("file/a.pdf"), b"the result")
 
 
+def test_the_source_is_checked_last_before_the_rename_and_no_temporary_file_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check that the source is still the version read ran before the output's mode was set
+    and before its fsync, which takes long on a slow disk: a version saved in that time was
+    replaced by the output made from the older one (exit 0). And an interrupt while the
+    destination's folder was resolved, just after the temporary file was made, left it behind."""
+    from ocrcli import safewrite
+
+    steps: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        steps.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(safewrite.os, "fsync", fsync)
+    safewrite.write_atomically(
+        tmp_path / "out.pdf", lambda tmp: tmp.write_bytes(b"new"), lambda tmp: steps.append("verify")
+    )
+    assert steps[:2] == ["fsync", "verify"] and (tmp_path / "out.pdf").read_bytes() == b"new"
+    monkeypatch.undo()
+
+    def interrupted(dest: Path) -> Path:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safewrite, "_entry", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        safewrite.write_bytes_atomically(tmp_path / "again.pdf", b"new")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.pdf"]
+
+
 def test_a_replaced_file_keeps_its_owner_and_group(tmp_path: Path) -> None:
     """--in-place by root (or a service account) on a user's file in a shared scan folder: the new
     file was root's, and its user could no longer write it."""
