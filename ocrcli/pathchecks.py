@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from ocrcli import errors, stdstreams
+from ocrcli import errors, safewrite, stdstreams
 from ocrcli.console import report, run_or_exit, usage_error
 
 
@@ -139,6 +139,7 @@ def sidecar_path(pdf: Path, sidecar: Path | None) -> Path | None:
     refuse_impossible_path("the sidecar", default, "give --sidecar PATH")
     if reason := foreign_sidecar(default):
         usage_error(f"{reason} (give --sidecar PATH)")
+    safewrite.claim(default)
     return default
 
 
@@ -180,6 +181,7 @@ def refuse_bad_outputs(
                 "it replaced"
             )
         refuse_unwritable_folder(option, path)
+        safewrite.claim(path)
 
 
 def _other_content(path: Path, kind: str) -> str | None:

@@ -33,6 +33,8 @@ _WRITING_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 TEMP_NAME_BYTES = 100
 _ACL_GROUP_OBJ = 0x04  # the file's own group, in a POSIX ACL (system.posix_acl_access)
 _replacements: Counter[Path] = Counter()  # per destination, counted just before each rename
+# Per destination checked before the work as one to write (see claim): what was there then
+_claimed: dict[Path, tuple[int, int, int] | None] = {}
 
 
 def wrote_anything() -> bool:
@@ -44,6 +46,25 @@ def replacements(dest: str | os.PathLike) -> int:
     """How many times this process has replaced `dest`: a caller that sees the count grow knows
     the file was written, and that an interrupt from then on comes too late to stop that."""
     return _replacements[_entry(Path(dest))]
+
+
+def claim(dest: str | os.PathLike) -> None:
+    """Note what is at `dest` now, when it has been checked as an output this run may write (none,
+    or a file it may replace): if something else is there when the output is renamed over it (a
+    user's own file saved there while the pages were read), the write is refused. The checks
+    before the work found the name free, and the user's file was replaced, with exit 0."""
+    dest = Path(dest)
+    with contextlib.suppress(OSError):  # a folder on the way that cannot be searched: the write says so
+        _claimed[_entry(dest)] = _state(dest)
+
+
+def _state(path: Path) -> tuple[int, int, int] | None:
+    """What is at `path`, as far as telling it changed goes (None: nothing)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _entry(dest: Path) -> Path:
@@ -210,11 +231,16 @@ def _write_atomically(
         # saved over in the meantime was replaced by the output made from its older version.
         if verify is not None:
             verify(tmp)
+        if entry in _claimed and _state(dest) != _claimed[entry]:
+            made = "a folder was made" if dest.is_dir() else "a file was saved"
+            raise OutputError(dest, f"{made} there while this run went on; leaving it")
         # Counted before the rename (see replacements), taken back if the rename fails.
         _replacements[entry] += 1
         renaming = True
         os.replace(tmp, dest)
         renaming = False
+        if entry in _claimed:
+            _claimed[entry] = _state(dest)  # ours now: this run may write it again
     except BaseException:
         if renaming:
             _replacements[entry] -= 1

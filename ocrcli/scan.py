@@ -57,7 +57,7 @@ from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdfpages import needs_password, user_unit
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
-from ocrcli.safewrite import interrupts_until_written, why_unwritable, write_atomically
+from ocrcli.safewrite import claim, interrupts_until_written, why_unwritable, write_atomically
 from ocrcli.searchable import (
     DamageCheck,
     ExistingText,
@@ -424,6 +424,9 @@ class Scan:
                 "(scan into another folder with -o, or delete it to replace it)",
                 "output",
             )
+        for dest in (item.pdf, item.sidecar):  # found free to write, or ours (see below)
+            if dest is not None and dest != item.path:
+                claim(dest)
         if not (item.pdf and item.pdf != item.path and item.pdf.exists()) or _empty_file(item.pdf):
             return  # nothing there, or an empty file: replaced, as any output's is (so is a sidecar)
         named = names_output(record, item.pdf)

@@ -2551,7 +2551,9 @@ def test_a_folder_made_where_an_output_goes_during_the_scan_is_named_as_such(tmp
     Scan(discover.plan([folder / "a.png"], folder, out), _scan_options(), reporter).run()
     [outcome] = reporter.outcomes
     assert outcome.status == "failed" and outcome.error.kind == "output", outcome
-    assert outcome.error.message == f"cannot write {out / 'a.pdf'}: {out / 'a.pdf'} is a folder, not a file"
+    assert outcome.error.message == (
+        f"cannot write {out / 'a.pdf'}: a folder was made there while this run went on; leaving it"
+    )
     assert outcome.error.exit_code == errors.EXIT_OUTPUT
     assert (out / "a.pdf" / "keep.txt").read_text() == "the user's"
     assert not temporaries(out)

@@ -1963,6 +1963,28 @@ def test_the_source_is_checked_last_before_the_rename_and_no_temporary_file_is_l
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.pdf"]
 
 
+def test_a_file_saved_at_an_output_path_during_the_run_is_left_alone(tmp_path: Path) -> None:
+    """The outputs are checked before the work (a user's file there is not replaced), but a file
+    saved there while the pages were read (a user's own scan.pdf or scan.json) was replaced with
+    exit 0. What was there when checked (claim) must still be there when the output is renamed."""
+    from ocrcli.safewrite import claim, write_bytes_atomically
+
+    free, ours = tmp_path / "scan.json", tmp_path / "scan.pdf"
+    ours.write_bytes(b"%PDF- an earlier output")
+    claim(free)
+    claim(ours)
+    free.write_bytes(b'{"my": "own notes"}')  # saved while the run goes on
+    with pytest.raises(OutputError, match="a file was saved there while this run went on"):
+        write_bytes_atomically(free, b"{}")
+    assert free.read_bytes() == b'{"my": "own notes"}' and sorted(tmp_path.iterdir()) == [free, ours]
+    write_bytes_atomically(ours, b"%PDF- the new output")  # as checked: replaced
+    write_bytes_atomically(ours, b"%PDF- again")  # and ours now, to write again
+    assert ours.read_bytes() == b"%PDF- again"
+    os.utime(ours, ns=(0, 0))  # changed by someone else since
+    with pytest.raises(OutputError):
+        write_bytes_atomically(ours, b"%PDF- over it")
+
+
 def test_a_replaced_file_keeps_its_owner_and_group(tmp_path: Path) -> None:
     """--in-place by root (or a service account) on a user's file in a shared scan folder: the new
     file was root's, and its user could no longer write it."""
