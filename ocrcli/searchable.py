@@ -452,9 +452,13 @@ class PdfGrafter:
             raise BadInputError(source, GONE, "changed")
         if self.changed_pages == 0 and not self.from_images:
             _refuse_damaged(self.pdf)  # as a rewrite would
+            unchanged = _same_as(source, source_sha256)
             if not (dest.exists() and dest.samefile(source)):
-                copy = functools.partial(shutil.copyfile, source)
-                write_atomically(dest, copy, _same_as(source, source_sha256), inputs)
+                write_atomically(dest, functools.partial(shutil.copyfile, source), unchanged, inputs)
+            elif unchanged is not None:
+                # Left as it is in place, but saved over while it was read: its sidecar would
+                # vouch for the newer file, read as nothing (exit 0), as ocr scan's does not
+                unchanged(source)
             return
         self.font.finish()
         unchanged = _same_as(source, source_sha256)

@@ -188,6 +188,22 @@ def test_a_page_xobject_named_as_our_layer_stays_the_pages_own(tmp_path: Path) -
     assert len(pdf.pages[0].Resources.XObject) == 2  # the image and one layer
 
 
+def test_in_place_with_nothing_to_add_fails_when_the_pdf_was_saved_over_meanwhile(tmp_path: Path) -> None:
+    """A PDF in which nothing changes is left as it is in place; one saved over while it was read
+    (an incremental save) was then vouched for by its sidecar, read as nothing, exit 0."""
+    from ocrcli.fingerprint import file_sha256
+    from ocrcli.searchable import PdfGrafter
+
+    path = saved(scan_pdf(), tmp_path / "doc.pdf")
+    read_as = file_sha256(path)
+    grafter = PdfGrafter(pikepdf.open(path))  # no page given a layer
+    with path.open("ab") as pdf:
+        pdf.write(b"\n%the user's edit\n")
+    with pytest.raises(BadInputError, match="changed"):
+        grafter.save(path, path, source_sha256=read_as)
+    grafter.save(path, path, source_sha256=file_sha256(path))  # the version read: left as it is
+
+
 def test_redo_keeps_invisible_text_that_shares_a_text_object_with_visible_text(tmp_path: Path) -> None:
     """Deleting the invisible "HIDDEN PREFIX " would move "Visible after", drawn after it in the
     same text object, 96 pt to the left. A text object of invisible text alone still goes."""
