@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import io
 import json
@@ -870,7 +869,10 @@ def scan_command(
     if folder := unsearchable(input_dir):
         usage_error(f"{input_dir}: {folder} is a folder that cannot be searched")
     if not input_dir.exists():
-        usage_error(f"{input_dir}: {_why_not_there(input_dir)}")
+        why = errors.why_not_there(
+            input_dir, link="a link to something that is not there", missing="not found"
+        )
+        usage_error(f"{input_dir}: {why}")
     if not input_dir.is_dir():
         usage_error(f"{input_dir}: not a folder (one file: ocr image, or ocr pdf for a PDF)")
     if output is not None:
@@ -1076,16 +1078,6 @@ def _interrupt_once() -> Iterator[None]:
         if not interrupted:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-
-def _why_not_there(path: Path) -> str:
-    """Why `path` names nothing: a link in a loop was said to be "not found"."""
-    try:
-        os.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "a link that leads round in a loop"
-    return "a link to something that is not there" if path.is_symlink() else "not found"
 
 
 def _model_status(spec: models.ModelSpec, manifest: models.Manifest) -> str:

@@ -17,6 +17,7 @@ from ocrcli import fingerprint
 from ocrcli.document import Page
 from ocrcli.errors import JSON_ERRORS
 from ocrcli.imageio import SUPPORTED_SUFFIXES
+from ocrcli.safewrite import empty_file
 
 PDF_SUFFIX = ".pdf"
 
@@ -352,9 +353,8 @@ def foreign_sidecar(path: Path) -> str | None:
     ocrcli sidecar: the user's), or None. An empty file is replaced, as any output's is."""
     if path.is_dir():
         return f"{path} is a folder; leaving it"
-    with contextlib.suppress(OSError):
-        if path.stat().st_size > 0 and read_sidecar(path, pages=False) is None:
-            return f"{path} exists and is no ocrcli sidecar; leaving it"
+    if path.exists() and not empty_file(path) and read_sidecar(path, pages=False) is None:
+        return f"{path} exists and is no ocrcli sidecar; leaving it"
     return None
 
 

@@ -236,11 +236,21 @@ def input_size(path: str | os.PathLike[str], kind: str) -> int:
         return regular_file_stat(path).st_size  # a pipe's size says nothing: it was "empty (0 bytes)"
 
 
-def _not_found(path: str | os.PathLike[str]) -> str:
-    """Why `path` names no file: a link whose file is not there (moved, a drive not mounted) is
-    said to be one ("file not found" was all it got). Not where it points: ocr scan's summary
-    counts failures by reason, and a folder of such links would list each."""
-    return "a link to a file that is not there" if os.path.islink(path) else "file not found"
+def why_not_there(
+    path: str | os.PathLike[str],
+    link: str = "a link to a file that is not there",
+    missing: str = "file not found",
+) -> str:
+    """Why `path` names nothing: a link in a loop, or a link whose file is not there (moved, a
+    drive not mounted), is said to be one ("file not found", or for ocr scan's folder "not
+    found", was all they got). Not where it points: ocr scan's summary counts failures by
+    reason, and a folder of such links would list each."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a link that leads round in a loop"
+    return link if os.path.islink(path) else missing
 
 
 @contextlib.contextmanager
@@ -250,7 +260,7 @@ def reading_input(path: str | os.PathLike[str]) -> Iterator[None]:
     try:
         yield
     except (FileNotFoundError, NotADirectoryError) as exc:
-        raise BadInputError(path, _not_found(path), "missing") from exc
+        raise BadInputError(path, why_not_there(path), "missing") from exc
     except PermissionError as exc:
         raise BadInputError(path, "permission denied", "unreadable") from exc
     except OSError as exc:

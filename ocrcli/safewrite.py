@@ -58,6 +58,16 @@ def claim(dest: str | os.PathLike) -> None:
         _claimed[_entry(dest)] = _state(dest)
 
 
+def empty_file(path: Path) -> bool:
+    """Is there an empty regular file at `path`? One at an output's path is replaced, whatever
+    output goes there: nothing is lost."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
 def _state(path: Path) -> tuple[int, int, int] | None:
     """What is at `path`, as far as telling it changed goes (None: nothing)."""
     try:

@@ -15,7 +15,6 @@ import fcntl
 import functools
 import json
 import os
-import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -57,7 +56,7 @@ from ocrcli.imageio import count_pages
 from ocrcli.imagepdf import images_pdf
 from ocrcli.pdfpages import needs_password, user_unit
 from ocrcli.pool import EngineSpec, PageTask, TaskFailed, WorkerPool
-from ocrcli.safewrite import claim, interrupts_until_written, why_unwritable, write_atomically
+from ocrcli.safewrite import claim, empty_file, interrupts_until_written, why_unwritable, write_atomically
 from ocrcli.searchable import (
     DamageCheck,
     ExistingText,
@@ -113,14 +112,6 @@ def _missing(folder: Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     return missing
-
-
-def _empty_file(path: Path) -> bool:
-    try:
-        st = path.stat()
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_size == 0
 
 
 def remove_made_folders() -> None:
@@ -427,7 +418,7 @@ class Scan:
         for dest in (item.pdf, item.sidecar):  # found free to write, or ours (see below)
             if dest is not None and dest != item.path:
                 claim(dest)
-        if not (item.pdf and item.pdf != item.path and item.pdf.exists()) or _empty_file(item.pdf):
+        if not (item.pdf and item.pdf != item.path and item.pdf.exists()) or empty_file(item.pdf):
             return  # nothing there, or an empty file: replaced, as any output's is (so is a sidecar)
         named = names_output(record, item.pdf)
         password = self.options.pdf_options.password  # an encrypted input's output has it too
